@@ -1,0 +1,158 @@
+"""Charter's one typed settings object: defaults < ``charter.toml`` < ``CHARTER_*`` env < flags.
+
+Unknown keys are rejected wherever they come from, so a typo never silently
+falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+ENV_PREFIX = "CHARTER_"
+CONFIG_FILE_NAME = "charter.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration source holds an unknown key or a value of the wrong type."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything a Charter process needs to start; built once, passed explicitly."""
+
+    data_dir: Path = Path("charter-data")
+    host: str = "127.0.0.1"
+    http_port: int = 8081
+    kafka_port: int = 9092
+    database_url: str | None = None
+    http_workers: int = 2
+    log_level: str = "INFO"
+    max_request_bytes: int = 16 * 1024 * 1024
+    auto_create_topics: bool = True
+    default_partitions: int = 1
+    log_flush_messages: int = 1
+    log_retention_check_interval_ms: int = 5000
+    advertised_host: str | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'charter.db').resolve()}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "log"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **_coerce_all(changes, source="arguments"))
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+
+
+def _field_type(name: str) -> type:
+    annotation = str(_FIELDS[name].type)
+    if annotation.startswith("Path"):
+        return Path
+    if annotation.startswith("int"):
+        return int
+    if annotation.startswith("bool"):
+        return bool
+    return str
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    if name not in _FIELDS:
+        known = ", ".join(sorted(_FIELDS))
+        raise ConfigError(f"unknown setting {name!r} in {source}; known settings: {known}")
+    if value is None:
+        return None
+    wanted = _field_type(name)
+    try:
+        if wanted is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if wanted is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if wanted is Path:
+            return Path(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"setting {name!r} in {source} must be {wanted.__name__}, got {value!r}"
+        ) from None
+
+
+def _coerce_all(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    return {name: _coerce(name, value, source) for name, value in values.items()}
+
+
+def _normalise_key(key: str) -> str:
+    return key.strip().lower().replace("-", "_")
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    # Accept both a flat file and a [charter] table.
+    table = document.get("charter", document) if isinstance(document.get("charter"), dict) else document
+    return _coerce_all({_normalise_key(k): v for k, v in table.items()}, source=str(path))
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values = {
+        _normalise_key(key[len(ENV_PREFIX) :]): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and key not in _IGNORED_ENV
+    }
+    return _coerce_all(values, source="environment (CHARTER_*)")
+
+
+# Variables with the prefix that are not settings (test switches, the config path itself).
+_IGNORED_ENV = frozenset({"CHARTER_REQUIRE_PG", "CHARTER_CONFIG", "CHARTER_TEST_DATABASE_URL"})
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build settings from defaults, then the TOML file, then the environment, then flags.
+
+    ``flags`` with value ``None`` are treated as "not given" so click options can
+    pass everything through.
+    """
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    if config_file is None and environ.get("CHARTER_CONFIG"):
+        config_file = Path(environ["CHARTER_CONFIG"])
+    if config_file is None and Path(CONFIG_FILE_NAME).is_file():
+        config_file = Path(CONFIG_FILE_NAME)
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} does not exist")
+        merged.update(_from_toml(config_file))
+    merged.update(_from_env(environ))
+    given_flags = {_normalise_key(k): v for k, v in (flags or {}).items() if v is not None}
+    merged.update(_coerce_all(given_flags, source="command-line flags"))
+    return Settings(**merged)

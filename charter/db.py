@@ -1,0 +1,81 @@
+"""Open the configured database and bring every package's tables up to date.
+
+Each package's ``store`` module owns its models and an ordered list of
+migrations; this module only opens the connection (SQLite in WAL mode or
+PostgreSQL) and applies the migrations each package has not yet run, recorded
+in the ``charter_migrations`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+import peewee
+from playhouse.db_url import connect
+
+__all__ = ["StoreModule", "apply_migrations", "open_database"]
+
+Migration = Callable[[peewee.Database], None]
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "busy_timeout": 10_000,
+}
+
+
+def open_database(url: str) -> peewee.Database:
+    """Connect to ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    if url.startswith(("postgresql://", "postgres://")):
+        return connect(url, autorollback=True)
+    return connect(url)
+
+
+class _MigrationRecord(peewee.Model):
+    package = peewee.CharField(max_length=100)
+    version = peewee.IntegerField()
+
+    class Meta:
+        table_name = "charter_migrations"
+        primary_key = peewee.CompositeKey("package", "version")
+
+
+class StoreModule:
+    """What ``apply_migrations`` needs of a package's store: its name and migrations."""
+
+    name: str
+    MIGRATIONS: Sequence[Migration]
+
+
+def apply_migrations(database: peewee.Database, stores: Sequence[ModuleType]) -> None:
+    """Run, in order and once each, the migrations every store has not applied yet.
+
+    Safe to call from several processes at once: each migration runs in a
+    transaction together with its record, and a concurrent duplicate fails on
+    the record's primary key and is rolled back.
+    """
+    with database.bind_ctx([_MigrationRecord]):
+        database.create_tables([_MigrationRecord], safe=True)
+        for store in stores:
+            package = store.__name__.split(".")[0]
+            done = {
+                row.version
+                for row in _MigrationRecord.select().where(_MigrationRecord.package == package)
+            }
+            for version, migration in enumerate(store.MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                try:
+                    with database.atomic():
+                        _MigrationRecord.create(package=package, version=version)
+                        migration(database)
+                except peewee.IntegrityError:
+                    continue  # another process applied it first

@@ -1,0 +1,148 @@
+"""The registry's one exception tree, with Confluent Schema Registry's error codes.
+
+Every error carries ``error_code`` (Confluent's code) and ``http_status``; the
+API layer maps them to ``{"error_code", "message"}`` in one handler.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IncompatibleSchema",
+    "InvalidCompatibilityLevel",
+    "InvalidMode",
+    "InvalidRequest",
+    "InvalidSchema",
+    "InvalidVersion",
+    "OperationNotPermitted",
+    "ReferenceExists",
+    "RegistryError",
+    "SchemaNotFound",
+    "SchemaVersionNotSoftDeleted",
+    "SchemaVersionSoftDeleted",
+    "StoreError",
+    "SubjectCompatibilityNotConfigured",
+    "SubjectModeNotConfigured",
+    "SubjectNotFound",
+    "SubjectNotSoftDeleted",
+    "SubjectSoftDeleted",
+    "VersionNotFound",
+]
+
+
+class RegistryError(Exception):
+    """Base of every registry error; ``str(error)`` is the message clients see."""
+
+    error_code: int = 50001
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(RegistryError):
+    """The request body or a parameter is malformed (not JSON, wrong field types, ...)."""
+
+    error_code = 400
+    http_status = 400
+
+
+class SubjectNotFound(RegistryError):
+    error_code = 40401
+    http_status = 404
+
+
+class VersionNotFound(RegistryError):
+    error_code = 40402
+    http_status = 404
+
+
+class SchemaNotFound(RegistryError):
+    error_code = 40403
+    http_status = 404
+
+
+class SubjectSoftDeleted(RegistryError):
+    error_code = 40404
+    http_status = 404
+
+
+class SubjectNotSoftDeleted(RegistryError):
+    """Permanent delete of a subject that was not soft-deleted first."""
+
+    error_code = 40405
+    http_status = 404
+
+
+class SchemaVersionSoftDeleted(RegistryError):
+    error_code = 40406
+    http_status = 404
+
+
+class SchemaVersionNotSoftDeleted(RegistryError):
+    """Permanent delete of a version that was not soft-deleted first."""
+
+    error_code = 40407
+    http_status = 404
+
+
+class SubjectCompatibilityNotConfigured(RegistryError):
+    error_code = 40408
+    http_status = 404
+
+
+class SubjectModeNotConfigured(RegistryError):
+    error_code = 40409
+    http_status = 404
+
+
+class IncompatibleSchema(RegistryError):
+    error_code = 409
+    http_status = 409
+
+
+class ReferenceExists(RegistryError):
+    """A schema version is still referenced by another schema and cannot be deleted."""
+
+    error_code = 42206
+    http_status = 422
+
+
+class InvalidSchema(RegistryError):
+    error_code = 42201
+    http_status = 422
+
+
+class InvalidVersion(RegistryError):
+    error_code = 42202
+    http_status = 422
+
+
+class InvalidCompatibilityLevel(RegistryError):
+    error_code = 42203
+    http_status = 422
+
+
+class InvalidMode(RegistryError):
+    error_code = 42204
+    http_status = 422
+
+
+class OperationNotPermitted(RegistryError):
+    error_code = 42205
+    http_status = 422
+
+
+class StoreError(RegistryError):
+    """The backing store failed (50001 store, 50002 operation timeout, 50003 forwarding)."""
+
+    error_code = 50001
+    http_status = 500
+
+
+class StoreTimeout(StoreError):
+    error_code = 50002
+
+
+class RequestForwardingFailed(StoreError):
+    error_code = 50003

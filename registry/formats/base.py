@@ -1,0 +1,92 @@
+"""What every schema format module provides: parsing, canonical form, compatibility.
+
+A format module (``avro``, ``jsonschema``, later ``protobuf``) exposes one
+``SchemaFormat`` object. The registry service only talks to formats through
+this interface, so adding a format is adding one module and one entry in
+``registry.formats.FORMATS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+__all__ = ["Incompatibility", "ParsedSchema", "ResolvedReference", "SchemaFormat"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedReference:
+    """A reference with the referenced schema text already looked up.
+
+    ``name`` is the reference name used inside the referring schema (an Avro
+    full name, a JSON Schema ``$ref`` URI, a .proto import path).
+    """
+
+    name: str
+    subject: str
+    version: int
+    schema_str: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Incompatibility:
+    """One reason a reader schema cannot read data written with a writer schema.
+
+    ``error_type`` uses Confluent's names (``READER_FIELD_MISSING_DEFAULT_VALUE``,
+    ``TYPE_MISMATCH``, ...), ``location`` is a JSON pointer into the schema
+    (``/fields/1/type``), ``description`` is a readable sentence and
+    ``additional_info`` the detail Confluent puts in ``additionalInfo``.
+    """
+
+    error_type: str
+    location: str
+    description: str
+    additional_info: str = ""
+
+    def confluent_message(self) -> str:
+        """The message format Confluent returns for ``?verbose=true``."""
+        return (
+            f"{{errorType:'{self.error_type}', description:'{self.description}', "
+            f"additionalInfo:'{self.additional_info}'}}"
+        )
+
+
+class ParsedSchema(Protocol):
+    """A schema parsed once and reused by compatibility checks and serializers."""
+
+    schema_type: str
+
+    @property
+    def canonical_string(self) -> str:
+        """Compact string stored and returned by the registry; identity of a schema id."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Hex digest identifying the schema (canonical string plus its references)."""
+
+    def normalized(self) -> ParsedSchema:
+        """The equivalent schema in normal form (for ``?normalize=true``)."""
+
+
+class SchemaFormat(Protocol):
+    """One schema type (``AVRO``, ``JSON``, ``PROTOBUF``)."""
+
+    schema_type: str
+
+    def parse(
+        self, schema_str: str, references: Sequence[ResolvedReference] = ()
+    ) -> ParsedSchema:
+        """Parse and validate ``schema_str``; raise ``registry.errors.InvalidSchema``.
+
+        ``references`` are flattened in dependency order (a reference's own
+        references come before it).
+        """
+
+    def check_compatibility(
+        self, reader: ParsedSchema, writer: ParsedSchema
+    ) -> list[Incompatibility]:
+        """Every reason ``reader`` cannot read data written with ``writer``; empty if it can."""
+
+
+FormatTable = Mapping[str, SchemaFormat]
