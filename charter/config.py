@@ -114,7 +114,9 @@ def _from_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     # Accept both a flat file and a [charter] table.
-    table = document.get("charter", document) if isinstance(document.get("charter"), dict) else document
+    table = (
+        document.get("charter", document) if isinstance(document.get("charter"), dict) else document
+    )
     return _coerce_all({_normalise_key(k): v for k, v in table.items()}, source=str(path))
 
 

@@ -15,7 +15,7 @@ from types import ModuleType
 import peewee
 from playhouse.db_url import connect
 
-__all__ = ["StoreModule", "apply_migrations", "open_database"]
+__all__ = ["apply_migrations", "open_database"]
 
 Migration = Callable[[peewee.Database], None]
 
@@ -46,13 +46,6 @@ class _MigrationRecord(peewee.Model):
     class Meta:
         table_name = "charter_migrations"
         primary_key = peewee.CompositeKey("package", "version")
-
-
-class StoreModule:
-    """What ``apply_migrations`` needs of a package's store: its name and migrations."""
-
-    name: str
-    MIGRATIONS: Sequence[Migration]
 
 
 def apply_migrations(database: peewee.Database, stores: Sequence[ModuleType]) -> None:

@@ -1,0 +1,85 @@
+"""The application factory: one Flask app wiring the registry (and later catalog and governance).
+
+``create_app(settings)`` is what ``charter up``, ``charter serve http``, the WSGI
+entry point and the tests call; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import peewee
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from charter.config import Settings, load_settings
+from charter.db import apply_migrations, open_database
+from registry import api as registry_api
+from registry import store as registry_store
+from registry.events import EventBus
+from registry.service import RegistryService
+
+__all__ = ["create_app", "migrate"]
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+
+
+def migrate(database: peewee.Database) -> None:
+    """Bring every package's tables up to date (idempotent, safe across processes)."""
+    apply_migrations(database, [registry_store])
+
+
+def create_app(
+    settings: Settings | None = None, *, database: peewee.Database | None = None
+) -> Flask:
+    """Build the HTTP app over ``settings`` (or an already opened ``database``)."""
+    settings = settings or load_settings()
+    if database is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = open_database(settings.effective_database_url)
+    migrate(database)
+
+    app = Flask("charter")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.sort_keys = False
+    app.extensions["charter.settings"] = settings
+    app.extensions["charter.database"] = database
+
+    events = EventBus()
+    registry_service = RegistryService(database, events=events)
+    app.extensions["charter.events"] = events
+    app.extensions["charter.registry"] = registry_service
+    app.register_blueprint(registry_api.create_blueprint(registry_service))
+
+    _install_connection_handling(app, database)
+    _install_http_error_handler(app)
+    return app
+
+
+def _install_connection_handling(app: Flask, database: peewee.Database) -> None:
+    @app.before_request
+    def _open_connection() -> None:
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_connection(_exc: BaseException | None) -> None:
+        if not database.is_closed() and not isinstance(database, peewee.SqliteDatabase):
+            database.close()
+
+
+def _install_http_error_handler(app: Flask) -> None:
+    """Every HTTP-level error (404 route, 405 method, 413 body too large) as Confluent-style JSON."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        messages = {
+            404: "HTTP 404 Not Found",
+            405: "HTTP 405 Method Not Allowed",
+            413: "Request body too large",
+        }
+        message = messages.get(status, error.description or error.name)
+        response = jsonify({"error_code": status, "message": message})
+        response.status_code = status
+        response.content_type = CONTENT_TYPE
+        return response
