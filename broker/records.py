@@ -1,0 +1,531 @@
+"""Kafka record batch v2 (magic 2): parse, verify, decode and build, sans-io.
+
+The layout follows https://kafka.apache.org/documentation/#recordbatch::
+
+    offset  size  field
+         0     8  baseOffset            int64
+         8     4  batchLength           int32   (bytes after this field)
+        12     4  partitionLeaderEpoch  int32
+        16     1  magic                 int8    (2)
+        17     4  crc                   uint32  CRC-32C of bytes 21..end
+        21     2  attributes            int16   bits 0-2 codec, 3 timestamp type,
+                                                4 transactional, 5 control
+        23     4  lastOffsetDelta       int32
+        27     8  baseTimestamp         int64
+        35     8  maxTimestamp          int64
+        43     8  producerId            int64
+        51     2  producerEpoch         int16
+        53     4  baseSequence          int32
+        57     4  recordsCount          int32
+        61     -  records (compressed as one block when the codec is not 0)
+
+``read_batches`` does header-level work only (lengths, magic, CRC) so the
+produce hot path never touches individual records; ``iter_records`` decodes
+records (decompressing first) when somebody needs them. Old message sets
+(magic 0/1) are refused with ``UnsupportedVersion``: every client we support
+sends magic 2 with produce v3+, and refusing (rather than calling the bytes
+corrupt) tells the client plainly that its format is the problem.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import cramjam
+from crc32c import crc32c
+
+from broker.errors import CorruptRecord, UnsupportedVersion
+
+__all__ = [
+    "BATCH_OVERHEAD",
+    "BatchHeader",
+    "COMPRESSION_GZIP",
+    "COMPRESSION_LZ4",
+    "COMPRESSION_NONE",
+    "COMPRESSION_SNAPPY",
+    "COMPRESSION_ZSTD",
+    "Record",
+    "TIMESTAMP_CREATE_TIME",
+    "TIMESTAMP_LOG_APPEND_TIME",
+    "build_batch",
+    "iter_batches",
+    "iter_records",
+    "parse_header",
+    "read_batches",
+    "set_log_append_time",
+    "stamp_base_offset",
+]
+
+COMPRESSION_NONE = 0
+COMPRESSION_GZIP = 1
+COMPRESSION_SNAPPY = 2
+COMPRESSION_LZ4 = 3
+COMPRESSION_ZSTD = 4
+
+TIMESTAMP_CREATE_TIME = 0
+TIMESTAMP_LOG_APPEND_TIME = 1
+
+_ATTR_COMPRESSION_MASK = 0x07
+_ATTR_TIMESTAMP_TYPE = 0x08
+_ATTR_TRANSACTIONAL = 0x10
+_ATTR_CONTROL = 0x20
+
+_HEADER = struct.Struct(">qiibIhiqqqhii")
+BATCH_OVERHEAD = _HEADER.size  # 61 bytes before the records
+_LOG_OVERHEAD = 12  # baseOffset + batchLength
+_CRC_START = 21  # attributes onward is covered by the CRC
+_MIN_BATCH_LENGTH = BATCH_OVERHEAD - _LOG_OVERHEAD
+_INT32_MAX = 2**31 - 1
+
+# Kafka's xerial snappy framing (org.xerial.snappy.SnappyOutputStream), which
+# kafka-python and aiokafka use: magic, version int32, compatible int32, then
+# blocks of int32 length + raw snappy data.
+_XERIAL_MAGIC = b"\x82SNAPPY\x00"
+_XERIAL_HEADER_LEN = 16
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHeader:
+    """The fixed 61-byte header of one record batch and where it sits in its buffer."""
+
+    base_offset: int
+    batch_length: int
+    partition_leader_epoch: int
+    magic: int
+    crc: int
+    attributes: int
+    last_offset_delta: int
+    base_timestamp: int
+    max_timestamp: int
+    producer_id: int
+    producer_epoch: int
+    base_sequence: int
+    records_count: int
+    position: int
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the batch including the 12-byte log overhead."""
+        return _LOG_OVERHEAD + self.batch_length
+
+    @property
+    def compression(self) -> int:
+        """0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd."""
+        return self.attributes & _ATTR_COMPRESSION_MASK
+
+    @property
+    def timestamp_type(self) -> int:
+        """0 CreateTime, 1 LogAppendTime."""
+        return 1 if self.attributes & _ATTR_TIMESTAMP_TYPE else 0
+
+    @property
+    def is_transactional(self) -> bool:
+        return bool(self.attributes & _ATTR_TRANSACTIONAL)
+
+    @property
+    def is_control(self) -> bool:
+        return bool(self.attributes & _ATTR_CONTROL)
+
+    @property
+    def last_offset(self) -> int:
+        return self.base_offset + self.last_offset_delta
+
+    @property
+    def last_sequence(self) -> int:
+        """Sequence of the last record, wrapping past int32 max as Kafka does; -1 if none."""
+        if self.base_sequence < 0:
+            return -1
+        return _increment_sequence(self.base_sequence, self.last_offset_delta)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of a batch, with offset and timestamp relative to the batch."""
+
+    offset_delta: int
+    timestamp_delta: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes | None]] = field(default_factory=list)
+
+
+def _increment_sequence(sequence: int, increment: int) -> int:
+    if sequence > _INT32_MAX - increment:
+        return increment - (_INT32_MAX - sequence) - 1
+    return sequence + increment
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def parse_header(buf: bytes | bytearray | memoryview, position: int = 0) -> BatchHeader:
+    """Parse and check the header of the batch at ``position`` without checking the CRC.
+
+    Raises ``CorruptRecord`` for truncated or inconsistent lengths and
+    ``UnsupportedVersion`` for magic 0/1 message sets.
+    """
+    available = len(buf) - position
+    if available < _LOG_OVERHEAD + 5:
+        raise CorruptRecord(
+            f"truncated record batch at byte {position}: {available} bytes left, "
+            f"need at least {BATCH_OVERHEAD}"
+        )
+    magic = buf[position + 16]
+    if magic != 2:
+        if magic in (0, 1):
+            raise UnsupportedVersion(
+                f"message format v{magic} (magic {magic}) at byte {position} is not supported; "
+                "send record batches with magic 2 (produce v3+)"
+            )
+        raise CorruptRecord(f"unknown magic byte {magic} in record batch at byte {position}")
+    if available < BATCH_OVERHEAD:
+        raise CorruptRecord(
+            f"truncated record batch header at byte {position}: {available} of "
+            f"{BATCH_OVERHEAD} bytes"
+        )
+    fields = _HEADER.unpack_from(buf, position)
+    batch_length = fields[1]
+    if batch_length < _MIN_BATCH_LENGTH:
+        raise CorruptRecord(
+            f"record batch at byte {position} declares length {batch_length}, "
+            f"below the minimum {_MIN_BATCH_LENGTH}"
+        )
+    if batch_length > available - _LOG_OVERHEAD:
+        raise CorruptRecord(
+            f"record batch at byte {position} declares length {batch_length} but only "
+            f"{available - _LOG_OVERHEAD} bytes follow"
+        )
+    if fields[12] < 0:
+        raise CorruptRecord(f"record batch at byte {position} has negative record count")
+    if fields[6] < 0:
+        raise CorruptRecord(f"record batch at byte {position} has negative last offset delta")
+    return BatchHeader(*fields, position)
+
+
+def _check_crc(view: memoryview, header: BatchHeader) -> None:
+    start = header.position + _CRC_START
+    actual = crc32c(view[start : header.position + header.size])
+    if actual != header.crc:
+        raise CorruptRecord(
+            f"CRC mismatch in record batch at byte {header.position}: "
+            f"stored {header.crc:#010x}, computed {actual:#010x}"
+        )
+
+
+def iter_batches(
+    buf: bytes | bytearray | memoryview, position: int = 0, *, verify_crc: bool = True
+) -> Iterator[BatchHeader]:
+    """Yield each batch header from ``position`` to the end, raising at the first bad one.
+
+    Used by log recovery, which needs to know how far the good prefix reaches
+    (the position of the last yielded header plus its size).
+    """
+    view = memoryview(buf)
+    end = len(view)
+    while position < end:
+        header = parse_header(view, position)
+        if verify_crc:
+            _check_crc(view, header)
+        yield header
+        position += header.size
+
+
+def read_batches(buf: bytes | bytearray | memoryview, *, strict: bool = True) -> list[BatchHeader]:
+    """Parse every batch of a produce request's records, checking lengths, magic and CRC.
+
+    With ``strict`` (the produce path) each batch must also be consistent the
+    way Kafka's LogValidator demands: at least one record and ``recordsCount ==
+    lastOffsetDelta + 1``. Raises ``CorruptRecord`` (or ``UnsupportedVersion``)
+    and never returns a partial result.
+    """
+    headers = list(iter_batches(buf))
+    if strict:
+        for header in headers:
+            if header.records_count == 0:
+                raise CorruptRecord(f"record batch at byte {header.position} has no records")
+            if header.records_count != header.last_offset_delta + 1:
+                raise CorruptRecord(
+                    f"record batch at byte {header.position} has {header.records_count} records "
+                    f"but last offset delta {header.last_offset_delta}"
+                )
+    return headers
+
+
+# --------------------------------------------------------------------------- mutation
+
+
+def stamp_base_offset(buf: bytearray | memoryview, position: int, base_offset: int) -> None:
+    """Write ``base_offset`` into the batch at ``position`` (not covered by the CRC)."""
+    struct.pack_into(">q", buf, position, base_offset)
+
+
+def set_log_append_time(buf: bytearray | memoryview, position: int, timestamp_ms: int) -> None:
+    """Mark the batch at ``position`` LogAppendTime with ``timestamp_ms`` and re-CRC it.
+
+    Like Kafka, this sets the timestamp-type attribute bit and the max
+    timestamp; every record's timestamp then reads as the max timestamp.
+    """
+    view = memoryview(buf)
+    (attributes,) = struct.unpack_from(">h", view, position + 21)
+    struct.pack_into(">h", view, position + 21, attributes | _ATTR_TIMESTAMP_TYPE)
+    struct.pack_into(">q", view, position + 35, timestamp_ms)
+    (batch_length,) = struct.unpack_from(">i", view, position + 8)
+    end = position + _LOG_OVERHEAD + batch_length
+    struct.pack_into(">I", view, position + 17, crc32c(view[position + _CRC_START : end]))
+
+
+# --------------------------------------------------------------------------- varints
+
+
+def _read_varint(data: memoryview | bytes, pos: int, end: int) -> tuple[int, int]:
+    """Zigzag varint (up to 64 bits) at ``pos``; returns (value, next position)."""
+    result = 0
+    shift = 0
+    while True:
+        if pos >= end:
+            raise CorruptRecord("truncated varint in record")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            break
+        shift += 7
+        if shift > 63:
+            raise CorruptRecord("varint longer than 10 bytes in record")
+    return (result >> 1) ^ -(result & 1), pos
+
+
+def _write_varint(out: bytearray, value: int) -> None:
+    encoded = (value << 1) ^ (value >> 63)
+    encoded &= 0xFFFFFFFFFFFFFFFF
+    while encoded > 0x7F:
+        out.append((encoded & 0x7F) | 0x80)
+        encoded >>= 7
+    out.append(encoded)
+
+
+# --------------------------------------------------------------------------- codecs
+
+
+def _decompress_xerial_snappy(data: bytes) -> bytes:
+    out = bytearray()
+    pos = _XERIAL_HEADER_LEN
+    end = len(data)
+    while pos < end:
+        if end - pos < 4:
+            raise CorruptRecord("truncated xerial snappy block length")
+        (block_len,) = struct.unpack_from(">i", data, pos)
+        pos += 4
+        if block_len < 0 or block_len > end - pos:
+            raise CorruptRecord("xerial snappy block length exceeds the data")
+        out += bytes(cramjam.snappy.decompress_raw(data[pos : pos + block_len]))
+        pos += block_len
+    return bytes(out)
+
+
+def _decompress(codec: int, data: bytes) -> bytes:
+    try:
+        if codec == COMPRESSION_GZIP:
+            return bytes(cramjam.gzip.decompress(data))
+        if codec == COMPRESSION_SNAPPY:
+            if data[:8] == _XERIAL_MAGIC:
+                return _decompress_xerial_snappy(data)
+            return bytes(cramjam.snappy.decompress_raw(data))
+        if codec == COMPRESSION_LZ4:
+            return bytes(cramjam.lz4.decompress(data))
+        if codec == COMPRESSION_ZSTD:
+            return bytes(cramjam.zstd.decompress(data))
+    except CorruptRecord:
+        raise
+    except Exception as exc:  # cramjam raises DecompressionError and friends
+        raise CorruptRecord(f"cannot decompress records ({_CODEC_NAMES[codec]}): {exc}") from None
+    raise CorruptRecord(f"unknown compression codec {codec} in record batch attributes")
+
+
+def _compress(codec: int, data: bytes) -> bytes:
+    if codec == COMPRESSION_NONE:
+        return data
+    if codec == COMPRESSION_GZIP:
+        return bytes(cramjam.gzip.compress(data))
+    if codec == COMPRESSION_SNAPPY:
+        return bytes(cramjam.snappy.compress_raw(data))
+    if codec == COMPRESSION_LZ4:
+        return bytes(cramjam.lz4.compress(data))
+    if codec == COMPRESSION_ZSTD:
+        return bytes(cramjam.zstd.compress(data))
+    raise ValueError(f"unknown compression codec {codec}")
+
+
+_CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+
+
+# --------------------------------------------------------------------------- records
+
+
+def iter_records(buf: bytes | bytearray | memoryview, header: BatchHeader) -> Iterator[Record]:
+    """Decode the records of the batch ``header`` describes, decompressing first.
+
+    Raises ``CorruptRecord`` naming the problem on any malformed record, on a
+    record count that does not match the data, or on trailing bytes.
+    """
+    view = memoryview(buf)
+    start = header.position + BATCH_OVERHEAD
+    end = header.position + header.size
+    if end > len(view):
+        raise CorruptRecord(f"record batch at byte {header.position} extends past the buffer")
+    codec = header.compression
+    if codec != COMPRESSION_NONE:
+        data: memoryview | bytes = memoryview(_decompress(codec, bytes(view[start:end])))
+        pos, end = 0, len(data)
+    else:
+        data, pos = view, start
+    for index in range(header.records_count):
+        try:
+            record, pos = _read_record(data, pos, end)
+        except CorruptRecord as exc:
+            raise CorruptRecord(
+                f"record {index} of batch at byte {header.position}: {exc.message}"
+            ) from None
+        yield record
+    if pos != end:
+        raise CorruptRecord(
+            f"record batch at byte {header.position} has {end - pos} bytes after its "
+            f"{header.records_count} records"
+        )
+
+
+def _read_bytes(
+    data: memoryview | bytes, pos: int, end: int, what: str
+) -> tuple[bytes | None, int]:
+    length, pos = _read_varint(data, pos, end)
+    if length < 0:
+        if length != -1:
+            raise CorruptRecord(f"negative {what} length {length}")
+        return None, pos
+    if length > end - pos:
+        raise CorruptRecord(f"{what} length {length} exceeds the record")
+    return bytes(data[pos : pos + length]), pos + length
+
+
+def _read_record(data: memoryview | bytes, pos: int, end: int) -> tuple[Record, int]:
+    length, pos = _read_varint(data, pos, end)
+    if length < 0 or length > end - pos:
+        raise CorruptRecord(f"record length {length} does not fit the batch")
+    record_end = pos + length
+    if pos >= record_end:
+        raise CorruptRecord("empty record")
+    pos += 1  # attributes: unused
+    timestamp_delta, pos = _read_varint(data, pos, record_end)
+    offset_delta, pos = _read_varint(data, pos, record_end)
+    key, pos = _read_bytes(data, pos, record_end, "key")
+    value, pos = _read_bytes(data, pos, record_end, "value")
+    header_count, pos = _read_varint(data, pos, record_end)
+    if header_count < 0 or header_count > record_end - pos:
+        raise CorruptRecord(f"invalid header count {header_count}")
+    headers: list[tuple[str, bytes | None]] = []
+    for _ in range(header_count):
+        raw_name, pos = _read_bytes(data, pos, record_end, "header key")
+        if raw_name is None:
+            raise CorruptRecord("null header key")
+        try:
+            name = raw_name.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CorruptRecord("header key is not valid UTF-8") from None
+        header_value, pos = _read_bytes(data, pos, record_end, "header value")
+        headers.append((name, header_value))
+    if pos != record_end:
+        raise CorruptRecord(
+            f"record declares {length} bytes but its fields use {pos - record_end + length}"
+        )
+    return Record(offset_delta, timestamp_delta, key, value, headers), pos
+
+
+def _encode_record(out: bytearray, record: Record) -> None:
+    body = bytearray(b"\x00")
+    _write_varint(body, record.timestamp_delta)
+    _write_varint(body, record.offset_delta)
+    for blob in (record.key, record.value):
+        if blob is None:
+            _write_varint(body, -1)
+        else:
+            _write_varint(body, len(blob))
+            body += blob
+    _write_varint(body, len(record.headers))
+    for name, header_value in record.headers:
+        encoded_name = name.encode("utf-8")
+        _write_varint(body, len(encoded_name))
+        body += encoded_name
+        if header_value is None:
+            _write_varint(body, -1)
+        else:
+            _write_varint(body, len(header_value))
+            body += header_value
+    _write_varint(out, len(body))
+    out += body
+
+
+def build_batch(
+    records: Iterable[Record],
+    *,
+    base_offset: int = 0,
+    compression: int = COMPRESSION_NONE,
+    producer_id: int = -1,
+    producer_epoch: int = -1,
+    base_sequence: int = -1,
+    timestamp: int | None = None,
+    is_transactional: bool = False,
+    is_control: bool = False,
+    partition_leader_epoch: int = -1,
+    timestamp_type: int = TIMESTAMP_CREATE_TIME,
+    last_offset_delta: int | None = None,
+    max_timestamp: int | None = None,
+) -> bytes:
+    """Encode ``records`` as one magic-2 batch with a correct CRC.
+
+    ``timestamp`` is the base timestamp (default: now); each record's
+    ``timestamp_delta`` and ``offset_delta`` are taken as given.
+    ``last_offset_delta`` and ``max_timestamp`` default to the largest of the
+    records' and may be overridden (the compactor keeps a batch's original last
+    offset so producer sequence bookkeeping survives cleaning).
+    """
+    record_list = list(records)
+    base_timestamp = int(time.time() * 1000) if timestamp is None else timestamp
+    body = bytearray()
+    for record in record_list:
+        _encode_record(body, record)
+    if last_offset_delta is None:
+        last_offset_delta = max((r.offset_delta for r in record_list), default=0)
+    if max_timestamp is None:
+        max_timestamp = base_timestamp + max((r.timestamp_delta for r in record_list), default=0)
+    attributes = compression & _ATTR_COMPRESSION_MASK
+    if timestamp_type == TIMESTAMP_LOG_APPEND_TIME:
+        attributes |= _ATTR_TIMESTAMP_TYPE
+    if is_transactional:
+        attributes |= _ATTR_TRANSACTIONAL
+    if is_control:
+        attributes |= _ATTR_CONTROL
+    payload = _compress(compression, bytes(body))
+    batch = bytearray(BATCH_OVERHEAD + len(payload))
+    _HEADER.pack_into(
+        batch,
+        0,
+        base_offset,
+        len(batch) - _LOG_OVERHEAD,
+        partition_leader_epoch,
+        2,
+        0,
+        attributes,
+        last_offset_delta,
+        base_timestamp,
+        max_timestamp,
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        len(record_list),
+    )
+    batch[BATCH_OVERHEAD:] = payload
+    struct.pack_into(">I", batch, 17, crc32c(memoryview(batch)[_CRC_START:]))
+    return bytes(batch)
