@@ -1,0 +1,63 @@
+"""The handler table: Kafka API key -> the coroutine that answers it and its version range.
+
+Each API lives in its own module ``broker.handlers.<name>`` that defines
+``HANDLERS``, a tuple of ``ApiHandler``. To add an API, write the module and add
+its name to ``HANDLER_MODULES``. A handler is ``async def handle(ctx, request)``:
+it gets a ``RequestContext`` and the typed kio request of the negotiated version,
+and returns the typed response of the same version (``broker.protocol.build`` and
+``response_module`` help with per-version classes), or ``None`` for no response
+(acks=0 produce). Per-partition/per-topic errors go in the response; an
+exception escaping a handler is logged and closes the connection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from broker.handlers.context import BrokerContext, ConnectionState, RequestContext
+
+__all__ = [
+    "ApiHandler",
+    "BrokerContext",
+    "ConnectionState",
+    "HANDLER_MODULES",
+    "Handle",
+    "RequestContext",
+    "build_handler_table",
+]
+
+Handle = Callable[[RequestContext, Any], Awaitable[Any]]
+
+HANDLER_MODULES: tuple[str, ...] = (
+    "api_versions",
+    "sasl",
+    # Admin APIs (engineer T): add "create_topics", "delete_topics", ... here.
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApiHandler:
+    """One API: its key, the inclusive version range advertised, and its coroutine."""
+
+    api_key: int
+    min_version: int
+    max_version: int
+    handle: Handle
+
+    def supports(self, api_version: int) -> bool:
+        return self.min_version <= api_version <= self.max_version
+
+
+def build_handler_table(modules: Iterable[str] = HANDLER_MODULES) -> dict[int, ApiHandler]:
+    """Import each handler module and index its ``HANDLERS`` by API key."""
+    table: dict[int, ApiHandler] = {}
+    for name in modules:
+        module = importlib.import_module(f"{__name__}.{name}")
+        for handler in module.HANDLERS:
+            if handler.api_key in table:
+                raise ValueError(f"API key {handler.api_key} registered twice ({name})")
+            table[handler.api_key] = handler
+    return table

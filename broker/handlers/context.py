@@ -1,0 +1,57 @@
+"""What a handler gets: the broker's shared state and the request's own context."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from broker.protocol import RequestHeader
+
+if TYPE_CHECKING:
+    from broker.gate import ProduceGate
+    from broker.handlers import ApiHandler
+    from broker.handlers.sasl import Authenticator
+    from broker.handlers.waiters import AppendWaiters
+    from broker.producer_ids import ProducerIdAllocator
+    from charter.config import Settings
+
+__all__ = ["BrokerContext", "ConnectionState", "RequestContext"]
+
+
+@dataclasses.dataclass
+class BrokerContext:
+    """State shared by every connection of one broker process."""
+
+    settings: Settings
+    topics: Any  # broker.topics.TopicManager
+    cluster_id: str
+    advertised_host: str
+    advertised_port: int
+    producer_ids: ProducerIdAllocator
+    gate: ProduceGate
+    authenticator: Authenticator
+    appends: AppendWaiters
+    handlers: dict[int, ApiHandler]
+    node_id: int = 0
+
+
+@dataclasses.dataclass
+class ConnectionState:
+    """Per-connection state that outlives one request (SASL progress, principal)."""
+
+    peer: str
+    sasl_mechanism: str | None = None
+    principal: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestContext:
+    """One request being handled: its header, its connection and the broker."""
+
+    header: RequestHeader
+    broker: BrokerContext
+    connection: ConnectionState
+
+    @property
+    def api_version(self) -> int:
+        return self.header.api_version

@@ -1,0 +1,45 @@
+"""From one request frame to one response frame: decode, look up the handler, encode.
+
+Protocol errors propagate (the server logs them and closes the connection),
+except an unsupported ApiVersions version, which is answered with error 35.
+"""
+
+from __future__ import annotations
+
+from broker.handlers.api_versions import API_KEY as API_VERSIONS_KEY
+from broker.handlers.api_versions import unsupported_version_response
+from broker.handlers.context import BrokerContext, ConnectionState, RequestContext
+from broker.protocol import (
+    RequestHeader,
+    UnknownApiKey,
+    UnsupportedApiVersion,
+    decode_request,
+    encode_response,
+)
+
+__all__ = ["dispatch"]
+
+
+async def dispatch(
+    broker: BrokerContext, connection: ConnectionState, frame: bytes
+) -> bytes | None:
+    """Handle one request frame; return the size-prefixed response, or None for no response."""
+    try:
+        request = decode_request(frame)
+    except UnsupportedApiVersion as exc:
+        header: RequestHeader | None = getattr(exc, "header", None)
+        if exc.api_key == API_VERSIONS_KEY and header is not None:
+            return encode_response(header, unsupported_version_response(broker.handlers))
+        raise
+    header = request.header
+    handler = broker.handlers.get(header.api_key)
+    if handler is None:
+        raise UnknownApiKey(header.api_key)
+    if not handler.supports(header.api_version):
+        if header.api_key == API_VERSIONS_KEY:
+            return encode_response(header, unsupported_version_response(broker.handlers))
+        raise UnsupportedApiVersion(header.api_key, header.api_version)
+    response = await handler.handle(RequestContext(header, broker, connection), request.body)
+    if response is None:
+        return None
+    return encode_response(header, response)
