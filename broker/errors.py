@@ -15,6 +15,7 @@ __all__ = [
     "InvalidPartitions",
     "InvalidProducerEpoch",
     "InvalidRecord",
+    "InvalidReplicaAssignment",
     "InvalidReplicationFactor",
     "InvalidRequest",
     "InvalidTopic",
@@ -26,6 +27,7 @@ __all__ = [
     "TopicAlreadyExists",
     "UnknownProducerId",
     "UnknownServerError",
+    "UnknownTopicId",
     "UnknownTopicOrPartition",
     "UnsupportedVersion",
 ]
@@ -93,6 +95,10 @@ class InvalidReplicationFactor(BrokerError):
     error_code = 38
 
 
+class InvalidReplicaAssignment(BrokerError):
+    error_code = 39
+
+
 class InvalidConfig(BrokerError):
     error_code = 40
 
@@ -127,6 +133,10 @@ class InvalidRecord(BrokerError):
     error_code = 87
 
 
+class UnknownTopicId(BrokerError):
+    error_code = 100
+
+
 KAFKA_ERROR_NAMES: dict[int, str] = {
     -1: "UNKNOWN_SERVER_ERROR",
     0: "NONE",
@@ -141,6 +151,7 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     36: "TOPIC_ALREADY_EXISTS",
     37: "INVALID_PARTITIONS",
     38: "INVALID_REPLICATION_FACTOR",
+    39: "INVALID_REPLICA_ASSIGNMENT",
     40: "INVALID_CONFIG",
     42: "INVALID_REQUEST",
     44: "POLICY_VIOLATION",
@@ -149,4 +160,5 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     47: "INVALID_PRODUCER_EPOCH",
     59: "UNKNOWN_PRODUCER_ID",
     87: "INVALID_RECORD",
+    100: "UNKNOWN_TOPIC_ID",
 }

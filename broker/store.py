@@ -1,0 +1,65 @@
+"""Peewee models of the broker's metadata in the shared database: topics and their configs.
+
+Records live only in the partition logs; what a topic *is* (name, id, partition
+count, config overrides) lives here, so the HTTP tier (the catalog) reads topics
+by querying these models. Models are unbound: call ``bind(database)`` (or
+``database.bind_ctx(MODELS)``); ``MIGRATIONS`` is applied by ``charter.db.apply_migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Callable
+
+import peewee
+
+__all__ = ["MIGRATIONS", "MODELS", "Topic", "TopicConfig", "bind"]
+
+
+class Topic(peewee.Model):
+    """One topic: Kafka's topic id is ``topic_id``; ``id`` is only the row key."""
+
+    id = peewee.AutoField()
+    name = peewee.CharField(max_length=249, unique=True)
+    topic_id = peewee.UUIDField(unique=True, default=uuid.uuid4)
+    partitions = peewee.IntegerField()
+    created_at = peewee.DateTimeField(
+        default=lambda: datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    )
+    """UTC, without tzinfo (portable between SQLite and PostgreSQL)."""
+    is_internal = peewee.BooleanField(default=False)
+
+    class Meta:
+        table_name = "broker_topics"
+
+
+class TopicConfig(peewee.Model):
+    """A topic config override (what CreateTopics/AlterConfigs set); defaults are not stored."""
+
+    id = peewee.AutoField()
+    topic = peewee.ForeignKeyField(
+        Topic, column_name="topic", backref="configs", on_delete="CASCADE"
+    )
+    key = peewee.CharField(max_length=255)
+    value = peewee.TextField()
+
+    class Meta:
+        table_name = "broker_topic_configs"
+        indexes = ((("topic", "key"), True),)
+
+
+MODELS: list[type[peewee.Model]] = [Topic, TopicConfig]
+
+
+def bind(database: peewee.Database) -> None:
+    """Bind the broker's models to ``database`` for this process."""
+    database.bind(MODELS)
+
+
+def _create_topic_tables(database: peewee.Database) -> None:
+    with database.bind_ctx(MODELS):
+        database.create_tables(MODELS)
+
+
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_topic_tables]
