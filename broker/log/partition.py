@@ -1,15 +1,59 @@
-"""One partition's durable log: a directory of segments plus checkpoints (API first; filling in)."""
+"""One partition's durable log: a directory of segments plus checkpoint files.
+
+Directory layout (see docs/storage.md)::
+
+    00000000000000000000.log        segment: record batches (broker.log.segment)
+    00000000000000000000.index      sparse offset index (broker.log.index)
+    00000000000000000000.timeindex  sparse time index (broker.log.time_index)
+    00000000000000001234.snapshot   producer state as of offset 1234 (broker.log.producer_state)
+    log-start-offset                decimal log start offset + "\\n", when above the first segment
+    clean-shutdown                  present only while the log is closed cleanly
+
+``recover()`` (run by ``open``) deletes leftovers of interrupted operations
+(``*.cleaned``, ``*.tmp``, indexes without a log), fully re-verifies the last
+segment (CRC scan, torn tail truncated, indexes rebuilt) unless the previous
+run closed cleanly, checks every other segment's indexes, and rebuilds
+producer state from the newest snapshot plus the batches after it. Every
+append is written with one ``pwrite`` and (by default) fsynced before it is
+acknowledged; segments are fsynced when they roll, so only the active segment
+can ever hold a torn tail.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import shutil
+import threading
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from broker.errors import (
+    CorruptRecord,
+    InvalidRecord,
+    OffsetOutOfRange,
+    RecordListTooLarge,
+    RecordTooLarge,
+)
 from broker.log.config import LogConfig
-from broker.records import BatchHeader
+from broker.log.producer_state import ProducerStateManager
+from broker.log.segment import Segment
+from broker.records import (
+    TIMESTAMP_LOG_APPEND_TIME,
+    BatchHeader,
+    iter_records,
+    set_log_append_time,
+    stamp_base_offset,
+)
 
 __all__ = ["AppendResult", "PartitionLog", "TimestampOffset"]
+
+LOG_START_OFFSET_FILE = "log-start-offset"
+CLEAN_SHUTDOWN_FILE = "clean-shutdown"
+_LEFTOVER_SUFFIXES = (".cleaned", ".tmp", ".deleted", ".swap")
+_MAX_RELATIVE_OFFSET = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,30 +77,150 @@ class PartitionLog:
     """A partition directory of ``<base offset>.log`` segments with indexes and checkpoints.
 
     All methods are synchronous and meant to be called from the broker's event
-    loop thread (an internal lock also makes calls from a maintenance thread safe).
+    loop thread; an internal lock also makes calls from a maintenance thread safe.
     """
+
+    def __init__(self, directory: Path, config: LogConfig) -> None:
+        self.directory = directory
+        self.config = config
+        self.segments: list[Segment] = []
+        self._bases: list[int] = []
+        self._log_start_offset = 0
+        self.producer_state = ProducerStateManager(directory)
+        self._lock = threading.RLock()
+        self._unflushed_messages = 0
+        self._last_flush_ms = 0
+        self._closed = False
+        self.truncated_bytes = 0
+        # compaction bookkeeping (in memory: the first pass after a restart cleans everything)
+        self.cleaned_through = -1
+        self.next_tombstone_expiry_ms: int | None = None
+
+    # ------------------------------------------------------------------ opening
 
     @classmethod
     def open(cls, directory: Path, config: LogConfig) -> PartitionLog:
         """Open (creating if needed) the log in ``directory`` and run ``recover()``."""
-        raise NotImplementedError
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        log = cls(directory, config)
+        log.recover()
+        return log
+
+    def recover(self) -> None:
+        """Truncate a torn tail, rebuild bad indexes, delete leftovers, rebuild producer state."""
+        with self._lock:
+            for segment in self.segments:
+                segment.close()
+            self.segments, self._bases = [], []
+            clean_marker = self.directory / CLEAN_SHUTDOWN_FILE
+            was_clean = clean_marker.exists()
+            clean_marker.unlink(missing_ok=True)
+            bases = self._tidy_directory()
+            for i, base in enumerate(bases):
+                is_last = i == len(bases) - 1
+                segment, truncated = Segment.load(
+                    self.directory,
+                    base,
+                    self.config.index_interval_bytes,
+                    recover=is_last and not was_clean,
+                )
+                self.truncated_bytes += truncated
+                self.segments.append(segment)
+                self._bases.append(base)
+            checkpoint = self._read_log_start_checkpoint()
+            if not self.segments:
+                self._add_segment(Segment.create(self.directory, checkpoint or 0, self._interval))
+                _fsync_directory(self.directory)
+            first_base = self.segments[0].base_offset
+            self._log_start_offset = min(max(first_base, checkpoint or 0), self.log_end_offset)
+            self._rebuild_producer_state()
+
+    @property
+    def _interval(self) -> int:
+        return self.config.index_interval_bytes
+
+    def _tidy_directory(self) -> list[int]:
+        """Delete leftovers of interrupted operations; return segment base offsets, sorted."""
+        bases: set[int] = set()
+        indexes: list[tuple[Path, int]] = []
+        for path in self.directory.iterdir():
+            name = path.name
+            if name.endswith(_LEFTOVER_SUFFIXES):
+                path.unlink(missing_ok=True)
+                continue
+            stem, _, suffix = name.partition(".")
+            if not (len(stem) == 20 and stem.isdigit()):
+                continue
+            if suffix == "log":
+                bases.add(int(stem))
+            elif suffix in ("index", "timeindex"):
+                indexes.append((path, int(stem)))
+        for path, base in indexes:
+            if base not in bases:
+                path.unlink(missing_ok=True)
+        return sorted(bases)
+
+    def _rebuild_producer_state(self) -> None:
+        start = self.producer_state.load_snapshot(self.log_end_offset)
+        from_offset = self.segments[0].base_offset if start is None else start
+        for header in self._headers_from_offset(from_offset):
+            self.producer_state.replay(header)
+
+    def _headers_from_offset(self, offset: int):
+        first = max(0, bisect_right(self._bases, offset) - 1)
+        for segment in self.segments[first:]:
+            position = segment.find_position(offset) if segment.base_offset < offset else 0
+            if position is None:
+                continue
+            try:
+                yield from segment.headers_from(position, verify_crc=False)
+            except CorruptRecord:  # only a not-yet-recovered tail can be bad; stop there
+                return
+
+    def _read_log_start_checkpoint(self) -> int | None:
+        try:
+            text = (self.directory / LOG_START_OFFSET_FILE).read_text().strip()
+            return int(text) if text else None
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _write_log_start_checkpoint(self) -> None:
+        path = self.directory / LOG_START_OFFSET_FILE
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, f"{self._log_start_offset}\n".encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_directory(self.directory)
+
+    def _add_segment(self, segment: Segment) -> None:
+        self.segments.append(segment)
+        self._bases.append(segment.base_offset)
+
+    # ------------------------------------------------------------------ state
 
     @property
     def log_start_offset(self) -> int:
-        raise NotImplementedError
+        return self._log_start_offset
 
     @property
     def log_end_offset(self) -> int:
         """The offset the next appended record will get."""
-        raise NotImplementedError
+        return self.segments[-1].next_offset
 
     @property
     def size_bytes(self) -> int:
-        raise NotImplementedError
+        return sum(segment.size for segment in self.segments)
 
-    def recover(self) -> None:
-        """Truncate a torn tail, rebuild bad indexes, delete leftovers, rebuild producer state."""
-        raise NotImplementedError
+    @property
+    def active_segment(self) -> Segment:
+        return self.segments[-1]
+
+    # ------------------------------------------------------------------ append
 
     def append(
         self, records: bytes | memoryview, headers: list[BatchHeader], *, now_ms: int
@@ -64,11 +228,122 @@ class PartitionLog:
         """Assign offsets, check producer state and size, write durably, then return.
 
         ``headers`` is ``read_batches(records)``. Raises ``RecordTooLarge``,
-        ``DuplicateSequenceNumber`` (with ``.base_offset``/``.last_offset`` of the
-        original append), ``OutOfOrderSequenceNumber``, ``InvalidProducerEpoch``,
-        ``InvalidRecord`` (null key on a compacted topic).
+        ``RecordListTooLarge``, ``DuplicateSequenceNumber`` (a ``DuplicateBatch``
+        with ``.base_offset``/``.last_offset`` of the original append),
+        ``OutOfOrderSequenceNumber``, ``InvalidProducerEpoch``, ``InvalidRecord``
+        (null key on a compacted topic). Nothing is written when it raises.
         """
-        raise NotImplementedError
+        if not headers:
+            raise CorruptRecord("produce request holds no record batches")
+        config = self.config
+        start = headers[0].position
+        expected = start
+        for header in headers:
+            if header.position != expected:
+                raise CorruptRecord("record batches are not contiguous in the request")
+            if header.size > config.max_message_bytes:
+                raise RecordTooLarge(
+                    f"record batch of {header.size} bytes exceeds max.message.bytes "
+                    f"{config.max_message_bytes}"
+                )
+            expected += header.size
+        total = expected - start
+        if total > config.segment_bytes:
+            raise RecordListTooLarge(
+                f"{total} bytes of record batches exceed segment.bytes {config.segment_bytes}"
+            )
+        if config.compact:
+            _require_keys(records, headers)
+        log_append_time = config.log_append_time
+        with self._lock:
+            self._check_open()
+            next_offset = self.log_end_offset
+            placed: list[BatchHeader] = []
+            for header in headers:
+                changes: dict[str, int] = {
+                    "base_offset": next_offset,
+                    "position": header.position - start,
+                }
+                if log_append_time:
+                    changes["max_timestamp"] = now_ms
+                    changes["attributes"] = header.attributes | 0x08
+                placed.append(dataclasses.replace(header, **changes))
+                next_offset += header.last_offset_delta + 1
+            pending = self.producer_state.validate(placed)
+            data = bytearray(memoryview(records)[start:expected])
+            for header in placed:
+                stamp_base_offset(data, header.position, header.base_offset)
+                if log_append_time:
+                    set_log_append_time(data, header.position, now_ms)
+            self._maybe_roll(total, placed, now_ms)
+            segment = self.active_segment
+            size_before = segment.size
+            try:
+                segment.append(data, placed)
+            except OSError:
+                segment.truncate_tail_after_failed_write(size_before)
+                raise
+            self.producer_state.commit(pending)
+            self._unflushed_messages += sum(h.last_offset_delta + 1 for h in placed)
+            self._flush_if_due(now_ms)
+            return AppendResult(
+                base_offset=placed[0].base_offset,
+                last_offset=placed[-1].last_offset,
+                log_append_time_ms=now_ms if log_append_time else -1,
+                log_start_offset=self._log_start_offset,
+            )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"partition log {self.directory} is closed")
+
+    def _maybe_roll(self, incoming_bytes: int, placed: list[BatchHeader], now_ms: int) -> None:
+        """Kafka's LogSegment.shouldRoll: size, time since the first batch, offset range."""
+        segment = self.active_segment
+        if segment.size == 0:
+            return
+        incoming_timestamp = max(header.max_timestamp for header in placed)
+        if (
+            segment.size > self.config.segment_bytes - incoming_bytes
+            or self._time_to_roll(segment, now_ms, incoming_timestamp)
+            or placed[-1].last_offset - segment.base_offset > _MAX_RELATIVE_OFFSET
+        ):
+            self._roll()
+
+    def _time_to_roll(self, segment: Segment, now_ms: int, message_timestamp: int) -> bool:
+        """Like Kafka: the incoming timestamp minus the segment's first batch timestamp,
+        or wall-clock time since the segment was opened when it has no timestamp."""
+        if segment.size == 0:
+            return False
+        reference = segment.first_batch_timestamp
+        if reference is None or reference < 0:
+            return now_ms - segment.created_ms > self.config.segment_ms
+        return message_timestamp - reference > self.config.segment_ms
+
+    def _roll(self) -> Segment:
+        old = self.active_segment
+        old.seal()
+        new = Segment.create(self.directory, old.next_offset, self._interval)
+        self._add_segment(new)
+        _fsync_directory(self.directory)
+        self.producer_state.write_snapshot(new.base_offset)
+        return new
+
+    def _flush_if_due(self, now_ms: int) -> None:
+        config = self.config
+        if (
+            self._unflushed_messages >= config.flush_messages
+            or now_ms - self._last_flush_ms >= config.flush_ms
+        ):
+            self._flush(now_ms)
+
+    def _flush(self, now_ms: int) -> None:
+        if self._unflushed_messages:
+            os.fdatasync(self.active_segment.fd)
+        self._unflushed_messages = 0
+        self._last_flush_ms = now_ms
+
+    # ------------------------------------------------------------------ read
 
     def read(self, fetch_offset: int, max_bytes: int, *, max_offset: int | None = None) -> bytes:
         """Whole batches from the one containing ``fetch_offset``; at least one batch.
@@ -76,33 +351,225 @@ class PartitionLog:
         Batches whose base offset is >= ``max_offset`` are left out. Raises
         ``OffsetOutOfRange`` outside [log_start_offset, log_end_offset].
         """
-        raise NotImplementedError
+        with self._lock:
+            self._check_open()
+            if fetch_offset < self._log_start_offset or fetch_offset > self.log_end_offset:
+                raise OffsetOutOfRange(
+                    f"offset {fetch_offset} is outside [{self._log_start_offset}, "
+                    f"{self.log_end_offset}]"
+                )
+            first = max(0, bisect_right(self._bases, fetch_offset) - 1)
+            for segment in self.segments[first:]:
+                position = segment.find_position(fetch_offset)
+                if position is None:
+                    continue
+                end = segment.batch_ends(position, max(max_bytes, 0), max_offset)
+                return segment.read_at(position, end - position) if end > position else b""
+            return b""
 
     def offset_for_timestamp(self, timestamp_ms: int) -> TimestampOffset | None:
-        """The earliest record with timestamp >= ``timestamp_ms``, or None."""
-        raise NotImplementedError
+        """The earliest record at or above the log start with timestamp >= ``timestamp_ms``."""
+        with self._lock:
+            self._check_open()
+            for segment in self.segments:
+                if segment.max_timestamp < timestamp_ms:
+                    continue
+                found = self._search_segment(segment, timestamp_ms)
+                if found is not None:
+                    return found
+            return None
+
+    def _search_segment(self, segment: Segment, timestamp_ms: int) -> TimestampOffset | None:
+        start_offset = segment.time_index.lookup(timestamp_ms)
+        position = 0 if start_offset is None else segment.index.lookup(start_offset)
+        for header in segment.headers_from(position, verify_crc=False):
+            if header.max_timestamp < timestamp_ms or header.last_offset < self._log_start_offset:
+                continue
+            if header.is_control:
+                continue
+            batch = segment.read_at(header.position, header.size)
+            local = dataclasses.replace(header, position=0)
+            for record in iter_records(batch, local):
+                offset = header.base_offset + record.offset_delta
+                if header.timestamp_type == TIMESTAMP_LOG_APPEND_TIME:
+                    timestamp = header.max_timestamp
+                else:
+                    timestamp = header.base_timestamp + record.timestamp_delta
+                if timestamp >= timestamp_ms and offset >= self._log_start_offset:
+                    return TimestampOffset(offset, timestamp)
+        return None
+
+    # ------------------------------------------------------------------ log start
 
     def delete_records_before(self, offset: int) -> int:
-        """Move the log start offset up to ``offset`` (persisted); returns the new start."""
-        raise NotImplementedError
+        """Move the log start offset up to ``offset`` (persisted); returns the new start.
+
+        Raises ``OffsetOutOfRange`` when ``offset`` is beyond the log end.
+        Segments that end below the new start are deleted at once.
+        """
+        with self._lock:
+            self._check_open()
+            if offset > self.log_end_offset or offset < 0:
+                raise OffsetOutOfRange(
+                    f"cannot delete records before {offset}: log end offset is "
+                    f"{self.log_end_offset}"
+                )
+            if offset > self._log_start_offset:
+                self._log_start_offset = offset
+                self._write_log_start_checkpoint()
+                self._delete_segments_below_start()
+            return self._log_start_offset
+
+    def _delete_segments_below_start(self) -> int:
+        deleted = 0
+        while len(self.segments) > 1 and self.segments[1].base_offset <= self._log_start_offset:
+            self._delete_oldest_segment()
+            deleted += 1
+        return deleted
+
+    def _delete_oldest_segment(self) -> None:
+        segment = self.segments.pop(0)
+        self._bases.pop(0)
+        segment.delete()
+        if self.segments[0].base_offset > self._log_start_offset:
+            self._log_start_offset = self.segments[0].base_offset
+            self._write_log_start_checkpoint()
+
+    # ------------------------------------------------------------------ maintenance
 
     def reconfigure(self, config: LogConfig) -> None:
-        raise NotImplementedError
+        """Apply new topic configs; they take effect on the next append or maintenance pass."""
+        with self._lock:
+            if config.index_interval_bytes != self.config.index_interval_bytes:
+                for segment in self.segments:
+                    segment.index_interval_bytes = config.index_interval_bytes
+            self.config = config
 
     def roll_if_due(self, now_ms: int) -> bool:
-        """Roll the active segment if segment.ms has passed; True if it rolled."""
-        raise NotImplementedError
+        """Roll the active segment if segment.ms has passed since its first batch."""
+        with self._lock:
+            self._check_open()
+            if self._time_to_roll(self.active_segment, now_ms, now_ms):
+                self._roll()
+                return True
+            return False
 
     def apply_retention(self, now_ms: int) -> int:
-        """Delete whole segments past retention.ms / retention.bytes; returns how many."""
-        raise NotImplementedError
+        """Delete whole segments past retention.ms / retention.bytes; returns how many.
+
+        As in Kafka, the active segment is only deleted by time after being
+        rolled, and segments below the log start offset are always deleted.
+        """
+        with self._lock:
+            self._check_open()
+            deleted = self._delete_segments_below_start()
+            config = self.config
+            if not config.delete:
+                return deleted
+            if config.retention_ms >= 0:
+                while self.segments:
+                    oldest = self.segments[0]
+                    if now_ms - self._largest_timestamp(oldest) <= config.retention_ms:
+                        break
+                    if oldest is self.active_segment:
+                        if oldest.size == 0:
+                            break
+                        self._roll()
+                    self._delete_oldest_segment()
+                    deleted += 1
+            if config.retention_bytes >= 0:
+                excess = self.size_bytes - config.retention_bytes
+                while len(self.segments) > 1 and excess - self.segments[0].size >= 0:
+                    excess -= self.segments[0].size
+                    self._delete_oldest_segment()
+                    deleted += 1
+            return deleted
+
+    @staticmethod
+    def _largest_timestamp(segment: Segment) -> int:
+        if segment.max_timestamp >= 0:
+            return segment.max_timestamp
+        return _file_mtime_ms(segment.log_path)
 
     def flush(self) -> None:
-        raise NotImplementedError
+        """fsync the active segment and its indexes."""
+        with self._lock:
+            if not self._closed:
+                self.active_segment.flush()
+                self._unflushed_messages = 0
 
     def close(self) -> None:
-        raise NotImplementedError
+        """Flush, write a producer snapshot and the clean-shutdown marker, close files."""
+        with self._lock:
+            if self._closed:
+                return
+            self.active_segment.flush()
+            self.producer_state.write_snapshot(self.log_end_offset)
+            for segment in self.segments:
+                segment.close()
+            (self.directory / CLEAN_SHUTDOWN_FILE).write_bytes(b"")
+            _fsync_directory(self.directory)
+            self._closed = True
 
     def delete(self) -> None:
-        """Close and remove the partition directory."""
-        raise NotImplementedError
+        """Close (without the marker) and remove the partition directory."""
+        with self._lock:
+            for segment in self.segments:
+                segment.close()
+            self._closed = True
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    # ------------------------------------------------------------------ compaction support
+
+    def replace_segment(self, segment: Segment, cleaned: bytes) -> None:
+        """Swap ``cleaned`` in as the content of ``segment`` (crash-safe, see cleaner.py)."""
+        with self._lock:
+            slot = self.segments.index(segment)
+            cleaned_path = segment.log_path.with_name(segment.log_path.name + ".cleaned")
+            fd = os.open(cleaned_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(cleaned)
+                written = 0
+                while written < len(view):
+                    written += os.write(fd, view[written:])
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            segment.close()
+            # Indexes go first: if we die now, recovery drops the .cleaned file and
+            # rebuilds the old segment's indexes; once the rename lands, the new one's.
+            segment.index_path.unlink(missing_ok=True)
+            segment.time_index_path.unlink(missing_ok=True)
+            os.replace(cleaned_path, segment.log_path)
+            _fsync_directory(self.directory)
+            fresh, _ = Segment.load(
+                self.directory, segment.base_offset, self._interval, recover=False
+            )
+            if slot == len(self.segments) - 1:
+                raise AssertionError("the active segment is never compacted")
+            fresh.next_offset = max(fresh.next_offset, segment.next_offset)
+            self.segments[slot] = fresh
+
+
+def _require_keys(records: bytes | memoryview, headers: list[BatchHeader]) -> None:
+    for header in headers:
+        if header.is_control:
+            continue
+        for record in iter_records(records, header):
+            if record.key is None:
+                raise InvalidRecord("compacted topic cannot accept a record without a key")
+
+
+def _file_mtime_ms(path: Path) -> int:
+    try:
+        return int(path.stat().st_mtime * 1000)
+    except FileNotFoundError:
+        return 0
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

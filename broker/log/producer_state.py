@@ -1,10 +1,59 @@
-"""Idempotent-producer bookkeeping per partition (filling in)."""
+"""Idempotent-producer bookkeeping of one partition, and its snapshot files.
+
+For every producer id the partition remembers the current epoch and the
+sequence ranges and offsets of its last five batches, which is what Kafka
+keeps (``ProducerStateManager``) to answer a retried batch with its original
+offsets and to reject gaps. Checks follow Kafka's ``ProducerAppendInfo``:
+
+- epoch below the current one → ``InvalidProducerEpoch``;
+- a new (higher) epoch must start at sequence 0 → else ``OutOfOrderSequenceNumber``,
+  unless the producer is unknown here (expired or removed state: any sequence
+  is accepted, as Kafka does since KIP-360);
+- same epoch: a batch whose first and last sequence match a remembered batch is
+  a duplicate → ``DuplicateBatch`` (a ``DuplicateSequenceNumber``) carrying the
+  original offsets; otherwise its first sequence must follow the last one
+  (wrapping after 2**31-1) → else ``OutOfOrderSequenceNumber``.
+
+Snapshot file ``<20-digit offset>.snapshot``: the state after every batch
+below ``offset``. Big-endian::
+
+    magic    4 bytes  b"CPS1"
+    crc      u32      CRC-32C of everything after this field
+    count    i32      number of producers, then per producer:
+      producer_id i64, epoch i16, last_timestamp i64, batch_count i8,
+      batch_count x (first_seq i32, last_seq i32, base_offset i64, last_offset i64)
+
+Snapshots are written (to ``.tmp`` then renamed) when a segment rolls and on
+close; recovery loads the newest valid one at or below the log end offset and
+replays the batch headers after it.
+"""
 
 from __future__ import annotations
 
-from broker.errors import DuplicateSequenceNumber
+import os
+import struct
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
 
-__all__ = ["DuplicateBatch"]
+from crc32c import crc32c
+
+from broker.errors import DuplicateSequenceNumber, InvalidProducerEpoch, OutOfOrderSequenceNumber
+from broker.records import BatchHeader
+
+__all__ = [
+    "DuplicateBatch",
+    "ProducerEntry",
+    "ProducerStateManager",
+    "SNAPSHOT_SUFFIX",
+]
+
+SNAPSHOT_SUFFIX = ".snapshot"
+BATCHES_KEPT = 5
+_INT32_MAX = 2**31 - 1
+_MAGIC = b"CPS1"
+_PRODUCER = struct.Struct(">qhqb")
+_BATCH = struct.Struct(">iiqq")
 
 
 class DuplicateBatch(DuplicateSequenceNumber):
@@ -16,3 +65,193 @@ class DuplicateBatch(DuplicateSequenceNumber):
         )
         self.base_offset = base_offset
         self.last_offset = last_offset
+
+
+@dataclass(slots=True)
+class ProducerEntry:
+    """What is remembered about one producer id."""
+
+    epoch: int
+    last_timestamp: int = -1
+    batches: deque[tuple[int, int, int, int]] = field(
+        default_factory=lambda: deque(maxlen=BATCHES_KEPT)
+    )
+
+    @property
+    def last_sequence(self) -> int:
+        return self.batches[-1][1] if self.batches else -1
+
+    def copy(self) -> ProducerEntry:
+        return ProducerEntry(
+            self.epoch, self.last_timestamp, deque(self.batches, maxlen=BATCHES_KEPT)
+        )
+
+
+def _in_sequence(last_sequence: int, first_sequence: int) -> bool:
+    return first_sequence == last_sequence + 1 or (
+        first_sequence == 0 and last_sequence == _INT32_MAX
+    )
+
+
+class ProducerStateManager:
+    """Producer entries of one partition plus the snapshot files in its directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.producers: dict[int, ProducerEntry] = {}
+
+    # ------------------------------------------------------------------ checks
+
+    def validate(self, headers: list[BatchHeader]) -> dict[int, ProducerEntry]:
+        """Check batches (with their assigned offsets) and return the updated entries.
+
+        Nothing changes until ``commit`` is called with the result, so a
+        rejected append leaves no trace.
+        """
+        pending: dict[int, ProducerEntry] = {}
+        for header in headers:
+            if header.producer_id < 0:
+                continue
+            current = pending.get(header.producer_id) or self.producers.get(header.producer_id)
+            entry = self._check(current, header)
+            pending[header.producer_id] = entry
+        return pending
+
+    def _check(self, current: ProducerEntry | None, header: BatchHeader) -> ProducerEntry:
+        pid, epoch = header.producer_id, header.producer_epoch
+        if current is not None and epoch < current.epoch:
+            raise InvalidProducerEpoch(
+                f"producer {pid} epoch {epoch} is older than the current epoch {current.epoch}"
+            )
+        if header.is_control or header.base_sequence < 0:
+            return self._advance(current, header)
+        first_seq, last_seq = header.base_sequence, header.last_sequence
+        if current is not None and epoch == current.epoch:
+            for b_first, b_last, b_base, b_end in current.batches:
+                if (b_first, b_last) == (first_seq, last_seq):
+                    raise DuplicateBatch(b_base, b_end)
+            if current.batches and not _in_sequence(current.last_sequence, first_seq):
+                raise OutOfOrderSequenceNumber(
+                    f"producer {pid} epoch {epoch}: expected sequence "
+                    f"{_next_sequence(current.last_sequence)}, got {first_seq}"
+                )
+            if not current.batches and first_seq != 0:
+                raise OutOfOrderSequenceNumber(
+                    f"producer {pid} epoch {epoch}: no sequence known, a batch must start at 0, "
+                    f"got {first_seq}"
+                )
+        elif current is not None and first_seq != 0:
+            raise OutOfOrderSequenceNumber(
+                f"producer {pid}: the first batch of new epoch {epoch} must have sequence 0, "
+                f"got {first_seq}"
+            )
+        return self._advance(current, header)
+
+    @staticmethod
+    def _advance(current: ProducerEntry | None, header: BatchHeader) -> ProducerEntry:
+        """The entry after ``header`` is appended (no checks)."""
+        if current is None or header.producer_epoch != current.epoch:
+            entry = ProducerEntry(header.producer_epoch)
+        else:
+            entry = current.copy()
+        entry.last_timestamp = max(entry.last_timestamp, header.max_timestamp)
+        if not header.is_control and header.base_sequence >= 0:
+            entry.batches.append(
+                (header.base_sequence, header.last_sequence, header.base_offset, header.last_offset)
+            )
+        return entry
+
+    def commit(self, pending: dict[int, ProducerEntry]) -> None:
+        self.producers.update(pending)
+
+    def replay(self, header: BatchHeader) -> None:
+        """Apply a batch read back from the log during recovery (no checks)."""
+        if header.producer_id >= 0:
+            current = self.producers.get(header.producer_id)
+            if current is not None and header.producer_epoch < current.epoch:
+                return
+            self.producers[header.producer_id] = self._advance(current, header)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot_path(self, offset: int) -> Path:
+        return self.directory / f"{offset:020d}{SNAPSHOT_SUFFIX}"
+
+    def snapshot_offsets(self) -> list[int]:
+        offsets = []
+        for path in self.directory.glob(f"*{SNAPSHOT_SUFFIX}"):
+            stem = path.name[: -len(SNAPSHOT_SUFFIX)]
+            if stem.isdigit():
+                offsets.append(int(stem))
+        return sorted(offsets)
+
+    def write_snapshot(self, offset: int, *, keep: int = 2) -> None:
+        """Persist the current state as of ``offset``, keeping the newest ``keep`` snapshots."""
+        body = bytearray(struct.pack(">i", len(self.producers)))
+        for pid, entry in self.producers.items():
+            body += _PRODUCER.pack(pid, entry.epoch, entry.last_timestamp, len(entry.batches))
+            for batch in entry.batches:
+                body += _BATCH.pack(*batch)
+        payload = _MAGIC + struct.pack(">I", crc32c(bytes(body))) + body
+        path = self.snapshot_path(offset)
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        for old in self.snapshot_offsets()[:-keep]:
+            self.snapshot_path(old).unlink(missing_ok=True)
+
+    def load_snapshot(self, max_offset: int) -> int | None:
+        """Load the newest valid snapshot at or below ``max_offset``; returns its offset.
+
+        Snapshots above ``max_offset`` (the log was truncated) and unreadable
+        ones are deleted. None means: start empty and replay the whole log.
+        """
+        self.producers = {}
+        for offset in reversed(self.snapshot_offsets()):
+            path = self.snapshot_path(offset)
+            if offset > max_offset:
+                path.unlink(missing_ok=True)
+                continue
+            producers = _parse_snapshot(path.read_bytes())
+            if producers is None:
+                path.unlink(missing_ok=True)
+                continue
+            self.producers = producers
+            return offset
+        return None
+
+    def delete_snapshots(self) -> None:
+        for offset in self.snapshot_offsets():
+            self.snapshot_path(offset).unlink(missing_ok=True)
+
+
+def _next_sequence(sequence: int) -> int:
+    return 0 if sequence == _INT32_MAX else sequence + 1
+
+
+def _parse_snapshot(raw: bytes) -> dict[int, ProducerEntry] | None:
+    if len(raw) < 12 or raw[:4] != _MAGIC:
+        return None
+    (crc,) = struct.unpack_from(">I", raw, 4)
+    if crc32c(raw[8:]) != crc:
+        return None
+    try:
+        (count,) = struct.unpack_from(">i", raw, 8)
+        position = 12
+        producers: dict[int, ProducerEntry] = {}
+        for _ in range(count):
+            pid, epoch, last_timestamp, batch_count = _PRODUCER.unpack_from(raw, position)
+            position += _PRODUCER.size
+            entry = ProducerEntry(epoch, last_timestamp)
+            for _ in range(batch_count):
+                entry.batches.append(_BATCH.unpack_from(raw, position))
+                position += _BATCH.size
+            producers[pid] = entry
+    except struct.error:
+        return None
+    return producers if position == len(raw) else None

@@ -1,0 +1,104 @@
+"""Sparse offset index of one segment: ``<20-digit base offset>.index``.
+
+File format: a flat array of 8-byte entries, big-endian::
+
+    relative_offset  u32   base offset of a batch minus the segment's base offset
+    position         u32   byte position of that batch in the ``.log`` file
+
+Both columns strictly increase. An entry is added for the first batch written
+after at least ``index.interval.bytes`` bytes since the previous entry, so a
+lookup lands at most about that many bytes before the batch wanted and the log
+is scanned forward from there (no entry means: start at position 0).
+
+The index is a cache of the log: recovery rebuilds it from the ``.log`` file
+whenever it is missing or fails ``is_consistent``. It is written with plain
+appends and never fsynced on its own (the segment's recovery does not need it).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from array import array
+from bisect import bisect_right
+from pathlib import Path
+
+__all__ = ["OffsetIndex"]
+
+_ENTRY = struct.Struct(">II")
+
+
+class OffsetIndex:
+    """In-memory copy of the entries plus an append-only file handle."""
+
+    def __init__(self, path: Path, base_offset: int) -> None:
+        self.path = path
+        self.base_offset = base_offset
+        self._relative = array("I")
+        self._positions = array("I")
+        self._fd = -1
+
+    @classmethod
+    def load(cls, path: Path, base_offset: int, log_size: int) -> OffsetIndex | None:
+        """Read ``path``; None when it is missing or inconsistent with a log of ``log_size``."""
+        index = cls(path, base_offset)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if len(raw) % _ENTRY.size:
+            return None
+        previous = (-1, -1)
+        for relative, position in _ENTRY.iter_unpack(raw):
+            if relative <= previous[0] or position <= previous[1] or position >= log_size:
+                return None
+            index._relative.append(relative)
+            index._positions.append(position)
+            previous = (relative, position)
+        index._open()
+        return index
+
+    @classmethod
+    def create(cls, path: Path, base_offset: int, entries: list[tuple[int, int]]) -> OffsetIndex:
+        """Write a fresh index holding ``entries`` of (absolute offset, position)."""
+        index = cls(path, base_offset)
+        payload = bytearray()
+        for offset, position in entries:
+            index._relative.append(offset - base_offset)
+            index._positions.append(position)
+            payload += _ENTRY.pack(offset - base_offset, position)
+        path.write_bytes(payload)
+        index._open()
+        return index
+
+    def _open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def __len__(self) -> int:
+        return len(self._relative)
+
+    def last(self) -> tuple[int, int] | None:
+        """(absolute offset, position) of the last entry."""
+        if not self._relative:
+            return None
+        return self.base_offset + self._relative[-1], self._positions[-1]
+
+    def append(self, offset: int, position: int) -> None:
+        relative = offset - self.base_offset
+        self._relative.append(relative)
+        self._positions.append(position)
+        os.write(self._fd, _ENTRY.pack(relative, position))
+
+    def lookup(self, offset: int) -> int:
+        """Position of the last indexed batch whose base offset is <= ``offset`` (else 0)."""
+        slot = bisect_right(self._relative, offset - self.base_offset) - 1
+        return self._positions[slot] if slot >= 0 else 0
+
+    def flush(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

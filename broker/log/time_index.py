@@ -1,0 +1,106 @@
+"""Sparse time index of one segment: ``<20-digit base offset>.timeindex``.
+
+File format: a flat array of 12-byte entries, big-endian::
+
+    timestamp        i64   largest batch max-timestamp seen so far in the segment
+    relative_offset  u32   base offset of the batch holding that timestamp,
+                           minus the segment's base offset
+
+Timestamps strictly increase. Entries are added alongside offset-index entries
+(when the running maximum grew) and once more when the segment is rolled. An
+entry (T, O) promises that every batch before O has max timestamp <= T, so the
+earliest record with timestamp >= t lies at or after the batch at O of the
+last entry with T < t. Like the offset index, it is rebuilt from the log when
+missing or inconsistent.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from array import array
+from bisect import bisect_left
+from pathlib import Path
+
+__all__ = ["TimeIndex"]
+
+_ENTRY = struct.Struct(">qI")
+
+
+class TimeIndex:
+    """In-memory copy of the entries plus an append-only file handle."""
+
+    def __init__(self, path: Path, base_offset: int) -> None:
+        self.path = path
+        self.base_offset = base_offset
+        self._timestamps = array("q")
+        self._relative = array("I")
+        self._fd = -1
+
+    @classmethod
+    def load(cls, path: Path, base_offset: int, next_offset: int) -> TimeIndex | None:
+        """Read ``path``; None when missing or inconsistent with a segment ending before ``next_offset``."""
+        index = cls(path, base_offset)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if len(raw) % _ENTRY.size:
+            return None
+        previous = (None, -1)
+        for timestamp, relative in _ENTRY.iter_unpack(raw):
+            if previous[0] is not None and timestamp <= previous[0]:
+                return None
+            if relative < previous[1] or base_offset + relative >= max(
+                next_offset, base_offset + 1
+            ):
+                return None
+            index._timestamps.append(timestamp)
+            index._relative.append(relative)
+            previous = (timestamp, relative)
+        index._open()
+        return index
+
+    @classmethod
+    def create(cls, path: Path, base_offset: int, entries: list[tuple[int, int]]) -> TimeIndex:
+        """Write a fresh index holding ``entries`` of (timestamp, absolute offset)."""
+        index = cls(path, base_offset)
+        payload = bytearray()
+        for timestamp, offset in entries:
+            index._timestamps.append(timestamp)
+            index._relative.append(offset - base_offset)
+            payload += _ENTRY.pack(timestamp, offset - base_offset)
+        path.write_bytes(payload)
+        index._open()
+        return index
+
+    def _open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def __len__(self) -> int:
+        return len(self._timestamps)
+
+    def last_timestamp(self) -> int | None:
+        return self._timestamps[-1] if self._timestamps else None
+
+    def maybe_append(self, timestamp: int, offset: int) -> None:
+        """Add (timestamp, offset) if ``timestamp`` is above the last entry's."""
+        if self._timestamps and timestamp <= self._timestamps[-1]:
+            return
+        self._timestamps.append(timestamp)
+        self._relative.append(offset - self.base_offset)
+        os.write(self._fd, _ENTRY.pack(timestamp, offset - self.base_offset))
+
+    def lookup(self, timestamp: int) -> int | None:
+        """Offset of the last entry whose timestamp is < ``timestamp`` (None: scan from the start)."""
+        slot = bisect_left(self._timestamps, timestamp) - 1
+        return self.base_offset + self._relative[slot] if slot >= 0 else None
+
+    def flush(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
