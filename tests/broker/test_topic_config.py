@@ -1,0 +1,212 @@
+"""The topic config catalogue: names, parsing, validation messages, broker defaults, gate view."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from broker import topic_config
+from broker.errors import InvalidConfig
+from broker.log import LogConfig
+from broker.topic_config import (
+    CONFIG_DEFS,
+    BrokerDefaults,
+    ConfigType,
+    gate_config,
+    list_value,
+    validate_topic_configs,
+)
+
+
+def test_all_names_are_exported() -> None:
+    for name in topic_config.__all__:
+        assert hasattr(topic_config, name)
+
+
+def test_catalogue_has_the_kafka_and_charter_configs() -> None:
+    expected = {
+        "cleanup.policy",
+        "retention.ms",
+        "retention.bytes",
+        "segment.bytes",
+        "segment.ms",
+        "delete.retention.ms",
+        "min.compaction.lag.ms",
+        "max.compaction.lag.ms",
+        "min.cleanable.dirty.ratio",
+        "max.message.bytes",
+        "message.timestamp.type",
+        "flush.messages",
+        "flush.ms",
+        "index.interval.bytes",
+        "min.insync.replicas",
+        "compression.type",
+        "charter.value.schema.validation",
+        "charter.key.schema.validation",
+        "charter.value.subject.name.strategy",
+        "charter.key.subject.name.strategy",
+        "confluent.value.schema.validation",
+        "confluent.key.schema.validation",
+    }
+    assert expected <= set(CONFIG_DEFS)
+
+
+def test_every_default_is_valid_for_its_own_config() -> None:
+    for definition in CONFIG_DEFS.values():
+        definition.parse(definition.default)
+
+
+def test_kafka_defaults() -> None:
+    # Defaults from https://kafka.apache.org/39/documentation/#topicconfigs
+    assert CONFIG_DEFS["retention.ms"].default == "604800000"
+    assert CONFIG_DEFS["segment.bytes"].default == "1073741824"
+    assert CONFIG_DEFS["cleanup.policy"].default == "delete"
+    assert CONFIG_DEFS["max.message.bytes"].default == "1048588"
+    assert CONFIG_DEFS["min.cleanable.dirty.ratio"].default == "0.5"
+    assert CONFIG_DEFS["charter.value.schema.validation"].default == "full"
+    assert CONFIG_DEFS["charter.key.schema.validation"].default == "none"
+    assert CONFIG_DEFS["cleanup.policy"].type is ConfigType.LIST
+    assert CONFIG_DEFS["retention.ms"].type is ConfigType.LONG
+
+
+@pytest.mark.parametrize(
+    "configs",
+    [
+        {"retention.ms": "1000", "segment.bytes": "2048"},
+        {"cleanup.policy": "compact,delete"},
+        {"cleanup.policy": " compact , delete "},
+        {"retention.ms": "-1", "retention.bytes": "-1"},
+        {"min.cleanable.dirty.ratio": "0.01", "segment.ms": "100"},
+        {"message.timestamp.type": "LogAppendTime"},
+        {"compression.type": "zstd"},
+        {"preallocate": "TRUE"},
+        {"charter.value.schema.validation": "id", "charter.key.schema.validation": "full"},
+        {"charter.value.subject.name.strategy": "topic_record"},
+        {"confluent.value.schema.validation": "true"},
+        {"min.compaction.lag.ms": "10", "max.compaction.lag.ms": "10"},
+    ],
+)
+def test_valid_configs_pass(configs: dict[str, str]) -> None:
+    validate_topic_configs(configs)
+
+
+@pytest.mark.parametrize(
+    ("configs", "message"),
+    [
+        ({"retention.msx": "1"}, "Unknown topic config name: retention.msx"),
+        (
+            {"retention.ms": "abc"},
+            "Invalid value abc for configuration retention.ms: Not a number of type LONG",
+        ),
+        ({"retention.ms": "1_000"}, "Not a number of type LONG"),
+        (
+            {"retention.ms": "-2"},
+            "Invalid value -2 for configuration retention.ms: Value must be at least -1",
+        ),
+        ({"segment.bytes": "13"}, "Value must be at least 14"),
+        ({"segment.bytes": "2147483648"}, "Not a number of type INT"),
+        ({"cleanup.policy": "compactx"}, "String must be one of: compact, delete"),
+        ({"cleanup.policy": ""}, "configuration cleanup.policy: Empty list not allowed"),
+        ({"min.cleanable.dirty.ratio": "1.5"}, "Value must be no more than 1"),
+        ({"min.cleanable.dirty.ratio": "nan"}, "Not a number of type DOUBLE"),
+        (
+            {"message.timestamp.type": "createtime"},
+            "String must be one of: CreateTime, LogAppendTime",
+        ),
+        ({"preallocate": "yes"}, "Expected value to be either true or false"),
+        ({"charter.value.schema.validation": "strict"}, "String must be one of: none, id, full"),
+        ({"charter.key.subject.name.strategy": "io.Foo"}, "topic, record, topic_record"),
+        ({"remote.storage.enable": "true"}, "Tiered storage is not supported"),
+        ({"retention.ms": None}, "Null value not supported for topic configs: retention.ms"),
+        (
+            {"min.compaction.lag.ms": "11", "max.compaction.lag.ms": "10"},
+            "min.compaction.lag.ms (11) > max.compaction.lag.ms (10)",
+        ),
+    ],
+)
+def test_invalid_configs_name_the_key(configs: dict[str, str | None], message: str) -> None:
+    with pytest.raises(InvalidConfig) as raised:
+        validate_topic_configs(configs)
+    assert message in str(raised.value)
+    assert raised.value.error_code == 40
+
+
+def test_list_value_splits_like_kafka() -> None:
+    assert list_value("") == []
+    assert list_value(" a , b,c ") == ["a", "b", "c"]
+
+
+def test_broker_defaults_from_settings() -> None:
+    settings = SimpleNamespace(
+        log_flush_messages=1,
+        default_partitions=3,
+        log_retention_check_interval_ms=200,
+        auto_create_topics=False,
+        max_request_bytes=1024,
+    )
+    defaults = BrokerDefaults.from_settings(settings, node_id=7, log_dir="/data/log")
+    assert defaults.default_partitions == 3
+    assert defaults.retention_check_interval_ms == 200
+    assert defaults.topic_default("flush.messages") == "1"
+    assert defaults.topic_default("retention.ms") == "604800000"
+    effective = defaults.effective({"retention.ms": "1000"})
+    assert effective["retention.ms"] == "1000"
+    assert effective["flush.messages"] == "1"
+    assert set(effective) == set(CONFIG_DEFS)
+    broker = {
+        name: (value, from_settings) for name, value, from_settings in defaults.broker_entries()
+    }
+    assert broker["num.partitions"] == ("3", True)
+    assert broker["broker.id"] == ("7", True)
+    assert broker["auto.create.topics.enable"] == ("false", True)
+    assert broker["log.flush.interval.messages"] == ("1", True)
+    assert broker["log.retention.ms"] == ("604800000", False)
+    assert broker["log.retention.check.interval.ms"] == ("200", True)
+
+
+def test_broker_defaults_reject_bad_settings() -> None:
+    with pytest.raises(InvalidConfig, match="default_partitions"):
+        BrokerDefaults.from_settings(SimpleNamespace(default_partitions=0))
+    with pytest.raises(InvalidConfig, match="flush.messages"):
+        BrokerDefaults.from_settings(SimpleNamespace(log_flush_messages=0))
+
+
+def test_effective_defaults_agree_with_the_log_config() -> None:
+    # What the catalogue calls the default is what the log uses when nothing is set.
+    effective = BrokerDefaults.from_settings(SimpleNamespace()).effective({})
+    assert LogConfig.from_topic_configs(effective) == LogConfig()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, ("full", "none", "topic", "topic")),
+        ({"charter.value.schema.validation": "none"}, ("none", "none", "topic", "topic")),
+        ({"confluent.value.schema.validation": "true"}, ("id", "none", "topic", "topic")),
+        ({"confluent.value.schema.validation": "false"}, ("none", "none", "topic", "topic")),
+        ({"confluent.key.schema.validation": "TRUE"}, ("full", "id", "topic", "topic")),
+        (
+            {
+                "confluent.value.schema.validation": "true",
+                "charter.value.schema.validation": "full",
+            },
+            ("full", "none", "topic", "topic"),
+        ),
+        (
+            {
+                "charter.value.subject.name.strategy": "record",
+                "charter.key.subject.name.strategy": "topic_record",
+            },
+            ("full", "none", "record", "topic_record"),
+        ),
+    ],
+)
+def test_gate_config(overrides: dict[str, str], expected: tuple[str, str, str, str]) -> None:
+    gate = gate_config(overrides)
+    assert (
+        gate.value_validation,
+        gate.key_validation,
+        gate.value_subject_strategy,
+        gate.key_subject_strategy,
+    ) == expected
