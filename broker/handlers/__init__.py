@@ -33,6 +33,12 @@ Handle = Callable[[RequestContext, Any], Awaitable[Any]]
 
 HANDLER_MODULES: tuple[str, ...] = (
     "api_versions",
+    "metadata",
+    "produce",
+    "fetch",
+    "list_offsets",
+    "init_producer_id",
+    "describe_cluster",
     "sasl",
     # Admin APIs (engineer T): add "create_topics", "delete_topics", ... here.
 )

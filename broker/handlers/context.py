@@ -13,8 +13,7 @@ if TYPE_CHECKING:
     from broker.handlers.sasl import Authenticator
     from broker.handlers.waiters import AppendWaiters
     from broker.producer_ids import ProducerIdAllocator
-    from charter.config import Settings
-
+    from broker.topics import TopicManager
 __all__ = ["BrokerContext", "ConnectionState", "RequestContext"]
 
 
@@ -22,8 +21,8 @@ __all__ = ["BrokerContext", "ConnectionState", "RequestContext"]
 class BrokerContext:
     """State shared by every connection of one broker process."""
 
-    settings: Settings
-    topics: Any  # broker.topics.TopicManager
+    settings: Any  # charter.config.Settings, duck-typed: the broker never imports charter
+    topics: TopicManager
     cluster_id: str
     advertised_host: str
     advertised_port: int

@@ -1,0 +1,138 @@
+"""Metadata (key 3): this single broker (id 0) leads every partition of every topic.
+
+Topics that do not exist are created on the spot when auto topic creation is on
+(``auto.create.topics.enable`` = ``settings.auto_create_topics``) and the request
+allows it (v4+), and answered at once with their partitions.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from broker.errors import BrokerError
+from broker.handlers import ApiHandler
+from broker.handlers.context import RequestContext
+from broker.handlers.topic_access import (
+    TopicView,
+    all_topics,
+    create_topic,
+    find_topic,
+    find_topic_by_id,
+)
+from broker.protocol import build, response_module
+
+__all__ = ["HANDLERS"]
+
+API_KEY = 3
+_ZERO_UUID = uuid.UUID(int=0)
+_UNKNOWN_OPERATIONS = -(2**31)
+log = logging.getLogger(__name__)
+
+
+def _topic_entry(module: Any, ctx: RequestContext, topic: TopicView) -> Any:
+    node = ctx.broker.node_id
+    partitions = tuple(
+        build(
+            module.MetadataResponsePartition,
+            error_code=ErrorCode.none,
+            partition_index=index,
+            leader_id=node,
+            leader_epoch=0,
+            replica_nodes=(node,),
+            isr_nodes=(node,),
+            offline_replicas=(),
+        )
+        for index in range(topic.partitions)
+    )
+    return build(
+        module.MetadataResponseTopic,
+        error_code=ErrorCode.none,
+        name=topic.name,
+        topic_id=topic.topic_id,
+        is_internal=False,
+        partitions=partitions,
+        topic_authorized_operations=_UNKNOWN_OPERATIONS,
+    )
+
+
+def _error_entry(
+    module: Any, code: ErrorCode, name: str | None, topic_id: uuid.UUID | None = None
+) -> Any:
+    return build(
+        module.MetadataResponseTopic,
+        error_code=code,
+        name=name,
+        topic_id=topic_id or _ZERO_UUID,
+        is_internal=False,
+        partitions=(),
+        topic_authorized_operations=_UNKNOWN_OPERATIONS,
+    )
+
+
+def _requested_topic(module: Any, ctx: RequestContext, wanted: Any, allow_auto_create: bool) -> Any:
+    topics = ctx.broker.topics
+    name = getattr(wanted, "name", None)
+    topic_id = getattr(wanted, "topic_id", None)
+    if name is None:
+        if topic_id is None or topic_id == _ZERO_UUID:
+            return _error_entry(module, ErrorCode.invalid_request, None, topic_id)
+        found = find_topic_by_id(topics, topic_id)
+        if found is None:
+            return _error_entry(module, ErrorCode.unknown_topic_id, None, topic_id)
+        return _topic_entry(module, ctx, found)
+    found = find_topic(topics, name)
+    if found is not None:
+        return _topic_entry(module, ctx, found)
+    if not allow_auto_create:
+        return _error_entry(module, ErrorCode.unknown_topic_or_partition, name)
+    try:
+        created = create_topic(topics, name)
+    except BrokerError as exc:
+        existing = find_topic(topics, name)  # created concurrently by someone else
+        if existing is not None:
+            return _topic_entry(module, ctx, existing)
+        log.info("auto-creating topic %r failed: %s", name, exc)
+        return _error_entry(module, ErrorCode(exc.error_code), name)
+    log.info("auto-created topic %r with %d partition(s)", name, created.partitions)
+    return _topic_entry(module, ctx, created)
+
+
+async def handle(ctx: RequestContext, request: Any) -> Any:
+    module = response_module(API_KEY, ctx.api_version)
+    allow_auto_create = ctx.broker.settings.auto_create_topics and getattr(
+        request, "allow_auto_topic_creation", True
+    )
+    # v0: an empty list means every topic; v1+: null means every topic.
+    if request.topics is None or (ctx.api_version == 0 and not request.topics):
+        topic_entries = tuple(
+            _topic_entry(module, ctx, topic) for topic in all_topics(ctx.broker.topics)
+        )
+    else:
+        topic_entries = tuple(
+            _requested_topic(module, ctx, wanted, allow_auto_create) for wanted in request.topics
+        )
+    broker = build(
+        module.MetadataResponseBroker,
+        node_id=ctx.broker.node_id,
+        host=ctx.broker.advertised_host,
+        port=ctx.broker.advertised_port,
+        rack=None,
+    )
+    return build(
+        module.MetadataResponse,
+        throttle_time=datetime.timedelta(0),
+        brokers=(broker,),
+        cluster_id=ctx.broker.cluster_id,
+        controller_id=ctx.broker.node_id,
+        topics=topic_entries,
+        cluster_authorized_operations=_UNKNOWN_OPERATIONS,
+        error_code=ErrorCode.none,
+    )
+
+
+HANDLERS = (ApiHandler(API_KEY, 0, 12, handle),)

@@ -1,0 +1,113 @@
+"""Fixtures that run a real broker (TopicManager + PartitionLog + asyncio server) for tests.
+
+``broker_factory`` starts a broker on a free ephemeral port over a data directory
+in a background thread with its own event loop, and stops it (closing the logs)
+at the end of the test; ``broker`` is one such broker over ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from broker import store as broker_store
+from broker.app import BrokerApp
+from charter.config import Settings
+from charter.db import apply_migrations, open_database
+
+
+@dataclasses.dataclass
+class RunningBroker:
+    """A broker serving on ``127.0.0.1:port`` until ``stop()``."""
+
+    app: BrokerApp
+    loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+    data_dir: Path
+    port: int
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Run ``function`` on the broker's loop thread (TopicManager is not thread-safe)."""
+
+        async def run() -> Any:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
+
+    def create_topic(self, name: str, partitions: int = 1, **configs: str) -> None:
+        topics = self.app.topics
+        assert topics is not None
+        self.call(lambda: topics.create(name, partitions, configs=configs))
+
+    def stop(self) -> None:
+        if not self.thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.app.stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+
+
+def start_broker(data_dir: Path, **overrides: Any) -> RunningBroker:
+    """Start a broker in a thread over ``data_dir`` on an ephemeral port."""
+    settings = Settings(data_dir=data_dir, host="127.0.0.1", kafka_port=0, **overrides)
+    database = open_database(settings.effective_database_url)
+    apply_migrations(database, [broker_store])
+    app = BrokerApp(settings, database)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def begin() -> None:
+            try:
+                await app.start()
+            except BaseException as exc:  # reported to the starting thread
+                failure.append(exc)
+            finally:
+                started.set()
+
+        loop.create_task(begin())
+        loop.run_forever()
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        database.close()
+
+    thread = threading.Thread(target=run, name="test-broker", daemon=True)
+    thread.start()
+    started.wait(timeout=30)
+    if failure:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        raise failure[0]
+    return RunningBroker(app, loop, thread, data_dir, app.port)
+
+
+@pytest.fixture
+def broker_factory(tmp_path: Path) -> Iterator[Callable[..., RunningBroker]]:
+    started: list[RunningBroker] = []
+
+    def factory(data_dir: Path | None = None, **overrides: Any) -> RunningBroker:
+        running = start_broker(data_dir or tmp_path / "data", **overrides)
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def broker(broker_factory: Callable[..., RunningBroker]) -> RunningBroker:
+    return broker_factory()
