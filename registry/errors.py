@@ -7,12 +7,16 @@ API layer maps them to ``{"error_code", "message"}`` in one handler.
 from __future__ import annotations
 
 __all__ = [
+    "IdDoesNotMatch",
     "IncompatibleSchema",
     "InvalidCompatibilityLevel",
     "InvalidMode",
     "InvalidRequest",
+    "InvalidRequestBody",
     "InvalidSchema",
+    "InvalidSubject",
     "InvalidVersion",
+    "UnsupportedContentType",
     "OperationNotPermitted",
     "ReferenceExists",
     "RegistryError",
@@ -45,6 +49,20 @@ class InvalidRequest(RegistryError):
 
     error_code = 400
     http_status = 400
+
+
+class InvalidRequestBody(InvalidRequest):
+    """The body is JSON but a field has the wrong type or value (Confluent answers 422)."""
+
+    error_code = 422
+    http_status = 422
+
+
+class UnsupportedContentType(InvalidRequest):
+    """The request body has a content type the registry does not read."""
+
+    error_code = 415
+    http_status = 415
 
 
 class SubjectNotFound(RegistryError):
@@ -130,6 +148,18 @@ class InvalidMode(RegistryError):
 
 class OperationNotPermitted(RegistryError):
     error_code = 42205
+    http_status = 422
+
+
+class IdDoesNotMatch(RegistryError):
+    """IMPORT mode: the given id is taken by another schema, or the schema has another id."""
+
+    error_code = 42207
+    http_status = 422
+
+
+class InvalidSubject(RegistryError):
+    error_code = 42208
     http_status = 422
 
 

@@ -1,0 +1,260 @@
+"""The Confluent Schema Registry REST API as a Flask blueprint mounted at the root.
+
+Each view parses the request (``registry.payloads``), calls one
+``RegistryService`` method and formats the result; registry errors become
+``{"error_code", "message"}`` in the one error handler below. Subjects are
+matched with ``<path:...>`` so names holding ``/`` (sent percent-encoded) work.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from registry import payloads
+from registry.errors import RegistryError
+from registry.service import RegistryService
+
+__all__ = ["CONTENT_TYPE", "create_blueprint"]
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+
+
+def _reply(body: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")), status=status, content_type=CONTENT_TYPE
+    )
+
+
+def _raw(text: str) -> Response:
+    """A schema returned as itself (the ``/schema`` routes), not as a JSON string."""
+    return Response(text, status=200, content_type=CONTENT_TYPE)
+
+
+def _body() -> dict[str, Any]:
+    return payloads.parse_json_body(request.content_type, request.get_data(cache=False))
+
+
+def _flag(*names: str) -> bool:
+    return payloads.parse_bool(request.args, *names)
+
+
+def _error(error: RegistryError) -> Response:
+    return _reply({"error_code": error.error_code, "message": error.message}, error.http_status)
+
+
+def create_blueprint(service: RegistryService) -> Blueprint:
+    """The registry's routes over ``service``."""
+    bp = Blueprint("registry", __name__)
+    bp.register_error_handler(RegistryError, _error)
+
+    @bp.get("/")
+    def root() -> Response:
+        return _reply({})
+
+    # -- schemas by id ---------------------------------------------------------------
+
+    @bp.get("/schemas/ids/<schema_id>")
+    def schema_by_id(schema_id: str) -> Response:
+        stored = service.get_schema(payloads.parse_schema_id(schema_id))
+        if request.query_string and _flag("fetchMaxId"):
+            return _reply(payloads.schema_response(stored, max_id=service.max_schema_id()))
+        return _reply(payloads.schema_response(stored))
+
+    @bp.get("/schemas/ids/<schema_id>/schema")
+    def schema_text_by_id(schema_id: str) -> Response:
+        return _raw(service.get_schema(payloads.parse_schema_id(schema_id)).schema_text)
+
+    @bp.get("/schemas/ids/<schema_id>/versions")
+    def schema_versions(schema_id: str) -> Response:
+        pairs = service.schema_versions(
+            payloads.parse_schema_id(schema_id),
+            subject=request.args.get("subject") or None,
+            include_deleted=_flag("deleted"),
+            page=payloads.parse_page(request.args),
+        )
+        return _reply([{"subject": subject, "version": version} for subject, version in pairs])
+
+    @bp.get("/schemas/ids/<schema_id>/subjects")
+    def schema_subjects(schema_id: str) -> Response:
+        subjects = service.schema_subjects(
+            payloads.parse_schema_id(schema_id),
+            subject=request.args.get("subject") or None,
+            include_deleted=_flag("deleted"),
+            page=payloads.parse_page(request.args),
+        )
+        return _reply(subjects)
+
+    @bp.get("/schemas/types")
+    def schema_types() -> Response:
+        return _reply(service.schema_types())
+
+    @bp.get("/schemas")
+    def list_schemas() -> Response:
+        found = service.list_schemas(
+            subject_prefix=request.args.get("subjectPrefix", ""),
+            include_deleted=_flag("deleted"),
+            latest_only=_flag("latestOnly"),
+            page=payloads.parse_page(request.args),
+        )
+        return _reply([payloads.version_response(item) for item in found])
+
+    # -- subjects ----------------------------------------------------------------------
+
+    @bp.get("/subjects")
+    def list_subjects() -> Response:
+        subjects = service.list_subjects(
+            subject_prefix=request.args.get("subjectPrefix", ""),
+            include_deleted=_flag("deleted"),
+            deleted_only=_flag("deletedOnly", "deleted_only"),
+            page=payloads.parse_page(request.args),
+        )
+        return _reply(subjects)
+
+    @bp.post("/subjects/<path:subject>/versions")
+    def register(subject: str) -> Response:
+        schema_request = payloads.parse_schema_request(_body())
+        registered = service.register(subject, schema_request, normalize=_flag("normalize"))
+        return _reply(payloads.registered_response(registered))
+
+    @bp.get("/subjects/<path:subject>/versions")
+    def list_versions(subject: str) -> Response:
+        versions = service.list_versions(
+            subject,
+            include_deleted=_flag("deleted"),
+            deleted_only=_flag("deletedOnly", "deleted_only"),
+            page=payloads.parse_page(request.args),
+        )
+        return _reply(versions)
+
+    @bp.get("/subjects/<path:subject>/versions/<version>")
+    def get_version(subject: str, version: str) -> Response:
+        found = service.get_version(
+            subject, payloads.parse_version(version), include_deleted=_flag("deleted")
+        )
+        return _reply(payloads.version_response(found))
+
+    @bp.get("/subjects/<path:subject>/versions/<version>/schema")
+    def get_version_schema(subject: str, version: str) -> Response:
+        found = service.get_version(
+            subject, payloads.parse_version(version), include_deleted=_flag("deleted")
+        )
+        return _raw(found.schema.schema_text)
+
+    @bp.get("/subjects/<path:subject>/versions/<version>/referencedby")
+    def referenced_by(subject: str, version: str) -> Response:
+        ids = service.referenced_by(
+            subject, payloads.parse_version(version), page=payloads.parse_page(request.args)
+        )
+        return _reply(ids)
+
+    @bp.delete("/subjects/<path:subject>/versions/<version>")
+    def delete_version(subject: str, version: str) -> Response:
+        deleted = service.delete_version(
+            subject, payloads.parse_version(version), permanent=_flag("permanent")
+        )
+        return _reply(deleted)
+
+    @bp.post("/subjects/<path:subject>")
+    def lookup(subject: str) -> Response:
+        schema_request = payloads.parse_schema_request(_body())
+        found = service.lookup(
+            subject,
+            schema_request,
+            normalize=_flag("normalize"),
+            include_deleted=_flag("deleted"),
+        )
+        return _reply(payloads.version_response(found))
+
+    @bp.delete("/subjects/<path:subject>")
+    def delete_subject(subject: str) -> Response:
+        return _reply(service.delete_subject(subject, permanent=_flag("permanent")))
+
+    # -- compatibility -----------------------------------------------------------------
+
+    @bp.post("/compatibility/subjects/<path:subject>/versions")
+    def compatibility_all(subject: str) -> Response:
+        schema_request = payloads.parse_schema_request(_body())
+        result = service.test_compatibility(
+            subject, schema_request, version=None, normalize=_flag("normalize")
+        )
+        return _reply(payloads.compatibility_response(result, verbose=_flag("verbose")))
+
+    @bp.post("/compatibility/subjects/<path:subject>/versions/<version>")
+    def compatibility_version(subject: str, version: str) -> Response:
+        version_number = payloads.parse_version(version)
+        schema_request = payloads.parse_schema_request(_body())
+        result = service.test_compatibility(
+            subject, schema_request, version=version_number, normalize=_flag("normalize")
+        )
+        return _reply(payloads.compatibility_response(result, verbose=_flag("verbose")))
+
+    # -- config ------------------------------------------------------------------------
+
+    @bp.get("/config")
+    def get_global_config() -> Response:
+        return _reply(payloads.config_response(service.get_config(None)))
+
+    @bp.put("/config")
+    def put_global_config() -> Response:
+        update = payloads.parse_config_update(_body())
+        service.set_config(None, update)
+        return _reply(payloads.config_update_response(update))
+
+    @bp.delete("/config")
+    def delete_global_config() -> Response:
+        return _reply(payloads.config_response(service.delete_config(None)))
+
+    @bp.get("/config/<path:subject>")
+    def get_subject_config(subject: str) -> Response:
+        view = service.get_config(subject, default_to_global=_flag("defaultToGlobal"))
+        return _reply(payloads.config_response(view))
+
+    @bp.put("/config/<path:subject>")
+    def put_subject_config(subject: str) -> Response:
+        update = payloads.parse_config_update(_body())
+        service.set_config(subject, update)
+        return _reply(payloads.config_update_response(update))
+
+    @bp.delete("/config/<path:subject>")
+    def delete_subject_config(subject: str) -> Response:
+        return _reply(payloads.config_response(service.delete_config(subject)))
+
+    # -- mode --------------------------------------------------------------------------
+
+    @bp.get("/mode")
+    def get_global_mode() -> Response:
+        return _reply({"mode": service.get_mode(None).value})
+
+    @bp.put("/mode")
+    def put_global_mode() -> Response:
+        mode = payloads.parse_mode_update(_body())
+        return _reply({"mode": service.set_mode(None, mode, force=_flag("force")).value})
+
+    @bp.delete("/mode")
+    def delete_global_mode() -> Response:
+        return _reply({"mode": service.delete_mode(None).value})
+
+    @bp.get("/mode/<path:subject>")
+    def get_subject_mode(subject: str) -> Response:
+        mode = service.get_mode(subject, default_to_global=_flag("defaultToGlobal"))
+        return _reply({"mode": mode.value})
+
+    @bp.put("/mode/<path:subject>")
+    def put_subject_mode(subject: str) -> Response:
+        mode = payloads.parse_mode_update(_body())
+        return _reply({"mode": service.set_mode(subject, mode, force=_flag("force")).value})
+
+    @bp.delete("/mode/<path:subject>")
+    def delete_subject_mode(subject: str) -> Response:
+        return _reply({"mode": service.delete_mode(subject).value})
+
+    # -- contexts ----------------------------------------------------------------------
+
+    @bp.get("/contexts")
+    def contexts() -> Response:
+        return _reply(payloads.parse_page(request.args).apply(service.contexts()))
+
+    return bp

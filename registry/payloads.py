@@ -1,0 +1,334 @@
+"""Request and response bodies of the registry's REST API (marshmallow), and query parameters.
+
+Everything a client sends is parsed here into typed values; anything malformed
+becomes a ``registry.errors`` exception with a message naming the problem
+(400 for a body that is not JSON, 422 for a field of the wrong type, 42202 for
+a bad version, 42201 for a missing schema).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from registry.compatibility import parse_level
+from registry.errors import (
+    InvalidRequest,
+    InvalidRequestBody,
+    InvalidSchema,
+    InvalidVersion,
+    SchemaNotFound,
+    UnsupportedContentType,
+)
+from registry.service import (
+    LATEST,
+    CompatibilityResult,
+    ConfigUpdate,
+    ConfigView,
+    Mode,
+    Page,
+    RegisteredVersion,
+    SchemaRequest,
+)
+from registry.store import Reference, StoredSchema
+
+__all__ = [
+    "ACCEPTED_CONTENT_TYPES",
+    "compatibility_response",
+    "config_response",
+    "config_update_response",
+    "parse_bool",
+    "parse_config_update",
+    "parse_json_body",
+    "parse_mode_update",
+    "parse_page",
+    "parse_schema_id",
+    "parse_schema_request",
+    "parse_version",
+    "registered_response",
+    "schema_response",
+    "version_response",
+]
+
+ACCEPTED_CONTENT_TYPES = frozenset(
+    {
+        "application/vnd.schemaregistry.v1+json",
+        "application/vnd.schemaregistry+json",
+        "application/json",
+        "application/octet-stream",
+    }
+)
+
+MAX_ID = 2**31 - 1
+
+
+# -- raw body and query parameters ------------------------------------------------------
+
+
+def parse_json_body(content_type: str | None, body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; 415 / 400 / 422 on anything else."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type and media_type not in ACCEPTED_CONTENT_TYPES:
+        accepted = ", ".join(sorted(ACCEPTED_CONTENT_TYPES))
+        raise UnsupportedContentType(
+            f"Unsupported content type {media_type!r}; send one of: {accepted}"
+        )
+    if not body.strip():
+        raise InvalidRequest("Request body is empty; expected a JSON object")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(
+            f"Request body is not valid UTF-8: {exc.reason} at byte {exc.start}"
+        ) from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise InvalidRequestBody(
+            f"Request body must be a JSON object, got {type(document).__name__}"
+        )
+    return document
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_bool(args: Mapping[str, str], *names: str) -> bool:
+    """A boolean query parameter: ``true`` in any case is true, anything else false (as JAX-RS)."""
+    for name in names:
+        value = args.get(name)
+        if value is not None:
+            return value.strip().lower() == "true"
+    return False
+
+
+def parse_page(args: Mapping[str, str]) -> Page:
+    return Page(offset=_int_arg(args, "offset", 0), limit=_int_arg(args, "limit", -1))
+
+
+def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
+    value = args.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidRequestBody(
+            f"Query parameter {name} must be an integer, got {value!r}"
+        ) from None
+
+
+def parse_version(text: str) -> int:
+    """A version in a URL: 1..2^31-1, ``latest`` or ``-1`` (``LATEST``); else 42202."""
+    if text.lower() == "latest":
+        return LATEST
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number == LATEST or 1 <= number <= MAX_ID:
+        return number
+    raise InvalidVersion(
+        f"The specified version '{text}' is not a valid version id. Allowed values are "
+        'between [1, 2^31-1] and the string "latest"'
+    )
+
+
+def parse_schema_id(text: str) -> int:
+    """A schema id in a URL; anything that cannot be an id is simply not found (40403)."""
+    if text.isdigit() and 0 < int(text) <= MAX_ID:
+        return int(text)
+    raise SchemaNotFound(f"Schema {text} not found")
+
+
+# -- request bodies ------------------------------------------------------------------------
+
+
+class _ReferenceBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    subject = fields.String(required=True, validate=validate.Length(min=1))
+    version = fields.Integer(required=True, strict=True)
+
+
+class _SchemaBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    schema = fields.String(load_default=None, allow_none=True)
+    schemaType = fields.String(load_default=None, allow_none=True)
+    references = fields.List(fields.Nested(_ReferenceBody), load_default=None, allow_none=True)
+    metadata = fields.Dict(keys=fields.String(), load_default=None, allow_none=True)
+    ruleSet = fields.Dict(keys=fields.String(), load_default=None, allow_none=True)
+    id = fields.Integer(strict=True, load_default=None, allow_none=True)
+    version = fields.Integer(strict=True, load_default=None, allow_none=True)
+
+
+class _ConfigBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    compatibility = fields.String(load_default=None, allow_none=True)
+    compatibilityLevel = fields.String(load_default=None, allow_none=True)
+    normalize = fields.Boolean(load_default=None, allow_none=True)
+    alias = fields.String(load_default=None, allow_none=True)
+    compatibilityGroup = fields.String(load_default=None, allow_none=True)
+    validateFields = fields.Boolean(load_default=None, allow_none=True)
+    defaultMetadata = fields.Dict(load_default=None, allow_none=True)
+    overrideMetadata = fields.Dict(load_default=None, allow_none=True)
+    defaultRuleSet = fields.Dict(load_default=None, allow_none=True)
+    overrideRuleSet = fields.Dict(load_default=None, allow_none=True)
+
+
+class _ModeBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    mode = fields.String(required=True)
+
+
+_SCHEMA_BODY = _SchemaBody()
+_CONFIG_BODY = _ConfigBody()
+_MODE_BODY = _ModeBody()
+
+
+def _load(schema: Schema, document: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return schema.load(document)
+    except ValidationError as exc:
+        raise InvalidRequestBody(f"Invalid request body: {_describe(exc.messages)}") from None
+
+
+def _describe(messages: Any) -> str:
+    return json.dumps(messages, sort_keys=True, ensure_ascii=False)
+
+
+def parse_schema_request(document: dict[str, Any]) -> SchemaRequest:
+    """A register / lookup / compatibility body."""
+    body = _load(_SCHEMA_BODY, document)
+    if body["schema"] is None:
+        raise InvalidSchema("Empty schema: the request has no 'schema' field")
+    for name in ("id", "version"):
+        value = body[name]
+        # Confluent sends -1 / 0 for "not given" in its own request objects.
+        if value is not None and value <= 0:
+            body[name] = None
+        elif value is not None and value > MAX_ID:
+            raise InvalidRequestBody(f"Invalid request body: {name} {value} is out of range")
+    references = tuple(
+        Reference(item["name"], item["subject"], item["version"])
+        for item in body["references"] or ()
+    )
+    for ref in references:
+        if ref.version != LATEST and not 1 <= ref.version <= MAX_ID:
+            raise InvalidVersion(
+                f"Invalid version {ref.version} in reference {ref.name!r}; allowed values are "
+                "between [1, 2^31-1] and -1 (latest)"
+            )
+    return SchemaRequest(
+        schema=body["schema"],
+        schema_type=(body["schemaType"] or "AVRO").upper(),
+        references=references,
+        metadata=body["metadata"],
+        rule_set=body["ruleSet"],
+        schema_id=body["id"],
+        version=body["version"],
+    )
+
+
+def parse_config_update(document: dict[str, Any]) -> ConfigUpdate:
+    body = _load(_CONFIG_BODY, document)
+    level_text = body.pop("compatibility") or body.pop("compatibilityLevel", None)
+    body.pop("compatibilityLevel", None)
+    level = parse_level(level_text) if level_text is not None else None
+    options = {name: value for name, value in body.items() if value is not None}
+    if level is None and not options:
+        # Confluent rejects a config update without a level with 42203.
+        parse_level(None)
+    return ConfigUpdate(compatibility=level, options=options)
+
+
+def parse_mode_update(document: dict[str, Any]) -> Mode:
+    body = _load(_MODE_BODY, document)
+    return Mode.parse(body["mode"])
+
+
+# -- response bodies -------------------------------------------------------------------------
+
+
+def _schema_fields(stored: StoredSchema) -> dict[str, Any]:
+    """``schemaType`` (omitted for AVRO, as Confluent does), ``references``, metadata, rule set."""
+    fields_out: dict[str, Any] = {}
+    if stored.schema_type != "AVRO":
+        fields_out["schemaType"] = stored.schema_type
+    if stored.references:
+        fields_out["references"] = [ref.to_json() for ref in stored.references]
+    if stored.metadata is not None:
+        fields_out["metadata"] = stored.metadata
+    if stored.rule_set is not None:
+        fields_out["ruleSet"] = stored.rule_set
+    return fields_out
+
+
+def schema_response(stored: StoredSchema, *, max_id: int | None = None) -> dict[str, Any]:
+    """``GET /schemas/ids/{id}``."""
+    body: dict[str, Any] = {"schema": stored.schema_text, **_schema_fields(stored)}
+    if max_id is not None:
+        body["maxId"] = max_id
+    return body
+
+
+def registered_response(registered: RegisteredVersion) -> dict[str, Any]:
+    """``POST /subjects/{s}/versions``: the id, plus the fields newer Confluent versions add."""
+    return {
+        "id": registered.schema.schema_id,
+        "version": registered.version,
+        **_schema_fields(registered.schema),
+        "schema": registered.schema.schema_text,
+    }
+
+
+def version_response(registered: RegisteredVersion) -> dict[str, Any]:
+    """A subject version (``GET /subjects/{s}/versions/{v}``, lookup, ``GET /schemas``)."""
+    body: dict[str, Any] = {
+        "subject": registered.subject,
+        "version": registered.version,
+        "id": registered.schema.schema_id,
+        **_schema_fields(registered.schema),
+        "schema": registered.schema.schema_text,
+    }
+    if registered.deleted:
+        body["deleted"] = True
+    return body
+
+
+def compatibility_response(result: CompatibilityResult, *, verbose: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"is_compatible": result.is_compatible}
+    if verbose:
+        body["messages"] = result.messages
+    return body
+
+
+def config_response(view: ConfigView) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if view.compatibility is not None:
+        body["compatibilityLevel"] = view.compatibility.value
+    body.update(view.options)
+    return body
+
+
+def config_update_response(update: ConfigUpdate) -> dict[str, Any]:
+    """``PUT /config``: the accepted update, as Confluent echoes it."""
+    body: dict[str, Any] = {}
+    if update.compatibility is not None:
+        body["compatibility"] = update.compatibility.value
+    body.update(update.options)
+    return body

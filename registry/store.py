@@ -1,0 +1,440 @@
+"""The registry's tables and queries (peewee), over SQLite or PostgreSQL.
+
+Tables:
+
+- ``registry_schema``: one row per distinct schema (id, type, canonical text,
+  references, metadata, rule set); ``fingerprint`` is unique, so concurrent
+  registrations of the same schema converge on one id. Rows are never deleted,
+  so an id is never reused; a schema no subject version points at any more is
+  "not found" to readers.
+- ``registry_schema_reference``: the references of each schema, one row each,
+  indexed by the referenced (subject, version) for "referenced by" queries.
+- ``registry_subject_version``: (subject, version) -> schema id with a soft
+  ``deleted`` flag; unique (subject, version) and unique live (subject, schema_id).
+- ``registry_config`` / ``registry_mode``: per-subject settings; the global
+  setting is the row whose scope is the empty string.
+
+Models are created per database (``Store(database)``) so no module holds a
+connection. Decisions live in ``registry.service``; this module only reads and
+writes rows. Writers rely on the unique constraints and let ``IntegrityError``
+propagate so the service can retry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import peewee
+
+__all__ = [
+    "GLOBAL_SCOPE",
+    "MIGRATIONS",
+    "Reference",
+    "Store",
+    "StoredSchema",
+    "StoredVersion",
+]
+
+GLOBAL_SCOPE = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """A schema reference as stored and returned: ``{name, subject, version}``."""
+
+    name: str
+    subject: str
+    version: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "subject": self.subject, "version": self.version}
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredSchema:
+    """A schema row: immutable once written."""
+
+    schema_id: int
+    schema_type: str
+    schema_text: str
+    references: tuple[Reference, ...]
+    metadata: dict[str, Any] | None
+    rule_set: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredVersion:
+    """A (subject, version) row with the schema it points at."""
+
+    subject: str
+    version: int
+    schema_id: int
+    deleted: bool
+
+
+def _models(database: peewee.Database) -> dict[str, type[peewee.Model]]:
+    """Model classes bound to ``database`` (fresh classes per database)."""
+    bound_database = database
+
+    class _Base(peewee.Model):
+        class Meta:
+            database = bound_database
+            legacy_table_names = False
+
+    class SchemaRow(_Base):
+        id = peewee.IntegerField(primary_key=True)
+        schema_type = peewee.CharField(max_length=32)
+        schema_text = peewee.TextField()
+        fingerprint = peewee.CharField(max_length=64, unique=True)
+        references_json = peewee.TextField(default="[]")
+        metadata_json = peewee.TextField(null=True)
+        rule_set_json = peewee.TextField(null=True)
+
+        class Meta:
+            table_name = "registry_schema"
+
+    class ReferenceRow(_Base):
+        schema_id = peewee.IntegerField()
+        position = peewee.IntegerField()
+        name = peewee.TextField()
+        subject = peewee.TextField()
+        version = peewee.IntegerField()
+
+        class Meta:
+            table_name = "registry_schema_reference"
+            primary_key = peewee.CompositeKey("schema_id", "position")
+            indexes = ((("subject", "version"), False),)
+
+    class VersionRow(_Base):
+        id = peewee.AutoField()
+        subject = peewee.TextField()
+        version = peewee.IntegerField()
+        schema_id = peewee.IntegerField(index=True)
+        deleted = peewee.BooleanField(default=False)
+
+        class Meta:
+            table_name = "registry_subject_version"
+            indexes = ((("subject", "version"), True),)
+
+    class ConfigRow(_Base):
+        scope = peewee.TextField(primary_key=True)
+        compatibility = peewee.CharField(max_length=32, null=True)
+        options_json = peewee.TextField(null=True)
+
+        class Meta:
+            table_name = "registry_config"
+
+    class ModeRow(_Base):
+        scope = peewee.TextField(primary_key=True)
+        mode = peewee.CharField(max_length=32)
+
+        class Meta:
+            table_name = "registry_mode"
+
+    return {
+        "SchemaRow": SchemaRow,
+        "ReferenceRow": ReferenceRow,
+        "VersionRow": VersionRow,
+        "ConfigRow": ConfigRow,
+        "ModeRow": ModeRow,
+    }
+
+
+def _create_tables(database: peewee.Database) -> None:
+    models = _models(database)
+    database.create_tables(list(models.values()), safe=True)
+    # At most one live version of a schema per subject; soft-deleted rows may repeat it.
+    database.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS registry_subject_version_live "
+        "ON registry_subject_version (subject, schema_id) WHERE NOT deleted"
+    )
+
+
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables]
+
+
+def _dump(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Store:
+    """Queries over the registry tables of one database."""
+
+    def __init__(self, database: peewee.Database) -> None:
+        self.database = database
+        models = _models(database)
+        self._schema = models["SchemaRow"]
+        self._reference = models["ReferenceRow"]
+        self._version = models["VersionRow"]
+        self._config = models["ConfigRow"]
+        self._mode = models["ModeRow"]
+        self._is_postgres = isinstance(database, peewee.PostgresqlDatabase)
+        param = database.param
+        # The hot path (GET /schemas/ids/{id}) as one indexed query.
+        self._schema_by_id_sql = (
+            "SELECT s.id, s.schema_type, s.schema_text, s.references_json, "
+            "s.metadata_json, s.rule_set_json FROM registry_schema s "
+            f"WHERE s.id = {param} AND EXISTS (SELECT 1 FROM registry_subject_version v "
+            "WHERE v.schema_id = s.id)"
+        )
+
+    def atomic(self) -> Any:
+        return self.database.atomic()
+
+    # -- schemas -----------------------------------------------------------------------
+
+    def schema_by_id(self, schema_id: int) -> StoredSchema | None:
+        """The schema with this id, if some subject version (live or soft-deleted) uses it."""
+        cursor = self.database.execute_sql(self._schema_by_id_sql, (schema_id,))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return self._to_schema(row)
+
+    def schema_by_id_any(self, schema_id: int) -> StoredSchema | None:
+        """The schema row with this id whether or not any version still uses it."""
+        row = (
+            self._schema.select(*self._schema_columns())
+            .where(self._schema.id == schema_id)
+            .tuples()
+            .first()
+        )
+        return None if row is None else self._to_schema(row)
+
+    def schema_by_fingerprint(self, fingerprint: str) -> StoredSchema | None:
+        row = (
+            self._schema.select(*self._schema_columns())
+            .where(self._schema.fingerprint == fingerprint)
+            .tuples()
+            .first()
+        )
+        return None if row is None else self._to_schema(row)
+
+    def schemas_by_ids(self, schema_ids: Iterable[int]) -> dict[int, StoredSchema]:
+        wanted = sorted(set(schema_ids))
+        if not wanted:
+            return {}
+        rows = self._schema.select(*self._schema_columns()).where(self._schema.id.in_(wanted))
+        return {row[0]: self._to_schema(row) for row in rows.tuples()}
+
+    def insert_schema(
+        self,
+        *,
+        schema_id: int | None,
+        schema_type: str,
+        schema_text: str,
+        fingerprint: str,
+        references: Sequence[Reference],
+        metadata: dict[str, Any] | None,
+        rule_set: dict[str, Any] | None,
+    ) -> StoredSchema:
+        """Insert a new schema with ``schema_id`` or the next free id (``IntegrityError`` on a race)."""
+        if schema_id is None:
+            current = self._schema.select(peewee.fn.MAX(self._schema.id)).scalar()
+            schema_id = (current or 0) + 1
+        self._schema.insert(
+            id=schema_id,
+            schema_type=schema_type,
+            schema_text=schema_text,
+            fingerprint=fingerprint,
+            references_json=_dump([ref.to_json() for ref in references]),
+            metadata_json=_dump(metadata),
+            rule_set_json=_dump(rule_set),
+        ).execute()
+        if references:
+            self._reference.insert_many(
+                [
+                    {
+                        "schema_id": schema_id,
+                        "position": position,
+                        "name": ref.name,
+                        "subject": ref.subject,
+                        "version": ref.version,
+                    }
+                    for position, ref in enumerate(references)
+                ]
+            ).execute()
+        return StoredSchema(
+            schema_id, schema_type, schema_text, tuple(references), metadata, rule_set
+        )
+
+    def max_schema_id(self) -> int:
+        return self._schema.select(peewee.fn.MAX(self._schema.id)).scalar() or 0
+
+    def _schema_columns(self) -> tuple[Any, ...]:
+        table = self._schema
+        return (
+            table.id,
+            table.schema_type,
+            table.schema_text,
+            table.references_json,
+            table.metadata_json,
+            table.rule_set_json,
+        )
+
+    @staticmethod
+    def _to_schema(row: Sequence[Any]) -> StoredSchema:
+        references = tuple(
+            Reference(item["name"], item["subject"], int(item["version"]))
+            for item in json.loads(row[3] or "[]")
+        )
+        return StoredSchema(
+            schema_id=int(row[0]),
+            schema_type=row[1],
+            schema_text=row[2],
+            references=references,
+            metadata=_load(row[4]),
+            rule_set=_load(row[5]),
+        )
+
+    # -- subject versions --------------------------------------------------------------
+
+    def versions(self, subject: str, *, include_deleted: bool) -> list[StoredVersion]:
+        """The subject's versions in ascending order."""
+        table = self._version
+        query = table.select(table.subject, table.version, table.schema_id, table.deleted).where(
+            table.subject == subject
+        )
+        if not include_deleted:
+            query = query.where(table.deleted == False)  # noqa: E712 - SQL comparison
+        return [self._to_version(row) for row in query.order_by(table.version).tuples()]
+
+    def version(self, subject: str, version: int) -> StoredVersion | None:
+        table = self._version
+        row = (
+            table.select(table.subject, table.version, table.schema_id, table.deleted)
+            .where((table.subject == subject) & (table.version == version))
+            .tuples()
+            .first()
+        )
+        return None if row is None else self._to_version(row)
+
+    def versions_of_schema(self, schema_id: int, *, include_deleted: bool) -> list[StoredVersion]:
+        table = self._version
+        query = table.select(table.subject, table.version, table.schema_id, table.deleted).where(
+            table.schema_id == schema_id
+        )
+        if not include_deleted:
+            query = query.where(table.deleted == False)  # noqa: E712
+        query = query.order_by(table.subject, table.version)
+        return [self._to_version(row) for row in query.tuples()]
+
+    def all_versions(
+        self, *, subject_prefix: str = "", include_deleted: bool
+    ) -> list[StoredVersion]:
+        """Every version of every subject starting with ``subject_prefix``, ordered."""
+        table = self._version
+        query = table.select(table.subject, table.version, table.schema_id, table.deleted)
+        if subject_prefix:
+            query = query.where(table.subject.startswith(subject_prefix))
+        if not include_deleted:
+            query = query.where(table.deleted == False)  # noqa: E712
+        query = query.order_by(table.subject, table.version)
+        rows = [self._to_version(row) for row in query.tuples()]
+        # startswith() is LIKE-based and case-insensitive on SQLite; filter exactly here.
+        return [row for row in rows if row.subject.startswith(subject_prefix)]
+
+    def max_version(self, subject: str) -> int:
+        table = self._version
+        return (
+            table.select(peewee.fn.MAX(table.version)).where(table.subject == subject).scalar() or 0
+        )
+
+    def insert_version(self, subject: str, version: int, schema_id: int) -> StoredVersion:
+        """Insert a live version (``IntegrityError`` if the version or live schema exists)."""
+        self._version.insert(
+            subject=subject, version=version, schema_id=schema_id, deleted=False
+        ).execute()
+        return StoredVersion(subject, version, schema_id, False)
+
+    def soft_delete_versions(self, subject: str, versions: Sequence[int]) -> int:
+        table = self._version
+        return (
+            table.update(deleted=True)
+            .where((table.subject == subject) & (table.version.in_(list(versions))))
+            .execute()
+        )
+
+    def purge_versions(self, subject: str, versions: Sequence[int]) -> int:
+        table = self._version
+        return (
+            table.delete()
+            .where((table.subject == subject) & (table.version.in_(list(versions))))
+            .execute()
+        )
+
+    def live_referrers(self, subject: str, version: int) -> list[int]:
+        """Ids of schemas with a live version that reference ``subject`` ``version``."""
+        ref, ver = self._reference, self._version
+        query = (
+            ref.select(ref.schema_id)
+            .distinct()
+            .join(ver, on=(ver.schema_id == ref.schema_id))
+            .where((ref.subject == subject) & (ref.version == version) & (ver.deleted == False))  # noqa: E712
+            .order_by(ref.schema_id)
+        )
+        return [row[0] for row in query.tuples()]
+
+    def any_live_version(self, subject: str | None = None) -> bool:
+        table = self._version
+        query = table.select(table.id).where(table.deleted == False)  # noqa: E712
+        if subject is not None:
+            query = query.where(table.subject == subject)
+        return query.exists()
+
+    @staticmethod
+    def _to_version(row: Sequence[Any]) -> StoredVersion:
+        return StoredVersion(row[0], int(row[1]), int(row[2]), bool(row[3]))
+
+    # -- config and mode -----------------------------------------------------------------
+
+    def get_config(self, scope: str) -> tuple[str | None, dict[str, Any]] | None:
+        row = (
+            self._config.select(self._config.compatibility, self._config.options_json)
+            .where(self._config.scope == scope)
+            .tuples()
+            .first()
+        )
+        if row is None:
+            return None
+        return row[0], (_load(row[1]) or {})
+
+    def set_config(self, scope: str, compatibility: str | None, options: dict[str, Any]) -> None:
+        (
+            self._config.insert(
+                scope=scope, compatibility=compatibility, options_json=_dump(options or None)
+            )
+            .on_conflict(
+                conflict_target=[self._config.scope],
+                update={
+                    self._config.compatibility: compatibility,
+                    self._config.options_json: _dump(options or None),
+                },
+            )
+            .execute()
+        )
+
+    def delete_config(self, scope: str) -> int:
+        return self._config.delete().where(self._config.scope == scope).execute()
+
+    def get_mode(self, scope: str) -> str | None:
+        return self._mode.select(self._mode.mode).where(self._mode.scope == scope).scalar()
+
+    def set_mode(self, scope: str, mode: str) -> None:
+        (
+            self._mode.insert(scope=scope, mode=mode)
+            .on_conflict(conflict_target=[self._mode.scope], update={self._mode.mode: mode})
+            .execute()
+        )
+
+    def delete_mode(self, scope: str) -> int:
+        return self._mode.delete().where(self._mode.scope == scope).execute()
