@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "ServerProcess", "free_port", "running_server"]
+__all__ = ["REPO_ROOT", "ServerProcess", "free_port", "launch_server", "running_server"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
@@ -77,14 +77,14 @@ class ServerProcess:
         self._reader.join(timeout=5)
 
 
-@contextlib.contextmanager
-def running_server(
+def launch_server(
     data_dir: Path,
     *,
     database_url: str | None = None,
     http_workers: int = 2,
-) -> Iterator[ServerProcess]:
-    """Run ``charter serve http`` on a free port over ``data_dir`` until the block exits."""
+) -> ServerProcess:
+    """Start ``charter serve http`` on a free port over ``data_dir``; call ``wait_ready`` next."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     command = [
         sys.executable,
@@ -118,7 +118,18 @@ def running_server(
         text=True,
         start_new_session=True,
     )
-    server = ServerProcess(process, f"http://127.0.0.1:{port}")
+    return ServerProcess(process, f"http://127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def running_server(
+    data_dir: Path,
+    *,
+    database_url: str | None = None,
+    http_workers: int = 2,
+) -> Iterator[ServerProcess]:
+    """Run ``charter serve http`` on a free port over ``data_dir`` until the block exits."""
+    server = launch_server(data_dir, database_url=database_url, http_workers=http_workers)
     try:
         server.wait_ready()
         yield server

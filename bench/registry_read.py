@@ -1,0 +1,248 @@
+"""Registry read throughput: ``GET /schemas/ids/{id}`` against a bare Flask route, side by side.
+
+Run as ``python bench/registry_read.py`` (or ``charter bench registry_read``).
+
+The script registers one schema in a temporary data directory, then starts the
+production HTTP server — gunicorn with exactly the worker settings of
+``charter serve http`` — over an app built by ``charter.app.create_app`` plus
+one extra route, ``/bare/schemas/ids/<id>``, that returns the same JSON body
+from memory without touching the registry. A load generator on loopback (wrk
+when installed, else a multi-threaded keep-alive Python client) measures
+requests per second of both routes in alternating rounds in one run, and the
+script prints the ratio registry/bare. The target is a ratio of at least 0.8:
+the registry's read path should cost little more than Flask itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from charter.config import Settings  # noqa: E402
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+BENCH_SCHEMA = {
+    "type": "record",
+    "name": "Reading",
+    "namespace": "com.example.bench",
+    "doc": "A sensor reading, sized like a typical production schema.",
+    "fields": [
+        {"name": "sensor_id", "type": "string"},
+        {"name": "taken_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "value", "type": "double"},
+        {"name": "unit", "type": {"type": "enum", "name": "Unit", "symbols": ["C", "F", "K"]}},
+        {"name": "tags", "type": {"type": "map", "values": "string"}, "default": {}},
+        {"name": "note", "type": ["null", "string"], "default": None},
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- the server side (runs in a child process: ``--serve``) -----------------------------------
+
+
+def build_bench_app(settings: Settings, schema_id: int) -> Any:
+    """The registry app plus a bare route answering the same body as ``GET /schemas/ids/{id}``."""
+    from flask import Flask
+
+    from charter.app import create_app
+
+    app: Flask = create_app(settings)
+    registry_answer = app.test_client().get(f"/schemas/ids/{schema_id}")
+    if registry_answer.status_code != 200:
+        raise SystemExit(f"GET /schemas/ids/{schema_id} answered {registry_answer.status_code}")
+    body = registry_answer.get_json()
+    content_type = registry_answer.content_type
+
+    @app.get("/bare/schemas/ids/<int:requested_id>")
+    def bare_schema_by_id(requested_id: int) -> Any:
+        response = app.json.response(body)
+        response.content_type = content_type
+        return response
+
+    return app
+
+
+def serve(settings: Settings, schema_id: int) -> None:
+    """gunicorn with ``charter serve http``'s own options, serving the bench app."""
+    from charter.http_server import _CharterGunicorn
+
+    class BenchGunicorn(_CharterGunicorn):
+        def load(self) -> Any:
+            return build_bench_app(self.settings, schema_id)
+
+    BenchGunicorn(settings).run()
+
+
+# -- the client side ---------------------------------------------------------------------------
+
+
+def register_schema(settings: Settings) -> int:
+    from charter.app import create_app
+
+    client = create_app(settings).test_client()
+    response = client.post(
+        "/subjects/bench-value/versions",
+        data=json.dumps({"schema": json.dumps(BENCH_SCHEMA)}),
+        content_type=CONTENT_TYPE,
+    )
+    if response.status_code != 200:
+        raise SystemExit(f"registration failed: {response.status_code} {response.get_data()!r}")
+    return int(response.get_json()["id"])
+
+
+def wait_until_serving(host: str, port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection(host, port, timeout=2)
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            connection.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("server did not start within 60 s")
+
+
+def run_wrk(url: str, seconds: int, connections: int, threads: int) -> float:
+    output = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise SystemExit(f"{url}: {errors.group(1)} error responses\n{output}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if match is None:
+        raise SystemExit(f"cannot read wrk output:\n{output}")
+    return float(match.group(1))
+
+
+def run_python_client(url: str, seconds: int, connections: int) -> float:
+    """Keep-alive HTTP/1.1 clients in threads; returns completed requests per second."""
+    parts = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
+    assert parts is not None
+    host, port, path = parts.group(1), int(parts.group(2)), parts.group(3)
+    counts = [0] * connections
+    stop_at = time.monotonic() + seconds
+
+    def hammer(slot: int) -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        while time.monotonic() < stop_at:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"{url}: HTTP {response.status}")
+            counts[slot] += 1
+        connection.close()
+
+    workers = [threading.Thread(target=hammer, args=(slot,)) for slot in range(connections)]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5, help="duration of each round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per route (alternating)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--serve", nargs=3, metavar=("DATA_DIR", "PORT", "SCHEMA_ID"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+
+    if args.serve:
+        data_dir, port, schema_id = args.serve
+        settings = Settings(data_dir=Path(data_dir), http_port=int(port), log_level="WARNING")
+        serve(settings, int(schema_id))
+        return
+
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "python"
+    data_dir = Path(tempfile.mkdtemp(prefix="charter-bench-"))
+    settings = Settings(data_dir=data_dir)
+    schema_id = register_schema(settings)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(data_dir), str(port), str(schema_id)],
+        start_new_session=True,
+    )
+    try:
+        wait_until_serving("127.0.0.1", port, server)
+        base = f"http://127.0.0.1:{port}"
+        routes = {
+            "registry": f"{base}/schemas/ids/{schema_id}",
+            "bare": f"{base}/bare/schemas/ids/{schema_id}",
+        }
+
+        def measure(url: str, seconds: int) -> float:
+            if client == "wrk":
+                return run_wrk(url, seconds, args.connections, args.threads)
+            return run_python_client(url, seconds, args.connections)
+
+        for url in routes.values():  # warm up workers, caches and connections
+            measure(url, 1)
+        results: dict[str, list[float]] = {name: [] for name in routes}
+        for round_number in range(args.rounds):
+            order = list(routes) if round_number % 2 == 0 else list(reversed(routes))
+            for name in order:
+                results[name].append(measure(routes[name], args.seconds))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    registry_rps = statistics.median(results["registry"])
+    bare_rps = statistics.median(results["bare"])
+    ratio = registry_rps / bare_rps
+    print(f"load generator: {client} ({args.connections} keep-alive connections, loopback)")
+    print(
+        f"server: gunicorn as `charter serve http` ({settings.http_workers} workers, gthread), "
+        f"SQLite, {os.cpu_count()} CPUs"
+    )
+    print(f"rounds: {args.rounds} x {args.seconds}s per route, alternating; medians below")
+    for name in routes:
+        rounds = ", ".join(f"{value:,.0f}" for value in results[name])
+        print(f"  {name:<9} {statistics.median(results[name]):>9,.0f} req/s   ({rounds})")
+    verdict = "meets" if ratio >= 0.8 else "BELOW"
+    print(f"ratio registry/bare: {ratio:.2f} ({verdict} the 0.8 target)")
+
+
+if __name__ == "__main__":
+    main()
