@@ -746,8 +746,9 @@ class TopicManager:
         config = self._topics[name].log_config
         try:
             log.roll_if_due(now_ms)
-            if config.delete:
-                log.apply_retention(now_ms)
+            # Always: besides retention (delete policy) it drops segments below
+            # a start offset moved by DeleteRecords.
+            log.apply_retention(now_ms)
             if config.compact:
                 compact(log, now_ms)
         except Exception:  # one bad partition must not stop maintenance of the others
