@@ -220,9 +220,9 @@ def _dialect_of(document: Any) -> tuple[str, type[Any]]:
 
 
 def _schema_error_message(error: jsonschema.exceptions.SchemaError, dialect: str) -> str:
-    best = jsonschema.exceptions.best_match([error]) or error
-    location = "#" + "".join(f"/{_escape_pointer(str(part))}" for part in best.absolute_path)
-    return f"Invalid schema: not a valid JSON Schema ({dialect}) at {location}: {best.message}"
+    # check_schema already raises the best match among the meta-schema errors
+    location = "#" + "".join(f"/{_escape_pointer(str(part))}" for part in error.absolute_path)
+    return f"Invalid schema: not a valid JSON Schema ({dialect}) at {location}: {error.message}"
 
 
 def _registry(
