@@ -621,13 +621,18 @@ class RegistryService:
             level, options = found if found else (None, {})
             return ConfigView(_level_or_none(level) or DEFAULT_LEVEL, options)
         found = self.store.get_config(subject)
-        if found is not None and found[0] is not None:
-            return ConfigView(_level_or_none(found[0]), found[1])
+        if found is None:
+            if default_to_global:
+                return self.get_config(None)
+            raise SubjectCompatibilityNotConfigured(
+                f"Subject '{subject}' does not have subject-level compatibility configured"
+            )
+        level, options = _level_or_none(found[0]), found[1]
         if default_to_global:
-            return self.get_config(None)
-        raise SubjectCompatibilityNotConfigured(
-            f"Subject '{subject}' does not have subject-level compatibility configured"
-        )
+            global_view = self.get_config(None)
+            level = level or global_view.compatibility
+            options = {**global_view.options, **options}
+        return ConfigView(level, options)
 
     @_store_errors
     def set_config(self, subject: str | None, update: ConfigUpdate) -> ConfigView:
