@@ -535,6 +535,10 @@ class PartitionLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            # Keep the original age for retention of a segment that was emptied
+            # (Kafka sets the cleaned file's last-modified time the same way).
+            largest = self._largest_timestamp(segment)
+            os.utime(cleaned_path, ns=(largest * 1_000_000, largest * 1_000_000))
             segment.close()
             # Indexes go first: if we die now, recovery drops the .cleaned file and
             # rebuilds the old segment's indexes; once the rename lands, the new one's.
