@@ -83,7 +83,7 @@ def api_schema(tmp_path: Path) -> schemathesis.schemas.BaseSchema:
     schema = schemathesis.openapi.from_path(OPENAPI_PATH)
     schema.app = build_app(tmp_path)
     schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=20
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=10
     )
     return schema
 
