@@ -40,7 +40,13 @@ HANDLER_MODULES: tuple[str, ...] = (
     "init_producer_id",
     "describe_cluster",
     "sasl",
-    # Admin APIs (engineer T): add "create_topics", "delete_topics", ... here.
+    "create_topics",
+    "delete_topics",
+    "create_partitions",
+    "delete_records",
+    "describe_configs",
+    "alter_configs",
+    "incremental_alter_configs",
 )
 
 
