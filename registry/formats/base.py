@@ -74,9 +74,7 @@ class SchemaFormat(Protocol):
 
     schema_type: str
 
-    def parse(
-        self, schema_str: str, references: Sequence[ResolvedReference] = ()
-    ) -> ParsedSchema:
+    def parse(self, schema_str: str, references: Sequence[ResolvedReference] = ()) -> ParsedSchema:
         """Parse and validate ``schema_str``; raise ``registry.errors.InvalidSchema``.
 
         ``references`` are flattened in dependency order (a reference's own

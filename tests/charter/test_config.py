@@ -16,7 +16,9 @@ def test_defaults_match_design(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert settings.http_port == 8081
     assert settings.kafka_port == 9092
     assert settings.data_dir == Path("charter-data")
-    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'charter-data' / 'charter.db'}"
+    assert (
+        settings.effective_database_url == f"sqlite:///{tmp_path / 'charter-data' / 'charter.db'}"
+    )
 
 
 def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
