@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from registry import payloads
 from registry.errors import RegistryError
@@ -45,10 +47,48 @@ def _error(error: RegistryError) -> Response:
     return _reply({"error_code": error.error_code, "message": error.message}, error.http_status)
 
 
+# Stands in for an encoded slash while re-matching; control characters are invalid in subjects.
+_SLASH_PLACEHOLDER = "\x00"
+
+
+def _rematch_encoded_slashes() -> Response | None:
+    """Route again on the raw path when a subject holds ``%2F``.
+
+    The WSGI path arrives decoded, so ``/subjects/a%2Fversions`` would look like
+    the versions of subject ``a``. Matching the raw path with encoded slashes
+    kept inside their segment gives the route the client meant.
+    """
+    raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    raw_path = raw_uri.split("?", 1)[0]
+    if "%2f" not in raw_path.lower():
+        return None
+    marked = raw_path.replace("%2F", _SLASH_PLACEHOLDER).replace("%2f", _SLASH_PLACEHOLDER)
+    try:
+        path = unquote(marked, errors="strict")
+    except UnicodeDecodeError:
+        return None  # not a subject we could have stored; let the normal match answer
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        rule, view_args = adapter.match(path, method=request.method, return_rule=True)
+    except HTTPException:
+        return None
+    view_args = {
+        name: value.replace(_SLASH_PLACEHOLDER, "/") if isinstance(value, str) else value
+        for name, value in view_args.items()
+    }
+    if request.url_rule is not None and rule.endpoint == request.url_rule.endpoint:
+        assert request.view_args is not None
+        request.view_args.clear()
+        request.view_args.update(view_args)
+        return None
+    return current_app.view_functions[rule.endpoint](**view_args)
+
+
 def create_blueprint(service: RegistryService) -> Blueprint:
     """The registry's routes over ``service``."""
     bp = Blueprint("registry", __name__)
     bp.register_error_handler(RegistryError, _error)
+    bp.before_request(_rematch_encoded_slashes)
 
     @bp.get("/")
     def root() -> Response:
