@@ -122,6 +122,8 @@ class JsonParsedSchema:
             ) from None
         except referencing.exceptions.Unresolvable as unresolvable:
             raise JsonPayloadInvalid(f"Unresolvable reference: {unresolvable}", "#") from None
+        except RecursionError:
+            raise JsonPayloadInvalid("The payload is nested too deeply to validate", "#") from None
         if error is not None:
             path = "#" + "".join(f"/{_escape_pointer(str(part))}" for part in error.absolute_path)
             raise JsonPayloadInvalid(f"{path}: {error.message}", path)
@@ -158,7 +160,15 @@ class JsonSchemaFormat:
         self, reader: JsonParsedSchema, writer: JsonParsedSchema
     ) -> list[Incompatibility]:
         """Every reason an instance valid under ``writer`` may be invalid under ``reader``."""
-        found = diff_schemas(writer.model, reader.model)
+        try:
+            found = diff_schemas(writer.model, reader.model)
+        except RecursionError:
+            location = format_path(())
+            return [
+                Incompatibility(
+                    "TYPE_CHANGED", location, "The schemas are nested too deeply to compare"
+                )
+            ]
         incompatibilities: list[Incompatibility] = []
         for kind, segments in found:
             if kind in COMPATIBLE_CHANGES:
@@ -175,6 +185,13 @@ JSON = JsonSchemaFormat()
 
 @functools.lru_cache(maxsize=1024)
 def _parse_cached(schema_str: str, references: tuple[ResolvedReference, ...]) -> JsonParsedSchema:
+    try:
+        return _parse(schema_str, references)
+    except RecursionError:
+        raise InvalidSchema("Invalid schema: nested too deeply to check") from None
+
+
+def _parse(schema_str: str, references: tuple[ResolvedReference, ...]) -> JsonParsedSchema:
     document = _load_json(schema_str, "schema")
     if not isinstance(document, dict | bool):
         raise InvalidSchema(
@@ -191,8 +208,6 @@ def _parse_cached(schema_str: str, references: tuple[ResolvedReference, ...]) ->
         model = ModelBuilder(dialect).build(document, resolver)
     except UnresolvableReference as error:
         raise InvalidSchema(f"Invalid schema: {error}") from None
-    except RecursionError:
-        raise InvalidSchema("Invalid schema: nested too deeply") from None
     validator = validator_class(
         document, registry=registry, format_checker=validator_class.FORMAT_CHECKER
     )

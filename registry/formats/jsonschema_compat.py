@@ -30,7 +30,14 @@ from registry.formats.jsonschema_model import (
     json_key,
 )
 
-__all__ = ["COMPATIBLE_CHANGES", "Difference", "describe", "diff_schemas", "is_compatible"]
+__all__ = [
+    "COMPATIBLE_CHANGES",
+    "Difference",
+    "describe",
+    "diff_schemas",
+    "format_path",
+    "is_compatible",
+]
 
 Difference = tuple[str, tuple[str, ...]]
 """A difference type and the path segments where it was found."""

@@ -224,7 +224,7 @@ class ReferenceSchema(Node):
         return self.resolve()
 
 
-_Resolver = referencing._core.Resolver
+_Resolver = Any  # referencing.Resolver (not exported by the package)
 
 
 class ModelBuilder:

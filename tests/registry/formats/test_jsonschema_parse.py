@@ -184,3 +184,24 @@ def test_validator_follows_declared_dialect() -> None:
 def test_boolean_schemas() -> None:
     assert JSON.parse("true").is_valid({"anything": [1]})
     assert not JSON.parse("false").is_valid(None)
+
+
+def test_deeply_nested_schema_is_a_clear_error_not_a_crash() -> None:
+    text = '{"type":"string"}'
+    for _ in range(400):
+        text = '{"type":"object","properties":{"a":' + text + "}}"
+    with pytest.raises(InvalidSchema, match="nested too deeply"):
+        JSON.parse(text)
+    with pytest.raises(InvalidSchema, match="not valid JSON"):
+        JSON.parse("[" * 100_000)
+
+
+def test_deeply_nested_payload_is_a_clear_error() -> None:
+    parsed = JSON.parse(
+        '{"$ref":"#/definitions/n","definitions":{"n":{"type":"array","items":{"$ref":"#/definitions/n"}}}}'
+    )
+    payload: list = []
+    for _ in range(2000):
+        payload = [payload]
+    with pytest.raises(JsonPayloadInvalid):
+        parsed.validate(payload)
