@@ -36,6 +36,7 @@ from broker.errors import (
     OffsetOutOfRange,
     RecordListTooLarge,
     RecordTooLarge,
+    UnsupportedVersion,
 )
 from broker.log.config import LogConfig
 from broker.log.producer_state import ProducerStateManager
@@ -175,7 +176,7 @@ class PartitionLog:
                 continue
             try:
                 yield from segment.headers_from(position, verify_crc=False)
-            except CorruptRecord:  # only a not-yet-recovered tail can be bad; stop there
+            except (CorruptRecord, UnsupportedVersion):  # only an unrecovered tail; stop
                 return
 
     def _read_log_start_checkpoint(self) -> int | None:
