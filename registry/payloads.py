@@ -88,6 +88,8 @@ def parse_json_body(content_type: str | None, body: bytes) -> dict[str, Any]:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequest("Request body is nested too deeply") from None
     if not isinstance(document, dict):
         raise InvalidRequestBody(
             f"Request body must be a JSON object, got {type(document).__name__}"

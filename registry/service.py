@@ -738,9 +738,12 @@ class RegistryService:
             raise InvalidSchema("Empty schema")
         schema_format = get_format(request.schema_type)
         references, resolved = self._resolve(request.references, frozenset(), 0)
-        parsed = schema_format.parse(request.schema, resolved)
-        if normalize:
-            parsed = parsed.normalized()
+        try:
+            parsed = schema_format.parse(request.schema, resolved)
+            if normalize:
+                parsed = parsed.normalized()
+        except RecursionError:
+            raise InvalidSchema("Invalid schema: nested too deeply") from None
         schema_type = schema_format.schema_type
         text = parsed.canonical_string
         content_key = _identity(schema_type, text, [ref.to_json() for ref in references])

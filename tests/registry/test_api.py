@@ -549,3 +549,12 @@ def test_store_failure_is_50001_json(client: FlaskClient, app: Any) -> None:
     app.extensions["charter.database"].execute_sql("DROP TABLE registry_subject_version")
     assert_error(client.get("/schemas/ids/1"), 500, 50001)
     assert_error(client.get("/subjects"), 500, 50001)
+
+
+def test_deeply_nested_bodies_and_schemas_are_refused(client: FlaskClient) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert_error(
+        client.post("/subjects/s/versions", data=deep, content_type=CONTENT_TYPE), 400, 400
+    )
+    nested_schema = '{"type":"array","items":' * 5000 + '"int"' + "}" * 5000
+    assert_error(register(client, "s", nested_schema), 422, 42201)
