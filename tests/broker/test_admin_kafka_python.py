@@ -60,7 +60,7 @@ def test_create_topics_and_errors(broker: Any, admin: KafkaAdminClient) -> None:
     assert server_topic(broker, "dry") is None
 
 
-def test_default_partitions_and_duplicate_names(broker: Any, admin: KafkaAdminClient) -> None:
+def test_default_partition_count(broker: Any, admin: KafkaAdminClient) -> None:
     result = admin.create_topics(["plain"])
     assert result["topics"][0]["num_partitions"] == 1  # the broker's num.partitions
     assert server_topic(broker, "plain").partitions == 1
