@@ -34,8 +34,6 @@ def open_database(url: str) -> peewee.Database:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
-    if url.startswith(("postgresql://", "postgres://")):
-        return connect(url, autorollback=True)
     return connect(url)
 
 
