@@ -16,7 +16,16 @@ from pathlib import Path
 import peewee
 from playhouse.db_url import connect as _connect_url
 
-__all__ = ["MIGRATIONS", "MODELS", "Topic", "TopicConfig", "bind", "connect", "ensure_tables"]
+__all__ = [
+    "MIGRATIONS",
+    "MODELS",
+    "Topic",
+    "TopicConfig",
+    "bind",
+    "connect",
+    "ensure_tables",
+    "topic_configs",
+]
 
 
 class Topic(peewee.Model):
@@ -57,6 +66,15 @@ MODELS: list[type[peewee.Model]] = [Topic, TopicConfig]
 def bind(database: peewee.Database) -> None:
     """Bind the broker's models to ``database`` for this process."""
     database.bind(MODELS)
+
+
+def topic_configs() -> dict[str, dict[str, str]]:
+    """Every topic's config overrides by topic name (one query; for readers such as the catalog)."""
+    overrides: dict[str, dict[str, str]] = {row.name: {} for row in Topic.select(Topic.name)}
+    query = TopicConfig.select(TopicConfig.key, TopicConfig.value, Topic.name).join(Topic)
+    for row in query:
+        overrides[row.topic.name][row.key] = row.value
+    return overrides
 
 
 def _create_topic_tables(database: peewee.Database) -> None:

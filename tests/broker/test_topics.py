@@ -458,3 +458,16 @@ def test_run_maintenance_is_cancellable(database: peewee.Database, tmp_path: Pat
         return task
 
     assert asyncio.run(scenario()).cancelled()
+
+
+def test_catalog_reads_topics_from_the_store(manager: TopicManager) -> None:
+    manager.create("orders", 2, 1, {"retention.ms": "1000", "cleanup.policy": "compact"})
+    manager.create("plain", 1)
+    assert store.topic_configs() == {
+        "orders": {"cleanup.policy": "compact", "retention.ms": "1000"},
+        "plain": {},
+    }
+    assert [(t.name, t.partitions) for t in store.Topic.select().order_by(store.Topic.name)] == [
+        ("orders", 2),
+        ("plain", 1),
+    ]
