@@ -298,6 +298,12 @@ def deeply_nested_bodies(draw: st.DrawFn) -> bytes:
         "json-schema": lambda depth: json.dumps(
             {"schemaType": "JSON", "schema": _nested(depth, '{"properties":{"a":', "}}", "{}")}
         ),
+        "avro-default": lambda depth: json.dumps(
+            {
+                "schema": '{"type":"record","name":"R","fields":[{"name":"a","type":'
+                '{"type":"array","items":"int"},"default":' + _nested(depth, "[", "]") + "}]}"
+            }
+        ),
     }
     shape = shapes[draw(st.sampled_from(sorted(shapes)))]
     depth = draw(deep_depth)
