@@ -101,8 +101,6 @@ def connect(url: str) -> peewee.Database:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         return peewee.SqliteDatabase(str(path), pragmas=_SQLITE_PRAGMAS, check_same_thread=False)
-    if url.startswith(("postgresql://", "postgres://")):
-        return _connect_url(url, autorollback=True)
     return _connect_url(url)
 
 
