@@ -100,6 +100,8 @@ class _Checker:
         self.memo: dict[tuple[int, int], list[Issue]] = {}
 
     def get(self, reader: Node, writer: Node, location: tuple[str, ...]) -> list[Issue]:
+        if reader.kind == writer.kind and reader.kind in PRIMITIVE_KINDS:
+            return _COMPATIBLE  # the commonest pair; memoizing it would change nothing
         key = (id(reader), id(writer))
         found = self.memo.get(key)
         if found is not None:
@@ -205,8 +207,11 @@ def _record(c: _Checker, reader: Node, writer: Node, loc: tuple[str, ...]) -> li
             issues.append(Issue(AMBIGUOUS_READER_FIELD, reader_field.name, field_loc))
         else:
             assert isinstance(writer_field, Field)
+            reader_type, writer_type = reader_field.type, writer_field.type
+            if reader_type.kind == writer_type.kind and reader_type.kind in PRIMITIVE_KINDS:
+                continue
             field_loc = (*loc, "fields", str(reader_field.pos), "type")
-            issues += c.get(reader_field.type, writer_field.type, field_loc)
+            issues += c.get(reader_type, writer_type, field_loc)
     return issues
 
 

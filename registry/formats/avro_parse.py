@@ -181,6 +181,8 @@ class _Parser:
 
     @staticmethod
     def _props(obj: dict[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
+        if obj.keys() <= reserved:
+            return {}
         return {key: value for key, value in obj.items() if key not in reserved}
 
     def _parse_object(self, obj: dict[str, Any], space: str | None, context: str) -> Node:

@@ -125,19 +125,30 @@ def _java_qualified(full: str, space: str | None, simple: str, current: str | No
 class _JavaWriter:
     def __init__(self, known: frozenset[str]) -> None:
         self.known = set(known)
+        self.floats = False  # whether a default or property holds a float (Java formats those)
+
+    def _extra(self, out: dict[str, Any], props: dict[str, Any]) -> None:
+        if props:
+            self.floats = self.floats or _has_float(props)
+            out.update(props)
 
     def write(self, node: Node, current: str | None) -> Any:
         kind = node.kind
         if kind in PRIMITIVE_KINDS:
-            return {"type": kind, **node.props} if node.props else kind
-        if isinstance(node, Named):
+            if not node.props:
+                return kind
+            out: dict[str, Any] = {"type": kind}
+        elif isinstance(node, Named):
             return self._named(node, current)
-        if isinstance(node, Array):
-            return {"type": "array", "items": self.write(node.items, current), **node.props}
-        if isinstance(node, Map):
-            return {"type": "map", "values": self.write(node.values, current), **node.props}
-        assert isinstance(node, Union)
-        return [self.write(branch, current) for branch in node.branches]
+        elif isinstance(node, Array):
+            out = {"type": "array", "items": self.write(node.items, current)}
+        elif isinstance(node, Map):
+            out = {"type": "map", "values": self.write(node.values, current)}
+        else:
+            assert isinstance(node, Union)
+            return [self.write(branch, current) for branch in node.branches]
+        self._extra(out, node.props)
+        return out
 
     def _named(self, node: Named, current: str | None) -> Any:
         if node.fullname in self.known:
@@ -164,7 +175,7 @@ class _JavaWriter:
                 out["default"] = node.default
         elif isinstance(node, Fixed):
             out["size"] = node.size
-        out.update(node.props)
+        self._extra(out, node.props)
         if node.aliases:
             out["aliases"] = [
                 _java_qualified(alias, *_split(alias), node.space) for alias in node.aliases
@@ -177,11 +188,12 @@ class _JavaWriter:
             out["doc"] = field.doc
         if field.has_default:
             out["default"] = field.default
+            self.floats = self.floats or _has_float(field.default)
         if field.order != "ascending":
             out["order"] = field.order
         if field.aliases:
             out["aliases"] = list(field.aliases)
-        out.update(field.props)
+        self._extra(out, field.props)
         return out
 
 
@@ -190,9 +202,29 @@ def _split(full: str) -> tuple[str | None, str]:
     return (space or None), simple
 
 
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_float(item) for item in value)
+    return False
+
+
+def _fast_dumps(value: Any, may_have_floats: bool) -> str:
+    """``dumps`` through the C encoder when its output is the same (no floats, no odd escapes)."""
+    if not may_have_floats:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        if "\\u00" not in text:
+            return text
+    return dumps(value)
+
+
 def canonical_json(node: Node, reference_names: frozenset[str]) -> str:
     """Avro Java's ``Schema.toString(referencedSchemas, false)``: Confluent's stored schema text."""
-    return dumps(_JavaWriter(reference_names).write(node, None))
+    writer = _JavaWriter(reference_names)
+    return _fast_dumps(writer.write(node, None), writer.floats)
 
 
 # -- normal form ----------------------------------------------------------------------
