@@ -23,6 +23,7 @@ propagate so the service can retry.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -198,7 +199,7 @@ class Store:
         row = cursor.fetchone()
         if row is None:
             return None
-        return self._to_schema(row)
+        return _cached_schema(tuple(row))
 
     def schema_by_id_any(self, schema_id: int) -> StoredSchema | None:
         """The schema row with this id whether or not any version still uses it."""
@@ -438,3 +439,11 @@ class Store:
 
     def delete_mode(self, scope: str) -> int:
         return self._mode.delete().where(self._mode.scope == scope).execute()
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_schema(row: tuple[Any, ...]) -> StoredSchema:
+    """``Store._to_schema`` memoised on the whole row: the hot path (``GET /schemas/ids/{id}``)
+    then skips three JSON parses. Keyed on the row's content, never on the id alone, so a
+    changed or recreated row can never be answered from the cache."""
+    return Store._to_schema(row)
