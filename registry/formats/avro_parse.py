@@ -401,6 +401,10 @@ def _valid_default(node: Node, value: Any, top_level: bool = False) -> bool:
 
 def parse_schema(schema_str: str, references: Sequence[ResolvedReference] = ()) -> ParseResult:
     """Parse ``schema_str`` with the named types of ``references`` (in dependency order) in scope."""
+    if not isinstance(schema_str, str):
+        raise InvalidSchema(
+            f"Invalid schema: expected a JSON string, got {type(schema_str).__name__}"
+        )
     parser = _Parser()
     reference_names: set[str] = set()
     try:

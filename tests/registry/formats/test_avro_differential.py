@@ -18,6 +18,7 @@ from typing import Any
 
 import avro.schema
 import fastavro
+import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,7 +61,8 @@ def assert_same_answer(reader: Any, writer: Any) -> bool:
     return expected
 
 
-@_examples(150)
+@pytest.mark.slow
+@_examples(200)
 @given(evolution_chains(length=4))
 def test_evolutions_agree_with_reference_checker(chain: list[Any]) -> None:
     """Every ordered pair of a 4-step evolution chain: 12 pairs per example."""
@@ -70,6 +72,7 @@ def test_evolutions_agree_with_reference_checker(chain: list[Any]) -> None:
                 assert_same_answer(reader, writer)
 
 
+@pytest.mark.slow
 @_examples(150)
 @given(schemas(depth=2, top_record=False), schemas(depth=2, top_record=False))
 def test_unrelated_schemas_agree_with_reference_checker(first: Any, second: Any) -> None:
@@ -126,6 +129,7 @@ def _round_trip(reader: Any, writer: Any, seed: int, records: int = 3) -> None:
         assert buffer.tell() == len(buffer.getvalue()), "reader left bytes unread"
 
 
+@pytest.mark.slow
 @_examples(250)
 @given(evolution_chains(length=3), st.integers(0, 2**32))
 def test_compatible_pairs_read_written_data(chain: list[Any], seed: int) -> None:

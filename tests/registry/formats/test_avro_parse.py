@@ -432,3 +432,27 @@ def test_avro_satisfies_the_format_interface() -> None:
     from registry.formats import get_format
 
     assert get_format(None) is AVRO
+
+
+def test_non_string_schema_text_is_an_invalid_schema() -> None:
+    with pytest.raises(InvalidSchema, match="expected a JSON string"):
+        AVRO.parse(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "registry.formats.avro",
+        "registry.formats.avro_model",
+        "registry.formats.avro_parse",
+        "registry.formats.avro_write",
+        "registry.formats.avro_compat",
+    ],
+)
+def test_public_names_exist(module_name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(module_name)
+    assert module.__all__
+    for name in module.__all__:
+        assert hasattr(module, name), name
