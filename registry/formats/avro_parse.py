@@ -267,6 +267,8 @@ class _Parser:
             raise InvalidSchema(f"No field type: field {name!r} in {where}")
         type_ = self.parse(obj["type"], space, f'the "{name}" field')
         order = obj.get("order", "ascending")
+        if isinstance(order, str):
+            order = order.lower()  # Avro Java accepts any case and writes lower case
         if order not in _ORDERS:
             raise InvalidSchema(
                 f"Invalid order {_short(order)} of field {name!r} in {where}: "

@@ -219,6 +219,11 @@ def test_json_values_are_written_as_jackson_writes_them(value: object, text: str
     assert dumps(value) == text
 
 
+def test_field_order_is_case_insensitive_and_written_in_lower_case() -> None:
+    schema = record({"name": "a", "type": "int", "order": "DESCENDING"})
+    assert '"order":"descending"' in parse(schema).canonical_string
+
+
 def test_enum_default_and_error_type_are_kept() -> None:
     schema = {"type": "enum", "name": "E", "symbols": ["A", "B"], "default": "A", "doc": "d"}
     assert parse(schema).canonical_string == (
