@@ -44,6 +44,9 @@ _NAME_RE = re.compile(r"[^\W\d]\w*")
 _INT_RANGE = (-(2**31), 2**31 - 1)
 _LONG_RANGE = (-(2**63), 2**63 - 1)
 _FLOAT_WORDS = frozenset(("NaN", "Infinity", "-Infinity"))
+# Deeper schemas are rejected so that writing and checking them stays far from Python's
+# recursion limit, whatever the caller's stack depth.
+MAX_NESTING = 100
 
 
 class ParseResult:
@@ -95,6 +98,7 @@ def _check_space(space: str) -> None:
 
 class _Parser:
     def __init__(self) -> None:
+        self.depth = 0
         self.names: dict[str, Named] = {}
         self.defaults_to_check: list[tuple[Record, Field]] = []
 
@@ -159,10 +163,18 @@ class _Parser:
     def parse(self, value: Any, space: str | None, context: str) -> Node:
         if isinstance(value, str):
             return self._parse_name(value, space, context)
-        if isinstance(value, dict):
-            return self._parse_object(value, space, context)
-        if isinstance(value, list):
-            return self._parse_union(value, space, context)
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise InvalidSchema(
+                    f"Invalid schema: types nested more than {MAX_NESTING} levels deep"
+                )
+            if isinstance(value, dict):
+                return self._parse_object(value, space, context)
+            if isinstance(value, list):
+                return self._parse_union(value, space, context)
+        finally:
+            self.depth -= 1
         raise InvalidSchema(
             f"Invalid schema {_short(value)} for {context}: expected a type name, "
             f'an object with a "type", or an array (union)'

@@ -104,10 +104,27 @@ def test_invalid_schemas_are_rejected_with_a_clear_message(schema: object, messa
     assert raised.value.error_code == 42201
 
 
-def test_deeply_nested_schema_is_an_error_not_a_crash() -> None:
-    text = '{"type":"array","items":' * 5000 + '"int"' + "}" * 5000
-    with pytest.raises(InvalidSchema):
+@pytest.mark.parametrize("depth", [101, 500, 5000])
+def test_deeply_nested_schema_is_an_error_not_a_crash(depth: int) -> None:
+    text = '{"type":"array","items":' * depth + '"int"' + "}" * depth
+    with pytest.raises(InvalidSchema, match="nested"):
         AVRO.parse(text)
+
+
+def test_nesting_up_to_the_limit_is_accepted_and_checkable() -> None:
+    schema: object = "int"
+    default: object = 1
+    for index in range(99):
+        schema = {
+            "type": "record",
+            "name": f"R{index}",
+            "fields": [{"name": "f", "type": schema, "default": default}],
+        }
+        default = {"f": default}
+    parsed = parse(schema)
+    assert parsed.normalized().canonical_string
+    assert parsed.parsing_canonical_form
+    assert AVRO.check_compatibility(parsed, parsed) == []
 
 
 @pytest.mark.parametrize(
