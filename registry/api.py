@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from registry import payloads
 from registry.errors import RegistryError
-from registry.service import RegistryService
+from registry.service import RegistryService, qualified_subject
 
 __all__ = ["CONTENT_TYPE", "create_blueprint"]
 
@@ -72,10 +72,12 @@ def _rematch_encoded_slashes() -> Response | None:
         rule, view_args = adapter.match(path, method=request.method, return_rule=True)
     except HTTPException:
         return None
-    view_args = {
-        name: value.replace(_SLASH_PLACEHOLDER, "/") if isinstance(value, str) else value
-        for name, value in view_args.items()
-    }
+    view_args = _qualify(
+        {
+            name: value.replace(_SLASH_PLACEHOLDER, "/") if isinstance(value, str) else value
+            for name, value in view_args.items()
+        }
+    )
     if request.url_rule is not None and rule.endpoint == request.url_rule.endpoint:
         assert request.view_args is not None
         request.view_args.clear()
@@ -84,10 +86,24 @@ def _rematch_encoded_slashes() -> Response | None:
     return current_app.view_functions[rule.endpoint](**view_args)
 
 
+def _qualify(view_args: dict[str, Any]) -> dict[str, Any]:
+    """Subjects in the default context given as ``:.:name`` mean ``name`` (as in Confluent)."""
+    subject = view_args.get("subject")
+    if isinstance(subject, str):
+        view_args["subject"] = qualified_subject(subject)
+    return view_args
+
+
+def _qualify_url_values(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    if values:
+        _qualify(values)
+
+
 def create_blueprint(service: RegistryService) -> Blueprint:
     """The registry's routes over ``service``."""
     bp = Blueprint("registry", __name__)
     bp.register_error_handler(RegistryError, _error)
+    bp.url_value_preprocessor(_qualify_url_values)
     bp.before_request(_rematch_encoded_slashes)
 
     @bp.get("/")
@@ -155,7 +171,7 @@ def create_blueprint(service: RegistryService) -> Blueprint:
 
     @bp.post("/subjects/<path:subject>/versions")
     def register(subject: str) -> Response:
-        schema_request = payloads.parse_schema_request(_body())
+        schema_request = payloads.parse_schema_request(_body(), allow_empty=True)
         registered = service.register(subject, schema_request, normalize=_flag("normalize"))
         return _reply(payloads.registered_response(registered))
 
@@ -186,9 +202,21 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     @bp.get("/subjects/<path:subject>/versions/<version>/referencedby")
     def referenced_by(subject: str, version: str) -> Response:
         ids = service.referenced_by(
-            subject, payloads.parse_version(version), page=payloads.parse_page(request.args)
+            subject,
+            payloads.parse_version(version),
+            include_deleted=_flag("deleted"),
+            page=payloads.parse_page(request.args),
         )
         return _reply(ids)
+
+    @bp.get("/subjects/<path:subject>/metadata")
+    def latest_with_metadata(subject: str) -> Response:
+        found = service.latest_with_metadata(
+            subject,
+            payloads.parse_metadata_filter(request.args),
+            include_deleted=_flag("deleted"),
+        )
+        return _reply(payloads.version_response(found))
 
     @bp.delete("/subjects/<path:subject>/versions/<version>")
     def delete_version(subject: str, version: str) -> Response:

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidMode",
     "InvalidRequest",
     "InvalidRequestBody",
+    "InvalidRuleSet",
     "InvalidSchema",
     "InvalidSubject",
     "InvalidVersion",
@@ -155,6 +156,13 @@ class IdDoesNotMatch(RegistryError):
     """IMPORT mode: the given id is taken by another schema, or the schema has another id."""
 
     error_code = 42207
+    http_status = 422
+
+
+class InvalidRuleSet(RegistryError):
+    """A rule set fails Confluent's ``RuleSet.validate()`` (duplicate name, missing type, ...)."""
+
+    error_code = 42210
     http_status = 422
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from registry.compatibility import parse_level
+from registry.contracts import normalize_metadata, normalize_rule_set
 from registry.errors import (
     InvalidRequest,
     InvalidRequestBody,
@@ -43,6 +44,7 @@ __all__ = [
     "parse_bool",
     "parse_config_update",
     "parse_json_body",
+    "parse_metadata_filter",
     "parse_mode_update",
     "parse_page",
     "parse_schema_id",
@@ -126,6 +128,12 @@ def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
         ) from None
 
 
+def parse_metadata_filter(args: Any) -> dict[str, str]:
+    """``?key=k1&value=v1&key=k2&value=v2`` as ``{k1: v1, k2: v2}`` (pairs beyond the shorter list dropped)."""
+    keys, values = args.getlist("key"), args.getlist("value")
+    return dict(zip(keys, values, strict=False))
+
+
 def parse_version(text: str) -> int:
     """A version in a URL: 1..2^31-1, ``latest`` or ``-1`` (``LATEST``); else 42202."""
     if text.lower() == "latest":
@@ -168,8 +176,8 @@ class _SchemaBody(Schema):
     schema = fields.String(load_default=None, allow_none=True)
     schemaType = fields.String(load_default=None, allow_none=True)
     references = fields.List(fields.Nested(_ReferenceBody), load_default=None, allow_none=True)
-    metadata = fields.Dict(keys=fields.String(), load_default=None, allow_none=True)
-    ruleSet = fields.Dict(keys=fields.String(), load_default=None, allow_none=True)
+    metadata = fields.Raw(load_default=None, allow_none=True)
+    ruleSet = fields.Raw(load_default=None, allow_none=True)
     id = fields.Integer(strict=True, load_default=None, allow_none=True)
     version = fields.Integer(strict=True, load_default=None, allow_none=True)
 
@@ -184,10 +192,10 @@ class _ConfigBody(Schema):
     alias = fields.String(load_default=None, allow_none=True)
     compatibilityGroup = fields.String(load_default=None, allow_none=True)
     validateFields = fields.Boolean(load_default=None, allow_none=True)
-    defaultMetadata = fields.Dict(load_default=None, allow_none=True)
-    overrideMetadata = fields.Dict(load_default=None, allow_none=True)
-    defaultRuleSet = fields.Dict(load_default=None, allow_none=True)
-    overrideRuleSet = fields.Dict(load_default=None, allow_none=True)
+    defaultMetadata = fields.Raw(load_default=None, allow_none=True)
+    overrideMetadata = fields.Raw(load_default=None, allow_none=True)
+    defaultRuleSet = fields.Raw(load_default=None, allow_none=True)
+    overrideRuleSet = fields.Raw(load_default=None, allow_none=True)
 
 
 class _ModeBody(Schema):
@@ -213,11 +221,17 @@ def _describe(messages: Any) -> str:
     return json.dumps(messages, sort_keys=True, ensure_ascii=False)
 
 
-def parse_schema_request(document: dict[str, Any]) -> SchemaRequest:
-    """A register / lookup / compatibility body."""
+def parse_schema_request(document: dict[str, Any], *, allow_empty: bool = False) -> SchemaRequest:
+    """A register / lookup / compatibility body; ``metadata`` and ``ruleSet`` in Confluent's form.
+
+    With ``allow_empty`` (registration) a missing or blank ``schema`` is kept as
+    ``""``: Confluent then re-uses the latest version's schema.
+    """
     body = _load(_SCHEMA_BODY, document)
-    if body["schema"] is None:
-        raise InvalidSchema("Empty schema: the request has no 'schema' field")
+    if body["schema"] is None or not body["schema"].strip():
+        if not allow_empty:
+            raise InvalidSchema("Empty schema")
+        body["schema"] = ""
     for name in ("id", "version"):
         value = body[name]
         # Confluent sends -1 / 0 for "not given" in its own request objects.
@@ -239,8 +253,8 @@ def parse_schema_request(document: dict[str, Any]) -> SchemaRequest:
         schema=body["schema"],
         schema_type=(body["schemaType"] or "AVRO").upper(),
         references=references,
-        metadata=body["metadata"],
-        rule_set=body["ruleSet"],
+        metadata=normalize_metadata(body["metadata"]),
+        rule_set=normalize_rule_set(body["ruleSet"]),
         schema_id=body["id"],
         version=body["version"],
     )
@@ -251,6 +265,10 @@ def parse_config_update(document: dict[str, Any]) -> ConfigUpdate:
     level_text = body.pop("compatibility") or body.pop("compatibilityLevel", None)
     body.pop("compatibilityLevel", None)
     level = parse_level(level_text) if level_text is not None else None
+    for name in ("defaultMetadata", "overrideMetadata"):
+        body[name] = normalize_metadata(body[name], name)
+    for name in ("defaultRuleSet", "overrideRuleSet"):
+        body[name] = normalize_rule_set(body[name], name)
     options = {name: value for name, value in body.items() if value is not None}
     if level is None and not options:
         # Confluent rejects a config update without a level with 42203.

@@ -29,6 +29,12 @@ from registry.compatibility import (
     ExistingVersion,
     check_compatibility,
 )
+from registry.contracts import (
+    CONFLUENT_VERSION,
+    merge_metadata,
+    merge_rule_sets,
+    metadata_properties,
+)
 from registry.errors import (
     IdDoesNotMatch,
     IncompatibleSchema,
@@ -65,6 +71,7 @@ __all__ = [
     "RegisteredVersion",
     "RegistryService",
     "SchemaRequest",
+    "qualified_subject",
 ]
 
 LATEST = -1
@@ -222,8 +229,15 @@ class RegistryService:
         get_format(None)  # loads the format table
         return sorted(FORMATS)
 
+    @_store_errors
     def contexts(self) -> list[str]:
-        return ["."]
+        """The default context ``.`` and every context named by a qualified subject (``:.ctx:s``)."""
+        named = {
+            context
+            for row in self.store.all_versions(subject_prefix=":.", include_deleted=True)
+            if (context := _context_of(row.subject)) not in (None, ".")
+        }
+        return [".", *sorted(named)]
 
     # -- registering and looking up ------------------------------------------------------
 
@@ -231,21 +245,31 @@ class RegistryService:
     def register(
         self, subject: str, request: SchemaRequest, *, normalize: bool = False
     ) -> RegisteredVersion:
-        """Register ``request`` under ``subject``; an already live identical schema is returned as is."""
+        """Register ``request`` under ``subject`` as Confluent's ``registerOrForward`` does.
+
+        A schema already live in the subject (exactly as sent) is returned first,
+        whatever the mode. Otherwise, outside IMPORT mode, a request without
+        ``metadata`` / ``ruleSet`` inherits those of the latest live version and
+        both are merged with the config's defaults and overrides; an empty
+        ``schema`` re-uses the latest version's schema. ``compatibilityGroup``
+        limits the compatibility check to versions with the same property value.
+        """
         _check_subject(subject)
+        config = self.get_config(subject, default_to_global=True)
+        normalize = normalize or bool(config.options.get("normalize"))
+        if request.version is None and not _has_defaults_or_overrides(config):
+            found = self._find_live_exact(subject, request, normalize)
+            if found is not None and request.schema_id in (None, found.schema.schema_id):
+                return found
         mode = self._mode_in_scope(subject)
         if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
             raise OperationNotPermitted(f"Subject {subject} is in read-only mode")
-        importing = request.schema_id is not None or request.version is not None
-        if importing and mode is not Mode.IMPORT:
+        if request.schema_id is not None and mode is not Mode.IMPORT:
             raise OperationNotPermitted(f"Subject {subject} is not in import mode")
-        if not importing and mode is not Mode.READWRITE:
+        if request.schema_id is None and mode is not Mode.READWRITE:
             raise OperationNotPermitted(f"Subject {subject} is not in read-write mode")
-        candidate = self._prepare(request, normalize=normalize or self._normalize_on(subject))
-        for hook in self.hooks:
-            hook.before_register(subject, candidate.parsed, candidate.metadata, candidate.rule_set)
         registered, created = self._write_retrying(
-            lambda: self._register_once(subject, candidate, request, mode)
+            lambda: self._register_once(subject, request, mode, config, normalize)
         )
         if created:
             self.events.emit(
@@ -257,48 +281,128 @@ class RegistryService:
             )
         return registered
 
+    def _find_live_exact(
+        self, subject: str, request: SchemaRequest, normalize: bool
+    ) -> RegisteredVersion | None:
+        """The live version of ``subject`` holding exactly this schema, metadata and rule set."""
+        if not request.schema.strip():
+            return None
+        candidate = self._prepare(request, normalize=normalize)
+        existing = self.store.schema_by_fingerprint(candidate.fingerprint)
+        if existing is None:
+            return None
+        for row in self.store.versions(subject, include_deleted=False):
+            if row.schema_id == existing.schema_id:
+                return RegisteredVersion(subject, row.version, existing)
+        return None
+
+    def _populate(
+        self,
+        request: SchemaRequest,
+        previous: StoredSchema | None,
+        config: ConfigView,
+        new_version: int,
+    ) -> SchemaRequest:
+        """Confluent's ``maybePopulateFromPrevious``: schema, metadata and rule set to register."""
+        schema, schema_type, references = request.schema, request.schema_type, request.references
+        if not schema.strip():
+            if previous is None:
+                raise InvalidSchema("Empty schema")
+            schema, schema_type = previous.schema_text, previous.schema_type
+            references = previous.references
+        options = config.options
+        specific_metadata = request.metadata
+        specific_rule_set = request.rule_set
+        if previous is not None:
+            if specific_metadata is None:
+                specific_metadata = previous.metadata
+            if specific_rule_set is None:
+                specific_rule_set = previous.rule_set
+        metadata = merge_metadata(
+            merge_metadata(options.get("defaultMetadata"), specific_metadata),
+            options.get("overrideMetadata"),
+        )
+        rule_set = merge_rule_sets(
+            merge_rule_sets(options.get("defaultRuleSet"), specific_rule_set),
+            options.get("overrideRuleSet"),
+        )
+        if request.version is not None or CONFLUENT_VERSION in metadata_properties(metadata):
+            metadata = merge_metadata(
+                metadata, {"properties": {CONFLUENT_VERSION: str(new_version)}}
+            )
+        return dataclasses.replace(
+            request,
+            schema=schema,
+            schema_type=schema_type,
+            references=references,
+            metadata=metadata,
+            rule_set=rule_set,
+        )
+
     def _register_once(
-        self, subject: str, candidate: _Candidate, request: SchemaRequest, mode: Mode
+        self,
+        subject: str,
+        request: SchemaRequest,
+        mode: Mode,
+        config: ConfigView,
+        normalize: bool,
     ) -> tuple[RegisteredVersion, bool]:
         store = self.store
+        versions = store.versions(subject, include_deleted=True)
+        live = [row for row in versions if not row.deleted]
+        next_version = max((row.version for row in versions), default=0) + 1
+        if mode is not Mode.IMPORT:
+            previous = store.schema_by_id_any(live[-1].schema_id) if live else None
+            request = self._populate(request, previous, config, next_version)
+        elif not request.schema.strip():
+            raise InvalidSchema("Empty schema")
+        candidate = self._prepare(request, normalize=normalize)
+        for hook in self.hooks:
+            hook.before_register(subject, candidate.parsed, candidate.metadata, candidate.rule_set)
         existing = store.schema_by_fingerprint(candidate.fingerprint)
         if request.schema_id is not None:
+            taken = store.schema_by_id_any(request.schema_id)
+            if taken is not None and (existing is None or existing.schema_id != request.schema_id):
+                raise OperationNotPermitted(
+                    f"Overwrite new schema with id {request.schema_id} is not permitted."
+                )
             if existing is not None and existing.schema_id != request.schema_id:
+                # Confluent would import the same schema under a second id; Charter keeps
+                # one id per schema, so it refuses instead (see docs/rest-api.md).
                 raise IdDoesNotMatch(
                     f"Schema already registered with id {existing.schema_id} "
                     f"instead of input id {request.schema_id}"
                 )
-            if existing is None and store.schema_by_id_any(request.schema_id) is not None:
-                raise IdDoesNotMatch(
-                    f"Overwrite new schema with id {request.schema_id} is not permitted."
-                )
-        versions = store.versions(subject, include_deleted=True)
         if existing is not None:
-            for row in versions:
-                if row.schema_id == existing.schema_id and not row.deleted:
+            for row in live:
+                if row.schema_id == existing.schema_id:
                     if request.version is not None and request.version != row.version:
                         raise OperationNotPermitted(
                             f"Schema is already registered in subject {subject} as version "
                             f"{row.version}, not {request.version}"
                         )
                     return RegisteredVersion(subject, row.version, existing), False
-        live = [row for row in versions if not row.deleted]
         if mode is not Mode.IMPORT:
-            level = self._level(subject)
-            messages = check_compatibility(level, candidate.parsed, self._existing_for(level, live))
+            level = config.compatibility or DEFAULT_LEVEL
+            compared = self._same_group(config, candidate.metadata, live)
+            messages = check_compatibility(
+                level, candidate.parsed, self._existing_for(level, compared)
+            )
             if messages:
                 raise IncompatibleSchema(
                     "Schema being registered is incompatible with an earlier schema for subject "
                     f'"{subject}", details: [{", ".join(messages)}]'
                 )
-        if request.version is not None:
-            if any(row.version == request.version for row in versions):
-                raise OperationNotPermitted(
-                    f"Version {request.version} of subject {subject} already exists"
-                )
-            new_version = request.version
+        if request.version is None:
+            new_version = next_version
+        elif mode is not Mode.IMPORT and request.version != next_version:
+            raise InvalidSchema("Version is not one more than previous version")
+        elif any(row.version == request.version for row in versions):
+            raise OperationNotPermitted(
+                f"Version {request.version} of subject {subject} already exists"
+            )
         else:
-            new_version = max((row.version for row in versions), default=0) + 1
+            new_version = request.version
         with store.atomic():
             schema = existing or store.insert_schema(
                 schema_id=request.schema_id,
@@ -319,6 +423,24 @@ class RegistryService:
             if stale:
                 store.purge_versions(subject, stale)
         return RegisteredVersion(subject, new_version, schema), True
+
+    def _same_group(
+        self,
+        config: ConfigView,
+        metadata: dict[str, Any] | None,
+        live: Sequence[StoredVersion],
+    ) -> list[StoredVersion]:
+        """Live versions in the new schema's ``compatibilityGroup`` (all of them without one)."""
+        group = config.options.get("compatibilityGroup")
+        if not group or not live:
+            return list(live)
+        wanted = metadata_properties(metadata).get(group)
+        schemas = self.store.schemas_by_ids(row.schema_id for row in live)
+        return [
+            row
+            for row in live
+            if metadata_properties(schemas[row.schema_id].metadata).get(group) == wanted
+        ]
 
     @_store_errors
     def lookup(
@@ -442,10 +564,38 @@ class RegistryService:
         return RegisteredVersion(subject, row.version, stored, row.deleted)
 
     @_store_errors
-    def referenced_by(self, subject: str, version: int, *, page: Page = ALL) -> list[int]:
-        """Ids of live schemas referencing this version of ``subject``."""
-        row = self._find_version(subject, version, include_deleted=False)
-        return page.apply(self.store.live_referrers(subject, row.version))
+    def referenced_by(
+        self, subject: str, version: int, *, include_deleted: bool = False, page: Page = ALL
+    ) -> list[int]:
+        """Ids of schemas referencing this version of ``subject`` (live referrers unless ``include_deleted``).
+
+        As in Confluent, the referenced version itself may be soft-deleted.
+        """
+        row = self._find_version(subject, version, include_deleted=True)
+        return page.apply(
+            self.store.referrers(subject, row.version, include_deleted=include_deleted)
+        )
+
+    @_store_errors
+    def latest_with_metadata(
+        self, subject: str, properties: dict[str, str], *, include_deleted: bool = False
+    ) -> RegisteredVersion:
+        """The newest version whose metadata properties include ``properties`` (40401 / 40403).
+
+        Confluent's ``getLatestWithMetadata``: versions without metadata never match.
+        """
+        rows = self.store.versions(subject, include_deleted=include_deleted)
+        if not rows:
+            raise SubjectNotFound(f"Subject '{subject}' not found.")
+        schemas = self.store.schemas_by_ids(row.schema_id for row in rows)
+        for row in reversed(rows):
+            stored = schemas[row.schema_id]
+            if stored.metadata is None:
+                continue
+            have = metadata_properties(stored.metadata)
+            if all(have.get(key) == value for key, value in properties.items()):
+                return RegisteredVersion(subject, row.version, stored, row.deleted)
+        raise SchemaNotFound("Schema not found")
 
     @_store_errors
     def list_schemas(
@@ -589,10 +739,11 @@ class RegistryService:
     ) -> CompatibilityResult:
         """Check ``request`` against one version (or, with ``None``, as registration would)."""
         candidate = self._prepare(request, normalize=normalize or self._normalize_on(subject))
-        level = self._level(subject)
+        config = self.get_config(subject, default_to_global=True)
+        level = config.compatibility or DEFAULT_LEVEL
         live = self.store.versions(subject, include_deleted=False)
         if version is None:
-            targets = self._existing_for(level, live)
+            targets = self._existing_for(level, self._same_group(config, candidate.metadata, live))
         elif not live and version == LATEST:
             targets = []
         else:
@@ -639,6 +790,7 @@ class RegistryService:
         """Set the level and options of ``subject`` (``None``: global); unset fields are kept."""
         if subject is not None:
             _check_subject(subject)
+        self._check_writable(subject)
         scope = GLOBAL_SCOPE if subject is None else subject
         with self.store.atomic():
             found = self.store.get_config(scope)
@@ -655,6 +807,7 @@ class RegistryService:
     @_store_errors
     def delete_config(self, subject: str | None = None) -> ConfigView:
         """Remove a subject's config (40401 if none) or reset the global one; returns the old one."""
+        self._check_writable(subject)
         if subject is None:
             previous = self.get_config(None)
             self.store.delete_config(GLOBAL_SCOPE)
@@ -690,20 +843,45 @@ class RegistryService:
 
     @_store_errors
     def set_mode(self, subject: str | None, mode: Mode, *, force: bool = False) -> Mode:
-        """Set the mode; entering IMPORT over existing schemas needs ``force`` (42205)."""
+        """Set the mode, as Confluent's ``setMode``.
+
+        Entering IMPORT (from another mode, without ``force``) needs a scope with
+        no live version (42205); its soft-deleted versions are then permanently
+        deleted, unless something references them (42206).
+        """
         if subject is not None:
             _check_subject(subject)
         scope = GLOBAL_SCOPE if subject is None else subject
-        if (
-            mode is Mode.IMPORT
-            and not force
-            and self._mode_in_scope(subject) is not Mode.IMPORT
-            and self.store.any_live_version(subject)
-        ):
-            raise OperationNotPermitted("Cannot import since found existing subjects")
-        self.store.set_mode(scope, mode.value)
+        with self.store.atomic():
+            if (
+                mode is Mode.IMPORT
+                and not force
+                and self._mode_in_scope(subject) is not Mode.IMPORT
+            ):
+                if self.store.any_live_version(subject):
+                    raise OperationNotPermitted("Cannot import since found existing subjects")
+                self._purge_soft_deleted(subject)
+            self.store.set_mode(scope, mode.value)
         self.events.emit("mode_changed", subject=subject, mode=mode.value)
         return mode
+
+    def _purge_soft_deleted(self, subject: str | None) -> None:
+        rows = (
+            self.store.versions(subject, include_deleted=True)
+            if subject is not None
+            else self.store.all_versions(include_deleted=True)
+        )
+        for row in rows:
+            if self.store.referrers(row.subject, row.version, include_deleted=True):
+                raise ReferenceExists(
+                    f"One or more references exist to the schema {{subject={row.subject},"
+                    f"version={row.version}}}"
+                )
+        by_subject: dict[str, list[int]] = {}
+        for row in rows:
+            by_subject.setdefault(row.subject, []).append(row.version)
+        for name, numbers in by_subject.items():
+            self.store.purge_versions(name, numbers)
 
     @_store_errors
     def delete_mode(self, subject: str | None = None) -> Mode:
@@ -727,9 +905,11 @@ class RegistryService:
         found = self.store.get_mode(subject)
         return Mode(found) if found else global_mode
 
-    def _check_writable(self, subject: str) -> None:
+    def _check_writable(self, subject: str | None) -> None:
         if self._mode_in_scope(subject) in (Mode.READONLY, Mode.READONLY_OVERRIDE):
-            raise OperationNotPermitted(f"Subject {subject} is in read-only mode")
+            # Confluent formats a null subject (the global scope) as "null".
+            name = "null" if subject is None else subject
+            raise OperationNotPermitted(f"Subject {name} is in read-only mode")
 
     # -- parsing -------------------------------------------------------------------------
 
@@ -843,9 +1023,31 @@ class RegistryService:
         )
 
 
+_CONTRACT_OPTIONS = ("defaultMetadata", "overrideMetadata", "defaultRuleSet", "overrideRuleSet")
+
+
+def _has_defaults_or_overrides(config: ConfigView) -> bool:
+    return any(config.options.get(name) is not None for name in _CONTRACT_OPTIONS)
+
+
 def _check_subject(subject: str) -> None:
     if not subject or any(ord(char) < 32 or 127 <= ord(char) < 160 for char in subject):
         raise InvalidSubject(f"The specified subject {subject!r} is not a valid subject")
+
+
+def qualified_subject(subject: str) -> str:
+    """Confluent's ``QualifiedSubject.normalize``: ``:.:name`` (the default context) is ``name``."""
+    if subject.startswith(":.:"):
+        return subject[3:]
+    return subject
+
+
+def _context_of(subject: str) -> str | None:
+    """The context of a qualified subject ``:.ctx:name`` (``.ctx``), or ``None``."""
+    if not subject.startswith(":."):
+        return None
+    end = subject.find(":", 2)
+    return subject[1:] if end < 0 else subject[1:end]
 
 
 def _level_or_none(text: str | None) -> CompatibilityLevel | None:

@@ -385,6 +385,20 @@ class Store:
         )
         return [row[0] for row in query.tuples()]
 
+    def referrers(self, subject: str, version: int, *, include_deleted: bool) -> list[int]:
+        """Ids of schemas referencing ``subject`` ``version`` that some (live) version uses."""
+        if not include_deleted:
+            return self.live_referrers(subject, version)
+        ref, ver = self._reference, self._version
+        query = (
+            ref.select(ref.schema_id)
+            .distinct()
+            .join(ver, on=(ver.schema_id == ref.schema_id))
+            .where((ref.subject == subject) & (ref.version == version))
+            .order_by(ref.schema_id)
+        )
+        return [row[0] for row in query.tuples()]
+
     def any_live_version(self, subject: str | None = None) -> bool:
         table = self._version
         query = table.select(table.id).where(table.deleted == False)  # noqa: E712
