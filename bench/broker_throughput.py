@@ -1,0 +1,273 @@
+"""Broker throughput: confluent-kafka produce/consume against Charter's broker and a raw sink.
+
+Run: ``python bench/broker_throughput.py [--records 200000] [--size 1024]``.
+
+Side by side in one run, with the same client settings (acks=all, one
+partition, no compression, gate off):
+
+* **sink** — the ceiling for a Python server on this machine: a raw asyncio
+  socket server that speaks just enough Kafka for librdkafka to produce to it.
+  It answers ApiVersions and Metadata with fixed pre-encoded responses and
+  InitProducerId is not offered; for each Produce request (it advertises only
+  Produce v7, non-flexible, so its parsing is a few ``struct`` calls) it appends
+  the request's record bytes to a file, fsyncs (the broker fsyncs every append
+  by default too) and answers with a hand-encoded response. No decoding with a
+  codec library, no CRC check, no log index.
+* **charter** — ``broker.app.run_broker`` over a fresh data directory.
+
+Both servers run as subprocesses so the client does not share their GIL. The
+produce figure is records/s and MB/s from the first ``produce()`` to the end of
+``flush()``; consume reads the whole partition back from offset 0 with
+``Consumer.consume`` (manual assignment), against the Charter broker only (the
+sink keeps no index to serve fetches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+READY = "ready on "
+
+
+# --------------------------------------------------------------------------- the sink
+
+
+def _sink_api_versions(version: int) -> bytes:
+    # Produce 7..7, Metadata 1..1, ApiVersions 0..3, and Fetch 4..4 although it is never
+    # served: librdkafka only writes record batch v2 when the broker lists Fetch v4+.
+    # v0: error, [key, min, max]; v1-2 add throttle_time; v3 is flexible.
+    apis = [(0, 7, 7), (1, 4, 4), (3, 1, 1), (18, 0, 3)]
+    if version >= 3:
+        entries = b"".join(struct.pack(">hhh", *api) + b"\x00" for api in apis)
+        return struct.pack(">h", 0) + bytes([len(apis) + 1]) + entries + struct.pack(">i", 0) + b"\x00"
+    body = struct.pack(">hi", 0, len(apis)) + b"".join(struct.pack(">hhh", *api) for api in apis)
+    return body + (struct.pack(">i", 0) if version >= 1 else b"")
+
+
+def _string(text: str) -> bytes:
+    data = text.encode()
+    return struct.pack(">h", len(data)) + data
+
+
+def _sink_metadata(port: int, topics: list[str]) -> bytes:
+    # Metadata v1 body: brokers [node, host, port, rack], controller, topics [err, name, internal, partitions]
+    body = struct.pack(">i", 1) + struct.pack(">i", 0) + _string("127.0.0.1") + struct.pack(">i", port)
+    body += struct.pack(">h", -1) + struct.pack(">i", 0) + struct.pack(">i", len(topics))
+    for topic in topics:
+        body += struct.pack(">h", 0) + _string(topic) + b"\x00" + struct.pack(">i", 1)
+        body += struct.pack(">hiii", 0, 0, 0, 1) + struct.pack(">i", 0) + struct.pack(">ii", 1, 0)
+    return body
+
+
+async def _sink_connection(reader, writer, port: int, sink_file) -> None:
+    offset = 0
+    try:
+        while True:
+            size = struct.unpack(">i", await reader.readexactly(4))[0]
+            frame = await reader.readexactly(size)
+            api_key, api_version, correlation_id, client_len = struct.unpack_from(">hhih", frame)
+            position = 10 + max(client_len, 0)
+            if api_key == 18:
+                body = _sink_api_versions(api_version)
+            elif api_key == 3:
+                count = struct.unpack_from(">i", frame, position)[0]
+                position += 4
+                topics = []
+                for _ in range(max(count, 0)):
+                    length = struct.unpack_from(">h", frame, position)[0]
+                    topics.append(frame[position + 2 : position + 2 + length].decode())
+                    position += 2 + length
+                body = _sink_metadata(port, topics)
+            elif api_key == 0:
+                txn_len = struct.unpack_from(">h", frame, position)[0]
+                position += 2 + max(txn_len, 0)
+                acks = struct.unpack_from(">h", frame, position)[0]
+                position += 2 + 4 + 4  # acks, timeout, topic count (1)
+                name_len = struct.unpack_from(">h", frame, position)[0]
+                name = frame[position + 2 : position + 2 + name_len]
+                position += 2 + name_len + 4  # partitions count (1)
+                partition, records_len = struct.unpack_from(">ii", frame, position)
+                position += 8
+                records = frame[position : position + records_len]
+                sink_file.write(records)
+                sink_file.flush()
+                os.fsync(sink_file.fileno())
+                base = offset
+                # records_count of each batch is at byte 57 of the batch; one batch per request here.
+                offset += struct.unpack_from(">i", records, 57)[0]
+                if acks == 0:
+                    continue
+                body = struct.pack(">i", 1) + struct.pack(">h", name_len) + name + struct.pack(">i", 1)
+                body += struct.pack(">ihqqq", partition, 0, base, -1, 0) + struct.pack(">i", 0)
+            else:
+                print(f"sink: closing on unsupported API key {api_key}", file=sys.stderr, flush=True)
+                return
+            writer.write(struct.pack(">ii", len(body) + 4, correlation_id) + body)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _run_sink(data_dir: Path) -> None:
+    sink_file = open(data_dir / "sink.bin", "ab")  # noqa: SIM115 (lives as long as the server)
+    port_holder: list[int] = []
+    server = await asyncio.start_server(
+        lambda r, w: _sink_connection(r, w, port_holder[0], sink_file), "127.0.0.1", 0
+    )
+    port_holder.append(server.sockets[0].getsockname()[1])
+    print(f"sink ready on 127.0.0.1:{port_holder[0]}", file=sys.stderr, flush=True)
+    await server.serve_forever()
+
+
+def _run_charter(data_dir: Path) -> None:
+    import logging
+
+    sys.path.insert(0, str(ROOT))
+    from broker.app import run_broker
+    from charter.config import Settings
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    run_broker(Settings(data_dir=data_dir, host="127.0.0.1", kafka_port=0))
+
+
+# --------------------------------------------------------------------------- the client side
+
+
+def _start(kind: str, data_dir: Path) -> tuple[subprocess.Popen[str], int]:
+    process = subprocess.Popen(
+        [sys.executable, __file__, f"--serve-{kind}", str(data_dir)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if READY in line:
+            return process, int(line.rsplit(":", 1)[1])
+    raise RuntimeError(f"{kind} server did not start")
+
+
+def _produce(bootstrap: str, topic: str, records: int, size: int) -> float:
+    from confluent_kafka import Producer
+
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 5,
+            "batch.size": 1_000_000,
+            "compression.type": "none",
+            "enable.idempotence": False,  # the sink offers no InitProducerId
+            "queue.buffering.max.messages": 500_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+        }
+    )
+    failures: list[object] = []
+
+    def delivered(err, _msg) -> None:
+        if err is not None:
+            failures.append(err)
+
+    payload = os.urandom(size)
+    producer.produce(topic, value=b"warm-up", on_delivery=delivered)
+    producer.flush(30)
+    start = time.perf_counter()
+    for _ in range(records):
+        while True:
+            try:
+                producer.produce(topic, value=payload, on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.005)
+    remaining = producer.flush(300)
+    elapsed = time.perf_counter() - start
+    if remaining or failures:
+        raise RuntimeError(f"{remaining} undelivered, {len(failures)} failed: {failures[:3]}")
+    return elapsed
+
+
+def _consume(bootstrap: str, topic: str, records: int) -> float:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "bench",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 52_428_800,
+            "max.partition.fetch.bytes": 10_485_760,
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    wanted = records + 1  # plus the warm-up record
+    seen = 0
+    start = time.perf_counter()
+    while seen < wanted:
+        for message in consumer.consume(num_messages=10_000, timeout=1.0):
+            if message.error() is None:
+                seen += 1
+    elapsed = time.perf_counter() - start
+    consumer.close()
+    return elapsed
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--serve-sink", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-charter", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_sink:
+        asyncio.run(_run_sink(args.serve_sink))
+        return
+    if args.serve_charter:
+        _run_charter(args.serve_charter)
+        return
+
+    megabytes = args.records * args.size / 1e6
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
+        for kind in ("sink", "charter"):
+            data_dir = Path(scratch) / kind
+            data_dir.mkdir()
+            process, port = _start(kind, data_dir)
+            try:
+                bootstrap = f"127.0.0.1:{port}"
+                results[f"{kind} produce"] = _produce(bootstrap, "bench", args.records, args.size)
+                if kind == "charter":
+                    results["charter consume"] = _consume(bootstrap, "bench", args.records)
+            finally:
+                _stop(process)
+    print(f"{args.records} records of {args.size} B, acks=all, 1 partition, no compression\n")
+    print(f"{'run':<18}{'seconds':>9}{'records/s':>12}{'MB/s':>9}")
+    for name, seconds in results.items():
+        print(f"{name:<18}{seconds:>9.2f}{args.records / seconds:>12,.0f}{megabytes / seconds:>9.1f}")
+    produce_ratio = results["sink produce"] / results["charter produce"]
+    consume_ratio = results["charter produce"] / results["charter consume"]
+    print(f"\ncharter produce / sink produce = {produce_ratio:.2f} (target >= 0.5)")
+    print(f"charter consume / charter produce = {consume_ratio:.2f} (target >= 1)")
+
+
+if __name__ == "__main__":
+    main()
