@@ -662,7 +662,7 @@ class RegistryService:
                 target = matching[0]
             if target.deleted and not permanent:
                 raise SchemaVersionSoftDeleted(
-                    f"Subject '{subject}' Version {target.version} was soft deleted. "
+                    f"Subject '{subject}' Version {target.version} was soft deleted."
                     "Set permanent=true to delete permanently"
                 )
             referrers = store.live_referrers(subject, target.version)
@@ -703,7 +703,7 @@ class RegistryService:
             live = [row for row in rows if not row.deleted]
             if not permanent and not live:
                 raise SubjectSoftDeleted(
-                    f"Subject '{subject}' was soft deleted. Set permanent=true to delete permanently"
+                    f"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently"
                 )
             targets = rows if permanent else live
             for row in targets:
