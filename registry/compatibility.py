@@ -97,7 +97,9 @@ def check_compatibility(
             if level.checks_backward:
                 found += schema_format.check_compatibility(new_schema, existing.schema)
             if level.checks_forward:
-                found += schema_format.check_compatibility(existing.schema, new_schema)
+                found += schema_format.check_compatibility(
+                    existing.schema, new_schema, reader_role="old", writer_role="new"
+                )
         if found:
             messages += [item.confluent_message() for item in _unique(found)]
             messages.append(f"{{oldSchemaVersion: {existing.version}}}")

@@ -82,9 +82,19 @@ class SchemaFormat(Protocol):
         """
 
     def check_compatibility(
-        self, reader: ParsedSchema, writer: ParsedSchema
+        self,
+        reader: ParsedSchema,
+        writer: ParsedSchema,
+        *,
+        reader_role: str = "new",
+        writer_role: str = "old",
     ) -> list[Incompatibility]:
-        """Every reason ``reader`` cannot read data written with ``writer``; empty if it can."""
+        """Every reason ``reader`` cannot read data written with ``writer``; empty if it can.
+
+        ``reader_role``/``writer_role`` ("new"/"old") name the two schemas in the
+        descriptions, as Confluent does: a BACKWARD check reads old data with the
+        new schema, a FORWARD check passes the roles the other way round.
+        """
 
 
 FormatTable = Mapping[str, SchemaFormat]

@@ -157,9 +157,18 @@ class JsonSchemaFormat:
         return _parse_cached(schema_str, tuple(references))
 
     def check_compatibility(
-        self, reader: JsonParsedSchema, writer: JsonParsedSchema
+        self,
+        reader: JsonParsedSchema,
+        writer: JsonParsedSchema,
+        *,
+        reader_role: str = "new",
+        writer_role: str = "old",
     ) -> list[Incompatibility]:
-        """Every reason an instance valid under ``writer`` may be invalid under ``reader``."""
+        """Every reason an instance valid under ``writer`` may be invalid under ``reader``.
+
+        The roles are accepted for the common interface; JSON Schema descriptions
+        say "reader"/"writer", which stay true in both directions.
+        """
         try:
             found = diff_schemas(writer.model, reader.model)
         except RecursionError:
