@@ -48,7 +48,9 @@ def _sink_api_versions(version: int) -> bytes:
     apis = [(0, 7, 7), (1, 4, 4), (3, 1, 1), (18, 0, 3)]
     if version >= 3:
         entries = b"".join(struct.pack(">hhh", *api) + b"\x00" for api in apis)
-        return struct.pack(">h", 0) + bytes([len(apis) + 1]) + entries + struct.pack(">i", 0) + b"\x00"
+        return (
+            struct.pack(">h", 0) + bytes([len(apis) + 1]) + entries + struct.pack(">i", 0) + b"\x00"
+        )
     body = struct.pack(">hi", 0, len(apis)) + b"".join(struct.pack(">hhh", *api) for api in apis)
     return body + (struct.pack(">i", 0) if version >= 1 else b"")
 
@@ -60,7 +62,9 @@ def _string(text: str) -> bytes:
 
 def _sink_metadata(port: int, topics: list[str]) -> bytes:
     # Metadata v1 body: brokers [node, host, port, rack], controller, topics [err, name, internal, partitions]
-    body = struct.pack(">i", 1) + struct.pack(">i", 0) + _string("127.0.0.1") + struct.pack(">i", port)
+    body = (
+        struct.pack(">i", 1) + struct.pack(">i", 0) + _string("127.0.0.1") + struct.pack(">i", port)
+    )
     body += struct.pack(">h", -1) + struct.pack(">i", 0) + struct.pack(">i", len(topics))
     for topic in topics:
         body += struct.pack(">h", 0) + _string(topic) + b"\x00" + struct.pack(">i", 1)
@@ -106,10 +110,14 @@ async def _sink_connection(reader, writer, port: int, sink_file) -> None:
                 offset += struct.unpack_from(">i", records, 57)[0]
                 if acks == 0:
                     continue
-                body = struct.pack(">i", 1) + struct.pack(">h", name_len) + name + struct.pack(">i", 1)
+                body = (
+                    struct.pack(">i", 1) + struct.pack(">h", name_len) + name + struct.pack(">i", 1)
+                )
                 body += struct.pack(">ihqqq", partition, 0, base, -1, 0) + struct.pack(">i", 0)
             else:
-                print(f"sink: closing on unsupported API key {api_key}", file=sys.stderr, flush=True)
+                print(
+                    f"sink: closing on unsupported API key {api_key}", file=sys.stderr, flush=True
+                )
                 return
             writer.write(struct.pack(">ii", len(body) + 4, correlation_id) + body)
             await writer.drain()
@@ -262,7 +270,9 @@ def main() -> None:
     print(f"{args.records} records of {args.size} B, acks=all, 1 partition, no compression\n")
     print(f"{'run':<18}{'seconds':>9}{'records/s':>12}{'MB/s':>9}")
     for name, seconds in results.items():
-        print(f"{name:<18}{seconds:>9.2f}{args.records / seconds:>12,.0f}{megabytes / seconds:>9.1f}")
+        print(
+            f"{name:<18}{seconds:>9.2f}{args.records / seconds:>12,.0f}{megabytes / seconds:>9.1f}"
+        )
     produce_ratio = results["sink produce"] / results["charter produce"]
     consume_ratio = results["charter produce"] / results["charter consume"]
     print(f"\ncharter produce / sink produce = {produce_ratio:.2f} (target >= 0.5)")
