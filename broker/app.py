@@ -86,7 +86,7 @@ class BrokerApp:
             context,
             settings.host,
             settings.kafka_port,
-            max_request_bytes=settings.max_request_bytes,
+            max_request_bytes=settings.socket_request_max_bytes,
         )
         await self.server.start()
         if settings.kafka_port == 0:  # ephemeral port: advertise the one we got

@@ -535,7 +535,7 @@ class BrokerDefaults:
         partitions = int(getattr(settings, "default_partitions", 1))
         interval_ms = int(getattr(settings, "log_retention_check_interval_ms", 5000))
         auto_create = bool(getattr(settings, "auto_create_topics", True))
-        max_request = int(getattr(settings, "max_request_bytes", 100 * 1024 * 1024))
+        max_request = int(getattr(settings, "socket_request_max_bytes", 100 * 1024 * 1024))
         if partitions < 1:
             raise InvalidConfig(f"default_partitions must be at least 1, got {partitions}")
         if interval_ms < 1:

@@ -35,6 +35,7 @@ class Settings:
     http_workers: int = 2
     log_level: str = "INFO"
     max_request_bytes: int = 16 * 1024 * 1024
+    socket_request_max_bytes: int = 100 * 1024 * 1024
     auto_create_topics: bool = True
     default_partitions: int = 1
     log_flush_messages: int = 1
