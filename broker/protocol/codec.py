@@ -102,7 +102,8 @@ def decode_request(frame: bytes) -> DecodedRequest:
     """Decode one frame (without its size prefix) into a header and a typed body.
 
     Raises ``UnknownApiKey``, ``UnsupportedApiVersion`` (carrying the header, so
-    ApiVersions can still be answered) or ``MalformedRequest``.
+    ApiVersions can still be answered) or ``MalformedRequest``. Bytes left after
+    the body are ignored, as in Apache Kafka.
     """
     api_key, api_version, _correlation_id = peek_api(frame)
     try:
@@ -113,15 +114,16 @@ def decode_request(frame: bytes) -> DecodedRequest:
         raise
     header, offset = parse_request_header(frame, flexible=bool(cls.__flexible__))
     try:
-        body, size = _reader(cls)(frame, offset)
+        body, _size = _reader(cls)(frame, offset)
     except Exception as exc:  # the native reader raises assorted errors on bad input
         raise MalformedRequest(
             f"cannot decode {cls.__name__} v{api_version}: {type(exc).__name__}: {exc}"
         ) from None
-    if offset + size != len(frame):
-        raise MalformedRequest(
-            f"{cls.__name__} v{api_version} has {len(frame) - offset - size} trailing bytes"
-        )
+    # Bytes after the body are ignored, as Apache Kafka does (it parses the body
+    # and never checks what remains). librdkafka depends on it: its flexible
+    # Metadata request for "all topics" (v9+) writes the null topics array as a
+    # one-byte varint followed by the three stale bytes of its four-byte
+    # placeholder, so the frame carries three trailing bytes.
     return DecodedRequest(header, body)
 
 

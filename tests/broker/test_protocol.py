@@ -110,11 +110,21 @@ def test_unknown_api_key_and_unsupported_version() -> None:
     assert info.value.header.correlation_id == 5  # type: ignore[attr-defined]
 
 
-def test_trailing_bytes_are_rejected() -> None:
+def test_trailing_bytes_are_ignored_as_in_kafka() -> None:
     request = request_class(3, 1)(topics=None)
     frame = encode_request(request, correlation_id=1)[4:] + b"junk"
-    with pytest.raises(MalformedRequest, match="trailing"):
-        decode_request(frame)
+    assert decode_request(frame).body == request
+
+
+def test_librdkafka_all_topics_metadata_v12_decodes() -> None:
+    # Captured from confluent-kafka 2.16 (librdkafka 2.16) AdminClient.list_topics():
+    # header v2, then a null topics array as varint 0 followed by the three stale
+    # bytes of librdkafka's four-byte array-count placeholder.
+    frame = bytes.fromhex("0003000c00000003000772646b61666b610000000000010000")
+    decoded = decode_request(frame)
+    assert decoded.header.correlation_id == 3
+    assert decoded.header.client_id == "rdkafka"
+    assert decoded.body.topics is None
 
 
 def test_api_versions_response_lists_every_handler_in_header_v0() -> None:
