@@ -30,6 +30,8 @@ class LogConfig:
     cleanup_policy: frozenset[str] = field(default_factory=lambda: frozenset({"delete"}))
     delete_retention_ms: int = _DAY_MS
     min_compaction_lag_ms: int = 0
+    max_compaction_lag_ms: int = _LONG_MAX
+    min_cleanable_dirty_ratio: float = 0.5
     flush_messages: int = 1
     flush_ms: int = _LONG_MAX
     index_interval_bytes: int = 4096
@@ -89,6 +91,13 @@ def _segment_bytes(raw: str) -> int:
     return value
 
 
+def _ratio(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
 def _cleanup_policy(raw: str) -> frozenset[str]:
     parts = frozenset(p.strip() for p in raw.split(",") if p.strip())
     if not parts or not parts <= {"delete", "compact"}:
@@ -110,6 +119,8 @@ _PARSERS = {
     "cleanup.policy": ("cleanup_policy", _cleanup_policy),
     "delete.retention.ms": ("delete_retention_ms", _int_at_least(0)),
     "min.compaction.lag.ms": ("min_compaction_lag_ms", _int_at_least(0)),
+    "max.compaction.lag.ms": ("max_compaction_lag_ms", _int_at_least(1)),
+    "min.cleanable.dirty.ratio": ("min_cleanable_dirty_ratio", _ratio),
     "flush.messages": ("flush_messages", _int_at_least(1)),
     "flush.ms": ("flush_ms", _int_at_least(0)),
     "index.interval.bytes": ("index_interval_bytes", _int_at_least(0)),

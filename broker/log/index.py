@@ -62,14 +62,17 @@ class OffsetIndex:
     def create(cls, path: Path, base_offset: int, entries: list[tuple[int, int]]) -> OffsetIndex:
         """Write a fresh index holding ``entries`` of (absolute offset, position)."""
         index = cls(path, base_offset)
-        payload = bytearray()
         for offset, position in entries:
             index._relative.append(offset - base_offset)
             index._positions.append(position)
-            payload += _ENTRY.pack(offset - base_offset, position)
-        path.write_bytes(payload)
+        path.write_bytes(cls.encode(base_offset, entries))
         index._open()
         return index
+
+    @staticmethod
+    def encode(base_offset: int, entries: list[tuple[int, int]]) -> bytes:
+        """File content for ``entries`` of (absolute offset, position)."""
+        return b"".join(_ENTRY.pack(offset - base_offset, position) for offset, position in entries)
 
     def _open(self) -> None:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

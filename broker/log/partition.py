@@ -7,6 +7,7 @@ Directory layout (see docs/storage.md)::
     00000000000000000000.timeindex  sparse time index (broker.log.time_index)
     00000000000000001234.snapshot   producer state as of offset 1234 (broker.log.producer_state)
     log-start-offset                decimal log start offset + "\\n", when above the first segment
+    cleaner-offset-checkpoint       where the last compaction pass stopped (broker.log.checkpoints)
     clean-shutdown                  present only while the log is closed cleanly
 
 ``recover()`` (run by ``open``) deletes leftovers of interrupted operations
@@ -17,6 +18,12 @@ producer state from the newest snapshot plus the batches after it. Every
 append is written with one ``pwrite`` and (by default) fsynced before it is
 acknowledged; segments are fsynced when they roll, so only the active segment
 can ever hold a torn tail.
+
+Threads: appends and reads run on the broker's event loop thread, retention and
+compaction on the maintenance thread. ``_lock`` guards the segment list and the
+active segment and is only held for short, bounded steps; compaction reads
+closed segments (which nothing else writes) through its own file descriptors
+without it and takes it only to swap a cleaned segment in (see cleaner.py).
 """
 
 from __future__ import annotations
@@ -38,7 +45,15 @@ from broker.errors import (
     RecordTooLarge,
     UnsupportedVersion,
 )
+from broker.log.checkpoints import (
+    CleanerCheckpoint,
+    read_cleaner_checkpoint,
+    read_log_start_offset,
+    write_cleaner_checkpoint,
+    write_log_start_offset,
+)
 from broker.log.config import LogConfig
+from broker.log.files import fsync_directory
 from broker.log.producer_state import ProducerStateManager
 from broker.log.segment import Segment
 from broker.records import (
@@ -51,7 +66,6 @@ from broker.records import (
 
 __all__ = ["AppendResult", "PartitionLog", "TimestampOffset"]
 
-LOG_START_OFFSET_FILE = "log-start-offset"
 CLEAN_SHUTDOWN_FILE = "clean-shutdown"
 _LEFTOVER_SUFFIXES = (".cleaned", ".tmp", ".deleted", ".swap")
 _MAX_RELATIVE_OFFSET = 2**31 - 1
@@ -77,8 +91,8 @@ class TimestampOffset(NamedTuple):
 class PartitionLog:
     """A partition directory of ``<base offset>.log`` segments with indexes and checkpoints.
 
-    All methods are synchronous and meant to be called from the broker's event
-    loop thread; an internal lock also makes calls from a maintenance thread safe.
+    All methods are synchronous and thread-safe: the event loop thread appends
+    and reads while the maintenance thread applies retention and compacts.
     """
 
     def __init__(self, directory: Path, config: LogConfig) -> None:
@@ -89,12 +103,14 @@ class PartitionLog:
         self._log_start_offset = 0
         self.producer_state = ProducerStateManager(directory)
         self._lock = threading.RLock()
+        self.cleaner_lock = threading.Lock()
+        """Held by a compaction pass for its whole run: one cleaner per log at a time."""
         self._unflushed_messages = 0
         self._last_flush_ms = 0
         self._closed = False
         self.truncated_bytes = 0
-        # compaction bookkeeping (in memory: the first pass after a restart cleans everything)
-        self.cleaned_through = -1
+        # compaction bookkeeping, persisted in the cleaner checkpoint
+        self.first_dirty_offset = 0
         self.next_tombstone_expiry_ms: int | None = None
 
     # ------------------------------------------------------------------ opening
@@ -129,13 +145,23 @@ class PartitionLog:
                 self.truncated_bytes += truncated
                 self.segments.append(segment)
                 self._bases.append(base)
-            checkpoint = self._read_log_start_checkpoint()
+            checkpoint = read_log_start_offset(self.directory)
             if not self.segments:
                 self._add_segment(Segment.create(self.directory, checkpoint or 0, self._interval))
-                _fsync_directory(self.directory)
+                fsync_directory(self.directory)
             first_base = self.segments[0].base_offset
             self._log_start_offset = min(max(first_base, checkpoint or 0), self.log_end_offset)
+            self._load_cleaner_checkpoint()
             self._rebuild_producer_state()
+
+    def _load_cleaner_checkpoint(self) -> None:
+        cleaned = read_cleaner_checkpoint(self.directory)
+        if cleaned is None:
+            self.first_dirty_offset, self.next_tombstone_expiry_ms = 0, None
+            return
+        # A log truncated by recovery cannot have been cleaned beyond its end.
+        self.first_dirty_offset = min(cleaned.first_dirty_offset, self.log_end_offset)
+        self.next_tombstone_expiry_ms = cleaned.tombstone_expiry_ms
 
     @property
     def _interval(self) -> int:
@@ -179,30 +205,19 @@ class PartitionLog:
             except (CorruptRecord, UnsupportedVersion):  # only an unrecovered tail; stop
                 return
 
-    def _read_log_start_checkpoint(self) -> int | None:
-        try:
-            text = (self.directory / LOG_START_OFFSET_FILE).read_text().strip()
-            return int(text) if text else None
-        except (FileNotFoundError, ValueError):
-            return None
-
     def _write_log_start_checkpoint(self) -> None:
-        path = self.directory / LOG_START_OFFSET_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, f"{self._log_start_offset}\n".encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        _fsync_directory(self.directory)
+        write_log_start_offset(self.directory, self._log_start_offset)
 
     def _add_segment(self, segment: Segment) -> None:
         self.segments.append(segment)
         self._bases.append(segment.base_offset)
 
     # ------------------------------------------------------------------ state
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` or ``delete`` ran."""
+        return self._closed
 
     @property
     def log_start_offset(self) -> int:
@@ -326,7 +341,7 @@ class PartitionLog:
         old.seal()
         new = Segment.create(self.directory, old.next_offset, self._interval)
         self._add_segment(new)
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
         self.producer_state.write_snapshot(new.base_offset)
         return new
 
@@ -470,7 +485,7 @@ class PartitionLog:
             if config.retention_ms >= 0:
                 while self.segments:
                     oldest = self.segments[0]
-                    if now_ms - self._largest_timestamp(oldest) <= config.retention_ms:
+                    if now_ms - oldest.largest_timestamp <= config.retention_ms:
                         break
                     if oldest is self.active_segment:
                         if oldest.size == 0:
@@ -485,12 +500,6 @@ class PartitionLog:
                     self._delete_oldest_segment()
                     deleted += 1
             return deleted
-
-    @staticmethod
-    def _largest_timestamp(segment: Segment) -> int:
-        if segment.max_timestamp >= 0:
-            return segment.max_timestamp
-        return _file_mtime_ms(segment.log_path)
 
     def flush(self) -> None:
         """fsync the active segment and its indexes."""
@@ -509,7 +518,7 @@ class PartitionLog:
             for segment in self.segments:
                 segment.close()
             (self.directory / CLEAN_SHUTDOWN_FILE).write_bytes(b"")
-            _fsync_directory(self.directory)
+            fsync_directory(self.directory)
             self._closed = True
 
     def delete(self) -> None:
@@ -522,38 +531,35 @@ class PartitionLog:
 
     # ------------------------------------------------------------------ compaction support
 
-    def replace_segment(self, segment: Segment, cleaned: bytes) -> None:
-        """Swap ``cleaned`` in as the content of ``segment`` (crash-safe, see cleaner.py)."""
+    def install_cleaned(self, segment: Segment) -> bool:
+        """Swap in the replacement prepared by ``segment.write_cleaned`` (see cleaner.py).
+
+        Returns False, discarding the replacement, when ``segment`` is no longer
+        part of the log (deleted by retention or DeleteRecords meanwhile) or the
+        log was closed.
+        """
         with self._lock:
-            slot = self.segments.index(segment)
-            cleaned_path = segment.log_path.with_name(segment.log_path.name + ".cleaned")
-            fd = os.open(cleaned_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                view = memoryview(cleaned)
-                written = 0
-                while written < len(view):
-                    written += os.write(fd, view[written:])
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            # Keep the original age for retention of a segment that was emptied
-            # (Kafka sets the cleaned file's last-modified time the same way).
-            largest = self._largest_timestamp(segment)
-            os.utime(cleaned_path, ns=(largest * 1_000_000, largest * 1_000_000))
-            segment.close()
-            # Indexes go first: if we die now, recovery drops the .cleaned file and
-            # rebuilds the old segment's indexes; once the rename lands, the new one's.
-            segment.index_path.unlink(missing_ok=True)
-            segment.time_index_path.unlink(missing_ok=True)
-            os.replace(cleaned_path, segment.log_path)
-            _fsync_directory(self.directory)
-            fresh, _ = Segment.load(
-                self.directory, segment.base_offset, self._interval, recover=False
-            )
+            slot = next((i for i, live in enumerate(self.segments) if live is segment), None)
+            if self._closed or slot is None:
+                segment.discard_cleaned()
+                return False
             if slot == len(self.segments) - 1:
                 raise AssertionError("the active segment is never compacted")
-            fresh.next_offset = max(fresh.next_offset, segment.next_offset)
-            self.segments[slot] = fresh
+            self.segments[slot] = segment.install_cleaned()
+            return True
+
+    def save_cleaner_checkpoint(
+        self, first_dirty_offset: int, tombstone_expiry_ms: int | None
+    ) -> None:
+        """Record a finished compaction pass (in memory and in ``cleaner-offset-checkpoint``)."""
+        with self._lock:
+            if self._closed:
+                return
+            self.first_dirty_offset = first_dirty_offset
+            self.next_tombstone_expiry_ms = tombstone_expiry_ms
+            write_cleaner_checkpoint(
+                self.directory, CleanerCheckpoint(first_dirty_offset, tombstone_expiry_ms)
+            )
 
 
 def _require_keys(records: bytes | memoryview, headers: list[BatchHeader]) -> None:
@@ -563,18 +569,3 @@ def _require_keys(records: bytes | memoryview, headers: list[BatchHeader]) -> No
         for record in iter_records(records, header):
             if record.key is None:
                 raise InvalidRecord("compacted topic cannot accept a record without a key")
-
-
-def _file_mtime_ms(path: Path) -> int:
-    try:
-        return int(path.stat().st_mtime * 1000)
-    except FileNotFoundError:
-        return 0
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -30,7 +30,6 @@ replays the batch headers after it.
 
 from __future__ import annotations
 
-import os
 import struct
 from collections import deque
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from pathlib import Path
 from crc32c import crc32c
 
 from broker.errors import DuplicateSequenceNumber, InvalidProducerEpoch, OutOfOrderSequenceNumber
+from broker.log.files import write_atomically
 from broker.records import BatchHeader
 
 __all__ = [
@@ -193,15 +193,7 @@ class ProducerStateManager:
             for batch in entry.batches:
                 body += _BATCH.pack(*batch)
         payload = _MAGIC + struct.pack(">I", crc32c(bytes(body))) + body
-        path = self.snapshot_path(offset)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        write_atomically(self.snapshot_path(offset), payload, sync_directory=False)
         for old in self.snapshot_offsets()[:-keep]:
             self.snapshot_path(old).unlink(missing_ok=True)
 

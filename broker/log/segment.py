@@ -25,11 +25,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from broker.errors import CorruptRecord, UnsupportedVersion
+from broker.log.files import fsync_directory, write_all
 from broker.log.index import OffsetIndex
 from broker.log.time_index import TimeIndex
 from broker.records import BatchHeader, iter_batches
 
-__all__ = ["Segment", "segment_file_name"]
+__all__ = ["CLEANED_SUFFIX", "Segment", "segment_file_name"]
+
+CLEANED_SUFFIX = ".cleaned"
 
 _PEEK = struct.Struct(">qi")  # base offset, batch length
 _LAST_DELTA = struct.Struct(">i")  # at +23
@@ -172,6 +175,80 @@ class Segment:
         if self.max_timestamp >= 0:
             self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
         self.flush()
+
+    @property
+    def largest_timestamp(self) -> int:
+        """The largest batch timestamp; the file's modification time when none has one (Kafka's rule)."""
+        if self.max_timestamp >= 0:
+            return self.max_timestamp
+        try:
+            return int(self.log_path.stat().st_mtime * 1000)
+        except FileNotFoundError:
+            return 0
+
+    # ------------------------------------------------------------------ compaction
+
+    def cleaned_paths(self) -> tuple[Path, Path, Path]:
+        """Where a cleaned replacement is prepared: ``<name>.cleaned`` for the log and both indexes."""
+        return tuple(  # type: ignore[return-value]
+            path.with_name(path.name + CLEANED_SUFFIX)
+            for path in (self.log_path, self.index_path, self.time_index_path)
+        )
+
+    def write_cleaned(self, content: bytes, mtime_ms: int) -> None:
+        """Prepare ``content`` as this (closed) segment's replacement, without touching it.
+
+        Writes ``.log.cleaned`` (fsynced, modification time ``mtime_ms``) and its
+        ready-made ``.index.cleaned``/``.timeindex.cleaned``, so ``install_cleaned``
+        only renames. Safe to run while the segment is read: nothing of it changes.
+        """
+        planner = Segment(self.directory, self.base_offset, self.index_interval_bytes)
+        offset_entries: list[tuple[int, int]] = []
+        time_entries: list[tuple[int, int]] = []
+        for header in iter_batches(content, verify_crc=False):
+            planner._plan_index(header, offset_entries, time_entries)
+            planner._track(header)
+        largest = planner.max_timestamp
+        if largest >= 0 and (not time_entries or largest > time_entries[-1][0]):
+            time_entries.append((largest, planner.offset_of_max_timestamp))  # what seal() adds
+        log_path, index_path, time_index_path = self.cleaned_paths()
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            write_all(fd, content)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.utime(log_path, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
+        index_path.write_bytes(OffsetIndex.encode(self.base_offset, offset_entries))
+        time_index_path.write_bytes(TimeIndex.encode(self.base_offset, time_entries))
+
+    def discard_cleaned(self) -> None:
+        """Remove a prepared replacement that will not be installed."""
+        for path in self.cleaned_paths():
+            path.unlink(missing_ok=True)
+
+    def install_cleaned(self) -> Segment:
+        """Swap the prepared replacement in; closes this segment and returns the new one.
+
+        Order matters for crash safety: the old indexes go first, then the
+        ``.log.cleaned`` rename (the commit point), then the new indexes. A crash
+        before the rename leaves the old log (indexes rebuilt, ``*.cleaned``
+        deleted by recovery); after it, the new log (indexes rebuilt if missing).
+        """
+        log_path, index_path, time_index_path = self.cleaned_paths()
+        self.close()
+        self.index_path.unlink(missing_ok=True)
+        self.time_index_path.unlink(missing_ok=True)
+        os.replace(log_path, self.log_path)
+        os.replace(index_path, self.index_path)
+        os.replace(time_index_path, self.time_index_path)
+        fsync_directory(self.directory)
+        fresh, _ = Segment.load(
+            self.directory, self.base_offset, self.index_interval_bytes, recover=False
+        )
+        # Cleaning may drop the last batch; the offsets it held stay used.
+        fresh.next_offset = max(fresh.next_offset, self.next_offset)
+        return fresh
 
     # ------------------------------------------------------------------ writing
 

@@ -65,14 +65,19 @@ class TimeIndex:
     def create(cls, path: Path, base_offset: int, entries: list[tuple[int, int]]) -> TimeIndex:
         """Write a fresh index holding ``entries`` of (timestamp, absolute offset)."""
         index = cls(path, base_offset)
-        payload = bytearray()
         for timestamp, offset in entries:
             index._timestamps.append(timestamp)
             index._relative.append(offset - base_offset)
-            payload += _ENTRY.pack(timestamp, offset - base_offset)
-        path.write_bytes(payload)
+        path.write_bytes(cls.encode(base_offset, entries))
         index._open()
         return index
+
+    @staticmethod
+    def encode(base_offset: int, entries: list[tuple[int, int]]) -> bytes:
+        """File content for ``entries`` of (timestamp, absolute offset)."""
+        return b"".join(
+            _ENTRY.pack(timestamp, offset - base_offset) for timestamp, offset in entries
+        )
 
     def _open(self) -> None:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
