@@ -20,20 +20,24 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_lines(process: subprocess.Popen[str], wanted: list[str], timeout_s: float) -> str:
+def _wait_for_lines(process: subprocess.Popen[bytes], wanted: list[str], timeout_s: float) -> str:
     """Read the child's combined output until every wanted fragment has appeared."""
     seen = ""
     deadline = time.monotonic() + timeout_s
-    os.set_blocking(process.stdout.fileno(), False)  # type: ignore[union-attr]
+    fd = process.stdout.fileno()  # type: ignore[union-attr]
+    os.set_blocking(fd, False)
     while time.monotonic() < deadline:
-        chunk = process.stdout.read()  # type: ignore[union-attr]
-        if chunk:
-            seen += chunk
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            chunk = b""
+        seen += chunk.decode("utf-8", "replace")
         if all(fragment in seen for fragment in wanted):
             return seen
-        if process.poll() is not None:
+        if process.poll() is not None and not chunk:
             break
-        time.sleep(0.1)
+        if not chunk:
+            time.sleep(0.1)
     raise AssertionError(f"did not see {wanted} in output:\n{seen}")
 
 
@@ -56,7 +60,6 @@ def up_process(tmp_path: Path):
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
         env=environ,
         cwd=tmp_path,
         start_new_session=True,
