@@ -12,6 +12,7 @@ import peewee
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from broker import store as broker_store
 from charter.config import Settings, load_settings
 from charter.db import apply_migrations, open_database
 from registry import api as registry_api
@@ -26,7 +27,7 @@ CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 def migrate(database: peewee.Database) -> None:
     """Bring every package's tables up to date (idempotent, safe across processes)."""
-    apply_migrations(database, [registry_store])
+    apply_migrations(database, [registry_store, broker_store])
 
 
 def create_app(

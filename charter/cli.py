@@ -103,8 +103,13 @@ def serve_http(settings: Settings) -> None:
 def serve_broker(settings: Settings) -> None:
     """The Kafka listener and the gate only."""
     from broker.app import run_broker
+    from charter.app import migrate
+    from charter.db import open_database
 
-    run_broker(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = open_database(settings.effective_database_url)
+    migrate(database)
+    run_broker(settings, database)
 
 
 @main.command()
