@@ -21,7 +21,6 @@ import datetime
 import logging
 import re
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -34,21 +33,29 @@ from broker.errors import (
     InvalidConfig,
     InvalidPartitions,
     InvalidReplicaAssignment,
-    InvalidReplicationFactor,
-    InvalidRequest,
     InvalidTopic,
     TopicAlreadyExists,
     UnknownTopicId,
     UnknownTopicOrPartition,
 )
-from broker.log import LogConfig, PartitionLog, compact
-from broker.topic_config import (
-    CONFIG_DEFS,
-    BrokerDefaults,
-    ConfigSource,
-    ConfigType,
-    list_value,
-    validate_topic_configs,
+from broker.log import LogConfig, PartitionLog
+from broker.log_maintenance import LogMaintenance
+from broker.topic_alter import AlterOp, apply_alter_ops
+from broker.topic_config import BrokerDefaults, validate_topic_configs
+from broker.topic_describe import (
+    ConfigEntry,
+    ConfigSynonym,
+    broker_config_entries,
+    topic_config_entries,
+)
+from broker.topic_validation import (
+    INTERNAL_TOPICS,
+    MAX_PARTITIONS_PER_TOPIC,
+    check_partition_limit,
+    check_replicas,
+    collision_key,
+    partition_count,
+    validate_topic_name,
 )
 
 __all__ = [
@@ -64,36 +71,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MAX_TOPIC_NAME_LENGTH = 249
-MAX_PARTITIONS_PER_TOPIC = 10_000
-"""A guard against a request creating millions of directories; Kafka has no such cap."""
-
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
-_LEGAL_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 _PARTITION_DIR = re.compile(r"(?P<topic>[a-zA-Z0-9._-]+)-(?P<partition>\d+)")
-
-
-def validate_topic_name(name: str) -> None:
-    """Raise ``InvalidTopic`` unless ``name`` is a legal Kafka topic name (Kafka's ``Topic.validate``)."""
-    if not name:
-        raise InvalidTopic("Topic name is illegal, it can't be empty")
-    if name in (".", ".."):
-        raise InvalidTopic('Topic name cannot be "." or ".."')
-    if len(name) > MAX_TOPIC_NAME_LENGTH:
-        raise InvalidTopic(
-            f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME_LENGTH} "
-            f"characters, topic name: {name}"
-        )
-    if not _LEGAL_NAME.fullmatch(name):
-        raise InvalidTopic(
-            f'Topic name "{name}" is illegal, it contains a character other than '
-            "ASCII alphanumerics, '.', '_' and '-'"
-        )
-
-
-def _collision_key(name: str) -> str:
-    # Kafka metric names replace '.' by '_', so "a.b" and "a_b" may not coexist.
-    return name.replace(".", "_")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -106,45 +84,6 @@ class TopicInfo:
     created_at: datetime.datetime
     is_internal: bool
     configs: Mapping[str, str]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ConfigSynonym:
-    name: str
-    value: str | None
-    source: ConfigSource
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ConfigEntry:
-    """One row of a DescribeConfigs answer."""
-
-    name: str
-    value: str | None
-    source: ConfigSource
-    read_only: bool
-    is_sensitive: bool
-    synonyms: tuple[ConfigSynonym, ...]
-    config_type: ConfigType
-    documentation: str | None
-
-    @property
-    def is_default(self) -> bool:
-        return self.source is ConfigSource.DEFAULT_CONFIG
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class AlterOp:
-    """One IncrementalAlterConfigs operation: 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT."""
-
-    name: str
-    op: int
-    value: str | None = None
-
-    SET = 0
-    DELETE = 1
-    APPEND = 2
-    SUBTRACT = 3
 
 
 @dataclasses.dataclass(slots=True)
@@ -161,8 +100,9 @@ class TopicManager:
     """Every topic of this broker: its metadata row, its configs and its open partition logs.
 
     Methods are synchronous and meant for the broker's event loop thread; only
-    ``run_maintenance`` is a coroutine. Topics are loaded and their logs opened
-    by the constructor.
+    ``run_maintenance`` and ``aclose`` are coroutines. Topics are loaded and their
+    logs opened by the constructor. Log maintenance runs on a worker thread
+    (``broker.log_maintenance``).
     """
 
     def __init__(
@@ -190,7 +130,9 @@ class TopicManager:
         """Called with the would-be topic before creation; raises (e.g. PolicyViolation) to refuse."""
         self._topics: dict[str, _OpenTopic] = {}
         self._closed = False
-        self._maintenance: asyncio.Task[None] | None = None
+        self._maintenance = LogMaintenance(
+            self._all_partitions, self.defaults.retention_check_interval_ms / 1000
+        )
         store.bind(database)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._load()
@@ -294,9 +236,15 @@ class TopicManager:
         if name in self._topics:
             raise TopicAlreadyExists(f"Topic '{name}' already exists.")
         for existing in self._topics:
-            if _collision_key(existing) == _collision_key(name):
+            if collision_key(existing) == collision_key(name):
                 raise InvalidTopic(f"Topic '{name}' collides with existing topic: {existing}")
-        partitions = self._partition_count(num_partitions, replication_factor, assignments)
+        partitions = partition_count(
+            num_partitions,
+            replication_factor,
+            assignments,
+            node_id=self.node_id,
+            default_partitions=self.defaults.default_partitions,
+        )
         overrides = dict(configs or {})
         log_config = self._validated_log_config(overrides)
         info = TopicInfo(
@@ -375,11 +323,7 @@ class TopicManager:
             )
         if new_total == current:
             raise InvalidPartitions(f"Topic already has {current} partitions.")
-        if new_total > MAX_PARTITIONS_PER_TOPIC:
-            raise InvalidPartitions(
-                f"{new_total} partitions exceed this broker's limit of "
-                f"{MAX_PARTITIONS_PER_TOPIC} per topic."
-            )
+        check_partition_limit(new_total)
         if assignments is not None:
             added = new_total - current
             if len(assignments) != added:
@@ -388,7 +332,7 @@ class TopicManager:
                     f"{len(assignments)} assignment(s) were specified."
                 )
             for replicas in assignments:
-                self._check_replicas(replicas)
+                check_replicas(replicas, self.node_id)
         if validate_only:
             return dataclasses.replace(topic.info, partitions=new_total)
         with self.database.atomic():
@@ -436,51 +380,13 @@ class TopicManager:
         include_documentation: bool = False,
     ) -> list[ConfigEntry]:
         """DescribeConfigs rows for a topic with these overrides (also used by validate_only)."""
-        wanted = sorted(CONFIG_DEFS) if keys is None else [k for k in keys if k in CONFIG_DEFS]
-        entries = []
-        for key in wanted:
-            definition = CONFIG_DEFS[key]
-            synonyms: list[ConfigSynonym] = []
-            if key in overrides:
-                synonyms.append(
-                    ConfigSynonym(key, overrides[key], ConfigSource.DYNAMIC_TOPIC_CONFIG)
-                )
-            if key in self.defaults.topic_overrides:
-                synonyms.append(
-                    ConfigSynonym(
-                        definition.broker_synonym or key,
-                        self.defaults.topic_overrides[key],
-                        ConfigSource.STATIC_BROKER_CONFIG,
-                    )
-                )
-            if definition.broker_synonym is not None:
-                synonyms.append(
-                    ConfigSynonym(
-                        definition.broker_synonym, definition.default, ConfigSource.DEFAULT_CONFIG
-                    )
-                )
-            if key in overrides:
-                value, source = overrides[key], ConfigSource.DYNAMIC_TOPIC_CONFIG
-            elif key in self.defaults.topic_overrides:
-                value, source = (
-                    self.defaults.topic_overrides[key],
-                    ConfigSource.STATIC_BROKER_CONFIG,
-                )
-            else:
-                value, source = definition.default, ConfigSource.DEFAULT_CONFIG
-            entries.append(
-                ConfigEntry(
-                    name=key,
-                    value=value,
-                    source=source,
-                    read_only=False,
-                    is_sensitive=definition.type is ConfigType.PASSWORD,
-                    synonyms=tuple(synonyms) if include_synonyms else (),
-                    config_type=definition.type,
-                    documentation=definition.doc if include_documentation else None,
-                )
-            )
-        return entries
+        return topic_config_entries(
+            self.defaults,
+            overrides,
+            keys,
+            include_synonyms=include_synonyms,
+            include_documentation=include_documentation,
+        )
 
     def describe_broker_configs(
         self,
@@ -490,30 +396,12 @@ class TopicManager:
         include_documentation: bool = False,
     ) -> list[ConfigEntry]:
         """The broker-level configs (DescribeConfigs resource type BROKER); all read-only."""
-        wanted = None if keys is None else set(keys)
-        entries = []
-        for name, value, from_settings in self.defaults.broker_entries():
-            if wanted is not None and name not in wanted:
-                continue
-            source = (
-                ConfigSource.STATIC_BROKER_CONFIG if from_settings else ConfigSource.DEFAULT_CONFIG
-            )
-            topic_def = next((d for d in CONFIG_DEFS.values() if d.broker_synonym == name), None)
-            entries.append(
-                ConfigEntry(
-                    name=name,
-                    value=value,
-                    source=source,
-                    read_only=True,
-                    is_sensitive=False,
-                    synonyms=(ConfigSynonym(name, value, source),) if include_synonyms else (),
-                    config_type=topic_def.type if topic_def else _broker_config_type(value),
-                    documentation=(topic_def.doc if topic_def else None)
-                    if include_documentation
-                    else None,
-                )
-            )
-        return entries
+        return broker_config_entries(
+            self.defaults,
+            keys,
+            include_synonyms=include_synonyms,
+            include_documentation=include_documentation,
+        )
 
     def alter_configs(
         self, name: str, configs: Mapping[str, str | None], validate_only: bool = False
@@ -532,70 +420,40 @@ class TopicManager:
     ) -> TopicInfo:
         """IncrementalAlterConfigs: SET/DELETE/APPEND/SUBTRACT on topic ``name``'s overrides."""
         self._check_open()
-        topic = self._open(name)
-        seen: set[str] = set()
-        for op in ops:
-            if op.name in seen:
-                raise InvalidRequest("Error due to duplicate config keys")
-            seen.add(op.name)
-        overrides: dict[str, str | None] = dict(topic.info.configs)
-        for op in ops:
-            if op.op == AlterOp.SET:
-                overrides[op.name] = op.value
-            elif op.op == AlterOp.DELETE:
-                overrides.pop(op.name, None)
-            elif op.op in (AlterOp.APPEND, AlterOp.SUBTRACT):
-                overrides[op.name] = self._list_edit(op, overrides)
-            else:
-                raise InvalidRequest(f"Unknown config operation {op.op} for config key: {op.name}")
+        overrides = apply_alter_ops(self._open(name).info.configs, ops, self.defaults)
         return self._replace_overrides(name, overrides, validate_only)
 
     # -- maintenance -----------------------------------------------------------------------
 
     def maintenance_pass(self, now_ms: int | None = None) -> None:
-        """Roll due segments, apply retention and compact, for every partition once."""
-        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        for name, index, log in self._all_partitions():
-            self._maintain(name, index, log, now_ms)
+        """Roll due segments, apply retention and compact, for every partition once.
+
+        Runs in the calling thread; never overlaps a background pass.
+        """
+        self._maintenance.run_pass(now_ms)
 
     async def run_maintenance(self, interval_s: float | None = None) -> None:
-        """Run ``maintenance_pass`` every ``interval_s`` (default: log.retention.check.interval.ms).
-
-        Yields to the event loop between partitions; cancel the task to stop.
-        """
-        if interval_s is None:
-            interval_s = self.defaults.retention_check_interval_ms / 1000
-        while not self._closed:
-            await asyncio.sleep(interval_s)
-            now_ms = int(time.time() * 1000)
-            for name, index, log in self._all_partitions():
-                current = self._topics.get(name)
-                if current is None or index >= len(current.logs) or current.logs[index] is not log:
-                    continue  # deleted while we were yielding
-                self._maintain(name, index, log, now_ms)
-                await asyncio.sleep(0)
+        """Run a maintenance pass on the worker thread every ``interval_s``
+        (default: log.retention.check.interval.ms); cancel the task to stop."""
+        await self._maintenance.run(interval_s)
 
     def start_maintenance(self) -> asyncio.Task[None]:
         """Start ``run_maintenance`` as a task of the running loop (stopped by ``aclose``)."""
-        if self._maintenance is None or self._maintenance.done():
-            self._maintenance = asyncio.get_running_loop().create_task(
-                self.run_maintenance(), name="log-maintenance"
-            )
-        return self._maintenance
+        return self._maintenance.start()
 
     async def aclose(self) -> None:
-        """Stop the maintenance task, then ``close()``."""
-        task, self._maintenance = self._maintenance, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop maintenance, wait for a running pass without blocking the loop, then ``close()``."""
+        await self._maintenance.aclose()
         self.close()
 
     def close(self) -> None:
-        """Close every partition log (flushing it); the manager is unusable afterwards."""
+        """Stop maintenance (waiting for a running pass), then close every partition log.
+
+        The manager is unusable afterwards.
+        """
         if self._closed:
             return
+        self._maintenance.close()
         self._closed = True
         for name, index, log in self._all_partitions():
             try:
@@ -631,84 +489,10 @@ class TopicManager:
             shutil.rmtree(path)
         return PartitionLog.open(path, config)
 
-    def _check_replicas(self, replicas: Sequence[int]) -> None:
-        if list(replicas) != [self.node_id]:
-            raise InvalidReplicaAssignment(
-                f"The manual partition assignment includes broker(s) {list(replicas)}, but this "
-                f"single-node cluster has only broker {self.node_id}."
-            )
-
-    def _partition_count(
-        self,
-        num_partitions: int,
-        replication_factor: int,
-        assignments: Mapping[int, Sequence[int]] | None,
-    ) -> int:
-        if assignments:
-            if num_partitions != -1:
-                raise InvalidRequest(
-                    "A manual partition assignment was specified, but numPartitions was not set to -1."
-                )
-            if replication_factor != -1:
-                raise InvalidRequest(
-                    "A manual partition assignment was specified, but replicationFactor was not set to -1."
-                )
-            if sorted(assignments) != list(range(len(assignments))):
-                raise InvalidReplicaAssignment(
-                    "Partitions should be a consecutive 0-based integer sequence, but got "
-                    f"{sorted(assignments)}."
-                )
-            for replicas in assignments.values():
-                self._check_replicas(replicas)
-            partitions = len(assignments)
-        else:
-            if replication_factor == 0 or replication_factor < -1:
-                raise InvalidReplicationFactor(
-                    "Replication factor must be larger than 0, or -1 to use the default value."
-                )
-            if replication_factor > 1:
-                raise InvalidReplicationFactor(
-                    f"Unable to replicate the partition {replication_factor} time(s): The target "
-                    f"replication factor of {replication_factor} cannot be reached because only "
-                    "1 broker(s) are registered."
-                )
-            if num_partitions == 0 or num_partitions < -1:
-                raise InvalidPartitions(
-                    "Number of partitions was set to an invalid non-positive value."
-                )
-            partitions = (
-                self.defaults.default_partitions if num_partitions == -1 else num_partitions
-            )
-        if partitions > MAX_PARTITIONS_PER_TOPIC:
-            raise InvalidPartitions(
-                f"{partitions} partitions exceed this broker's limit of "
-                f"{MAX_PARTITIONS_PER_TOPIC} per topic."
-            )
-        return partitions
-
     def _validated_log_config(self, overrides: Mapping[str, str | None]) -> LogConfig:
         validate_topic_configs(overrides)
         effective = self.defaults.effective(overrides)  # type: ignore[arg-type]
         return LogConfig.from_topic_configs(effective)
-
-    def _list_edit(self, op: AlterOp, overrides: Mapping[str, str | None]) -> str:
-        definition = CONFIG_DEFS.get(op.name)
-        if definition is None:
-            raise InvalidConfig(f"Unknown topic config name: {op.name}")
-        verb = "append" if op.op == AlterOp.APPEND else "subtract"
-        if definition.type is not ConfigType.LIST:
-            raise InvalidRequest(f"Config value {verb} is not allowed for config key: {op.name}")
-        if op.value is None:
-            raise InvalidRequest(f"Null value not supported for config key: {op.name}")
-        current = overrides.get(op.name)
-        items = list_value(current if current is not None else self.defaults.topic_default(op.name))
-        changes = list_value(op.value)
-        if op.op == AlterOp.APPEND:
-            items += [item for item in changes if item not in items]
-            items = list(dict.fromkeys(items))
-        else:
-            items = [item for item in items if item not in changes]
-        return ",".join(items)
 
     def _replace_overrides(
         self, name: str, overrides: Mapping[str, str | None], validate_only: bool
@@ -741,18 +525,6 @@ class TopicManager:
             for name, topic in list(self._topics.items())
             for index, log in enumerate(topic.logs)
         ]
-
-    def _maintain(self, name: str, index: int, log: PartitionLog, now_ms: int) -> None:
-        config = self._topics[name].log_config
-        try:
-            log.roll_if_due(now_ms)
-            # Always: besides retention (delete policy) it drops segments below
-            # a start offset moved by DeleteRecords.
-            log.apply_retention(now_ms)
-            if config.compact:
-                compact(log, now_ms)
-        except Exception:  # one bad partition must not stop maintenance of the others
-            logger.exception("log maintenance failed for %s-%d", name, index)
 
     def _emit(self, listener: TopicListener | None, info: TopicInfo) -> None:
         if listener is None:
@@ -812,11 +584,3 @@ class TopicManager:
             topic = self._topics.get(match["topic"])
             if topic is None or int(match["partition"]) >= len(topic.logs):
                 yield path
-
-
-def _broker_config_type(value: str) -> ConfigType:
-    if value in ("true", "false"):
-        return ConfigType.BOOLEAN
-    if re.fullmatch(r"-?\d+", value):
-        return ConfigType.INT
-    return ConfigType.STRING
