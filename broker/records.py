@@ -25,6 +25,12 @@ records (decompressing first) when somebody needs them. Old message sets
 (magic 0/1) are refused with ``UnsupportedVersion``: every client we support
 sends magic 2 with produce v3+, and refusing (rather than calling the bytes
 corrupt) tells the client plainly that its format is the problem.
+
+Decompression is bounded: a batch whose records decompress to more than
+``max_decompressed_bytes`` (default ``DEFAULT_MAX_DECOMPRESSED_BYTES``, 64 MiB;
+``decompression_limit`` gives a topic's limit from its ``max.message.bytes``)
+raises ``RecordTooLarge`` after writing at most that many bytes, so a small
+"decompression bomb" cannot exhaust the broker's memory.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from dataclasses import dataclass, field
 import cramjam
 from crc32c import crc32c
 
-from broker.errors import CorruptRecord, UnsupportedVersion
+from broker.errors import CorruptRecord, RecordTooLarge, UnsupportedVersion
 
 __all__ = [
     "BATCH_OVERHEAD",
@@ -47,10 +53,12 @@ __all__ = [
     "COMPRESSION_NONE",
     "COMPRESSION_SNAPPY",
     "COMPRESSION_ZSTD",
+    "DEFAULT_MAX_DECOMPRESSED_BYTES",
     "Record",
     "TIMESTAMP_CREATE_TIME",
     "TIMESTAMP_LOG_APPEND_TIME",
     "build_batch",
+    "decompression_limit",
     "iter_batches",
     "iter_records",
     "parse_header",
@@ -85,6 +93,11 @@ _INT32_MAX = 2**31 - 1
 # blocks of int32 length + raw snappy data.
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
 _XERIAL_HEADER_LEN = 16
+
+DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+"""Largest decompressed records section of one batch that ``iter_records`` accepts by default."""
+_DECOMPRESSION_RATIO_ALLOWANCE = 64
+_FIRST_OUTPUT_GUESS = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +323,46 @@ def _write_varint(out: bytearray, value: int) -> None:
 # --------------------------------------------------------------------------- codecs
 
 
-def _decompress_xerial_snappy(data: bytes) -> bytes:
+def decompression_limit(max_message_bytes: int) -> int:
+    """The decompressed-size limit for a topic: 64 x ``max.message.bytes``, at least 64 MiB."""
+    return max(DEFAULT_MAX_DECOMPRESSED_BYTES, _DECOMPRESSION_RATIO_ALLOWANCE * max_message_bytes)
+
+
+class _OutputTooLarge(Exception):
+    """Decompressed data would exceed the limit."""
+
+
+def _into_growing_buffer(decompress_into, data: bytes, limit: int) -> memoryview:  # noqa: ANN001
+    """Run a cramjam ``decompress_into`` with a buffer grown up to ``limit + 1`` bytes.
+
+    cramjam fails with "failed to write whole buffer" when the output does not
+    fit, having written no more than the buffer holds; we retry with a buffer
+    four times larger until the limit, so memory and work stay bounded.
+    """
+    size = min(limit + 1, max(_FIRST_OUTPUT_GUESS, 4 * len(data)))
+    while True:
+        out = bytearray(size)
+        try:
+            written = decompress_into(data, out)
+        except Exception as exc:
+            if "failed to write whole buffer" not in str(exc):
+                raise
+            if size > limit:
+                raise _OutputTooLarge from None
+            size = min(limit + 1, size * 4)
+            continue
+        if written > limit:
+            raise _OutputTooLarge
+        return memoryview(out)[:written]
+
+
+def _snappy_raw(data: bytes | memoryview, limit: int) -> bytes:
+    if cramjam.snappy.decompress_raw_len(data) > limit:  # the length is the block's header
+        raise _OutputTooLarge
+    return bytes(cramjam.snappy.decompress_raw(data))
+
+
+def _decompress_xerial_snappy(data: bytes, limit: int) -> bytes:
     out = bytearray()
     pos = _XERIAL_HEADER_LEN
     end = len(data)
@@ -321,23 +373,34 @@ def _decompress_xerial_snappy(data: bytes) -> bytes:
         pos += 4
         if block_len < 0 or block_len > end - pos:
             raise CorruptRecord("xerial snappy block length exceeds the data")
-        out += bytes(cramjam.snappy.decompress_raw(data[pos : pos + block_len]))
+        out += _snappy_raw(data[pos : pos + block_len], limit - len(out))
         pos += block_len
     return bytes(out)
 
 
-def _decompress(codec: int, data: bytes) -> bytes:
+_STREAM_CODECS = {
+    COMPRESSION_GZIP: cramjam.gzip.decompress_into,
+    COMPRESSION_LZ4: cramjam.lz4.decompress_into,
+    COMPRESSION_ZSTD: cramjam.zstd.decompress_into,
+}
+
+
+def _decompress(
+    codec: int, data: bytes, limit: int = DEFAULT_MAX_DECOMPRESSED_BYTES, position: int = 0
+) -> bytes | memoryview:
+    """The records section of the batch at ``position``, decompressed to at most ``limit`` bytes."""
     try:
-        if codec == COMPRESSION_GZIP:
-            return bytes(cramjam.gzip.decompress(data))
         if codec == COMPRESSION_SNAPPY:
             if data[:8] == _XERIAL_MAGIC:
-                return _decompress_xerial_snappy(data)
-            return bytes(cramjam.snappy.decompress_raw(data))
-        if codec == COMPRESSION_LZ4:
-            return bytes(cramjam.lz4.decompress(data))
-        if codec == COMPRESSION_ZSTD:
-            return bytes(cramjam.zstd.decompress(data))
+                return _decompress_xerial_snappy(data, limit)
+            return _snappy_raw(data, limit)
+        if codec in _STREAM_CODECS:
+            return _into_growing_buffer(_STREAM_CODECS[codec], data, limit)
+    except _OutputTooLarge:
+        raise RecordTooLarge(
+            f"records of the {_CODEC_NAMES[codec]} batch at byte {position} decompress to more "
+            f"than {limit} bytes, the limit for one batch"
+        ) from None
     except CorruptRecord:
         raise
     except Exception as exc:  # cramjam raises DecompressionError and friends
@@ -365,11 +428,18 @@ _CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # --------------------------------------------------------------------------- records
 
 
-def iter_records(buf: bytes | bytearray | memoryview, header: BatchHeader) -> Iterator[Record]:
+def iter_records(
+    buf: bytes | bytearray | memoryview,
+    header: BatchHeader,
+    *,
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+) -> Iterator[Record]:
     """Decode the records of the batch ``header`` describes, decompressing first.
 
     Raises ``CorruptRecord`` naming the problem on any malformed record, on a
-    record count that does not match the data, or on trailing bytes.
+    record count that does not match the data, or on trailing bytes, and
+    ``RecordTooLarge`` when compressed records would decompress to more than
+    ``max_decompressed_bytes``.
     """
     view = memoryview(buf)
     start = header.position + BATCH_OVERHEAD
@@ -378,7 +448,9 @@ def iter_records(buf: bytes | bytearray | memoryview, header: BatchHeader) -> It
         raise CorruptRecord(f"record batch at byte {header.position} extends past the buffer")
     codec = header.compression
     if codec != COMPRESSION_NONE:
-        data: memoryview | bytes = memoryview(_decompress(codec, bytes(view[start:end])))
+        data: memoryview | bytes = memoryview(
+            _decompress(codec, bytes(view[start:end]), max_decompressed_bytes, header.position)
+        )
         pos, end = 0, len(data)
     else:
         data, pos = view, start

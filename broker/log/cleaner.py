@@ -53,6 +53,7 @@ from broker.records import (
     BatchHeader,
     Record,
     build_batch,
+    decompression_limit,
     iter_batches,
     iter_records,
 )
@@ -155,14 +156,15 @@ def _plan(log: PartitionLog, now_ms: int) -> _Plan | None:
 
 def _clean(log: PartitionLog, plan: _Plan, now_ms: int, should_stop: Callable[[], bool]) -> int:
     config = plan.config
-    latest = _latest_offsets([source for source in plan.sources if source.dirty])
+    limit = decompression_limit(config.max_message_bytes)
+    latest = _latest_offsets([source for source in plan.sources if source.dirty], limit)
     horizon = now_ms - config.delete_retention_ms
     removed = 0
     next_expiry: int | None = None
     for source in plan.sources:
         if should_stop():
             return removed
-        cleaned, dropped, oldest_tombstone = _clean_segment(source.read(), latest, horizon)
+        cleaned, dropped, oldest_tombstone = _clean_segment(source.read(), latest, horizon, limit)
         if oldest_tombstone is not None:
             expiry = oldest_tombstone + config.delete_retention_ms + 1
             next_expiry = expiry if next_expiry is None else min(next_expiry, expiry)
@@ -206,21 +208,21 @@ def _record_timestamp(header: BatchHeader, record: Record) -> int:
     return header.base_timestamp + record.timestamp_delta
 
 
-def _latest_offsets(sources: list[_Source]) -> dict[bytes, int]:
+def _latest_offsets(sources: list[_Source], limit: int) -> dict[bytes, int]:
     latest: dict[bytes, int] = {}
     for source in sources:
         content = source.read()
         for header in iter_batches(content, verify_crc=False):
             if header.is_control:
                 continue
-            for record in iter_records(content, header):
+            for record in iter_records(content, header, max_decompressed_bytes=limit):
                 if record.key is not None:
                     latest[record.key] = header.base_offset + record.offset_delta
     return latest
 
 
 def _clean_segment(
-    content: bytes, latest: dict[bytes, int], horizon: int
+    content: bytes, latest: dict[bytes, int], horizon: int, limit: int
 ) -> tuple[bytes, int, int | None]:
     """Return (new content, records dropped, oldest retained tombstone timestamp)."""
     out = bytearray()
@@ -231,7 +233,7 @@ def _clean_segment(
         if header.is_control:
             out += raw
             continue
-        records = list(iter_records(content, header))
+        records = list(iter_records(content, header, max_decompressed_bytes=limit))
         kept = []
         for record in records:
             if record.key is None:

@@ -59,6 +59,7 @@ from broker.log.segment import Segment
 from broker.records import (
     TIMESTAMP_LOG_APPEND_TIME,
     BatchHeader,
+    decompression_limit,
     iter_records,
     set_log_append_time,
     stamp_base_offset,
@@ -269,7 +270,7 @@ class PartitionLog:
                 f"{total} bytes of record batches exceed segment.bytes {config.segment_bytes}"
             )
         if config.compact:
-            _require_keys(records, headers)
+            _require_keys(records, headers, decompression_limit(config.max_message_bytes))
         log_append_time = config.log_append_time
         with self._lock:
             self._check_open()
@@ -405,7 +406,8 @@ class PartitionLog:
                 continue
             batch = segment.read_at(header.position, header.size)
             local = dataclasses.replace(header, position=0)
-            for record in iter_records(batch, local):
+            limit = decompression_limit(self.config.max_message_bytes)
+            for record in iter_records(batch, local, max_decompressed_bytes=limit):
                 offset = header.base_offset + record.offset_delta
                 if header.timestamp_type == TIMESTAMP_LOG_APPEND_TIME:
                     timestamp = header.max_timestamp
@@ -562,10 +564,10 @@ class PartitionLog:
             )
 
 
-def _require_keys(records: bytes | memoryview, headers: list[BatchHeader]) -> None:
+def _require_keys(records: bytes | memoryview, headers: list[BatchHeader], limit: int) -> None:
     for header in headers:
         if header.is_control:
             continue
-        for record in iter_records(records, header):
+        for record in iter_records(records, header, max_decompressed_bytes=limit):
             if record.key is None:
                 raise InvalidRecord("compacted topic cannot accept a record without a key")

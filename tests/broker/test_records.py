@@ -12,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broker import records
-from broker.errors import CorruptRecord, UnsupportedVersion
+from broker.errors import CorruptRecord, RecordTooLarge, UnsupportedVersion
 from broker.records import (
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
     Record,
     build_batch,
+    decompression_limit,
     iter_records,
     read_batches,
     set_log_append_time,
@@ -238,6 +240,66 @@ def test_truncated_xerial_block() -> None:
     framed = xerial_frame(b"x" * 50)
     with pytest.raises(CorruptRecord, match="xerial"):
         records._decompress(2, framed[:-3])
+
+
+# --------------------------------------------------------------------------- decompression bombs
+
+MIB = 1024 * 1024
+
+
+def _bomb(codec: int, size: int) -> tuple[bytes, records.BatchHeader]:
+    """One record whose value is ``size`` zero bytes: a few KiB once compressed."""
+    batch = build_batch([Record(0, 0, b"k", bytes(size))], compression=codec)
+    assert len(batch) < size // 10
+    (header,) = read_batches(batch)
+    return batch, header
+
+
+@pytest.mark.parametrize("codec", [1, 2, 3, 4])
+def test_records_past_the_decompression_limit_are_refused(codec: int) -> None:
+    batch, header = _bomb(codec, 2 * MIB)
+    with pytest.raises(RecordTooLarge, match=f"decompress to more than {MIB} bytes"):
+        list(iter_records(batch, header, max_decompressed_bytes=MIB))
+    [record] = iter_records(batch, header, max_decompressed_bytes=3 * MIB)
+    assert record.value == bytes(2 * MIB)
+
+
+@pytest.mark.parametrize("codec", [1, 3, 4])
+def test_a_limit_hit_exactly_is_accepted(codec: int) -> None:
+    batch, header = _bomb(codec, MIB)
+    body_size = len(bytes(records._decompress(codec, batch[61:])))
+    assert [r.value for r in iter_records(batch, header, max_decompressed_bytes=body_size)] == [
+        bytes(MIB)
+    ]
+    with pytest.raises(RecordTooLarge):
+        list(iter_records(batch, header, max_decompressed_bytes=body_size - 1))
+
+
+def test_xerial_blocks_count_toward_one_limit() -> None:
+    framed = xerial_frame(bytes(4096), block=1024)  # four blocks of 1 KiB
+    assert len(bytes(records._decompress(2, framed, 4096))) == 4096
+    with pytest.raises(RecordTooLarge, match="snappy"):
+        records._decompress(2, framed, 4095)
+
+
+def test_default_limit_stops_a_large_bomb() -> None:
+    batch, header = _bomb(4, DEFAULT_MAX_DECOMPRESSED_BYTES + 1)
+    with pytest.raises(RecordTooLarge, match="the limit for one batch"):
+        list(iter_records(batch, header))
+
+
+def test_corrupt_compressed_data_is_still_corrupt_not_too_large() -> None:
+    batch, header = _bomb(4, MIB)
+    damaged = bytearray(batch)
+    damaged[70:80] = b"\xff" * 10
+    with pytest.raises(CorruptRecord, match="cannot decompress"):
+        list(iter_records(bytes(damaged), header))
+
+
+def test_decompression_limit_scales_with_max_message_bytes() -> None:
+    assert decompression_limit(1000) == DEFAULT_MAX_DECOMPRESSED_BYTES
+    assert decompression_limit(MIB) == 64 * MIB
+    assert decompression_limit(10 * MIB) == 640 * MIB
 
 
 # --------------------------------------------------------------------------- interop
