@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from broker.log import LogConfig, PartitionLog, compact
+import pytest
+
+from broker.log import LogConfig, PartitionLog, cleaner, compact
+from broker.log.cleaner import dirty_ratio
 from broker.records import read_batches
 from tests.broker.log.helpers import abandon, append, batch, read_all
 
@@ -117,3 +121,135 @@ def test_compacted_and_deleted_policy(tmp_path: Path) -> None:
     log.apply_retention(now_ms=10_100)
     assert log.log_start_offset > 0
     log.close()
+
+
+# --------------------------------------------------------------------------- dirty ratio, lag, checkpoint
+
+
+def count_rewrites(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count calls of the cleaner's per-segment rewrite (a pass that ran reads every segment)."""
+    calls: list[int] = []
+    original = cleaner._clean_segment
+
+    def counting(*args: Any) -> Any:
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(cleaner, "_clean_segment", counting)
+    return calls
+
+
+def test_min_cleanable_dirty_ratio_gates_a_pass(tmp_path: Path) -> None:
+    config = LogConfig(
+        segment_bytes=300, cleanup_policy=frozenset({"compact"}), min_cleanable_dirty_ratio=0.5
+    )
+    log = PartitionLog.open(tmp_path / "t-0", config)
+    for i in range(40):  # 20 keys twice: the cleaned part stays large
+        append(log, batch(b"v%d" % i, key=b"k%d" % (i % 20), timestamp=10_000 + i))
+    assert dirty_ratio(log, 10_100) == 1.0
+    assert compact(log, now_ms=10_100) > 0
+    assert dirty_ratio(log, 10_100) == 0.0
+    # One more closed segment: dirty, but far less than half of the cleanable bytes.
+    segments = len(log.segments)
+    while len(log.segments) == segments:
+        append(log, batch(b"new", key=b"k0", timestamp=10_100))
+    before = read_all(log)
+    assert 0 < dirty_ratio(log, 10_100) <= 0.5
+    assert compact(log, now_ms=10_100) == 0
+    assert read_all(log) == before
+    # Enough new data to make the dirty part more than half: the pass runs.
+    while dirty_ratio(log, 10_100) <= 0.5:
+        append(log, batch(b"more", key=b"k1", timestamp=10_100))
+    assert compact(log, now_ms=10_100) > 0
+    log.close()
+
+
+def test_max_compaction_lag_forces_a_pass(tmp_path: Path) -> None:
+    config = LogConfig(
+        segment_bytes=300,
+        cleanup_policy=frozenset({"compact"}),
+        min_cleanable_dirty_ratio=1.0,  # the ratio alone never triggers (strictly greater)
+        max_compaction_lag_ms=5_000,
+    )
+    log = keyed_log(tmp_path, config)
+    assert compact(log, now_ms=10_100) == 0
+    assert compact(log, now_ms=15_000) > 0  # the first dirty batch (10_000) waited 5 s
+    log.close()
+
+
+def test_cleaner_checkpoint_spares_a_restart_from_cleaning_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = keyed_log(tmp_path)
+    compact(log, now_ms=10_100)
+    first_dirty = log.first_dirty_offset
+    expiry = log.next_tombstone_expiry_ms
+    assert first_dirty == log.segments[-2].next_offset
+    assert (tmp_path / "t-0" / "cleaner-offset-checkpoint").read_text() == (
+        f"1\n{first_dirty}\n{-1 if expiry is None else expiry}\n"
+    )
+    expected = read_all(log)
+    log.close()
+    reopened = PartitionLog.open(tmp_path / "t-0", CONFIG)
+    assert (reopened.first_dirty_offset, reopened.next_tombstone_expiry_ms) == (first_dirty, expiry)
+    rewrites = count_rewrites(monkeypatch)
+    assert compact(reopened, now_ms=10_100) == 0
+    assert rewrites == []
+    assert read_all(reopened) == expected
+    reopened.close()
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"garbage\n", b"2\n5\n-1\n", b"1\n-3\n-1\n", b"1\n5\n", b"\xff\xfe\n"]
+)
+def test_unreadable_cleaner_checkpoint_means_clean_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    log = keyed_log(tmp_path)
+    compact(log, now_ms=10_100)
+    expected = read_all(log)
+    log.close()
+    (tmp_path / "t-0" / "cleaner-offset-checkpoint").write_bytes(content)
+    reopened = PartitionLog.open(tmp_path / "t-0", CONFIG)
+    assert reopened.first_dirty_offset == 0
+    rewrites = count_rewrites(monkeypatch)
+    assert compact(reopened, now_ms=10_100) == 0  # already compact: nothing to remove
+    assert rewrites  # but the pass ran over everything
+    assert read_all(reopened) == expected
+    reopened.close()
+
+
+def test_checkpoint_beyond_a_truncated_log_is_clamped(tmp_path: Path) -> None:
+    log = keyed_log(tmp_path)
+    end = log.log_end_offset
+    log.close()
+    (tmp_path / "t-0" / "cleaner-offset-checkpoint").write_text(f"1\n{end + 100}\n-1\n")
+    reopened = PartitionLog.open(tmp_path / "t-0", CONFIG)
+    assert reopened.first_dirty_offset == end
+    reopened.close()
+
+
+def test_a_segment_deleted_during_a_pass_is_not_swapped_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DeleteRecords on the loop thread while the cleaner works on a segment."""
+    log = keyed_log(tmp_path)
+    second_base = log.segments[1].base_offset
+    original = cleaner._clean_segment
+    calls: list[int] = []
+
+    def delete_first_segment_meanwhile(*args: Any) -> Any:
+        if not calls:
+            log.delete_records_before(second_base)
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(cleaner, "_clean_segment", delete_first_segment_meanwhile)
+    compact(log, now_ms=10_100)
+    assert log.log_start_offset == second_base
+    assert all(offset >= second_base for offset, _, _ in read_all(log))
+    assert not list((tmp_path / "t-0").glob("*.cleaned"))
+    log.close()
+    reopened = PartitionLog.open(tmp_path / "t-0", CONFIG)
+    assert reopened.log_start_offset == second_base
+    reopened.close()
