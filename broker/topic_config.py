@@ -182,6 +182,33 @@ _CONFLUENT_VALIDATION_DOC = (
     "charter.{part}.schema.validation=id, false as none, unless the charter config is set."
 )
 
+
+def _gate_defs(part: str, validation_default: str) -> tuple[ConfigDef, ...]:
+    """The produce gate's configs for the record ``part`` ("value" or "key")."""
+    return (
+        ConfigDef(
+            f"charter.{part}.schema.validation",
+            ConfigType.STRING,
+            validation_default,
+            _SCHEMA_VALIDATION_DOC.format(part=part),
+            _one_of("none", "id", "full"),
+        ),
+        ConfigDef(
+            f"charter.{part}.subject.name.strategy",
+            ConfigType.STRING,
+            "topic",
+            _STRATEGY_DOC.format(part=part),
+            _one_of("topic", "record", "topic_record"),
+        ),
+        ConfigDef(
+            f"confluent.{part}.schema.validation",
+            ConfigType.BOOLEAN,
+            "false",
+            _CONFLUENT_VALIDATION_DOC.format(part=part),
+        ),
+    )
+
+
 _DEFS: tuple[ConfigDef, ...] = (
     ConfigDef(
         "cleanup.policy",
@@ -446,45 +473,10 @@ _DEFS: tuple[ConfigDef, ...] = (
         None,
         "unclean.leader.election.enable",
     ),
-    ConfigDef(
-        "charter.value.schema.validation",
-        ConfigType.STRING,
-        "full",
-        _SCHEMA_VALIDATION_DOC.format(part="value"),
-        _one_of("none", "id", "full"),
-    ),
-    ConfigDef(
-        "charter.key.schema.validation",
-        ConfigType.STRING,
-        "none",
-        _SCHEMA_VALIDATION_DOC.format(part="key"),
-        _one_of("none", "id", "full"),
-    ),
-    ConfigDef(
-        "charter.value.subject.name.strategy",
-        ConfigType.STRING,
-        "topic",
-        _STRATEGY_DOC.format(part="value"),
-        _one_of("topic", "record", "topic_record"),
-    ),
-    ConfigDef(
-        "charter.key.subject.name.strategy",
-        ConfigType.STRING,
-        "topic",
-        _STRATEGY_DOC.format(part="key"),
-        _one_of("topic", "record", "topic_record"),
-    ),
-    ConfigDef(
-        "confluent.value.schema.validation",
-        ConfigType.BOOLEAN,
-        "false",
-        _CONFLUENT_VALIDATION_DOC.format(part="value"),
-    ),
-    ConfigDef(
-        "confluent.key.schema.validation",
-        ConfigType.BOOLEAN,
-        "false",
-        _CONFLUENT_VALIDATION_DOC.format(part="key"),
+    *(
+        definition
+        for part, validation_default in (("value", "full"), ("key", "none"))
+        for definition in _gate_defs(part, validation_default)
     ),
 )
 

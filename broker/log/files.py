@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["fsync_directory", "write_all", "write_atomically"]
+__all__ = ["fsync_directory", "write_all", "write_atomically", "write_durably"]
 
 
 def fsync_directory(directory: Path) -> None:
@@ -34,12 +34,17 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
 def write_atomically(path: Path, data: bytes, *, sync_directory: bool = True) -> None:
     """Replace ``path`` with ``data`` via ``<path>.tmp`` + fsync + rename."""
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    write_durably(tmp, data)
+    os.replace(tmp, path)
+    if sync_directory:
+        fsync_directory(path.parent)
+
+
+def write_durably(path: Path, data: bytes | bytearray | memoryview) -> None:
+    """Create or truncate ``path``, write ``data`` and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
-    if sync_directory:
-        fsync_directory(path.parent)

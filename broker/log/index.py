@@ -17,39 +17,37 @@ appends and never fsynced on its own (the segment's recovery does not need it).
 
 from __future__ import annotations
 
-import os
 import struct
 from array import array
 from bisect import bisect_right
 from pathlib import Path
+
+from broker.log.index_file import IndexFile
 
 __all__ = ["OffsetIndex"]
 
 _ENTRY = struct.Struct(">II")
 
 
-class OffsetIndex:
+class OffsetIndex(IndexFile):
     """In-memory copy of the entries plus an append-only file handle."""
 
+    ENTRY = _ENTRY
+
     def __init__(self, path: Path, base_offset: int) -> None:
-        self.path = path
-        self.base_offset = base_offset
+        super().__init__(path, base_offset)
         self._relative = array("I")
         self._positions = array("I")
-        self._fd = -1
 
     @classmethod
     def load(cls, path: Path, base_offset: int, log_size: int) -> OffsetIndex | None:
         """Read ``path``; None when it is missing or inconsistent with a log of ``log_size``."""
+        entries = cls.read_entries(path)
+        if entries is None:
+            return None
         index = cls(path, base_offset)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        if len(raw) % _ENTRY.size:
-            return None
         previous = (-1, -1)
-        for relative, position in _ENTRY.iter_unpack(raw):
+        for relative, position in entries:
             if relative <= previous[0] or position <= previous[1] or position >= log_size:
                 return None
             index._relative.append(relative)
@@ -65,17 +63,13 @@ class OffsetIndex:
         for offset, position in entries:
             index._relative.append(offset - base_offset)
             index._positions.append(position)
-        path.write_bytes(cls.encode(base_offset, entries))
-        index._open()
+        index._write_new(cls.encode(base_offset, entries))
         return index
 
     @staticmethod
     def encode(base_offset: int, entries: list[tuple[int, int]]) -> bytes:
         """File content for ``entries`` of (absolute offset, position)."""
         return b"".join(_ENTRY.pack(offset - base_offset, position) for offset, position in entries)
-
-    def _open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def __len__(self) -> int:
         return len(self._relative)
@@ -90,18 +84,9 @@ class OffsetIndex:
         relative = offset - self.base_offset
         self._relative.append(relative)
         self._positions.append(position)
-        os.write(self._fd, _ENTRY.pack(relative, position))
+        self._append_entry(relative, position)
 
     def lookup(self, offset: int) -> int:
         """Position of the last indexed batch whose base offset is <= ``offset`` (else 0)."""
         slot = bisect_right(self._relative, offset - self.base_offset) - 1
         return self._positions[slot] if slot >= 0 else 0
-
-    def flush(self) -> None:
-        if self._fd >= 0:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1

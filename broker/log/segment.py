@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from broker.errors import CorruptRecord, UnsupportedVersion
-from broker.log.files import fsync_directory, write_all
+from broker.log.files import fsync_directory, write_durably
 from broker.log.index import OffsetIndex
 from broker.log.time_index import TimeIndex
 from broker.records import BatchHeader, iter_batches
@@ -212,12 +212,7 @@ class Segment:
         if largest >= 0 and (not time_entries or largest > time_entries[-1][0]):
             time_entries.append((largest, planner.offset_of_max_timestamp))  # what seal() adds
         log_path, index_path, time_index_path = self.cleaned_paths()
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            write_all(fd, content)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_durably(log_path, content)
         os.utime(log_path, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
         index_path.write_bytes(OffsetIndex.encode(self.base_offset, offset_entries))
         time_index_path.write_bytes(TimeIndex.encode(self.base_offset, time_entries))

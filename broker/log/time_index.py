@@ -16,39 +16,37 @@ missing or inconsistent.
 
 from __future__ import annotations
 
-import os
 import struct
 from array import array
 from bisect import bisect_left
 from pathlib import Path
+
+from broker.log.index_file import IndexFile
 
 __all__ = ["TimeIndex"]
 
 _ENTRY = struct.Struct(">qI")
 
 
-class TimeIndex:
+class TimeIndex(IndexFile):
     """In-memory copy of the entries plus an append-only file handle."""
 
+    ENTRY = _ENTRY
+
     def __init__(self, path: Path, base_offset: int) -> None:
-        self.path = path
-        self.base_offset = base_offset
+        super().__init__(path, base_offset)
         self._timestamps = array("q")
         self._relative = array("I")
-        self._fd = -1
 
     @classmethod
     def load(cls, path: Path, base_offset: int, next_offset: int) -> TimeIndex | None:
         """Read ``path``; None when missing or inconsistent with a segment ending before ``next_offset``."""
+        entries = cls.read_entries(path)
+        if entries is None:
+            return None
         index = cls(path, base_offset)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        if len(raw) % _ENTRY.size:
-            return None
         previous = (None, -1)
-        for timestamp, relative in _ENTRY.iter_unpack(raw):
+        for timestamp, relative in entries:
             if previous[0] is not None and timestamp <= previous[0]:
                 return None
             if relative < previous[1] or base_offset + relative >= max(
@@ -68,8 +66,7 @@ class TimeIndex:
         for timestamp, offset in entries:
             index._timestamps.append(timestamp)
             index._relative.append(offset - base_offset)
-        path.write_bytes(cls.encode(base_offset, entries))
-        index._open()
+        index._write_new(cls.encode(base_offset, entries))
         return index
 
     @staticmethod
@@ -78,9 +75,6 @@ class TimeIndex:
         return b"".join(
             _ENTRY.pack(timestamp, offset - base_offset) for timestamp, offset in entries
         )
-
-    def _open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def __len__(self) -> int:
         return len(self._timestamps)
@@ -94,18 +88,9 @@ class TimeIndex:
             return
         self._timestamps.append(timestamp)
         self._relative.append(offset - self.base_offset)
-        os.write(self._fd, _ENTRY.pack(timestamp, offset - self.base_offset))
+        self._append_entry(timestamp, offset - self.base_offset)
 
     def lookup(self, timestamp: int) -> int | None:
         """Offset of the last entry whose timestamp is < ``timestamp`` (None: scan from the start)."""
         slot = bisect_left(self._timestamps, timestamp) - 1
         return self.base_offset + self._relative[slot] if slot >= 0 else None
-
-    def flush(self) -> None:
-        if self._fd >= 0:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
