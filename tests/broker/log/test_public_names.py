@@ -1,0 +1,28 @@
+"""Every name in the storage modules' ``__all__`` exists (the modules split out of topics.py too)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+MODULES = [
+    "broker.log",
+    "broker.log.checkpoints",
+    "broker.log.cleaner",
+    "broker.log.files",
+    "broker.log.index_file",
+    "broker.log_maintenance",
+    "broker.records",
+    "broker.topic_alter",
+    "broker.topic_describe",
+    "broker.topic_validation",
+    "broker.topics",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_names_exist(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__
+    assert [attr for attr in module.__all__ if not hasattr(module, attr)] == []
