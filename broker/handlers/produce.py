@@ -1,6 +1,10 @@
 """Produce (key 0): validate batches, pass the gate, append to the log, acknowledge.
 
-Per partition: ``read_batches`` checks lengths, magic and CRC; the gate decides
+Per partition: first the shape Kafka's ``ProduceRequest.validateRecords`` demands
+of v3+ requests (exactly one complete record batch, magic 2: INVALID_RECORD
+otherwise), then ``read_batches`` checks lengths, magic and CRC (CORRUPT_MESSAGE),
+then header rules a client batch must follow (known compression codec, no
+control batch, transactional batches only in transactions); the gate decides
 (INVALID_RECORD with per-record errors when it rejects, v8+); ``log.append``
 assigns offsets and enforces idempotent-producer sequencing. A retried batch
 the log already holds is answered as success with its original offsets. acks=0
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import struct
 import time
 from typing import Any
 
@@ -22,7 +27,7 @@ from broker.handlers.context import RequestContext
 from broker.handlers.topic_access import partition_log
 from broker.log import DuplicateBatch
 from broker.protocol import build, response_module
-from broker.records import read_batches
+from broker.records import BatchHeader, read_batches
 
 __all__ = ["HANDLERS"]
 
@@ -31,6 +36,87 @@ _VALID_ACKS = frozenset({-1, 0, 1})
 _RECORD_ERRORS_VERSION = 8
 _UTC = datetime.UTC
 log = logging.getLogger(__name__)
+
+# Offsets inside a record batch (https://kafka.apache.org/documentation/#recordbatch).
+_LOG_OVERHEAD = 12  # baseOffset int64 + batchLength int32
+_MAGIC_OFFSET = 16
+_BATCH_LENGTH = struct.Struct(">i")
+_MIN_BATCH_LENGTH = 14  # Kafka's LegacyRecord.RECORD_OVERHEAD_V0, its first sanity bound
+_MAX_CODEC = 4  # 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd
+
+
+def _batch_extent(records: bytes, position: int) -> int | None:
+    """End of the complete batch at ``position``, or None when none is complete there.
+
+    Follows Kafka's ``ByteBufferLogInputStream``: a length below the minimum or an
+    unknown magic is corrupt; a batch cut short is simply not a batch.
+    """
+    remaining = len(records) - position
+    if remaining < _LOG_OVERHEAD:
+        return None
+    (length,) = _BATCH_LENGTH.unpack_from(records, position + 8)
+    if length < _MIN_BATCH_LENGTH:
+        raise _Rejected(
+            ErrorCode.corrupt_message,
+            f"record batch length {length} is less than the minimum of {_MIN_BATCH_LENGTH}",
+        )
+    if remaining <= _MAGIC_OFFSET:
+        return None
+    magic = int.from_bytes(
+        records[position + _MAGIC_OFFSET : position + _MAGIC_OFFSET + 1], "big", signed=True
+    )
+    if not 0 <= magic <= 2:
+        raise _Rejected(ErrorCode.corrupt_message, f"invalid magic {magic} in record batch")
+    if remaining < _LOG_OVERHEAD + length:
+        return None
+    return position + _LOG_OVERHEAD + length
+
+
+class _Rejected(Exception):
+    def __init__(self, error: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.message = message
+
+
+def _check_request_shape(records: bytes | None, version: int) -> None:
+    """Kafka's rules for the records of one partition in a v3+ produce request."""
+    data = records or b""
+    end = _batch_extent(data, 0)
+    if end is None:
+        raise _Rejected(
+            ErrorCode.invalid_record,
+            f"Produce requests with version {version} must have at least one record batch "
+            "per partition",
+        )
+    if data[_MAGIC_OFFSET] != 2:
+        raise _Rejected(
+            ErrorCode.invalid_record,
+            f"Produce requests with version {version} are only allowed to contain record "
+            f"batches with magic version 2 (got magic {data[_MAGIC_OFFSET]})",
+        )
+    if _batch_extent(data, end) is not None:
+        raise _Rejected(
+            ErrorCode.invalid_record,
+            f"Produce requests with version {version} are only allowed to contain exactly "
+            "one record batch per partition",
+        )
+
+
+def _check_client_batch(header: BatchHeader) -> None:
+    """Header rules for a batch written by a client outside any transaction."""
+    if header.compression > _MAX_CODEC:
+        raise _Rejected(
+            ErrorCode.corrupt_message, f"unknown compression codec id {header.compression}"
+        )
+    if header.is_control:
+        raise _Rejected(ErrorCode.invalid_record, "clients may not write control batches")
+    if header.is_transactional:
+        raise _Rejected(
+            ErrorCode.transactional_id_authorization_failed,
+            "a transactional record batch needs a transactional id (transactions are not "
+            "supported yet)",
+        )
 
 
 class _PartitionOutcome:
@@ -65,9 +151,11 @@ def _append(
 ) -> _PartitionOutcome:
     try:
         log_ = partition_log(ctx.broker.topics, topic, partition)
-        if not records:
-            return _PartitionOutcome(ErrorCode.corrupt_message, error_message="no record batches")
+        _check_request_shape(records, ctx.api_version)
+        assert records is not None
         headers = read_batches(records)
+        for header in headers:
+            _check_client_batch(header)
         verdict = ctx.broker.gate.check(topic, partition, records, headers, ctx.header.client_id)
         if not verdict.accepted:
             return _PartitionOutcome(
@@ -84,6 +172,8 @@ def _append(
         )
     except BrokerError as exc:
         return _PartitionOutcome(ErrorCode(exc.error_code), error_message=exc.message or None)
+    except _Rejected as rejected:
+        return _PartitionOutcome(rejected.error, error_message=rejected.message)
     ctx.broker.appends.notify(topic, partition)
     return _PartitionOutcome(
         base_offset=result.base_offset,

@@ -220,7 +220,7 @@ class RawClient:
         return self.call(cls(**fields))
 
     def produce(self, topic: str, partition: int, records: bytes, acks: int = -1) -> Any:
-        """Produce v9; returns the one partition response."""
+        """Produce v9; returns the one partition response (None with acks=0: no response)."""
         cls = load_request_schema(0, 9)
         module = _module_of(cls)
         request = cls(
@@ -234,6 +234,9 @@ class RawClient:
                 ),
             ),
         )
+        if acks == 0:
+            self.send_raw(self.frame(request))
+            return None
         return self.call(request).responses[0].partition_responses[0]
 
     def fetch(self, topic: str, partition: int, offset: int) -> Any:
