@@ -3,7 +3,8 @@
 Each view parses the request (``registry.payloads``), calls one
 ``RegistryService`` method and formats the result; registry errors become
 ``{"error_code", "message"}`` in the one error handler below. Subjects are
-matched with ``<path:...>`` so names holding ``/`` (sent percent-encoded) work.
+matched with ``<subject:...>`` (a path converter) so names holding ``/`` (sent
+percent-encoded) work.
 """
 
 from __future__ import annotations
@@ -13,21 +14,26 @@ from typing import Any
 from urllib.parse import unquote
 
 from flask import Blueprint, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from registry import payloads
 from registry.errors import RegistryError
 from registry.service import RegistryService, qualified_subject
+from registry.store import SCHEMA_CACHE_SIZE, StoredSchema
 
 __all__ = ["CONTENT_TYPE", "create_blueprint"]
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
+def _encode(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
 def _reply(body: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")), status=status, content_type=CONTENT_TYPE
-    )
+    return Response(_encode(body), status=status, content_type=CONTENT_TYPE)
 
 
 def _raw(text: str) -> Response:
@@ -56,28 +62,28 @@ def _rematch_encoded_slashes() -> Response | None:
 
     The WSGI path arrives decoded, so ``/subjects/a%2Fversions`` would look like
     the versions of subject ``a``. Matching the raw path with encoded slashes
-    kept inside their segment gives the route the client meant.
+    kept inside their segment gives the route the client meant. Every registry
+    request passes here, so the common case (no ``%2F``) is kept to one lookup.
     """
-    raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-    raw_path = raw_uri.split("?", 1)[0]
-    if "%2f" not in raw_path.lower():
+    environ = request.environ
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if "%2" not in raw_uri or "%2f" not in raw_uri.split("?", 1)[0].lower():
         return None
+    raw_path = raw_uri.split("?", 1)[0]
     marked = raw_path.replace("%2F", _SLASH_PLACEHOLDER).replace("%2f", _SLASH_PLACEHOLDER)
     try:
         path = unquote(marked, errors="strict")
     except UnicodeDecodeError:
         return None  # not a subject we could have stored; let the normal match answer
-    adapter = current_app.url_map.bind_to_environ(request.environ)
+    adapter = current_app.url_map.bind_to_environ(environ)
     try:
         rule, view_args = adapter.match(path, method=request.method, return_rule=True)
     except HTTPException:
         return None
-    view_args = _qualify(
-        {
-            name: value.replace(_SLASH_PLACEHOLDER, "/") if isinstance(value, str) else value
-            for name, value in view_args.items()
-        }
-    )
+    view_args = {
+        name: value.replace(_SLASH_PLACEHOLDER, "/") if isinstance(value, str) else value
+        for name, value in view_args.items()
+    }
     if request.url_rule is not None and rule.endpoint == request.url_rule.endpoint:
         assert request.view_args is not None
         request.view_args.clear()
@@ -86,24 +92,24 @@ def _rematch_encoded_slashes() -> Response | None:
     return current_app.view_functions[rule.endpoint](**view_args)
 
 
-def _qualify(view_args: dict[str, Any]) -> dict[str, Any]:
-    """Subjects in the default context given as ``:.:name`` mean ``name`` (as in Confluent)."""
-    subject = view_args.get("subject")
-    if isinstance(subject, str):
-        view_args["subject"] = qualified_subject(subject)
-    return view_args
+class _SubjectConverter(PathConverter):
+    """``<subject:...>``: a subject name, which may hold ``/``; ``:.:name`` (the default
+    context, as Confluent writes it) means ``name``. Parsing it here, rather than in a
+    per-request hook, leaves routes without a subject untouched."""
+
+    def to_python(self, value: str) -> str:
+        return qualified_subject(value)
 
 
-def _qualify_url_values(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    if values:
-        _qualify(values)
+def _add_subject_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("subject", _SubjectConverter)
 
 
 def create_blueprint(service: RegistryService) -> Blueprint:
     """The registry's routes over ``service``."""
     bp = Blueprint("registry", __name__)
+    bp.record_once(_add_subject_converter)  # before any rule uses it
     bp.register_error_handler(RegistryError, _error)
-    bp.url_value_preprocessor(_qualify_url_values)
     bp.before_request(_rematch_encoded_slashes)
 
     @bp.get("/")
@@ -112,12 +118,22 @@ def create_blueprint(service: RegistryService) -> Blueprint:
 
     # -- schemas by id ---------------------------------------------------------------
 
+    # The encoded body of GET /schemas/ids/{id} per schema object: the store hands out the same
+    # object while its cached answer is valid, so an identity match means the body is current.
+    encoded_schemas: dict[int, tuple[StoredSchema, bytes]] = {}
+
     @bp.get("/schemas/ids/<schema_id>")
     def schema_by_id(schema_id: str) -> Response:
         stored = service.get_schema(payloads.parse_schema_id(schema_id))
         if request.query_string and _flag("fetchMaxId"):
             return _reply(payloads.schema_response(stored, max_id=service.max_schema_id()))
-        return _reply(payloads.schema_response(stored))
+        encoded = encoded_schemas.get(stored.schema_id)
+        if encoded is None or encoded[0] is not stored:
+            if len(encoded_schemas) >= SCHEMA_CACHE_SIZE:
+                encoded_schemas.clear()
+            encoded = (stored, _encode(payloads.schema_response(stored)))
+            encoded_schemas[stored.schema_id] = encoded
+        return Response(encoded[1], status=200, content_type=CONTENT_TYPE)
 
     @bp.get("/schemas/ids/<schema_id>/schema")
     def schema_text_by_id(schema_id: str) -> Response:
@@ -169,13 +185,13 @@ def create_blueprint(service: RegistryService) -> Blueprint:
         )
         return _reply(subjects)
 
-    @bp.post("/subjects/<path:subject>/versions")
+    @bp.post("/subjects/<subject:subject>/versions")
     def register(subject: str) -> Response:
         schema_request = payloads.parse_schema_request(_body(), allow_empty=True)
         registered = service.register(subject, schema_request, normalize=_flag("normalize"))
         return _reply(payloads.registered_response(registered))
 
-    @bp.get("/subjects/<path:subject>/versions")
+    @bp.get("/subjects/<subject:subject>/versions")
     def list_versions(subject: str) -> Response:
         versions = service.list_versions(
             subject,
@@ -185,21 +201,21 @@ def create_blueprint(service: RegistryService) -> Blueprint:
         )
         return _reply(versions)
 
-    @bp.get("/subjects/<path:subject>/versions/<version>")
+    @bp.get("/subjects/<subject:subject>/versions/<version>")
     def get_version(subject: str, version: str) -> Response:
         found = service.get_version(
             subject, payloads.parse_version(version), include_deleted=_flag("deleted")
         )
         return _reply(payloads.version_response(found))
 
-    @bp.get("/subjects/<path:subject>/versions/<version>/schema")
+    @bp.get("/subjects/<subject:subject>/versions/<version>/schema")
     def get_version_schema(subject: str, version: str) -> Response:
         found = service.get_version(
             subject, payloads.parse_version(version), include_deleted=_flag("deleted")
         )
         return _raw(found.schema.schema_text)
 
-    @bp.get("/subjects/<path:subject>/versions/<version>/referencedby")
+    @bp.get("/subjects/<subject:subject>/versions/<version>/referencedby")
     def referenced_by(subject: str, version: str) -> Response:
         ids = service.referenced_by(
             subject,
@@ -209,7 +225,7 @@ def create_blueprint(service: RegistryService) -> Blueprint:
         )
         return _reply(ids)
 
-    @bp.get("/subjects/<path:subject>/metadata")
+    @bp.get("/subjects/<subject:subject>/metadata")
     def latest_with_metadata(subject: str) -> Response:
         found = service.latest_with_metadata(
             subject,
@@ -218,14 +234,14 @@ def create_blueprint(service: RegistryService) -> Blueprint:
         )
         return _reply(payloads.version_response(found))
 
-    @bp.delete("/subjects/<path:subject>/versions/<version>")
+    @bp.delete("/subjects/<subject:subject>/versions/<version>")
     def delete_version(subject: str, version: str) -> Response:
         deleted = service.delete_version(
             subject, payloads.parse_version(version), permanent=_flag("permanent")
         )
         return _reply(deleted)
 
-    @bp.post("/subjects/<path:subject>")
+    @bp.post("/subjects/<subject:subject>")
     def lookup(subject: str) -> Response:
         schema_request = payloads.parse_schema_request(_body())
         found = service.lookup(
@@ -236,13 +252,13 @@ def create_blueprint(service: RegistryService) -> Blueprint:
         )
         return _reply(payloads.version_response(found))
 
-    @bp.delete("/subjects/<path:subject>")
+    @bp.delete("/subjects/<subject:subject>")
     def delete_subject(subject: str) -> Response:
         return _reply(service.delete_subject(subject, permanent=_flag("permanent")))
 
     # -- compatibility -----------------------------------------------------------------
 
-    @bp.post("/compatibility/subjects/<path:subject>/versions")
+    @bp.post("/compatibility/subjects/<subject:subject>/versions")
     def compatibility_all(subject: str) -> Response:
         schema_request = payloads.parse_schema_request(_body())
         result = service.test_compatibility(
@@ -250,7 +266,7 @@ def create_blueprint(service: RegistryService) -> Blueprint:
         )
         return _reply(payloads.compatibility_response(result, verbose=_flag("verbose")))
 
-    @bp.post("/compatibility/subjects/<path:subject>/versions/<version>")
+    @bp.post("/compatibility/subjects/<subject:subject>/versions/<version>")
     def compatibility_version(subject: str, version: str) -> Response:
         version_number = payloads.parse_version(version)
         schema_request = payloads.parse_schema_request(_body())
@@ -275,18 +291,18 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     def delete_global_config() -> Response:
         return _reply(payloads.config_response(service.delete_config(None)))
 
-    @bp.get("/config/<path:subject>")
+    @bp.get("/config/<subject:subject>")
     def get_subject_config(subject: str) -> Response:
         view = service.get_config(subject, default_to_global=_flag("defaultToGlobal"))
         return _reply(payloads.config_response(view))
 
-    @bp.put("/config/<path:subject>")
+    @bp.put("/config/<subject:subject>")
     def put_subject_config(subject: str) -> Response:
         update = payloads.parse_config_update(_body())
         service.set_config(subject, update)
         return _reply(payloads.config_update_response(update))
 
-    @bp.delete("/config/<path:subject>")
+    @bp.delete("/config/<subject:subject>")
     def delete_subject_config(subject: str) -> Response:
         return _reply(payloads.config_response(service.delete_config(subject)))
 
@@ -305,17 +321,17 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     def delete_global_mode() -> Response:
         return _reply({"mode": service.delete_mode(None).value})
 
-    @bp.get("/mode/<path:subject>")
+    @bp.get("/mode/<subject:subject>")
     def get_subject_mode(subject: str) -> Response:
         mode = service.get_mode(subject, default_to_global=_flag("defaultToGlobal"))
         return _reply({"mode": mode.value})
 
-    @bp.put("/mode/<path:subject>")
+    @bp.put("/mode/<subject:subject>")
     def put_subject_mode(subject: str) -> Response:
         mode = payloads.parse_mode_update(_body())
         return _reply({"mode": service.set_mode(subject, mode, force=_flag("force")).value})
 
-    @bp.delete("/mode/<path:subject>")
+    @bp.delete("/mode/<subject:subject>")
     def delete_subject_mode(subject: str) -> Response:
         return _reply({"mode": service.delete_mode(subject).value})
 

@@ -13,6 +13,11 @@ Tables:
   ``deleted`` flag; unique (subject, version) and unique live (subject, schema_id).
 - ``registry_config`` / ``registry_mode``: per-subject settings; the global
   setting is the row whose scope is the empty string.
+- ``registry_generation``: one row (id 1) whose ``value`` goes up in the same
+  transaction as every permanent delete of versions. It is how every process
+  sharing the database knows when its cache of schemas by id may be stale: a
+  schema's content never changes, but a permanent delete can make its id "not
+  found" (see ``Store.schema_by_id`` and ``docs/decisions.md``).
 
 Models are created per database (``Store(database)``) so no module holds a
 connection. Decisions live in ``registry.service``; this module only reads and
@@ -23,12 +28,13 @@ propagate so the service can retry.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import peewee
+
+from registry.schema_cache import GenerationCache
 
 __all__ = [
     "GLOBAL_SCOPE",
@@ -154,7 +160,21 @@ def _create_tables(database: peewee.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables]
+def _create_generation(database: peewee.Database) -> None:
+    database.execute_sql(
+        "CREATE TABLE IF NOT EXISTS registry_generation "
+        "(id INTEGER NOT NULL PRIMARY KEY, value BIGINT NOT NULL)"
+    )
+    param = database.param
+    database.execute_sql(
+        f"INSERT INTO registry_generation (id, value) VALUES ({param}, {param})", (1, 0)
+    )
+
+
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables, _create_generation]
+
+# Schemas kept per process by ``Store.schema_by_id``; beyond this the oldest entries go first.
+SCHEMA_CACHE_SIZE = 10_000
 
 
 def _dump(value: Any) -> str | None:
@@ -187,6 +207,13 @@ class Store:
             f"WHERE s.id = {param} AND EXISTS (SELECT 1 FROM registry_subject_version v "
             "WHERE v.schema_id = s.id)"
         )
+        self._generation_sql = f"SELECT value FROM registry_generation WHERE id = {param}"
+        self._bump_generation_sql = (
+            f"UPDATE registry_generation SET value = value + 1 WHERE id = {param}"
+        )
+        self.schema_cache: GenerationCache[StoredSchema] = GenerationCache(
+            self.generation, SCHEMA_CACHE_SIZE
+        )
 
     def atomic(self) -> Any:
         return self.database.atomic()
@@ -194,12 +221,25 @@ class Store:
     # -- schemas -----------------------------------------------------------------------
 
     def schema_by_id(self, schema_id: int) -> StoredSchema | None:
-        """The schema with this id, if some subject version (live or soft-deleted) uses it."""
-        cursor = self.database.execute_sql(self._schema_by_id_sql, (schema_id,))
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return _cached_schema(tuple(row))
+        """The schema with this id, if some subject version (live or soft-deleted) uses it.
+
+        Served from a per-process cache that reads the generation row on every
+        call, so a permanent delete committed by any process is seen at once
+        (``registry.schema_cache``); inside a transaction, which may hold its
+        own uncommitted deletes, the database is always asked.
+        """
+        if self.database.in_transaction():
+            return self._schema_by_id_uncached(schema_id)
+        return self.schema_cache.get(schema_id, self._schema_by_id_uncached)
+
+    def _schema_by_id_uncached(self, schema_id: int) -> StoredSchema | None:
+        row = self.database.execute_sql(self._schema_by_id_sql, (schema_id,)).fetchone()
+        return None if row is None else self._to_schema(row)
+
+    def generation(self) -> int:
+        """The current value of the generation row (raised by every permanent delete)."""
+        row = self.database.execute_sql(self._generation_sql, (1,)).fetchone()
+        return int(row[0]) if row is not None else 0
 
     def schema_by_id_any(self, schema_id: int) -> StoredSchema | None:
         """The schema row with this id whether or not any version still uses it."""
@@ -366,12 +406,15 @@ class Store:
         )
 
     def purge_versions(self, subject: str, versions: Sequence[int]) -> int:
+        """Delete versions for good; bumps the generation in the same transaction."""
         table = self._version
-        return (
-            table.delete()
-            .where((table.subject == subject) & (table.version.in_(list(versions))))
-            .execute()
-        )
+        with self.database.atomic():
+            self.database.execute_sql(self._bump_generation_sql, (1,))
+            return (
+                table.delete()
+                .where((table.subject == subject) & (table.version.in_(list(versions))))
+                .execute()
+            )
 
     def live_referrers(self, subject: str, version: int) -> list[int]:
         """Ids of schemas with a live version that reference ``subject`` ``version``."""
@@ -453,11 +496,3 @@ class Store:
 
     def delete_mode(self, scope: str) -> int:
         return self._mode.delete().where(self._mode.scope == scope).execute()
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_schema(row: tuple[Any, ...]) -> StoredSchema:
-    """``Store._to_schema`` memoised on the whole row: the hot path (``GET /schemas/ids/{id}``)
-    then skips three JSON parses. Keyed on the row's content, never on the id alone, so a
-    changed or recreated row can never be answered from the cache."""
-    return Store._to_schema(row)

@@ -1,0 +1,259 @@
+"""The per-process cache behind ``GET /schemas/ids/{id}`` and its invalidation.
+
+Ids are immutable, but a permanent delete makes an id answer 40403, and that
+delete may be made by another app, process or host over the same database:
+every other reader must answer 40403 on its very next request. Covered here
+with the cache alone, with two apps over one SQLite file in this process, and
+with two ``charter serve http`` processes (two workers each) over one SQLite
+file and, marked ``postgres``, over one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+
+from charter.app import create_app
+from charter.config import Settings
+from registry.schema_cache import GenerationCache
+from registry.store import Store
+from tests.registry.server_process import ServerProcess, launch_server
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+# Compact, as the registry stores and answers it.
+SCHEMA = '{"type":"record","name":"Cached","fields":[{"name":"id","type":"long"}]}'
+
+
+# -- the cache on its own ------------------------------------------------------------------
+
+
+class Loads:
+    """A loader over a dict that counts its calls, and a generation the test moves."""
+
+    def __init__(self, rows: dict[int, str]) -> None:
+        self.rows = rows
+        self.calls = 0
+        self.generation = 0
+
+    def load(self, schema_id: int) -> str | None:
+        self.calls += 1
+        return self.rows.get(schema_id)
+
+
+def make_cache(rows: dict[int, str], max_entries: int = 10) -> tuple[GenerationCache[str], Loads]:
+    loads = Loads(rows)
+    return GenerationCache(lambda: loads.generation, max_entries), loads
+
+
+def test_a_found_schema_is_loaded_once_while_the_generation_holds() -> None:
+    cache, loads = make_cache({1: "one"})
+    assert [cache.get(1, loads.load) for _ in range(3)] == ["one"] * 3
+    assert loads.calls == 1
+
+
+def test_a_new_generation_empties_the_cache() -> None:
+    cache, loads = make_cache({1: "one"})
+    cache.get(1, loads.load)
+    del loads.rows[1]
+    loads.generation = 1
+    assert cache.get(1, loads.load) is None
+    assert loads.calls == 2
+
+
+def test_unknown_ids_are_never_cached() -> None:
+    cache, loads = make_cache({})
+    assert cache.get(7, loads.load) is None
+    loads.rows[7] = "seven"  # registered since: found without any generation change
+    assert cache.get(7, loads.load) == "seven"
+
+
+def test_a_delete_committed_while_the_row_is_read_leaves_nothing_stale() -> None:
+    cache, loads = make_cache({1: "one"})
+
+    def load_then_delete(schema_id: int) -> str | None:
+        found = loads.load(schema_id)
+        del loads.rows[1]  # committed by someone else right after our read
+        loads.generation += 1
+        return found
+
+    assert cache.get(1, load_then_delete) == "one"  # concurrent with the delete: either is fine
+    assert cache.get(1, loads.load) is None
+
+
+def test_a_reader_on_an_older_generation_files_nothing() -> None:
+    cache, loads = make_cache({1: "one", 2: "two"})
+    loads.generation = 5
+    cache.get(1, loads.load)
+    loads.generation = 4  # a reader whose snapshot predates the cache's
+    assert cache.get(2, loads.load) == "two"
+    loads.generation = 5
+    calls = loads.calls
+    cache.get(2, loads.load)
+    assert loads.calls == calls + 1
+
+
+def test_the_cache_is_bounded() -> None:
+    cache, loads = make_cache({number: str(number) for number in range(1, 6)}, max_entries=3)
+    for number in range(1, 6):
+        cache.get(number, loads.load)
+    assert len(cache) == 3
+
+
+# -- two apps over one SQLite file (as two processes would be) ----------------------------
+
+
+def register(client: FlaskClient, subject: str, schema: str = SCHEMA) -> int:
+    response = client.post(
+        f"/subjects/{subject}/versions",
+        data=json.dumps({"schema": schema}),
+        content_type=CONTENT_TYPE,
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return int(response.get_json()["id"])
+
+
+@pytest.fixture
+def two_clients(tmp_path: Path) -> Iterator[tuple[FlaskClient, FlaskClient]]:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    apps = [create_app(Settings(data_dir=tmp_path / name, database_url=url)) for name in ("a", "b")]
+    yield apps[0].test_client(), apps[1].test_client()
+    for app in apps:
+        database = app.extensions["charter.database"]
+        if not database.is_closed():
+            database.close()
+
+
+def test_permanent_version_delete_in_one_app_is_seen_by_the_other_at_once(
+    two_clients: tuple[FlaskClient, FlaskClient],
+) -> None:
+    writer, reader = two_clients
+    schema_id = register(writer, "orders-value")
+    for _ in range(3):  # the reader now holds the schema in its cache
+        assert reader.get(f"/schemas/ids/{schema_id}").status_code == 200
+    assert writer.delete("/subjects/orders-value/versions/1").status_code == 200
+    assert reader.get(f"/schemas/ids/{schema_id}").status_code == 200  # soft delete: still found
+    assert writer.delete("/subjects/orders-value/versions/1?permanent=true").status_code == 200
+    gone = reader.get(f"/schemas/ids/{schema_id}")
+    assert gone.status_code == 404
+    assert gone.get_json() == {"error_code": 40403, "message": f"Schema {schema_id} not found"}
+
+    # The same schema registered again gets its old id back, and the reader finds it again.
+    assert register(writer, "orders-value") == schema_id
+    assert reader.get(f"/schemas/ids/{schema_id}").get_json()["schema"] == SCHEMA
+
+
+def test_permanent_subject_delete_in_one_app_is_seen_by_the_other_at_once(
+    two_clients: tuple[FlaskClient, FlaskClient],
+) -> None:
+    writer, reader = two_clients
+    schema_id = register(writer, "payments-value")
+    assert reader.get(f"/schemas/ids/{schema_id}").status_code == 200
+    assert writer.delete("/subjects/payments-value").status_code == 200
+    assert writer.delete("/subjects/payments-value?permanent=true").status_code == 200
+    assert reader.get(f"/schemas/ids/{schema_id}").get_json()["error_code"] == 40403
+
+
+def test_a_schema_still_used_by_another_subject_stays_found(
+    two_clients: tuple[FlaskClient, FlaskClient],
+) -> None:
+    writer, reader = two_clients
+    schema_id = register(writer, "first-value")
+    assert register(writer, "second-value") == schema_id
+    assert reader.get(f"/schemas/ids/{schema_id}").status_code == 200
+    writer.delete("/subjects/first-value")
+    assert writer.delete("/subjects/first-value?permanent=true").status_code == 200
+    assert reader.get(f"/schemas/ids/{schema_id}").get_json()["schema"] == SCHEMA
+
+
+def test_every_permanent_delete_raises_the_generation(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    client = app.test_client()
+    store: Store = app.extensions["charter.registry"].store
+    register(client, "audit-value")
+    before = store.generation()
+    client.delete("/subjects/audit-value/versions/1")
+    assert store.generation() == before  # a soft delete leaves every id found
+    client.delete("/subjects/audit-value/versions/1?permanent=true")
+    assert store.generation() == before + 1
+    app.extensions["charter.database"].close()
+
+
+# -- two server processes over one database ------------------------------------------------
+
+
+@contextlib.contextmanager
+def two_servers(tmp_path: Path, database_url: str) -> Iterator[tuple[ServerProcess, ...]]:
+    servers = tuple(
+        launch_server(tmp_path / name, database_url=database_url, http_workers=2)
+        for name in ("a", "b")
+    )
+    with contextlib.ExitStack() as stack:
+        for server in servers:
+            stack.callback(server.stop)
+        for server in servers:
+            server.wait_ready()
+        yield servers
+
+
+def check_delete_seen_across_processes(writer: ServerProcess, reader: ServerProcess) -> None:
+    headers = {"Content-Type": CONTENT_TYPE}
+    subject = f"cross-{uuid.uuid4().hex[:8]}-value"
+    registered = requests.post(
+        f"{writer.url}/subjects/{subject}/versions",
+        data=json.dumps({"schema": SCHEMA}),
+        headers=headers,
+        timeout=30,
+    )
+    assert registered.status_code == 200, registered.text
+    schema_id = registered.json()["id"]
+    by_id = f"{reader.url}/schemas/ids/{schema_id}"
+
+    def fresh_get() -> requests.Response:
+        return requests.get(by_id, headers={"Connection": "close"}, timeout=30)
+
+    # New connections spread over both workers of the reader, so each caches the schema.
+    assert {fresh_get().status_code for _ in range(12)} == {200}
+    assert requests.delete(f"{writer.url}/subjects/{subject}", timeout=30).status_code == 200
+    purge = requests.delete(f"{writer.url}/subjects/{subject}?permanent=true", timeout=30)
+    assert purge.status_code == 200, purge.text
+    answers = [fresh_get() for _ in range(12)]
+    assert {answer.status_code for answer in answers} == {404}
+    assert {answer.json()["error_code"] for answer in answers} == {40403}
+
+
+@pytest.mark.slow
+def test_two_servers_over_one_sqlite_file(tmp_path: Path) -> None:
+    with two_servers(tmp_path, f"sqlite:///{tmp_path / 'shared.db'}") as (writer, reader):
+        check_delete_seen_across_processes(writer, reader)
+
+
+@pytest.fixture
+def fresh_postgres_url(pg_database_url: str) -> Iterator[str]:
+    """A new empty PostgreSQL database, dropped afterwards."""
+    import psycopg
+
+    name = f"charter_cache_{uuid.uuid4().hex[:10]}"
+    parts = urlsplit(pg_database_url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_two_servers_over_one_postgres_database(tmp_path: Path, fresh_postgres_url: str) -> None:
+    with two_servers(tmp_path, fresh_postgres_url) as (writer, reader):
+        check_delete_seen_across_processes(writer, reader)
