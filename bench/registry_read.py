@@ -87,11 +87,17 @@ def build_bench_app(settings: Settings, schema_id: int) -> Any:
     return app
 
 
-def serve(settings: Settings, schema_id: int) -> None:
-    """gunicorn with ``charter serve http``'s own options, serving the bench app."""
+def serve(settings: Settings, schema_id: int, overrides: dict[str, Any]) -> None:
+    """gunicorn with ``charter serve http``'s own options (plus ``overrides``), serving the bench
+    app."""
     from charter.http_server import _CharterGunicorn
 
     class BenchGunicorn(_CharterGunicorn):
+        def load_config(self) -> None:
+            super().load_config()
+            for key, value in overrides.items():
+                self.cfg.set(key, value)
+
         def load(self) -> Any:
             return build_bench_app(self.settings, schema_id)
 
@@ -175,7 +181,7 @@ def run_python_client(url: str, seconds: int, connections: int) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
-def in_process_cost(schema_id: int, calls: int) -> tuple[float, float]:
+def in_process_cost(calls: int, database_url: str | None = None) -> tuple[float, float]:
     """CPU microseconds per request of both routes, calling the WSGI app directly.
 
     The routes alternate in batches of 100 calls; each route's cost is its
@@ -186,7 +192,7 @@ def in_process_cost(schema_id: int, calls: int) -> tuple[float, float]:
 
     data_dir = Path(tempfile.mkdtemp(prefix="charter-bench-cpu-"))
     try:
-        settings = Settings(data_dir=data_dir)
+        settings = Settings(data_dir=data_dir, database_url=database_url)
         own_id = register_schema(settings)
         app = build_bench_app(settings, own_id)
         environs = {
@@ -223,25 +229,46 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument(
-        "--serve", nargs=3, metavar=("DATA_DIR", "PORT", "SCHEMA_ID"), help=argparse.SUPPRESS
+        "--database-url", help="e.g. postgresql://...; default: SQLite in a temporary directory"
     )
+    parser.add_argument(
+        "--gunicorn",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one of charter serve http's gunicorn settings (to compare them), "
+        "e.g. worker_class=sync, threads=1, workers=3",
+    )
+    parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.serve:
-        data_dir, port, schema_id = args.serve
-        settings = Settings(data_dir=Path(data_dir), http_port=int(port), log_level="WARNING")
-        serve(settings, int(schema_id))
+        data_dir, port, schema_id, serve_options = args.serve
+        options = json.loads(serve_options)
+        settings = Settings(
+            data_dir=Path(data_dir),
+            http_port=int(port),
+            log_level="WARNING",
+            database_url=options["database_url"],
+        )
+        serve(settings, int(schema_id), options["gunicorn"])
         return
 
+    overrides: dict[str, Any] = {}
+    for item in args.gunicorn:
+        key, _, value = item.partition("=")
+        overrides[key] = int(value) if value.isdigit() else value
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
     data_dir = Path(tempfile.mkdtemp(prefix="charter-bench-"))
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, database_url=args.database_url)
     schema_id = register_schema(settings)
     port = free_port()
+    serve_options = json.dumps({"database_url": args.database_url, "gunicorn": overrides})
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(data_dir), str(port), str(schema_id)],
+        [sys.executable, __file__, "--serve", str(data_dir), str(port), str(schema_id)]
+        + [serve_options],
         start_new_session=True,
     )
     try:
@@ -277,9 +304,11 @@ def main() -> None:
     ]
     ratio = statistics.median(pair_ratios)
     print(f"load generator: {client} ({args.connections} keep-alive connections, loopback)")
+    database = "PostgreSQL" if args.database_url else "SQLite"
     print(
-        f"server: gunicorn as `charter serve http` ({settings.http_workers} workers, gthread), "
-        f"SQLite, {os.cpu_count()} CPUs"
+        f"server: gunicorn as `charter serve http` ({settings.http_workers} workers, gthread)"
+        + (f" with {overrides}" if overrides else "")
+        + f", {database}, {os.cpu_count()} CPUs"
     )
     print(f"rounds: {args.rounds} x {args.seconds}s per route, alternating order")
     for name in routes:
@@ -288,7 +317,7 @@ def main() -> None:
     print("  per-round ratios: " + ", ".join(f"{value:.2f}" for value in pair_ratios))
     verdict = "meets" if ratio >= 0.8 else "BELOW"
     print(f"ratio registry/bare (median of rounds): {ratio:.2f} ({verdict} the 0.8 target)")
-    cpu_registry, cpu_bare = in_process_cost(schema_id, args.calls)
+    cpu_registry, cpu_bare = in_process_cost(args.calls, args.database_url)
     print(
         f"in-process CPU per request (WSGI call, no socket, fastest batch): "
         f"registry {cpu_registry:.0f} us, "

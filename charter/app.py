@@ -6,6 +6,7 @@ entry point and the tests call; nothing happens at import time.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import peewee
@@ -58,14 +59,22 @@ def create_app(
 
 
 def _install_connection_handling(app: Flask, database: peewee.Database) -> None:
-    @app.before_request
-    def _open_connection() -> None:
-        database.connect(reuse_if_open=True)
+    """Each thread opens its connection on first use (peewee's autoconnect) and keeps it.
+
+    Routes that never touch the database pay nothing, and a PostgreSQL read is
+    one round trip instead of a connect, a query and a disconnect. A connection
+    left unusable (server restart, network failure) or after an unhandled error
+    is closed, so the thread's next request connects afresh.
+    """
 
     @app.teardown_request
-    def _close_connection(_exc: BaseException | None) -> None:
-        if not database.is_closed() and not isinstance(database, peewee.SqliteDatabase):
-            database.close()
+    def _drop_broken_connection(exc: BaseException | None) -> None:
+        if database.is_closed() or isinstance(database, peewee.SqliteDatabase):
+            return
+        connection = database.connection()
+        if exc is not None or getattr(connection, "broken", False) or connection.closed:
+            with contextlib.suppress(peewee.OperationalError):  # still in a transaction
+                database.close()
 
 
 def _install_http_error_handler(app: Flask) -> None:
