@@ -44,6 +44,9 @@ class _CharterGunicorn(BaseApplication):
             "limit_request_line": 8190,
             "when_ready": when_ready,
             "proc_name": "charter-http",
+            # gunicorn 23+ opens one control socket per user by default; several
+            # HTTP tiers on one host would share it. Charter has no use for it.
+            "control_socket_disable": True,
         }
         for key, value in options.items():
             self.cfg.set(key, value)

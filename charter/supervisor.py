@@ -60,7 +60,7 @@ def run_up(settings: Settings, tiers: Sequence[str] = ("http", "broker")) -> int
                 code = child.poll()
                 if code is not None:
                     log.error("%s tier exited with code %s; stopping", tier, code)
-                    exit_code = code or 1
+                    exit_code = code if code > 0 else 1  # killed by a signal: plain failure
                     _stop(signal.SIGTERM, None)
                     break
             time.sleep(0.2)
