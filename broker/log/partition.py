@@ -29,6 +29,7 @@ without it and takes it only to swap a cleaned segment in (see cleaner.py).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import threading
@@ -70,6 +71,9 @@ __all__ = ["AppendResult", "PartitionLog", "TimestampOffset"]
 CLEAN_SHUTDOWN_FILE = "clean-shutdown"
 _LEFTOVER_SUFFIXES = (".cleaned", ".tmp", ".deleted", ".swap")
 _MAX_RELATIVE_OFFSET = 2**31 - 1
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,14 @@ class PartitionLog:
             self._log_start_offset = min(max(first_base, checkpoint or 0), self.log_end_offset)
             self._load_cleaner_checkpoint()
             self._rebuild_producer_state()
+            if not was_clean:
+                log.warning(
+                    "%s: recovered after an unclean shutdown; truncated %d torn bytes, "
+                    "log end offset %d",
+                    self.directory.name,
+                    self.truncated_bytes,
+                    self.log_end_offset,
+                )
 
     def _load_cleaner_checkpoint(self) -> None:
         cleaned = read_cleaner_checkpoint(self.directory)

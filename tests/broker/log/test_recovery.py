@@ -44,6 +44,19 @@ def test_truncated_mid_batch(tmp_path: Path) -> None:
     log.close()
 
 
+def test_unclean_recovery_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    active, _expected, _count = prepared(tmp_path)
+    with open(active, "ab") as f:
+        f.write(b"torn")
+    with caplog.at_level("WARNING", logger="broker.log.partition"):
+        reopen(active).close()
+    assert "unclean shutdown; truncated 4 torn bytes" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="broker.log.partition"):
+        reopen(active).close()  # closed cleanly the time before: nothing to report
+    assert "unclean" not in caplog.text
+
+
 def test_last_batch_cut_short(tmp_path: Path) -> None:
     active, expected, count = prepared(tmp_path)
     size = active.stat().st_size
