@@ -1,8 +1,8 @@
 """The broker process: TopicManager + handlers + Kafka listener, started and stopped as one.
 
-``run_broker(settings)`` is what ``charter serve broker`` and ``charter up`` call
-(optionally with an already opened ``database``; the broker never imports
-``charter``, settings are duck-typed). It logs ``Kafka listener
+``run_broker(settings, database)`` is what ``charter serve broker`` (and so
+``charter up``) calls with the database ``charter`` opened and migrated; the
+broker never imports ``charter``, settings are duck-typed. It logs ``Kafka listener
 ready on host:port`` once listening and stops cleanly on SIGINT/SIGTERM,
 closing every partition log.
 """
@@ -33,10 +33,10 @@ __all__ = ["BrokerApp", "run_broker"]
 log = logging.getLogger(__name__)
 
 Settings = Any  # charter.config.Settings, duck-typed (the broker never imports charter)
-TopicsFactory = Callable[[Settings, "peewee.Database | None"], TopicManager]
+TopicsFactory = Callable[[Settings, peewee.Database], TopicManager]
 
 
-def _default_topics(settings: Settings, database: peewee.Database | None) -> TopicManager:
+def _default_topics(settings: Settings, database: peewee.Database) -> TopicManager:
     return TopicManager.open(settings, database=database)
 
 
@@ -46,7 +46,7 @@ class BrokerApp:
     def __init__(
         self,
         settings: Settings,
-        database: peewee.Database | None = None,
+        database: peewee.Database,
         *,
         topics_factory: TopicsFactory = _default_topics,
         gate: ProduceGate | None = None,
@@ -118,6 +118,6 @@ class BrokerApp:
             await self.stop()
 
 
-def run_broker(settings: Settings, database: peewee.Database | None = None, **options: Any) -> None:
+def run_broker(settings: Settings, database: peewee.Database, **options: Any) -> None:
     """Run a broker in this process until SIGINT/SIGTERM."""
     asyncio.run(BrokerApp(settings, database, **options).serve_forever())

@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import peewee
-from playhouse.db_url import connect as _connect_url
 
 __all__ = [
     "MIGRATIONS",
@@ -22,8 +20,6 @@ __all__ = [
     "Topic",
     "TopicConfig",
     "bind",
-    "connect",
-    "ensure_tables",
     "topic_configs",
 ]
 
@@ -83,31 +79,3 @@ def _create_topic_tables(database: peewee.Database) -> None:
 
 
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_topic_tables]
-
-
-# The same connection settings ``charter.db`` uses, for a broker started on its own.
-_SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "foreign_keys": 1,
-    "busy_timeout": 10_000,
-}
-
-
-def connect(url: str) -> peewee.Database:
-    """Open ``url`` (``sqlite:///path`` or ``postgresql://...``) for a broker run without ``charter``."""
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///") :])
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        return peewee.SqliteDatabase(str(path), pragmas=_SQLITE_PRAGMAS, check_same_thread=False)
-    return _connect_url(url)
-
-
-def ensure_tables(database: peewee.Database) -> None:
-    """Create the broker's tables if missing (idempotent, like migration 1).
-
-    ``charter.db.apply_migrations`` is the normal path; this is for a broker
-    opened directly on a database nothing has migrated yet.
-    """
-    _create_topic_tables(database)

@@ -138,17 +138,8 @@ class TopicManager:
         self._load()
 
     @classmethod
-    def open(
-        cls, settings: Any, *, database: peewee.Database | None = None, **options: Any
-    ) -> TopicManager:
-        """A manager for ``settings`` (``effective_database_url``, ``log_dir``).
-
-        Without ``database``, opens the settings' database and creates the
-        broker's tables if they are missing.
-        """
-        if database is None:
-            database = store.connect(settings.effective_database_url)
-            store.ensure_tables(database)
+    def open(cls, settings: Any, *, database: peewee.Database, **options: Any) -> TopicManager:
+        """A manager for ``settings`` (``log_dir``) over an opened, migrated ``database``."""
         return cls(database, Path(settings.log_dir), settings, **options)
 
     # -- queries ---------------------------------------------------------------------------
