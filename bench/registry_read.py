@@ -223,7 +223,7 @@ def in_process_cost(calls: int, database_url: str | None = None) -> tuple[float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=2, help="duration of each round")
-    parser.add_argument("--rounds", type=int, default=9, help="rounds per route (alternating)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds per route (alternating)")
     parser.add_argument("--calls", type=int, default=20_000, help="in-process calls per route")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
@@ -315,6 +315,9 @@ def main() -> None:
         rounds = ", ".join(f"{value:,.0f}" for value in results[name])
         print(f"  {name:<9} median {statistics.median(results[name]):>7,.0f} req/s   ({rounds})")
     print("  per-round ratios: " + ", ".join(f"{value:.2f}" for value in pair_ratios))
+    if len(pair_ratios) >= 4:
+        low, _, high = statistics.quantiles(pair_ratios, n=4)
+        print(f"  interquartile range of the ratios: {low:.2f}-{high:.2f}")
     verdict = "meets" if ratio >= 0.8 else "BELOW"
     print(f"ratio registry/bare (median of rounds): {ratio:.2f} ({verdict} the 0.8 target)")
     cpu_registry, cpu_bare = in_process_cost(args.calls, args.database_url)
