@@ -19,11 +19,13 @@ __all__ = ["apply_migrations", "open_database"]
 
 Migration = Callable[[peewee.Database], None]
 
+# busy_timeout comes first: switching to WAL needs a lock that a concurrently
+# starting process may hold, and the wait must already apply to that switch.
 SQLITE_PRAGMAS = {
+    "busy_timeout": 10_000,
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
-    "busy_timeout": 10_000,
 }
 
 
@@ -33,7 +35,9 @@ def open_database(url: str) -> peewee.Database:
         path = Path(url[len("sqlite:///") :])
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        return peewee.SqliteDatabase(
+            str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False, timeout=10
+        )
     return connect(url)
 
 
