@@ -9,18 +9,13 @@ from urllib.parse import quote
 import pytest
 from flask.testing import FlaskClient
 
+from tests.registry.schemas import record_text
+
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
 def record(name: str, *fields: tuple[str, Any], namespace: str = "api") -> str:
-    return json.dumps(
-        {
-            "type": "record",
-            "name": name,
-            "namespace": namespace,
-            "fields": [{"name": field, "type": kind} for field, kind in fields],
-        }
-    )
+    return record_text(name, *fields, namespace=namespace)
 
 
 V1 = record("User", ("id", "long"))

@@ -24,18 +24,12 @@ from registry.service import (
     SchemaRequest,
 )
 from registry.store import Reference
+from tests.registry.schemas import record_text
 
 
 def record(name: str, *fields: tuple[str, Any], namespace: str = "test") -> str:
     """An Avro record schema text with the given (name, type) fields."""
-    return json.dumps(
-        {
-            "type": "record",
-            "name": name,
-            "namespace": namespace,
-            "fields": [{"name": field, "type": kind} for field, kind in fields],
-        }
-    )
+    return record_text(name, *fields, namespace=namespace)
 
 
 V1 = record("User", ("id", "long"))

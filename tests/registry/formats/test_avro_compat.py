@@ -17,6 +17,7 @@ from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibi
 from registry.compatibility import CompatibilityLevel, ExistingVersion, check_compatibility
 from registry.formats.avro import AVRO, AvroSchema
 from registry.formats.base import Incompatibility
+from tests.registry.schemas import record_dict as record
 
 
 def parse(schema: object) -> AvroSchema:
@@ -36,10 +37,6 @@ def reference_compatible(reader: object, writer: object) -> bool:
         avro.schema.parse(json.dumps(reader)), avro.schema.parse(json.dumps(writer))
     )
     return result.compatibility is SchemaCompatibilityType.compatible
-
-
-def record(*fields: dict, name: str = "R", **extra: object) -> dict:
-    return {"type": "record", "name": name, "fields": list(fields), **extra}
 
 
 USER_V1 = record({"name": "name", "type": "string"}, {"name": "age", "type": "int"}, name="User")

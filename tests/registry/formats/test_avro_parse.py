@@ -13,15 +13,12 @@ from registry.formats import base
 from registry.formats.avro import AVRO, AvroSchema
 from registry.formats.avro_write import dumps
 from registry.formats.base import ResolvedReference
+from tests.registry.schemas import record_dict as record
 
 
 def parse(schema: object, references: tuple[ResolvedReference, ...] = ()) -> AvroSchema:
     text = schema if isinstance(schema, str) else json.dumps(schema)
     return AVRO.parse(text, references)
-
-
-def record(*fields: dict, name: str = "R", **extra: object) -> dict:
-    return {"type": "record", "name": name, "fields": list(fields), **extra}
 
 
 # -- invalid schemas -----------------------------------------------------------------------
