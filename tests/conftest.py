@@ -7,7 +7,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
@@ -67,3 +67,20 @@ def pg_schema_url(pg_database_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_database_url, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
+
+
+@pytest.fixture
+def fresh_postgres_url(pg_database_url: str) -> Iterator[str]:
+    """A newly created, empty database on the test PostgreSQL server, dropped afterwards."""
+    import psycopg
+
+    name = f"charter_test_{uuid.uuid4().hex[:10]}"
+    parts = urlsplit(pg_database_url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -18,7 +18,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "ServerProcess", "free_port", "launch_server", "running_server"]
+__all__ = [
+    "REPO_ROOT",
+    "ServerProcess",
+    "free_port",
+    "launch_server",
+    "running_server",
+    "running_servers",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
@@ -135,3 +142,25 @@ def running_server(
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def running_servers(
+    data_root: Path,
+    names: tuple[str, ...] = ("a", "b"),
+    *,
+    database_url: str | None = None,
+    http_workers: int = 2,
+) -> Iterator[tuple[ServerProcess, ...]]:
+    """Several servers (data dirs ``data_root/<name>``) started together, so their migrations race."""
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for name in names:
+            server = launch_server(
+                data_root / name, database_url=database_url, http_workers=http_workers
+            )
+            stack.callback(server.stop)
+            servers.append(server)
+        for server in servers:
+            server.wait_ready()
+        yield tuple(servers)

@@ -11,21 +11,18 @@ are 1..n with one version per distinct schema, no gaps and no duplicates.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import threading
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
-import psycopg
 import pytest
 import requests
 
-from tests.registry.server_process import ServerProcess, launch_server
+from tests.registry.server_process import ServerProcess, running_servers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -52,33 +49,10 @@ def schema_text(index: int, layout: int) -> str:
 
 
 @pytest.fixture
-def fresh_database_url(pg_database_url: str) -> Iterator[str]:
-    """A newly created, empty database on the test PostgreSQL server, dropped afterwards."""
-    name = f"charter_concurrency_{uuid.uuid4().hex[:10]}"
-    parts = urlsplit(pg_database_url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def two_servers(tmp_path: Path, fresh_database_url: str) -> Iterator[list[ServerProcess]]:
+def two_servers(tmp_path: Path, fresh_postgres_url: str) -> Iterator[list[ServerProcess]]:
     """Both servers start at the same time, so their migrations race too."""
-    servers = [
-        launch_server(tmp_path / name, database_url=fresh_database_url, http_workers=2)
-        for name in ("a", "b")
-    ]
-    with contextlib.ExitStack() as stack:
-        for server in servers:
-            stack.callback(server.stop)
-        for server in servers:
-            server.wait_ready()
-        yield servers
+    with running_servers(tmp_path, database_url=fresh_postgres_url) as servers:
+        yield list(servers)
 
 
 def test_concurrent_registration_through_two_servers(two_servers: list[ServerProcess]) -> None:

@@ -10,12 +10,10 @@ file and, marked ``postgres``, over one PostgreSQL database.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -25,7 +23,7 @@ from charter.app import create_app
 from charter.config import Settings
 from registry.schema_cache import GenerationCache
 from registry.store import Store
-from tests.registry.server_process import ServerProcess, launch_server
+from tests.registry.server_process import ServerProcess, running_servers
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 # Compact, as the registry stores and answers it.
@@ -189,20 +187,6 @@ def test_every_permanent_delete_raises_the_generation(tmp_path: Path) -> None:
 # -- two server processes over one database ------------------------------------------------
 
 
-@contextlib.contextmanager
-def two_servers(tmp_path: Path, database_url: str) -> Iterator[tuple[ServerProcess, ...]]:
-    servers = tuple(
-        launch_server(tmp_path / name, database_url=database_url, http_workers=2)
-        for name in ("a", "b")
-    )
-    with contextlib.ExitStack() as stack:
-        for server in servers:
-            stack.callback(server.stop)
-        for server in servers:
-            server.wait_ready()
-        yield servers
-
-
 def check_delete_seen_across_processes(writer: ServerProcess, reader: ServerProcess) -> None:
     headers = {"Content-Type": CONTENT_TYPE}
     subject = f"cross-{uuid.uuid4().hex[:8]}-value"
@@ -231,29 +215,15 @@ def check_delete_seen_across_processes(writer: ServerProcess, reader: ServerProc
 
 @pytest.mark.slow
 def test_two_servers_over_one_sqlite_file(tmp_path: Path) -> None:
-    with two_servers(tmp_path, f"sqlite:///{tmp_path / 'shared.db'}") as (writer, reader):
+    with running_servers(tmp_path, database_url=f"sqlite:///{tmp_path / 'shared.db'}") as (
+        writer,
+        reader,
+    ):
         check_delete_seen_across_processes(writer, reader)
-
-
-@pytest.fixture
-def fresh_postgres_url(pg_database_url: str) -> Iterator[str]:
-    """A new empty PostgreSQL database, dropped afterwards."""
-    import psycopg
-
-    name = f"charter_cache_{uuid.uuid4().hex[:10]}"
-    parts = urlsplit(pg_database_url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_two_servers_over_one_postgres_database(tmp_path: Path, fresh_postgres_url: str) -> None:
-    with two_servers(tmp_path, fresh_postgres_url) as (writer, reader):
+    with running_servers(tmp_path, database_url=fresh_postgres_url) as (writer, reader):
         check_delete_seen_across_processes(writer, reader)
