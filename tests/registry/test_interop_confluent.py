@@ -11,7 +11,6 @@ a ``SerializationContext`` and their bytes fed back to the deserializers.
 from __future__ import annotations
 
 import json
-import struct
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +24,8 @@ from confluent_kafka.schema_registry import (
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
 
+from tests.registry.confluent_helpers import unique, value_context, wire_schema_id
 from tests.registry.server_process import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
@@ -80,22 +79,6 @@ ORDER_JSON = {
 
 def avro(document: dict) -> Schema:
     return Schema(json.dumps(document), "AVRO")
-
-
-def unique(prefix: str) -> str:
-    """A subject name no other test uses (the server is shared by the module)."""
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def value_context(topic: str) -> SerializationContext:
-    return SerializationContext(topic, MessageField.VALUE)
-
-
-def wire_schema_id(payload: bytes) -> int:
-    """The schema id of a Confluent-framed payload, after checking the magic byte."""
-    assert len(payload) >= 5
-    assert payload[0] == 0, "magic byte must be 0"
-    return struct.unpack(">I", payload[1:5])[0]
 
 
 @pytest.fixture(scope="module")

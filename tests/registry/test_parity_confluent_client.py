@@ -11,7 +11,6 @@ executes (the CEL part of confluent-kafka's ``[rules]`` extra).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +30,9 @@ from confluent_kafka.schema_registry import (
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.schema_registry_client import ServerConfig
-from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+from confluent_kafka.serialization import SerializationError
 
+from tests.registry.confluent_helpers import unique, value_context, wire_schema_id
 from tests.registry.server_process import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
@@ -47,19 +47,6 @@ ORDER_V2 = {
     **ORDER_V1,
     "fields": [*ORDER_V1["fields"], {"name": "note", "type": ["null", "string"], "default": None}],
 }
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def value_context(topic: str) -> SerializationContext:
-    return SerializationContext(topic, MessageField.VALUE)
-
-
-def wire_schema_id(payload: bytes) -> int:
-    assert payload[0] == 0
-    return int.from_bytes(payload[1:5], "big")
 
 
 def properties(**values: str) -> Metadata:
