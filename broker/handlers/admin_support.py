@@ -28,6 +28,7 @@ __all__ = [
     "broker_resource_error",
     "duplicates",
     "resource_results",
+    "topic_outcomes",
 ]
 
 NO_THROTTLE = datetime.timedelta(0)
@@ -57,6 +58,28 @@ def attempt(action: Callable[[], T], what: str) -> Outcome[T]:
 def duplicates(names: Iterable[str | None]) -> set[str]:
     """Names given more than once (Kafka answers each with INVALID_REQUEST)."""
     return {name for name, count in Counter(names).items() if count > 1 and name is not None}
+
+
+def topic_outcomes(
+    topics: Iterable[Any], action: Callable[[Any], T], what: Callable[[Any], str]
+) -> list[tuple[str, Outcome[T]]]:
+    """(name, outcome) per requested topic, as CreateTopics and CreatePartitions answer.
+
+    Each name given more than once comes first (sorted) with INVALID_REQUEST
+    ("Duplicate topic name."), once; every other topic follows in request order
+    with ``attempt(action(topic), what(topic))``.
+    """
+    topics = tuple(topics)
+    repeated = duplicates(topic.name for topic in topics)
+    outcomes: list[tuple[str, Outcome[T]]] = [
+        (name, (None, ErrorCode.invalid_request, "Duplicate topic name."))
+        for name in sorted(repeated)
+    ]
+    for topic in topics:
+        if topic.name not in repeated:
+            outcome = attempt(lambda topic=topic: action(topic), what(topic))
+            outcomes.append((topic.name, outcome))
+    return outcomes
 
 
 def broker_resource_error(ctx: RequestContext, resource_name: str) -> InvalidRequest | None:

@@ -11,7 +11,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from broker.handlers import ApiHandler
-from broker.handlers.admin_support import NO_THROTTLE, attempt, duplicates
+from broker.handlers.admin_support import NO_THROTTLE, topic_outcomes
 from broker.handlers.context import RequestContext
 from broker.protocol import build, response_module
 
@@ -37,19 +37,12 @@ def _result(module: Any, name: str, code: ErrorCode, message: str | None) -> Any
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    repeated = duplicates(topic.name for topic in request.topics)
-    results = [
-        _result(module, name, ErrorCode.invalid_request, "Duplicate topic name.")
-        for name in sorted(repeated)
-    ]
-    for topic in request.topics:
-        if topic.name in repeated:
-            continue
-        _, code, message = attempt(
-            lambda topic=topic: _grow(ctx, topic, request.validate_only),
-            f"creating partitions of {topic.name!r}",
-        )
-        results.append(_result(module, topic.name, code, message))
+    outcomes = topic_outcomes(
+        request.topics,
+        lambda topic: _grow(ctx, topic, request.validate_only),
+        lambda topic: f"creating partitions of {topic.name!r}",
+    )
+    results = [_result(module, name, code, message) for name, (_, code, message) in outcomes]
     return build(module.CreatePartitionsResponse, throttle_time=NO_THROTTLE, results=tuple(results))
 
 

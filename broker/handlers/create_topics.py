@@ -14,7 +14,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from broker.handlers import ApiHandler
-from broker.handlers.admin_support import NO_THROTTLE, attempt, duplicates
+from broker.handlers.admin_support import NO_THROTTLE, topic_outcomes
 from broker.handlers.context import RequestContext
 from broker.protocol import build, response_module
 from broker.topics import TopicInfo
@@ -80,22 +80,15 @@ def _failure(module: Any, name: str, code: ErrorCode, message: str | None) -> An
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    repeated = duplicates(topic.name for topic in request.topics)
+    outcomes = topic_outcomes(
+        request.topics,
+        lambda topic: _create(ctx, topic, request.validate_only),
+        lambda topic: f"creating topic {topic.name!r}",
+    )
     results = [
-        _failure(module, name, ErrorCode.invalid_request, "Duplicate topic name.")
-        for name in sorted(repeated)
+        _failure(module, name, code, message) if info is None else _success(module, ctx, info)
+        for name, (info, code, message) in outcomes
     ]
-    for topic in request.topics:
-        if topic.name in repeated:
-            continue
-        info, code, message = attempt(
-            lambda topic=topic: _create(ctx, topic, request.validate_only),
-            f"creating topic {topic.name!r}",
-        )
-        if info is None:
-            results.append(_failure(module, topic.name, code, message))
-        else:
-            results.append(_success(module, ctx, info))
     return build(module.CreateTopicsResponse, throttle_time=NO_THROTTLE, topics=tuple(results))
 
 
