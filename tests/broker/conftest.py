@@ -2,7 +2,8 @@
 
 ``broker_factory`` starts a broker on a free ephemeral port over a data directory
 in a background thread with its own event loop, and stops it (closing the logs)
-at the end of the test; ``broker`` is one such broker over ``tmp_path``.
+at the end of the test; ``broker`` is one such broker over ``tmp_path``. ``database`` is a
+migrated broker database alone, for tests of ``TopicManager`` without a server.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import peewee
 import pytest
 
 from broker import store as broker_store
@@ -111,3 +113,12 @@ def broker_factory(tmp_path: Path) -> Iterator[Callable[..., RunningBroker]]:
 @pytest.fixture
 def broker(broker_factory: Callable[..., RunningBroker]) -> RunningBroker:
     return broker_factory()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[peewee.Database]:
+    """A broker database (SQLite file in ``tmp_path``) with the broker's tables migrated."""
+    database = open_database(f"sqlite:///{tmp_path / 'charter.db'}")
+    apply_migrations(database, [broker_store])
+    yield database
+    database.close()

@@ -28,7 +28,6 @@ from broker.log import PartitionLog
 from broker.records import Record, build_batch, iter_records, read_batches
 from broker.topic_config import ConfigSource
 from broker.topics import AlterOp, TopicManager, validate_topic_name
-from charter.db import apply_migrations, open_database
 
 SETTINGS = SimpleNamespace(
     log_flush_messages=1,
@@ -37,14 +36,6 @@ SETTINGS = SimpleNamespace(
     auto_create_topics=True,
     max_request_bytes=1 << 20,
 )
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[peewee.Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'charter.db'}")
-    apply_migrations(database, [store])
-    yield database
-    database.close()
 
 
 @pytest.fixture

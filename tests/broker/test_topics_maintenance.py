@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,11 +17,10 @@ from typing import Any
 import peewee
 import pytest
 
-from broker import log_maintenance, store
+from broker import log_maintenance
 from broker.log import cleaner
 from broker.records import iter_records, read_batches
 from broker.topics import TopicManager
-from charter.db import apply_migrations, open_database
 from tests.broker.test_topics import produce, read_all
 
 SAFETY_S = 20
@@ -60,14 +58,6 @@ class HeldCompaction:
 
         monkeypatch.setattr(cleaner, "_clean_segment", held_clean_segment)
         monkeypatch.setattr(log_maintenance, "compact", observed_compact)
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[peewee.Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'charter.db'}")
-    apply_migrations(database, [store])
-    yield database
-    database.close()
 
 
 def compacted_topic(database: peewee.Database, tmp_path: Path) -> TopicManager:
