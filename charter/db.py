@@ -8,7 +8,8 @@ in the ``charter_migrations`` table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -50,14 +51,20 @@ class _MigrationRecord(peewee.Model):
         primary_key = peewee.CompositeKey("package", "version")
 
 
+# Any constant shared by every Charter process; names the PostgreSQL advisory lock.
+_MIGRATION_LOCK_KEY = 0x43484152  # "CHAR"
+
+
 def apply_migrations(database: peewee.Database, stores: Sequence[ModuleType]) -> None:
     """Run, in order and once each, the migrations every store has not applied yet.
 
-    Safe to call from several processes at once: each migration runs in a
-    transaction together with its record, and a concurrent duplicate fails on
-    the record's primary key and is rolled back.
+    Safe to call from several processes at once. On PostgreSQL the whole run
+    holds an advisory lock, because even ``CREATE TABLE IF NOT EXISTS`` races
+    there (two creators collide on the catalog's unique type name); SQLite
+    serialises writers itself. Each migration also runs in one transaction with
+    its record, so a duplicate fails on the record's primary key and rolls back.
     """
-    with database.bind_ctx([_MigrationRecord]):
+    with _migration_lock(database), database.bind_ctx([_MigrationRecord]):
         database.create_tables([_MigrationRecord], safe=True)
         for store in stores:
             package = store.__name__.split(".")[0]
@@ -74,3 +81,15 @@ def apply_migrations(database: peewee.Database, stores: Sequence[ModuleType]) ->
                         migration(database)
                 except peewee.IntegrityError:
                     continue  # another process applied it first
+
+
+@contextlib.contextmanager
+def _migration_lock(database: peewee.Database) -> Iterator[None]:
+    if not isinstance(database, peewee.PostgresqlDatabase):
+        yield
+        return
+    database.execute_sql("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        database.execute_sql("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_KEY,))
