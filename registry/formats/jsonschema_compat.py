@@ -499,21 +499,11 @@ class _Differ:
     def _property_removed(
         self, name: str, writer_sub: Node, update: ObjectSchema
     ) -> list[Difference]:
-        where = ("properties", name)
-        if _object_is_open(update):
-            return [("PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL", where)]
-        partial = _object_partial_schema(update, name)
-        if partial is not None:
-            sub_found = self.diff(writer_sub, partial)
-            kind = (
-                "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                if is_compatible(sub_found)
-                else "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-            )
-            return [*_prefix(where, sub_found), (kind, where)]
-        if isinstance(_dereference(writer_sub), FalseSchema):
-            return [("PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", where)]
-        return [("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", where)]
+        open_model = _object_is_open(update)
+        partial = None if open_model else _object_partial_schema(update, name)
+        return self._member_removed(
+            "PROPERTY", ("properties", name), writer_sub, open_model, partial
+        )
 
     def _property_added(
         self, name: str, reader_sub: Node, original: ObjectSchema, update: ObjectSchema
@@ -657,20 +647,29 @@ class _Differ:
     def _item_removed(
         self, where: tuple[str, ...], writer_sub: Node, update: ArraySchema
     ) -> list[Difference]:
-        if _array_is_open(update):
-            return [("ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL", where)]
-        partial = _array_partial_schema(update)
+        open_model = _array_is_open(update)
+        partial = None if open_model else _array_partial_schema(update)
+        return self._member_removed("ITEM", where, writer_sub, open_model, partial)
+
+    def _member_removed(
+        self,
+        member: str,
+        where: tuple[str, ...],
+        writer_sub: Node,
+        open_model: bool,
+        partial: Node | None,
+    ) -> list[Difference]:
+        """A property or tuple item the writer has and the reader dropped (``member``: PROPERTY/ITEM)."""
+        if open_model:
+            return [(f"{member}_REMOVED_FROM_OPEN_CONTENT_MODEL", where)]
         if partial is not None:
             sub_found = self.diff(writer_sub, partial)
-            kind = (
-                "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                if is_compatible(sub_found)
-                else "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-            )
+            coverage = "IS_COVERED" if is_compatible(sub_found) else "NOT_COVERED"
+            kind = f"{member}_REMOVED_{coverage}_BY_PARTIALLY_OPEN_CONTENT_MODEL"
             return [*_prefix(where, sub_found), (kind, where)]
         if isinstance(_dereference(writer_sub), FalseSchema):
-            return [("ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", where)]
-        return [("ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL", where)]
+            return [(f"{member}_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", where)]
+        return [(f"{member}_REMOVED_FROM_CLOSED_CONTENT_MODEL", where)]
 
     def _item_added(
         self, where: tuple[str, ...], reader_sub: Node, original: ArraySchema
