@@ -568,19 +568,29 @@ class _Differ:
     def _additional_properties(
         self, original: ObjectSchema, update: ObjectSchema
     ) -> list[Difference]:
-        where = ("additionalProperties",)
-        if original.permits_additional != update.permits_additional:
-            kind = (
-                "ADDITIONAL_PROPERTIES_ADDED"
-                if update.permits_additional
-                else "ADDITIONAL_PROPERTIES_REMOVED"
-            )
-            return [(kind, where)]
-        if original.additional_schema is None and update.additional_schema is not None:
-            return [("ADDITIONAL_PROPERTIES_NARROWED", where)]
-        if update.additional_schema is None and original.additional_schema is not None:
-            return [("ADDITIONAL_PROPERTIES_EXTENDED", where)]
-        return _prefix(where, self.diff(original.additional_schema, update.additional_schema))
+        return self._additional(
+            "ADDITIONAL_PROPERTIES",
+            ("additionalProperties",),
+            (original.permits_additional, update.permits_additional),
+            (original.additional_schema, update.additional_schema),
+        )
+
+    def _additional(
+        self,
+        member: str,
+        where: tuple[str, ...],
+        permits: tuple[bool, bool],
+        schemas: tuple[Node | None, Node | None],
+    ) -> list[Difference]:
+        """``additionalProperties``/``additionalItems``: (writer, reader) permission and schema."""
+        if permits[0] != permits[1]:
+            return [(f"{member}_ADDED" if permits[1] else f"{member}_REMOVED", where)]
+        original_schema, update_schema = schemas
+        if original_schema is None and update_schema is not None:
+            return [(f"{member}_NARROWED", where)]
+        if update_schema is None and original_schema is not None:
+            return [(f"{member}_EXTENDED", where)]
+        return _prefix(where, self.diff(original_schema, update_schema))
 
     def _unevaluated(
         self, what: str, original: Node | None, update: Node | None
@@ -690,20 +700,11 @@ class _Differ:
         return [("ITEM_ADDED_TO_CLOSED_CONTENT_MODEL", where)]
 
     def _additional_items(self, original: ArraySchema, update: ArraySchema) -> list[Difference]:
-        where = ("additionalItems",)
-        if original.permits_additional_items != update.permits_additional_items:
-            kind = (
-                "ADDITIONAL_ITEMS_REMOVED"
-                if original.permits_additional_items
-                else "ADDITIONAL_ITEMS_ADDED"
-            )
-            return [(kind, where)]
-        if original.additional_items_schema is None and update.additional_items_schema is not None:
-            return [("ADDITIONAL_ITEMS_NARROWED", where)]
-        if update.additional_items_schema is None and original.additional_items_schema is not None:
-            return [("ADDITIONAL_ITEMS_EXTENDED", where)]
-        return _prefix(
-            where, self.diff(original.additional_items_schema, update.additional_items_schema)
+        return self._additional(
+            "ADDITIONAL_ITEMS",
+            ("additionalItems",),
+            (original.permits_additional_items, update.permits_additional_items),
+            (original.additional_items_schema, update.additional_items_schema),
         )
 
 
