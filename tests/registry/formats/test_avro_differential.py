@@ -108,7 +108,10 @@ def random_datum(schema: Any, rng: random.Random, names: dict[str, Any]) -> Any:
     if kind == "enum":
         return rng.choice(schema["symbols"])
     if kind == "fixed":
-        return bytes(rng.randrange(256) for _ in range(schema["size"]))
+        # ASCII: fastavro picks a union branch by the value's Python type, so a fixed
+        # value in a ["bytes", fixed] union is written in the bytes branch, which a
+        # reader may then promote to string (valid only for UTF-8).
+        return bytes(rng.randrange(0x20, 0x7F) for _ in range(schema["size"]))
     if kind == "array":
         return [random_datum(schema["items"], rng, names) for _ in range(rng.randint(0, 3))]
     return {f"k{i}": random_datum(schema["values"], rng, names) for i in range(rng.randint(0, 3))}
