@@ -20,6 +20,7 @@ from werkzeug.routing import PathConverter
 
 from registry import payloads
 from registry.errors import RegistryError
+from registry.hooks import ANONYMOUS, PRINCIPAL_ENVIRON_KEY, Actor
 from registry.service import RegistryService, qualified_subject
 from registry.store import SCHEMA_CACHE_SIZE, StoredSchema
 
@@ -43,6 +44,13 @@ def _raw(text: str) -> Response:
 
 def _body() -> dict[str, Any]:
     return payloads.parse_json_body(request.content_type, request.get_data(cache=False))
+
+
+def _actor() -> Actor:
+    """Who is asking: the principal an authenticator put in the WSGI environ (anonymous without
+    one) and the client address."""
+    principal = request.environ.get(PRINCIPAL_ENVIRON_KEY, ANONYMOUS.principal)
+    return Actor(principal=principal, address=request.remote_addr)
 
 
 def _flag(*names: str) -> bool:
@@ -188,7 +196,9 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     @bp.post("/subjects/<subject:subject>/versions")
     def register(subject: str) -> Response:
         schema_request = payloads.parse_schema_request(_body(), allow_empty=True)
-        registered = service.register(subject, schema_request, normalize=_flag("normalize"))
+        registered = service.register(
+            subject, schema_request, normalize=_flag("normalize"), actor=_actor()
+        )
         return _reply(payloads.registered_response(registered))
 
     @bp.get("/subjects/<subject:subject>/versions")
@@ -237,7 +247,7 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     @bp.delete("/subjects/<subject:subject>/versions/<version>")
     def delete_version(subject: str, version: str) -> Response:
         deleted = service.delete_version(
-            subject, payloads.parse_version(version), permanent=_flag("permanent")
+            subject, payloads.parse_version(version), permanent=_flag("permanent"), actor=_actor()
         )
         return _reply(deleted)
 
@@ -254,7 +264,7 @@ def create_blueprint(service: RegistryService) -> Blueprint:
 
     @bp.delete("/subjects/<subject:subject>")
     def delete_subject(subject: str) -> Response:
-        return _reply(service.delete_subject(subject, permanent=_flag("permanent")))
+        return _reply(service.delete_subject(subject, permanent=_flag("permanent"), actor=_actor()))
 
     # -- compatibility -----------------------------------------------------------------
 
@@ -284,12 +294,12 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     @bp.put("/config")
     def put_global_config() -> Response:
         update = payloads.parse_config_update(_body())
-        service.set_config(None, update)
+        service.set_config(None, update, actor=_actor())
         return _reply(payloads.config_update_response(update))
 
     @bp.delete("/config")
     def delete_global_config() -> Response:
-        return _reply(payloads.config_response(service.delete_config(None)))
+        return _reply(payloads.config_response(service.delete_config(None, actor=_actor())))
 
     @bp.get("/config/<subject:subject>")
     def get_subject_config(subject: str) -> Response:
@@ -299,12 +309,12 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     @bp.put("/config/<subject:subject>")
     def put_subject_config(subject: str) -> Response:
         update = payloads.parse_config_update(_body())
-        service.set_config(subject, update)
+        service.set_config(subject, update, actor=_actor())
         return _reply(payloads.config_update_response(update))
 
     @bp.delete("/config/<subject:subject>")
     def delete_subject_config(subject: str) -> Response:
-        return _reply(payloads.config_response(service.delete_config(subject)))
+        return _reply(payloads.config_response(service.delete_config(subject, actor=_actor())))
 
     # -- mode --------------------------------------------------------------------------
 
@@ -315,11 +325,13 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     @bp.put("/mode")
     def put_global_mode() -> Response:
         mode = payloads.parse_mode_update(_body())
-        return _reply({"mode": service.set_mode(None, mode, force=_flag("force")).value})
+        return _reply(
+            {"mode": service.set_mode(None, mode, force=_flag("force"), actor=_actor()).value}
+        )
 
     @bp.delete("/mode")
     def delete_global_mode() -> Response:
-        return _reply({"mode": service.delete_mode(None).value})
+        return _reply({"mode": service.delete_mode(None, actor=_actor()).value})
 
     @bp.get("/mode/<subject:subject>")
     def get_subject_mode(subject: str) -> Response:
@@ -329,11 +341,13 @@ def create_blueprint(service: RegistryService) -> Blueprint:
     @bp.put("/mode/<subject:subject>")
     def put_subject_mode(subject: str) -> Response:
         mode = payloads.parse_mode_update(_body())
-        return _reply({"mode": service.set_mode(subject, mode, force=_flag("force")).value})
+        return _reply(
+            {"mode": service.set_mode(subject, mode, force=_flag("force"), actor=_actor()).value}
+        )
 
     @bp.delete("/mode/<subject:subject>")
     def delete_subject_mode(subject: str) -> Response:
-        return _reply({"mode": service.delete_mode(subject).value})
+        return _reply({"mode": service.delete_mode(subject, actor=_actor()).value})
 
     # -- contexts ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidVersion",
     "UnsupportedContentType",
     "OperationNotPermitted",
+    "PolicyDenied",
     "ReferenceExists",
     "RegistryError",
     "SchemaNotFound",
@@ -150,6 +151,10 @@ class InvalidMode(RegistryError):
 class OperationNotPermitted(RegistryError):
     error_code = 42205
     http_status = 422
+
+
+class PolicyDenied(OperationNotPermitted):
+    """A registry hook (a governance policy) denied the change; the message says which and why."""
 
 
 class IdDoesNotMatch(RegistryError):

@@ -2,21 +2,18 @@
 
 The service emits events after a change is committed (``schema_registered``,
 ``subject_deleted``, ``version_deleted``, ``config_changed``, ``mode_changed``);
-the catalog indexer and the broker's schema cache subscribe. Registration hooks
-(governance policies) run before the compatibility check and may veto a
-registration by raising a ``registry.errors.RegistryError``.
+the catalog indexer and the broker's schema cache subscribe. Checks that run
+before a change (governance policies) are hooks: ``registry.hooks``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any
 
-from registry.formats.base import ParsedSchema
-
-__all__ = ["EVENT_NAMES", "EventBus", "RegistrationHook"]
+__all__ = ["EVENT_NAMES", "EventBus"]
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +51,3 @@ class EventBus:
                 callback(**payload)
             except Exception:  # the change is committed; a subscriber bug must not undo the reply
                 log.exception("subscriber %r failed on registry event %s", callback, event_name)
-
-
-@runtime_checkable
-class RegistrationHook(Protocol):
-    """Checks a schema before it is registered (implemented by governance policies)."""
-
-    def before_register(
-        self,
-        subject: str,
-        parsed_schema: ParsedSchema,
-        metadata: Mapping[str, Any] | None,
-        rule_set: Mapping[str, Any] | None,
-    ) -> None:
-        """Return to allow; raise a ``registry.errors.RegistryError`` to veto the registration."""

@@ -21,8 +21,8 @@ from flask.testing import FlaskClient
 
 from charter.app import create_app
 from charter.config import Settings
-from registry.schema_cache import GenerationCache
 from registry.store import Store
+from registry.store.schema_cache import GenerationCache
 from tests.registry.server_process import ServerProcess, running_servers
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"

@@ -15,7 +15,8 @@ from charter.app import migrate
 from charter.db import open_database
 from registry import errors
 from registry.compatibility import CompatibilityLevel
-from registry.events import EventBus, RegistrationHook
+from registry.events import EventBus
+from registry.hooks import ANONYMOUS, Actor
 from registry.service import (
     LATEST,
     ConfigUpdate,
@@ -429,33 +430,106 @@ def test_listings_with_prefix_and_latest_only(service: RegistryService) -> None:
 # -- hooks and events ------------------------------------------------------------------
 
 
-class _Veto:
+class _OwnerPolicy:
+    """Denies schemas without an ``owner`` property; records every call with its actor."""
+
+    name = "owner-policy"
+
     def __init__(self) -> None:
-        self.calls: list[tuple[str, Any, Any, Any]] = []
+        self.calls: list[tuple[Any, ...]] = []
 
     def before_register(
-        self, subject: str, parsed_schema: Any, metadata: Any, rule_set: Any
-    ) -> None:
-        self.calls.append((subject, parsed_schema.schema_type, metadata, rule_set))
+        self, actor: Actor, subject: str, parsed_schema: Any, metadata: Any, rule_set: Any
+    ) -> str | None:
+        self.calls.append((actor, subject, parsed_schema.schema_type, metadata, rule_set))
         if metadata is None or "owner" not in metadata.get("properties", {}):
-            raise errors.InvalidSchema("policy: every schema needs an owner property")
+            return "every schema needs an owner property"
+        return None
 
 
-def test_hooks_veto_before_the_compatibility_check(database: peewee.Database) -> None:
-    veto = _Veto()
-    assert isinstance(veto, RegistrationHook)
-    service = RegistryService(database, events=EventBus(), hooks=[veto])
-    with pytest.raises(errors.InvalidSchema, match="owner"):
-        service.register("a", avro(V1))
+class _RecordingHooks:
+    """Allows everything and records the non-registration checks."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def before_config_change(self, *args: Any) -> None:
+        self.calls.append(("config", *args))
+
+    def before_mode_change(self, *args: Any) -> None:
+        self.calls.append(("mode", *args))
+
+    def before_delete(self, *args: Any) -> None:
+        self.calls.append(("delete", *args))
+
+
+def test_hooks_deny_before_the_compatibility_check(database: peewee.Database) -> None:
+    policy = _OwnerPolicy()
+    service = RegistryService(database, events=EventBus(), hooks=[policy])
+    alice = Actor("User:alice", "10.0.0.1")
+    with pytest.raises(errors.PolicyDenied, match="owner-policy: every schema needs an owner"):
+        service.register("a", avro(V1), actor=alice)
     assert service.list_subjects() == []
+    assert policy.calls[-1][0] == alice
     owned = {"properties": {"owner": "me"}}
     service.register("a", avro(V1, metadata=owned))
-    # An incompatible schema without an owner is rejected by the hook, not by compatibility.
+    # An incompatible schema without an owner is denied by the hook, not by compatibility.
     # (Sent without metadata it would inherit the previous version's owner, as in Confluent.)
     unowned = {"properties": {"team": "x"}}
-    with pytest.raises(errors.InvalidSchema, match="owner"):
+    with pytest.raises(errors.PolicyDenied) as denied:
         service.register("a", avro(INCOMPATIBLE, metadata=unowned))
-    assert veto.calls[-1] == ("a", "AVRO", unowned, None)
+    assert (denied.value.http_status, denied.value.error_code) == (422, 42205)
+    assert policy.calls[-1] == (ANONYMOUS, "a", "AVRO", unowned, None)
+
+
+def test_hooks_run_once_per_registration(database: peewee.Database) -> None:
+    policy = _OwnerPolicy()
+    service = RegistryService(database, hooks=[policy])
+    service.register("a", avro(V1, metadata={"properties": {"owner": "me"}}))
+    assert len(policy.calls) == 1
+
+
+def test_a_failing_hook_denies_instead_of_failing(database: peewee.Database) -> None:
+    class Broken:
+        def before_register(self, *args: Any) -> None:
+            raise KeyError("bug in a policy")
+
+    service = RegistryService(database, hooks=[Broken()])
+    with pytest.raises(errors.PolicyDenied, match="Broken: the check failed .KeyError"):
+        service.register("a", avro(V1))
+    assert service.list_subjects() == []
+
+
+def test_config_mode_and_delete_hooks_see_the_actor(database: peewee.Database) -> None:
+    hooks = _RecordingHooks()
+    service = RegistryService(database, hooks=[hooks])
+    bob = Actor("User:bob")
+    service.register("a", avro(V1))
+    service.set_config("a", ConfigUpdate(CompatibilityLevel.FULL), actor=bob)
+    service.delete_config("a", actor=bob)
+    service.set_mode("a", Mode.READONLY, actor=bob)
+    service.delete_mode("a", actor=bob)
+    service.delete_version("a", 1, actor=bob)
+    service.delete_subject("a", permanent=True, actor=bob)
+    assert hooks.calls == [
+        ("config", bob, "a", "FULL", {}),
+        ("config", bob, "a", None, {}),
+        ("mode", bob, "a", "READONLY"),
+        ("mode", bob, "a", None),
+        ("delete", bob, "a", 1, False),
+        ("delete", bob, "a", None, True),
+    ]
+
+
+def test_a_denied_change_writes_nothing(database: peewee.Database) -> None:
+    class NoReadOnly:
+        def before_mode_change(self, actor: Actor, subject: Any, mode: Any) -> str | None:
+            return "read-only subjects need a ticket" if mode == "READONLY" else None
+
+    service = RegistryService(database, hooks=[NoReadOnly()])
+    with pytest.raises(errors.PolicyDenied, match="ticket"):
+        service.set_mode("a", Mode.READONLY)
+    assert service.get_mode("a", default_to_global=True) is Mode.READWRITE
 
 
 def test_event_bus_rejects_unknown_events_and_survives_failing_subscribers(

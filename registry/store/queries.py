@@ -1,190 +1,28 @@
-"""The registry's tables and queries (peewee), over SQLite or PostgreSQL.
+"""Queries over the registry tables of one database: reads, and writes inside a transaction.
 
-Tables:
-
-- ``registry_schema``: one row per distinct schema (id, type, canonical text,
-  references, metadata, rule set); ``fingerprint`` is unique, so concurrent
-  registrations of the same schema converge on one id. Rows are never deleted,
-  so an id is never reused; a schema no subject version points at any more is
-  "not found" to readers.
-- ``registry_schema_reference``: the references of each schema, one row each,
-  indexed by the referenced (subject, version) for "referenced by" queries.
-- ``registry_subject_version``: (subject, version) -> schema id with a soft
-  ``deleted`` flag; unique (subject, version) and unique live (subject, schema_id).
-- ``registry_config`` / ``registry_mode``: per-subject settings; the global
-  setting is the row whose scope is the empty string.
-- ``registry_generation``: one row (id 1) whose ``value`` goes up in the same
-  transaction as every permanent delete of versions. It is how every process
-  sharing the database knows when its cache of schemas by id may be stale: a
-  schema's content never changes, but a permanent delete can make its id "not
-  found" (see ``Store.schema_by_id`` and ``docs/decisions.md``).
-
-Models are created per database (``Store(database)``) so no module holds a
-connection. Decisions live in ``registry.service``; this module only reads and
-writes rows. Writers rely on the unique constraints and let ``IntegrityError``
-propagate so the service can retry.
+Decisions live in ``registry.service``; this module only reads and writes rows.
+Writers rely on the unique constraints (a duplicate raises ``IntegrityError``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import peewee
 
-from registry.schema_cache import GenerationCache
+from registry.store.rows import Reference, StoredSchema, StoredVersion
+from registry.store.schema_cache import GenerationCache
+from registry.store.tables import dump_json, load_json, models
+from registry.store.transactions import write_transaction
 
-__all__ = [
-    "GLOBAL_SCOPE",
-    "MIGRATIONS",
-    "Reference",
-    "Store",
-    "StoredSchema",
-    "StoredVersion",
-]
+__all__ = ["SCHEMA_CACHE_SIZE", "Store"]
 
-GLOBAL_SCOPE = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Reference:
-    """A schema reference as stored and returned: ``{name, subject, version}``."""
-
-    name: str
-    subject: str
-    version: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "subject": self.subject, "version": self.version}
-
-
-@dataclasses.dataclass(frozen=True)
-class StoredSchema:
-    """A schema row: immutable once written."""
-
-    schema_id: int
-    schema_type: str
-    schema_text: str
-    references: tuple[Reference, ...]
-    metadata: dict[str, Any] | None
-    rule_set: dict[str, Any] | None
-
-
-@dataclasses.dataclass(frozen=True)
-class StoredVersion:
-    """A (subject, version) row with the schema it points at."""
-
-    subject: str
-    version: int
-    schema_id: int
-    deleted: bool
-
-
-def _models(database: peewee.Database) -> dict[str, type[peewee.Model]]:
-    """Model classes bound to ``database`` (fresh classes per database)."""
-    bound_database = database
-
-    class _Base(peewee.Model):
-        class Meta:
-            database = bound_database
-            legacy_table_names = False
-
-    class SchemaRow(_Base):
-        id = peewee.IntegerField(primary_key=True)
-        schema_type = peewee.CharField(max_length=32)
-        schema_text = peewee.TextField()
-        fingerprint = peewee.CharField(max_length=64, unique=True)
-        references_json = peewee.TextField(default="[]")
-        metadata_json = peewee.TextField(null=True)
-        rule_set_json = peewee.TextField(null=True)
-
-        class Meta:
-            table_name = "registry_schema"
-
-    class ReferenceRow(_Base):
-        schema_id = peewee.IntegerField()
-        position = peewee.IntegerField()
-        name = peewee.TextField()
-        subject = peewee.TextField()
-        version = peewee.IntegerField()
-
-        class Meta:
-            table_name = "registry_schema_reference"
-            primary_key = peewee.CompositeKey("schema_id", "position")
-            indexes = ((("subject", "version"), False),)
-
-    class VersionRow(_Base):
-        id = peewee.AutoField()
-        subject = peewee.TextField()
-        version = peewee.IntegerField()
-        schema_id = peewee.IntegerField(index=True)
-        deleted = peewee.BooleanField(default=False)
-
-        class Meta:
-            table_name = "registry_subject_version"
-            indexes = ((("subject", "version"), True),)
-
-    class ConfigRow(_Base):
-        scope = peewee.TextField(primary_key=True)
-        compatibility = peewee.CharField(max_length=32, null=True)
-        options_json = peewee.TextField(null=True)
-
-        class Meta:
-            table_name = "registry_config"
-
-    class ModeRow(_Base):
-        scope = peewee.TextField(primary_key=True)
-        mode = peewee.CharField(max_length=32)
-
-        class Meta:
-            table_name = "registry_mode"
-
-    return {
-        "SchemaRow": SchemaRow,
-        "ReferenceRow": ReferenceRow,
-        "VersionRow": VersionRow,
-        "ConfigRow": ConfigRow,
-        "ModeRow": ModeRow,
-    }
-
-
-def _create_tables(database: peewee.Database) -> None:
-    models = _models(database)
-    database.create_tables(list(models.values()), safe=True)
-    # At most one live version of a schema per subject; soft-deleted rows may repeat it.
-    database.execute_sql(
-        "CREATE UNIQUE INDEX IF NOT EXISTS registry_subject_version_live "
-        "ON registry_subject_version (subject, schema_id) WHERE NOT deleted"
-    )
-
-
-def _create_generation(database: peewee.Database) -> None:
-    database.execute_sql(
-        "CREATE TABLE IF NOT EXISTS registry_generation "
-        "(id INTEGER NOT NULL PRIMARY KEY, value BIGINT NOT NULL)"
-    )
-    param = database.param
-    database.execute_sql(
-        f"INSERT INTO registry_generation (id, value) VALUES ({param}, {param})", (1, 0)
-    )
-
-
-MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables, _create_generation]
 
 # Schemas kept per process by ``Store.schema_by_id``; beyond this the oldest entries go first.
 SCHEMA_CACHE_SIZE = 10_000
-
-
-def _dump(value: Any) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
 
 
 class Store:
@@ -192,12 +30,12 @@ class Store:
 
     def __init__(self, database: peewee.Database) -> None:
         self.database = database
-        models = _models(database)
-        self._schema = models["SchemaRow"]
-        self._reference = models["ReferenceRow"]
-        self._version = models["VersionRow"]
-        self._config = models["ConfigRow"]
-        self._mode = models["ModeRow"]
+        bound = models(database)
+        self._schema = bound["SchemaRow"]
+        self._reference = bound["ReferenceRow"]
+        self._version = bound["VersionRow"]
+        self._config = bound["ConfigRow"]
+        self._mode = bound["ModeRow"]
         self._is_postgres = isinstance(database, peewee.PostgresqlDatabase)
         param = database.param
         # The hot path (GET /schemas/ids/{id}) as one indexed query.
@@ -211,12 +49,15 @@ class Store:
         self._bump_generation_sql = (
             f"UPDATE registry_generation SET value = value + 1 WHERE id = {param}"
         )
+        self._committed_rows: dict[int, StoredSchema] = {}
+        self._committed_rows_lock = threading.Lock()
         self.schema_cache: GenerationCache[StoredSchema] = GenerationCache(
             self.generation, SCHEMA_CACHE_SIZE
         )
 
-    def atomic(self) -> Any:
-        return self.database.atomic()
+    def write(self) -> Any:
+        """A write transaction holding the registry's write lock (``write_transaction``)."""
+        return write_transaction(self.database)
 
     # -- schemas -----------------------------------------------------------------------
 
@@ -225,7 +66,7 @@ class Store:
 
         Served from a per-process cache that reads the generation row on every
         call, so a permanent delete committed by any process is seen at once
-        (``registry.schema_cache``); inside a transaction, which may hold its
+        (``registry.store.schema_cache``); inside a transaction, which may hold its
         own uncommitted deletes, the database is always asked.
         """
         if self.database.in_transaction():
@@ -242,7 +83,25 @@ class Store:
         return int(row[0]) if row is not None else 0
 
     def schema_by_id_any(self, schema_id: int) -> StoredSchema | None:
-        """The schema row with this id whether or not any version still uses it."""
+        """The schema row with this id whether or not any version still uses it.
+
+        Schema rows never change and are never deleted, so once committed a row
+        is kept in a per-process table; inside a transaction (whose insert may
+        still roll back and free the id) the database is always asked.
+        """
+        if self.database.in_transaction():
+            return self._schema_row(schema_id)
+        cached = self._committed_rows.get(schema_id)
+        if cached is None:
+            cached = self._schema_row(schema_id)
+            if cached is not None:
+                with self._committed_rows_lock:
+                    if len(self._committed_rows) >= SCHEMA_CACHE_SIZE:
+                        del self._committed_rows[next(iter(self._committed_rows))]
+                    self._committed_rows[schema_id] = cached
+        return cached
+
+    def _schema_row(self, schema_id: int) -> StoredSchema | None:
         row = (
             self._schema.select(*self._schema_columns())
             .where(self._schema.id == schema_id)
@@ -287,9 +146,9 @@ class Store:
             schema_type=schema_type,
             schema_text=schema_text,
             fingerprint=fingerprint,
-            references_json=_dump([ref.to_json() for ref in references]),
-            metadata_json=_dump(metadata),
-            rule_set_json=_dump(rule_set),
+            references_json=dump_json([ref.to_json() for ref in references]),
+            metadata_json=dump_json(metadata),
+            rule_set_json=dump_json(rule_set),
         ).execute()
         if references:
             self._reference.insert_many(
@@ -333,8 +192,8 @@ class Store:
             schema_type=row[1],
             schema_text=row[2],
             references=references,
-            metadata=_load(row[4]),
-            rule_set=_load(row[5]),
+            metadata=load_json(row[4]),
+            rule_set=load_json(row[5]),
         )
 
     # -- subject versions --------------------------------------------------------------
@@ -408,7 +267,7 @@ class Store:
     def purge_versions(self, subject: str, versions: Sequence[int]) -> int:
         """Delete versions for good; bumps the generation in the same transaction."""
         table = self._version
-        with self.database.atomic():
+        with self.write():
             self.database.execute_sql(self._bump_generation_sql, (1,))
             return (
                 table.delete()
@@ -464,18 +323,18 @@ class Store:
         )
         if row is None:
             return None
-        return row[0], (_load(row[1]) or {})
+        return row[0], (load_json(row[1]) or {})
 
     def set_config(self, scope: str, compatibility: str | None, options: dict[str, Any]) -> None:
         (
             self._config.insert(
-                scope=scope, compatibility=compatibility, options_json=_dump(options or None)
+                scope=scope, compatibility=compatibility, options_json=dump_json(options or None)
             )
             .on_conflict(
                 conflict_target=[self._config.scope],
                 update={
                     self._config.compatibility: compatibility,
-                    self._config.options_json: _dump(options or None),
+                    self._config.options_json: dump_json(options or None),
                 },
             )
             .execute()

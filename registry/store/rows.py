@@ -1,0 +1,45 @@
+"""The registry's stored values as plain frozen dataclasses (what queries return)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+__all__ = ["GLOBAL_SCOPE", "Reference", "StoredSchema", "StoredVersion"]
+
+GLOBAL_SCOPE = ""
+"""The scope of the global config and mode rows."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """A schema reference as stored and returned: ``{name, subject, version}``."""
+
+    name: str
+    subject: str
+    version: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "subject": self.subject, "version": self.version}
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredSchema:
+    """A schema row: immutable once written."""
+
+    schema_id: int
+    schema_type: str
+    schema_text: str
+    references: tuple[Reference, ...]
+    metadata: dict[str, Any] | None
+    rule_set: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredVersion:
+    """A (subject, version) row with the schema it points at."""
+
+    subject: str
+    version: int
+    schema_id: int
+    deleted: bool

@@ -1,0 +1,136 @@
+"""The registry's tables (peewee models bound per database) and their migrations.
+
+Tables:
+
+- ``registry_schema``: one row per distinct schema (id, type, canonical text,
+  references, metadata, rule set); ``fingerprint`` is unique, so concurrent
+  registrations of the same schema converge on one id. Rows are never deleted,
+  so an id is never reused; a schema no subject version points at any more is
+  "not found" to readers.
+- ``registry_schema_reference``: the references of each schema, one row each,
+  indexed by the referenced (subject, version) for "referenced by" queries.
+- ``registry_subject_version``: (subject, version) -> schema id with a soft
+  ``deleted`` flag; unique (subject, version) and unique live (subject, schema_id).
+- ``registry_config`` / ``registry_mode``: per-subject settings; the global
+  setting is the row whose scope is the empty string.
+- ``registry_generation``: one row (id 1) whose ``value`` goes up in the same
+  transaction as every permanent delete of versions. It is how every process
+  sharing the database knows when its cache of schemas by id may be stale: a
+  schema's content never changes, but a permanent delete can make its id "not
+  found" (see ``Store.schema_by_id`` and ``docs/decisions.md``).
+
+Models are created per database (``_models(database)``) so no module holds a
+connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import peewee
+
+__all__ = ["MIGRATIONS", "dump_json", "load_json", "models"]
+
+
+def models(database: peewee.Database) -> dict[str, type[peewee.Model]]:
+    """Model classes bound to ``database`` (fresh classes per database)."""
+    bound_database = database
+
+    class _Base(peewee.Model):
+        class Meta:
+            database = bound_database
+            legacy_table_names = False
+
+    class SchemaRow(_Base):
+        id = peewee.IntegerField(primary_key=True)
+        schema_type = peewee.CharField(max_length=32)
+        schema_text = peewee.TextField()
+        fingerprint = peewee.CharField(max_length=64, unique=True)
+        references_json = peewee.TextField(default="[]")
+        metadata_json = peewee.TextField(null=True)
+        rule_set_json = peewee.TextField(null=True)
+
+        class Meta:
+            table_name = "registry_schema"
+
+    class ReferenceRow(_Base):
+        schema_id = peewee.IntegerField()
+        position = peewee.IntegerField()
+        name = peewee.TextField()
+        subject = peewee.TextField()
+        version = peewee.IntegerField()
+
+        class Meta:
+            table_name = "registry_schema_reference"
+            primary_key = peewee.CompositeKey("schema_id", "position")
+            indexes = ((("subject", "version"), False),)
+
+    class VersionRow(_Base):
+        id = peewee.AutoField()
+        subject = peewee.TextField()
+        version = peewee.IntegerField()
+        schema_id = peewee.IntegerField(index=True)
+        deleted = peewee.BooleanField(default=False)
+
+        class Meta:
+            table_name = "registry_subject_version"
+            indexes = ((("subject", "version"), True),)
+
+    class ConfigRow(_Base):
+        scope = peewee.TextField(primary_key=True)
+        compatibility = peewee.CharField(max_length=32, null=True)
+        options_json = peewee.TextField(null=True)
+
+        class Meta:
+            table_name = "registry_config"
+
+    class ModeRow(_Base):
+        scope = peewee.TextField(primary_key=True)
+        mode = peewee.CharField(max_length=32)
+
+        class Meta:
+            table_name = "registry_mode"
+
+    return {
+        "SchemaRow": SchemaRow,
+        "ReferenceRow": ReferenceRow,
+        "VersionRow": VersionRow,
+        "ConfigRow": ConfigRow,
+        "ModeRow": ModeRow,
+    }
+
+
+def _create_tables(database: peewee.Database) -> None:
+    bound = models(database)
+    database.create_tables(list(bound.values()), safe=True)
+    # At most one live version of a schema per subject; soft-deleted rows may repeat it.
+    database.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS registry_subject_version_live "
+        "ON registry_subject_version (subject, schema_id) WHERE NOT deleted"
+    )
+
+
+def _create_generation(database: peewee.Database) -> None:
+    database.execute_sql(
+        "CREATE TABLE IF NOT EXISTS registry_generation "
+        "(id INTEGER NOT NULL PRIMARY KEY, value BIGINT NOT NULL)"
+    )
+    param = database.param
+    database.execute_sql(
+        f"INSERT INTO registry_generation (id, value) VALUES ({param}, {param})", (1, 0)
+    )
+
+
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables, _create_generation]
+
+
+def dump_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
