@@ -49,11 +49,34 @@ class Store:
         self._bump_generation_sql = (
             f"UPDATE registry_generation SET value = value + 1 WHERE id = {param}"
         )
+        # The queries every registration runs, built once: peewee's query builder costs more
+        # than SQLite's execution of them.
+        columns = "id, schema_type, schema_text, references_json, metadata_json, rule_set_json"
+        self._schema_row_sql = f"SELECT {columns} FROM registry_schema WHERE id = {param}"
+        self._schema_by_fingerprint_sql = (
+            f"SELECT {columns} FROM registry_schema WHERE fingerprint = {param}"
+        )
+        version_columns = "SELECT subject, version, schema_id, deleted FROM registry_subject_version"
+        self._versions_sql = f"{version_columns} WHERE subject = {param} ORDER BY version"
+        self._live_versions_sql = (
+            f"{version_columns} WHERE subject = {param} AND NOT deleted ORDER BY version"
+        )
+        self._config_sql = (
+            f"SELECT compatibility, options_json FROM registry_config WHERE scope = {param}"
+        )
+        self._mode_sql = f"SELECT mode FROM registry_mode WHERE scope = {param}"
+        self._insert_version_sql = (
+            "INSERT INTO registry_subject_version (subject, version, schema_id, deleted) "
+            f"VALUES ({param}, {param}, {param}, {param})"
+        )
         self._committed_rows: dict[int, StoredSchema] = {}
         self._committed_rows_lock = threading.Lock()
         self.schema_cache: GenerationCache[StoredSchema] = GenerationCache(
             self.generation, SCHEMA_CACHE_SIZE
         )
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        return self.database.execute_sql(sql, params).fetchone()
 
     def write(self) -> Any:
         """A write transaction holding the registry's write lock (``write_transaction``)."""
@@ -102,21 +125,11 @@ class Store:
         return cached
 
     def _schema_row(self, schema_id: int) -> StoredSchema | None:
-        row = (
-            self._schema.select(*self._schema_columns())
-            .where(self._schema.id == schema_id)
-            .tuples()
-            .first()
-        )
+        row = self._one(self._schema_row_sql, (schema_id,))
         return None if row is None else self._to_schema(row)
 
     def schema_by_fingerprint(self, fingerprint: str) -> StoredSchema | None:
-        row = (
-            self._schema.select(*self._schema_columns())
-            .where(self._schema.fingerprint == fingerprint)
-            .tuples()
-            .first()
-        )
+        row = self._one(self._schema_by_fingerprint_sql, (fingerprint,))
         return None if row is None else self._to_schema(row)
 
     def schemas_by_ids(self, schema_ids: Iterable[int]) -> dict[int, StoredSchema]:
@@ -200,13 +213,9 @@ class Store:
 
     def versions(self, subject: str, *, include_deleted: bool) -> list[StoredVersion]:
         """The subject's versions in ascending order."""
-        table = self._version
-        query = table.select(table.subject, table.version, table.schema_id, table.deleted).where(
-            table.subject == subject
-        )
-        if not include_deleted:
-            query = query.where(table.deleted == False)  # noqa: E712 - SQL comparison
-        return [self._to_version(row) for row in query.order_by(table.version).tuples()]
+        sql = self._versions_sql if include_deleted else self._live_versions_sql
+        rows = self.database.execute_sql(sql, (subject,)).fetchall()
+        return [self._to_version(row) for row in rows]
 
     def version(self, subject: str, version: int) -> StoredVersion | None:
         table = self._version
@@ -251,9 +260,7 @@ class Store:
 
     def insert_version(self, subject: str, version: int, schema_id: int) -> StoredVersion:
         """Insert a live version (``IntegrityError`` if the version or live schema exists)."""
-        self._version.insert(
-            subject=subject, version=version, schema_id=schema_id, deleted=False
-        ).execute()
+        self.database.execute_sql(self._insert_version_sql, (subject, version, schema_id, False))
         return StoredVersion(subject, version, schema_id, False)
 
     def soft_delete_versions(self, subject: str, versions: Sequence[int]) -> int:
@@ -315,12 +322,7 @@ class Store:
     # -- config and mode -----------------------------------------------------------------
 
     def get_config(self, scope: str) -> tuple[str | None, dict[str, Any]] | None:
-        row = (
-            self._config.select(self._config.compatibility, self._config.options_json)
-            .where(self._config.scope == scope)
-            .tuples()
-            .first()
-        )
+        row = self._one(self._config_sql, (scope,))
         if row is None:
             return None
         return row[0], (load_json(row[1]) or {})
@@ -344,7 +346,8 @@ class Store:
         return self._config.delete().where(self._config.scope == scope).execute()
 
     def get_mode(self, scope: str) -> str | None:
-        return self._mode.select(self._mode.mode).where(self._mode.scope == scope).scalar()
+        row = self._one(self._mode_sql, (scope,))
+        return None if row is None else row[0]
 
     def set_mode(self, scope: str, mode: str) -> None:
         (
