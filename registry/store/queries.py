@@ -56,7 +56,9 @@ class Store:
         self._schema_by_fingerprint_sql = (
             f"SELECT {columns} FROM registry_schema WHERE fingerprint = {param}"
         )
-        version_columns = "SELECT subject, version, schema_id, deleted FROM registry_subject_version"
+        version_columns = (
+            "SELECT subject, version, schema_id, deleted FROM registry_subject_version"
+        )
         self._versions_sql = f"{version_columns} WHERE subject = {param} ORDER BY version"
         self._live_versions_sql = (
             f"{version_columns} WHERE subject = {param} AND NOT deleted ORDER BY version"
