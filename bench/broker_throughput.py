@@ -143,17 +143,13 @@ def _run_charter(data_dir: Path) -> None:
 
     sys.path.insert(0, str(ROOT))
     from broker.app import run_broker
+    from charter.compose import build_broker, open_migrated_database
     from charter.config import Settings
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    from charter.app import migrate
-    from charter.db import open_database
-
     settings = Settings(data_dir=data_dir, host="127.0.0.1", kafka_port=0)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = open_database(settings.effective_database_url)
-    migrate(database)
-    run_broker(settings, database)
+    database = open_migrated_database(settings)
+    run_broker(build_broker(settings, database))
 
 
 # --------------------------------------------------------------------------- the client side

@@ -1,10 +1,13 @@
 """The broker process: TopicManager + handlers + Kafka listener, started and stopped as one.
 
-``run_broker(settings, database)`` is what ``charter serve broker`` (and so
-``charter up``) calls with the database ``charter`` opened and migrated; the
-broker never imports ``charter``, settings are duck-typed. It logs ``Kafka listener
-ready on host:port`` once listening and stops cleanly on SIGINT/SIGTERM,
-closing every partition log.
+``charter`` (its composition root, ``charter.compose.build_broker``) builds a
+``BrokerApp`` from a typed ``BrokerSettings``, the database it opened and migrated,
+and everything the broker calls out to: the produce gate, the SASL authenticator
+and the topic hooks (event listeners, create policy). The broker never imports
+``charter`` and picks none of these itself. ``serve_forever`` logs ``Kafka listener
+ready on host:port`` once listening and stops cleanly on SIGINT/SIGTERM, closing
+every partition log; a listener that cannot bind (port in use) closes what was
+opened and raises ``ListenFailed``.
 """
 
 from __future__ import annotations
@@ -13,31 +16,27 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
-from typing import Any
 
 import peewee
 
 from broker.cluster_id import load_or_create_cluster_id
-from broker.gate import PassThroughGate, ProduceGate
+from broker.gate import ProduceGate
 from broker.handlers import build_handler_table
 from broker.handlers.context import BrokerContext
-from broker.handlers.sasl import Authenticator, NoMechanisms
+from broker.handlers.sasl import Authenticator
 from broker.handlers.waiters import AppendWaiters
 from broker.producer_ids import ProducerIdAllocator
 from broker.server import KafkaServer
-from broker.topics import TopicManager
+from broker.settings import BrokerSettings
+from broker.topics import TopicHooks, TopicManager
 
-__all__ = ["BrokerApp", "run_broker"]
+__all__ = ["BrokerApp", "ListenFailed", "run_broker"]
 
 log = logging.getLogger(__name__)
 
-Settings = Any  # charter.config.Settings, duck-typed (the broker never imports charter)
-TopicsFactory = Callable[[Settings, peewee.Database], TopicManager]
 
-
-def _default_topics(settings: Settings, database: peewee.Database) -> TopicManager:
-    return TopicManager.open(settings, database=database)
+class ListenFailed(OSError):
+    """The Kafka listener could not bind its address (``errno`` says why: in use, not allowed)."""
 
 
 class BrokerApp:
@@ -45,18 +44,18 @@ class BrokerApp:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: BrokerSettings,
         database: peewee.Database,
         *,
-        topics_factory: TopicsFactory = _default_topics,
-        gate: ProduceGate | None = None,
-        authenticator: Authenticator | None = None,
+        gate: ProduceGate,
+        authenticator: Authenticator,
+        topic_hooks: TopicHooks,
     ) -> None:
         self.settings = settings
         self.database = database
-        self._topics_factory = topics_factory
-        self._gate = gate or PassThroughGate()
-        self._authenticator = authenticator or NoMechanisms()
+        self._gate = gate
+        self._authenticator = authenticator
+        self._topic_hooks = topic_hooks
         self.topics: TopicManager | None = None
         self.server: KafkaServer | None = None
         self._stopped = asyncio.Event()
@@ -67,29 +66,39 @@ class BrokerApp:
         return self.server.port
 
     async def start(self) -> None:
+        """Open the topics and listen; on failure (e.g. port in use) close what was opened."""
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.topics = self._topics_factory(settings, self.database)
+        self.topics = TopicManager.open(settings, database=self.database, hooks=self._topic_hooks)
         context = BrokerContext(
             settings=settings,
             topics=self.topics,
             cluster_id=load_or_create_cluster_id(settings.data_dir),
             advertised_host=settings.advertised_host or settings.host,
-            advertised_port=settings.kafka_port,
+            advertised_port=settings.port,
             producer_ids=ProducerIdAllocator(settings.data_dir),
             gate=self._gate,
             authenticator=self._authenticator,
             appends=AppendWaiters(),
             handlers=build_handler_table(),
+            node_id=settings.node_id,
         )
         self.server = KafkaServer(
             context,
             settings.host,
-            settings.kafka_port,
+            settings.port,
             max_request_bytes=settings.socket_request_max_bytes,
         )
-        await self.server.start()
-        if settings.kafka_port == 0:  # ephemeral port: advertise the one we got
+        try:
+            await self.server.start()
+        except BaseException as exc:
+            self.server = None
+            await self.topics.aclose()
+            self.topics = None
+            if isinstance(exc, OSError):
+                raise ListenFailed(exc.errno, exc.strerror or str(exc)) from exc
+            raise
+        if settings.port == 0:  # ephemeral port: advertise the one we got
             context.advertised_port = self.server.port
         self.topics.start_maintenance()
         log.info("Kafka listener ready on %s:%d", settings.host, self.server.port)
@@ -118,6 +127,6 @@ class BrokerApp:
             await self.stop()
 
 
-def run_broker(settings: Settings, database: peewee.Database, **options: Any) -> None:
-    """Run a broker in this process until SIGINT/SIGTERM."""
-    asyncio.run(BrokerApp(settings, database, **options).serve_forever())
+def run_broker(app: BrokerApp) -> None:
+    """Run ``app`` in this process until SIGINT/SIGTERM."""
+    asyncio.run(app.serve_forever())

@@ -24,7 +24,6 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import peewee
 
@@ -40,6 +39,7 @@ from broker.errors import (
 )
 from broker.log import LogConfig, PartitionLog
 from broker.log_maintenance import LogMaintenance
+from broker.settings import BrokerSettings
 from broker.topic_alter import AlterOp, apply_alter_ops
 from broker.topic_config import BrokerDefaults, validate_topic_configs
 from broker.topic_describe import (
@@ -64,6 +64,7 @@ __all__ = [
     "ConfigSynonym",
     "INTERNAL_TOPICS",
     "MAX_PARTITIONS_PER_TOPIC",
+    "TopicHooks",
     "TopicInfo",
     "TopicManager",
     "validate_topic_name",
@@ -96,6 +97,21 @@ class _OpenTopic:
 TopicListener = Callable[[TopicInfo], None]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TopicHooks:
+    """What the broker's owner wires into topic lifecycle: event listeners and a create policy.
+
+    ``charter`` builds one (``charter.compose``); the broker never imports the
+    listeners' owners (catalog indexer, governance engine).
+    """
+
+    on_topic_created: TopicListener | None = None
+    on_topic_deleted: TopicListener | None = None
+    on_config_changed: TopicListener | None = None
+    create_policy: Callable[[TopicInfo], None] | None = None
+    """Called with the would-be topic before creation; raises (e.g. PolicyViolation) to refuse."""
+
+
 class TopicManager:
     """Every topic of this broker: its metadata row, its configs and its open partition logs.
 
@@ -109,9 +125,8 @@ class TopicManager:
         self,
         database: peewee.Database,
         log_dir: Path,
-        broker_settings: Any,
+        settings: BrokerSettings,
         *,
-        node_id: int = 0,
         on_topic_created: TopicListener | None = None,
         on_topic_deleted: TopicListener | None = None,
         on_config_changed: TopicListener | None = None,
@@ -119,10 +134,8 @@ class TopicManager:
     ) -> None:
         self.database = database
         self.log_dir = Path(log_dir)
-        self.node_id = node_id
-        self.defaults = BrokerDefaults.from_settings(
-            broker_settings, node_id=node_id, log_dir=str(self.log_dir)
-        )
+        self.node_id = settings.node_id
+        self.defaults = BrokerDefaults.from_settings(settings, log_dir=str(self.log_dir))
         self.on_topic_created = on_topic_created
         self.on_topic_deleted = on_topic_deleted
         self.on_config_changed = on_config_changed
@@ -138,9 +151,24 @@ class TopicManager:
         self._load()
 
     @classmethod
-    def open(cls, settings: Any, *, database: peewee.Database, **options: Any) -> TopicManager:
-        """A manager for ``settings`` (``log_dir``) over an opened, migrated ``database``."""
-        return cls(database, Path(settings.log_dir), settings, **options)
+    def open(
+        cls,
+        settings: BrokerSettings,
+        *,
+        database: peewee.Database,
+        hooks: TopicHooks | None = None,
+    ) -> TopicManager:
+        """A manager for ``settings`` (logs in ``settings.log_dir``) over a migrated ``database``."""
+        hooks = hooks or TopicHooks()
+        return cls(
+            database,
+            settings.log_dir,
+            settings,
+            on_topic_created=hooks.on_topic_created,
+            on_topic_deleted=hooks.on_topic_deleted,
+            on_config_changed=hooks.on_config_changed,
+            create_policy=hooks.create_policy,
+        )
 
     # -- queries ---------------------------------------------------------------------------
 

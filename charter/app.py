@@ -1,7 +1,9 @@
-"""The application factory: one Flask app wiring the registry (and later catalog and governance).
+"""The application factory: one Flask app serving the registry (catalog and governance planned).
 
 ``create_app(settings)`` is what ``charter up``, ``charter serve http``, the WSGI
-entry point and the tests call; nothing happens at import time.
+entry point and the tests call; nothing happens at import time. What the app is
+built from (database, registry service, its events and hooks) is decided by the
+composition root, ``charter.compose``.
 """
 
 from __future__ import annotations
@@ -13,22 +15,14 @@ import peewee
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from broker import store as broker_store
+from charter import compose
+from charter.compose import migrate
 from charter.config import Settings, load_settings
-from charter.db import apply_migrations, open_database
 from registry import api as registry_api
-from registry import store as registry_store
-from registry.events import EventBus
-from registry.service import RegistryService
 
 __all__ = ["create_app", "migrate"]
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
-
-
-def migrate(database: peewee.Database) -> None:
-    """Bring every package's tables up to date (idempotent, safe across processes)."""
-    apply_migrations(database, [registry_store, broker_store])
 
 
 def create_app(
@@ -37,9 +31,9 @@ def create_app(
     """Build the HTTP app over ``settings`` (or an already opened ``database``)."""
     settings = settings or load_settings()
     if database is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        database = open_database(settings.effective_database_url)
-    migrate(database)
+        database = compose.open_migrated_database(settings)
+    else:
+        migrate(database)
 
     app = Flask("charter")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -47,9 +41,8 @@ def create_app(
     app.extensions["charter.settings"] = settings
     app.extensions["charter.database"] = database
 
-    events = EventBus()
-    registry_service = RegistryService(database, events=events)
-    app.extensions["charter.events"] = events
+    registry_service = compose.build_registry(settings, database)
+    app.extensions["charter.events"] = registry_service.events
     app.extensions["charter.registry"] = registry_service
     app.register_blueprint(registry_api.create_blueprint(registry_service))
 

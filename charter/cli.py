@@ -1,4 +1,10 @@
-"""The ``charter`` command: ``up``, ``serve http``, ``serve broker`` and ``bench``."""
+"""The ``charter`` command: ``up``, ``serve http``, ``serve broker`` and ``bench``.
+
+Each command offers only the flags of the listeners it starts; every flag is also
+settable in ``charter.toml`` and ``CHARTER_*`` variables (``charter.config``).
+Problems a user can fix (bad setting, port in use) end in one line and a non-zero
+exit code, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -12,73 +18,103 @@ from typing import Any
 
 import click
 
-from charter.config import ConfigError, Settings, load_settings
+from charter.compose import StartupError
+from charter.config import LOG_LEVELS, ConfigError, Settings, load_settings
+from charter.listeners import ListenerError
 
 __all__ = ["main"]
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-def _server_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The flags shared by every command that starts a listener (all optional: None = not given)."""
-    options = [
-        click.option(
-            "--config",
-            "config_file",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="charter.toml to read (default: ./charter.toml if present).",
-        ),
-        click.option(
-            "--data-dir",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Where the SQLite database and the log live [./charter-data].",
-        ),
-        click.option("--host", default=None, help="Interface to listen on [127.0.0.1]."),
-        click.option(
-            "--http-port", type=int, default=None, help="Registry/catalog HTTP port [8081]."
-        ),
-        click.option("--kafka-port", type=int, default=None, help="Kafka listener port [9092]."),
-        click.option(
-            "--database-url",
-            default=None,
-            help="postgresql://… for a shared database [SQLite in the data dir].",
-        ),
-        click.option("--http-workers", type=int, default=None, help="HTTP worker processes [2]."),
-        click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO]."),
-    ]
-    for option in reversed(options):
-        function = option(function)
+_COMMON_OPTIONS = [
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="charter.toml to read (default: ./charter.toml if present).",
+    ),
+    click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Where the SQLite database and the log live [./charter-data].",
+    ),
+    click.option("--host", default=None, help="Interface to listen on [127.0.0.1]."),
+    click.option(
+        "--database-url",
+        default=None,
+        help="postgresql://… for a shared database [SQLite in the data dir].",
+    ),
+    click.option(
+        "--log-level",
+        type=click.Choice(LOG_LEVELS, case_sensitive=False),
+        default=None,
+        help="How much to log [INFO].",
+    ),
+]
+_HTTP_OPTIONS = [
+    click.option("--http-port", type=int, default=None, help="Schema registry HTTP port [8081]."),
+    click.option("--http-workers", type=int, default=None, help="HTTP worker processes [2]."),
+]
+_KAFKA_OPTIONS = [
+    click.option("--kafka-port", type=int, default=None, help="Kafka listener port [9092]."),
+]
+# Set by `charter up` on its children, so only the supervisor logs the start-up summary.
+_SUPERVISED_OPTION = click.option("--supervised", is_flag=True, hidden=True)
 
-    @functools.wraps(function)
-    def wrapper(config_file: Path | None, **flags: Any) -> Any:
-        try:
-            settings = load_settings(flags, config_file=config_file)
-        except ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
-        _configure_logging(settings)
-        return function(settings)
 
-    return wrapper
+def _settings_command(*option_groups: list[Callable[..., Any]]) -> Callable[..., Any]:
+    """Decorate a command taking ``Settings``: add the options, build settings, set up logging.
+
+    Options left out are "not given" (None), so defaults, charter.toml and
+    CHARTER_* still apply to them.
+    """
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(config_file: Path | None, **flags: Any) -> Any:
+            supervised = flags.pop("supervised", False)
+            try:
+                settings = load_settings(flags, config_file=config_file)
+            except ConfigError as exc:
+                raise click.UsageError(str(exc)) from None
+            _configure_logging(settings)
+            try:
+                if supervised:
+                    return function(settings, supervised=True)
+                return function(settings)
+            except (ListenerError, ConfigError, StartupError) as exc:
+                raise click.ClickException(str(exc)) from None
+
+        command = wrapper
+        for option in reversed([opt for group in option_groups for opt in group]):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT, stream=sys.stderr)
 
 
 @click.group()
 @click.version_option(package_name="charter")
 def main() -> None:
-    """Charter: a governed event-streaming platform (registry, broker, catalog)."""
+    """Charter: a Confluent-compatible schema registry and a Kafka-compatible broker.
+
+    Governance, the data catalog and a web UI are planned.
+    """
 
 
 @main.command()
-@_server_options
+@_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, _KAFKA_OPTIONS)
 def up(settings: Settings) -> None:
-    """Start everything: HTTP app (registry, catalog, UI) and the Kafka listener."""
+    """Start everything: the schema registry (HTTP) and the Kafka broker.
+
+    The gate, governance, the catalog and the web UI are planned, not yet served.
+    """
     from charter.supervisor import run_up
 
     sys.exit(run_up(settings))
@@ -90,26 +126,37 @@ def serve() -> None:
 
 
 @serve.command("http")
-@_server_options
-def serve_http(settings: Settings) -> None:
-    """The HTTP tier only (stateless; several workers over PostgreSQL)."""
+@_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, [_SUPERVISED_OPTION])
+def serve_http(settings: Settings, supervised: bool = False) -> None:
+    """The HTTP tier only: the schema registry (stateless; several workers over PostgreSQL)."""
+    from charter.compose import log_storage_locations
     from charter.http_server import run_http
+    from charter.listeners import check_ports
 
-    run_http(settings)
+    if not supervised:  # `charter up` checked its ports and said where the data live
+        check_ports(settings.host, [("HTTP", settings.http_port)])
+        log_storage_locations(settings)
+    run_http(settings)  # binds the port itself: one taken since the check is one error too
 
 
 @serve.command("broker")
-@_server_options
-def serve_broker(settings: Settings) -> None:
-    """The Kafka listener and the gate only."""
-    from broker.app import run_broker
-    from charter.app import migrate
-    from charter.db import open_database
+@_settings_command(_COMMON_OPTIONS, _KAFKA_OPTIONS, [_SUPERVISED_OPTION])
+def serve_broker(settings: Settings, supervised: bool = False) -> None:
+    """The Kafka listener only (every produce passes the gate; schema checks are planned)."""
+    from broker.app import ListenFailed, run_broker
+    from charter.compose import build_broker, log_storage_locations, open_migrated_database
+    from charter.listeners import check_ports, describe_bind_error
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = open_database(settings.effective_database_url)
-    migrate(database)
-    run_broker(settings, database)
+    if not supervised:  # `charter up` checked its ports and said where the data live
+        check_ports(settings.host, [("Kafka", settings.kafka_port)])
+        log_storage_locations(settings)
+    database = open_migrated_database(settings)
+    try:
+        run_broker(build_broker(settings, database))
+    except ListenFailed as exc:
+        raise describe_bind_error("Kafka", settings.host, settings.kafka_port, exc) from None
+    finally:
+        database.close()
 
 
 @main.command()

@@ -9,14 +9,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["LOG_LEVELS", "ConfigError", "Settings", "load_settings", "redact_url"]
 
 ENV_PREFIX = "CHARTER_"
 CONFIG_FILE_NAME = "charter.toml"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -42,6 +44,12 @@ class Settings:
     log_retention_check_interval_ms: int = 5000
     advertised_host: str | None = None
 
+    def __post_init__(self) -> None:
+        for name, check in _CHECKS.items():
+            problem = check(getattr(self, name))
+            if problem:
+                raise ConfigError(f"setting {name!r} {problem}, got {getattr(self, name)!r}")
+
     @property
     def effective_database_url(self) -> str:
         """The configured database URL, or SQLite inside the data directory."""
@@ -53,11 +61,57 @@ class Settings:
     def log_dir(self) -> Path:
         return self.data_dir / "log"
 
+    @property
+    def database_display_url(self) -> str:
+        """``effective_database_url`` with any password masked, fit for logs."""
+        return redact_url(self.effective_database_url)
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **_coerce_all(changes, source="arguments"))
 
 
+def _port(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "must be a port number between 0 and 65535"
+
+
+def _at_least(minimum: int) -> Callable[[int], str | None]:
+    return lambda value: None if value >= minimum else f"must be at least {minimum}"
+
+
+def _log_level(value: str) -> str | None:
+    return None if value in LOG_LEVELS else "must be one of " + ", ".join(LOG_LEVELS)
+
+
+# Range checks per setting: a message fragment when the (typed) value is out of range.
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "http_port": _port,
+    "kafka_port": _port,
+    "http_workers": _at_least(1),
+    "log_level": _log_level,
+    "max_request_bytes": _at_least(1),
+    "socket_request_max_bytes": _at_least(1),
+    "default_partitions": _at_least(1),
+    "log_flush_messages": _at_least(1),
+    "log_retention_check_interval_ms": _at_least(1),
+}
+
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user info and any ``password=`` parameter masked."""
+    parts = urllib.parse.urlsplit(url)
+    changed = {}
+    if parts.password is not None:
+        userinfo, _, hostinfo = parts.netloc.rpartition("@")
+        changed["netloc"] = f"{userinfo.split(':', 1)[0]}:***@{hostinfo}"
+    params = parts.query.split("&") if parts.query else []
+    if any(param.split("=", 1)[0].lower() == "password" for param in params):
+        changed["query"] = "&".join(
+            "password=***" if param.split("=", 1)[0].lower() == "password" else param
+            for param in params
+        )
+    return urllib.parse.urlunsplit(parts._replace(**changed)) if changed else url
 
 
 def _field_type(name: str) -> type:
@@ -94,15 +148,26 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return int(value)
         if wanted is Path:
             return Path(value)
-        return str(value)
+        text = str(value)
+        return text.strip().upper() if name == "log_level" else text
     except (TypeError, ValueError):
         raise ConfigError(
             f"setting {name!r} in {source} must be {wanted.__name__}, got {value!r}"
         ) from None
 
 
+def _checked(name: str, value: Any, source: str) -> Any:
+    """``value`` coerced to ``name``'s type and range-checked; ConfigError names the source."""
+    coerced = _coerce(name, value, source)
+    check = _CHECKS.get(name)
+    problem = check(coerced) if check and coerced is not None else None
+    if problem:
+        raise ConfigError(f"setting {name!r} in {source} {problem}, got {value!r}")
+    return coerced
+
+
 def _coerce_all(values: Mapping[str, Any], source: str) -> dict[str, Any]:
-    return {name: _coerce(name, value, source) for name, value in values.items()}
+    return {name: _checked(name, value, source) for name, value in values.items()}
 
 
 def _normalise_key(key: str) -> str:

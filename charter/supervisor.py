@@ -1,9 +1,11 @@
 """``charter up``: the HTTP tier and the broker as two child processes under one supervisor.
 
-Each child is ``python -m charter serve <tier>`` with the supervisor's resolved
-settings passed in ``CHARTER_*`` variables, so both see exactly the same
-configuration. SIGINT/SIGTERM are forwarded; if one child dies the other is
-stopped too and ``up`` exits non-zero.
+Before starting anything it checks that both ports can be listened on (one
+error line naming the port otherwise) and logs where the data live. Each child is
+``python -m charter serve <tier>`` with the supervisor's resolved settings passed
+in ``CHARTER_*`` variables, so both see exactly the same configuration.
+SIGINT/SIGTERM are forwarded; if one child dies (a port taken in the meantime,
+say) the other is stopped too and ``up`` exits non-zero.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import sys
 import time
 from collections.abc import Sequence
 
+from charter.compose import ensure_data_dir, log_storage_locations
 from charter.config import ENV_PREFIX, Settings
+from charter.listeners import check_ports
 
 __all__ = ["run_up"]
 
@@ -36,11 +40,20 @@ def _settings_environment(settings: Settings) -> dict[str, str]:
 
 
 def run_up(settings: Settings, tiers: Sequence[str] = ("http", "broker")) -> int:
-    """Start every tier, wait until one exits or a stop signal arrives; return the exit code."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Start every tier, wait until one exits or a stop signal arrives; return the exit code.
+
+    Raises ``ListenerError`` (a port is taken) or ``StartupError`` (no data directory)
+    before starting anything.
+    """
+    ports = {"http": ("HTTP", settings.http_port), "broker": ("Kafka", settings.kafka_port)}
+    check_ports(settings.host, [ports[tier] for tier in tiers])
+    log_storage_locations(settings)
+    ensure_data_dir(settings)
     environ = _settings_environment(settings)
     children = {
-        tier: subprocess.Popen([sys.executable, "-m", "charter", "serve", tier], env=environ)
+        tier: subprocess.Popen(
+            [sys.executable, "-m", "charter", "serve", tier, "--supervised"], env=environ
+        )
         for tier in tiers
     }
     stopping = False

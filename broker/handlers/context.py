@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from broker.protocol import RequestHeader
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from broker.handlers.sasl import Authenticator
     from broker.handlers.waiters import AppendWaiters
     from broker.producer_ids import ProducerIdAllocator
+    from broker.settings import BrokerSettings
     from broker.topics import TopicManager
 __all__ = ["BrokerContext", "ConnectionState", "RequestContext"]
 
@@ -21,7 +22,7 @@ __all__ = ["BrokerContext", "ConnectionState", "RequestContext"]
 class BrokerContext:
     """State shared by every connection of one broker process."""
 
-    settings: Any  # charter.config.Settings, duck-typed: the broker never imports charter
+    settings: BrokerSettings
     topics: TopicManager
     cluster_id: str
     advertised_host: str

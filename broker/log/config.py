@@ -1,42 +1,77 @@
-"""Per-topic log settings, parsed from Kafka topic config strings.
+"""Per-topic log settings: the part of a topic's configs one partition log needs, typed.
 
-Names and defaults follow Kafka's topic configs
-(https://kafka.apache.org/documentation/#topicconfigs) except ``flush.messages``,
-whose default here is 1: every append is fsynced before it is acknowledged
-(see docs/decisions.md for the measured cost).
+This module holds no defaults or validators of its own: every field is derived
+from the topic-config catalogue (``broker.topic_config.CONFIG_DEFS``), which is
+the one place that says each config's type, default, validation and doc. So the
+catalogue and the log cannot disagree: ``LogConfig()`` is what a topic without
+overrides gets, and ``from_topic_configs`` refuses exactly what the catalogue
+refuses, with the same message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from broker.errors import InvalidConfig
+from broker.topic_config import CONFIG_DEFS
 
-__all__ = ["LogConfig", "LOG_CONFIG_KEYS"]
+__all__ = ["LogConfig", "LOG_CONFIG_KEYS", "LOG_CONFIG_FIELDS"]
 
-_DAY_MS = 24 * 60 * 60 * 1000
-_LONG_MAX = 2**63 - 1
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+# LogConfig field -> (topic config name, conversion of the catalogue's parsed value).
+LOG_CONFIG_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "segment_bytes": ("segment.bytes", _identity),
+    "segment_ms": ("segment.ms", _identity),
+    "retention_ms": ("retention.ms", _identity),
+    "retention_bytes": ("retention.bytes", _identity),
+    "cleanup_policy": ("cleanup.policy", frozenset),
+    "delete_retention_ms": ("delete.retention.ms", _identity),
+    "min_compaction_lag_ms": ("min.compaction.lag.ms", _identity),
+    "max_compaction_lag_ms": ("max.compaction.lag.ms", _identity),
+    "min_cleanable_dirty_ratio": ("min.cleanable.dirty.ratio", float),
+    "flush_messages": ("flush.messages", _identity),
+    "flush_ms": ("flush.ms", _identity),
+    "index_interval_bytes": ("index.interval.bytes", _identity),
+    "max_message_bytes": ("max.message.bytes", _identity),
+    "message_timestamp_type": ("message.timestamp.type", _identity),
+}
+"""Which topic config each ``LogConfig`` field holds, and how its parsed value is stored."""
+
+
+def _parsed(attr: str, text: str) -> Any:
+    """The catalogue's parse of ``text`` for ``attr``'s config; ``InvalidConfig`` names the key."""
+    name, convert = LOG_CONFIG_FIELDS[attr]
+    return convert(CONFIG_DEFS[name].parse(text))
+
+
+def _default(attr: str) -> Any:
+    name = LOG_CONFIG_FIELDS[attr][0]
+    return _parsed(attr, CONFIG_DEFS[name].default)
 
 
 @dataclass(frozen=True, slots=True)
 class LogConfig:
     """What one partition log needs to know about its topic's configuration."""
 
-    segment_bytes: int = 1024**3
-    segment_ms: int = 7 * _DAY_MS
-    retention_ms: int = 7 * _DAY_MS
-    retention_bytes: int = -1
-    cleanup_policy: frozenset[str] = field(default_factory=lambda: frozenset({"delete"}))
-    delete_retention_ms: int = _DAY_MS
-    min_compaction_lag_ms: int = 0
-    max_compaction_lag_ms: int = _LONG_MAX
-    min_cleanable_dirty_ratio: float = 0.5
-    flush_messages: int = 1
-    flush_ms: int = _LONG_MAX
-    index_interval_bytes: int = 4096
-    max_message_bytes: int = 1048588
-    message_timestamp_type: str = "CreateTime"
+    segment_bytes: int = _default("segment_bytes")
+    segment_ms: int = _default("segment_ms")
+    retention_ms: int = _default("retention_ms")
+    retention_bytes: int = _default("retention_bytes")
+    cleanup_policy: frozenset[str] = field(default_factory=lambda: _default("cleanup_policy"))
+    delete_retention_ms: int = _default("delete_retention_ms")
+    min_compaction_lag_ms: int = _default("min_compaction_lag_ms")
+    max_compaction_lag_ms: int = _default("max_compaction_lag_ms")
+    min_cleanable_dirty_ratio: float = _default("min_cleanable_dirty_ratio")
+    flush_messages: int = _default("flush_messages")
+    flush_ms: int = _default("flush_ms")
+    index_interval_bytes: int = _default("index_interval_bytes")
+    max_message_bytes: int = _default("max_message_bytes")
+    message_timestamp_type: str = _default("message_timestamp_type")
 
     @property
     def log_append_time(self) -> bool:
@@ -56,77 +91,13 @@ class LogConfig:
 
         Raises ``InvalidConfig`` naming the key for a malformed or out-of-range value.
         """
-        values: dict[str, object] = {}
-        for key, (attr, parse) in _PARSERS.items():
-            raw = configs.get(key)
-            if raw is None:
-                continue
-            try:
-                values[attr] = parse(str(raw).strip())
-            except (ValueError, TypeError) as exc:
-                raise InvalidConfig(
-                    f"invalid value {raw!r} for topic config {key}: {exc}"
-                ) from None
-        return cls(**values)  # type: ignore[arg-type]
+        values: dict[str, Any] = {}
+        for attr, (name, _convert) in LOG_CONFIG_FIELDS.items():
+            raw = configs.get(name)
+            if raw is not None:
+                values[attr] = _parsed(attr, str(raw))
+        return cls(**values)
 
 
-def _int_at_least(minimum: int):
-    def parse(raw: str) -> int:
-        value = int(raw)
-        if value < minimum:
-            raise ValueError(f"must be at least {minimum}")
-        if value > _LONG_MAX:
-            raise ValueError("must fit in a signed 64-bit integer")
-        return value
-
-    return parse
-
-
-def _segment_bytes(raw: str) -> int:
-    value = int(raw)
-    # Kafka's minimum is 1 MiB in production configs, but 14 bytes is the
-    # hard floor for tests; positions in the index are u32, hence the cap.
-    if not 14 <= value <= 2**31 - 1:
-        raise ValueError("must be between 14 and 2147483647")
-    return value
-
-
-def _ratio(raw: str) -> float:
-    value = float(raw)
-    if not 0.0 <= value <= 1.0:  # also refuses nan
-        raise ValueError("must be between 0 and 1")
-    return value
-
-
-def _cleanup_policy(raw: str) -> frozenset[str]:
-    parts = frozenset(p.strip() for p in raw.split(",") if p.strip())
-    if not parts or not parts <= {"delete", "compact"}:
-        raise ValueError('must be "delete", "compact" or "compact,delete"')
-    return parts
-
-
-def _timestamp_type(raw: str) -> str:
-    if raw not in ("CreateTime", "LogAppendTime"):
-        raise ValueError('must be "CreateTime" or "LogAppendTime"')
-    return raw
-
-
-_PARSERS = {
-    "segment.bytes": ("segment_bytes", _segment_bytes),
-    "segment.ms": ("segment_ms", _int_at_least(1)),
-    "retention.ms": ("retention_ms", _int_at_least(-1)),
-    "retention.bytes": ("retention_bytes", _int_at_least(-1)),
-    "cleanup.policy": ("cleanup_policy", _cleanup_policy),
-    "delete.retention.ms": ("delete_retention_ms", _int_at_least(0)),
-    "min.compaction.lag.ms": ("min_compaction_lag_ms", _int_at_least(0)),
-    "max.compaction.lag.ms": ("max_compaction_lag_ms", _int_at_least(1)),
-    "min.cleanable.dirty.ratio": ("min_cleanable_dirty_ratio", _ratio),
-    "flush.messages": ("flush_messages", _int_at_least(1)),
-    "flush.ms": ("flush_ms", _int_at_least(0)),
-    "index.interval.bytes": ("index_interval_bytes", _int_at_least(0)),
-    "max.message.bytes": ("max_message_bytes", _int_at_least(0)),
-    "message.timestamp.type": ("message_timestamp_type", _timestamp_type),
-}
-
-LOG_CONFIG_KEYS: frozenset[str] = frozenset(_PARSERS)
+LOG_CONFIG_KEYS: frozenset[str] = frozenset(name for name, _ in LOG_CONFIG_FIELDS.values())
 """Topic config keys that ``LogConfig.from_topic_configs`` interprets."""

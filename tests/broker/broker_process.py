@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 from broker.app import run_broker
-from charter.app import migrate
+from charter.compose import build_broker, open_migrated_database
 from charter.config import Settings
-from charter.db import open_database
 
 READY = "Kafka listener ready on "
 
@@ -46,10 +45,8 @@ def start_process(data_dir: Path, timeout: float = 30) -> tuple[subprocess.Popen
 def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
     settings = Settings(data_dir=Path(sys.argv[1]), host="127.0.0.1", kafka_port=0)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = open_database(settings.effective_database_url)
-    migrate(database)
-    run_broker(settings, database)
+    database = open_migrated_database(settings)
+    run_broker(build_broker(settings, database))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,10 @@ import pytest
 
 from broker import store as broker_store
 from broker.app import BrokerApp
-from charter.config import Settings
+from broker.gate import PassThroughGate
+from broker.handlers.sasl import NoMechanisms
+from broker.settings import BrokerSettings
+from broker.topics import TopicHooks
 from charter.db import apply_migrations, open_database
 
 
@@ -61,10 +64,17 @@ class RunningBroker:
 
 def start_broker(data_dir: Path, *, gate: Any = None, **overrides: Any) -> RunningBroker:
     """Start a broker in a thread over ``data_dir`` on an ephemeral port."""
-    settings = Settings(data_dir=data_dir, host="127.0.0.1", kafka_port=0, **overrides)
-    database = open_database(settings.effective_database_url)
+    settings = BrokerSettings(data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database = open_database(f"sqlite:///{(data_dir / 'charter.db').resolve()}")
     apply_migrations(database, [broker_store])
-    app = BrokerApp(settings, database, gate=gate)
+    app = BrokerApp(
+        settings,
+        database,
+        gate=gate or PassThroughGate(),
+        authenticator=NoMechanisms(),
+        topic_hooks=TopicHooks(),
+    )
     loop = asyncio.new_event_loop()
     started = threading.Event()
     failure: list[BaseException] = []

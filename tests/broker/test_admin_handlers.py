@@ -22,6 +22,7 @@ from broker.handlers import (
     incremental_alter_configs,
 )
 from broker.protocol import request_class
+from broker.settings import BrokerSettings
 from broker.topics import TopicManager
 from charter.db import apply_migrations, open_database
 
@@ -30,7 +31,7 @@ from charter.db import apply_migrations, open_database
 def manager(tmp_path: Path) -> Any:
     database = open_database(f"sqlite:///{tmp_path / 'charter.db'}")
     apply_migrations(database, [store])
-    manager = TopicManager(database, tmp_path / "log", SimpleNamespace(default_partitions=1))
+    manager = TopicManager(database, tmp_path / "log", BrokerSettings(data_dir=tmp_path))
     yield manager
     manager.close()
     database.close()

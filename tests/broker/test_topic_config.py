@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import dataclasses
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from broker import topic_config
 from broker.errors import InvalidConfig
-from broker.log import LogConfig
+from broker.log import LOG_CONFIG_KEYS, LogConfig
+from broker.log.config import LOG_CONFIG_FIELDS
+from broker.settings import BrokerSettings
 from broker.topic_config import (
     CONFIG_DEFS,
     BrokerDefaults,
@@ -138,14 +143,15 @@ def test_list_value_splits_like_kafka() -> None:
 
 
 def test_broker_defaults_from_settings() -> None:
-    settings = SimpleNamespace(
+    settings = BrokerSettings(
+        data_dir=Path("/data"),
         log_flush_messages=1,
         default_partitions=3,
         log_retention_check_interval_ms=200,
         auto_create_topics=False,
-        max_request_bytes=1024,
+        node_id=7,
     )
-    defaults = BrokerDefaults.from_settings(settings, node_id=7, log_dir="/data/log")
+    defaults = BrokerDefaults.from_settings(settings, log_dir="/data/log")
     assert defaults.default_partitions == 3
     assert defaults.retention_check_interval_ms == 200
     assert defaults.topic_default("flush.messages") == "1"
@@ -165,16 +171,24 @@ def test_broker_defaults_from_settings() -> None:
     assert broker["log.retention.check.interval.ms"] == ("200", True)
 
 
-def test_broker_defaults_reject_bad_settings() -> None:
-    with pytest.raises(InvalidConfig, match="default_partitions"):
-        BrokerDefaults.from_settings(SimpleNamespace(default_partitions=0))
-    with pytest.raises(InvalidConfig, match="flush.messages"):
-        BrokerDefaults.from_settings(SimpleNamespace(log_flush_messages=0))
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("default_partitions", 0, "default_partitions"),
+        ("log_flush_messages", 0, "flush.messages"),
+        ("log_retention_check_interval_ms", 0, "log_retention_check_interval_ms"),
+        ("port", 70000, "port"),
+        ("socket_request_max_bytes", 0, "socket_request_max_bytes"),
+    ],
+)
+def test_broker_settings_reject_bad_values(field: str, value: int, fragment: str) -> None:
+    with pytest.raises(InvalidConfig, match=fragment):
+        BrokerSettings(data_dir=Path("d"), **{field: value})
 
 
 def test_effective_defaults_agree_with_the_log_config() -> None:
     # What the catalogue calls the default is what the log uses when nothing is set.
-    effective = BrokerDefaults.from_settings(SimpleNamespace()).effective({})
+    effective = BrokerDefaults.from_settings(BrokerSettings(data_dir=Path("d"))).effective({})
     assert LogConfig.from_topic_configs(effective) == LogConfig()
 
 
@@ -210,3 +224,63 @@ def test_gate_config(overrides: dict[str, str], expected: tuple[str, str, str, s
         gate.value_subject_strategy,
         gate.key_subject_strategy,
     ) == expected
+
+
+# -- one catalogue: LogConfig is derived from CONFIG_DEFS and cannot disagree with it ----------
+
+
+def test_every_log_config_field_is_a_catalogue_config() -> None:
+    assert {field.name for field in dataclasses.fields(LogConfig)} == set(LOG_CONFIG_FIELDS)
+    assert set(CONFIG_DEFS) >= LOG_CONFIG_KEYS
+
+
+@pytest.mark.parametrize("attr", sorted(LOG_CONFIG_FIELDS))
+def test_log_config_defaults_are_the_catalogue_defaults(attr: str) -> None:
+    name, convert = LOG_CONFIG_FIELDS[attr]
+    assert getattr(LogConfig(), attr) == convert(CONFIG_DEFS[name].parse(CONFIG_DEFS[name].default))
+
+
+_INTERESTING = st.sampled_from(
+    [
+        "",
+        " ",
+        "-2",
+        "-1",
+        "0",
+        "1",
+        "13",
+        "14",
+        "4096",
+        "0.5",
+        "1.5",
+        "nan",
+        "1e3",
+        "2147483647",
+        "2147483648",
+        "9223372036854775807",
+        "9223372036854775808",
+        "delete",
+        "compact",
+        "compact,delete",
+        "compact,,delete",
+        "keep",
+        "CreateTime",
+        "LogAppendTime",
+        "Now",
+        "true",
+        "+5",
+    ]
+)
+
+
+@given(key=st.sampled_from(sorted(LOG_CONFIG_KEYS)), text=_INTERESTING | st.text(max_size=12))
+def test_log_config_accepts_exactly_what_the_catalogue_accepts(key: str, text: str) -> None:
+    attr = next(a for a, (name, _) in LOG_CONFIG_FIELDS.items() if name == key)
+    try:
+        expected = LOG_CONFIG_FIELDS[attr][1](CONFIG_DEFS[key].parse(text))
+    except InvalidConfig as catalogue_error:
+        with pytest.raises(InvalidConfig) as log_error:
+            LogConfig.from_topic_configs({key: text})
+        assert str(log_error.value) == str(catalogue_error)
+    else:
+        assert getattr(LogConfig.from_topic_configs({key: text}), attr) == expected

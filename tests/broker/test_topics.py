@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import peewee
 import pytest
@@ -26,15 +25,16 @@ from broker.errors import (
 )
 from broker.log import PartitionLog
 from broker.records import Record, build_batch, iter_records, read_batches
+from broker.settings import BrokerSettings
 from broker.topic_config import ConfigSource
 from broker.topics import AlterOp, TopicManager, validate_topic_name
 
-SETTINGS = SimpleNamespace(
+SETTINGS = BrokerSettings(
+    data_dir=Path("unused"),  # TopicManager takes its log directory separately
     log_flush_messages=1,
     default_partitions=2,
     log_retention_check_interval_ms=5000,
     auto_create_topics=True,
-    max_request_bytes=1 << 20,
 )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import peewee
@@ -20,11 +19,13 @@ import pytest
 from broker import log_maintenance
 from broker.log import cleaner
 from broker.records import iter_records, read_batches
+from broker.settings import BrokerSettings
 from broker.topics import TopicManager
 from tests.broker.test_topics import produce, read_all
 
 SAFETY_S = 20
-SETTINGS = SimpleNamespace(
+SETTINGS = BrokerSettings(
+    data_dir=Path("unused"),  # TopicManager takes its log directory separately
     log_flush_messages=1,
     default_partitions=1,
     log_retention_check_interval_ms=10,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from broker import store
 from broker.errors import TopicAlreadyExists
+from broker.settings import BrokerSettings
 from broker.topics import TopicManager
 from charter.db import apply_migrations, open_database
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.postgres
 def test_topic_lifecycle_on_postgres(pg_schema_url: str, tmp_path: Path) -> None:
     database = open_database(pg_schema_url)
     apply_migrations(database, [store])
-    settings = SimpleNamespace(default_partitions=1)
+    settings = BrokerSettings(data_dir=tmp_path)
     manager = TopicManager(database, tmp_path / "log", settings)
     try:
         info = manager.create("orders", 2, 1, {"retention.ms": "1000"})

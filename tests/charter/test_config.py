@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from charter.config import ConfigError, Settings, load_settings
+from charter.config import ConfigError, Settings, load_settings, redact_url
 
 
 def test_defaults_match_design(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,3 +86,53 @@ def test_postgres_url_passes_through() -> None:
 def test_test_switch_variables_are_not_settings() -> None:
     settings = load_settings(environ={"CHARTER_REQUIRE_PG": "1"})
     assert settings == Settings()
+
+
+@pytest.mark.parametrize("source", ["file", "env", "flag"])
+def test_log_level_is_checked_and_normalised_everywhere(tmp_path: Path, source: str) -> None:
+    config_file = tmp_path / "charter.toml"
+
+    def load(level: str) -> Settings:
+        config_file.write_text(f'log_level = "{level}"\n' if source == "file" else "")
+        environ = {"CHARTER_LOG_LEVEL": level} if source == "env" else {}
+        flags = {"log_level": level} if source == "flag" else {}
+        return load_settings(flags, config_file=config_file, environ=environ)
+
+    assert load("debug").log_level == "DEBUG"
+    with pytest.raises(ConfigError, match="'log_level'.*DEBUG, INFO, WARNING, ERROR, CRITICAL"):
+        load("LOUD")
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"http_port": 65536}, "'http_port' must be a port number"),
+        ({"kafka_port": -1}, "'kafka_port' must be a port number"),
+        ({"http_workers": 0}, "'http_workers' must be at least 1"),
+        ({"default_partitions": 0}, "'default_partitions' must be at least 1"),
+        ({"log_level": "LOUD"}, "'log_level' must be one of"),
+    ],
+)
+def test_out_of_range_settings_are_refused(changes: dict[str, object], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        Settings(**changes)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=fragment.replace("' must", "' in environment.* must")):
+        load_settings(environ={f"CHARTER_{k.upper()}": str(v) for k, v in changes.items()})
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sqlite:////srv/charter/charter.db", "sqlite:////srv/charter/charter.db"),
+        ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://postgres@127.0.0.1:5432/test"),
+        ("postgresql://app:s3cret@db:5432/charter", "postgresql://app:***@db:5432/charter"),
+        ("postgresql://app:p%40ss@db/charter", "postgresql://app:***@db/charter"),
+        (
+            "postgresql://db/charter?user=app&password=s3cret&sslmode=require",
+            "postgresql://db/charter?user=app&password=***&sslmode=require",
+        ),
+    ],
+)
+def test_database_urls_are_shown_without_passwords(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+    assert Settings(database_url=url).database_display_url == shown
