@@ -23,7 +23,7 @@ from broker.topics import TopicHooks
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
 from registry import store as registry_store
-from registry.events import EventBus, RegistrationHook
+from registry.events import EventBus
 from registry.service import RegistryService
 
 __all__ = [
@@ -89,14 +89,15 @@ def log_storage_locations(settings: Settings) -> None:
 # -- the HTTP tier --------------------------------------------------------------------------
 
 
-def registration_hooks(settings: Settings) -> list[RegistrationHook]:
-    """Checks run before a schema is registered; governance policies plug in here (planned)."""
+def registry_hooks(settings: Settings) -> list[object]:
+    """Checks run before registry changes (``registry.hooks.RegistryHooks``: register, config,
+    mode, delete, with the actor); governance policies plug in here (planned)."""
     return []
 
 
 def build_registry(settings: Settings, database: peewee.Database) -> RegistryService:
     """The registry service over ``database``, with its event bus and registration hooks."""
-    return RegistryService(database, events=EventBus(), hooks=registration_hooks(settings))
+    return RegistryService(database, events=EventBus(), hooks=registry_hooks(settings))
 
 
 # -- the broker ----------------------------------------------------------------------------
