@@ -252,11 +252,17 @@ class PartitionLog:
     # ------------------------------------------------------------------ append
 
     def append(
-        self, records: bytes | memoryview, headers: list[BatchHeader], *, now_ms: int
+        self,
+        records: bytes | memoryview,
+        headers: list[BatchHeader],
+        *,
+        now_ms: int,
+        first_sequence: int | None = None,
     ) -> AppendResult:
         """Assign offsets, check producer state and size, write durably, then return.
 
-        ``headers`` is ``read_batches(records)``. Raises ``RecordTooLarge``,
+        ``headers`` is ``read_batches(records)``. ``first_sequence`` is for a
+        batch the gate rebuilt with fewer records (see ``ProducerStateManager.validate``). Raises ``RecordTooLarge``,
         ``RecordListTooLarge``, ``DuplicateSequenceNumber`` (a ``DuplicateBatch``
         with ``.base_offset``/``.last_offset`` of the original append),
         ``OutOfOrderSequenceNumber``, ``InvalidProducerEpoch``, ``InvalidRecord``
@@ -298,7 +304,7 @@ class PartitionLog:
                     changes["attributes"] = header.attributes | 0x08
                 placed.append(dataclasses.replace(header, **changes))
                 next_offset += header.last_offset_delta + 1
-            pending = self.producer_state.validate(placed)
+            pending = self.producer_state.validate(placed, first_sequence=first_sequence)
             data = bytearray(memoryview(records)[start:expected])
             for header in placed:
                 stamp_base_offset(data, header.position, header.base_offset)
