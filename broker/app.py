@@ -19,7 +19,7 @@ from typing import Any
 import peewee
 
 from broker.cluster_id import load_or_create_cluster_id
-from broker.gate import PassThroughGate, ProduceGate
+from broker.gate import BrokerGate
 from broker.handlers import build_handler_table
 from broker.handlers.context import BrokerContext
 from broker.handlers.sasl import Authenticator, NoMechanisms
@@ -27,6 +27,8 @@ from broker.handlers.waiters import AppendWaiters
 from broker.producer_ids import ProducerIdAllocator
 from broker.server import KafkaServer
 from broker.topics import TopicManager
+from governance.broker_hooks import AllowAll, BrokerHooks
+from governance.gate import Gate
 
 __all__ = ["BrokerApp", "run_broker"]
 
@@ -49,13 +51,15 @@ class BrokerApp:
         database: peewee.Database,
         *,
         topics_factory: TopicsFactory = _default_topics,
-        gate: ProduceGate | None = None,
+        gate: Gate | None = None,
+        hooks: BrokerHooks | None = None,
         authenticator: Authenticator | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self._topics_factory = topics_factory
-        self._gate = gate or PassThroughGate()
+        self._gate = BrokerGate(gate)
+        self._hooks = hooks or AllowAll()
         self._authenticator = authenticator or NoMechanisms()
         self.topics: TopicManager | None = None
         self.server: KafkaServer | None = None
@@ -81,6 +85,7 @@ class BrokerApp:
             authenticator=self._authenticator,
             appends=AppendWaiters(),
             handlers=build_handler_table(),
+            hooks=self._hooks,
         )
         self.server = KafkaServer(
             context,
@@ -98,6 +103,7 @@ class BrokerApp:
         """Stop listening, end connections, close every log."""
         if self.server is not None:
             await self.server.close()
+        await asyncio.to_thread(self._gate.close)  # waits for checks still running
         if self.topics is not None:
             await self.topics.aclose()
             self.topics = None

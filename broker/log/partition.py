@@ -328,6 +328,22 @@ class PartitionLog:
                 log_start_offset=self._log_start_offset,
             )
 
+    def skip_sequences(self, header: BatchHeader) -> None:
+        """Count an idempotent producer's batch as appended without writing any record.
+
+        For a batch the gate routed elsewhere entirely: the producer's next batch
+        then follows on, and a retry of this one is a duplicate (answered with
+        offset -1). Kept in producer state and its snapshots, not in the log: after
+        an unclean shutdown that producer's next batch may be out of sequence.
+        Raises what ``append``'s producer checks raise.
+        """
+        if header.producer_id < 0 or header.base_sequence < 0:
+            return
+        unplaced = dataclasses.replace(header, base_offset=-1 - header.last_offset_delta)
+        with self._lock:
+            self._check_open()
+            self.producer_state.commit(self.producer_state.validate([unplaced]))
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"partition log {self.directory} is closed")

@@ -189,3 +189,14 @@ def test_first_sequence_needs_a_single_batch(log: PartitionLog) -> None:
     )
     with pytest.raises(ValueError):
         log.append(data, read_batches(data), now_ms=1, first_sequence=0)
+
+
+def test_skipped_batch_counts_its_sequences(log: PartitionLog) -> None:
+    produce(log, 0, count=2)
+    routed = batch(b"x", b"y", producer_id=1000, producer_epoch=0, base_sequence=2)
+    (header,) = read_batches(routed)
+    log.skip_sequences(header)
+    assert log.log_end_offset == 2  # nothing written
+    with pytest.raises(DuplicateBatch):
+        log.skip_sequences(header)  # a retry
+    assert produce(log, 4).base_offset == 2
