@@ -59,12 +59,14 @@ class RunningBroker:
         self.thread.join(timeout=30)
 
 
-def start_broker(data_dir: Path, *, gate: Any = None, **overrides: Any) -> RunningBroker:
+def start_broker(
+    data_dir: Path, *, gate: Any = None, hooks: Any = None, **overrides: Any
+) -> RunningBroker:
     """Start a broker in a thread over ``data_dir`` on an ephemeral port."""
     settings = Settings(data_dir=data_dir, host="127.0.0.1", kafka_port=0, **overrides)
     database = open_database(settings.effective_database_url)
     apply_migrations(database, [broker_store])
-    app = BrokerApp(settings, database, gate=gate)
+    app = BrokerApp(settings, database, gate=gate, hooks=hooks)
     loop = asyncio.new_event_loop()
     started = threading.Event()
     failure: list[BaseException] = []
