@@ -4,7 +4,9 @@
 ``charter up``) calls with the database ``charter`` opened and migrated; the
 broker never imports ``charter``, settings are duck-typed. It logs ``Kafka listener
 ready on host:port`` once listening and stops cleanly on SIGINT/SIGTERM,
-closing every partition log.
+closing every partition log. The produce gate (``governance.gate.Gate``, default
+``PassThroughGate``) and the broker hooks (``governance.broker_hooks.BrokerHooks``,
+default ``AllowAll``) are passed in explicitly: ``BrokerApp(..., gate=, hooks=)``.
 """
 
 from __future__ import annotations
