@@ -8,6 +8,8 @@ and the topic hooks (event listeners, create policy). The broker never imports
 ready on host:port`` once listening and stops cleanly on SIGINT/SIGTERM, closing
 every partition log; a listener that cannot bind (port in use) closes what was
 opened and raises ``ListenFailed``.
+The produce gate is a ``governance.gate.Gate`` (``BrokerGate`` adapts it, running
+its checks off the event loop) and the broker hooks a ``governance.broker_hooks.BrokerHooks``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import signal
 import peewee
 
 from broker.cluster_id import load_or_create_cluster_id
-from broker.gate import ProduceGate
+from broker.gate import BrokerGate
 from broker.handlers import build_handler_table
 from broker.handlers.context import BrokerContext
 from broker.handlers.sasl import Authenticator
@@ -29,6 +31,8 @@ from broker.producer_ids import ProducerIdAllocator
 from broker.server import KafkaServer
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks, TopicManager
+from governance.broker_hooks import BrokerHooks
+from governance.gate import Gate
 
 __all__ = ["BrokerApp", "ListenFailed", "run_broker"]
 
@@ -47,13 +51,15 @@ class BrokerApp:
         settings: BrokerSettings,
         database: peewee.Database,
         *,
-        gate: ProduceGate,
+        gate: Gate,
+        hooks: BrokerHooks,
         authenticator: Authenticator,
         topic_hooks: TopicHooks,
     ) -> None:
         self.settings = settings
         self.database = database
-        self._gate = gate
+        self._gate = BrokerGate(gate)
+        self._hooks = hooks
         self._authenticator = authenticator
         self._topic_hooks = topic_hooks
         self.topics: TopicManager | None = None
@@ -82,6 +88,7 @@ class BrokerApp:
             appends=AppendWaiters(),
             handlers=build_handler_table(),
             node_id=settings.node_id,
+            hooks=self._hooks,
         )
         self.server = KafkaServer(
             context,
@@ -107,6 +114,7 @@ class BrokerApp:
         """Stop listening, end connections, close every log."""
         if self.server is not None:
             await self.server.close()
+        await asyncio.to_thread(self._gate.close)  # waits for checks still running
         if self.topics is not None:
             await self.topics.aclose()
             self.topics = None

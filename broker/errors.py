@@ -25,6 +25,7 @@ __all__ = [
     "PolicyViolation",
     "RecordTooLarge",
     "TopicAlreadyExists",
+    "TopicAuthorizationFailed",
     "UnknownProducerId",
     "UnknownServerError",
     "UnknownTopicId",
@@ -73,6 +74,12 @@ class InvalidTopic(BrokerError):
 
 class RecordListTooLarge(BrokerError):
     error_code = 18
+
+
+class TopicAuthorizationFailed(BrokerError):
+    """A broker hook (policy, later ACLs) denied the principal this topic."""
+
+    error_code = 29
 
 
 class InvalidTimestamp(BrokerError):
@@ -146,6 +153,7 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     10: "MESSAGE_TOO_LARGE",
     17: "INVALID_TOPIC_EXCEPTION",
     18: "RECORD_LIST_TOO_LARGE",
+    29: "TOPIC_AUTHORIZATION_FAILED",
     32: "INVALID_TIMESTAMP",
     35: "UNSUPPORTED_VERSION",
     36: "TOPIC_ALREADY_EXISTS",

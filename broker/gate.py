@@ -1,66 +1,284 @@
-"""The produce gate's place: called by Produce between ``read_batches`` and ``log.append``.
+"""The broker's side of the produce gate: context in, records decoded off the loop, verdict applied.
 
-The real gate (schema and data-contract checks) comes in a later issue; the
-default ``PassThroughGate`` accepts every batch without looking at a record, so
-the produce path does no per-record Python work when the gate is off.
+The engine (``governance.gate.Gate``) decides; this adapter does the broker's
+part. Per partition of a produce request, ``BrokerGate.context`` builds the
+``GateContext`` (topic gate config parsed once per config change) and asks the
+engine whether it ``inspects`` the records. When it does not (the default
+``PassThroughGate``), nothing else happens: no record is decoded. When it does,
+``admit`` decodes the batch, runs ``Gate.check`` and applies the verdict on a
+worker thread, so a slow or CPU-heavy check never stalls other connections:
+
+- accept: the batch is appended unchanged;
+- reject: nothing is appended, the producer gets INVALID_RECORD with per-record errors;
+- route: the kept records are re-framed into a new batch (``records.rebuild_batch``:
+  dense offsets, CRC recomputed, the producer's sequence range kept) and appended,
+  then each routed record is appended to its dead-letter topic with the engine's
+  headers plus ``charter.dlq.source.topic``/``.partition``. The main append comes
+  first: a retried batch the log already holds is answered as a duplicate and its
+  dead letters are not written twice. A dead-letter topic that does not exist
+  rejects the batch (fail closed) before anything is written.
+
+An engine that raises, or answers something that is not a valid verdict,
+rejects the batch (fail closed) and is logged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
-from collections.abc import Sequence
-from typing import Any, Protocol
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-__all__ = ["GateVerdict", "PassThroughGate", "ProduceGate", "RecordError", "ACCEPT"]
+from broker.records import (
+    BatchHeader,
+    Record,
+    build_batch,
+    iter_records,
+    read_batches,
+    rebuild_batch,
+)
+from broker.topic_config import gate_config
+from governance.gate import (
+    ACCEPT,
+    DLQ_HEADER_PREFIX,
+    Accept,
+    DeadLetter,
+    Gate,
+    GateConfig,
+    GateContext,
+    GateRecord,
+    PassThroughGate,
+    RecordError,
+    Reject,
+    Route,
+    Verdict,
+)
+
+if TYPE_CHECKING:
+    from broker.topics import TopicManager
+
+__all__ = [
+    "ACCEPT",
+    "Admission",
+    "BrokerGate",
+    "DEFAULT_GATE_WORKERS",
+    "Gate",
+    "PassThroughGate",
+    "SOURCE_PARTITION_HEADER",
+    "SOURCE_TOPIC_HEADER",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GATE_WORKERS = 2
+SOURCE_TOPIC_HEADER = DLQ_HEADER_PREFIX + "source.topic"
+SOURCE_PARTITION_HEADER = DLQ_HEADER_PREFIX + "source.partition"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RecordError:
-    """One rejected record: its index within the partition's batches and why."""
+class Admission:
+    """What the produce handler does with one partition's batch after the gate.
 
-    batch_index: int
-    message: str
+    ``rejection`` set: append nothing. Otherwise append ``records`` (None when
+    every record was routed; then ``skipped`` is the original header, whose
+    producer sequences still count), passing ``first_sequence`` to the log for a
+    rebuilt batch, and then ``deliver`` the ``dead_letters``.
+    """
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class GateVerdict:
-    """The gate's answer for one partition's records: accepted, or rejected with reasons."""
-
-    record_errors: tuple[RecordError, ...] = ()
-    error_message: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return not self.record_errors and self.error_message is None
-
-
-ACCEPT = GateVerdict()
+    records: bytes | None
+    headers: list[BatchHeader]
+    first_sequence: int | None = None
+    skipped: BatchHeader | None = None
+    dead_letters: tuple[tuple[DeadLetter, Record], ...] = ()
+    base_timestamp: int = 0
+    rejection: Reject | None = None
 
 
-class ProduceGate(Protocol):
-    """Decides whether a partition's record batches may be appended."""
+class BrokerGate:
+    """Adapts a ``Gate`` engine to the broker: config lookup, worker threads, verdicts."""
 
-    def check(
+    def __init__(self, gate: Gate | None = None, *, workers: int = DEFAULT_GATE_WORKERS) -> None:
+        self.gate: Gate = gate or PassThroughGate()
+        self._workers = workers
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._configs: dict[str, tuple[Mapping[str, str], GateConfig]] = {}
+
+    def context(
         self,
+        topics: TopicManager,
         topic: str,
         partition: int,
-        records: bytes,
-        batches: Sequence[Any],
+        *,
+        principal: str,
         client_id: str | None,
-    ) -> GateVerdict:
-        """``records`` is the raw produce data; ``batches`` the headers ``read_batches`` gave."""
-        ...
+        producer_id: int,
+    ) -> GateContext | None:
+        """The gate context when the engine inspects this partition's records, else None."""
+        info = topics.get(topic)
+        if info is None:
+            return None
+        cached = self._configs.get(topic)
+        if cached is None or cached[0] is not info.configs:
+            cached = (info.configs, gate_config(info.configs))
+            self._configs[topic] = cached
+        context = GateContext(topic, partition, principal, client_id, producer_id, cached[1])
+        return context if self.gate.inspects(context) else None
 
-
-class PassThroughGate:
-    """The gate when validation is off: accept without touching the records."""
-
-    def check(
+    async def admit(
         self,
-        topic: str,
-        partition: int,
+        context: GateContext,
         records: bytes,
-        batches: Sequence[Any],
-        client_id: str | None,
-    ) -> GateVerdict:
-        return ACCEPT
+        headers: list[BatchHeader],
+        *,
+        max_decompressed_bytes: int,
+    ) -> Admission:
+        """Decode, check and apply the verdict on a worker thread."""
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self._workers, thread_name_prefix="charter-gate"
+            )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self._evaluate, context, records, headers, max_decompressed_bytes
+        )
+
+    def deliver(
+        self, topics: TopicManager, admission: Admission, now_ms: int
+    ) -> list[tuple[str, int]]:
+        """Append the dead letters (after the main append); return the partitions written."""
+        grouped: dict[tuple[str, int], list[Record]] = {}
+        for letter, record in admission.dead_letters:
+            target = (letter.topic, _dead_letter_partition(topics, letter, record))
+            grouped.setdefault(target, []).append(record)
+        written = []
+        for (topic, partition), letters in grouped.items():
+            batch = build_batch(
+                [dataclasses.replace(r, offset_delta=i) for i, r in enumerate(letters)],
+                timestamp=admission.base_timestamp,
+            )
+            try:
+                topics.partition(topic, partition).append(batch, read_batches(batch), now_ms=now_ms)
+            except Exception:
+                log.exception(
+                    "could not append %d dead letter(s) to %s-%d", len(letters), topic, partition
+                )
+                continue
+            written.append((topic, partition))
+        return written
+
+    def missing_dead_letter_topic(self, topics: TopicManager, admission: Admission) -> str | None:
+        """The first dead-letter topic of ``admission`` that does not exist, if any."""
+        for letter, _ in admission.dead_letters:
+            if letter.topic not in topics:
+                return letter.topic
+        return None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    # -- on the worker thread ------------------------------------------------------------
+
+    def _evaluate(
+        self,
+        context: GateContext,
+        records: bytes,
+        headers: list[BatchHeader],
+        max_decompressed_bytes: int,
+    ) -> Admission:
+        (header,) = headers  # Produce v3+ carries exactly one batch per partition
+        decoded = list(iter_records(records, header, max_decompressed_bytes=max_decompressed_bytes))
+        gate_records = [
+            GateRecord(
+                index,
+                record.key,
+                record.value,
+                tuple(record.headers),
+                header.base_timestamp + record.timestamp_delta,
+            )
+            for index, record in enumerate(decoded)
+        ]
+        try:
+            verdict = self.gate.check(context, gate_records)
+            return _apply(verdict, context, records, headers, decoded)
+        except Exception as error:
+            log.exception("the gate failed on %s-%d", context.topic, context.partition)
+            return _rejected(f"the gate failed, so the batch is refused: {error}")
+
+
+def _rejected(message: str, errors: tuple[RecordError, ...] = ()) -> Admission:
+    return Admission(None, [], rejection=Reject(errors, message))
+
+
+def _apply(
+    verdict: Verdict,
+    context: GateContext,
+    records: bytes,
+    headers: list[BatchHeader],
+    decoded: Sequence[Record],
+) -> Admission:
+    header = headers[0]
+    count = len(decoded)
+    if isinstance(verdict, Accept):
+        return Admission(records, headers)
+    if isinstance(verdict, Reject):
+        for error in verdict.errors:
+            _check_index(error.index, count)
+        return Admission(None, [], rejection=verdict)
+    if not isinstance(verdict, Route):
+        raise TypeError(f"not a verdict: {verdict!r}")
+    routed: dict[int, DeadLetter] = {}
+    for letter in verdict.dead_letters:
+        _check_index(letter.index, count)
+        if letter.index in routed:
+            raise ValueError(f"record {letter.index} routed twice")
+        routed[letter.index] = letter
+    source = (
+        (SOURCE_TOPIC_HEADER, context.topic.encode()),
+        (SOURCE_PARTITION_HEADER, str(context.partition).encode()),
+    )
+    dead_letters = tuple(
+        (
+            letter,
+            dataclasses.replace(
+                decoded[index], headers=[*decoded[index].headers, *letter.headers, *source]
+            ),
+        )
+        for index, letter in sorted(routed.items())
+    )
+    kept = [record for index, record in enumerate(decoded) if index not in routed]
+    first_sequence = header.base_sequence if header.base_sequence >= 0 else None
+    if not kept:
+        return Admission(
+            None,
+            [],
+            skipped=header,
+            dead_letters=dead_letters,
+            base_timestamp=header.base_timestamp,
+        )
+    if not routed:
+        return Admission(records, headers)
+    rebuilt = rebuild_batch(header, kept)
+    return Admission(
+        rebuilt,
+        read_batches(rebuilt),
+        first_sequence=first_sequence,
+        dead_letters=dead_letters,
+        base_timestamp=header.base_timestamp,
+    )
+
+
+def _check_index(index: int, count: int) -> None:
+    if not 0 <= index < count:
+        raise ValueError(f"record index {index} is not in the batch of {count} records")
+
+
+def _dead_letter_partition(topics: TopicManager, letter: DeadLetter, record: Record) -> int:
+    if letter.partition is not None:
+        return letter.partition
+    info = topics.require(letter.topic)
+    source = int(dict(record.headers).get(SOURCE_PARTITION_HEADER, b"0"))
+    return source if source < info.partitions else 0

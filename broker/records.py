@@ -21,7 +21,9 @@ The layout follows https://kafka.apache.org/documentation/#recordbatch::
 
 ``read_batches`` does header-level work only (lengths, magic, CRC) so the
 produce hot path never touches individual records; ``iter_records`` decodes
-records (decompressing first) when somebody needs them. Old message sets
+records (decompressing first) when somebody needs them, ``build_batch`` encodes
+them, and ``rebuild_batch`` re-frames part of a batch (what the produce gate
+keeps when it routes some records elsewhere). Old message sets
 (magic 0/1) are refused with ``UnsupportedVersion``: every client we support
 sends magic 2 with produce v3+, and refusing (rather than calling the bytes
 corrupt) tells the client plainly that its format is the problem.
@@ -35,9 +37,10 @@ raises ``RecordTooLarge`` after writing at most that many bytes, so a small
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import cramjam
@@ -63,6 +66,7 @@ __all__ = [
     "iter_records",
     "parse_header",
     "read_batches",
+    "rebuild_batch",
     "set_log_append_time",
     "stamp_base_offset",
 ]
@@ -601,3 +605,33 @@ def build_batch(
     batch[BATCH_OVERHEAD:] = payload
     struct.pack_into(">I", batch, 17, crc32c(memoryview(batch)[_CRC_START:]))
     return bytes(batch)
+
+
+def rebuild_batch(header: BatchHeader, kept: Sequence[Record]) -> bytes:
+    """A new batch of ``kept`` (records of the batch ``header`` describes, in order).
+
+    Offset deltas are renumbered densely from 0, so the records take consecutive
+    offsets; timestamps, codec, producer id/epoch, flags and leader epoch are
+    kept. An idempotent batch's base sequence moves up by the number of records
+    dropped so that its last sequence stays the original's: the producer's next
+    batch follows on, and a log recovered from disk rebuilds the same producer
+    state (``PartitionLog.append(first_sequence=...)`` checks the original range).
+    """
+    if not kept:
+        raise ValueError("a rebuilt batch needs at least one record")
+    dropped = header.records_count - len(kept)
+    base_sequence = (
+        _increment_sequence(header.base_sequence, dropped) if header.base_sequence >= 0 else -1
+    )
+    return build_batch(
+        [dataclasses.replace(record, offset_delta=delta) for delta, record in enumerate(kept)],
+        base_offset=header.base_offset,
+        compression=header.compression,
+        producer_id=header.producer_id,
+        producer_epoch=header.producer_epoch,
+        base_sequence=base_sequence,
+        timestamp=header.base_timestamp,
+        is_transactional=header.is_transactional,
+        partition_leader_epoch=header.partition_leader_epoch,
+        timestamp_type=header.timestamp_type,
+    )

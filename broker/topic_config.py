@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from broker.errors import InvalidConfig
+from governance.gate import GateConfig, SubjectNameStrategy, Validation
 
 if TYPE_CHECKING:
     from broker.settings import BrokerSettings
@@ -585,16 +586,6 @@ class BrokerDefaults:
             yield name, value, from_settings
 
 
-@dataclass(frozen=True, slots=True)
-class GateConfig:
-    """What the produce gate needs from a topic's configs."""
-
-    value_validation: str
-    key_validation: str
-    value_subject_strategy: str
-    key_subject_strategy: str
-
-
 def _validation(configs: Mapping[str, str], part: str) -> str:
     charter_key = f"charter.{part}.schema.validation"
     confluent_key = f"confluent.{part}.schema.validation"
@@ -606,17 +597,19 @@ def _validation(configs: Mapping[str, str], part: str) -> str:
 
 
 def gate_config(overrides: Mapping[str, str]) -> GateConfig:
-    """The gate's settings for a topic with these config ``overrides`` (not effective values).
+    """The gate's settings (``governance.gate.GateConfig``) for a topic with these config ``overrides`` (not effective values).
 
     An explicit ``charter.*.schema.validation`` wins; otherwise an explicit
     ``confluent.*.schema.validation`` gives ``id`` (true) or ``none`` (false);
     otherwise the defaults (``full`` for values, ``none`` for keys).
     """
     return GateConfig(
-        value_validation=_validation(overrides, "value"),
-        key_validation=_validation(overrides, "key"),
-        value_subject_strategy=overrides.get(
-            "charter.value.subject.name.strategy", "topic"
-        ).strip(),
-        key_subject_strategy=overrides.get("charter.key.subject.name.strategy", "topic").strip(),
+        value_validation=Validation(_validation(overrides, "value")),
+        key_validation=Validation(_validation(overrides, "key")),
+        value_subject_strategy=SubjectNameStrategy(
+            overrides.get("charter.value.subject.name.strategy", "topic").strip()
+        ),
+        key_subject_strategy=SubjectNameStrategy(
+            overrides.get("charter.key.subject.name.strategy", "topic").strip()
+        ),
     )

@@ -16,12 +16,13 @@ import peewee
 from broker import store as broker_store
 from broker.app import BrokerApp
 from broker.errors import InvalidConfig
-from broker.gate import PassThroughGate, ProduceGate
 from broker.handlers.sasl import Authenticator, NoMechanisms
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
+from governance.broker_hooks import AllowAll, BrokerHooks
+from governance.gate import Gate, PassThroughGate
 from registry import store as registry_store
 from registry.events import EventBus
 from registry.service import RegistryService
@@ -121,7 +122,7 @@ def broker_settings(settings: Settings) -> BrokerSettings:
         raise ConfigError(str(exc)) from None
 
 
-def produce_gate(settings: Settings) -> ProduceGate:
+def produce_gate(settings: Settings) -> Gate:
     """What checks each produced batch: none yet (the schema gate is planned)."""
     return PassThroughGate()
 
@@ -129,6 +130,12 @@ def produce_gate(settings: Settings) -> ProduceGate:
 def authenticator(settings: Settings) -> Authenticator:
     """SASL for the Kafka listener: no mechanisms until security lands (planned)."""
     return NoMechanisms()
+
+
+def broker_hooks(settings: Settings) -> BrokerHooks:
+    """Checks with the principal before create topic, alter config, produce and fetch; governance
+    policies plug in here (planned). Allow-all until then."""
+    return AllowAll()
 
 
 def topic_hooks(settings: Settings) -> TopicHooks:
@@ -142,6 +149,7 @@ def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
         broker_settings(settings),
         database,
         gate=produce_gate(settings),
+        hooks=broker_hooks(settings),
         authenticator=authenticator(settings),
         topic_hooks=topic_hooks(settings),
     )

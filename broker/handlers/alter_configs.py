@@ -3,7 +3,8 @@
 Configs not in the request go back to their defaults. BROKER resources naming
 this broker are accepted only with no configs: Charter's broker configs are
 static (charter.toml, ``CHARTER_*`` environment, flags). A resource named twice
-answers INVALID_REQUEST, as Kafka's controller does.
+answers INVALID_REQUEST, as Kafka's controller does. The broker hooks see the
+validated new overrides of a topic first (POLICY_VIOLATION on a deny).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from broker.handlers.admin_support import (
     resource_results,
 )
 from broker.handlers.context import RequestContext
+from broker.hooks import check_alter_config
 from broker.protocol import build, response_module
 
 __all__ = ["HANDLERS"]
@@ -33,11 +35,11 @@ def _alter(ctx: RequestContext, resource: Any, validate_only: bool) -> None:
     if duplicates(names):
         raise InvalidRequest("Error due to duplicate config keys")
     if resource.resource_type == RESOURCE_TOPIC:
-        ctx.broker.topics.alter_configs(
-            resource.resource_name,
-            {config.name: config.value for config in resource.configs},
-            validate_only,
-        )
+        configs = {config.name: config.value for config in resource.configs}
+        planned = ctx.broker.topics.alter_configs(resource.resource_name, configs, True)
+        check_alter_config(ctx.broker.hooks, ctx.principal, planned.name, planned.configs)
+        if not validate_only:
+            ctx.broker.topics.alter_configs(resource.resource_name, configs)
     elif resource.resource_type == RESOURCE_BROKER:
         alter_broker_resource(ctx, resource.resource_name, names)
     else:

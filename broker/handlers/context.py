@@ -6,9 +6,11 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from broker.protocol import RequestHeader
+from governance.broker_hooks import AllowAll, BrokerHooks
+from governance.gate import ANONYMOUS
 
 if TYPE_CHECKING:
-    from broker.gate import ProduceGate
+    from broker.gate import BrokerGate
     from broker.handlers import ApiHandler
     from broker.handlers.sasl import Authenticator
     from broker.handlers.waiters import AppendWaiters
@@ -28,11 +30,12 @@ class BrokerContext:
     advertised_host: str
     advertised_port: int
     producer_ids: ProducerIdAllocator
-    gate: ProduceGate
+    gate: BrokerGate
     authenticator: Authenticator
     appends: AppendWaiters
     handlers: dict[int, ApiHandler]
     node_id: int = 0
+    hooks: BrokerHooks = dataclasses.field(default_factory=AllowAll)
 
 
 @dataclasses.dataclass
@@ -55,3 +58,8 @@ class RequestContext:
     @property
     def api_version(self) -> int:
         return self.header.api_version
+
+    @property
+    def principal(self) -> str:
+        """The connection's authenticated principal, ``User:ANONYMOUS`` without SASL."""
+        return self.connection.principal or ANONYMOUS

@@ -3,7 +3,8 @@
 Each topic gets its own result; v5+ results also carry the partition count,
 replication factor and every config with its source, v7+ the topic id. A name
 given twice in one request is answered INVALID_REQUEST ("Duplicate topic name."),
-as Kafka's controller does.
+as Kafka's controller does. The broker hooks see each valid topic first, also
+for ``validate_only`` (POLICY_VIOLATION on a deny), as Kafka's CreateTopicPolicy does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kio.schema.errors import ErrorCode
 from broker.handlers import ApiHandler
 from broker.handlers.admin_support import NO_THROTTLE, topic_outcomes
 from broker.handlers.context import RequestContext
+from broker.hooks import check_create_topic
 from broker.protocol import build, response_module
 from broker.topics import TopicInfo
 
@@ -27,14 +29,23 @@ _ZERO_UUID = uuid.UUID(int=0)
 
 def _create(ctx: RequestContext, topic: Any, validate_only: bool) -> TopicInfo:
     assignments = {a.partition_index: tuple(a.broker_ids) for a in topic.assignments}
-    return ctx.broker.topics.create(
-        topic.name,
-        topic.num_partitions,
-        topic.replication_factor,
-        {config.name: config.value for config in topic.configs},
-        validate_only,
-        assignments=assignments or None,
+    configs = {config.name: config.value for config in topic.configs}
+
+    def create(only_validate: bool) -> TopicInfo:
+        return ctx.broker.topics.create(
+            topic.name,
+            topic.num_partitions,
+            topic.replication_factor,
+            configs,
+            only_validate,
+            assignments=assignments or None,
+        )
+
+    planned = create(True)  # validated name, partition count and configs for the hooks
+    check_create_topic(
+        ctx.broker.hooks, ctx.principal, planned.name, planned.partitions, planned.configs
     )
+    return planned if validate_only else create(False)
 
 
 def _success(module: Any, ctx: RequestContext, info: TopicInfo) -> Any:

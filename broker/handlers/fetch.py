@@ -7,7 +7,9 @@ partition always gets at least one whole batch (KIP-74) so a consumer never
 stalls on a large record. Fetch sessions are not kept: a sessionless or new
 session request gets session id 0 (a full fetch every time, which clients
 accept); an incremental request naming a session gets FETCH_SESSION_ID_NOT_FOUND,
-after which clients start over with a full fetch.
+after which clients start over with a full fetch. The broker hooks are asked
+once per topic per request; a denied topic's partitions answer
+TOPIC_AUTHORIZATION_FAILED.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from broker.errors import BrokerError
 from broker.handlers import ApiHandler
 from broker.handlers.context import RequestContext
 from broker.handlers.topic_access import partition_log
+from broker.hooks import check_fetch
 from broker.protocol import build, response_module
 
 __all__ = ["HANDLERS"]
@@ -50,9 +53,12 @@ class _PartitionRead:
 
 
 def _read_all(
-    ctx: RequestContext, request: Any
+    ctx: RequestContext, request: Any, denied: dict[str, ErrorCode]
 ) -> tuple[list[tuple[str, list[_PartitionRead]]], int, bool]:
-    """One pass over every requested partition: (results, bytes read, any error)."""
+    """One pass over every requested partition: (results, bytes read, any error).
+
+    Topics in ``denied`` get their error code for every partition, unread.
+    """
     topics = ctx.broker.topics
     remaining = request.max_bytes if ctx.api_version >= 3 else 2**31 - 1
     total = 0
@@ -61,6 +67,12 @@ def _read_all(
     for fetch_topic in request.topics:
         reads: list[_PartitionRead] = []
         for wanted in fetch_topic.partitions:
+            if fetch_topic.topic in denied:
+                any_error = True
+                reads.append(
+                    _PartitionRead(wanted.partition, denied[fetch_topic.topic], -1, -1, _EMPTY)
+                )
+                continue
             try:
                 log = partition_log(topics, fetch_topic.topic, wanted.partition)
                 high_watermark = log.log_end_offset
@@ -131,6 +143,17 @@ def _response(
     )
 
 
+def _denied_topics(ctx: RequestContext, request: Any) -> dict[str, ErrorCode]:
+    """Topics the broker hooks do not let this principal fetch, asked once per request."""
+    denied: dict[str, ErrorCode] = {}
+    for name in {topic.topic for topic in request.topics}:
+        try:
+            check_fetch(ctx.broker.hooks, ctx.principal, name, ctx.header.client_id)
+        except BrokerError as exc:
+            denied[name] = ErrorCode(exc.error_code)
+    return denied
+
+
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     if getattr(request, "session_id", 0) != 0:
@@ -141,8 +164,9 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         for topic in request.topics
         for partition in topic.partitions
     ]
+    denied = _denied_topics(ctx, request)
     while True:
-        results, total, any_error = _read_all(ctx, request)
+        results, total, any_error = _read_all(ctx, request, denied)
         remaining = deadline - time.monotonic()
         if total >= request.min_bytes or any_error or remaining <= 0:
             return _response(module, request, results)

@@ -2,7 +2,8 @@
 
 APPEND and SUBTRACT apply to list configs (``cleanup.policy``) only; the result
 is validated as a whole before anything is stored. BROKER resources are refused
-like in AlterConfigs (static broker configs).
+like in AlterConfigs (static broker configs). The broker hooks see the topic's
+validated new overrides first (POLICY_VIOLATION on a deny).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from broker.handlers.admin_support import (
     resource_results,
 )
 from broker.handlers.context import RequestContext
+from broker.hooks import check_alter_config
 from broker.protocol import build, response_module
 from broker.topics import AlterOp
 
@@ -33,7 +35,10 @@ def _alter(ctx: RequestContext, resource: Any, validate_only: bool) -> None:
             AlterOp(config.name, int(config.config_operation), config.value)
             for config in resource.configs
         ]
-        ctx.broker.topics.incremental_alter_configs(resource.resource_name, ops, validate_only)
+        planned = ctx.broker.topics.incremental_alter_configs(resource.resource_name, ops, True)
+        check_alter_config(ctx.broker.hooks, ctx.principal, planned.name, planned.configs)
+        if not validate_only:
+            ctx.broker.topics.incremental_alter_configs(resource.resource_name, ops)
     elif resource.resource_type == RESOURCE_BROKER:
         alter_broker_resource(
             ctx, resource.resource_name, [config.name for config in resource.configs]

@@ -2,7 +2,8 @@
 
 Topics that do not exist are created on the spot when auto topic creation is on
 (``auto.create.topics.enable`` = ``settings.auto_create_topics``) and the request
-allows it (v4+), and answered at once with their partitions.
+allows it (v4+) and the broker hooks allow it (POLICY_VIOLATION otherwise), and
+answered at once with their partitions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from broker.handlers.topic_access import (
     find_topic,
     find_topic_by_id,
 )
+from broker.hooks import check_create_topic
 from broker.protocol import build, response_module
 
 __all__ = ["HANDLERS"]
@@ -91,6 +93,8 @@ def _requested_topic(module: Any, ctx: RequestContext, wanted: Any, allow_auto_c
     if not allow_auto_create:
         return _error_entry(module, ErrorCode.unknown_topic_or_partition, name)
     try:
+        partitions = topics.defaults.default_partitions
+        check_create_topic(ctx.broker.hooks, ctx.principal, name, partitions, {})
         created = create_topic(topics, name)
     except BrokerError as exc:
         existing = find_topic(topics, name)  # created concurrently by someone else

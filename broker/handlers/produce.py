@@ -8,11 +8,18 @@ control batch, transactional batches only in transactions); the gate decides
 (INVALID_RECORD with per-record errors when it rejects, v8+); ``log.append``
 assigns offsets and enforces idempotent-producer sequencing. A retried batch
 the log already holds is answered as success with its original offsets. acks=0
-sends no response at all. Record bytes are never decoded here.
+sends no response at all. The broker hooks are asked once per topic first
+(TOPIC_AUTHORIZATION_FAILED on a deny).
+
+Record bytes are never decoded here: when the gate inspects a topic
+(``broker.gate``), ``_append_gated`` has it decode and check the batch on a
+worker thread, then appends what it admits (the batch, or a rebuilt one plus
+dead letters).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import struct
@@ -25,9 +32,11 @@ from broker.errors import BrokerError
 from broker.handlers import ApiHandler
 from broker.handlers.context import RequestContext
 from broker.handlers.topic_access import partition_log
-from broker.log import DuplicateBatch
+from broker.hooks import check_produce
+from broker.log import DuplicateBatch, PartitionLog
 from broker.protocol import build, response_module
-from broker.records import BatchHeader, read_batches
+from broker.records import BatchHeader, decompression_limit, read_batches
+from governance.gate import GateContext, Reject
 
 __all__ = ["HANDLERS"]
 
@@ -146,7 +155,7 @@ class _PartitionOutcome:
         self.record_errors = record_errors
 
 
-def _append(
+async def _append(
     ctx: RequestContext, topic: str, partition: int, records: bytes | None
 ) -> _PartitionOutcome:
     try:
@@ -156,19 +165,20 @@ def _append(
         headers = read_batches(records)
         for header in headers:
             _check_client_batch(header)
-        verdict = ctx.broker.gate.check(topic, partition, records, headers, ctx.header.client_id)
-        if not verdict.accepted:
-            return _PartitionOutcome(
-                ErrorCode.invalid_record,
-                error_message=verdict.error_message or "record rejected by the gate",
-                record_errors=tuple(
-                    (error.batch_index, error.message) for error in verdict.record_errors
-                ),
-            )
+        gate_context = ctx.broker.gate.context(
+            ctx.broker.topics,
+            topic,
+            partition,
+            principal=ctx.principal,
+            client_id=ctx.header.client_id,
+            producer_id=headers[0].producer_id,
+        )
+        if gate_context is not None:  # None: the gate does not read this topic's records
+            return await _append_gated(ctx, gate_context, log_, records, headers)
         result = log_.append(records, headers, now_ms=int(time.time() * 1000))
     except DuplicateBatch as duplicate:
         return _PartitionOutcome(
-            base_offset=duplicate.base_offset, log_start_offset=log_.log_start_offset
+            base_offset=max(duplicate.base_offset, -1), log_start_offset=log_.log_start_offset
         )
     except BrokerError as exc:
         return _PartitionOutcome(ErrorCode(exc.error_code), error_message=exc.message or None)
@@ -180,6 +190,67 @@ def _append(
         log_append_time_ms=result.log_append_time_ms,
         log_start_offset=result.log_start_offset,
     )
+
+
+async def _append_gated(
+    ctx: RequestContext,
+    gate_context: GateContext,
+    log_: PartitionLog,
+    records: bytes,
+    headers: list[BatchHeader],
+) -> _PartitionOutcome:
+    """The gate inspects this partition: check off the loop, then append what it admits.
+
+    Raises what ``log.append`` raises (``_append`` answers it).
+    """
+    gate = ctx.broker.gate
+    limit = decompression_limit(log_.config.max_message_bytes)
+    admission = await gate.admit(gate_context, records, headers, max_decompressed_bytes=limit)
+    missing = gate.missing_dead_letter_topic(ctx.broker.topics, admission)
+    if admission.rejection is None and missing is not None:
+        admission = dataclasses.replace(
+            admission,
+            rejection=Reject((), f"the dead-letter topic {missing!r} does not exist"),
+        )
+    if admission.rejection is not None:
+        return _PartitionOutcome(
+            ErrorCode.invalid_record,
+            error_message=admission.rejection.message or "record rejected by the gate",
+            record_errors=tuple(
+                (error.index, error.message) for error in admission.rejection.errors
+            ),
+        )
+    now_ms = int(time.time() * 1000)
+    topic, partition = gate_context.topic, gate_context.partition
+    if admission.records is None:  # every record routed: only the producer's sequences count
+        assert admission.skipped is not None
+        log_.skip_sequences(admission.skipped)
+        outcome = _PartitionOutcome(log_start_offset=log_.log_start_offset)
+    else:
+        result = log_.append(
+            admission.records,
+            admission.headers,
+            now_ms=now_ms,
+            first_sequence=admission.first_sequence,
+        )
+        ctx.broker.appends.notify(topic, partition)
+        outcome = _PartitionOutcome(
+            base_offset=result.base_offset,
+            log_append_time_ms=result.log_append_time_ms,
+            log_start_offset=result.log_start_offset,
+        )
+    for target in gate.deliver(ctx.broker.topics, admission, now_ms):
+        ctx.broker.appends.notify(*target)
+    return outcome
+
+
+def _denied(ctx: RequestContext, topic: str) -> _PartitionOutcome | None:
+    """The outcome for every partition of ``topic`` when the broker hooks deny producing."""
+    try:
+        check_produce(ctx.broker.hooks, ctx.principal, topic, ctx.header.client_id)
+    except BrokerError as exc:
+        return _PartitionOutcome(ErrorCode(exc.error_code), error_message=exc.message or None)
+    return None
 
 
 def _partition_response(module: Any, index: int, outcome: _PartitionOutcome, version: int) -> Any:
@@ -228,13 +299,13 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             (t.name, p.index): outcome for t in request.topic_data for p in t.partition_data
         }
     else:
-        outcomes = {
-            (topic_data.name, partition_data.index): _append(
-                ctx, topic_data.name, partition_data.index, partition_data.records
-            )
-            for topic_data in request.topic_data
-            for partition_data in topic_data.partition_data
-        }
+        outcomes = {}
+        for topic_data in request.topic_data:
+            denied = _denied(ctx, topic_data.name)
+            for partition_data in topic_data.partition_data:
+                outcomes[(topic_data.name, partition_data.index)] = denied or await _append(
+                    ctx, topic_data.name, partition_data.index, partition_data.records
+                )
     if acks == 0:
         return None
     module = response_module(API_KEY, ctx.api_version)

@@ -252,11 +252,17 @@ class PartitionLog:
     # ------------------------------------------------------------------ append
 
     def append(
-        self, records: bytes | memoryview, headers: list[BatchHeader], *, now_ms: int
+        self,
+        records: bytes | memoryview,
+        headers: list[BatchHeader],
+        *,
+        now_ms: int,
+        first_sequence: int | None = None,
     ) -> AppendResult:
         """Assign offsets, check producer state and size, write durably, then return.
 
-        ``headers`` is ``read_batches(records)``. Raises ``RecordTooLarge``,
+        ``headers`` is ``read_batches(records)``. ``first_sequence`` is for a
+        batch the gate rebuilt with fewer records (see ``ProducerStateManager.validate``). Raises ``RecordTooLarge``,
         ``RecordListTooLarge``, ``DuplicateSequenceNumber`` (a ``DuplicateBatch``
         with ``.base_offset``/``.last_offset`` of the original append),
         ``OutOfOrderSequenceNumber``, ``InvalidProducerEpoch``, ``InvalidRecord``
@@ -298,7 +304,7 @@ class PartitionLog:
                     changes["attributes"] = header.attributes | 0x08
                 placed.append(dataclasses.replace(header, **changes))
                 next_offset += header.last_offset_delta + 1
-            pending = self.producer_state.validate(placed)
+            pending = self.producer_state.validate(placed, first_sequence=first_sequence)
             data = bytearray(memoryview(records)[start:expected])
             for header in placed:
                 stamp_base_offset(data, header.position, header.base_offset)
@@ -321,6 +327,22 @@ class PartitionLog:
                 log_append_time_ms=now_ms if log_append_time else -1,
                 log_start_offset=self._log_start_offset,
             )
+
+    def skip_sequences(self, header: BatchHeader) -> None:
+        """Count an idempotent producer's batch as appended without writing any record.
+
+        For a batch the gate routed elsewhere entirely: the producer's next batch
+        then follows on, and a retry of this one is a duplicate (answered with
+        offset -1). Kept in producer state and its snapshots, not in the log: after
+        an unclean shutdown that producer's next batch may be out of sequence.
+        Raises what ``append``'s producer checks raise.
+        """
+        if header.producer_id < 0 or header.base_sequence < 0:
+            return
+        unplaced = dataclasses.replace(header, base_offset=-1 - header.last_offset_delta)
+        with self._lock:
+            self._check_open()
+            self.producer_state.commit(self.producer_state.validate([unplaced]))
 
     def _check_open(self) -> None:
         if self._closed:

@@ -102,22 +102,31 @@ class ProducerStateManager:
 
     # ------------------------------------------------------------------ checks
 
-    def validate(self, headers: list[BatchHeader]) -> dict[int, ProducerEntry]:
+    def validate(
+        self, headers: list[BatchHeader], *, first_sequence: int | None = None
+    ) -> dict[int, ProducerEntry]:
         """Check batches (with their assigned offsets) and return the updated entries.
 
+        ``first_sequence`` (one batch only) is the sequence the producer sent the
+        batch with when the gate dropped records from its front of the range
+        (``records.rebuild_batch``): the batch then claims that whole range.
         Nothing changes until ``commit`` is called with the result, so a
         rejected append leaves no trace.
         """
+        if first_sequence is not None and len(headers) != 1:
+            raise ValueError("first_sequence applies to a single batch")
         pending: dict[int, ProducerEntry] = {}
         for header in headers:
             if header.producer_id < 0:
                 continue
             current = pending.get(header.producer_id) or self.producers.get(header.producer_id)
-            entry = self._check(current, header)
+            entry = self._check(current, header, first_sequence)
             pending[header.producer_id] = entry
         return pending
 
-    def _check(self, current: ProducerEntry | None, header: BatchHeader) -> ProducerEntry:
+    def _check(
+        self, current: ProducerEntry | None, header: BatchHeader, claimed_first: int | None = None
+    ) -> ProducerEntry:
         pid, epoch = header.producer_id, header.producer_epoch
         if current is not None and epoch < current.epoch:
             raise InvalidProducerEpoch(
@@ -126,6 +135,8 @@ class ProducerStateManager:
         if header.is_control or header.base_sequence < 0:
             return self._advance(current, header)
         first_seq, last_seq = header.base_sequence, header.last_sequence
+        if claimed_first is not None:
+            first_seq = claimed_first
         if current is not None and epoch == current.epoch:
             for b_first, b_last, b_base, b_end in current.batches:
                 if (b_first, b_last) == (first_seq, last_seq):
@@ -145,10 +156,12 @@ class ProducerStateManager:
                 f"producer {pid}: the first batch of new epoch {epoch} must have sequence 0, "
                 f"got {first_seq}"
             )
-        return self._advance(current, header)
+        return self._advance(current, header, first_seq)
 
     @staticmethod
-    def _advance(current: ProducerEntry | None, header: BatchHeader) -> ProducerEntry:
+    def _advance(
+        current: ProducerEntry | None, header: BatchHeader, first_sequence: int | None = None
+    ) -> ProducerEntry:
         """The entry after ``header`` is appended (no checks)."""
         if current is None or header.producer_epoch != current.epoch:
             entry = ProducerEntry(header.producer_epoch)
@@ -156,8 +169,9 @@ class ProducerStateManager:
             entry = current.copy()
         entry.last_timestamp = max(entry.last_timestamp, header.max_timestamp)
         if not header.is_control and header.base_sequence >= 0:
+            first = header.base_sequence if first_sequence is None else first_sequence
             entry.batches.append(
-                (header.base_sequence, header.last_sequence, header.base_offset, header.last_offset)
+                (first, header.last_sequence, header.base_offset, header.last_offset)
             )
         return entry
 

@@ -17,6 +17,7 @@ from typing import Any
 from registry.formats import avro_compat
 from registry.formats.avro_model import Node
 from registry.formats.avro_parse import parse_schema
+from registry.formats.avro_payload import AvroPayloadValidator
 from registry.formats.avro_write import (
     canonical_json,
     normalized_json,
@@ -92,6 +93,11 @@ class AvroSchema:
         import fastavro
 
         return fastavro.parse_schema(self.standalone, named_schemas={})
+
+    @functools.cached_property
+    def payload_validator(self) -> AvroPayloadValidator:
+        """Decodes an Avro binary payload with fastavro; names the field when it fails."""
+        return AvroPayloadValidator(self.standalone)
 
     def normalized(self) -> AvroSchema:
         """The equivalent schema in normal form; its canonical string is the normal-form text."""

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["Incompatibility", "ParsedSchema", "ResolvedReference", "SchemaFormat"]
+__all__ = [
+    "Incompatibility",
+    "ParsedSchema",
+    "PayloadInvalid",
+    "PayloadValidator",
+    "ResolvedReference",
+    "SchemaFormat",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +59,30 @@ class Incompatibility:
         )
 
 
+class PayloadInvalid(ValueError):
+    """A payload does not match its schema.
+
+    ``path`` is a JSON pointer into the payload (``#/items/2/price``; ``#`` for
+    the whole payload) and the message starts with it.
+    """
+
+    def __init__(self, message: str, path: str = "#") -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+class PayloadValidator(Protocol):
+    """Checks one serialized payload (no Confluent framing) and returns the decoded value.
+
+    Compiled once per schema; thread-safe, so the gate may call it from worker threads.
+    """
+
+    def __call__(self, payload: bytes) -> Any:
+        """The decoded value; raises ``PayloadInvalid`` naming the field that is wrong."""
+        ...
+
+
 class ParsedSchema(Protocol):
     """A schema parsed once and reused by compatibility checks and serializers."""
 
@@ -67,6 +98,10 @@ class ParsedSchema(Protocol):
 
     def normalized(self) -> ParsedSchema:
         """The equivalent schema in normal form (for ``?normalize=true``)."""
+
+    @property
+    def payload_validator(self) -> PayloadValidator:
+        """This schema's payload validator, compiled on first use and cached on the schema."""
 
 
 class SchemaFormat(Protocol):

@@ -28,7 +28,7 @@ import referencing.jsonschema
 from jsonschema_specifications import REGISTRY as _META_SCHEMAS
 
 from registry.errors import InvalidSchema
-from registry.formats.base import Incompatibility, ResolvedReference
+from registry.formats.base import Incompatibility, PayloadInvalid, ResolvedReference
 from registry.formats.jsonschema_compat import (
     COMPATIBLE_CHANGES,
     describe,
@@ -37,7 +37,13 @@ from registry.formats.jsonschema_compat import (
 )
 from registry.formats.jsonschema_model import ModelBuilder, Node, UnresolvableReference
 
-__all__ = ["JSON", "JsonParsedSchema", "JsonPayloadInvalid", "JsonSchemaFormat"]
+__all__ = [
+    "JSON",
+    "JsonParsedSchema",
+    "JsonPayloadInvalid",
+    "JsonPayloadValidator",
+    "JsonSchemaFormat",
+]
 
 _DIALECTS: dict[str, tuple[str, type[Any]]] = {
     "http://json-schema.org/draft-04/schema": ("draft4", jsonschema.Draft4Validator),
@@ -62,13 +68,39 @@ _SPECIFICATIONS = {
 }
 
 
-class JsonPayloadInvalid(ValueError):
+class JsonPayloadInvalid(PayloadInvalid):
     """A JSON payload does not match its schema; ``path`` is a JSON pointer into the payload."""
 
-    def __init__(self, message: str, path: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path
+
+class JsonPayloadValidator:
+    """Decode UTF-8 JSON text and validate it (``registry.formats.base.PayloadValidator``)."""
+
+    def __init__(self, schema: JsonParsedSchema) -> None:
+        self._schema = schema
+
+    def __call__(self, payload: bytes) -> Any:
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise JsonPayloadInvalid(
+                f"#: the payload is not UTF-8 text ({error.reason} at byte {error.start})", "#"
+            ) from None
+        try:
+            instance = json.loads(text, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as error:
+            raise JsonPayloadInvalid(
+                f"#: the payload is not JSON ({error.msg} at line {error.lineno} "
+                f"column {error.colno})",
+                "#",
+            ) from None
+        except (ValueError, RecursionError) as error:
+            raise JsonPayloadInvalid(f"#: the payload is not JSON ({error})", "#") from None
+        self._schema.validate(instance)
+        return instance
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 class JsonParsedSchema:
@@ -111,6 +143,11 @@ class JsonParsedSchema:
             sorted(set(self.references), key=lambda r: (r.name, r.subject, r.version))
         )
         return _parse_cached(_dump(_sort_keys(self.document)), references)
+
+    @functools.cached_property
+    def payload_validator(self) -> JsonPayloadValidator:
+        """Decodes a UTF-8 JSON payload and validates it with this schema's compiled validator."""
+        return JsonPayloadValidator(self)
 
     def validate(self, instance: Any) -> None:
         """Raise ``JsonPayloadInvalid`` naming the first problem when ``instance`` does not match."""

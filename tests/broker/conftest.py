@@ -20,11 +20,12 @@ import pytest
 
 from broker import store as broker_store
 from broker.app import BrokerApp
-from broker.gate import PassThroughGate
 from broker.handlers.sasl import NoMechanisms
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from charter.db import apply_migrations, open_database
+from governance.broker_hooks import AllowAll
+from governance.gate import PassThroughGate
 
 
 @dataclasses.dataclass
@@ -62,7 +63,9 @@ class RunningBroker:
         self.thread.join(timeout=30)
 
 
-def start_broker(data_dir: Path, *, gate: Any = None, **overrides: Any) -> RunningBroker:
+def start_broker(
+    data_dir: Path, *, gate: Any = None, hooks: Any = None, **overrides: Any
+) -> RunningBroker:
     """Start a broker in a thread over ``data_dir`` on an ephemeral port."""
     settings = BrokerSettings(data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -72,6 +75,7 @@ def start_broker(data_dir: Path, *, gate: Any = None, **overrides: Any) -> Runni
         settings,
         database,
         gate=gate or PassThroughGate(),
+        hooks=hooks or AllowAll(),
         authenticator=NoMechanisms(),
         topic_hooks=TopicHooks(),
     )

@@ -25,6 +25,7 @@ from broker.protocol import request_class
 from broker.settings import BrokerSettings
 from broker.topics import TopicManager
 from charter.db import apply_migrations, open_database
+from governance.broker_hooks import AllowAll
 
 
 @pytest.fixture
@@ -41,7 +42,11 @@ def call(handler_module: Any, api_key: int, version: int, manager: TopicManager,
     """Build the request of ``version`` with ``build(kio module)`` and run the module's handler."""
     module = sys.modules[request_class(api_key, version).__module__]
     request = build(module)
-    ctx = SimpleNamespace(api_version=version, broker=SimpleNamespace(topics=manager, node_id=0))
+    ctx = SimpleNamespace(
+        api_version=version,
+        principal="User:ANONYMOUS",
+        broker=SimpleNamespace(topics=manager, node_id=0, hooks=AllowAll()),
+    )
     [handler] = handler_module.HANDLERS
     assert handler.supports(version)
     return asyncio.run(handler.handle(ctx, request))

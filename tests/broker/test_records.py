@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import struct
 
 import cramjam
@@ -391,3 +392,41 @@ def test_our_batches_parse_in_kafka_python(codec: int) -> None:
 def test_public_names() -> None:
     for name in records.__all__:
         assert hasattr(records, name), name
+
+
+@pytest.mark.parametrize("codec", CODECS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    batch_records=record_lists(),
+    keep=st.lists(st.booleans(), min_size=8, max_size=8),
+    base_sequence=st.one_of(st.just(-1), st.integers(0, 2**31 - 1)),
+)
+def test_rebuild_batch_keeps_a_dense_subset(
+    codec: int, batch_records: list[Record], keep: list[bool], base_sequence: int
+) -> None:
+    dense = [dataclasses.replace(r, offset_delta=i) for i, r in enumerate(batch_records)]
+    original = build_batch(
+        dense,
+        compression=codec,
+        producer_id=9 if base_sequence >= 0 else -1,
+        producer_epoch=2 if base_sequence >= 0 else -1,
+        base_sequence=base_sequence,
+        timestamp=1_000,
+    )
+    (header,) = read_batches(original)
+    kept = [record for record, wanted in zip(dense, keep, strict=False) if wanted]
+    if not kept:
+        with pytest.raises(ValueError):
+            records.rebuild_batch(header, kept)
+        return
+    rebuilt = records.rebuild_batch(header, kept)
+    (new,) = read_batches(rebuilt)  # strict: CRC, count and last offset delta consistent
+    assert new.compression == codec
+    assert (new.producer_id, new.producer_epoch) == (header.producer_id, header.producer_epoch)
+    assert new.last_sequence == header.last_sequence
+    assert new.base_timestamp == header.base_timestamp
+    decoded = list(iter_records(rebuilt, new))
+    assert [r.offset_delta for r in decoded] == list(range(len(kept)))
+    assert [(r.key, r.value, r.headers, r.timestamp_delta) for r in decoded] == [
+        (r.key, r.value, r.headers, r.timestamp_delta) for r in kept
+    ]

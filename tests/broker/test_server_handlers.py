@@ -12,10 +12,10 @@ from kio.schema.errors import ErrorCode
 from kio.serial import entity_reader
 
 from broker.cluster_id import load_or_create_cluster_id
-from broker.gate import GateVerdict, RecordError
 from broker.producer_ids import ProducerIdAllocator
 from broker.protocol import build, encode_request, request_class, response_class
 from broker.records import Record, build_batch
+from governance.gate import ACCEPT, RecordError, Reject
 
 from .conftest import RunningBroker
 
@@ -138,12 +138,13 @@ def test_produce_errors_and_idempotent_duplicates(broker: RunningBroker) -> None
 
 
 class _RejectSecond:
-    def check(self, topic, partition, records, batches, client_id):
-        if topic == "gated":
-            return GateVerdict(
-                (RecordError(1, "value does not match schema 3"),), "1 record rejected"
-            )
-        return GateVerdict()
+    def inspects(self, context):
+        return context.topic == "gated"
+
+    def check(self, context, records):
+        if len(records) > 1:
+            return Reject((RecordError(1, "value does not match schema 3"),), "1 record rejected")
+        return ACCEPT if records[0].value == b"ok" else Reject((), "1 record rejected")
 
 
 def test_gate_rejection_is_invalid_record_with_record_errors(broker_factory) -> None:

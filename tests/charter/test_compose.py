@@ -12,13 +12,14 @@ import pytest
 
 import broker
 from broker.app import ListenFailed
-from broker.gate import PassThroughGate
 from broker.handlers.sasl import NoMechanisms
 from broker.settings import BrokerSettings
 from charter import compose
 from charter.config import ConfigError, Settings
 from charter.http_server import run_http
 from charter.listeners import ListenerError
+from governance.broker_hooks import AllowAll
+from governance.gate import PassThroughGate
 
 
 def test_broker_settings_come_from_charter_settings(tmp_path: Path) -> None:
@@ -81,7 +82,8 @@ def test_build_broker_passes_every_collaborator(tmp_path: Path) -> None:
     try:
         app = compose.build_broker(settings, database)
         assert isinstance(app.settings, BrokerSettings)
-        assert isinstance(app._gate, PassThroughGate)
+        assert isinstance(app._gate.gate, PassThroughGate)
+        assert isinstance(app._hooks, AllowAll)
         assert isinstance(app._authenticator, NoMechanisms)
         assert app._topic_hooks is not None
     finally:

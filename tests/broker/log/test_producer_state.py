@@ -12,6 +12,7 @@ from broker.errors import (
     OutOfOrderSequenceNumber,
 )
 from broker.log import DuplicateBatch, LogConfig, PartitionLog
+from broker.records import iter_records, read_batches, rebuild_batch
 from tests.broker.log.helpers import abandon, append, batch
 
 CONFIG = LogConfig(segment_bytes=600, index_interval_bytes=100)
@@ -93,8 +94,6 @@ def test_rejected_append_leaves_state_unchanged(log: PartitionLog) -> None:
     two = batch(b"x", producer_id=1000, producer_epoch=0, base_sequence=2) + batch(
         b"y", producer_id=1000, producer_epoch=0, base_sequence=9
     )
-    from broker.records import read_batches
-
     with pytest.raises(OutOfOrderSequenceNumber):
         log.append(two, read_batches(two), now_ms=0)
     assert produce(log, 2).base_offset == 2
@@ -149,3 +148,55 @@ def test_corrupt_snapshot_falls_back_to_older_or_replay(tmp_path: Path) -> None:
         produce(reopened, 18)
     assert produce(reopened, 20).base_offset == 20
     reopened.close()
+
+
+def _rebuilt(seq: int, count: int, keep: list[int], *, pid: int = 1000) -> bytes:
+    """A batch sent with sequences seq..seq+count-1, rebuilt by the gate to the ``keep`` records."""
+    original = batch(
+        *[b"s%d" % (seq + i) for i in range(count)],
+        producer_id=pid,
+        producer_epoch=0,
+        base_sequence=seq,
+    )
+    (header,) = read_batches(original)
+    records = list(iter_records(original, header))
+    return rebuild_batch(header, [records[i] for i in keep])
+
+
+def test_rebuilt_batch_claims_the_sequences_it_was_sent_with(tmp_path: Path) -> None:
+    log = PartitionLog.open(tmp_path / "t-0", CONFIG)
+    produce(log, 0, count=3)
+    rebuilt = _rebuilt(3, 5, keep=[1, 3])  # records with sequences 4 and 6 kept
+    result = log.append(rebuilt, read_batches(rebuilt), now_ms=10_000, first_sequence=3)
+    assert (result.base_offset, result.last_offset) == (3, 4)  # offsets stay dense
+    with pytest.raises(DuplicateBatch) as retried:  # the producer retries its original batch
+        log.append(rebuilt, read_batches(rebuilt), now_ms=10_000, first_sequence=3)
+    assert (retried.value.base_offset, retried.value.last_offset) == (3, 4)
+    with pytest.raises(OutOfOrderSequenceNumber):
+        produce(log, 9)
+    assert produce(log, 8).base_offset == 5  # the producer's next batch follows on
+    abandon(log)
+    recovered = PartitionLog.open(tmp_path / "t-0", CONFIG)  # state replayed from the log
+    try:
+        assert produce(recovered, 10).base_offset == 7
+    finally:
+        recovered.close()
+
+
+def test_first_sequence_needs_a_single_batch(log: PartitionLog) -> None:
+    data = batch(b"a", producer_id=1, producer_epoch=0, base_sequence=0) + batch(
+        b"b", producer_id=1, producer_epoch=0, base_sequence=1
+    )
+    with pytest.raises(ValueError):
+        log.append(data, read_batches(data), now_ms=1, first_sequence=0)
+
+
+def test_skipped_batch_counts_its_sequences(log: PartitionLog) -> None:
+    produce(log, 0, count=2)
+    routed = batch(b"x", b"y", producer_id=1000, producer_epoch=0, base_sequence=2)
+    (header,) = read_batches(routed)
+    log.skip_sequences(header)
+    assert log.log_end_offset == 2  # nothing written
+    with pytest.raises(DuplicateBatch):
+        log.skip_sequences(header)  # a retry
+    assert produce(log, 4).base_offset == 2
