@@ -6,30 +6,18 @@ principal and answers the client with the right Kafka error on a deny
 produce and fetch). A hook that raises is a deny (fail closed). The protocol
 lives here, not in ``broker``, so the governance engine implements it without
 importing the broker; ``AllowAll`` is the default until policies exist.
+``Decision`` is the registry's hook answer (``registry.hooks``): one type for
+every door.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Protocol
 
+from registry.hooks import ALLOW, Decision
+
 __all__ = ["ALLOW", "AllowAll", "BrokerHooks", "Decision"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Decision:
-    """Allow, or deny with a reason the client gets as the error message."""
-
-    allowed: bool
-    reason: str = ""
-
-    @classmethod
-    def deny(cls, reason: str) -> Decision:
-        return cls(False, reason)
-
-
-ALLOW = Decision(True)
 
 
 class BrokerHooks(Protocol):

@@ -3,9 +3,10 @@
 Governance implements ``RegistryHooks`` (one engine for every door); the
 registry calls each hook once per request, before its write transaction opens,
 so a hook never runs inside the write lock or more than once for a request
-that had to wait. A hook allows by returning ``None`` and denies by returning a
-reason (``str``); a hook that raises denies too (fail closed), with the error
-named in the reason, never a 500. A denial is ``PolicyDenied`` (HTTP 422,
+that had to wait. A hook answers a ``Decision``: ``ALLOW`` or
+``Decision.deny(reason)`` (the same type the broker's hooks answer, see
+``governance.broker_hooks``); a hook that raises or answers anything else
+denies too (fail closed), never a 500. A denial is ``PolicyDenied`` (HTTP 422,
 error code 42205) naming the hook and the reason.
 """
 
@@ -19,12 +20,35 @@ from typing import Any, Protocol
 from registry.errors import PolicyDenied, RegistryError
 from registry.formats.base import ParsedSchema
 
-__all__ = ["ANONYMOUS", "PRINCIPAL_ENVIRON_KEY", "Actor", "HookRunner", "RegistryHooks"]
+__all__ = [
+    "ALLOW",
+    "ANONYMOUS",
+    "PRINCIPAL_ENVIRON_KEY",
+    "Actor",
+    "Decision",
+    "HookRunner",
+    "RegistryHooks",
+]
 
 log = logging.getLogger(__name__)
 
 PRINCIPAL_ENVIRON_KEY = "charter.principal"
 """Where an HTTP authenticator leaves the request's principal in the WSGI environ."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Decision:
+    """A hook's answer: allow, or deny with a reason the client gets in the error message."""
+
+    allowed: bool
+    reason: str = ""
+
+    @classmethod
+    def deny(cls, reason: str) -> Decision:
+        return cls(False, reason)
+
+
+ALLOW = Decision(True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +63,7 @@ ANONYMOUS = Actor()
 
 
 class RegistryHooks(Protocol):
-    """Checks run before registry changes. Return ``None`` to allow, a reason to deny.
+    """Checks run before registry changes, each answering a ``Decision``.
 
     A hook object may implement any subset of these methods.
     """
@@ -51,7 +75,7 @@ class RegistryHooks(Protocol):
         parsed_schema: ParsedSchema,
         metadata: Mapping[str, Any] | None,
         rule_set: Mapping[str, Any] | None,
-    ) -> str | None: ...
+    ) -> Decision: ...
 
     def before_config_change(
         self,
@@ -59,16 +83,16 @@ class RegistryHooks(Protocol):
         subject: str | None,
         compatibility: str | None,
         options: Mapping[str, Any],
-    ) -> str | None:
+    ) -> Decision:
         """``subject`` ``None`` is the global config; ``compatibility`` ``None`` with empty
         ``options`` is a delete of the config."""
 
-    def before_mode_change(self, actor: Actor, subject: str | None, mode: str | None) -> str | None:
+    def before_mode_change(self, actor: Actor, subject: str | None, mode: str | None) -> Decision:
         """``mode`` ``None`` is a delete of the mode."""
 
     def before_delete(
         self, actor: Actor, subject: str, version: int | None, permanent: bool
-    ) -> str | None:
+    ) -> Decision:
         """``version`` ``None`` deletes the whole subject."""
 
 
@@ -84,16 +108,18 @@ class HookRunner:
     def check(self, check_name: str, *args: Any) -> None:
         """Run ``check_name`` on every hook that has it; raise ``PolicyDenied`` on a denial."""
         for hook in self.hooks:
-            check: Callable[..., str | None] | None = getattr(hook, check_name, None)
+            check: Callable[..., Decision] | None = getattr(hook, check_name, None)
             if check is None:
                 continue
             hook_name = getattr(hook, "name", type(hook).__name__)
             try:
-                reason = check(*args)
+                decision = check(*args)
             except RegistryError:
                 raise
             except Exception as exc:  # fail closed: a broken policy denies, never a 500
                 log.exception("registry hook %s failed in %s; denying", hook_name, check_name)
-                reason = f"the check failed ({type(exc).__name__}: {exc})"
-            if reason is not None:
-                raise PolicyDenied(f"Denied by {hook_name}: {reason}")
+                decision = Decision.deny(f"the check failed ({type(exc).__name__}: {exc})")
+            if not isinstance(decision, Decision):
+                decision = Decision.deny(f"the check answered {decision!r}, not a Decision")
+            if not decision.allowed:
+                raise PolicyDenied(f"Denied by {hook_name}: {decision.reason}")

@@ -16,7 +16,7 @@ from charter.db import open_database
 from registry import errors
 from registry.compatibility import CompatibilityLevel
 from registry.events import EventBus
-from registry.hooks import ANONYMOUS, Actor
+from registry.hooks import ALLOW, ANONYMOUS, Actor, Decision
 from registry.service import (
     LATEST,
     ConfigUpdate,
@@ -440,11 +440,11 @@ class _OwnerPolicy:
 
     def before_register(
         self, actor: Actor, subject: str, parsed_schema: Any, metadata: Any, rule_set: Any
-    ) -> str | None:
+    ) -> Decision:
         self.calls.append((actor, subject, parsed_schema.schema_type, metadata, rule_set))
         if metadata is None or "owner" not in metadata.get("properties", {}):
-            return "every schema needs an owner property"
-        return None
+            return Decision.deny("every schema needs an owner property")
+        return ALLOW
 
 
 class _RecordingHooks:
@@ -453,14 +453,17 @@ class _RecordingHooks:
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
 
-    def before_config_change(self, *args: Any) -> None:
+    def before_config_change(self, *args: Any) -> Decision:
         self.calls.append(("config", *args))
+        return ALLOW
 
-    def before_mode_change(self, *args: Any) -> None:
+    def before_mode_change(self, *args: Any) -> Decision:
         self.calls.append(("mode", *args))
+        return ALLOW
 
-    def before_delete(self, *args: Any) -> None:
+    def before_delete(self, *args: Any) -> Decision:
         self.calls.append(("delete", *args))
+        return ALLOW
 
 
 def test_hooks_deny_before_the_compatibility_check(database: peewee.Database) -> None:
@@ -521,10 +524,22 @@ def test_config_mode_and_delete_hooks_see_the_actor(database: peewee.Database) -
     ]
 
 
+def test_a_hook_answering_no_decision_denies(database: peewee.Database) -> None:
+    class Sloppy:
+        def before_register(self, *args: Any) -> None:
+            return None
+
+    service = RegistryService(database, hooks=[Sloppy()])
+    with pytest.raises(errors.PolicyDenied, match="answered None, not a Decision"):
+        service.register("a", avro(V1))
+
+
 def test_a_denied_change_writes_nothing(database: peewee.Database) -> None:
     class NoReadOnly:
-        def before_mode_change(self, actor: Actor, subject: Any, mode: Any) -> str | None:
-            return "read-only subjects need a ticket" if mode == "READONLY" else None
+        def before_mode_change(self, actor: Actor, subject: Any, mode: Any) -> Decision:
+            return (
+                Decision.deny("read-only subjects need a ticket") if mode == "READONLY" else ALLOW
+            )
 
     service = RegistryService(database, hooks=[NoReadOnly()])
     with pytest.raises(errors.PolicyDenied, match="ticket"):
