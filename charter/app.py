@@ -7,6 +7,7 @@ entry point and the tests call; nothing happens at import time.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import peewee
@@ -14,16 +15,16 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from broker import store as broker_store
+from broker.cluster_id import load_or_create_cluster_id
 from charter.config import Settings, load_settings
 from charter.db import apply_migrations, open_database
+from charter.health import create_health_blueprint
 from registry import api as registry_api
 from registry import store as registry_store
 from registry.events import EventBus
 from registry.service import RegistryService
 
 __all__ = ["create_app", "migrate"]
-
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
 def migrate(database: peewee.Database) -> None:
@@ -51,7 +52,13 @@ def create_app(
     registry_service = RegistryService(database, events=events)
     app.extensions["charter.events"] = events
     app.extensions["charter.registry"] = registry_service
-    app.register_blueprint(registry_api.create_blueprint(registry_service))
+    app.register_blueprint(
+        registry_api.create_blueprint(
+            registry_service,
+            kafka_cluster_id=functools.partial(load_or_create_cluster_id, settings.data_dir),
+        )
+    )
+    app.register_blueprint(create_health_blueprint(database))
 
     _install_connection_handling(app, database)
     _install_http_error_handler(app)
@@ -91,5 +98,5 @@ def _install_http_error_handler(app: Flask) -> None:
         message = messages.get(status, error.description or error.name)
         response = jsonify({"error_code": status, "message": message})
         response.status_code = status
-        response.content_type = CONTENT_TYPE
+        response.content_type = registry_api.response_content_type()
         return response
