@@ -12,7 +12,8 @@ Flask, no I/O, so it is tested with plain strings.
 Two readings where HTTP is clearer than a framework: an entry with ``q=0`` means "not
 acceptable" (RFC 9110 §12.4.2), and an entry that is not a media range (``foo``, a
 ``q`` that is not a number from 0 to 1) matches nothing. A lone ``*`` (Java's
-``HttpURLConnection`` sends it) counts as ``*/*``, as Jersey reads it.
+``HttpURLConnection`` sends it) counts as ``*/*``, and a wildcard type matches every
+subtype (``*/json`` too), as Jersey reads them.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _parse_range(entry: str) -> _MediaRange | None:
     if media_range == "*":
         media_range = "*/*"
     range_type, slash, subtype = media_range.partition("/")
-    if not slash or not range_type or not subtype or (range_type == "*" and subtype != "*"):
+    if not slash or not range_type or not subtype:
         return None
     quality = 1000
     for parameter in parameters:
