@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
 from registry import payloads
-from registry.errors import NotAcceptable, RegistryError
+from registry.errors import NotAcceptable, RegistryError, StoreError
 from registry.hooks import ANONYMOUS, PRINCIPAL_ENVIRON_KEY, Actor
 from registry.negotiation import DEFAULT_MEDIA_TYPE, negotiate
 from registry.service import RegistryService, qualified_subject
@@ -148,7 +148,8 @@ def create_blueprint(
     """The registry's routes over ``service``.
 
     ``kafka_cluster_id`` answers the id of the Kafka cluster the registry serves
-    (``GET /v1/metadata/id``); the caller knows where it is kept.
+    (``GET /v1/metadata/id``); the caller knows where it is kept. An ``OSError``
+    from it is answered as Confluent answers a store failure there (50001).
     """
     bp = Blueprint("registry", __name__)
     bp.record_once(_add_subject_converter)  # before any rule uses it
@@ -163,8 +164,12 @@ def create_blueprint(
     @bp.get("/v1/metadata/id")
     def server_metadata() -> Response:
         """Confluent's ``ServerClusterId``: the Kafka cluster and the registry's own cluster id."""
+        try:
+            kafka_cluster = kafka_cluster_id() if kafka_cluster_id is not None else None
+        except OSError as exc:
+            raise StoreError(f"Error while reading the Kafka cluster id: {exc}") from None
         clusters = {
-            "kafka-cluster": kafka_cluster_id() if kafka_cluster_id is not None else None,
+            "kafka-cluster": kafka_cluster,
             "schema-registry-cluster": SCHEMA_REGISTRY_CLUSTER_ID,
         }
         return _reply({"scope": {"path": [], "clusters": clusters}})

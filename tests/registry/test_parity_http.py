@@ -20,6 +20,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from broker.cluster_id import load_or_create_cluster_id
+from charter.app import create_app
+from charter.config import Settings
 from tests.registry.test_api import CONTENT_TYPE, INCOMPATIBLE, V1, V2, register, send
 
 V1_JSON = CONTENT_TYPE
@@ -341,9 +343,6 @@ def test_metadata_id_names_the_kafka_cluster_of_the_data_dir(
 
 
 def test_metadata_id_reads_an_existing_cluster_id(tmp_path: Path) -> None:
-    from charter.app import create_app
-    from charter.config import Settings
-
     (tmp_path / "cluster_id").write_text("MkU3OEVBNTcwNTJENDM2Qk\n")
     app = create_app(Settings(data_dir=tmp_path))
     try:
@@ -351,6 +350,16 @@ def test_metadata_id_reads_an_existing_cluster_id(tmp_path: Path) -> None:
     finally:
         app.extensions["charter.database"].close()
     assert clusters["kafka-cluster"] == "MkU3OEVBNTcwNTJENDM2Qk"
+
+
+def test_metadata_id_when_the_cluster_id_cannot_be_read_is_50001(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    (tmp_path / "cluster_id").mkdir()  # a directory where the file should be
+    try:
+        response = app.test_client().get("/v1/metadata/id")
+    finally:
+        app.extensions["charter.database"].close()
+    assert error_body(response, 500)["error_code"] == 50001
 
 
 # -- GET /health ---------------------------------------------------------------------------
