@@ -9,20 +9,21 @@ composition root, ``charter.compose``.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import peewee
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from broker.cluster_id import load_or_create_cluster_id
 from charter import compose
 from charter.compose import migrate
 from charter.config import Settings, load_settings
+from charter.health import create_health_blueprint
 from registry import api as registry_api
 
 __all__ = ["create_app", "migrate"]
-
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
 def create_app(
@@ -44,7 +45,13 @@ def create_app(
     registry_service = compose.build_registry(settings, database)
     app.extensions["charter.events"] = registry_service.events
     app.extensions["charter.registry"] = registry_service
-    app.register_blueprint(registry_api.create_blueprint(registry_service))
+    app.register_blueprint(
+        registry_api.create_blueprint(
+            registry_service,
+            kafka_cluster_id=functools.partial(load_or_create_cluster_id, settings.data_dir),
+        )
+    )
+    app.register_blueprint(create_health_blueprint(database))
 
     _install_connection_handling(app, database)
     _install_http_error_handler(app)
@@ -84,5 +91,5 @@ def _install_http_error_handler(app: Flask) -> None:
         message = messages.get(status, error.description or error.name)
         response = jsonify({"error_code": status, "message": message})
         response.status_code = status
-        response.content_type = CONTENT_TYPE
+        response.content_type = registry_api.response_content_type()
         return response

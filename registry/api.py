@@ -2,7 +2,10 @@
 
 Each view parses the request (``registry.payloads``), calls one
 ``RegistryService`` method and formats the result; registry errors become
-``{"error_code", "message"}`` in the one error handler below. Subjects are
+``{"error_code", "message"}`` in the one error handler below. Every answer,
+errors included, is sent as the content type the ``Accept`` header asks for
+(``registry.negotiation``, Confluent's choice), and a request whose ``Accept``
+allows none of them is refused with 406 before its view runs. Subjects are
 matched with ``<subject:...>`` (a path converter) so names holding ``/`` (sent
 percent-encoded) work.
 """
@@ -10,6 +13,7 @@ percent-encoded) work.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -19,14 +23,31 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
 from registry import payloads
-from registry.errors import RegistryError
+from registry.errors import NotAcceptable, RegistryError, StoreError
 from registry.hooks import ANONYMOUS, PRINCIPAL_ENVIRON_KEY, Actor
+from registry.negotiation import DEFAULT_MEDIA_TYPE, negotiate
 from registry.service import RegistryService, qualified_subject
 from registry.store import SCHEMA_CACHE_SIZE, StoredSchema
 
-__all__ = ["CONTENT_TYPE", "create_blueprint"]
+__all__ = [
+    "CONTENT_TYPE",
+    "SCHEMA_REGISTRY_CLUSTER_ID",
+    "create_blueprint",
+    "response_content_type",
+]
 
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+CONTENT_TYPE = DEFAULT_MEDIA_TYPE
+
+# What Confluent's server reports as its own cluster id: its ``schema.registry.group.id``,
+# whose default is this.
+SCHEMA_REGISTRY_CLUSTER_ID = "schema-registry"
+
+
+def response_content_type() -> str:
+    """The content type this request's answer is sent as: the one its ``Accept`` header
+    prefers, or the registry's default when it allows none (the 406 itself, an unknown
+    route)."""
+    return negotiate(request.headers.get("Accept")) or CONTENT_TYPE
 
 
 def _encode(body: Any) -> bytes:
@@ -34,12 +55,20 @@ def _encode(body: Any) -> bytes:
 
 
 def _reply(body: Any, status: int = 200) -> Response:
-    return Response(_encode(body), status=status, content_type=CONTENT_TYPE)
+    return Response(_encode(body), status=status, content_type=response_content_type())
 
 
 def _raw(text: str) -> Response:
     """A schema returned as itself (the ``/schema`` routes), not as a JSON string."""
-    return Response(text, status=200, content_type=CONTENT_TYPE)
+    return Response(text, status=200, content_type=response_content_type())
+
+
+def _refuse_unacceptable() -> Response | None:
+    """406 when the ``Accept`` header allows none of the registry's content types (Jersey
+    refuses before the resource method runs, so before the body is read)."""
+    if negotiate(request.headers.get("Accept")) is None:
+        return _error(NotAcceptable())
+    return None
 
 
 def _body() -> dict[str, Any]:
@@ -113,16 +142,37 @@ def _add_subject_converter(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.setdefault("subject", _SubjectConverter)
 
 
-def create_blueprint(service: RegistryService) -> Blueprint:
-    """The registry's routes over ``service``."""
+def create_blueprint(
+    service: RegistryService, *, kafka_cluster_id: Callable[[], str] | None = None
+) -> Blueprint:
+    """The registry's routes over ``service``.
+
+    ``kafka_cluster_id`` answers the id of the Kafka cluster the registry serves
+    (``GET /v1/metadata/id``); the caller knows where it is kept. An ``OSError``
+    from it is answered as Confluent answers a store failure there (50001).
+    """
     bp = Blueprint("registry", __name__)
     bp.record_once(_add_subject_converter)  # before any rule uses it
     bp.register_error_handler(RegistryError, _error)
+    bp.before_request(_refuse_unacceptable)  # first: Jersey refuses before anything else
     bp.before_request(_rematch_encoded_slashes)
 
     @bp.get("/")
     def root() -> Response:
         return _reply({})
+
+    @bp.get("/v1/metadata/id")
+    def server_metadata() -> Response:
+        """Confluent's ``ServerClusterId``: the Kafka cluster and the registry's own cluster id."""
+        try:
+            kafka_cluster = kafka_cluster_id() if kafka_cluster_id is not None else None
+        except OSError as exc:
+            raise StoreError(f"Error while reading the Kafka cluster id: {exc}") from None
+        clusters = {
+            "kafka-cluster": kafka_cluster,
+            "schema-registry-cluster": SCHEMA_REGISTRY_CLUSTER_ID,
+        }
+        return _reply({"scope": {"path": [], "clusters": clusters}})
 
     # -- schemas by id ---------------------------------------------------------------
 
@@ -141,7 +191,7 @@ def create_blueprint(service: RegistryService) -> Blueprint:
                 encoded_schemas.clear()
             encoded = (stored, _encode(payloads.schema_response(stored)))
             encoded_schemas[stored.schema_id] = encoded
-        return Response(encoded[1], status=200, content_type=CONTENT_TYPE)
+        return Response(encoded[1], status=200, content_type=response_content_type())
 
     @bp.get("/schemas/ids/<schema_id>/schema")
     def schema_text_by_id(schema_id: str) -> Response:

@@ -15,7 +15,13 @@ from registry.errors import InvalidCompatibilityLevel
 from registry.formats import get_format
 from registry.formats.base import Incompatibility, ParsedSchema
 
-__all__ = ["CompatibilityLevel", "ExistingVersion", "check_compatibility", "parse_level"]
+__all__ = [
+    "INVALID_LEVEL_MESSAGE",
+    "CompatibilityLevel",
+    "ExistingVersion",
+    "check_compatibility",
+    "parse_level",
+]
 
 
 class CompatibilityLevel(enum.StrEnum):
@@ -43,6 +49,13 @@ class CompatibilityLevel(enum.StrEnum):
 DEFAULT_LEVEL = CompatibilityLevel.BACKWARD
 
 
+# Confluent's RestInvalidCompatibilityException message, word for word (clients match on it).
+INVALID_LEVEL_MESSAGE = (
+    "Invalid compatibility level. Valid values are none, backward, forward, full, "
+    "backward_transitive, forward_transitive, and full_transitive"
+)
+
+
 def parse_level(text: object) -> CompatibilityLevel:
     """Parse a level name as sent by clients; raise 42203 on anything else."""
     if isinstance(text, str):
@@ -50,11 +63,7 @@ def parse_level(text: object) -> CompatibilityLevel:
             return CompatibilityLevel(text.upper())
         except ValueError:
             pass
-    valid = ", ".join(level.value for level in CompatibilityLevel)
-    raise InvalidCompatibilityLevel(
-        f"Invalid compatibility level. Valid values are none, backward, forward, full, "
-        f"backward_transitive, forward_transitive, and full_transitive ({valid}); got {text!r}"
-    )
+    raise InvalidCompatibilityLevel(INVALID_LEVEL_MESSAGE)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,6 +17,8 @@ __all__ = [
     "InvalidSchema",
     "InvalidSubject",
     "InvalidVersion",
+    "NotAcceptable",
+    "PathNotFound",
     "UnsupportedContentType",
     "OperationNotPermitted",
     "PolicyDenied",
@@ -65,6 +67,27 @@ class UnsupportedContentType(InvalidRequest):
 
     error_code = 415
     http_status = 415
+
+
+class PathNotFound(RegistryError):
+    """The path names nothing the registry serves, as Jersey answers when a path parameter does
+    not convert (``/schemas/ids/abc``): 404 ``HTTP 404 Not Found``."""
+
+    error_code = 404
+    http_status = 404
+
+    def __init__(self, message: str = "HTTP 404 Not Found") -> None:
+        super().__init__(message)
+
+
+class NotAcceptable(RegistryError):
+    """The ``Accept`` header allows none of the registry's response types (Jersey's 406)."""
+
+    error_code = 406
+    http_status = 406
+
+    def __init__(self, message: str = "HTTP 406 Not Acceptable") -> None:
+        super().__init__(message)
 
 
 class SubjectNotFound(RegistryError):

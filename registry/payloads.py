@@ -9,6 +9,7 @@ a bad version, 42201 for a missing schema).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,9 +22,11 @@ from registry.errors import (
     InvalidRequestBody,
     InvalidSchema,
     InvalidVersion,
+    PathNotFound,
     SchemaNotFound,
     UnsupportedContentType,
 )
+from registry.json_text import UndecodableBody, decode_json_bytes
 from registry.service import (
     LATEST,
     CompatibilityResult,
@@ -65,27 +68,32 @@ ACCEPTED_CONTENT_TYPES = frozenset(
 )
 
 MAX_ID = 2**31 - 1
+MIN_INT = -(2**31)
+_JAVA_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
 # -- raw body and query parameters ------------------------------------------------------
 
 
 def parse_json_body(content_type: str | None, body: bytes) -> dict[str, Any]:
-    """The body as a JSON object; 415 / 400 / 422 on anything else."""
+    """The body as a JSON object; 415 / 400 / 422 on anything else.
+
+    The body may be UTF-8, UTF-16 or UTF-32, with or without a byte order mark,
+    detected from its first bytes as Confluent's parser (Jackson) does; a
+    ``charset`` parameter is ignored, as Jackson ignores it.
+    """
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type and media_type not in ACCEPTED_CONTENT_TYPES:
         accepted = ", ".join(sorted(ACCEPTED_CONTENT_TYPES))
         raise UnsupportedContentType(
             f"Unsupported content type {media_type!r}; send one of: {accepted}"
         )
-    if not body.strip():
-        raise InvalidRequest("Request body is empty; expected a JSON object")
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest(
-            f"Request body is not valid UTF-8: {exc.reason} at byte {exc.start}"
-        ) from None
+        text = decode_json_bytes(body)
+    except UndecodableBody as exc:
+        raise InvalidRequest(str(exc)) from None
+    if not text.strip():
+        raise InvalidRequest("Request body is empty; expected a JSON object")
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
@@ -151,10 +159,18 @@ def parse_version(text: str) -> int:
 
 
 def parse_schema_id(text: str) -> int:
-    """A schema id in a URL; anything that cannot be an id is simply not found (40403)."""
-    if text.isdigit() and 0 < int(text) <= MAX_ID:
-        return int(text)
-    raise SchemaNotFound(f"Schema {text} not found")
+    """A schema id in a URL, read as Java reads an ``Integer`` path parameter.
+
+    Anything ``Integer.valueOf`` refuses (not a number, beyond 32 bits) is a path
+    that does not exist (404 ``HTTP 404 Not Found``, as Jersey answers); a number
+    that no schema can have (0, negative) is simply not found (40403).
+    """
+    if _JAVA_INT.fullmatch(text) is None or not MIN_INT <= int(text) <= MAX_ID:
+        raise PathNotFound()
+    schema_id = int(text)
+    if schema_id <= 0:
+        raise SchemaNotFound(f"Schema {schema_id} not found")
+    return schema_id
 
 
 # -- request bodies ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from registry.errors import (
     OperationNotPermitted,
     SchemaNotFound,
     SubjectNotFound,
+    VersionNotFound,
 )
 from registry.hooks import ANONYMOUS, Actor
 from registry.service.base import ServiceBase, check_subject
@@ -342,20 +343,34 @@ class Registering(ServiceBase):
         version: int | None = None,
         normalize: bool = False,
     ) -> CompatibilityResult:
-        """Check ``request`` against one version (or, with ``None``, as registration would)."""
+        """Check ``request`` against one version (or, with ``None``, as registration would).
+
+        As Confluent's ``CompatibilityResource``: a version that is not live (never
+        registered, soft-deleted, or its subject gone) is 40402 ``Version {v} not
+        found.``, looked up before the schema is parsed; ``latest`` with no live
+        version is compatible.
+        """
+        live = self.store.versions(subject, include_deleted=False)
+        if version is None:
+            chosen: Sequence[StoredVersion] = ()
+        elif version == LATEST:
+            chosen = live[-1:]
+        else:
+            chosen = [row for row in live if row.version == version]
+            if not chosen:
+                raise VersionNotFound(f"Version {version} not found.")
         candidate = self.schemas.prepare(
             request, normalize=normalize or self._normalize_on(subject)
         )
         config = self.get_config(subject, default_to_global=True)
         level = config.compatibility or DEFAULT_LEVEL
-        live = self.store.versions(subject, include_deleted=False)
         if version is None:
             targets = self._existing_for(level, self._same_group(config, candidate.metadata, live))
-        elif not live and version == LATEST:
-            targets = []
         else:
-            row = self._find_version(subject, version, include_deleted=False)
-            targets = [ExistingVersion(row.version, self.schemas.parsed_by_id(row.schema_id))]
+            targets = [
+                ExistingVersion(row.version, self.schemas.parsed_by_id(row.schema_id))
+                for row in chosen
+            ]
         messages = check_compatibility(level, candidate.parsed, targets)
         return CompatibilityResult(not messages, messages)
 

@@ -114,6 +114,8 @@ def test_openapi_file_describes_every_registry_route() -> None:
     }
     expected = {
         ("GET", "/"),
+        ("GET", "/health"),
+        ("GET", "/v1/metadata/id"),
         ("GET", "/subjects"),
         ("POST", "/subjects/{subject}"),
         ("DELETE", "/subjects/{subject}"),
