@@ -98,6 +98,7 @@ class BrokerApp:
         """Stop listening, end connections, close every log."""
         if self.server is not None:
             await self.server.close()
+            await self.server.broker.group_commit.aclose()
         if self.topics is not None:
             await self.topics.aclose()
             self.topics = None

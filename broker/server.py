@@ -215,6 +215,10 @@ class KafkaServer:
         self._connections: set[asyncio.Task[None]] = set()
 
     @property
+    def broker(self) -> BrokerContext:
+        return self._broker
+
+    @property
     def port(self) -> int:
         """The bound port (useful when started on port 0)."""
         if self._server is None or not self._server.sockets:
@@ -311,18 +315,31 @@ class KafkaServer:
                     return
         finally:
             for task in waiting:
-                task.cancel()
+                if task.done():
+                    if not task.cancelled():
+                        task.exception()  # already logged by the first failure
+                else:
+                    task.cancel()
 
 
 async def _send_after(
     connection: _Connection, previous: Awaitable[None] | None, response: bytes | Deferred[bytes]
 ) -> None:
-    """Send ``response`` once the previous response is sent and its own fsync is done."""
-    if previous is not None:
-        await previous
-    if isinstance(response, Deferred):
-        await response.ready
-        response = response.value
+    """Send ``response`` once the previous response is sent and its own fsync is done.
+
+    A failure closes the connection at once (the serving loop may be waiting for
+    the next request) and is logged by ``_sent``; nothing after it is sent.
+    """
+    try:
+        if previous is not None:
+            await previous
+        if isinstance(response, Deferred):
+            await response.ready
+            response = response.value
+    except BaseException:
+        if connection.transport is not None:
+            connection.transport.close()
+        raise
     await connection.send(response)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from broker.log.group_commit import GroupCommit
 from broker.protocol import RequestHeader
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class BrokerContext:
     appends: AppendWaiters
     handlers: dict[int, ApiHandler]
     node_id: int = 0
+    group_commit: GroupCommit = dataclasses.field(default_factory=GroupCommit)
 
 
 @dataclasses.dataclass

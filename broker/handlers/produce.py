@@ -7,12 +7,15 @@ then header rules a client batch must follow (known compression codec, no
 control batch, transactional batches only in transactions); the gate decides
 (INVALID_RECORD with per-record errors when it rejects, v8+); ``log.append``
 assigns offsets and enforces idempotent-producer sequencing. A retried batch
-the log already holds is answered as success with its original offsets. acks=0
-sends no response at all. Record bytes are never decoded here.
+the log already holds is answered as success with its original offsets. When
+an append makes an fsync due (``flush.messages``/``flush.ms``), the group
+commit runs it off the event loop and the response is ``Deferred`` until it is
+done. acks=0 sends no response at all. Record bytes are never decoded here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import struct
@@ -24,8 +27,9 @@ from kio.schema.errors import ErrorCode
 from broker.errors import BrokerError
 from broker.handlers import ApiHandler
 from broker.handlers.context import RequestContext
+from broker.handlers.deferred import Deferred
 from broker.handlers.topic_access import partition_log
-from broker.log import DuplicateBatch
+from broker.log import DuplicateBatch, PartitionLog
 from broker.protocol import build, response_module
 from broker.records import BatchHeader, read_batches
 
@@ -147,7 +151,11 @@ class _PartitionOutcome:
 
 
 def _append(
-    ctx: RequestContext, topic: str, partition: int, records: bytes | None
+    ctx: RequestContext,
+    topic: str,
+    partition: int,
+    records: bytes | None,
+    flushes: list[PartitionLog],
 ) -> _PartitionOutcome:
     try:
         log_ = partition_log(ctx.broker.topics, topic, partition)
@@ -165,8 +173,9 @@ def _append(
                     (error.batch_index, error.message) for error in verdict.record_errors
                 ),
             )
-        result = log_.append(records, headers, now_ms=int(time.time() * 1000))
+        result = log_.append(records, headers, now_ms=int(time.time() * 1000), defer_flush=True)
     except DuplicateBatch as duplicate:
+        flushes.append(log_)  # its first append's fsync may still be running
         return _PartitionOutcome(
             base_offset=duplicate.base_offset, log_start_offset=log_.log_start_offset
         )
@@ -174,6 +183,8 @@ def _append(
         return _PartitionOutcome(ErrorCode(exc.error_code), error_message=exc.message or None)
     except _Rejected as rejected:
         return _PartitionOutcome(rejected.error, error_message=rejected.message)
+    if result.flush_due:
+        flushes.append(log_)
     ctx.broker.appends.notify(topic, partition)
     return _PartitionOutcome(
         base_offset=result.base_offset,
@@ -214,6 +225,7 @@ def _partition_response(module: Any, index: int, outcome: _PartitionOutcome, ver
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     acks = request.acks
+    flushes: list[PartitionLog] = []
     if request.transactional_id is not None:
         outcome = _PartitionOutcome(
             ErrorCode.transactional_id_authorization_failed,
@@ -230,16 +242,19 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     else:
         outcomes = {
             (topic_data.name, partition_data.index): _append(
-                ctx, topic_data.name, partition_data.index, partition_data.records
+                ctx, topic_data.name, partition_data.index, partition_data.records, flushes
             )
             for topic_data in request.topic_data
             for partition_data in topic_data.partition_data
         }
+    durable = [ctx.broker.group_commit.flush(log_) for log_ in flushes]
     if acks == 0:
+        for future in durable:
+            future.add_done_callback(_report_failed_flush)
         return None
     module = response_module(API_KEY, ctx.api_version)
     version = ctx.api_version
-    return build(
+    response = build(
         module.ProduceResponse,
         responses=tuple(
             build(
@@ -259,6 +274,14 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         ),
         throttle_time=datetime.timedelta(0),
     )
+    if not durable:
+        return response
+    return Deferred(response, durable[0] if len(durable) == 1 else asyncio.gather(*durable))
+
+
+def _report_failed_flush(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("fsync after an acks=0 produce failed", exc_info=future.exception())
 
 
 HANDLERS = (ApiHandler(API_KEY, 3, 9, handle),)
