@@ -35,6 +35,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import struct
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ __all__ = ["AppendResult", "PartitionLog", "TimestampOffset"]
 CLEAN_SHUTDOWN_FILE = "clean-shutdown"
 _LEFTOVER_SUFFIXES = (".cleaned", ".tmp", ".deleted", ".swap")
 _MAX_RELATIVE_OFFSET = 2**31 - 1
+_BASE_OFFSET = struct.Struct(">q")  # bytes 0-7 of a batch, outside its CRC
 
 
 log = logging.getLogger(__name__)
@@ -315,11 +317,7 @@ class PartitionLog:
                 placed.append(dataclasses.replace(header, **changes))
                 next_offset += header.last_offset_delta + 1
             pending = self.producer_state.validate(placed)
-            data = bytearray(memoryview(records)[start:expected])
-            for header in placed:
-                stamp_base_offset(data, header.position, header.base_offset)
-                if log_append_time:
-                    set_log_append_time(data, header.position, now_ms)
+            data = _stamped(memoryview(records), start, expected, placed, log_append_time, now_ms)
             self._maybe_roll(total, placed, now_ms)
             segment = self.active_segment
             size_before = segment.size
@@ -605,6 +603,34 @@ class PartitionLog:
             write_cleaner_checkpoint(
                 self.directory, CleanerCheckpoint(first_dirty_offset, tombstone_expiry_ms)
             )
+
+
+def _stamped(
+    view: memoryview,
+    start: int,
+    end: int,
+    placed: list[BatchHeader],
+    log_append_time: bool,
+    now_ms: int,
+) -> list[bytes | bytearray | memoryview]:
+    """The bytes to write for ``view[start:end]``, base offsets (and append times) stamped.
+
+    Without LogAppendTime only each batch's first 8 bytes change, so the
+    request's bytes are written as they are, between 8-byte stamped offsets
+    (no copy of the records); with it, the batches are copied and re-CRCed.
+    """
+    if log_append_time:
+        data = bytearray(view[start:end])
+        for header in placed:
+            stamp_base_offset(data, header.position, header.base_offset)
+            set_log_append_time(data, header.position, now_ms)
+        return [data]
+    buffers: list[bytes | bytearray | memoryview] = []
+    for header in placed:
+        position = start + header.position
+        buffers.append(_BASE_OFFSET.pack(header.base_offset))
+        buffers.append(view[position + _BASE_OFFSET.size : position + header.size])
+    return buffers
 
 
 def _require_keys(records: bytes | memoryview, headers: list[BatchHeader], limit: int) -> None:
