@@ -19,12 +19,14 @@ linger.ms 5, batch.size 1 MB, one partition, no compression, gate off):
 
 All servers run as subprocesses so the client does not share their GIL. The
 produce figure is records/s and MB/s from the first ``produce()`` to the end of
-``flush()``; consume reads the whole partition back from offset 0 with
-``Consumer.consume`` (manual assignment), against the Charter broker only (the
-sinks keep no index to serve fetches). Each round runs the three servers one
-after the other in a rotating order; the ratios of each round are computed
-within that round, and the report gives their median and range over the
-rounds.
+``flush()``; consume reads the first ``--records`` records back from offset 0
+with ``Consumer.consume`` (manual assignment), against the Charter broker only
+(the sinks keep no index to serve fetches). Each round starts the three servers
+over fresh directories and produces to them in turn (the order rotates from
+round to round), ``--repeats`` times each, keeping each server's fastest run: a
+run lasts well under a second, so on a shared machine one burst of other work
+would otherwise decide a round. The ratios of each round are computed within
+that round, and the report gives their median and range over the rounds.
 """
 
 from __future__ import annotations
@@ -256,19 +258,26 @@ def _stop(process: subprocess.Popen[str]) -> None:
 KINDS = ("raw-sink", "fsync-sink", "charter")
 
 
-def _round(scratch: Path, order: list[str], records: int, size: int) -> dict[str, float]:
-    """One round: produce against each server in ``order``, consume from charter."""
+def _round(
+    scratch: Path, order: list[str], records: int, size: int, repeats: int
+) -> dict[str, float]:
+    """One round: all servers up at once, ``repeats`` produce runs against each in turn
+    (best run kept), then one consume from charter."""
+    servers: dict[str, tuple[subprocess.Popen[str], str]] = {}
     seconds: dict[str, float] = {}
-    for kind in order:
-        data_dir = scratch / kind
-        data_dir.mkdir()
-        process, port = _start(kind, data_dir)
-        try:
-            bootstrap = f"127.0.0.1:{port}"
-            seconds[f"{kind} produce"] = _produce(bootstrap, "bench", records, size)
-            if kind == "charter":
-                seconds["charter consume"] = _consume(bootstrap, "bench", records)
-        finally:
+    try:
+        for kind in order:
+            data_dir = scratch / kind
+            data_dir.mkdir()
+            process, port = _start(kind, data_dir)
+            servers[kind] = (process, f"127.0.0.1:{port}")
+        for _ in range(repeats):
+            for kind in order:
+                elapsed = _produce(servers[kind][1], "bench", records, size)
+                seconds[f"{kind} produce"] = min(seconds.get(f"{kind} produce", elapsed), elapsed)
+        seconds["charter consume"] = _consume(servers["charter"][1], "bench", records)
+    finally:
+        for process, _bootstrap in servers.values():
             _stop(process)
     return seconds
 
@@ -282,6 +291,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=150_000)
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="produce runs per server per round")
     parser.add_argument("--serve-raw-sink", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--serve-fsync-sink", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--serve-charter", type=Path, help=argparse.SUPPRESS)
@@ -299,7 +309,8 @@ def main() -> None:
     megabytes = args.records * args.size / 1e6
     print(
         f"{args.records} records of {args.size} B, acks=all, linger.ms=5, batch.size=1 MB, "
-        f"1 partition, no compression, {args.rounds} rounds; load average "
+        f"1 partition, no compression, {args.rounds} rounds of best-of-{args.repeats} produce "
+        f"runs; load average "
         f"{os.getloadavg()[0]:.1f} at start\n"
     )
     print(f"{'round':<7}{'run':<20}{'seconds':>9}{'records/s':>12}{'MB/s':>9}")
@@ -307,7 +318,7 @@ def main() -> None:
     for number in range(args.rounds):
         order = list(KINDS[number % 3 :] + KINDS[: number % 3])
         with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
-            seconds = _round(Path(scratch), order, args.records, args.size)
+            seconds = _round(Path(scratch), order, args.records, args.size, args.repeats)
         for name, elapsed in seconds.items():
             print(
                 f"{number + 1:<7}{name:<20}{elapsed:>9.2f}{args.records / elapsed:>12,.0f}"
