@@ -1,25 +1,32 @@
-"""Broker throughput: confluent-kafka produce/consume against Charter's broker and a raw sink.
+"""Broker throughput: confluent-kafka produce/consume against Charter's broker and raw sinks.
 
-Run: ``python bench/broker_throughput.py [--records 200000] [--size 1024]``.
+Run: ``python bench/broker_throughput.py [--records 150000] [--size 1000] [--rounds 5]``.
 
-Side by side in one run, with the same client settings (acks=all, one
-partition, no compression, gate off):
+Side by side in each round, with the same client settings (acks=all,
+linger.ms 5, batch.size 1 MB, one partition, no compression, gate off):
 
-* **sink** — the ceiling for a Python server on this machine: a raw asyncio
+* **raw-sink** — the ceiling for a Python server on this machine: a raw asyncio
   socket server that speaks just enough Kafka for librdkafka to produce to it.
   It answers ApiVersions and Metadata with fixed pre-encoded responses and
   InitProducerId is not offered; for each Produce request (it advertises only
   Produce v7, non-flexible, so its parsing is a few ``struct`` calls) it appends
-  the request's record bytes to a file, fsyncs (the broker fsyncs every append
-  by default too) and answers with a hand-encoded response. No decoding with a
-  codec library, no CRC check, no log index.
+  the request's record bytes to a file and answers with a hand-encoded
+  response. No fsync, no decoding with a codec library, no CRC check, no log
+  index. The issue's target is charter produce >= 0.5 of this.
+* **fsync-sink** — the same server, fsyncing the file after every append (the
+  broker fsyncs appends by default too).
 * **charter** — ``broker.app.run_broker`` over a fresh data directory.
 
-Both servers run as subprocesses so the client does not share their GIL. The
+All servers run as subprocesses so the client does not share their GIL. The
 produce figure is records/s and MB/s from the first ``produce()`` to the end of
-``flush()``; consume reads the whole partition back from offset 0 with
-``Consumer.consume`` (manual assignment), against the Charter broker only (the
-sink keeps no index to serve fetches).
+``flush()``; consume reads the first ``--records`` records back from offset 0
+with ``Consumer.consume`` (manual assignment), against the Charter broker only
+(the sinks keep no index to serve fetches). Each round starts the three servers
+over fresh directories and produces to them in turn (the order rotates from
+round to round), ``--repeats`` times each, keeping each server's fastest run: a
+run lasts well under a second, so on a shared machine one burst of other work
+would otherwise decide a round. The ratios of each round are computed within
+that round, and the report gives their median and range over the rounds.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import struct
 import subprocess
 import sys
@@ -72,7 +80,7 @@ def _sink_metadata(port: int, topics: list[str]) -> bytes:
     return body
 
 
-async def _sink_connection(reader, writer, port: int, sink_file) -> None:
+async def _sink_connection(reader, writer, port: int, sink_file, fsync: bool) -> None:
     offset = 0
     try:
         while True:
@@ -104,7 +112,8 @@ async def _sink_connection(reader, writer, port: int, sink_file) -> None:
                 records = frame[position : position + records_len]
                 sink_file.write(records)
                 sink_file.flush()
-                os.fsync(sink_file.fileno())
+                if fsync:
+                    os.fsync(sink_file.fileno())
                 base = offset
                 # records_count of each batch is at byte 57 of the batch; one batch per request here.
                 offset += struct.unpack_from(">i", records, 57)[0]
@@ -127,11 +136,11 @@ async def _sink_connection(reader, writer, port: int, sink_file) -> None:
         writer.close()
 
 
-async def _run_sink(data_dir: Path) -> None:
+async def _run_sink(data_dir: Path, *, fsync: bool) -> None:
     sink_file = open(data_dir / "sink.bin", "ab")  # noqa: SIM115 (lives as long as the server)
     port_holder: list[int] = []
     server = await asyncio.start_server(
-        lambda r, w: _sink_connection(r, w, port_holder[0], sink_file), "127.0.0.1", 0
+        lambda r, w: _sink_connection(r, w, port_holder[0], sink_file, fsync), "127.0.0.1", 0
     )
     port_holder.append(server.sockets[0].getsockname()[1])
     print(f"sink ready on 127.0.0.1:{port_holder[0]}", file=sys.stderr, flush=True)
@@ -242,44 +251,89 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
+KINDS = ("raw-sink", "fsync-sink", "charter")
+
+
+def _round(
+    scratch: Path, order: list[str], records: int, size: int, repeats: int
+) -> dict[str, float]:
+    """One round: all servers up at once, ``repeats`` produce runs against each in turn
+    (best run kept), then one consume from charter."""
+    servers: dict[str, tuple[subprocess.Popen[str], str]] = {}
+    seconds: dict[str, float] = {}
+    try:
+        for kind in order:
+            data_dir = scratch / kind
+            data_dir.mkdir()
+            process, port = _start(kind, data_dir)
+            servers[kind] = (process, f"127.0.0.1:{port}")
+        for _ in range(repeats):
+            for kind in order:
+                elapsed = _produce(servers[kind][1], "bench", records, size)
+                seconds[f"{kind} produce"] = min(seconds.get(f"{kind} produce", elapsed), elapsed)
+        seconds["charter consume"] = _consume(servers["charter"][1], "bench", records)
+    finally:
+        for process, _bootstrap in servers.values():
+            _stop(process)
+    return seconds
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} (range {min(values):.2f}-{max(values):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--size", type=int, default=1024)
-    parser.add_argument("--serve-sink", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--records", type=int, default=150_000)
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="produce runs per server per round")
+    parser.add_argument("--serve-raw-sink", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-fsync-sink", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--serve-charter", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_sink:
-        asyncio.run(_run_sink(args.serve_sink))
+    if args.serve_raw_sink:
+        asyncio.run(_run_sink(args.serve_raw_sink, fsync=False))
+        return
+    if args.serve_fsync_sink:
+        asyncio.run(_run_sink(args.serve_fsync_sink, fsync=True))
         return
     if args.serve_charter:
         _run_charter(args.serve_charter)
         return
 
     megabytes = args.records * args.size / 1e6
-    results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
-        for kind in ("sink", "charter"):
-            data_dir = Path(scratch) / kind
-            data_dir.mkdir()
-            process, port = _start(kind, data_dir)
-            try:
-                bootstrap = f"127.0.0.1:{port}"
-                results[f"{kind} produce"] = _produce(bootstrap, "bench", args.records, args.size)
-                if kind == "charter":
-                    results["charter consume"] = _consume(bootstrap, "bench", args.records)
-            finally:
-                _stop(process)
-    print(f"{args.records} records of {args.size} B, acks=all, 1 partition, no compression\n")
-    print(f"{'run':<18}{'seconds':>9}{'records/s':>12}{'MB/s':>9}")
-    for name, seconds in results.items():
+    print(
+        f"{args.records} records of {args.size} B, acks=all, linger.ms=5, batch.size=1 MB, "
+        f"1 partition, no compression, {args.rounds} rounds of best-of-{args.repeats} produce "
+        f"runs; load average "
+        f"{os.getloadavg()[0]:.1f} at start\n"
+    )
+    print(f"{'round':<7}{'run':<20}{'seconds':>9}{'records/s':>12}{'MB/s':>9}")
+    ratios: dict[str, list[float]] = {"raw": [], "fsync": [], "consume": []}
+    for number in range(args.rounds):
+        order = list(KINDS[number % 3 :] + KINDS[: number % 3])
+        with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
+            seconds = _round(Path(scratch), order, args.records, args.size, args.repeats)
+        for name, elapsed in seconds.items():
+            print(
+                f"{number + 1:<7}{name:<20}{elapsed:>9.2f}{args.records / elapsed:>12,.0f}"
+                f"{megabytes / elapsed:>9.1f}"
+            )
+        ratios["raw"].append(seconds["raw-sink produce"] / seconds["charter produce"])
+        ratios["fsync"].append(seconds["fsync-sink produce"] / seconds["charter produce"])
+        ratios["consume"].append(seconds["charter produce"] / seconds["charter consume"])
         print(
-            f"{name:<18}{seconds:>9.2f}{args.records / seconds:>12,.0f}{megabytes / seconds:>9.1f}"
+            f"{'':<7}charter produce / raw-sink {ratios['raw'][-1]:.2f}, / fsync-sink "
+            f"{ratios['fsync'][-1]:.2f}; consume / produce {ratios['consume'][-1]:.2f}",
+            flush=True,
         )
-    produce_ratio = results["sink produce"] / results["charter produce"]
-    consume_ratio = results["charter produce"] / results["charter consume"]
-    print(f"\ncharter produce / sink produce = {produce_ratio:.2f} (target >= 0.5)")
-    print(f"charter consume / charter produce = {consume_ratio:.2f} (target >= 1)")
+    print(
+        f"\nmedian and range over {args.rounds} rounds (load average now {os.getloadavg()[0]:.1f}):"
+    )
+    print(f"charter produce / raw-sink produce   = {_spread(ratios['raw'])} (target >= 0.5)")
+    print(f"charter produce / fsync-sink produce = {_spread(ratios['fsync'])}")
+    print(f"charter consume / charter produce    = {_spread(ratios['consume'])} (target >= 1)")
 
 
 if __name__ == "__main__":

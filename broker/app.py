@@ -114,7 +114,7 @@ class BrokerApp:
         """Stop listening, end connections, close every log."""
         if self.server is not None:
             await self.server.close()
-        await asyncio.to_thread(self._gate.close)  # waits for checks still running
+            await self.server.broker.group_commit.aclose()
         if self.topics is not None:
             await self.topics.aclose()
             self.topics = None

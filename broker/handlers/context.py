@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from broker.log.group_commit import GroupCommit
 from broker.protocol import RequestHeader
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import ANONYMOUS
@@ -36,6 +37,7 @@ class BrokerContext:
     handlers: dict[int, ApiHandler]
     node_id: int = 0
     hooks: BrokerHooks = dataclasses.field(default_factory=AllowAll)
+    group_commit: GroupCommit = dataclasses.field(default_factory=GroupCommit)
 
 
 @dataclasses.dataclass

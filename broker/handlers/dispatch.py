@@ -1,7 +1,8 @@
 """From one request frame to one response frame: decode, look up the handler, encode.
 
 Protocol errors propagate (the server logs them and closes the connection),
-except an unsupported ApiVersions version, which is answered with error 35.
+except an unsupported ApiVersions version, which is answered with error 35. A
+handler's ``Deferred`` response comes back as a ``Deferred`` encoded frame.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from broker.handlers.api_versions import API_KEY as API_VERSIONS_KEY
 from broker.handlers.api_versions import unsupported_version_response
 from broker.handlers.context import BrokerContext, ConnectionState, RequestContext
+from broker.handlers.deferred import Deferred
 from broker.protocol import (
     RequestHeader,
     UnknownApiKey,
@@ -21,8 +23,8 @@ __all__ = ["dispatch"]
 
 
 async def dispatch(
-    broker: BrokerContext, connection: ConnectionState, frame: bytes
-) -> bytes | None:
+    broker: BrokerContext, connection: ConnectionState, frame: bytes | memoryview
+) -> bytes | Deferred[bytes] | None:
     """Handle one request frame; return the size-prefixed response, or None for no response."""
     try:
         request = decode_request(frame)
@@ -42,4 +44,6 @@ async def dispatch(
     response = await handler.handle(RequestContext(header, broker, connection), request.body)
     if response is None:
         return None
+    if isinstance(response, Deferred):
+        return Deferred(encode_response(header, response.value), response.ready)
     return encode_response(header, response)

@@ -7,9 +7,11 @@ then header rules a client batch must follow (known compression codec, no
 control batch, transactional batches only in transactions); the gate decides
 (INVALID_RECORD with per-record errors when it rejects, v8+); ``log.append``
 assigns offsets and enforces idempotent-producer sequencing. A retried batch
-the log already holds is answered as success with its original offsets. acks=0
-sends no response at all. The broker hooks are asked once per topic first
-(TOPIC_AUTHORIZATION_FAILED on a deny).
+the log already holds is answered as success with its original offsets. When
+an append makes an fsync due (``flush.messages``/``flush.ms``), the group
+commit runs it off the event loop and the response is ``Deferred`` until it is
+done. acks=0 sends no response at all. The broker hooks are asked once per
+topic first (TOPIC_AUTHORIZATION_FAILED on a deny).
 
 Record bytes are never decoded here: when the gate inspects a topic
 (``broker.gate``), ``_append_gated`` has it decode and check the batch on a
@@ -19,6 +21,7 @@ dead letters).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import logging
@@ -31,6 +34,7 @@ from kio.schema.errors import ErrorCode
 from broker.errors import BrokerError
 from broker.handlers import ApiHandler
 from broker.handlers.context import RequestContext
+from broker.handlers.deferred import Deferred
 from broker.handlers.topic_access import partition_log
 from broker.hooks import check_produce
 from broker.log import DuplicateBatch, PartitionLog
@@ -156,7 +160,11 @@ class _PartitionOutcome:
 
 
 async def _append(
-    ctx: RequestContext, topic: str, partition: int, records: bytes | None
+    ctx: RequestContext,
+    topic: str,
+    partition: int,
+    records: bytes | None,
+    flushes: list[PartitionLog],
 ) -> _PartitionOutcome:
     try:
         log_ = partition_log(ctx.broker.topics, topic, partition)
@@ -174,9 +182,10 @@ async def _append(
             producer_id=headers[0].producer_id,
         )
         if gate_context is not None:  # None: the gate does not read this topic's records
-            return await _append_gated(ctx, gate_context, log_, records, headers)
-        result = log_.append(records, headers, now_ms=int(time.time() * 1000))
+            return await _append_gated(ctx, gate_context, log_, records, headers, flushes)
+        result = log_.append(records, headers, now_ms=int(time.time() * 1000), defer_flush=True)
     except DuplicateBatch as duplicate:
+        flushes.append(log_)  # its first append's fsync may still be running
         return _PartitionOutcome(
             base_offset=max(duplicate.base_offset, -1), log_start_offset=log_.log_start_offset
         )
@@ -184,6 +193,8 @@ async def _append(
         return _PartitionOutcome(ErrorCode(exc.error_code), error_message=exc.message or None)
     except _Rejected as rejected:
         return _PartitionOutcome(rejected.error, error_message=rejected.message)
+    if result.flush_due:
+        flushes.append(log_)
     ctx.broker.appends.notify(topic, partition)
     return _PartitionOutcome(
         base_offset=result.base_offset,
@@ -198,6 +209,7 @@ async def _append_gated(
     log_: PartitionLog,
     records: bytes,
     headers: list[BatchHeader],
+    flushes: list[PartitionLog],
 ) -> _PartitionOutcome:
     """The gate inspects this partition: check off the loop, then append what it admits.
 
@@ -232,7 +244,10 @@ async def _append_gated(
             admission.headers,
             now_ms=now_ms,
             first_sequence=admission.first_sequence,
+            defer_flush=True,
         )
+        if result.flush_due:
+            flushes.append(log_)
         ctx.broker.appends.notify(topic, partition)
         outcome = _PartitionOutcome(
             base_offset=result.base_offset,
@@ -285,6 +300,7 @@ def _partition_response(module: Any, index: int, outcome: _PartitionOutcome, ver
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     acks = request.acks
+    flushes: list[PartitionLog] = []
     if request.transactional_id is not None:
         outcome = _PartitionOutcome(
             ErrorCode.transactional_id_authorization_failed,
@@ -304,13 +320,16 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             denied = _denied(ctx, topic_data.name)
             for partition_data in topic_data.partition_data:
                 outcomes[(topic_data.name, partition_data.index)] = denied or await _append(
-                    ctx, topic_data.name, partition_data.index, partition_data.records
+                    ctx, topic_data.name, partition_data.index, partition_data.records, flushes
                 )
+    durable = [ctx.broker.group_commit.flush(log_) for log_ in flushes]
     if acks == 0:
+        for future in durable:
+            future.add_done_callback(_report_failed_flush)
         return None
     module = response_module(API_KEY, ctx.api_version)
     version = ctx.api_version
-    return build(
+    response = build(
         module.ProduceResponse,
         responses=tuple(
             build(
@@ -330,6 +349,14 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         ),
         throttle_time=datetime.timedelta(0),
     )
+    if not durable:
+        return response
+    return Deferred(response, durable[0] if len(durable) == 1 else asyncio.gather(*durable))
+
+
+def _report_failed_flush(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("fsync after an acks=0 produce failed", exc_info=future.exception())
 
 
 HANDLERS = (ApiHandler(API_KEY, 3, 9, handle),)

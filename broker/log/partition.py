@@ -17,10 +17,13 @@ run closed cleanly, checks every other segment's indexes, and rebuilds
 producer state from the newest snapshot plus the batches after it. Every
 append is written with one ``pwrite`` and (by default) fsynced before it is
 acknowledged; segments are fsynced when they roll, so only the active segment
-can ever hold a torn tail.
+can ever hold a torn tail. ``append(defer_flush=True)`` (what the broker uses)
+leaves a due fsync to the caller, who runs ``sync()`` in another thread: one
+``sync()`` covers every append that returned before it started (group commit,
+see broker/log/group_commit.py).
 
-Threads: appends and reads run on the broker's event loop thread, retention and
-compaction on the maintenance thread. ``_lock`` guards the segment list and the
+Threads: appends and reads run on the broker's event loop thread, ``sync`` on
+the group commit's threads, retention and compaction on the maintenance thread. ``_lock`` guards the segment list and the
 active segment and is only held for short, bounded steps; compaction reads
 closed segments (which nothing else writes) through its own file descriptors
 without it and takes it only to swap a cleaned segment in (see cleaner.py).
@@ -32,6 +35,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import struct
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -71,6 +75,7 @@ __all__ = ["AppendResult", "PartitionLog", "TimestampOffset"]
 CLEAN_SHUTDOWN_FILE = "clean-shutdown"
 _LEFTOVER_SUFFIXES = (".cleaned", ".tmp", ".deleted", ".swap")
 _MAX_RELATIVE_OFFSET = 2**31 - 1
+_BASE_OFFSET = struct.Struct(">q")  # bytes 0-7 of a batch, outside its CRC
 
 
 log = logging.getLogger(__name__)
@@ -78,12 +83,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AppendResult:
-    """Offsets assigned by ``append``; ``log_append_time_ms`` is -1 for CreateTime topics."""
+    """Offsets assigned by ``append``; ``log_append_time_ms`` is -1 for CreateTime topics.
+
+    ``flush_due`` is True when ``append(defer_flush=True)`` left a due fsync to
+    the caller: the append is durable once a ``sync()`` started after it returns.
+    """
 
     base_offset: int
     last_offset: int
     log_append_time_ms: int
     log_start_offset: int
+    flush_due: bool = False
 
 
 class TimestampOffset(NamedTuple):
@@ -158,7 +168,7 @@ class PartitionLog:
             self._log_start_offset = min(max(first_base, checkpoint or 0), self.log_end_offset)
             self._load_cleaner_checkpoint()
             self._rebuild_producer_state()
-            if not was_clean:
+            if not was_clean and bases:  # no segment yet: a new partition, nothing to recover
                 log.warning(
                     "%s: recovered after an unclean shutdown; truncated %d torn bytes, "
                     "log end offset %d",
@@ -258,11 +268,16 @@ class PartitionLog:
         *,
         now_ms: int,
         first_sequence: int | None = None,
+        defer_flush: bool = False,
     ) -> AppendResult:
         """Assign offsets, check producer state and size, write durably, then return.
 
         ``headers`` is ``read_batches(records)``. ``first_sequence`` is for a
-        batch the gate rebuilt with fewer records (see ``ProducerStateManager.validate``). Raises ``RecordTooLarge``,
+        batch the gate rebuilt with fewer records (see
+        ``ProducerStateManager.validate``). When ``flush.messages`` or
+        ``flush.ms`` make an fsync due, it runs before returning, unless
+        ``defer_flush``: then the result says ``flush_due`` and the caller must
+        run ``sync()`` (from any thread) before acknowledging. Raises ``RecordTooLarge``,
         ``RecordListTooLarge``, ``DuplicateSequenceNumber`` (a ``DuplicateBatch``
         with ``.base_offset``/``.last_offset`` of the original append),
         ``OutOfOrderSequenceNumber``, ``InvalidProducerEpoch``, ``InvalidRecord``
@@ -305,11 +320,7 @@ class PartitionLog:
                 placed.append(dataclasses.replace(header, **changes))
                 next_offset += header.last_offset_delta + 1
             pending = self.producer_state.validate(placed, first_sequence=first_sequence)
-            data = bytearray(memoryview(records)[start:expected])
-            for header in placed:
-                stamp_base_offset(data, header.position, header.base_offset)
-                if log_append_time:
-                    set_log_append_time(data, header.position, now_ms)
+            data = _stamped(memoryview(records), start, expected, placed, log_append_time, now_ms)
             self._maybe_roll(total, placed, now_ms)
             segment = self.active_segment
             size_before = segment.size
@@ -320,12 +331,18 @@ class PartitionLog:
                 raise
             self.producer_state.commit(pending)
             self._unflushed_messages += sum(h.last_offset_delta + 1 for h in placed)
-            self._flush_if_due(now_ms)
+            flush_due = self._flush_due(now_ms)
+            if flush_due:
+                self._unflushed_messages = 0
+                self._last_flush_ms = now_ms
+                if not defer_flush:
+                    os.fdatasync(segment.fd)
             return AppendResult(
                 base_offset=placed[0].base_offset,
                 last_offset=placed[-1].last_offset,
                 log_append_time_ms=now_ms if log_append_time else -1,
                 log_start_offset=self._log_start_offset,
+                flush_due=flush_due and defer_flush,
             )
 
     def skip_sequences(self, header: BatchHeader) -> None:
@@ -380,19 +397,28 @@ class PartitionLog:
         self.producer_state.write_snapshot(new.base_offset)
         return new
 
-    def _flush_if_due(self, now_ms: int) -> None:
+    def _flush_due(self, now_ms: int) -> bool:
         config = self.config
-        if (
+        return bool(self._unflushed_messages) and (
             self._unflushed_messages >= config.flush_messages
             or now_ms - self._last_flush_ms >= config.flush_ms
-        ):
-            self._flush(now_ms)
+        )
 
-    def _flush(self, now_ms: int) -> None:
-        if self._unflushed_messages:
-            os.fdatasync(self.active_segment.fd)
-        self._unflushed_messages = 0
-        self._last_flush_ms = now_ms
+    def sync(self) -> None:
+        """fdatasync everything appended so far; safe to call from any thread.
+
+        Appends go on while it runs: the partition lock is only held to take a
+        descriptor of the active segment (segments rolled before it were synced
+        when they rolled, and ``close`` syncs too, so that one file is enough).
+        """
+        with self._lock:
+            if self._closed:
+                return
+            fd = os.dup(self.active_segment.fd)
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     # ------------------------------------------------------------------ read
 
@@ -596,6 +622,34 @@ class PartitionLog:
             write_cleaner_checkpoint(
                 self.directory, CleanerCheckpoint(first_dirty_offset, tombstone_expiry_ms)
             )
+
+
+def _stamped(
+    view: memoryview,
+    start: int,
+    end: int,
+    placed: list[BatchHeader],
+    log_append_time: bool,
+    now_ms: int,
+) -> list[bytes | bytearray | memoryview]:
+    """The bytes to write for ``view[start:end]``, base offsets (and append times) stamped.
+
+    Without LogAppendTime only each batch's first 8 bytes change, so the
+    request's bytes are written as they are, between 8-byte stamped offsets
+    (no copy of the records); with it, the batches are copied and re-CRCed.
+    """
+    if log_append_time:
+        data = bytearray(view[start:end])
+        for header in placed:
+            stamp_base_offset(data, header.position, header.base_offset)
+            set_log_append_time(data, header.position, now_ms)
+        return [data]
+    buffers: list[bytes | bytearray | memoryview] = []
+    for header in placed:
+        position = start + header.position
+        buffers.append(_BASE_OFFSET.pack(header.base_offset))
+        buffers.append(view[position + _BASE_OFFSET.size : position + header.size])
+    return buffers
 
 
 def _require_keys(records: bytes | memoryview, headers: list[BatchHeader], limit: int) -> None:

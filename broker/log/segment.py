@@ -21,7 +21,7 @@ import mmap
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from broker.errors import CorruptRecord, UnsupportedVersion
@@ -37,6 +37,7 @@ CLEANED_SUFFIX = ".cleaned"
 _PEEK = struct.Struct(">qi")  # base offset, batch length
 _LAST_DELTA = struct.Struct(">i")  # at +23
 _MAX_TS = struct.Struct(">q")  # at +35
+_IOV_MAX = 1024  # buffers one pwritev takes on Linux
 _SCAN_WINDOW = 64 * 1024
 
 
@@ -272,20 +273,30 @@ class Segment:
             self.bytes_since_index = 0
         self.bytes_since_index += header.size
 
-    def append(self, data: bytes | bytearray, headers: list[BatchHeader]) -> None:
-        """Write ``data`` (batches described by ``headers``, positions relative to ``data``)."""
+    def append(
+        self, data: Sequence[bytes | bytearray | memoryview], headers: list[BatchHeader]
+    ) -> None:
+        """Write the buffers ``data`` back to back (one ``pwritev``) at the end of the segment.
+
+        Together they hold the batches described by ``headers``, whose positions
+        are relative to the start of ``data``.
+        """
         start = self.size
-        view = memoryview(data)
-        written = 0
-        while written < len(view):
-            written += os.pwrite(self.fd, view[written:], start + written)
+        total = sum(len(buffer) for buffer in data)
+        if len(data) > _IOV_MAX:
+            data = [b"".join(data)]
+        written = os.pwritev(self.fd, data, start)
+        if written < total:  # a short write (a signal, a full disk): write the rest plainly
+            rest = memoryview(b"".join(data))
+            while written < total:
+                written += os.pwrite(self.fd, rest[written:], start + written)
         offset_entries: list[tuple[int, int]] = []
         time_entries: list[tuple[int, int]] = []
         for header in headers:
             placed = _relocated(header, start)
             self._plan_index(placed, offset_entries, time_entries)
             self._track(placed)
-        self.size = start + len(view)
+        self.size = start + total
         for offset, position in offset_entries:
             self.index.append(offset, position)
         for timestamp, offset in time_entries:

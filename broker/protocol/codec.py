@@ -98,8 +98,11 @@ def _response_header_flexible(api_key: int, api_version: int) -> bool:
     return bool(response_class(api_key, api_version).__flexible__)
 
 
-def decode_request(frame: bytes) -> DecodedRequest:
+def decode_request(frame: bytes | memoryview) -> DecodedRequest:
     """Decode one frame (without its size prefix) into a header and a typed body.
+
+    ``frame`` may be a read-only memoryview (the server hands large frames over
+    without copying them); the records of a produce request come out as ``bytes``.
 
     Raises ``UnknownApiKey``, ``UnsupportedApiVersion`` (carrying the header, so
     ApiVersions can still be answered) or ``MalformedRequest``. Bytes left after

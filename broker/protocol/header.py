@@ -54,7 +54,7 @@ def skip_tagged_fields(frame: bytes | memoryview, offset: int) -> int:
     return offset
 
 
-def parse_request_header(frame: bytes, flexible: bool) -> tuple[RequestHeader, int]:
+def parse_request_header(frame: bytes | memoryview, flexible: bool) -> tuple[RequestHeader, int]:
     """Parse a request header (v2 when ``flexible``, else v1); return it and the body offset."""
     if len(frame) < _FIXED.size:
         raise MalformedRequest(f"request of {len(frame)} bytes is shorter than a header")
@@ -66,7 +66,7 @@ def parse_request_header(frame: bytes, flexible: bool) -> tuple[RequestHeader, i
         if end > len(frame):
             raise MalformedRequest("client_id runs past the end of the request")
         try:
-            client_id = frame[offset:end].decode("utf-8")
+            client_id = str(frame[offset:end], "utf-8")
         except UnicodeDecodeError:
             raise MalformedRequest("client_id is not valid UTF-8") from None
         offset = end
@@ -77,7 +77,7 @@ def parse_request_header(frame: bytes, flexible: bool) -> tuple[RequestHeader, i
     return RequestHeader(api_key, api_version, correlation_id, client_id), offset
 
 
-def peek_api(frame: bytes) -> tuple[int, int, int]:
+def peek_api(frame: bytes | memoryview) -> tuple[int, int, int]:
     """The api key, version and correlation id of a frame, without validating the rest."""
     if len(frame) < 8:
         raise MalformedRequest(f"request of {len(frame)} bytes is shorter than a header")

@@ -11,6 +11,7 @@ MODULES = [
     "broker.log.checkpoints",
     "broker.log.cleaner",
     "broker.log.files",
+    "broker.log.group_commit",
     "broker.log.index_file",
     "broker.log_maintenance",
     "broker.records",

@@ -172,3 +172,14 @@ def test_sigkill_keeps_every_acknowledged_batch_exactly_once(tmp_path: Path) -> 
         assert by_offset[offset] == b"payload-%d" % number * 3
     assert len(log.segments) > 1
     log.close()
+
+
+def test_a_new_partition_reports_no_recovery(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="broker.log.partition"):
+        log = PartitionLog.open(tmp_path / "t-0", LogConfig())
+        append(log, batch(b"v"))
+        log.close()
+    assert "unclean" not in caplog.text
+    assert "recovered" not in caplog.text
