@@ -25,6 +25,7 @@ from broker.handlers.context import BrokerContext
 from broker.handlers.sasl import Authenticator, NoMechanisms
 from broker.handlers.waiters import AppendWaiters
 from broker.producer_ids import ProducerIdAllocator
+from broker.schemas import SchemaState
 from broker.server import KafkaServer
 from broker.topics import TopicManager
 
@@ -51,12 +52,15 @@ class BrokerApp:
         topics_factory: TopicsFactory = _default_topics,
         gate: ProduceGate | None = None,
         authenticator: Authenticator | None = None,
+        schemas: SchemaState | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self._topics_factory = topics_factory
         self._gate = gate or PassThroughGate()
         self._authenticator = authenticator or NoMechanisms()
+        self.schemas = schemas or SchemaState(database)
+        """The registry's schemas as this process knows them (kept current by ``charter``)."""
         self.topics: TopicManager | None = None
         self.server: KafkaServer | None = None
         self._stopped = asyncio.Event()

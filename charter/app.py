@@ -16,9 +16,9 @@ from werkzeug.exceptions import HTTPException
 from broker import store as broker_store
 from charter.config import Settings, load_settings
 from charter.db import apply_migrations, open_database
+from charter.events import start_http_events
 from registry import api as registry_api
 from registry import store as registry_store
-from registry.events import EventBus
 from registry.service import RegistryService
 
 __all__ = ["create_app", "migrate"]
@@ -47,10 +47,12 @@ def create_app(
     app.extensions["charter.settings"] = settings
     app.extensions["charter.database"] = database
 
-    events = EventBus()
-    registry_service = RegistryService(database, events=events)
-    app.extensions["charter.events"] = events
+    registry_service = RegistryService(database)
     app.extensions["charter.registry"] = registry_service
+    # This process follows the outboxes (``stop()`` it to end its thread).
+    app.extensions["charter.events"] = start_http_events(
+        database, registry_service, retention_s=settings.event_retention_hours * 3600
+    )
     app.register_blueprint(registry_api.create_blueprint(registry_service))
 
     _install_connection_handling(app, database)

@@ -103,13 +103,21 @@ def serve_http(settings: Settings) -> None:
 def serve_broker(settings: Settings) -> None:
     """The Kafka listener and the gate only."""
     from broker.app import run_broker
+    from broker.schemas import SchemaState
     from charter.app import migrate
     from charter.db import open_database
+    from charter.events import start_broker_events
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = open_database(settings.effective_database_url)
     migrate(database)
-    run_broker(settings, database)
+    schemas = SchemaState(database)
+    retention_s = settings.event_retention_hours * 3600
+    events = start_broker_events(database, schemas, retention_s=retention_s)
+    try:
+        run_broker(settings, database, schemas=schemas)
+    finally:
+        events.stop()
 
 
 @main.command()

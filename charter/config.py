@@ -41,6 +41,8 @@ class Settings:
     log_flush_messages: int = 1
     log_retention_check_interval_ms: int = 5000
     advertised_host: str | None = None
+    event_retention_hours: int = 168
+    """How long the outboxes keep events (``charter.events``)."""
 
     @property
     def effective_database_url(self) -> str:
