@@ -28,6 +28,7 @@ import dataclasses
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -93,6 +94,7 @@ class Follower:
         self._listening: set[str] = set()
         self._next_prune = 0.0
         self._pruned: list[Outbox] = []
+        self._backoff = poll_interval_s
 
     def prune(self, outbox: Outbox) -> None:
         """Also delete events older than ``retention_s`` from ``outbox``, now and then."""
@@ -120,9 +122,18 @@ class Follower:
     # -- the thread --------------------------------------------------------------------------
 
     def start(self) -> Follower:
-        """Run the follower on a daemon thread until ``stop()``."""
+        """Run the follower on a daemon thread until ``stop()``.
+
+        The thread holds the follower only during a step, so a follower nothing
+        refers to any more (an app thrown away without ``stop()``) ends too.
+        """
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread = threading.Thread(
+                target=_follow,
+                args=(weakref.ref(self), self._stop, self.database),
+                name=self.name,
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -137,23 +148,19 @@ class Follower:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _run(self) -> None:
-        backoff = self.poll_interval_s
+    def _step(self) -> None:
+        """Deliver what is new, prune when due, then wait for the next wake-up."""
         try:
-            while not self._stop.is_set():
-                try:
-                    self._listen()
-                    self.deliver()
-                    self._maybe_prune()
-                    backoff = self.poll_interval_s
-                    self._wait()
-                except Exception:
-                    log.exception("event follower %s: reading the outboxes failed", self.name)
-                    self._drop_connection()
-                    backoff = min(max(backoff * 2, 0.05), 5.0)
-                    self._stop.wait(backoff)
-        finally:
+            self._listen()
+            self.deliver()
+            self._maybe_prune()
+            self._backoff = self.poll_interval_s
+            self._wait()
+        except Exception:
+            log.exception("event follower %s: reading the outboxes failed", self.name)
             self._drop_connection()
+            self._backoff = min(max(self._backoff * 2, 0.05), 5.0)
+            self._stop.wait(self._backoff)
 
     def _listen(self) -> None:
         if not self.is_postgres:
@@ -180,11 +187,7 @@ class Follower:
 
     def _drop_connection(self) -> None:
         self._listening.clear()
-        try:
-            if not self.database.is_closed():
-                self.database.close()
-        except Exception:  # a broken connection may fail to close; it is dropped either way
-            log.debug("event follower %s: closing the connection failed", self.name, exc_info=True)
+        _close_connection(self.database)
 
     def _maybe_prune(self) -> None:
         now = time.monotonic()
@@ -252,6 +255,30 @@ class Follower:
     def _progress(subscription: Subscription) -> None:
         if subscription.on_progress is not None:
             subscription.on_progress(subscription.position)
+
+
+def _follow(
+    follower_ref: weakref.ReferenceType[Follower], stop: threading.Event, database: peewee.Database
+) -> None:
+    """The follower's thread: steps while the follower is referenced and not stopped."""
+    try:
+        while not stop.is_set():
+            follower = follower_ref()
+            if follower is None:
+                return
+            follower._step()
+            del follower
+    finally:
+        _close_connection(database)
+
+
+def _close_connection(database: peewee.Database) -> None:
+    """Close this thread's connection (a broken one may fail to close: dropped either way)."""
+    try:
+        if not database.is_closed():
+            database.close()
+    except Exception:
+        log.debug("event follower: closing the connection failed", exc_info=True)
 
 
 # -- what each process follows ------------------------------------------------------------
