@@ -100,6 +100,11 @@ class Outbox:
             f"SELECT COALESCE(MAX(seq), 0) + 1, {param}, {param}, {param} FROM {table} "
             "RETURNING seq"
         )
+        if self.is_postgres:  # the NOTIFY in the same round trip
+            self._insert_sql = (
+                f"WITH appended AS ({self._insert_sql}) "
+                "SELECT seq, pg_notify(%s, seq::text) FROM appended"
+            )
         self._since_sql = (
             f"SELECT seq, event, payload, created_at_ms FROM {table} "
             f"WHERE seq > {param} ORDER BY seq LIMIT {param}"
@@ -122,13 +127,13 @@ class Outbox:
             raise RuntimeError(f"{self.table}.append must run inside the change's transaction")
         text = json.dumps(dict(payload), sort_keys=True, separators=(",", ":"), default=str)
         now_ms = int(time.time() * 1000)
+        params: tuple[Any, ...] = (event_name, text, now_ms)
         if self.is_postgres:
+            # A statement of its own: the INSERT's snapshot must be taken after the lock is granted.
             self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
-        rows = self.database.execute_sql(self._insert_sql, (event_name, text, now_ms)).fetchall()
-        seq = int(rows[0][0])
-        if self.is_postgres:
-            self.database.execute_sql("SELECT pg_notify(%s, %s)", (self.channel, str(seq)))
-        return seq
+            params += (self.channel,)
+        rows = self.database.execute_sql(self._insert_sql, params).fetchall()
+        return int(rows[0][0])
 
     def events_since(self, seq: int, limit: int = 500) -> list[Event]:
         """Up to ``limit`` committed events after ``seq``, in order."""
