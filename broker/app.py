@@ -28,6 +28,7 @@ from broker.handlers.context import BrokerContext
 from broker.handlers.sasl import Authenticator
 from broker.handlers.waiters import AppendWaiters
 from broker.producer_ids import ProducerIdAllocator
+from broker.schemas import SchemaState
 from broker.server import KafkaServer
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks, TopicManager
@@ -55,6 +56,7 @@ class BrokerApp:
         hooks: BrokerHooks,
         authenticator: Authenticator,
         topic_hooks: TopicHooks,
+        schemas: SchemaState,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -62,6 +64,8 @@ class BrokerApp:
         self._hooks = hooks
         self._authenticator = authenticator
         self._topic_hooks = topic_hooks
+        self.schemas = schemas
+        """The registry's schemas as this process knows them (kept current by ``charter``)."""
         self.topics: TopicManager | None = None
         self.server: KafkaServer | None = None
         self._stopped = asyncio.Event()

@@ -1,8 +1,15 @@
-"""Peewee models of the broker's metadata in the shared database: topics and their configs.
+"""Peewee models of the broker's metadata in the shared database: topics, their configs, events.
 
 Records live only in the partition logs; what a topic *is* (name, id, partition
 count, config overrides) lives here, so the HTTP tier (the catalog) reads topics
-by querying these models. Models are unbound: call ``bind(database)`` (or
+by querying these models. Every change to a topic also writes an event to the
+broker's outbox (table ``broker_outbox``, ``registry.outbox``) in the same
+transaction, which other processes follow (``charter.events``):
+
+- ``topic_created``, ``topic_deleted``, ``topic_config_changed``,
+  ``partitions_added``; payload: ``name``, ``topic_id`` (UUID text),
+  ``partitions``, ``is_internal``, ``configs`` (the overrides).
+ Models are unbound: call ``bind(database)`` (or
 ``database.bind_ctx(MODELS)``); ``MIGRATIONS`` is applied by ``charter.db.apply_migrations``.
 """
 
@@ -14,12 +21,17 @@ from collections.abc import Callable
 
 import peewee
 
+from registry.outbox import Outbox, outbox_migration
+
 __all__ = [
+    "EVENT_NAMES",
     "MIGRATIONS",
     "MODELS",
+    "OUTBOX_TABLE",
     "Topic",
     "TopicConfig",
     "bind",
+    "broker_outbox",
     "topic_configs",
 ]
 
@@ -58,6 +70,18 @@ class TopicConfig(peewee.Model):
 
 MODELS: list[type[peewee.Model]] = [Topic, TopicConfig]
 
+EVENT_NAMES = frozenset(
+    {"topic_created", "topic_deleted", "topic_config_changed", "partitions_added"}
+)
+OUTBOX_TABLE = "broker_outbox"
+# Any constant shared by every Charter process: orders appends to the broker outbox.
+_OUTBOX_LOCK_KEY = 0x4348424F  # "CHBO"
+
+
+def broker_outbox(database: peewee.Database) -> Outbox:
+    """The broker outbox of ``database`` (append inside the topic change's transaction)."""
+    return Outbox(database, OUTBOX_TABLE, lock_key=_OUTBOX_LOCK_KEY)
+
 
 def bind(database: peewee.Database) -> None:
     """Bind the broker's models to ``database`` for this process."""
@@ -78,4 +102,7 @@ def _create_topic_tables(database: peewee.Database) -> None:
         database.create_tables(MODELS)
 
 
-MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_topic_tables]
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [
+    _create_topic_tables,
+    outbox_migration(OUTBOX_TABLE),
+]

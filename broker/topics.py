@@ -8,8 +8,15 @@ a crash is removed when a topic of that name is created again, so a re-created
 topic never sees old records. Checks and error messages follow Apache Kafka's controller
 (``ReplicationControlManager``, ``ConfigAdminManager``).
 
-Events (``on_topic_created``, ``on_topic_deleted``, ``on_config_changed``) are plain
-callables receiving a ``TopicInfo``; the broker never imports their owner (the catalog).
+Every change writes its event (``topic_created``, ``topic_deleted``,
+``topic_config_changed``, ``partitions_added``) to the broker outbox in the
+same transaction as its rows (``broker.store``), which other processes follow.
+A creation whose partition logs cannot be opened is undone by a second
+transaction announcing ``topic_deleted``; new partitions are opened before
+their commit, so a crash in between leaves only directories no topic owns
+(removed when they are created again). In this process, listeners (``on_topic_created``, ``on_topic_deleted``,
+``on_config_changed``) are plain callables receiving a ``TopicInfo`` after the
+commit; the broker never imports their owner.
 """
 
 from __future__ import annotations
@@ -141,6 +148,7 @@ class TopicManager:
         self.on_config_changed = on_config_changed
         self.create_policy = create_policy
         """Called with the would-be topic before creation; raises (e.g. PolicyViolation) to refuse."""
+        self.outbox = store.broker_outbox(database)
         self._topics: dict[str, _OpenTopic] = {}
         self._closed = False
         self._maintenance = LogMaintenance(
@@ -289,6 +297,7 @@ class TopicManager:
                 )
                 for key, value in sorted(info.configs.items()):
                     store.TopicConfig.create(topic=row, key=key, value=value)
+                self._announce("topic_created", info)
         except peewee.IntegrityError:
             raise TopicAlreadyExists(f"Topic '{name}' already exists.") from None
         topic = _OpenTopic(info, log_config, [])
@@ -300,6 +309,7 @@ class TopicManager:
                 log.delete()
             with self.database.atomic():
                 store.Topic.delete().where(store.Topic.name == name).execute()
+                self._announce("topic_deleted", info)  # the creation committed, then was undone
             raise
         self._topics[name] = topic
         logger.info("created topic %s with %d partition(s)", name, partitions)
@@ -314,6 +324,7 @@ class TopicManager:
             row_ids = store.Topic.select(store.Topic.id).where(store.Topic.name == name)
             store.TopicConfig.delete().where(store.TopicConfig.topic.in_(row_ids)).execute()
             store.Topic.delete().where(store.Topic.name == name).execute()
+            self._announce("topic_deleted", topic.info)
         del self._topics[name]
         for log in topic.logs:
             try:
@@ -352,22 +363,22 @@ class TopicManager:
                 )
             for replicas in assignments:
                 check_replicas(replicas, self.node_id)
+        grown = dataclasses.replace(topic.info, partitions=new_total)
         if validate_only:
-            return dataclasses.replace(topic.info, partitions=new_total)
-        with self.database.atomic():
-            store.Topic.update(partitions=new_total).where(store.Topic.name == name).execute()
+            return grown
         new_logs: list[PartitionLog] = []
         try:
             for index in range(current, new_total):
                 new_logs.append(self._open_new_log(name, index, topic.log_config))
+            with self.database.atomic():
+                store.Topic.update(partitions=new_total).where(store.Topic.name == name).execute()
+                self._announce("partitions_added", grown)
         except Exception:
             for log in new_logs:
                 log.delete()
-            with self.database.atomic():
-                store.Topic.update(partitions=current).where(store.Topic.name == name).execute()
             raise
         topic.logs.extend(new_logs)
-        topic.info = dataclasses.replace(topic.info, partitions=new_total)
+        topic.info = grown
         logger.info("topic %s grown from %d to %d partitions", name, current, new_total)
         self._emit(self.on_config_changed, topic.info)
         return topic.info
@@ -529,6 +540,7 @@ class TopicManager:
             store.TopicConfig.delete().where(store.TopicConfig.topic == row).execute()
             for key, value in sorted(clean.items()):
                 store.TopicConfig.create(topic=row, key=key, value=value)
+            self._announce("topic_config_changed", updated)
         topic.info = updated
         if log_config != topic.log_config:
             topic.log_config = log_config
@@ -544,6 +556,19 @@ class TopicManager:
             for name, topic in list(self._topics.items())
             for index, log in enumerate(topic.logs)
         ]
+
+    def _announce(self, event_name: str, info: TopicInfo) -> None:
+        """Write the change's event to the broker outbox, in the change's open transaction."""
+        self.outbox.append(
+            event_name,
+            {
+                "name": info.name,
+                "topic_id": str(info.topic_id),
+                "partitions": info.partitions,
+                "is_internal": info.is_internal,
+                "configs": dict(info.configs),
+            },
+        )
 
     def _emit(self, listener: TopicListener | None, info: TopicInfo) -> None:
         if listener is None:

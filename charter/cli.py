@@ -145,17 +145,22 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
     """The Kafka listener only (every produce passes the gate; schema checks are planned)."""
     from broker.app import ListenFailed, run_broker
     from charter.compose import build_broker, log_storage_locations, open_migrated_database
+    from charter.events import start_broker_events
     from charter.listeners import check_ports, describe_bind_error
 
     if not supervised:  # `charter up` checked its ports and said where the data live
         check_ports(settings.host, [("Kafka", settings.kafka_port)])
         log_storage_locations(settings)
     database = open_migrated_database(settings)
+    app = build_broker(settings, database)
+    retention_s = settings.event_retention_hours * 3600
+    events = start_broker_events(database, app.schemas, retention_s=retention_s)
     try:
-        run_broker(build_broker(settings, database))
+        run_broker(app)
     except ListenFailed as exc:
         raise describe_bind_error("Kafka", settings.host, settings.kafka_port, exc) from None
     finally:
+        events.stop()
         database.close()
 
 

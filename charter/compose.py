@@ -17,6 +17,7 @@ from broker import store as broker_store
 from broker.app import BrokerApp
 from broker.errors import InvalidConfig
 from broker.handlers.sasl import Authenticator, NoMechanisms
+from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from charter.config import ConfigError, Settings
@@ -24,7 +25,6 @@ from charter.db import apply_migrations, open_database
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import Gate, PassThroughGate
 from registry import store as registry_store
-from registry.events import EventBus
 from registry.service import RegistryService
 
 __all__ = [
@@ -97,8 +97,8 @@ def registry_hooks(settings: Settings) -> list[object]:
 
 
 def build_registry(settings: Settings, database: peewee.Database) -> RegistryService:
-    """The registry service over ``database``, with its event bus and registration hooks."""
-    return RegistryService(database, events=EventBus(), hooks=registry_hooks(settings))
+    """The registry service over ``database``, with its hooks (its events go to the outbox)."""
+    return RegistryService(database, hooks=registry_hooks(settings))
 
 
 # -- the broker ----------------------------------------------------------------------------
@@ -152,4 +152,5 @@ def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
         hooks=broker_hooks(settings),
         authenticator=authenticator(settings),
         topic_hooks=topic_hooks(settings),
+        schemas=SchemaState(database),
     )

@@ -43,6 +43,8 @@ class Settings:
     log_flush_messages: int = 1
     log_retention_check_interval_ms: int = 5000
     advertised_host: str | None = None
+    event_retention_hours: int = 168
+    """How long the outboxes keep events (``charter.events``)."""
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():

@@ -1,53 +1,65 @@
-"""In-process registry events and the registration hook protocol.
+"""The registry's events: what each change announces, through the registry's outbox.
 
-The service emits events after a change is committed (``schema_registered``,
-``subject_deleted``, ``version_deleted``, ``config_changed``, ``mode_changed``);
-the catalog indexer and the broker's schema cache subscribe. Checks that run
-before a change (governance policies) are hooks: ``registry.hooks``.
+Every change writes its event in its own write transaction
+(``registry.outbox``; table ``registry_outbox``), so other processes learn of
+it by following the outbox (``charter.events``) and nothing is announced that
+rolled back. Payloads (JSON objects):
+
+- ``schema_registered``: ``subject``, ``version``, ``schema_id``, ``schema_type``
+  (only when a new version was created).
+- ``version_deleted``: ``subject``, ``version``, ``permanent``.
+- ``subject_deleted``: ``subject``, ``versions`` (list), ``permanent``; also
+  written per subject when entering IMPORT mode purges soft-deleted versions.
+- ``config_changed``: ``subject`` (``None``: global), ``compatibility``, ``options``.
+- ``mode_changed``: ``subject`` (``None``: global), ``mode`` (``None``: removed).
+
+A permanent delete (``permanent`` true) is what makes a schema id "not found":
+per-process caches of schemas by id drop their entries on it.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["EVENT_NAMES", "EventBus"]
+import peewee
 
-log = logging.getLogger(__name__)
+from registry.outbox import Event, Outbox
+
+__all__ = [
+    "EVENT_NAMES",
+    "OUTBOX_TABLE",
+    "is_permanent_delete",
+    "registry_outbox",
+]
 
 EVENT_NAMES = frozenset(
     {"schema_registered", "subject_deleted", "version_deleted", "config_changed", "mode_changed"}
 )
 
-Callback = Callable[..., None]
+OUTBOX_TABLE = "registry_outbox"
+
+# Any constant shared by every Charter process: orders appends to the registry outbox.
+_OUTBOX_LOCK_KEY = 0x4348524F  # "CHRO"
 
 
-class EventBus:
-    """Synchronous publish/subscribe by event name; a failing subscriber never fails the caller."""
+class RegistryOutbox(Outbox):
+    """The registry's outbox; ``append`` accepts only the registry's event names."""
 
-    def __init__(self) -> None:
-        self._subscribers: dict[str, list[Callback]] = defaultdict(list)
-
-    def subscribe(self, event_name: str, callback: Callback) -> None:
-        """Call ``callback(**payload)`` on every ``emit(event_name, **payload)``."""
+    def append(self, event_name: str, payload: Mapping[str, Any]) -> int:
         if event_name not in EVENT_NAMES:
             known = ", ".join(sorted(EVENT_NAMES))
             raise ValueError(f"unknown registry event {event_name!r}; known events: {known}")
-        self._subscribers[event_name].append(callback)
+        return super().append(event_name, payload)
 
-    def unsubscribe(self, event_name: str, callback: Callback) -> None:
-        callbacks = self._subscribers.get(event_name, [])
-        if callback in callbacks:
-            callbacks.remove(callback)
 
-    def emit(self, event_name: str, **payload: Any) -> None:
-        """Deliver an event to its subscribers, in subscription order."""
-        if event_name not in EVENT_NAMES:
-            raise ValueError(f"unknown registry event {event_name!r}")
-        for callback in list(self._subscribers.get(event_name, ())):
-            try:
-                callback(**payload)
-            except Exception:  # the change is committed; a subscriber bug must not undo the reply
-                log.exception("subscriber %r failed on registry event %s", callback, event_name)
+def registry_outbox(database: peewee.Database) -> RegistryOutbox:
+    """The registry outbox of ``database``."""
+    return RegistryOutbox(database, OUTBOX_TABLE, lock_key=_OUTBOX_LOCK_KEY)
+
+
+def is_permanent_delete(event: Event) -> bool:
+    """Whether ``event`` permanently deleted versions (some schema ids may be gone)."""
+    return event.name in ("version_deleted", "subject_deleted") and bool(
+        event.payload.get("permanent")
+    )

@@ -24,6 +24,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     """The whole HTTP app over a temporary SQLite database."""
     application = create_app(Settings(data_dir=tmp_path))
     yield application
+    application.extensions["charter.events"].stop()
     database = application.extensions["charter.database"]
     if not database.is_closed():
         database.close()

@@ -1,4 +1,4 @@
-"""What every part of the registry service shares: the store, the schema resolver, events, hooks.
+"""What every part of the registry service shares: the store, the schema resolver, hooks, events.
 
 Subject-name helpers live here too; every concern module (registering,
 reading, deleting, settings) extends ``ServiceBase``.
@@ -7,12 +7,12 @@ reading, deleting, settings) extends ``ServiceBase``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import peewee
 
 from registry.compatibility import CompatibilityLevel
 from registry.errors import InvalidSubject
-from registry.events import EventBus
 from registry.hooks import HookRunner
 from registry.service.schemas import SchemaResolver
 from registry.store import Store
@@ -27,13 +27,22 @@ class ServiceBase:
         self,
         database: peewee.Database,
         *,
-        events: EventBus | None = None,
         hooks: Iterable[object] = (),
     ) -> None:
         self.store = Store(database)
         self.schemas = SchemaResolver(self.store)
-        self.events = events or EventBus()
         self.hooks = HookRunner(list(hooks))
+
+    def _announce(self, event_name: str, **payload: Any) -> None:
+        """Write the change's event (``registry.events``) in its open write transaction."""
+        self.store.outbox.append(event_name, payload)
+
+    def _forget_deleted_schemas(self) -> None:
+        """After a permanent delete commits: this process's schema-by-id cache starts afresh.
+
+        Other processes do the same when their outbox follower delivers the event.
+        """
+        self.store.schema_cache.invalidate()
 
     def add_hook(self, hook: object) -> None:
         """Run ``hook``'s checks (``registry.hooks.RegistryHooks``) before every later change."""

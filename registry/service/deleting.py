@@ -31,7 +31,9 @@ class Deleting(ServiceBase):
         self.hooks.check("before_delete", actor, subject, version, permanent)
         with self.store.write():
             deleted = self._delete_version_locked(subject, version, permanent)
-        self.events.emit("version_deleted", subject=subject, version=deleted, permanent=permanent)
+            self._announce("version_deleted", subject=subject, version=deleted, permanent=permanent)
+        if permanent:
+            self._forget_deleted_schemas()
         return deleted
 
     def _delete_version_locked(self, subject: str, version: int, permanent: bool) -> int:
@@ -84,7 +86,11 @@ class Deleting(ServiceBase):
         self.hooks.check("before_delete", actor, subject, None, permanent)
         with self.store.write():
             deleted = self._delete_subject_locked(subject, permanent)
-        self.events.emit("subject_deleted", subject=subject, versions=deleted, permanent=permanent)
+            self._announce(
+                "subject_deleted", subject=subject, versions=deleted, permanent=permanent
+            )
+        if permanent:
+            self._forget_deleted_schemas()
         return deleted
 
     def _delete_subject_locked(self, subject: str, permanent: bool) -> list[int]:

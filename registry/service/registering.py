@@ -108,14 +108,14 @@ class Registering(ServiceBase):
             if fresh.candidate.fingerprint != plan.candidate.fingerprint:
                 self._check_hooks(actor, subject, fresh.candidate)  # another writer got in first
             registered, created = self._write_registration(subject, request, mode, config, fresh)
-        if created:
-            self.events.emit(
-                "schema_registered",
-                subject=subject,
-                version=registered.version,
-                schema_id=registered.schema.schema_id,
-                schema_type=registered.schema.schema_type,
-            )
+            if created:
+                self._announce(
+                    "schema_registered",
+                    subject=subject,
+                    version=registered.version,
+                    schema_id=registered.schema.schema_id,
+                    schema_type=registered.schema.schema_type,
+                )
         return registered
 
     def _check_hooks(self, actor: Actor, subject: str, candidate: Candidate) -> None:

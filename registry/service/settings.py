@@ -64,7 +64,7 @@ class Settings(ServiceBase):
                 level = DEFAULT_LEVEL.value if subject is None else None
             options = {**options, **update.options}
             self.store.set_config(scope, level, options)
-        self.events.emit("config_changed", subject=subject, compatibility=level, options=options)
+            self._announce("config_changed", subject=subject, compatibility=level, options=options)
         return ConfigView(level_or_none(level), options)
 
     @translate_store_errors
@@ -82,7 +82,7 @@ class Settings(ServiceBase):
                     raise SubjectNotFound(f"Subject '{subject}' not found.")
                 previous = ConfigView(level_or_none(found[0]), found[1])
                 self.store.delete_config(subject)
-        self.events.emit("config_changed", subject=subject, compatibility=None, options={})
+            self._announce("config_changed", subject=subject, compatibility=None, options={})
         return previous
 
     def _normalize_on(self, subject: str) -> bool:
@@ -117,6 +117,7 @@ class Settings(ServiceBase):
             check_subject(subject)
         self.hooks.check("before_mode_change", actor, subject, mode.value)
         scope = GLOBAL_SCOPE if subject is None else subject
+        purged = False
         with self.store.write():
             if (
                 mode is Mode.IMPORT
@@ -125,12 +126,15 @@ class Settings(ServiceBase):
             ):
                 if self.store.any_live_version(subject):
                     raise OperationNotPermitted("Cannot import since found existing subjects")
-                self._purge_soft_deleted(subject)
+                purged = self._purge_soft_deleted(subject)
             self.store.set_mode(scope, mode.value)
-        self.events.emit("mode_changed", subject=subject, mode=mode.value)
+            self._announce("mode_changed", subject=subject, mode=mode.value)
+        if purged:
+            self._forget_deleted_schemas()
         return mode
 
-    def _purge_soft_deleted(self, subject: str | None) -> None:
+    def _purge_soft_deleted(self, subject: str | None) -> bool:
+        """Permanently delete the (soft-deleted) versions in scope; whether there were any."""
         rows = (
             self.store.versions(subject, include_deleted=True)
             if subject is not None
@@ -147,6 +151,8 @@ class Settings(ServiceBase):
             by_subject.setdefault(row.subject, []).append(row.version)
         for name, numbers in by_subject.items():
             self.store.purge_versions(name, numbers)
+            self._announce("subject_deleted", subject=name, versions=numbers, permanent=True)
+        return bool(by_subject)
 
     @translate_store_errors
     def delete_mode(self, subject: str | None = None, *, actor: Actor = ANONYMOUS) -> Mode:
@@ -162,7 +168,7 @@ class Settings(ServiceBase):
                     raise SubjectNotFound(f"Subject '{subject}' not found.")
                 previous = Mode(found)
                 self.store.delete_mode(subject)
-        self.events.emit("mode_changed", subject=subject, mode=None)
+            self._announce("mode_changed", subject=subject, mode=None)
         return previous
 
     def _mode_in_scope(self, subject: str | None) -> Mode:

@@ -13,8 +13,9 @@ from typing import Any
 
 import peewee
 
+from registry.events import RegistryOutbox, registry_outbox
 from registry.store.rows import Reference, StoredSchema, StoredVersion
-from registry.store.schema_cache import GenerationCache
+from registry.store.schema_cache import SchemaCache
 from registry.store.tables import dump_json, load_json, models
 from registry.store.transactions import write_transaction
 
@@ -45,10 +46,6 @@ class Store:
             f"WHERE s.id = {param} AND EXISTS (SELECT 1 FROM registry_subject_version v "
             "WHERE v.schema_id = s.id)"
         )
-        self._generation_sql = f"SELECT value FROM registry_generation WHERE id = {param}"
-        self._bump_generation_sql = (
-            f"UPDATE registry_generation SET value = value + 1 WHERE id = {param}"
-        )
         # The queries every registration runs, built once: peewee's query builder costs more
         # than SQLite's execution of them.
         columns = "id, schema_type, schema_text, references_json, metadata_json, rule_set_json"
@@ -73,9 +70,8 @@ class Store:
         )
         self._committed_rows: dict[int, StoredSchema] = {}
         self._committed_rows_lock = threading.Lock()
-        self.schema_cache: GenerationCache[StoredSchema] = GenerationCache(
-            self.generation, SCHEMA_CACHE_SIZE
-        )
+        self.schema_cache: SchemaCache[StoredSchema] = SchemaCache(SCHEMA_CACHE_SIZE)
+        self.outbox: RegistryOutbox = registry_outbox(database)
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         return self.database.execute_sql(sql, params).fetchone()
@@ -89,10 +85,10 @@ class Store:
     def schema_by_id(self, schema_id: int) -> StoredSchema | None:
         """The schema with this id, if some subject version (live or soft-deleted) uses it.
 
-        Served from a per-process cache that reads the generation row on every
-        call, so a permanent delete committed by any process is seen at once
-        (``registry.store.schema_cache``); inside a transaction, which may hold its
-        own uncommitted deletes, the database is always asked.
+        Served from a per-process cache emptied on every permanent delete: at
+        once in this process, through the outbox follower in the others
+        (``registry.store.schema_cache``); inside a transaction, which may hold
+        its own uncommitted deletes, the database is always asked.
         """
         if self.database.in_transaction():
             return self._schema_by_id_uncached(schema_id)
@@ -101,11 +97,6 @@ class Store:
     def _schema_by_id_uncached(self, schema_id: int) -> StoredSchema | None:
         row = self.database.execute_sql(self._schema_by_id_sql, (schema_id,)).fetchone()
         return None if row is None else self._to_schema(row)
-
-    def generation(self) -> int:
-        """The current value of the generation row (raised by every permanent delete)."""
-        row = self.database.execute_sql(self._generation_sql, (1,)).fetchone()
-        return int(row[0]) if row is not None else 0
 
     def schema_by_id_any(self, schema_id: int) -> StoredSchema | None:
         """The schema row with this id whether or not any version still uses it.
@@ -274,10 +265,9 @@ class Store:
         )
 
     def purge_versions(self, subject: str, versions: Sequence[int]) -> int:
-        """Delete versions for good; bumps the generation in the same transaction."""
+        """Delete versions for good (the caller announces it and empties ``schema_cache``)."""
         table = self._version
         with self.write():
-            self.database.execute_sql(self._bump_generation_sql, (1,))
             return (
                 table.delete()
                 .where((table.subject == subject) & (table.version.in_(list(versions))))

@@ -13,11 +13,11 @@ Tables:
   ``deleted`` flag; unique (subject, version) and unique live (subject, schema_id).
 - ``registry_config`` / ``registry_mode``: per-subject settings; the global
   setting is the row whose scope is the empty string.
-- ``registry_generation``: one row (id 1) whose ``value`` goes up in the same
-  transaction as every permanent delete of versions. It is how every process
-  sharing the database knows when its cache of schemas by id may be stale: a
-  schema's content never changes, but a permanent delete can make its id "not
-  found" (see ``Store.schema_by_id`` and ``docs/decisions.md``).
+- ``registry_outbox``: the registry's events, each written in the transaction
+  of the change it announces (``registry.outbox``, ``registry.events``).
+  Migration 2 created ``registry_generation``, a counter every permanent
+  delete raised so other processes' schema caches knew when to empty; the
+  outbox replaced it and migration 4 drops it.
 
 Models are created per database (``_models(database)``) so no module holds a
 connection.
@@ -30,6 +30,9 @@ from collections.abc import Callable
 from typing import Any
 
 import peewee
+
+from registry.events import OUTBOX_TABLE
+from registry.outbox import outbox_migration
 
 __all__ = ["MIGRATIONS", "dump_json", "load_json", "models"]
 
@@ -123,7 +126,16 @@ def _create_generation(database: peewee.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables, _create_generation]
+def _drop_generation(database: peewee.Database) -> None:
+    database.execute_sql("DROP TABLE IF EXISTS registry_generation")
+
+
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [
+    _create_tables,
+    _create_generation,
+    outbox_migration(OUTBOX_TABLE),
+    _drop_generation,
+]
 
 
 def dump_json(value: Any) -> str | None:

@@ -21,6 +21,7 @@ import pytest
 from broker import store as broker_store
 from broker.app import BrokerApp
 from broker.handlers.sasl import NoMechanisms
+from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from charter.db import apply_migrations, open_database
@@ -78,6 +79,7 @@ def start_broker(
         hooks=hooks or AllowAll(),
         authenticator=NoMechanisms(),
         topic_hooks=TopicHooks(),
+        schemas=SchemaState(database),
     )
     loop = asyncio.new_event_loop()
     started = threading.Event()

@@ -23,6 +23,7 @@ from charter.config import Settings
 def pg_app(tmp_path: Path, pg_schema_url: str) -> Iterator[Flask]:
     application = create_app(Settings(data_dir=tmp_path, database_url=pg_schema_url))
     yield application
+    application.extensions["charter.events"].stop()
     database = application.extensions["charter.database"]
     if not database.is_closed():
         database.close()

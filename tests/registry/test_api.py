@@ -520,10 +520,12 @@ def test_oversized_body_is_413(tmp_path: Any) -> None:
     from charter.app import create_app
     from charter.config import Settings
 
-    small = create_app(Settings(data_dir=tmp_path, max_request_bytes=1024)).test_client()
+    small_app = create_app(Settings(data_dir=tmp_path, max_request_bytes=1024))
+    small = small_app.test_client()
     response = send(small, "POST", "/subjects/s/versions", {"schema": "x" * 4096})
     assert_error(response, 413, 413)
     assert small.get("/subjects").get_json() == []
+    small_app.extensions["charter.events"].stop()
 
 
 def test_lookup_of_a_subject_named_like_a_route(client: FlaskClient) -> None:

@@ -15,7 +15,6 @@ from charter.app import migrate
 from charter.db import open_database
 from registry import errors
 from registry.compatibility import CompatibilityLevel
-from registry.events import EventBus
 from registry.hooks import ALLOW, ANONYMOUS, Actor, Decision
 from registry.service import (
     LATEST,
@@ -62,13 +61,17 @@ def database(tmp_path: Path) -> Iterator[peewee.Database]:
 
 
 @pytest.fixture
-def events() -> EventBus:
-    return EventBus()
+def service(database: peewee.Database) -> RegistryService:
+    return RegistryService(database)
 
 
-@pytest.fixture
-def service(database: peewee.Database, events: EventBus) -> RegistryService:
-    return RegistryService(database, events=events)
+def announced(service: RegistryService, event_name: str) -> list[dict[str, Any]]:
+    """The payloads of every ``event_name`` event in the registry outbox, in order."""
+    return [
+        dict(event.payload)
+        for event in service.store.outbox.events_since(0)
+        if event.name == event_name
+    ]
 
 
 # -- ids and versions ---------------------------------------------------------------------
@@ -83,14 +86,13 @@ def test_same_schema_in_two_subjects_shares_one_id(service: RegistryService) -> 
 
 
 def test_re_registering_a_live_schema_returns_it_without_a_new_version(
-    service: RegistryService, events: EventBus
+    service: RegistryService,
 ) -> None:
-    seen: list[dict[str, Any]] = []
-    events.subscribe("schema_registered", lambda **payload: seen.append(payload))
     service.register("a", avro(V1))
     again = service.register("a", avro(V1))
     assert (again.schema.schema_id, again.version) == (1, 1)
     assert service.list_versions("a") == [1]
+    seen = announced(service, "schema_registered")
     assert len(seen) == 1
     assert seen[0] == {"subject": "a", "version": 1, "schema_id": 1, "schema_type": "AVRO"}
 
@@ -293,9 +295,7 @@ def test_same_text_with_other_references_is_another_schema(service: RegistryServ
 # -- deletes ---------------------------------------------------------------------------
 
 
-def test_delete_rules(service: RegistryService, events: EventBus) -> None:
-    deleted_events: list[dict[str, Any]] = []
-    events.subscribe("subject_deleted", lambda **payload: deleted_events.append(payload))
+def test_delete_rules(service: RegistryService) -> None:
     service.register("a", avro(V1))
     service.register("a", avro(V2_WITH_DEFAULT))
     with pytest.raises(errors.SchemaVersionNotSoftDeleted):
@@ -317,6 +317,7 @@ def test_delete_rules(service: RegistryService, events: EventBus) -> None:
         service.delete_subject("a")
     with pytest.raises(errors.SchemaNotFound):
         service.get_schema(1)
+    deleted_events = announced(service, "subject_deleted")
     assert [event["permanent"] for event in deleted_events] == [False, True]
     # Ids are never reused after a permanent delete; the same schema gets its id back.
     assert service.register("b", avro(INCOMPATIBLE)).schema.schema_id == 3
@@ -468,7 +469,7 @@ class _RecordingHooks:
 
 def test_hooks_deny_before_the_compatibility_check(database: peewee.Database) -> None:
     policy = _OwnerPolicy()
-    service = RegistryService(database, events=EventBus(), hooks=[policy])
+    service = RegistryService(database, hooks=[policy])
     alice = Actor("User:alice", "10.0.0.1")
     with pytest.raises(errors.PolicyDenied, match="owner-policy: every schema needs an owner"):
         service.register("a", avro(V1), actor=alice)
@@ -547,23 +548,40 @@ def test_a_denied_change_writes_nothing(database: peewee.Database) -> None:
     assert service.get_mode("a", default_to_global=True) is Mode.READWRITE
 
 
-def test_event_bus_rejects_unknown_events_and_survives_failing_subscribers(
-    service: RegistryService, events: EventBus
+def test_config_and_mode_changes_are_announced_and_unknown_events_refused(
+    service: RegistryService,
 ) -> None:
-    with pytest.raises(ValueError):
-        events.subscribe("no_such_event", lambda **_: None)
-
-    def broken(**_: Any) -> None:
-        raise RuntimeError("subscriber bug")
-
-    changes: list[dict[str, Any]] = []
-    events.subscribe("config_changed", broken)
-    events.subscribe("config_changed", lambda **payload: changes.append(payload))
-    events.subscribe("mode_changed", lambda **payload: changes.append(payload))
     service.set_config("a", ConfigUpdate(CompatibilityLevel.NONE))
     service.set_mode("a", Mode.READONLY)
-    assert changes[0]["subject"] == "a" and changes[0]["compatibility"] == "NONE"
-    assert changes[1] == {"subject": "a", "mode": "READONLY"}
+    events = service.store.outbox.events_since(0)
+    assert [event.name for event in events] == ["config_changed", "mode_changed"]
+    assert events[0].payload["subject"] == "a" and events[0].payload["compatibility"] == "NONE"
+    assert events[1].payload == {"subject": "a", "mode": "READONLY"}
+    with pytest.raises(ValueError, match="unknown registry event"), service.store.write():
+        service.store.outbox.append("no_such_event", {})
+
+
+def test_entering_import_mode_announces_the_purge_and_empties_the_schema_cache(
+    service: RegistryService,
+) -> None:
+    service.register("a", avro(V1))
+    service.delete_subject("a")
+    assert service.get_schema(1).schema_id == 1  # soft-deleted: still found, now cached
+    service.set_mode("a", Mode.IMPORT)
+    with pytest.raises(errors.SchemaNotFound):
+        service.get_schema(1)
+    purge = announced(service, "subject_deleted")[-1]
+    assert purge == {"subject": "a", "versions": [1], "permanent": True}
+
+
+def test_a_change_that_rolls_back_announces_nothing(service: RegistryService) -> None:
+    service.register("a", avro(V1))
+    before = service.store.outbox.latest_seq()
+    with pytest.raises(errors.IncompatibleSchema):
+        service.register("a", avro(INCOMPATIBLE))
+    with pytest.raises(errors.SubjectNotSoftDeleted):
+        service.delete_subject("a", permanent=True)
+    assert service.store.outbox.latest_seq() == before
 
 
 # -- concurrency and store errors --------------------------------------------------------
