@@ -43,8 +43,11 @@ def create_app(
     app.extensions["charter.database"] = database
 
     registry_service = compose.build_registry(settings, database)
-    app.extensions["charter.events"] = registry_service.events
     app.extensions["charter.registry"] = registry_service
+    # This process follows the outboxes (``stop()`` it to end its thread).
+    app.extensions["charter.events"] = start_http_events(
+        database, registry_service, retention_s=settings.event_retention_hours * 3600
+    )
     app.register_blueprint(
         registry_api.create_blueprint(
             registry_service,

@@ -5,25 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import peewee
 import pytest
 
 from broker.log import PartitionLog
 from broker.schemas import LatestVersion, SchemaState
+from broker.settings import BrokerSettings
 from broker.topics import AlterOp, TopicManager
 from charter.app import migrate
 from charter.db import open_database
 from registry.service import RegistryService, SchemaRequest
 
-SETTINGS = SimpleNamespace(
-    log_flush_messages=1,
-    default_partitions=1,
-    log_retention_check_interval_ms=5000,
-    auto_create_topics=True,
-    max_request_bytes=1 << 20,
-)
+SETTINGS = BrokerSettings(data_dir=Path("unused"))
 
 
 @pytest.fixture
