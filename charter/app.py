@@ -20,6 +20,7 @@ from broker.cluster_id import load_or_create_cluster_id
 from charter import compose
 from charter.compose import migrate
 from charter.config import Settings, load_settings
+from charter.events import start_http_events
 from charter.health import create_health_blueprint
 from registry import api as registry_api
 
