@@ -38,9 +38,10 @@ def write(url: str, writer: str, count: int) -> None:
     migrate(database)
     if writer.startswith("topic"):
         from broker.topics import TopicManager
+        from charter.compose import broker_settings
 
         with tempfile.TemporaryDirectory() as log_dir:
-            settings = Settings(data_dir=Path(log_dir))
+            settings = broker_settings(Settings(data_dir=Path(log_dir)))
             topics = TopicManager.open(settings, database=database)
             try:
                 for number in range(count):
