@@ -31,7 +31,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from broker.records import (
+from broker.config_catalog import gate_config
+from broker.protocol.records import (
     BatchHeader,
     Record,
     build_batch,
@@ -39,7 +40,6 @@ from broker.records import (
     read_batches,
     rebuild_batch,
 )
-from broker.topic_config import gate_config
 from governance.gate import (
     ACCEPT,
     DLQ_HEADER_PREFIX,

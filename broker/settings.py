@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from broker.config_catalog import CONFIG_DEFS
 from broker.errors import InvalidConfig
-from broker.topic_config import CONFIG_DEFS
 
 __all__ = ["BrokerSettings"]
 

@@ -13,13 +13,13 @@ import logging
 
 import peewee
 
-from broker import store as broker_store
 from broker.app import BrokerApp
 from broker.errors import InvalidConfig
 from broker.handlers.sasl import Authenticator, NoMechanisms
 from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
+from broker.topics import store as broker_store
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
 from governance.broker_hooks import AllowAll, BrokerHooks

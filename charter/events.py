@@ -34,7 +34,7 @@ from typing import Any
 
 import peewee
 
-from broker.store import broker_outbox
+from broker.topics.store import broker_outbox
 from registry.events import is_permanent_delete, registry_outbox
 from registry.outbox import Event, Outbox
 

@@ -39,7 +39,7 @@ from broker.handlers.topic_access import partition_log
 from broker.hooks import check_produce
 from broker.log import DuplicateBatch, PartitionLog
 from broker.protocol import build, response_module
-from broker.records import BatchHeader, decompression_limit, read_batches
+from broker.protocol.records import BatchHeader, decompression_limit, read_batches
 from governance.gate import GateContext, Reject
 
 __all__ = ["HANDLERS"]

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from broker.log.config import LogConfig
 from broker.log.partition import PartitionLog
 from broker.log.segment import Segment
-from broker.records import (
+from broker.protocol.records import (
     TIMESTAMP_LOG_APPEND_TIME,
     BatchHeader,
     Record,

@@ -1,7 +1,7 @@
 """Per-topic log settings: the part of a topic's configs one partition log needs, typed.
 
 This module holds no defaults or validators of its own: every field is derived
-from the topic-config catalogue (``broker.topic_config.CONFIG_DEFS``), which is
+from the topic-config catalogue (``broker.config_catalog.CONFIG_DEFS``), which is
 the one place that says each config's type, default, validation and doc. So the
 catalogue and the log cannot disagree: ``LogConfig()`` is what a topic without
 overrides gets, and ``from_topic_configs`` refuses exactly what the catalogue
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from broker.topic_config import CONFIG_DEFS
+from broker.config_catalog import CONFIG_DEFS
 
 __all__ = ["LogConfig", "LOG_CONFIG_KEYS", "LOG_CONFIG_FIELDS"]
 

@@ -61,7 +61,7 @@ from broker.log.config import LogConfig
 from broker.log.files import fsync_directory
 from broker.log.producer_state import ProducerStateManager
 from broker.log.segment import Segment
-from broker.records import (
+from broker.protocol.records import (
     TIMESTAMP_LOG_APPEND_TIME,
     BatchHeader,
     decompression_limit,

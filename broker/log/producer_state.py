@@ -39,7 +39,7 @@ from crc32c import crc32c
 
 from broker.errors import DuplicateSequenceNumber, InvalidProducerEpoch, OutOfOrderSequenceNumber
 from broker.log.files import write_atomically
-from broker.records import BatchHeader
+from broker.protocol.records import BatchHeader
 
 __all__ = [
     "DuplicateBatch",

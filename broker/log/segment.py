@@ -1,6 +1,6 @@
 """One log segment: ``<20-digit base offset>.log`` plus its ``.index`` and ``.timeindex``.
 
-File format of ``.log``: record batches (magic 2, see ``broker.records``) back
+File format of ``.log``: record batches (magic 2, see ``broker.protocol.records``) back
 to back, byte-for-byte as the producer sent them except that the broker
 stamped each batch's base offset (and, for LogAppendTime topics, the
 timestamp-type bit, max timestamp and CRC). Base offsets strictly increase;
@@ -28,7 +28,7 @@ from broker.errors import CorruptRecord, UnsupportedVersion
 from broker.log.files import fsync_directory, write_durably
 from broker.log.index import OffsetIndex
 from broker.log.time_index import TimeIndex
-from broker.records import BatchHeader, iter_batches
+from broker.protocol.records import BatchHeader, iter_batches
 
 __all__ = ["CLEANED_SUFFIX", "Segment", "segment_file_name"]
 

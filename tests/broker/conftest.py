@@ -18,12 +18,12 @@ from typing import Any
 import peewee
 import pytest
 
-from broker import store as broker_store
 from broker.app import BrokerApp
 from broker.handlers.sasl import NoMechanisms
 from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
+from broker.topics import store as broker_store
 from charter.db import apply_migrations, open_database
 from governance.broker_hooks import AllowAll
 from governance.gate import PassThroughGate

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from kio.schema.errors import ErrorCode
 
-from broker import store
 from broker.handlers import (
     alter_configs,
     create_topics,
@@ -23,7 +22,7 @@ from broker.handlers import (
 )
 from broker.protocol import request_class
 from broker.settings import BrokerSettings
-from broker.topics import TopicManager
+from broker.topics import TopicManager, store
 from charter.db import apply_migrations, open_database
 from governance.broker_hooks import AllowAll
 

@@ -12,7 +12,7 @@ from crc32c import crc32c
 
 from broker.errors import CorruptRecord
 from broker.gate import BrokerGate
-from broker.records import Record, build_batch, iter_records, read_batches
+from broker.protocol.records import Record, build_batch, iter_records, read_batches
 from broker.settings import BrokerSettings
 from broker.topics import TopicManager
 from governance.gate import (

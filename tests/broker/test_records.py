@@ -12,9 +12,9 @@ from crc32c import crc32c
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broker import records
 from broker.errors import CorruptRecord, RecordTooLarge, UnsupportedVersion
-from broker.records import (
+from broker.protocol import records
+from broker.protocol.records import (
     DEFAULT_MAX_DECOMPRESSED_BYTES,
     Record,
     build_batch,

@@ -22,7 +22,7 @@ from kio.schema.errors import ErrorCode
 from kio.serial import entity_reader
 
 from broker.protocol import build, encode_request, request_class, response_class
-from broker.records import Record, build_batch
+from broker.protocol.records import Record, build_batch
 
 from .conftest import RunningBroker
 

@@ -14,7 +14,7 @@ from kio.serial import entity_reader
 from broker.cluster_id import load_or_create_cluster_id
 from broker.producer_ids import ProducerIdAllocator
 from broker.protocol import build, encode_request, request_class, response_class
-from broker.records import Record, build_batch
+from broker.protocol.records import Record, build_batch
 from governance.gate import ACCEPT, RecordError, Reject
 
 from .conftest import RunningBroker

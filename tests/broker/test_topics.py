@@ -10,7 +10,8 @@ from pathlib import Path
 import peewee
 import pytest
 
-from broker import store, topics
+from broker import topics
+from broker.config_catalog import ConfigSource
 from broker.errors import (
     InvalidConfig,
     InvalidPartitions,
@@ -24,10 +25,9 @@ from broker.errors import (
     UnknownTopicOrPartition,
 )
 from broker.log import PartitionLog
-from broker.records import Record, build_batch, iter_records, read_batches
+from broker.protocol.records import Record, build_batch, iter_records, read_batches
 from broker.settings import BrokerSettings
-from broker.topic_config import ConfigSource
-from broker.topics import AlterOp, TopicManager, validate_topic_name
+from broker.topics import AlterOp, TopicManager, store, validate_topic_name
 
 SETTINGS = BrokerSettings(
     data_dir=Path("unused"),  # TopicManager takes its log directory separately

@@ -16,11 +16,11 @@ from typing import Any
 import peewee
 import pytest
 
-from broker import log_maintenance
 from broker.log import cleaner
-from broker.records import iter_records, read_batches
+from broker.protocol.records import iter_records, read_batches
 from broker.settings import BrokerSettings
 from broker.topics import TopicManager
+from broker.topics import maintenance as log_maintenance
 from tests.broker.test_topics import produce, read_all
 
 SAFETY_S = 20

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from broker import store
 from broker.errors import TopicAlreadyExists
 from broker.settings import BrokerSettings
-from broker.topics import TopicManager
+from broker.topics import TopicManager, store
 from charter.db import apply_migrations, open_database
 
 pytestmark = pytest.mark.postgres

@@ -20,7 +20,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from broker.store import broker_outbox
+from broker.topics.store import broker_outbox
 from charter.app import migrate
 from charter.config import Settings
 from charter.db import open_database

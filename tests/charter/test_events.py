@@ -27,7 +27,7 @@ import peewee
 import pytest
 import requests
 
-from broker.store import broker_outbox
+from broker.topics.store import broker_outbox
 from charter.app import migrate
 from charter.db import open_database
 from charter.events import Follower

@@ -63,7 +63,7 @@ def _applied(url: str) -> list[tuple[str, int]]:
 
 
 def _expected() -> list[tuple[str, int]]:
-    from broker import store as broker_store
+    from broker.topics import store as broker_store
     from registry import store as registry_store
 
     return sorted(

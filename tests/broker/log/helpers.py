@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from broker.log import PartitionLog
-from broker.records import Record, build_batch, iter_records, read_batches
+from broker.protocol.records import Record, build_batch, iter_records, read_batches
 
 
 def batch(

@@ -9,7 +9,7 @@ import pytest
 
 from broker.log import LogConfig, PartitionLog, cleaner, compact
 from broker.log.cleaner import dirty_ratio
-from broker.records import read_batches
+from broker.protocol.records import read_batches
 from tests.broker.log.helpers import abandon, append, batch, read_all
 
 CONFIG = LogConfig(

@@ -11,7 +11,7 @@ import pytest
 
 from broker.log import LogConfig, PartitionLog
 from broker.log.group_commit import GroupCommit
-from broker.records import read_batches
+from broker.protocol.records import read_batches
 from tests.broker.log.helpers import batch
 
 

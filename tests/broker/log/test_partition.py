@@ -15,7 +15,7 @@ from broker.errors import (
     RecordTooLarge,
 )
 from broker.log import LogConfig, PartitionLog
-from broker.records import Record, build_batch, iter_records, read_batches
+from broker.protocol.records import Record, build_batch, iter_records, read_batches
 from tests.broker.log.helpers import abandon, append, batch, read_all
 
 SMALL = LogConfig(segment_bytes=400, index_interval_bytes=100)

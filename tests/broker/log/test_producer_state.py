@@ -12,7 +12,7 @@ from broker.errors import (
     OutOfOrderSequenceNumber,
 )
 from broker.log import DuplicateBatch, LogConfig, PartitionLog
-from broker.records import iter_records, read_batches, rebuild_batch
+from broker.protocol.records import iter_records, read_batches, rebuild_batch
 from tests.broker.log.helpers import abandon, append, batch
 
 CONFIG = LogConfig(segment_bytes=600, index_interval_bytes=100)

@@ -13,11 +13,11 @@ MODULES = [
     "broker.log.files",
     "broker.log.group_commit",
     "broker.log.index_file",
-    "broker.log_maintenance",
-    "broker.records",
-    "broker.topic_alter",
-    "broker.topic_describe",
-    "broker.topic_validation",
+    "broker.topics.maintenance",
+    "broker.protocol.records",
+    "broker.topics.alter",
+    "broker.topics.describe",
+    "broker.topics.validation",
     "broker.topics",
 ]
 

@@ -126,7 +126,7 @@ WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from broker.log import LogConfig, PartitionLog
-    from broker.records import Record, build_batch, read_batches
+    from broker.protocol.records import Record, build_batch, read_batches
 
     log = PartitionLog.open(Path(sys.argv[1]), LogConfig(segment_bytes=4096, index_interval_bytes=256))
     i = 0

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
+from broker.config_catalog import CONFIG_DEFS, BrokerDefaults, ConfigType, list_value
 from broker.errors import InvalidConfig, InvalidRequest
-from broker.topic_config import CONFIG_DEFS, BrokerDefaults, ConfigType, list_value
 
 __all__ = ["AlterOp", "apply_alter_ops"]
 

@@ -9,12 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker import topic_config
-from broker.errors import InvalidConfig
-from broker.log import LOG_CONFIG_KEYS, LogConfig
-from broker.log.config import LOG_CONFIG_FIELDS
-from broker.settings import BrokerSettings
-from broker.topic_config import (
+from broker import config_catalog as topic_config
+from broker.config_catalog import (
     CONFIG_DEFS,
     BrokerDefaults,
     ConfigType,
@@ -22,6 +18,10 @@ from broker.topic_config import (
     list_value,
     validate_topic_configs,
 )
+from broker.errors import InvalidConfig
+from broker.log import LOG_CONFIG_KEYS, LogConfig
+from broker.log.config import LOG_CONFIG_FIELDS
+from broker.settings import BrokerSettings
 
 
 def test_all_names_are_exported() -> None:

@@ -1,6 +1,6 @@
 """Topic lifecycle on the single-node broker: create, delete, grow, configure, maintain.
 
-``TopicManager`` keeps topic metadata in the database (``broker.store``) and each
+``TopicManager`` keeps topic metadata in the database (``broker.topics.store``) and each
 partition's records in a ``PartitionLog`` under ``<log_dir>/<topic>-<partition>``,
 as Kafka lays out its log directories. The database is the source of truth for
 which topics exist: a partition directory left behind by a delete interrupted by
@@ -10,7 +10,7 @@ topic never sees old records. Checks and error messages follow Apache Kafka's co
 
 Every change writes its event (``topic_created``, ``topic_deleted``,
 ``topic_config_changed``, ``partitions_added``) to the broker outbox in the
-same transaction as its rows (``broker.store``), which other processes follow.
+same transaction as its rows (``broker.topics.store``), which other processes follow.
 A creation whose partition logs cannot be opened is undone by a second
 transaction announcing ``topic_deleted``; new partitions are opened before
 their commit, so a crash in between leaves only directories no topic owns
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import peewee
 
-from broker import store
+from broker.config_catalog import BrokerDefaults, validate_topic_configs
 from broker.errors import (
     InvalidConfig,
     InvalidPartitions,
@@ -45,17 +45,17 @@ from broker.errors import (
     UnknownTopicOrPartition,
 )
 from broker.log import LogConfig, PartitionLog
-from broker.log_maintenance import LogMaintenance
 from broker.settings import BrokerSettings
-from broker.topic_alter import AlterOp, apply_alter_ops
-from broker.topic_config import BrokerDefaults, validate_topic_configs
-from broker.topic_describe import (
+from broker.topics import store
+from broker.topics.alter import AlterOp, apply_alter_ops
+from broker.topics.describe import (
     ConfigEntry,
     ConfigSynonym,
     broker_config_entries,
     topic_config_entries,
 )
-from broker.topic_validation import (
+from broker.topics.maintenance import LogMaintenance
+from broker.topics.validation import (
     INTERNAL_TOPICS,
     MAX_PARTITIONS_PER_TOPIC,
     check_partition_limit,
@@ -125,7 +125,7 @@ class TopicManager:
     Methods are synchronous and meant for the broker's event loop thread; only
     ``run_maintenance`` and ``aclose`` are coroutines. Topics are loaded and their
     logs opened by the constructor. Log maintenance runs on a worker thread
-    (``broker.log_maintenance``).
+    (``broker.topics.maintenance``).
     """
 
     def __init__(

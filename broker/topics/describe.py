@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 
-from broker.topic_config import CONFIG_DEFS, BrokerDefaults, ConfigDef, ConfigSource, ConfigType
+from broker.config_catalog import CONFIG_DEFS, BrokerDefaults, ConfigDef, ConfigSource, ConfigType
 
 __all__ = ["ConfigEntry", "ConfigSynonym", "broker_config_entries", "topic_config_entries"]
 
