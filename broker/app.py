@@ -21,11 +21,11 @@ import signal
 
 import peewee
 
+from broker.auth import Authenticator
 from broker.cluster_id import load_or_create_cluster_id
 from broker.gate import BrokerGate
 from broker.handlers import build_handler_table
 from broker.handlers.context import BrokerContext
-from broker.handlers.sasl import Authenticator
 from broker.handlers.waiters import AppendWaiters
 from broker.producer_ids import ProducerIdAllocator
 from broker.schemas import SchemaState

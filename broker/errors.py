@@ -7,8 +7,11 @@ the response in one place. Codes are from the Kafka protocol guide
 
 from __future__ import annotations
 
+from kio.schema.errors import ErrorCode
+
 __all__ = [
     "BrokerError",
+    "kafka_error",
     "CorruptRecord",
     "DuplicateSequenceNumber",
     "InvalidConfig",
@@ -170,3 +173,12 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     87: "INVALID_RECORD",
     100: "UNKNOWN_TOPIC_ID",
 }
+
+
+def kafka_error(exc: BrokerError) -> tuple[ErrorCode, str | None]:
+    """The Kafka error code and message a response carries for ``exc``: the one mapping.
+
+    Handlers answer per topic or partition, so they catch ``BrokerError`` where
+    the response has an error field and turn it into a code here, never by hand.
+    """
+    return ErrorCode(exc.error_code), exc.message or None

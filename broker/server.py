@@ -23,7 +23,8 @@ import logging
 import struct
 from collections.abc import Awaitable
 
-from broker.handlers.context import BrokerContext, ConnectionState
+from broker.connection import ConnectionState
+from broker.handlers.context import BrokerContext
 from broker.handlers.deferred import Deferred
 from broker.handlers.dispatch import dispatch
 from broker.protocol import DEFAULT_MAX_REQUEST_BYTES, ProtocolError, check_frame_size

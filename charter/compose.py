@@ -14,8 +14,8 @@ import logging
 import peewee
 
 from broker.app import BrokerApp
+from broker.auth import Authenticator, NoMechanisms
 from broker.errors import InvalidConfig
-from broker.handlers.sasl import Authenticator, NoMechanisms
 from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks

@@ -12,12 +12,11 @@ exception escaping a handler is logged and closes the connection.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-from broker.handlers.context import BrokerContext, ConnectionState, RequestContext
+from broker.connection import ConnectionState
+from broker.handlers.context import ApiHandler, BrokerContext, Handle, RequestContext
 
 __all__ = [
     "ApiHandler",
@@ -29,7 +28,6 @@ __all__ = [
     "build_handler_table",
 ]
 
-Handle = Callable[[RequestContext, Any], Awaitable[Any]]
 
 HANDLER_MODULES: tuple[str, ...] = (
     "api_versions",
@@ -48,19 +46,6 @@ HANDLER_MODULES: tuple[str, ...] = (
     "alter_configs",
     "incremental_alter_configs",
 )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ApiHandler:
-    """One API: its key, the inclusive version range advertised, and its coroutine."""
-
-    api_key: int
-    min_version: int
-    max_version: int
-    handle: Handle
-
-    def supports(self, api_version: int) -> bool:
-        return self.min_version <= api_version <= self.max_version
 
 
 def build_handler_table(modules: Iterable[str] = HANDLER_MODULES) -> dict[int, ApiHandler]:

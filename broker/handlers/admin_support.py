@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from kio.schema.errors import ErrorCode
 
-from broker.errors import BrokerError, InvalidRequest
+from broker.errors import BrokerError, InvalidRequest, kafka_error
 from broker.handlers.context import RequestContext
 from broker.protocol import build
 
@@ -49,7 +49,8 @@ def attempt(action: Callable[[], T], what: str) -> Outcome[T]:
     try:
         return action(), ErrorCode.none, None
     except BrokerError as exc:
-        return None, ErrorCode(exc.error_code), str(exc)
+        code, _ = kafka_error(exc)
+        return None, code, str(exc)
     except Exception:
         log.exception("admin request failed: %s", what)
         return None, ErrorCode.unknown_server_error, f"Unexpected error while handling {what}"

@@ -12,8 +12,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.handlers import ApiHandler
-from broker.handlers.context import RequestContext
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
 
 __all__ = ["HANDLERS", "api_versions_response", "unsupported_version_response"]

@@ -1,24 +1,24 @@
-"""What a handler gets: the broker's shared state and the request's own context."""
+"""What a handler is and what it gets: the broker's shared state and the request's own context."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from broker.auth import Authenticator
+from broker.connection import ConnectionState
+from broker.gate import BrokerGate
+from broker.handlers.waiters import AppendWaiters
 from broker.log.group_commit import GroupCommit
+from broker.producer_ids import ProducerIdAllocator
 from broker.protocol import RequestHeader
+from broker.settings import BrokerSettings
+from broker.topics import TopicManager
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import ANONYMOUS
 
-if TYPE_CHECKING:
-    from broker.gate import BrokerGate
-    from broker.handlers import ApiHandler
-    from broker.handlers.sasl import Authenticator
-    from broker.handlers.waiters import AppendWaiters
-    from broker.producer_ids import ProducerIdAllocator
-    from broker.settings import BrokerSettings
-    from broker.topics import TopicManager
-__all__ = ["BrokerContext", "ConnectionState", "RequestContext"]
+__all__ = ["ApiHandler", "BrokerContext", "ConnectionState", "Handle", "RequestContext"]
 
 
 @dataclasses.dataclass
@@ -40,15 +40,6 @@ class BrokerContext:
     group_commit: GroupCommit = dataclasses.field(default_factory=GroupCommit)
 
 
-@dataclasses.dataclass
-class ConnectionState:
-    """Per-connection state that outlives one request (SASL progress, principal)."""
-
-    peer: str
-    sasl_mechanism: str | None = None
-    principal: str | None = None
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class RequestContext:
     """One request being handled: its header, its connection and the broker."""
@@ -65,3 +56,20 @@ class RequestContext:
     def principal(self) -> str:
         """The connection's authenticated principal, ``User:ANONYMOUS`` without SASL."""
         return self.connection.principal or ANONYMOUS
+
+
+Handle = Callable[[RequestContext, Any], Awaitable[Any]]
+"""A handler: the request context and the typed request in, the typed response (or None) out."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApiHandler:
+    """One API: its key, the inclusive version range advertised, and its coroutine."""
+
+    api_key: int
+    min_version: int
+    max_version: int
+    handle: Handle
+
+    def supports(self, api_version: int) -> bool:
+        return self.min_version <= api_version <= self.max_version

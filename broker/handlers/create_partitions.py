@@ -10,9 +10,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.handlers import ApiHandler
 from broker.handlers.admin_support import NO_THROTTLE, topic_outcomes
-from broker.handlers.context import RequestContext
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
 
 __all__ = ["HANDLERS"]

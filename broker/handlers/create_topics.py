@@ -14,9 +14,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.handlers import ApiHandler
 from broker.handlers.admin_support import NO_THROTTLE, topic_outcomes
-from broker.handlers.context import RequestContext
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.hooks import check_create_topic
 from broker.protocol import build, response_module
 from broker.topics import TopicInfo

@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from broker.errors import OffsetOutOfRange
-from broker.handlers import ApiHandler
 from broker.handlers.admin_support import NO_THROTTLE, attempt
-from broker.handlers.context import RequestContext
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
 
 __all__ = ["HANDLERS"]

@@ -12,9 +12,8 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from broker.errors import InvalidRequest
-from broker.handlers import ApiHandler
 from broker.handlers.admin_support import NO_THROTTLE, attempt, duplicates
-from broker.handlers.context import RequestContext
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
 from broker.topics import TopicInfo
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from broker.errors import InvalidRequest
-from broker.handlers import ApiHandler
 from broker.handlers.admin_support import (
     NO_THROTTLE,
     RESOURCE_BROKER,
@@ -20,7 +19,7 @@ from broker.handlers.admin_support import (
     attempt,
     broker_resource_error,
 )
-from broker.handlers.context import RequestContext
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
 from broker.topics import ConfigEntry, validate_topic_name
 

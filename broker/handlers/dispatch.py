@@ -7,9 +7,10 @@ handler's ``Deferred`` response comes back as a ``Deferred`` encoded frame.
 
 from __future__ import annotations
 
+from broker.connection import ConnectionState
 from broker.handlers.api_versions import API_KEY as API_VERSIONS_KEY
 from broker.handlers.api_versions import unsupported_version_response
-from broker.handlers.context import BrokerContext, ConnectionState, RequestContext
+from broker.handlers.context import BrokerContext, RequestContext
 from broker.handlers.deferred import Deferred
 from broker.protocol import (
     RequestHeader,

@@ -20,9 +20,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.errors import BrokerError
-from broker.handlers import ApiHandler
-from broker.handlers.context import RequestContext
+from broker.errors import BrokerError, kafka_error
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.topic_access import partition_log
 from broker.hooks import check_fetch
 from broker.protocol import build, response_module
@@ -100,9 +99,7 @@ def _read_all(
                 remaining -= len(records)
             except BrokerError as exc:
                 any_error = True
-                reads.append(
-                    _PartitionRead(wanted.partition, ErrorCode(exc.error_code), -1, -1, _EMPTY)
-                )
+                reads.append(_PartitionRead(wanted.partition, kafka_error(exc)[0], -1, -1, _EMPTY))
         results.append((fetch_topic.topic, reads))
     return results, total, any_error
 
@@ -150,7 +147,7 @@ def _denied_topics(ctx: RequestContext, request: Any) -> dict[str, ErrorCode]:
         try:
             check_fetch(ctx.broker.hooks, ctx.principal, name, ctx.header.client_id)
         except BrokerError as exc:
-            denied[name] = ErrorCode(exc.error_code)
+            denied[name] = kafka_error(exc)[0]
     return denied
 
 

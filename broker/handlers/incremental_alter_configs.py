@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from broker.errors import InvalidRequest
-from broker.handlers import ApiHandler
 from broker.handlers.admin_support import (
     NO_THROTTLE,
     RESOURCE_BROKER,
@@ -19,7 +18,7 @@ from broker.handlers.admin_support import (
     alter_broker_resource,
     resource_results,
 )
-from broker.handlers.context import RequestContext
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.hooks import check_alter_config
 from broker.protocol import build, response_module
 from broker.topics import AlterOp

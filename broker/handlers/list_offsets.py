@@ -11,9 +11,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.errors import BrokerError
-from broker.handlers import ApiHandler
-from broker.handlers.context import RequestContext
+from broker.errors import BrokerError, kafka_error
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.topic_access import partition_log
 from broker.protocol import build, response_module
 
@@ -49,7 +48,7 @@ def _partition(module: Any, ctx: RequestContext, topic: str, query: Any) -> Any:
         timestamp, offset = _lookup(log, query.timestamp)
         error = ErrorCode.none
     except BrokerError as exc:
-        timestamp, offset, error = -1, -1, ErrorCode(exc.error_code)
+        timestamp, offset, error = -1, -1, kafka_error(exc)[0]
     except _InvalidTimestamp:
         timestamp, offset, error = -1, -1, ErrorCode.unsupported_version
     return build(

@@ -15,9 +15,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.errors import BrokerError
-from broker.handlers import ApiHandler
-from broker.handlers.context import RequestContext
+from broker.errors import BrokerError, kafka_error
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.topic_access import (
     TopicView,
     all_topics,
@@ -101,7 +100,7 @@ def _requested_topic(module: Any, ctx: RequestContext, wanted: Any, allow_auto_c
         if existing is not None:
             return _topic_entry(module, ctx, existing)
         log.info("auto-creating topic %r failed: %s", name, exc)
-        return _error_entry(module, ErrorCode(exc.error_code), name)
+        return _error_entry(module, kafka_error(exc)[0], name)
     log.info("auto-created topic %r with %d partition(s)", name, created.partitions)
     return _topic_entry(module, ctx, created)
 

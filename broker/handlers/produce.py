@@ -31,9 +31,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.errors import BrokerError
-from broker.handlers import ApiHandler
-from broker.handlers.context import RequestContext
+from broker.errors import BrokerError, kafka_error
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.deferred import Deferred
 from broker.handlers.topic_access import partition_log
 from broker.hooks import check_produce
@@ -190,7 +189,8 @@ async def _append(
             base_offset=max(duplicate.base_offset, -1), log_start_offset=log_.log_start_offset
         )
     except BrokerError as exc:
-        return _PartitionOutcome(ErrorCode(exc.error_code), error_message=exc.message or None)
+        code, message = kafka_error(exc)
+        return _PartitionOutcome(code, error_message=message)
     except _Rejected as rejected:
         return _PartitionOutcome(rejected.error, error_message=rejected.message)
     if result.flush_due:
@@ -264,7 +264,8 @@ def _denied(ctx: RequestContext, topic: str) -> _PartitionOutcome | None:
     try:
         check_produce(ctx.broker.hooks, ctx.principal, topic, ctx.header.client_id)
     except BrokerError as exc:
-        return _PartitionOutcome(ErrorCode(exc.error_code), error_message=exc.message or None)
+        code, message = kafka_error(exc)
+        return _PartitionOutcome(code, error_message=message)
     return None
 
 

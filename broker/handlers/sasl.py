@@ -1,7 +1,7 @@
 """SaslHandshake (17) and SaslAuthenticate (36): hooks for the later security work.
 
-The broker asks an ``Authenticator`` which mechanisms are enabled and lets it
-run the exchange. The default enables none: a handshake gets
+The broker asks an ``Authenticator`` (``broker.auth``) which mechanisms are
+enabled and lets it run the exchange. The default enables none: a handshake gets
 UNSUPPORTED_SASL_MECHANISM (33) with an empty list, and an authenticate without a
 successful handshake gets ILLEGAL_SASL_STATE (34), as Kafka answers when no
 mechanism matches.
@@ -9,51 +9,18 @@ mechanism matches.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.handlers import ApiHandler
-from broker.handlers.context import ConnectionState, RequestContext
+from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
 
-__all__ = ["Authenticator", "HANDLERS", "NoMechanisms", "SaslStep"]
+__all__ = ["HANDLERS"]
 
 HANDSHAKE_KEY = 17
 AUTHENTICATE_KEY = 36
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SaslStep:
-    """The outcome of one SASL exchange step."""
-
-    challenge: bytes = b""
-    principal: str | None = None  # set when authentication completed
-    error_message: str | None = None  # set when authentication failed
-
-
-class Authenticator(Protocol):
-    """The security layer's plug: mechanisms offered and the exchange itself."""
-
-    def mechanisms(self) -> tuple[str, ...]:
-        """Mechanism names enabled, e.g. ``("PLAIN", "SCRAM-SHA-256")``."""
-        ...
-
-    def authenticate(self, connection: ConnectionState, auth_bytes: bytes) -> SaslStep:
-        """Run one step of ``connection.sasl_mechanism`` with the client's bytes."""
-        ...
-
-
-class NoMechanisms:
-    """The default authenticator: SASL is not enabled on this listener."""
-
-    def mechanisms(self) -> tuple[str, ...]:
-        return ()
-
-    def authenticate(self, connection: ConnectionState, auth_bytes: bytes) -> SaslStep:
-        return SaslStep(error_message="SASL authentication is not enabled on this listener")
 
 
 async def handle_handshake(ctx: RequestContext, request: Any) -> Any:

@@ -19,7 +19,7 @@ import peewee
 import pytest
 
 from broker.app import BrokerApp
-from broker.handlers.sasl import NoMechanisms
+from broker.auth import NoMechanisms
 from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks

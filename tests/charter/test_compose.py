@@ -12,7 +12,7 @@ import pytest
 
 import broker
 from broker.app import ListenFailed
-from broker.handlers.sasl import NoMechanisms
+from broker.auth import NoMechanisms
 from broker.settings import BrokerSettings
 from charter import compose
 from charter.config import ConfigError, Settings
