@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from .conftest import RunningBroker
+from tests.broker.conftest import RunningBroker
 
 CODECS = [None, "gzip", "snappy", "lz4", "zstd"]
 

@@ -14,7 +14,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from .conftest import RunningBroker
+from tests.broker.conftest import RunningBroker
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 

@@ -44,9 +44,8 @@ from governance.gate import (
     Validation,
     Verdict,
 )
-
-from .conftest import RunningBroker
-from .test_server_handlers import _batch, _Client, _produce
+from tests.broker.conftest import RunningBroker
+from tests.broker.test_server_handlers import _batch, _Client, _produce
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from .conftest import RunningBroker
+from tests.broker.conftest import RunningBroker
 
 CODECS = [None, "gzip", "snappy", "lz4", "zstd"]
 
