@@ -9,6 +9,8 @@ in the ``charter_migrations`` table.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -30,13 +32,55 @@ SQLITE_PRAGMAS = {
 }
 
 
+# How long a connection keeps retrying the switch to WAL while other processes hold locks.
+_WAL_SWITCH_TIMEOUT_S = 10.0
+
+
+class _SqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose switch to WAL mode waits for concurrent openers instead of failing.
+
+    ``PRAGMA journal_mode = wal`` needs an exclusive lock and, unlike ordinary
+    statements, answers "database is locked" at once when another connection
+    holds one, without going through ``busy_timeout``: several processes opening
+    a fresh file together (``charter up``'s workers and broker) could fail
+    there. Once a file is in WAL mode the setting is persistent and the pragma
+    is not sent again.
+    """
+
+    def _set_pragmas(self, conn: sqlite3.Connection) -> None:
+        cursor = conn.cursor()
+        try:
+            for pragma, value in self._pragmas:
+                if pragma == "journal_mode":
+                    _switch_journal_mode(cursor, str(value))
+                else:
+                    cursor.execute(f"PRAGMA {pragma} = {value};")
+        finally:
+            cursor.close()
+
+
+def _switch_journal_mode(cursor: sqlite3.Cursor, mode: str) -> None:
+    deadline = time.monotonic() + _WAL_SWITCH_TIMEOUT_S
+    while True:
+        current = cursor.execute("PRAGMA journal_mode;").fetchone()
+        if current is not None and str(current[0]).lower() == mode.lower():
+            return
+        try:
+            cursor.execute(f"PRAGMA journal_mode = {mode};")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 def open_database(url: str) -> peewee.Database:
     """Connect to ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :])
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        return peewee.SqliteDatabase(
+        return _SqliteDatabase(
             str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False, timeout=10
         )
     return connect(url)
