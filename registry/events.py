@@ -39,23 +39,27 @@ EVENT_NAMES = frozenset(
 
 OUTBOX_TABLE = "registry_outbox"
 
-# Any constant shared by every Charter process: orders appends to the registry outbox.
-_OUTBOX_LOCK_KEY = 0x4348524F  # "CHRO"
+WRITE_LOCK_KEY = 0x43485257  # "CHRW"
+"""The PostgreSQL advisory lock every registry write transaction takes first
+(``registry.store.write_transaction``); it also orders appends to the registry
+outbox, so an append inside such a transaction needs no lock of its own."""
 
 
 class RegistryOutbox(Outbox):
     """The registry's outbox; ``append`` accepts only the registry's event names."""
 
-    def append(self, event_name: str, payload: Mapping[str, Any]) -> int:
+    def append(
+        self, event_name: str, payload: Mapping[str, Any], *, lock_held: bool = False
+    ) -> int:
         if event_name not in EVENT_NAMES:
             known = ", ".join(sorted(EVENT_NAMES))
             raise ValueError(f"unknown registry event {event_name!r}; known events: {known}")
-        return super().append(event_name, payload)
+        return super().append(event_name, payload, lock_held=lock_held)
 
 
 def registry_outbox(database: peewee.Database) -> RegistryOutbox:
     """The registry outbox of ``database``."""
-    return RegistryOutbox(database, OUTBOX_TABLE, lock_key=_OUTBOX_LOCK_KEY)
+    return RegistryOutbox(database, OUTBOX_TABLE, lock_key=WRITE_LOCK_KEY)
 
 
 def is_permanent_delete(event: Event) -> bool:

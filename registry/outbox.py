@@ -116,12 +116,16 @@ class Outbox:
             f"AND seq < (SELECT MAX(seq) FROM {table})"
         )
 
-    def append(self, event_name: str, payload: Mapping[str, Any]) -> int:
+    def append(
+        self, event_name: str, payload: Mapping[str, Any], *, lock_held: bool = False
+    ) -> int:
         """Write an event in the caller's open transaction; returns its ``seq``.
 
         It becomes visible, in order, when that transaction commits, and never
         if it rolls back. Call it last in the change: on PostgreSQL it holds the
-        outbox's lock until the transaction ends.
+        outbox's lock until the transaction ends. ``lock_held``: the caller's
+        transaction already holds the advisory lock ``lock_key`` (the registry's
+        writers take it first), so the round trip that takes it is skipped.
         """
         if not self.database.in_transaction():
             raise RuntimeError(f"{self.table}.append must run inside the change's transaction")
@@ -129,8 +133,9 @@ class Outbox:
         now_ms = int(time.time() * 1000)
         params: tuple[Any, ...] = (event_name, text, now_ms)
         if self.is_postgres:
-            # A statement of its own: the INSERT's snapshot must be taken after the lock is granted.
-            self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+            if not lock_held:
+                # A statement of its own: the INSERT's snapshot must come after the lock.
+                self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
             params += (self.channel,)
         rows = self.database.execute_sql(self._insert_sql, params).fetchall()
         return int(rows[0][0])

@@ -35,7 +35,7 @@ class ServiceBase:
 
     def _announce(self, event_name: str, **payload: Any) -> None:
         """Write the change's event (``registry.events``) in its open write transaction."""
-        self.store.outbox.append(event_name, payload)
+        self.store.announce(event_name, payload)
 
     def _forget_deleted_schemas(self) -> None:
         """After a permanent delete commits: this process's schema-by-id cache starts afresh.

@@ -6,9 +6,10 @@ Writers rely on the unique constraints (a duplicate raises ``IntegrityError``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import peewee
@@ -68,6 +69,17 @@ class Store:
             "INSERT INTO registry_subject_version (subject, version, schema_id, deleted) "
             f"VALUES ({param}, {param}, {param}, {param})"
         )
+        self._thread = threading.local()  # per thread: inside ``write()`` or not
+        schema_values = f"{param}, {param}, {param}, {param}, {param}, {param}"
+        insert_schema = (
+            "INSERT INTO registry_schema (id, schema_type, schema_text, fingerprint, "
+            "references_json, metadata_json, rule_set_json) "
+        )
+        self._insert_schema_sql = f"{insert_schema}VALUES ({param}, {schema_values})"
+        self._insert_next_schema_sql = (
+            f"{insert_schema}SELECT COALESCE(MAX(id), 0) + 1, {schema_values} "
+            "FROM registry_schema RETURNING id"
+        )
         self._committed_rows: dict[int, StoredSchema] = {}
         self._committed_rows_lock = threading.Lock()
         self.schema_cache: SchemaCache[StoredSchema] = SchemaCache(SCHEMA_CACHE_SIZE)
@@ -76,9 +88,21 @@ class Store:
     def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         return self.database.execute_sql(sql, params).fetchone()
 
-    def write(self) -> Any:
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
         """A write transaction holding the registry's write lock (``write_transaction``)."""
-        return write_transaction(self.database)
+        depth = getattr(self._thread, "write_depth", 0)
+        self._thread.write_depth = depth + 1
+        try:
+            with write_transaction(self.database):
+                yield
+        finally:
+            self._thread.write_depth = depth
+
+    def announce(self, event_name: str, payload: Mapping[str, Any]) -> int:
+        """Write a change's event to the registry outbox, inside the change's transaction."""
+        in_write = getattr(self._thread, "write_depth", 0) > 0
+        return self.outbox.append(event_name, payload, lock_held=in_write)
 
     # -- schemas -----------------------------------------------------------------------
 
@@ -102,20 +126,20 @@ class Store:
         """The schema row with this id whether or not any version still uses it.
 
         Schema rows never change and are never deleted, so once committed a row
-        is kept in a per-process table; inside a transaction (whose insert may
-        still roll back and free the id) the database is always asked.
+        is kept in a per-process table, which transactions read too. Only rows
+        read outside a transaction are filed: inside one, an insert may still
+        roll back and free its id.
         """
-        if self.database.in_transaction():
-            return self._schema_row(schema_id)
         cached = self._committed_rows.get(schema_id)
-        if cached is None:
-            cached = self._schema_row(schema_id)
-            if cached is not None:
-                with self._committed_rows_lock:
-                    if len(self._committed_rows) >= SCHEMA_CACHE_SIZE:
-                        del self._committed_rows[next(iter(self._committed_rows))]
-                    self._committed_rows[schema_id] = cached
-        return cached
+        if cached is not None:
+            return cached
+        row = self._schema_row(schema_id)
+        if row is not None and not self.database.in_transaction():
+            with self._committed_rows_lock:
+                if len(self._committed_rows) >= SCHEMA_CACHE_SIZE:
+                    del self._committed_rows[next(iter(self._committed_rows))]
+                self._committed_rows[schema_id] = row
+        return row
 
     def _schema_row(self, schema_id: int) -> StoredSchema | None:
         row = self._one(self._schema_row_sql, (schema_id,))
@@ -143,19 +167,21 @@ class Store:
         metadata: dict[str, Any] | None,
         rule_set: dict[str, Any] | None,
     ) -> StoredSchema:
-        """Insert a new schema with ``schema_id`` or the next free id (``IntegrityError`` on a race)."""
+        """Insert a new schema with ``schema_id`` or the next free id, in one statement."""
+        values = (
+            schema_type,
+            schema_text,
+            fingerprint,
+            dump_json([ref.to_json() for ref in references]),
+            dump_json(metadata),
+            dump_json(rule_set),
+        )
         if schema_id is None:
-            current = self._schema.select(peewee.fn.MAX(self._schema.id)).scalar()
-            schema_id = (current or 0) + 1
-        self._schema.insert(
-            id=schema_id,
-            schema_type=schema_type,
-            schema_text=schema_text,
-            fingerprint=fingerprint,
-            references_json=dump_json([ref.to_json() for ref in references]),
-            metadata_json=dump_json(metadata),
-            rule_set_json=dump_json(rule_set),
-        ).execute()
+            row = self._one(self._insert_next_schema_sql, values)
+            assert row is not None
+            schema_id = int(row[0])
+        else:
+            self.database.execute_sql(self._insert_schema_sql, (schema_id, *values))
         if references:
             self._reference.insert_many(
                 [

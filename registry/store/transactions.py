@@ -26,11 +26,10 @@ from typing import ParamSpec, TypeVar
 import peewee
 
 from registry.errors import RegistryError, StoreError, StoreTimeout
+from registry.events import WRITE_LOCK_KEY
 
 __all__ = ["translate_store_errors", "write_transaction"]
 
-# Any constant shared by every Charter process: the registry writers' advisory lock.
-_REGISTRY_WRITE_LOCK_KEY = 0x43485257  # "CHRW"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,7 +52,7 @@ def write_transaction(database: peewee.Database) -> Iterator[None]:
         return
     with database.atomic():
         if isinstance(database, peewee.PostgresqlDatabase):
-            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_REGISTRY_WRITE_LOCK_KEY,))
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
         yield
 
 
