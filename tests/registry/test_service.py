@@ -493,6 +493,43 @@ def test_hooks_run_once_per_registration(database: peewee.Database) -> None:
     assert len(policy.calls) == 1
 
 
+def test_hooks_run_once_per_request_under_contention(database: peewee.Database) -> None:
+    """Eight threads registering into one subject queue for the write lock; no request is
+    checked twice and every one is checked."""
+
+    class Counting:
+        def __init__(self) -> None:
+            self.calls = 0
+            self.lock = threading.Lock()
+
+        def before_register(self, *args: Any) -> Decision:
+            with self.lock:
+                self.calls += 1
+            return ALLOW
+
+    counting = Counting()
+    service = RegistryService(database, hooks=[counting])
+    service.set_config("shared", ConfigUpdate(CompatibilityLevel.NONE))
+    threads_count, per_thread = 8, 6
+    failures: list[BaseException] = []
+
+    def register_many(number: int) -> None:
+        try:
+            for index in range(per_thread):
+                service.register("shared", avro(record(f"T{number}x{index}", ("id", "long"))))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=register_many, args=(n,)) for n in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert counting.calls == threads_count * per_thread
+    assert service.list_versions("shared") == list(range(1, threads_count * per_thread + 1))
+
+
 def test_a_failing_hook_denies_instead_of_failing(database: peewee.Database) -> None:
     class Broken:
         def before_register(self, *args: Any) -> None:
