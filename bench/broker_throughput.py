@@ -34,13 +34,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from support import spread
 
 ROOT = Path(__file__).resolve().parents[1]
 READY = "ready on "
@@ -278,10 +279,6 @@ def _round(
     return seconds
 
 
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} (range {min(values):.2f}-{max(values):.2f})"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=150_000)
@@ -331,9 +328,9 @@ def main() -> None:
     print(
         f"\nmedian and range over {args.rounds} rounds (load average now {os.getloadavg()[0]:.1f}):"
     )
-    print(f"charter produce / raw-sink produce   = {_spread(ratios['raw'])} (target >= 0.5)")
-    print(f"charter produce / fsync-sink produce = {_spread(ratios['fsync'])}")
-    print(f"charter consume / charter produce    = {_spread(ratios['consume'])} (target >= 1)")
+    print(f"charter produce / raw-sink produce   = {spread(ratios['raw'])} (target >= 0.5)")
+    print(f"charter produce / fsync-sink produce = {spread(ratios['fsync'])}")
+    print(f"charter consume / charter produce    = {spread(ratios['consume'])} (target >= 1)")
 
 
 if __name__ == "__main__":

@@ -33,10 +33,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from support import free_port, fresh_postgres  # noqa: E402 - bench/ is on sys.path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -44,12 +45,6 @@ if str(REPO_ROOT) not in sys.path:
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 TARGET_P99_MS = 100.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def environment() -> dict[str, str]:
@@ -159,22 +154,6 @@ def wait_for_port(port: int, child: Child, timeout: float = 90.0) -> None:
             return
         time.sleep(0.1)
     raise SystemExit(f"port {port} not open after {timeout}s:\n{''.join(child.output)}")
-
-
-@contextlib.contextmanager
-def fresh_postgres(admin_url: str) -> Iterator[str]:
-    import psycopg
-
-    name = f"charter_bench_{uuid.uuid4().hex[:10]}"
-    parts = urlsplit(admin_url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- the client -------------------------------------------------------------------------------

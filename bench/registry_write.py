@@ -24,28 +24,21 @@ import contextlib
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from support import free_port, fresh_postgres, spread  # noqa: E402 - bench/ is on sys.path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 CLIENTS = 8
 KARAPACE_REGISTRATIONS_PER_S = 37
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def schema_with_fields(client: int, count: int) -> str:
@@ -153,22 +146,6 @@ def run_clients(port: int, make_request: Request, seconds: float) -> float:
     return sum(counts) / elapsed
 
 
-@contextlib.contextmanager
-def fresh_postgres(admin_url: str) -> Iterator[str]:
-    import psycopg
-
-    name = f"charter_bench_{uuid.uuid4().hex[:8]}"
-    parts = urlsplit(admin_url)
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(maintenance, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def measure(database_url: str | None, rounds: int, seconds: float) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {"registrations": [], "config writes": []}
     for _ in range(rounds):
@@ -182,7 +159,7 @@ def measure(database_url: str | None, rounds: int, seconds: float) -> dict[str, 
 
 
 def describe(values: list[float]) -> str:
-    return f"median {statistics.median(values):6.0f}/s (range {min(values):.0f}-{max(values):.0f})"
+    return f"median {spread(values, digits=0, unit='/s')}"
 
 
 def main() -> None:
