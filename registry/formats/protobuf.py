@@ -211,7 +211,7 @@ def _descriptor_from_base64(text: str) -> descriptor_pb2.FileDescriptorProto | N
 
 def _pool_error(message: str, schema_str: str) -> str:
     detail = message.removeprefix("Couldn't build proto file into descriptor pool: ")
-    quoted = re.search(r"'([\w.]+)'|\(([\w.]+)\)", detail)
+    quoted = re.search(r"'([A-Za-z_][\w.]*)'|\(([A-Za-z_][\w.]*)\)", detail)
     if quoted:
         name = (quoted.group(1) or quoted.group(2)).rsplit(".", 1)[-1]
         where = _find_line(schema_str, name)
