@@ -43,7 +43,7 @@ _TOKEN = re.compile(
   | (?P<int>0[xX][0-9a-fA-F]+|\d+)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-  | (?P<symbol>[{}\[\]()<>;,=.:+\-/])
+  | (?P<symbol>[{}\[\]()<>;,=.:+\-])
     """,
     re.VERBOSE | re.DOTALL,
 )

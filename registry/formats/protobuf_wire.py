@@ -133,34 +133,63 @@ class ProtobufPayloadValidator:
         self._lock = threading.Lock()
 
     def message_class(self, indexes: Sequence[int]) -> Any:
+        return self._entry(indexes)[0]
+
+    def _entry(self, indexes: Sequence[int]) -> tuple[Any, bool]:
+        """The class for ``indexes`` and whether it (transitively) has proto2 required fields."""
         key = write_message_indexes(indexes)
         found = self._classes.get(key)
         if found is None:
             with self._lock:
-                found = message_factory.GetMessageClass(message_descriptor(self._file, indexes))
+                descriptor = message_descriptor(self._file, indexes)
+                found = (
+                    message_factory.GetMessageClass(descriptor),
+                    _has_required(descriptor, set()),
+                )
                 self._classes[key] = found
         return found
 
     def __call__(self, payload: bytes) -> Any:
         if payload[:1] == b"\x00":  # the [0] shortcut: skip the varint reader
-            message_class, offset = self._classes.get(b"\x00"), 1
-            if message_class is None:
-                message_class = self._class_or_invalid([0])
+            entry, offset = self._classes.get(b"\x00"), 1
+            if entry is None:
+                entry = self._entry_or_invalid([0])
         else:
             try:
                 indexes, offset = read_message_indexes(payload)
             except ValueError as error:
                 raise ProtobufPayloadInvalid(f"#: {error}", "#") from None
-            message_class = self._class_or_invalid(indexes)
+            entry = self._entry_or_invalid(indexes)
+        message_class, check_required = entry
         try:
-            return message_class.FromString(payload[offset:])
+            message = message_class.FromString(payload[offset:])
         except DecodeError as error:
             raise ProtobufPayloadInvalid(
                 f"#: the payload is not a valid {message_class.DESCRIPTOR.full_name} ({error})", "#"
             ) from None
+        if check_required and not message.IsInitialized():
+            missing = ", ".join(message.FindInitializationErrors())
+            raise ProtobufPayloadInvalid(
+                f"#: the payload is not a valid {message_class.DESCRIPTOR.full_name} "
+                f"(required fields missing: {missing})",
+                "#",
+            )
+        return message
 
-    def _class_or_invalid(self, indexes: Sequence[int]) -> Any:
+    def _entry_or_invalid(self, indexes: Sequence[int]) -> tuple[Any, bool]:
         try:
-            return self.message_class(indexes)
+            return self._entry(indexes)
         except ValueError as error:
             raise ProtobufPayloadInvalid(f"#: {error}", "#") from None
+
+
+def _has_required(descriptor: Any, seen: set[str]) -> bool:
+    if descriptor.full_name in seen:
+        return False
+    seen.add(descriptor.full_name)
+    for field in descriptor.fields:
+        if field.is_required:
+            return True
+        if field.message_type is not None and _has_required(field.message_type, seen):
+            return True
+    return False
