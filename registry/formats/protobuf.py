@@ -214,16 +214,18 @@ def _pool_error(message: str, schema_str: str) -> str:
     quoted = re.search(r"'([A-Za-z_][\w.]*)'|\(([A-Za-z_][\w.]*)\)", detail)
     if quoted:
         name = (quoted.group(1) or quoted.group(2)).rsplit(".", 1)[-1]
-        where = _find_line(schema_str, name)
+        where = _find_line(schema_str, name, last="duplicate" in detail)
         if where is not None:
             return f"Invalid Protobuf schema: line {where[0]} column {where[1]}: {detail}"
     return f"Invalid Protobuf schema: {detail}"
 
 
-def _find_line(text: str, name: str) -> tuple[int, int] | None:
-    match = re.search(rf"\b{re.escape(name)}\b", text)
-    if match is None:
+def _find_line(text: str, name: str, *, last: bool) -> tuple[int, int] | None:
+    """Where ``name`` is written (its last occurrence for a duplicate), as line and column."""
+    matches = list(re.finditer(rf"\b{re.escape(name)}\b", text))
+    if not matches:
         return None
+    match = matches[-1] if last else matches[0]
     line = text.count("\n", 0, match.start()) + 1
     return line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
 
