@@ -147,8 +147,12 @@ def main() -> None:
         registry_s.append(timed(lambda: registry_path(pairs, references)))
     ratios = [r / d for r, d in zip(registry_s, direct_s, strict=True)]
     print(f"parse+compat of {args.schemas} schema pairs ({args.runs} runs)")
-    print(f"  direct   s/run: {summary(direct_s)}  = {statistics.median(direct_s) / args.schemas * 1e3:.2f} ms/pair")
-    print(f"  registry s/run: {summary(registry_s)}  = {statistics.median(registry_s) / args.schemas * 1e3:.2f} ms/pair")
+    print(
+        f"  direct   s/run: {summary(direct_s)}  = {statistics.median(direct_s) / args.schemas * 1e3:.2f} ms/pair"
+    )
+    print(
+        f"  registry s/run: {summary(registry_s)}  = {statistics.median(registry_s) / args.schemas * 1e3:.2f} ms/pair"
+    )
     print(f"  ratio registry/direct: {summary(ratios)} (target <= 2)")
 
     parsed = PROTOBUF.parse(schema(0, False), references)
@@ -156,7 +160,11 @@ def main() -> None:
     order_class = validator.message_class([0])
     order = order_class(id=12345, status=2, voucher="SPRING")
     order.placed_at.seconds = 1_700_000_000
-    order.ship_to.street, order.ship_to.city, order.ship_to.country = "1 Main St", "Springfield", "US"
+    order.ship_to.street, order.ship_to.city, order.ship_to.country = (
+        "1 Main St",
+        "Springfield",
+        "US",
+    )
     for number in range(3):
         line = order.lines.add(sku=f"sku-{number}", quantity=number + 1)
         line.price.currency, line.price.units = "EUR", 10 + number
