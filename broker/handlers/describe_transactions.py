@@ -30,7 +30,7 @@ def _state(module: Any, ctx: RequestContext, transactional_id: str) -> Any:
             transactional_id=transactional_id,
             transaction_state="",
             transaction_timeout=datetime.timedelta(0),
-            transaction_start_time=_EPOCH - datetime.timedelta(milliseconds=1),
+            transaction_start_time=_EPOCH,
             producer_id=-1,
             producer_epoch=-1,
             topics=(),
@@ -44,7 +44,8 @@ def _state(module: Any, ctx: RequestContext, transactional_id: str) -> Any:
         transactional_id=transactional_id,
         transaction_state=meta.state.value,
         transaction_timeout=datetime.timedelta(milliseconds=meta.timeout_ms),
-        transaction_start_time=_EPOCH + datetime.timedelta(milliseconds=meta.txn_start_ms),
+        # -1 (no transaction yet) cannot be encoded by the codec: the epoch stands for it
+        transaction_start_time=_EPOCH + datetime.timedelta(milliseconds=max(meta.txn_start_ms, 0)),
         producer_id=meta.producer_id,
         producer_epoch=meta.producer_epoch,
         topics=tuple(
