@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import uuid
 import struct
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings

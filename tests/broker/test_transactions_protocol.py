@@ -11,6 +11,7 @@ from kio.schema.errors import ErrorCode
 
 from broker.protocol import build, request_class
 from broker.protocol.records import Record, build_batch
+from broker.topics.store import broker_outbox
 from broker.transactions import TxnState
 
 from .conftest import RunningBroker
@@ -173,6 +174,12 @@ def test_transaction_state_errors(broker: RunningBroker, client: _Client) -> Non
     )
     assert _end(client, "tx2", pid, epoch, False) == ErrorCode.none
     assert _end(client, "tx2", pid, epoch, False) == ErrorCode.none  # a retry
+    outbox = broker_outbox(broker.app.database)
+    events = broker.call(lambda: outbox.events_since(0))
+    aborted = [e for e in events if e.name == "transaction_aborted"]
+    assert len(aborted) == 1
+    assert aborted[0].payload["transactional_id"] == "tx2"
+    assert aborted[0].payload["partitions"] == [{"topic": "t", "partition": 0}]
     assert _end(client, "tx2", pid, epoch, True) == ErrorCode.invalid_txn_state
     # TxnOffsetCommit without AddOffsetsToTxn
     module = _module(28, 3)

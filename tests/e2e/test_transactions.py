@@ -88,7 +88,6 @@ def test_loop_killed_midway_outputs_each_record_once(tmp_path: Path) -> None:
             source.produce("in", value=f"{i:04d}".encode())
         source.flush(30)
         database = tmp_path / "data" / "charter.db"
-        kills = 0
         for threshold in (60, 160):
             loop = _loop(bootstrap, database, total)
             loops.append(loop)
@@ -98,7 +97,6 @@ def test_loop_killed_midway_outputs_each_record_once(tmp_path: Path) -> None:
                     break
             loop.send_signal(signal.SIGKILL)
             loop.wait()
-            kills += 1
         final = _loop(bootstrap, database, total)
         loops.append(final)
         out, _ = final.communicate(timeout=120)

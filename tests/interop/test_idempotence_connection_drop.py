@@ -8,6 +8,7 @@ retries as duplicates with their original offsets.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -48,19 +49,15 @@ class _Proxy:
         except OSError:
             pass
         for sock in (source, target):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def cut(self) -> None:
         with self.lock:
             sockets, self.sockets = self.sockets, []
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.cuts += 1
 
     def close(self) -> None:
