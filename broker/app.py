@@ -26,12 +26,14 @@ from broker.cluster_id import load_or_create_cluster_id
 from broker.gate import BrokerGate
 from broker.handlers import build_handler_table
 from broker.handlers.context import BrokerContext
+from broker.handlers.fetch_sessions import FetchSessionCache
 from broker.handlers.waiters import AppendWaiters
 from broker.producer_ids import ProducerIdAllocator
 from broker.schemas import SchemaState
 from broker.server import KafkaServer
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks, TopicManager
+from broker.transactions import DatabasePendingOffsets, PendingOffsets, TransactionCoordinator
 from governance.broker_hooks import BrokerHooks
 from governance.gate import Gate
 
@@ -57,6 +59,7 @@ class BrokerApp:
         authenticator: Authenticator,
         topic_hooks: TopicHooks,
         schemas: SchemaState,
+        pending_offsets: PendingOffsets | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -65,6 +68,9 @@ class BrokerApp:
         self._authenticator = authenticator
         self._topic_hooks = topic_hooks
         self.schemas = schemas
+        self.pending_offsets = pending_offsets or DatabasePendingOffsets(database)
+        """Where TxnOffsetCommit stages offsets until their transaction ends (the groups seam)."""
+        self.transactions: TransactionCoordinator | None = None
         """The registry's schemas as this process knows them (kept current by ``charter``)."""
         self.topics: TopicManager | None = None
         self.server: KafkaServer | None = None
@@ -93,7 +99,24 @@ class BrokerApp:
             handlers=build_handler_table(),
             node_id=settings.node_id,
             hooks=self._hooks,
+            fetch_sessions=FetchSessionCache(settings.fetch_max_sessions),
         )
+        transactions = TransactionCoordinator(
+            self.database,
+            self.topics,
+            context.producer_ids,
+            self.pending_offsets,
+            max_timeout_ms=settings.transaction_max_timeout_ms,
+            flush=context.group_commit.flush,
+            notify=context.appends.notify,
+        )
+        try:
+            await transactions.recover()
+        except BaseException:
+            await self.topics.aclose()
+            self.topics = None
+            raise
+        context.transactions = self.transactions = transactions
         self.server = KafkaServer(
             context,
             settings.host,
@@ -112,10 +135,13 @@ class BrokerApp:
         if settings.port == 0:  # ephemeral port: advertise the one we got
             context.advertised_port = self.server.port
         self.topics.start_maintenance()
+        transactions.start_expiry(settings.transaction_abort_check_interval_ms)
         log.info("Kafka listener ready on %s:%d", settings.host, self.server.port)
 
     async def stop(self) -> None:
         """Stop listening, end connections, close every log."""
+        if self.transactions is not None:
+            await self.transactions.aclose()
         if self.server is not None:
             await self.server.close()
             await self.server.broker.group_commit.aclose()

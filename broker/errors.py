@@ -11,7 +11,20 @@ from kio.schema.errors import ErrorCode
 
 __all__ = [
     "BrokerError",
+    "fenced_code",
     "kafka_error",
+    "ConcurrentTransactions",
+    "CoordinatorLoadInProgress",
+    "CoordinatorNotAvailable",
+    "FetchSessionIdNotFound",
+    "InvalidFetchSessionEpoch",
+    "InvalidProducerIdMapping",
+    "InvalidTransactionTimeout",
+    "InvalidTxnState",
+    "NotCoordinator",
+    "ProducerFenced",
+    "TransactionalIdAuthorizationFailed",
+    "TransactionalIdNotFound",
     "CorruptRecord",
     "DuplicateSequenceNumber",
     "InvalidConfig",
@@ -137,6 +150,65 @@ class UnknownProducerId(BrokerError):
     error_code = 59
 
 
+class CoordinatorLoadInProgress(BrokerError):
+    error_code = 14
+
+
+class CoordinatorNotAvailable(BrokerError):
+    error_code = 15
+
+
+class NotCoordinator(BrokerError):
+    error_code = 16
+
+
+class InvalidTxnState(BrokerError):
+    """INVALID_TXN_STATE: the request does not fit the transaction's current state."""
+
+    error_code = 48
+
+
+class InvalidProducerIdMapping(BrokerError):
+    """The producer id is not the one the transactional id is mapped to."""
+
+    error_code = 49
+
+
+class InvalidTransactionTimeout(BrokerError):
+    error_code = 50
+
+
+class ConcurrentTransactions(BrokerError):
+    """The previous transaction of this transactional id is still completing: retry."""
+
+    error_code = 51
+
+
+class TransactionalIdAuthorizationFailed(BrokerError):
+    error_code = 53
+
+
+class FetchSessionIdNotFound(BrokerError):
+    error_code = 70
+
+
+class InvalidFetchSessionEpoch(BrokerError):
+    error_code = 71
+
+
+class ProducerFenced(BrokerError):
+    """A newer producer with the same transactional id exists (KIP-588).
+
+    Older request versions answer INVALID_PRODUCER_EPOCH instead (``fenced_code``).
+    """
+
+    error_code = 90
+
+
+class TransactionalIdNotFound(BrokerError):
+    error_code = 105
+
+
 class InvalidRecord(BrokerError):
     """INVALID_RECORD: the gate rejected a record (per-record errors travel separately)."""
 
@@ -154,6 +226,9 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     2: "CORRUPT_MESSAGE",
     3: "UNKNOWN_TOPIC_OR_PARTITION",
     10: "MESSAGE_TOO_LARGE",
+    14: "COORDINATOR_LOAD_IN_PROGRESS",
+    15: "COORDINATOR_NOT_AVAILABLE",
+    16: "NOT_COORDINATOR",
     17: "INVALID_TOPIC_EXCEPTION",
     18: "RECORD_LIST_TOO_LARGE",
     29: "TOPIC_AUTHORIZATION_FAILED",
@@ -169,10 +244,27 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     45: "OUT_OF_ORDER_SEQUENCE_NUMBER",
     46: "DUPLICATE_SEQUENCE_NUMBER",
     47: "INVALID_PRODUCER_EPOCH",
+    48: "INVALID_TXN_STATE",
+    49: "INVALID_PRODUCER_ID_MAPPING",
+    50: "INVALID_TRANSACTION_TIMEOUT",
+    51: "CONCURRENT_TRANSACTIONS",
+    53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
     59: "UNKNOWN_PRODUCER_ID",
+    70: "FETCH_SESSION_ID_NOT_FOUND",
+    71: "INVALID_FETCH_SESSION_EPOCH",
     87: "INVALID_RECORD",
+    90: "PRODUCER_FENCED",
+    105: "TRANSACTIONAL_ID_NOT_FOUND",
     100: "UNKNOWN_TOPIC_ID",
 }
+
+
+def fenced_code(exc: BrokerError, *, use_producer_fenced: bool) -> BrokerError:
+    """``exc``, or INVALID_PRODUCER_EPOCH in place of PRODUCER_FENCED for request versions
+    older than KIP-588's (clients of those versions do not know code 90)."""
+    if isinstance(exc, ProducerFenced) and not use_producer_fenced:
+        return InvalidProducerEpoch(exc.message)
+    return exc
 
 
 def kafka_error(exc: BrokerError) -> tuple[ErrorCode, str | None]:

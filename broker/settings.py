@@ -37,6 +37,12 @@ class BrokerSettings:
     """Broker-wide default of the ``flush.messages`` topic config."""
     log_retention_check_interval_ms: int = 5000
     node_id: int = 0
+    transaction_max_timeout_ms: int = 900000
+    """Largest ``transaction.timeout.ms`` a producer may ask for (``transaction.max.timeout.ms``)."""
+    transaction_abort_check_interval_ms: int = 10000
+    """How often timed-out transactions are aborted."""
+    fetch_max_sessions: int = 1000
+    """Incremental fetch sessions kept (``max.incremental.fetch.session.cache.slots``)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -53,6 +59,13 @@ class BrokerSettings:
         if self.socket_request_max_bytes < 1:
             raise InvalidConfig(
                 f"socket_request_max_bytes must be at least 1, got {self.socket_request_max_bytes}"
+            )
+        for name in ("transaction_max_timeout_ms", "transaction_abort_check_interval_ms"):
+            if getattr(self, name) < 1:
+                raise InvalidConfig(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.fetch_max_sessions < 0:
+            raise InvalidConfig(
+                f"fetch_max_sessions must be at least 0, got {self.fetch_max_sessions}"
             )
         CONFIG_DEFS["flush.messages"].parse(str(self.log_flush_messages))
 

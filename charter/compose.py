@@ -117,6 +117,9 @@ def broker_settings(settings: Settings) -> BrokerSettings:
             default_partitions=settings.default_partitions,
             log_flush_messages=settings.log_flush_messages,
             log_retention_check_interval_ms=settings.log_retention_check_interval_ms,
+            transaction_max_timeout_ms=settings.transaction_max_timeout_ms,
+            transaction_abort_check_interval_ms=settings.transaction_abort_check_interval_ms,
+            fetch_max_sessions=settings.fetch_max_sessions,
         )
     except InvalidConfig as exc:
         raise ConfigError(str(exc)) from None

@@ -42,6 +42,13 @@ class Settings:
     default_partitions: int = 1
     log_flush_messages: int = 1
     log_retention_check_interval_ms: int = 5000
+    transaction_max_timeout_ms: int = 900000
+    """Largest ``transaction.timeout.ms`` a producer may ask for (Kafka's ``transaction.max.timeout.ms``)."""
+    transaction_abort_check_interval_ms: int = 10000
+    """How often timed-out transactions are aborted (Kafka's
+    ``transaction.abort.timed.out.transaction.cleanup.interval.ms``)."""
+    fetch_max_sessions: int = 1000
+    """Incremental fetch sessions kept (Kafka's ``max.incremental.fetch.session.cache.slots``)."""
     advertised_host: str | None = None
     event_retention_hours: int = 168
     """How long the outboxes keep events (``charter.events``)."""
@@ -95,6 +102,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "default_partitions": _at_least(1),
     "log_flush_messages": _at_least(1),
     "log_retention_check_interval_ms": _at_least(1),
+    "transaction_max_timeout_ms": _at_least(1),
+    "transaction_abort_check_interval_ms": _at_least(1),
+    "fetch_max_sessions": _at_least(0),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}

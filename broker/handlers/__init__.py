@@ -45,6 +45,13 @@ HANDLER_MODULES: tuple[str, ...] = (
     "describe_configs",
     "alter_configs",
     "incremental_alter_configs",
+    "find_coordinator",
+    "add_partitions_to_txn",
+    "add_offsets_to_txn",
+    "end_txn",
+    "txn_offset_commit",
+    "describe_transactions",
+    "list_transactions",
 )
 
 
