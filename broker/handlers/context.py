@@ -9,6 +9,7 @@ from typing import Any
 from broker.auth import Authenticator
 from broker.connection import ConnectionState
 from broker.gate import BrokerGate
+from broker.groups import GroupCoordinator
 from broker.handlers.waiters import AppendWaiters
 from broker.log.group_commit import GroupCommit
 from broker.producer_ids import ProducerIdAllocator
@@ -38,6 +39,8 @@ class BrokerContext:
     node_id: int = 0
     hooks: BrokerHooks = dataclasses.field(default_factory=AllowAll)
     group_commit: GroupCommit = dataclasses.field(default_factory=GroupCommit)
+    groups: GroupCoordinator | None = None
+    """The consumer-group coordinator (every group's coordinator is this node)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
