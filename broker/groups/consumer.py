@@ -153,6 +153,8 @@ class ConsumerGroup:
         self.empty_since_ms: int | None = None
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.last_state = GroupState.EMPTY
+        self.needs_bump = False
+        """A member joined: the next heartbeat bumps the group epoch (once)."""
 
     @property
     def state(self) -> GroupState:
@@ -259,9 +261,10 @@ class ConsumerProtocol:
         member = self._member(group, request)
         now = self.clock()
         member.session_deadline = now + self.settings.group_consumer_session_timeout_ms / 1000
-        bumped = self._update_subscription(group, member, request)
+        bumped = self._update_subscription(group, member, request) or group.needs_bump
         if self._refresh_topics(group) or bumped:
             group.group_epoch += 1
+        group.needs_bump = False
         if group.group_epoch > group.assignment_epoch:
             self._compute_target(group)
         changed = self._reconcile(group, member, request.owned)
@@ -318,7 +321,7 @@ class ConsumerProtocol:
         if member.instance_id is not None:
             group.static_members[member.instance_id] = member.member_id
         group.empty_since_ms = None
-        group.group_epoch += 1
+        group.needs_bump = True
         group.events.append(
             (
                 "group_member_joined",

@@ -37,7 +37,7 @@ from broker.groups.classic import ClassicGroup, ClassicMember
 from broker.groups.classic_coordinator import ClassicProtocol
 from broker.groups.consumer import ConsumerGroup, ConsumerMember, ConsumerProtocol
 from broker.groups.offsets import GroupStore, OffsetEntry, OffsetKey
-from broker.groups.state import GroupState, MemberState
+from broker.groups.state import GroupState
 from broker.settings import BrokerSettings
 
 __all__ = ["GroupCoordinator", "GroupSummary", "TopicLookup"]
@@ -216,8 +216,8 @@ class GroupCoordinator:
             return group
         if group is not None and (group.members or not create):
             raise GroupIdNotFound(f"group {group_id!r} is not a consumer group")
-        if not create:
-            raise GroupIdNotFound(f"group {group_id!r} does not exist")
+        if not create:  # the client rejoins with epoch 0 on UNKNOWN_MEMBER_ID
+            raise UnknownMemberId(f"group {group_id!r} does not exist")
         consumer = ConsumerGroup(group_id, self.settings.consumer_assignors[0])
         self.groups[group_id] = consumer
         return consumer
@@ -446,7 +446,3 @@ class GroupCoordinator:
                 self._drop(group, "offsets expired")
         return expired_total
 
-    # -- KIP-848 helpers for handlers -------------------------------------------------------
-
-    def member_states(self, group: ConsumerGroup) -> dict[str, MemberState]:
-        return {member_id: member.state for member_id, member in group.members.items()}
