@@ -445,4 +445,3 @@ class GroupCoordinator:
             if not committed and (since + retention_ms <= now_ms or expired):
                 self._drop(group, "offsets expired")
         return expired_total
-

@@ -64,7 +64,7 @@ def join(
 def test_api_versions_advertise_group_apis(groups_broker: RunningBroker) -> None:
     with RawClient(groups_broker.port) as client:
         keys = {item.api_key for item in client.api_versions().api_keys}
-    assert GROUP_KEYS <= keys
+    assert keys >= GROUP_KEYS
 
 
 def test_find_coordinator_single_and_batched(groups_broker: RunningBroker) -> None:
