@@ -123,6 +123,7 @@ def broker_settings(settings: Settings) -> BrokerSettings:
             group_max_session_timeout_ms=settings.group_max_session_timeout_ms,
             group_initial_rebalance_delay_ms=settings.group_initial_rebalance_delay_ms,
             group_max_size=settings.group_max_size,
+            group_max_assignment_bytes=settings.group_max_assignment_bytes,
             offsets_retention_minutes=settings.offsets_retention_minutes,
             offsets_retention_check_interval_ms=settings.offsets_retention_check_interval_ms,
             offset_metadata_max_bytes=settings.offset_metadata_max_bytes,

@@ -49,6 +49,7 @@ class Settings:
     group_max_session_timeout_ms: int = 1_800_000
     group_initial_rebalance_delay_ms: int = 3000
     group_max_size: int = 2**31 - 1
+    group_max_assignment_bytes: int = 1024 * 1024
     offsets_retention_minutes: int = 7 * 24 * 60
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
@@ -110,6 +111,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "group_max_session_timeout_ms": _at_least(1),
     "group_initial_rebalance_delay_ms": _at_least(0),
     "group_max_size": _at_least(1),
+    "group_max_assignment_bytes": _at_least(1),
     "offsets_retention_minutes": _at_least(1),
     "offsets_retention_check_interval_ms": _at_least(1),
     "offset_metadata_max_bytes": _at_least(0),
