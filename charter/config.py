@@ -52,6 +52,18 @@ class Settings:
     advertised_host: str | None = None
     event_retention_hours: int = 168
     """How long the outboxes keep events (``charter.events``)."""
+    group_min_session_timeout_ms: int = 6000
+    group_max_session_timeout_ms: int = 1_800_000
+    group_initial_rebalance_delay_ms: int = 3000
+    group_max_size: int = 2**31 - 1
+    group_max_assignment_bytes: int = 1024 * 1024
+    offsets_retention_minutes: int = 7 * 24 * 60
+    offsets_retention_check_interval_ms: int = 600_000
+    offset_metadata_max_bytes: int = 4096
+    group_consumer_heartbeat_interval_ms: int = 5000
+    group_consumer_session_timeout_ms: int = 45_000
+    group_consumer_assignors: str = "uniform,range"
+    group_offsets_event_interval_ms: int = 5000
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -105,6 +117,17 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "transaction_max_timeout_ms": _at_least(1),
     "transaction_abort_check_interval_ms": _at_least(1),
     "fetch_max_sessions": _at_least(0),
+    "group_min_session_timeout_ms": _at_least(1),
+    "group_max_session_timeout_ms": _at_least(1),
+    "group_initial_rebalance_delay_ms": _at_least(0),
+    "group_max_size": _at_least(1),
+    "group_max_assignment_bytes": _at_least(1),
+    "offsets_retention_minutes": _at_least(1),
+    "offsets_retention_check_interval_ms": _at_least(1),
+    "offset_metadata_max_bytes": _at_least(0),
+    "group_consumer_heartbeat_interval_ms": _at_least(1),
+    "group_consumer_session_timeout_ms": _at_least(1),
+    "group_offsets_event_interval_ms": _at_least(0),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}

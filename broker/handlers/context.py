@@ -10,6 +10,7 @@ from broker.auth import Authenticator
 from broker.connection import ConnectionState
 from broker.errors import CoordinatorNotAvailable
 from broker.gate import BrokerGate
+from broker.groups import GroupCoordinator
 from broker.handlers.fetch_sessions import FetchSessionCache
 from broker.handlers.waiters import AppendWaiters
 from broker.log.group_commit import GroupCommit
@@ -52,6 +53,9 @@ class BrokerContext:
         if self.transactions is None:
             raise CoordinatorNotAvailable("the transaction coordinator is loading")
         return self.transactions
+
+    groups: GroupCoordinator | None = None
+    """The consumer-group coordinator (every group's coordinator is this node)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,63 +1,58 @@
-"""FindCoordinator (key 10): this broker coordinates every group and transactional id.
+"""FindCoordinator (key 10): this single node coordinates every group (and transactional id).
 
-A single-node broker is the coordinator of every key, of both key types
-(0 group, 1 transaction); v4+ asks for many keys at once. An unknown key type
-answers INVALID_REQUEST.
+v0-v3 ask for one key; v4+ (KIP-699) for a batch, answered one entry per key.
 """
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from kio.schema.errors import ErrorCode
 
 from broker.handlers.context import ApiHandler, RequestContext
+from broker.handlers.group_support import NO_THROTTLE
 from broker.protocol import build, response_module
 
 __all__ = ["HANDLERS"]
 
 API_KEY = 10
-_KEY_TYPES = frozenset({0, 1})
-_BATCHED_VERSION = 4
+_KEY_TYPES = (0, 1)  # group, transaction
+
+
+def _answer(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
+    broker = ctx.broker
+    if key_type not in _KEY_TYPES or not key:
+        return {
+            "error_code": ErrorCode.invalid_request,
+            "error_message": f"no coordinator for key type {key_type} and key {key!r}",
+            "node_id": -1,
+            "host": "",
+            "port": -1,
+        }
+    return {
+        "error_code": ErrorCode.none,
+        "error_message": None,
+        "node_id": broker.node_id,
+        "host": broker.advertised_host,
+        "port": broker.advertised_port,
+    }
 
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    broker = ctx.broker
-    key_type = getattr(request, "key_type", 0)
-    error = ErrorCode.none if key_type in _KEY_TYPES else ErrorCode.invalid_request
-    message = None if error == ErrorCode.none else f"unknown coordinator key type {key_type}"
-    node_id, host, port = (
-        (broker.node_id, broker.advertised_host, broker.advertised_port)
-        if error == ErrorCode.none
-        else (-1, "", -1)
-    )
-    if ctx.api_version < _BATCHED_VERSION:
+    key_type = int(getattr(request, "key_type", 0))
+    if ctx.api_version < 4:
         return build(
             module.FindCoordinatorResponse,
-            throttle_time=datetime.timedelta(0),
-            error_code=error,
-            error_message=message,
-            node_id=node_id,
-            host=host,
-            port=port,
+            throttle_time=NO_THROTTLE,
+            **_answer(ctx, request.key, key_type),
         )
+    coordinators = tuple(
+        build(module.Coordinator, key=key, **_answer(ctx, key, key_type))
+        for key in request.coordinator_keys
+    )
     return build(
-        module.FindCoordinatorResponse,
-        throttle_time=datetime.timedelta(0),
-        coordinators=tuple(
-            build(
-                module.Coordinator,
-                key=key,
-                node_id=node_id,
-                host=host,
-                port=port,
-                error_code=error,
-                error_message=message,
-            )
-            for key in request.coordinator_keys
-        ),
+        module.FindCoordinatorResponse, throttle_time=NO_THROTTLE, coordinators=coordinators
     )
 
 

@@ -12,6 +12,7 @@ from broker.transactions.coordinator import NO_PRODUCER_ID, TransactionCoordinat
 from broker.transactions.pending_offsets import (
     DatabasePendingOffsets,
     GroupMember,
+    GroupPendingOffsets,
     OffsetAndMetadata,
     PendingOffsets,
 )
@@ -20,6 +21,7 @@ from broker.transactions.state import TopicPartition, TransactionMetadata, TxnSt
 __all__ = [
     "DatabasePendingOffsets",
     "GroupMember",
+    "GroupPendingOffsets",
     "NO_PRODUCER_ID",
     "OffsetAndMetadata",
     "PendingOffsets",

@@ -14,23 +14,32 @@ only through ``PendingOffsets``:
   completion, so a store in the same database commits atomically with it; they
   must be idempotent (recovery may complete a transaction again).
 
-``DatabasePendingOffsets`` is the default: staged rows in
-``broker_txn_pending_offsets``, committed ones in ``broker_txn_committed_offsets``
-(read with ``committed(group_id)``) until the groups store takes over.
+``GroupPendingOffsets`` is what the broker uses: staged rows in
+``broker_txn_pending_offsets``, checked against the group's generation and, on
+commit, handed to the group coordinator, so OffsetFetch answers them like any
+other commit. ``DatabasePendingOffsets`` alone (committed rows in
+``broker_txn_committed_offsets``) serves a broker without a group coordinator.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import peewee
 
+from broker.groups import GroupCoordinator
 from broker.transactions.state import TopicPartition
 from broker.transactions.store import CommittedOffsetRow, PendingOffsetRow
 
-__all__ = ["DatabasePendingOffsets", "GroupMember", "OffsetAndMetadata", "PendingOffsets"]
+__all__ = [
+    "DatabasePendingOffsets",
+    "GroupMember",
+    "GroupPendingOffsets",
+    "OffsetAndMetadata",
+    "PendingOffsets",
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -155,3 +164,47 @@ class DatabasePendingOffsets:
                     PendingOffsetRow.producer_id == producer_id
                 )
             }
+
+
+class GroupPendingOffsets(DatabasePendingOffsets):
+    """Staged in the database, committed into the consumer-group coordinator's offsets."""
+
+    def __init__(
+        self, database: peewee.Database, coordinator: Callable[[], GroupCoordinator | None]
+    ) -> None:
+        super().__init__(database)
+        self._coordinator = coordinator
+
+    def stage(
+        self,
+        group_id: str,
+        producer_id: int,
+        offsets: Mapping[TopicPartition, OffsetAndMetadata],
+        member: GroupMember,
+    ) -> None:
+        coordinator = self._coordinator()
+        if coordinator is not None:
+            coordinator.check_member(
+                group_id, member.generation_id, member.member_id, member.group_instance_id
+            )
+        super().stage(group_id, producer_id, offsets, member)
+
+    def commit(self, producer_id: int) -> None:
+        coordinator = self._coordinator()
+        if coordinator is None:
+            super().commit(producer_id)
+            return
+        with self.database.bind_ctx(self._models), self.database.atomic():
+            staged = list(
+                PendingOffsetRow.select().where(PendingOffsetRow.producer_id == producer_id)
+            )
+            by_group: dict[str, dict[TopicPartition, tuple[int, int, str | None]]] = {}
+            for row in staged:
+                by_group.setdefault(row.group_id, {})[(row.topic, row.partition)] = (
+                    row.committed_offset,
+                    row.leader_epoch,
+                    row.metadata,
+                )
+            for group_id, entries in by_group.items():
+                coordinator.commit_transactional(group_id, entries)
+            PendingOffsetRow.delete().where(PendingOffsetRow.producer_id == producer_id).execute()

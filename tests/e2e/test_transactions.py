@@ -65,9 +65,9 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def _loop(bootstrap: str, database: Path, total: int) -> subprocess.Popen[str]:
+def _loop(bootstrap: str, total: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.e2e.txn_loop", bootstrap, str(database), str(total)],
+        [sys.executable, "-m", "tests.e2e.txn_loop", bootstrap, str(total)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -89,7 +89,7 @@ def test_loop_killed_midway_outputs_each_record_once(tmp_path: Path) -> None:
         source.flush(30)
         database = tmp_path / "data" / "charter.db"
         for threshold in (60, 160):
-            loop = _loop(bootstrap, database, total)
+            loop = _loop(bootstrap, total)
             loops.append(loop)
             assert loop.stdout is not None
             for line in loop.stdout:
@@ -97,7 +97,7 @@ def test_loop_killed_midway_outputs_each_record_once(tmp_path: Path) -> None:
                     break
             loop.send_signal(signal.SIGKILL)
             loop.wait()
-        final = _loop(bootstrap, database, total)
+        final = _loop(bootstrap, total)
         loops.append(final)
         out, _ = final.communicate(timeout=120)
         assert final.returncode == 0, out

@@ -1,14 +1,12 @@
 """A consume-transform-produce loop with confluent-kafka transactions, run as its own process.
 
-Usage: ``python -m tests.e2e.txn_loop BOOTSTRAP DATABASE_FILE TOTAL``. Reads topic ``in``
+Usage: ``python -m tests.e2e.txn_loop BOOTSTRAP TOTAL``. Reads topic ``in``
 from the group's committed offset, writes ``out-<value>`` to topic ``out`` and commits the
 input offsets in the same transaction (``send_offsets_to_transaction``); prints
 ``committed <next offset>`` after each commit and exits once ``TOTAL`` inputs are done.
 
-Where it resumes: the group's offset committed by the last committed transaction. Until
-the group coordinator (OffsetFetch) is merged, it is read from the broker's default
-pending-offsets store in the database (``DatabasePendingOffsets.committed``), the same
-rows an OffsetFetch will answer from once the integrator wires it.
+Where it resumes: the group's offset committed by the last committed transaction, asked
+of the broker with OffsetFetch (``Consumer.committed``), as any application does.
 """
 
 from __future__ import annotations
@@ -18,18 +16,11 @@ import time
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from broker.transactions import DatabasePendingOffsets
-from charter.db import open_database
-
 GROUP = "loop"
 
 
 def main() -> None:
-    bootstrap, database_file, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    database = open_database(f"sqlite:///{database_file}")
-    committed = DatabasePendingOffsets(database).committed(GROUP)
-    database.close()
-    start = committed[("in", 0)].offset if ("in", 0) in committed else 0
+    bootstrap, total = sys.argv[1], int(sys.argv[2])
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -38,6 +29,8 @@ def main() -> None:
             "isolation.level": "read_committed",
         }
     )
+    (committed,) = consumer.committed([TopicPartition("in", 0)], timeout=30)
+    start = max(committed.offset, 0)  # OFFSET_INVALID (-1001) when nothing was committed yet
     consumer.assign([TopicPartition("in", 0, start)])
     producer = Producer(
         {"bootstrap.servers": bootstrap, "transactional.id": "loop-tx", "linger.ms": 1}
