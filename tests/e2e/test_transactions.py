@@ -87,7 +87,6 @@ def test_loop_killed_midway_outputs_each_record_once(tmp_path: Path) -> None:
         for i in range(total):
             source.produce("in", value=f"{i:04d}".encode())
         source.flush(30)
-        database = tmp_path / "data" / "charter.db"
         for threshold in (60, 160):
             loop = _loop(bootstrap, total)
             loops.append(loop)
