@@ -40,6 +40,7 @@ class TopicInfo:
     name: str
     partitions: int
     configs: Mapping[str, str]
+    overrides: frozenset[str] = frozenset()  # configs set on the topic (not defaults)
 
     @property
     def validation(self) -> str | None:
@@ -66,7 +67,8 @@ def create_topic(
             raise ValueError(f"validation must be one of {', '.join(VALIDATION_MODES)}")
         configs[VALIDATION_CONFIG] = validation
     new_topic = NewTopic(topic, partitions, replication_factor, config=configs)
-    futures = _admin(bootstrap_servers).create_topics([new_topic], request_timeout=_TIMEOUT_S)
+    admin = _admin(bootstrap_servers)  # held until the answer: a dropped client cancels it
+    futures = admin.create_topics([new_topic], request_timeout=_TIMEOUT_S)
     try:
         futures[topic].result(timeout=_TIMEOUT_S)
     except confluent_kafka.KafkaException as error:
@@ -100,7 +102,8 @@ def create_governed_topic(
 
 def list_topics(bootstrap_servers: str) -> list[TopicInfo]:
     """Every topic with its partition count (configs left empty: ``describe_topic`` has them)."""
-    metadata = _admin(bootstrap_servers).list_topics(timeout=_TIMEOUT_S)
+    admin = _admin(bootstrap_servers)
+    metadata = admin.list_topics(timeout=_TIMEOUT_S)
     return sorted(
         (TopicInfo(name, len(topic.partitions), {}) for name, topic in metadata.topics.items()),
         key=lambda info: info.name,
@@ -119,4 +122,5 @@ def describe_topic(bootstrap_servers: str, topic: str) -> TopicInfo:
     except confluent_kafka.KafkaException as error:
         raise CharterError(f"topic {topic!r}: {error.args[0].str()}") from None
     configs = {name: entry.value for name, entry in entries.items() if entry.value is not None}
-    return TopicInfo(topic, len(metadata.partitions), configs)
+    overrides = frozenset(name for name, entry in entries.items() if not entry.is_default)
+    return TopicInfo(topic, len(metadata.partitions), configs, overrides)
