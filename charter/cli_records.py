@@ -98,7 +98,7 @@ def produce(
             failures.append(error.str())
 
     producer = Producer(options.bootstrap_servers, registry=options.registry())
-    stream = input_file.open(encoding="utf-8") if input_file else click.get_text_stream("stdin")
+    stream = input_file.open(encoding="utf-8") if input_file else sys.stdin
     progress = _Progress(input_file)
     count = 0
     try:
