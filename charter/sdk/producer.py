@@ -19,8 +19,8 @@ import confluent_kafka
 
 from charter.sdk.errors import ValidationError
 from charter.sdk.registry_client import SchemaRegistryClient
-from charter.sdk.rules import RuleViolation
-from charter.sdk.schemas import SchemaCache
+from charter.sdk.rules import NO_RULES, RuleViolation
+from charter.sdk.schemas import SchemaCache, WriteSchema
 from charter.sdk.typed import to_plain
 
 __all__ = ["Producer", "librdkafka_config"]
@@ -59,6 +59,7 @@ class Producer:
         self.registry = registry
         self._schemas = SchemaCache(registry, auto_register=auto_register)
         self._producer = confluent_kafka.Producer(librdkafka_config(bootstrap_servers, config))
+        self._last_schema: dict[str, tuple[Any, WriteSchema]] = {}
 
     def produce(
         self,
@@ -80,27 +81,44 @@ class Producer:
         ``<topic>-value``. ``key`` is sent as bytes (str is UTF-8 encoded)
         unless ``key_schema`` is given, then serialized under ``<topic>-key``.
         """
-        if schema is None and value is not None and not isinstance(value, Mapping):
-            schema = type(value) if hasattr(value, "__dataclass_fields__") else None
         try:
-            value_bytes = (
-                None if value is None else self._serialize(f"{topic}-value", value, schema)
-            )
+            value_bytes = None if value is None else self._value_bytes(topic, value, schema)
         except _Routed:
             return
         if key_schema is not None and key is not None:
             key_bytes: Any = self._serialize(f"{topic}-key", key, key_schema)
         else:
             key_bytes = key.encode() if isinstance(key, str) else key
+        if headers is None and on_delivery is None and partition is None and timestamp is None:
+            try:
+                self._producer.produce(topic, value_bytes, key_bytes)
+                return
+            except BufferError:
+                pass  # the general path below waits for room
         self._send(topic, value_bytes, key_bytes, headers, on_delivery, partition, timestamp)
 
-    def _serialize(self, subject: str, value: Any, schema: Any) -> bytes | None:
+    def _value_bytes(self, topic: str, value: Any, schema: Any) -> bytes:
+        """The framed value; the last write schema of each topic is kept for the common case."""
+        last = self._last_schema.get(topic)
+        if last is not None and last[0] is schema and type(value) is dict:
+            return self._encode(last[1], value)
+        if schema is None and hasattr(value, "__dataclass_fields__"):
+            schema = type(value)
+        write_schema = self._schemas.for_write(f"{topic}-value", schema)
+        self._last_schema[topic] = (schema, write_schema)
+        return self._encode(write_schema, to_plain(value))
+
+    def _serialize(self, subject: str, value: Any, schema: Any) -> bytes:
+        """``value`` framed with ``schema`` registered under ``subject`` (no topic cache)."""
         write_schema = self._schemas.for_write(subject, schema)
-        plain = value if type(value) is dict else to_plain(value)
-        framed = write_schema.codec.encode(plain)
-        violations = write_schema.rules.check(plain)
-        if violations:
-            self._enforce(violations, subject, plain)
+        return self._encode(write_schema, value if type(value) is dict else to_plain(value))
+
+    def _encode(self, write_schema: WriteSchema, value: Any) -> bytes:
+        framed = write_schema.codec.encode(value)
+        if write_schema.rules is not NO_RULES:
+            violations = write_schema.rules.check(value)
+            if violations:
+                self._enforce(violations, write_schema.subject, value)
         return framed
 
     def _enforce(self, violations: list[RuleViolation], subject: str, value: Any) -> None:
