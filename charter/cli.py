@@ -177,3 +177,12 @@ def bench(name: str | None) -> None:
             raise click.UsageError(f"no benchmark named {script.stem!r} in {bench_dir}")
         click.echo(f"== {script.stem}")
         subprocess.run([sys.executable, str(script)], check=True)
+
+
+def _add_client_commands() -> None:
+    from charter.cli_client import add_client_commands
+
+    add_client_commands(main)
+
+
+_add_client_commands()

@@ -230,8 +230,14 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return _coerce_all(values, source="environment (CHARTER_*)")
 
 
+# Settings of the client commands (``charter produce``, ``schema``, ...; charter.cli_client),
+# read by click, not by the servers: they may be set in a shell that also runs ``charter up``.
+CLIENT_ENV = frozenset({"CHARTER_BOOTSTRAP_SERVERS", "CHARTER_REGISTRY_URL", "CHARTER_OUTPUT"})
+
 # Variables with the prefix that are not settings (test switches, the config path itself).
-_IGNORED_ENV = frozenset({"CHARTER_REQUIRE_PG", "CHARTER_CONFIG", "CHARTER_TEST_DATABASE_URL"})
+_IGNORED_ENV = (
+    frozenset({"CHARTER_REQUIRE_PG", "CHARTER_CONFIG", "CHARTER_TEST_DATABASE_URL"}) | CLIENT_ENV
+)
 
 
 def load_settings(

@@ -1,0 +1,178 @@
+"""What the client commands share: global options, the output format, errors as one line.
+
+``add_client_commands(main)`` puts ``--bootstrap-server``, ``--registry-url``
+(env ``CHARTER_BOOTSTRAP_SERVERS``, ``CHARTER_REGISTRY_URL``) and ``--output
+json|table`` (env ``CHARTER_OUTPUT``) on the ``charter`` group and registers the
+client commands: ``schema``, ``topic``, ``produce``, ``consume``,
+``completion``. The options are stored in the click context, so the server
+commands' signatures stay as they are. Every SDK error ends the command with a
+one-line message and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+__all__ = [
+    "ClientOptions",
+    "add_client_commands",
+    "client_command",
+    "emit",
+    "options_of",
+    "print_code",
+    "to_json",
+]
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_REGISTRY = "http://127.0.0.1:8081"
+_META_KEY = "charter.client"
+
+
+@dataclasses.dataclass
+class ClientOptions:
+    bootstrap_servers: str = DEFAULT_BOOTSTRAP
+    registry_url: str = DEFAULT_REGISTRY
+    output: str = "table"
+
+    def registry(self) -> Any:
+        from charter.sdk import SchemaRegistryClient
+
+        return SchemaRegistryClient(self.registry_url)
+
+
+def options_of(ctx: click.Context) -> ClientOptions:
+    return ctx.meta.setdefault(_META_KEY, ClientOptions())
+
+
+def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            setattr(options_of(ctx), field, value)
+
+    return callback
+
+
+GLOBAL_OPTIONS = [
+    click.Option(
+        ["--bootstrap-server"],
+        envvar="CHARTER_BOOTSTRAP_SERVERS",
+        expose_value=False,
+        callback=_store("bootstrap_servers"),
+        help=f"Kafka bootstrap servers for client commands [{DEFAULT_BOOTSTRAP}].",
+    ),
+    click.Option(
+        ["--registry-url"],
+        envvar="CHARTER_REGISTRY_URL",
+        expose_value=False,
+        callback=_store("registry_url"),
+        help=f"Schema registry URL for client commands [{DEFAULT_REGISTRY}].",
+    ),
+    click.Option(
+        ["--output", "-o"],
+        type=click.Choice(["table", "json"]),
+        envvar="CHARTER_OUTPUT",
+        expose_value=False,
+        callback=_store("output"),
+        help="Output of client commands: a table or JSON [table].",
+    ),
+]
+
+
+def client_command(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Pass ``ClientOptions`` first and turn SDK errors into one-line click errors."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from charter.sdk import CharterError
+
+        options = options_of(click.get_current_context())
+        try:
+            return function(options, *args, **kwargs)
+        except CharterError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+def _json_default(value: Any) -> Any:
+    import base64
+    import datetime
+    import decimal
+    import uuid
+
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any, *, indent: int | None = None) -> str:
+    """JSON text of SDK values (datetimes as ISO 8601, bytes as base64)."""
+    return json.dumps(value, default=_json_default, indent=indent, ensure_ascii=False)
+
+
+def emit(
+    options: ClientOptions,
+    document: Any,
+    rows: Sequence[Sequence[Any]] = (),
+    columns: Sequence[str] = (),
+    title: str | None = None,
+) -> None:
+    """``document`` as JSON for ``--output json``; else ``rows`` as a rich table."""
+    if options.output == "json":
+        click.echo(to_json(document, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    Console().print(table)
+
+
+def print_code(text: str, language: str) -> None:
+    """``text`` highlighted on a terminal; as it is when piped (no padding, no colours)."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        click.echo(text)
+        return
+    from rich.syntax import Syntax
+
+    console.print(Syntax(text, language))
+
+
+def completion_command(main: click.Group) -> click.Command:
+    @click.command("completion")
+    @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+    def completion(shell: str) -> None:
+        """Print the shell completion script: eval "$(charter completion bash)"."""
+        from click.shell_completion import get_completion_class
+
+        completion_class = get_completion_class(shell)
+        assert completion_class is not None
+        click.echo(completion_class(main, {}, "charter", "_CHARTER_COMPLETE").source())
+
+    return completion
+
+
+def add_client_commands(main: click.Group) -> None:
+    """Add the global client options and the client commands to ``main``."""
+    from charter.cli_records import consume, produce
+    from charter.cli_schema import schema
+    from charter.cli_topic import topic
+
+    main.params.extend(GLOBAL_OPTIONS)
+    for command in (schema, topic, produce, consume, completion_command(main)):
+        main.add_command(command)

@@ -1,0 +1,120 @@
+"""One codec per registered schema: value -> framed bytes and payload -> value, built once.
+
+``Codec.encode(value)`` validates and writes Confluent's frame (magic byte 0,
+4-byte big-endian schema id, payload) or raises ``ValidationError`` naming the
+field; ``Codec.decode(payload)`` reads a payload (after the frame) back into
+Python values. Avro encodes with a generated encoder (``avro_encoder``) and
+decodes with fastavro through the registry's payload validator; JSON Schema
+validates with the registry's compiled validator and writes compact JSON text,
+as confluent-kafka's ``JSONSerializer`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, Protocol
+
+import fastavro
+
+from charter.sdk.avro_encoder import Mismatch, compile_encoder
+from charter.sdk.avro_explain import explain
+from charter.sdk.errors import ValidationError
+from registry.errors import RegistryError
+from registry.formats import get_format
+from registry.formats.avro_payload import AvroPayloadValidator
+from registry.formats.base import PayloadInvalid
+
+__all__ = ["MAGIC", "AvroCodec", "Codec", "JsonCodec", "build_codec", "frame_header", "unframe"]
+
+MAGIC = 0
+_HEADER = struct.Struct(">bI")
+
+
+def frame_header(schema_id: int) -> bytes:
+    return _HEADER.pack(MAGIC, schema_id)
+
+
+def unframe(data: bytes) -> tuple[int, bytes]:
+    """``(schema_id, payload)`` of a framed record; ``ValueError`` when the frame is not Confluent's."""
+    if len(data) < 5:
+        raise ValueError(f"{len(data)} bytes is too short for Confluent's 5-byte frame")
+    magic, schema_id = _HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise ValueError(f"magic byte {magic} is not 0: not Confluent's wire format")
+    return schema_id, data[5:]
+
+
+class Codec(Protocol):
+    schema_type: str
+    schema_id: int
+    document: Any  # the schema as JSON (for rules and typed conversions)
+
+    def encode(self, value: Any) -> bytes: ...
+
+    def decode(self, payload: bytes) -> Any: ...
+
+
+class AvroCodec:
+    """An Avro schema compiled once: a generated encoder and fastavro's reader."""
+
+    schema_type = "AVRO"
+
+    def __init__(self, schema_id: int, document: Any) -> None:
+        self.schema_id = schema_id
+        self.document = document
+        self._named: dict[str, Any] = {}
+        self._parsed = fastavro.parse_schema(document, named_schemas=self._named)
+        self._encode = compile_encoder(self._parsed, self._named, frame_header(schema_id))
+        self._reader = AvroPayloadValidator(document)
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return self._encode(value)
+        except Mismatch:
+            path, message = explain(self._parsed, self._named, value)
+            raise ValidationError(message, path) from None
+        except RecursionError:
+            raise ValidationError("#: the value is nested too deeply", "#") from None
+
+    def decode(self, payload: bytes) -> Any:
+        return self._reader(payload)
+
+
+class JsonCodec:
+    """A JSON Schema compiled once by the registry's JSON format; values written as compact JSON."""
+
+    schema_type = "JSON"
+
+    def __init__(self, schema_id: int, schema_str: str) -> None:
+        self.schema_id = schema_id
+        self.document = json.loads(schema_str)
+        self._schema = get_format("JSON").parse(schema_str)
+        self._header = frame_header(schema_id)
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            self._schema.validate(value)  # type: ignore[attr-defined]
+        except PayloadInvalid as invalid:
+            raise ValidationError(invalid.message, invalid.path) from None
+        try:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValidationError(f"#: not JSON-serializable ({error})", "#") from None
+        return self._header + text.encode("utf-8")
+
+    def decode(self, payload: bytes) -> Any:
+        return self._schema.payload_validator(payload)
+
+
+def build_codec(schema_id: int, schema_type: str | None, schema_str: str) -> Codec:
+    """The codec of a registered schema; ``ValidationError`` for types the SDK cannot write."""
+    kind = (schema_type or "AVRO").upper()
+    try:
+        if kind == "AVRO":
+            return AvroCodec(schema_id, json.loads(schema_str))
+        if kind == "JSON":
+            return JsonCodec(schema_id, schema_str)
+    except (ValueError, RegistryError, fastavro.schema.SchemaParseException) as error:
+        raise ValidationError(f"#: schema {schema_id} cannot be used: {error}", "#") from None
+    raise ValidationError(f"#: the SDK does not serialize {kind} schemas yet (planned)", "#")

@@ -1,0 +1,192 @@
+"""``Producer``: validate, run the contract's write rules and serialize before librdkafka sends.
+
+A value that does not match its schema raises ``ValidationError`` (a
+``ValueError``) naming the field, and nothing is queued; the gate at the broker
+is the last line, not the first. Records leave in Confluent's wire format, so
+any Confluent deserializer reads them. The transport is confluent-kafka's
+``Producer`` (librdkafka): the same code runs against Charter's broker or any
+Kafka cluster; extra keyword arguments are librdkafka settings
+(``linger_ms=5`` means ``linger.ms``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import confluent_kafka
+
+from charter.sdk.errors import ValidationError
+from charter.sdk.registry_client import SchemaRegistryClient
+from charter.sdk.rules import NO_RULES, RuleViolation
+from charter.sdk.schemas import SchemaCache, WriteSchema
+from charter.sdk.typed import to_plain
+
+__all__ = ["Producer", "librdkafka_config"]
+
+Headers = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None
+
+
+def librdkafka_config(bootstrap_servers: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """librdkafka settings from keyword arguments (``linger_ms`` -> ``linger.ms``)."""
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers}
+    for key, value in extra.items():
+        config[key.replace("_", ".")] = value
+    return config
+
+
+class Producer:
+    """``Producer(bootstrap_servers=..., registry_url=..., **librdkafka_config)``.
+
+    ``auto_register=False`` only looks schemas up (the subject must hold them);
+    ``registry`` passes a ready ``SchemaRegistryClient`` instead of ``registry_url``.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        registry_url: str | None = None,
+        *,
+        registry: SchemaRegistryClient | None = None,
+        auto_register: bool = True,
+        **config: Any,
+    ) -> None:
+        if registry is None:
+            if registry_url is None:
+                raise ValueError("Producer needs registry_url= (or registry=)")
+            registry = SchemaRegistryClient(registry_url)
+        self.registry = registry
+        self._schemas = SchemaCache(registry, auto_register=auto_register)
+        self._producer = confluent_kafka.Producer(librdkafka_config(bootstrap_servers, config))
+        self._last_schema: dict[str, tuple[Any, WriteSchema]] = {}
+
+    def produce(
+        self,
+        topic: str,
+        value: Any,
+        key: Any = None,
+        schema: Any = None,
+        headers: Headers = None,
+        on_delivery: Callable[[Any, Any], None] | None = None,
+        *,
+        key_schema: Any = None,
+        partition: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """Validate and queue one record; ``ValidationError`` and nothing queued when it does not fit.
+
+        ``schema`` is an Avro schema (dict or JSON text), a JSON Schema, a
+        dataclass or marshmallow schema, or None for the latest version of
+        ``<topic>-value``. ``key`` is sent as bytes (str is UTF-8 encoded)
+        unless ``key_schema`` is given, then serialized under ``<topic>-key``.
+        """
+        try:
+            value_bytes = None if value is None else self._value_bytes(topic, value, schema)
+        except _Routed:
+            return
+        if key_schema is not None and key is not None:
+            key_bytes: Any = self._serialize(f"{topic}-key", key, key_schema)
+        else:
+            key_bytes = key.encode() if isinstance(key, str) else key
+        if headers is None and on_delivery is None and partition is None and timestamp is None:
+            try:
+                self._producer.produce(topic, value_bytes, key_bytes)
+                return
+            except BufferError:
+                pass  # the general path below waits for room
+        self._send(topic, value_bytes, key_bytes, headers, on_delivery, partition, timestamp)
+
+    def _value_bytes(self, topic: str, value: Any, schema: Any) -> bytes:
+        """The framed value; the last write schema of each topic is kept for the common case."""
+        last = self._last_schema.get(topic)
+        if last is not None and last[0] is schema and type(value) is dict:
+            return self._encode(last[1], value)
+        if schema is None and hasattr(value, "__dataclass_fields__"):
+            schema = type(value)
+        write_schema = self._schemas.for_write(f"{topic}-value", schema)
+        self._last_schema[topic] = (schema, write_schema)
+        return self._encode(write_schema, to_plain(value))
+
+    def _serialize(self, subject: str, value: Any, schema: Any) -> bytes:
+        """``value`` framed with ``schema`` registered under ``subject`` (no topic cache)."""
+        write_schema = self._schemas.for_write(subject, schema)
+        return self._encode(write_schema, value if type(value) is dict else to_plain(value))
+
+    def _encode(self, write_schema: WriteSchema, value: Any) -> bytes:
+        framed = write_schema.codec.encode(value)
+        if write_schema.rules is not NO_RULES:
+            violations = write_schema.rules.check(value)
+            if violations:
+                self._enforce(violations, write_schema.subject, value)
+        return framed
+
+    def _enforce(self, violations: list[RuleViolation], subject: str, value: Any) -> None:
+        """ERROR refuses the record; DLQ sends it (as JSON) to the rule's topic instead; NONE passes."""
+        for violation in violations:
+            if violation.action == "ERROR":
+                raise ValidationError(
+                    f"#: rule {violation.rule!r} of {subject}: {violation.reason}",
+                    "#",
+                    rule=violation.rule,
+                )
+        routed = [v for v in violations if v.action == "DLQ" and v.dlq_topic]
+        if routed:
+            first = routed[0]
+            payload = json.dumps(value, default=str).encode()
+            reason = [
+                ("charter.dlq.reason", first.reason.encode()),
+                ("charter.dlq.rule", first.rule.encode()),
+                ("charter.dlq.subject", subject.encode()),
+            ]
+            self._send(str(first.dlq_topic), payload, None, reason, None, None, None)
+            raise _Routed
+
+    def _send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Headers,
+        on_delivery: Callable[[Any, Any], None] | None,
+        partition: int | None,
+        timestamp: int | None,
+    ) -> None:
+        arguments: dict[str, Any] = {}
+        if headers:
+            arguments["headers"] = (
+                list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+            )
+        if on_delivery is not None:
+            arguments["on_delivery"] = on_delivery
+        if partition is not None:
+            arguments["partition"] = partition
+        if timestamp is not None:
+            arguments["timestamp"] = timestamp
+        while True:
+            try:
+                self._producer.produce(topic, value, key, **arguments)
+                return
+            except BufferError:  # librdkafka's queue is full: serve deliveries, then retry
+                self._producer.poll(0.1)
+
+    def poll(self, timeout: float = 0) -> int:
+        """Serve delivery callbacks; the number served."""
+        return int(self._producer.poll(timeout))
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait for queued records; the number still queued (0 when all were delivered)."""
+        return int(self._producer.flush(-1 if timeout is None else timeout))
+
+    def __len__(self) -> int:
+        return len(self._producer)
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.flush()
+
+
+class _Routed(Exception):
+    """Internal: the record went to its dead-letter topic, so the original is not sent."""

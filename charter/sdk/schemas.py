@@ -1,0 +1,120 @@
+"""Which schema a value is written with, and which codec reads a schema id — asked once, cached.
+
+``SchemaCache.for_write(subject, schema)`` registers (or, with
+``auto_register=False``, looks up) the schema under the subject the first time
+and keeps the compiled codec and the version's write rules; ``schema=None``
+means the subject's latest version, fetched once. ``for_read(schema_id)``
+fetches and compiles a writer schema once per id (ids are immutable).
+A schema given by the caller may be an Avro schema (dict or JSON text), a JSON
+Schema (recognised by ``$schema``, ``properties`` or ``"type": "object"``), a
+``registry_client.Schema``, a dataclass or a marshmallow schema (``typed``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from charter.sdk.codecs import Codec, build_codec
+from charter.sdk.errors import RegistryClientError, ValidationError
+from charter.sdk.registry_client import RegisteredSchema, Schema, SchemaRegistryClient
+from charter.sdk.rules import ContractRules, compile_write_rules
+from charter.sdk.typed import avro_schema_of, is_typed
+
+__all__ = ["SchemaCache", "WriteSchema", "as_schema"]
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteSchema:
+    """What a producer needs per (subject, schema): the codec (id inside) and the write rules."""
+
+    subject: str
+    version: int
+    codec: Codec
+    rules: ContractRules
+
+
+def _looks_like_json_schema(document: Mapping[str, Any]) -> bool:
+    return "$schema" in document or "properties" in document or document.get("type") == "object"
+
+
+def as_schema(schema: Any, schema_type: str | None = None) -> Schema:
+    """The registry form of whatever the caller passed as a schema."""
+    if isinstance(schema, Schema):
+        return schema
+    if is_typed(schema):
+        return Schema(json.dumps(avro_schema_of(schema)), "AVRO")
+    if isinstance(schema, str):
+        try:
+            document = json.loads(schema)
+        except ValueError:
+            if (schema_type or "").upper() == "PROTOBUF":
+                return Schema(schema, "PROTOBUF")
+            raise ValidationError(f"#: the schema is not JSON: {schema[:60]!r}") from None
+        text = schema
+    elif isinstance(schema, Mapping | list):
+        document, text = schema, json.dumps(schema)
+    else:
+        raise TypeError(f"cannot use a {type(schema).__name__} as a schema")
+    if schema_type is None:
+        json_schema = isinstance(document, Mapping) and _looks_like_json_schema(document)
+        schema_type = "JSON" if json_schema else "AVRO"
+    return Schema(text, schema_type.upper())
+
+
+class SchemaCache:
+    """Registry answers and compiled codecs, per client; thread-safe."""
+
+    def __init__(self, client: SchemaRegistryClient, *, auto_register: bool = True) -> None:
+        self.client = client
+        self.auto_register = auto_register
+        self._writes: dict[tuple[str, Any], tuple[Any, WriteSchema]] = {}
+        self._reads: dict[int, Codec] = {}
+        self._lock = threading.Lock()
+
+    def for_write(self, subject: str, schema: Any = None) -> WriteSchema:
+        """The write schema of ``subject`` for ``schema`` (a dict schema is cached by identity)."""
+        hashable = schema is None or isinstance(schema, str | type)
+        key = (subject, schema if hashable else id(schema))
+        cached = self._writes.get(key)
+        if cached is not None and (hashable or cached[0] is schema):
+            return cached[1]
+        with self._lock:
+            write_schema = self._resolve(subject, schema)
+            self._writes[key] = (schema, write_schema)  # holding ``schema`` keeps its id unique
+        return write_schema
+
+    def _resolve(self, subject: str, schema: Any) -> WriteSchema:
+        try:
+            if schema is None:
+                registered = self.client.get_latest(subject)
+            else:
+                wanted = as_schema(schema)
+                if self.auto_register:
+                    self.client.register(subject, wanted)
+                registered = self.client.lookup(subject, wanted)
+        except RegistryClientError as error:
+            raise ValidationError(f"#: subject {subject!r}: {error.message}") from None
+        return self._compile(registered)
+
+    def _compile(self, registered: RegisteredSchema) -> WriteSchema:
+        schema = registered.schema
+        codec = build_codec(registered.schema_id, schema.schema_type, schema.schema_str)
+        try:
+            rules = compile_write_rules(
+                schema.schema_type, codec.document, schema.rule_set, schema.metadata
+            )
+        except ValueError as error:
+            raise ValidationError(f"#: {error}") from None
+        return WriteSchema(registered.subject, registered.version, codec, rules)
+
+    def for_read(self, schema_id: int) -> Codec:
+        codec = self._reads.get(schema_id)
+        if codec is None:
+            schema = self.client.get_schema(schema_id)
+            codec = build_codec(schema_id, schema.schema_type, schema.schema_str)
+            self._reads[schema_id] = codec
+        return codec
