@@ -1,8 +1,8 @@
 """The SDK against ``charter up``: round trips SDK→SDK, SDK→Confluent deserializers and back,
 validation before sending, client-side rules, undecodable records, governed topics.
 
-Consumers use assignment (no group.id): the broker has no consumer groups in
-this tree yet, so subscribe-based paths are not tested here.
+Most consumers use assignment (no group id); one test subscribes with a group,
+commits, and resumes from the committed position in a second consumer.
 """
 
 from __future__ import annotations
@@ -124,6 +124,31 @@ def test_sdk_to_sdk_avro(charter, producer, topic):
     assert first.timestamp is not None
     registered = SchemaRegistryClient(charter.url).get_latest(f"{topic}-value")
     assert first.schema_id == registered.schema_id
+
+
+def test_group_consumer_commits_and_a_new_member_resumes(charter, producer, topic):
+    for number in range(6):
+        producer.produce(topic, order(number), schema=ORDER)
+    assert producer.flush(30) == 0
+    first = consume(charter, topic, 4, group_id=f"{topic}-readers")
+    assert [m.value["id"] for m in first][:4] == [order(n)["id"] for n in range(4)]
+    with Consumer(
+        charter.bootstrap,
+        charter.url,
+        topics=[topic],
+        group_id=f"{topic}-group",
+        auto_offset_reset="earliest",
+    ) as consumer:
+        seen: list[Any] = []
+        deadline = time.monotonic() + 30
+        while len(seen) < 3 and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is not None:
+                seen.append(message)
+        consumer.commit()
+    assert [m.offset for m in seen[:3]] == [0, 1, 2]
+    resumed = consume(charter, topic, 1, group_id=f"{topic}-group")
+    assert resumed and resumed[0].offset == seen[-1].offset + 1
 
 
 def test_sdk_to_sdk_json_schema_and_latest_version(charter, producer, topic):
