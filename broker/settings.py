@@ -37,6 +37,8 @@ class BrokerSettings:
     """Broker-wide default of the ``flush.messages`` topic config."""
     log_retention_check_interval_ms: int = 5000
     node_id: int = 0
+    value_schema_validation: str = "full"
+    """Broker-wide default of the ``charter.value.schema.validation`` topic config."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -55,6 +57,7 @@ class BrokerSettings:
                 f"socket_request_max_bytes must be at least 1, got {self.socket_request_max_bytes}"
             )
         CONFIG_DEFS["flush.messages"].parse(str(self.log_flush_messages))
+        CONFIG_DEFS["charter.value.schema.validation"].parse(self.value_schema_validation)
 
     @property
     def log_dir(self) -> Path:
