@@ -23,4 +23,4 @@ class InvalidPolicyRequest(GovernanceError):
     """A policy update whose body or params are not valid (the message says why)."""
 
     http_status = 422
-    error_code = 42210
+    error_code = 42250
