@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import time
 import types
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +24,6 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from kio.schema.errors import ErrorCode
 
 from tests.broker.test_server_handlers import _batch, _Client, _produce
-from tests.governance.conftest import stack, stack_factory  # noqa: F401 - fixtures
 from tests.governance.records import (
     ORDER,
     PAYMENT,
@@ -32,9 +33,16 @@ from tests.governance.records import (
     framed,
     order,
 )
-from tests.governance.stack import Stack
+from tests.governance.stack import Stack, start_stack
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    running = start_stack(tmp_path / "data")
+    yield running
+    running.stop()
 
 
 def _send(stack: Stack, topic: str, values: list[bytes], **config: Any) -> list[Any]:
