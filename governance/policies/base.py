@@ -77,7 +77,9 @@ class Param:
                 raise InvalidParams(f"{where} must be at least {self.minimum}, got {value}")
             return value
         if self.type is ParamType.STRING_LIST:
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            if not isinstance(value, (list, tuple)) or not all(
+                isinstance(v, str) and v for v in value
+            ):
                 raise InvalidParams(f"{where} must be a list of non-empty strings")
             return tuple(value)
         if not isinstance(value, str) or not value:
