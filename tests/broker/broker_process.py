@@ -44,7 +44,12 @@ def start_process(data_dir: Path, timeout: float = 30) -> tuple[subprocess.Popen
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
-    settings = Settings(data_dir=Path(sys.argv[1]), host="127.0.0.1", kafka_port=0)
+    settings = Settings(
+        data_dir=Path(sys.argv[1]),
+        host="127.0.0.1",
+        kafka_port=0,
+        value_schema_validation="none",  # a crash-test broker: unframed values (not the gate)
+    )
     database = open_migrated_database(settings)
     run_broker(build_broker(settings, database))
 
