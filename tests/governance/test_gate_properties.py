@@ -147,3 +147,12 @@ def test_garbage_records_with_a_valid_crc_are_refused(governed, value, mutation)
         records = list(iter_records(sent, header, max_decompressed_bytes=1 << 20))
         assert all(_really_valid(r.value or b"", schema_id) for r in records)
     assert _produce(client, "props", _batch([order(schema_id)])).error_code == ErrorCode.none
+
+
+def test_a_record_count_that_does_not_add_up_is_corrupt_message(governed) -> None:
+    stack, schema_id, client = governed
+    batch = bytearray(_batch([order(schema_id), order(schema_id)]))
+    struct.pack_into(">i", batch, 57, 3)  # the record count says 3; the batch holds 2
+    answer = _produce(client, "props", _recrc(batch))
+    assert answer.error_code == ErrorCode.corrupt_message, answer.error_message
+    assert _produce(client, "props", _batch([order(schema_id)])).error_code == ErrorCode.none
