@@ -18,20 +18,25 @@ import asyncio
 import contextlib
 import logging
 import signal
+import uuid
 
 import peewee
 
 from broker.auth import Authenticator
 from broker.cluster_id import load_or_create_cluster_id
 from broker.gate import BrokerGate
+from broker.groups import GroupCoordinator, GroupStore
 from broker.handlers import build_handler_table
 from broker.handlers.context import BrokerContext
+from broker.handlers.fetch_sessions import FetchSessionCache
 from broker.handlers.waiters import AppendWaiters
 from broker.producer_ids import ProducerIdAllocator
 from broker.schemas import SchemaState
 from broker.server import KafkaServer
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks, TopicManager
+from broker.topics import store as topics_store
+from broker.transactions import GroupPendingOffsets, PendingOffsets, TransactionCoordinator
 from governance.broker_hooks import BrokerHooks
 from governance.gate import Gate
 
@@ -42,6 +47,24 @@ log = logging.getLogger(__name__)
 
 class ListenFailed(OSError):
     """The Kafka listener could not bind its address (``errno`` says why: in use, not allowed)."""
+
+
+class _TopicManagerLookup:
+    """``broker.groups.TopicLookup`` over the broker's ``TopicManager``."""
+
+    def __init__(self, topics: TopicManager) -> None:
+        self._topics = topics
+
+    def topic_names(self) -> list[str]:
+        return self._topics.names()
+
+    def topic(self, name: str) -> tuple[uuid.UUID, int] | None:
+        info = self._topics.get(name)
+        return None if info is None else (info.topic_id, int(info.partitions))
+
+    def topic_by_id(self, topic_id: uuid.UUID) -> tuple[str, int] | None:
+        info = self._topics.find_by_id(topic_id)
+        return None if info is None else (info.name, int(info.partitions))
 
 
 class BrokerApp:
@@ -57,6 +80,8 @@ class BrokerApp:
         authenticator: Authenticator,
         topic_hooks: TopicHooks,
         schemas: SchemaState,
+        pending_offsets: PendingOffsets | None = None,
+        group_store: GroupStore | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -66,7 +91,14 @@ class BrokerApp:
         self._topic_hooks = topic_hooks
         self.schemas = schemas
         """The registry's schemas as this process knows them (kept current by ``charter``)."""
+        self.pending_offsets = pending_offsets or GroupPendingOffsets(database, lambda: self.groups)
+        """Where TxnOffsetCommit stages offsets until their transaction ends, then the groups'."""
+        self.transactions: TransactionCoordinator | None = None
+        self._group_store = group_store or GroupStore(
+            database, topics_store.broker_outbox(database)
+        )
         self.topics: TopicManager | None = None
+        self.groups: GroupCoordinator | None = None
         self.server: KafkaServer | None = None
         self._stopped = asyncio.Event()
 
@@ -80,6 +112,10 @@ class BrokerApp:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.topics = TopicManager.open(settings, database=self.database, hooks=self._topic_hooks)
+        self.groups = GroupCoordinator(
+            settings, self._group_store, _TopicManagerLookup(self.topics)
+        )
+        await self.groups.start()
         context = BrokerContext(
             settings=settings,
             topics=self.topics,
@@ -93,7 +129,25 @@ class BrokerApp:
             handlers=build_handler_table(),
             node_id=settings.node_id,
             hooks=self._hooks,
+            fetch_sessions=FetchSessionCache(settings.fetch_max_sessions),
+            groups=self.groups,
         )
+        transactions = TransactionCoordinator(
+            self.database,
+            self.topics,
+            context.producer_ids,
+            self.pending_offsets,
+            max_timeout_ms=settings.transaction_max_timeout_ms,
+            flush=context.group_commit.flush,
+            notify=context.appends.notify,
+        )
+        try:
+            await transactions.recover()
+        except BaseException:
+            await self.topics.aclose()
+            self.topics = None
+            raise
+        context.transactions = self.transactions = transactions
         self.server = KafkaServer(
             context,
             settings.host,
@@ -104,6 +158,8 @@ class BrokerApp:
             await self.server.start()
         except BaseException as exc:
             self.server = None
+            await self.groups.stop()
+            self.groups = None
             await self.topics.aclose()
             self.topics = None
             if isinstance(exc, OSError):
@@ -112,13 +168,19 @@ class BrokerApp:
         if settings.port == 0:  # ephemeral port: advertise the one we got
             context.advertised_port = self.server.port
         self.topics.start_maintenance()
+        transactions.start_expiry(settings.transaction_abort_check_interval_ms)
         log.info("Kafka listener ready on %s:%d", settings.host, self.server.port)
 
     async def stop(self) -> None:
         """Stop listening, end connections, close every log."""
+        if self.transactions is not None:
+            await self.transactions.aclose()
         if self.server is not None:
             await self.server.close()
             await self.server.broker.group_commit.aclose()
+        if self.groups is not None:
+            await self.groups.stop()
+            self.groups = None
         if self.topics is not None:
             await self.topics.aclose()
             self.topics = None

@@ -39,6 +39,31 @@ class BrokerSettings:
     node_id: int = 0
     value_schema_validation: str = "full"
     """Broker-wide default of the ``charter.value.schema.validation`` topic config."""
+    transaction_max_timeout_ms: int = 900000
+    """Largest ``transaction.timeout.ms`` a producer may ask for (``transaction.max.timeout.ms``)."""
+    transaction_abort_check_interval_ms: int = 10000
+    """How often timed-out transactions are aborted."""
+    fetch_max_sessions: int = 1000
+    """Incremental fetch sessions kept (``max.incremental.fetch.session.cache.slots``)."""
+    # -- consumer groups (broker.groups); names follow Kafka's broker configs --
+    group_min_session_timeout_ms: int = 6000
+    group_max_session_timeout_ms: int = 1_800_000
+    group_initial_rebalance_delay_ms: int = 3000
+    """How long a classic group that was empty waits for more members before its first rebalance."""
+    group_max_size: int = 2**31 - 1
+    group_max_assignment_bytes: int = 1024 * 1024
+    """Largest SyncGroup assignment set a leader may store (Kafka: the offsets topic's max message)."""
+    offsets_retention_minutes: int = 7 * 24 * 60
+    """Committed offsets of a group with no members expire this long after it emptied."""
+    offsets_retention_check_interval_ms: int = 600_000
+    offset_metadata_max_bytes: int = 4096
+    group_consumer_heartbeat_interval_ms: int = 5000
+    """KIP-848: the heartbeat interval the coordinator gives consumer-protocol members."""
+    group_consumer_session_timeout_ms: int = 45_000
+    group_consumer_assignors: str = "uniform,range"
+    """KIP-848 server-side assignors offered, the first being the default."""
+    group_offsets_event_interval_ms: int = 5000
+    """At most one ``group_offsets_committed`` outbox event per group per interval (a summary)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -56,8 +81,55 @@ class BrokerSettings:
             raise InvalidConfig(
                 f"socket_request_max_bytes must be at least 1, got {self.socket_request_max_bytes}"
             )
+        for name in ("transaction_max_timeout_ms", "transaction_abort_check_interval_ms"):
+            if getattr(self, name) < 1:
+                raise InvalidConfig(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.fetch_max_sessions < 0:
+            raise InvalidConfig(
+                f"fetch_max_sessions must be at least 0, got {self.fetch_max_sessions}"
+            )
+        self._check_groups()
         CONFIG_DEFS["flush.messages"].parse(str(self.log_flush_messages))
         CONFIG_DEFS["charter.value.schema.validation"].parse(self.value_schema_validation)
+
+    def _check_groups(self) -> None:
+        at_least_one = (
+            "group_min_session_timeout_ms",
+            "group_max_session_timeout_ms",
+            "group_max_size",
+            "group_max_assignment_bytes",
+            "offsets_retention_minutes",
+            "offsets_retention_check_interval_ms",
+            "group_consumer_heartbeat_interval_ms",
+            "group_consumer_session_timeout_ms",
+        )
+        for name in at_least_one:
+            if getattr(self, name) < 1:
+                raise InvalidConfig(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in (
+            "group_initial_rebalance_delay_ms",
+            "offset_metadata_max_bytes",
+            "group_offsets_event_interval_ms",
+        ):
+            if getattr(self, name) < 0:
+                raise InvalidConfig(f"{name} must be at least 0, got {getattr(self, name)}")
+        if self.group_min_session_timeout_ms > self.group_max_session_timeout_ms:
+            raise InvalidConfig(
+                "group_min_session_timeout_ms must not exceed group_max_session_timeout_ms"
+            )
+        unknown = set(self.consumer_assignors) - {"uniform", "range"}
+        if not self.consumer_assignors or unknown:
+            raise InvalidConfig(
+                "group_consumer_assignors must list some of uniform, range; "
+                f"got {self.group_consumer_assignors!r}"
+            )
+
+    @property
+    def consumer_assignors(self) -> tuple[str, ...]:
+        """The KIP-848 server-side assignors by name, the default first."""
+        return tuple(
+            name.strip() for name in self.group_consumer_assignors.split(",") if name.strip()
+        )
 
     @property
     def log_dir(self) -> Path:

@@ -19,6 +19,8 @@ import peewee
 from broker.app import BrokerApp
 from broker.auth import Authenticator, NoMechanisms
 from broker.errors import InvalidConfig
+from broker.groups import GroupStore
+from broker.groups import store as groups_store
 from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
@@ -53,7 +55,7 @@ log = logging.getLogger("charter")
 
 def migrate(database: peewee.Database) -> None:
     """Bring every package's tables up to date (idempotent, safe across processes)."""
-    apply_migrations(database, [registry_store, broker_store, governance_store])
+    apply_migrations(database, [registry_store, broker_store, groups_store, governance_store])
 
 
 class StartupError(Exception):
@@ -158,6 +160,21 @@ def broker_settings(settings: Settings) -> BrokerSettings:
             log_flush_messages=settings.log_flush_messages,
             log_retention_check_interval_ms=settings.log_retention_check_interval_ms,
             value_schema_validation=settings.value_schema_validation,
+            transaction_max_timeout_ms=settings.transaction_max_timeout_ms,
+            transaction_abort_check_interval_ms=settings.transaction_abort_check_interval_ms,
+            fetch_max_sessions=settings.fetch_max_sessions,
+            group_min_session_timeout_ms=settings.group_min_session_timeout_ms,
+            group_max_session_timeout_ms=settings.group_max_session_timeout_ms,
+            group_initial_rebalance_delay_ms=settings.group_initial_rebalance_delay_ms,
+            group_max_size=settings.group_max_size,
+            group_max_assignment_bytes=settings.group_max_assignment_bytes,
+            offsets_retention_minutes=settings.offsets_retention_minutes,
+            offsets_retention_check_interval_ms=settings.offsets_retention_check_interval_ms,
+            offset_metadata_max_bytes=settings.offset_metadata_max_bytes,
+            group_consumer_heartbeat_interval_ms=settings.group_consumer_heartbeat_interval_ms,
+            group_consumer_session_timeout_ms=settings.group_consumer_session_timeout_ms,
+            group_consumer_assignors=settings.group_consumer_assignors,
+            group_offsets_event_interval_ms=settings.group_offsets_event_interval_ms,
         )
     except InvalidConfig as exc:
         raise ConfigError(str(exc)) from None
@@ -202,4 +219,11 @@ def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
         authenticator=authenticator(settings),
         topic_hooks=topic_hooks(settings),
         schemas=schemas,
+        group_store=group_store(database),
     )
+
+
+def group_store(database: peewee.Database) -> GroupStore:
+    """Where the group coordinator keeps committed offsets and group records (the database,
+    docs/decisions.md), announcing changes on the broker outbox."""
+    return GroupStore(database, broker_store.broker_outbox(database))

@@ -42,12 +42,31 @@ class Settings:
     default_partitions: int = 1
     log_flush_messages: int = 1
     log_retention_check_interval_ms: int = 5000
+    transaction_max_timeout_ms: int = 900000
+    """Largest ``transaction.timeout.ms`` a producer may ask for (Kafka's ``transaction.max.timeout.ms``)."""
+    transaction_abort_check_interval_ms: int = 10000
+    """How often timed-out transactions are aborted (Kafka's
+    ``transaction.abort.timed.out.transaction.cleanup.interval.ms``)."""
+    fetch_max_sessions: int = 1000
+    """Incremental fetch sessions kept (Kafka's ``max.incremental.fetch.session.cache.slots``)."""
     advertised_host: str | None = None
     event_retention_hours: int = 168
     """How long the outboxes keep events (``charter.events``)."""
     value_schema_validation: str = "full"
     """The broker default of ``charter.value.schema.validation`` (none|id|full) for topics
     that do not set it (docs/decisions.md)."""
+    group_min_session_timeout_ms: int = 6000
+    group_max_session_timeout_ms: int = 1_800_000
+    group_initial_rebalance_delay_ms: int = 3000
+    group_max_size: int = 2**31 - 1
+    group_max_assignment_bytes: int = 1024 * 1024
+    offsets_retention_minutes: int = 7 * 24 * 60
+    offsets_retention_check_interval_ms: int = 600_000
+    offset_metadata_max_bytes: int = 4096
+    group_consumer_heartbeat_interval_ms: int = 5000
+    group_consumer_session_timeout_ms: int = 45_000
+    group_consumer_assignors: str = "uniform,range"
+    group_offsets_event_interval_ms: int = 5000
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -103,6 +122,20 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "log_flush_messages": _at_least(1),
     "log_retention_check_interval_ms": _at_least(1),
     "value_schema_validation": _validation_level,
+    "transaction_max_timeout_ms": _at_least(1),
+    "transaction_abort_check_interval_ms": _at_least(1),
+    "fetch_max_sessions": _at_least(0),
+    "group_min_session_timeout_ms": _at_least(1),
+    "group_max_session_timeout_ms": _at_least(1),
+    "group_initial_rebalance_delay_ms": _at_least(0),
+    "group_max_size": _at_least(1),
+    "group_max_assignment_bytes": _at_least(1),
+    "offsets_retention_minutes": _at_least(1),
+    "offsets_retention_check_interval_ms": _at_least(1),
+    "offset_metadata_max_bytes": _at_least(0),
+    "group_consumer_heartbeat_interval_ms": _at_least(1),
+    "group_consumer_session_timeout_ms": _at_least(1),
+    "group_offsets_event_interval_ms": _at_least(0),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}

@@ -12,6 +12,7 @@ percent-encoded) work.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,7 @@ from registry import payloads
 from registry.errors import NotAcceptable, RegistryError, StoreError
 from registry.hooks import ANONYMOUS, PRINCIPAL_ENVIRON_KEY, Actor
 from registry.negotiation import DEFAULT_MEDIA_TYPE, negotiate
-from registry.service import RegistryService, qualified_subject
+from registry.service import RegisteredVersion, RegistryService, qualified_subject
 from registry.store import SCHEMA_CACHE_SIZE, StoredSchema
 
 __all__ = [
@@ -180,9 +181,19 @@ def create_blueprint(
     # object while its cached answer is valid, so an identity match means the body is current.
     encoded_schemas: dict[int, tuple[StoredSchema, bytes]] = {}
 
+    def _formatted(version: RegisteredVersion) -> RegisteredVersion:
+        schema_format = request.args.get("format")
+        if not schema_format:
+            return version
+        return dataclasses.replace(version, schema=service.formatted(version.schema, schema_format))
+
     @bp.get("/schemas/ids/<schema_id>")
     def schema_by_id(schema_id: str) -> Response:
         stored = service.get_schema(payloads.parse_schema_id(schema_id))
+        if request.args.get("format"):
+            stored = service.formatted(stored, request.args["format"])
+            max_id = service.max_schema_id() if _flag("fetchMaxId") else None
+            return _reply(payloads.schema_response(stored, max_id=max_id))
         if request.query_string and _flag("fetchMaxId"):
             return _reply(payloads.schema_response(stored, max_id=service.max_schema_id()))
         encoded = encoded_schemas.get(stored.schema_id)
@@ -195,7 +206,8 @@ def create_blueprint(
 
     @bp.get("/schemas/ids/<schema_id>/schema")
     def schema_text_by_id(schema_id: str) -> Response:
-        return _raw(service.get_schema(payloads.parse_schema_id(schema_id)).schema_text)
+        stored = service.get_schema(payloads.parse_schema_id(schema_id))
+        return _raw(service.formatted(stored, request.args.get("format")).schema_text)
 
     @bp.get("/schemas/ids/<schema_id>/versions")
     def schema_versions(schema_id: str) -> Response:
@@ -266,14 +278,14 @@ def create_blueprint(
         found = service.get_version(
             subject, payloads.parse_version(version), include_deleted=_flag("deleted")
         )
-        return _reply(payloads.version_response(found))
+        return _reply(payloads.version_response(_formatted(found)))
 
     @bp.get("/subjects/<subject:subject>/versions/<version>/schema")
     def get_version_schema(subject: str, version: str) -> Response:
         found = service.get_version(
             subject, payloads.parse_version(version), include_deleted=_flag("deleted")
         )
-        return _raw(found.schema.schema_text)
+        return _raw(_formatted(found).schema.schema_text)
 
     @bp.get("/subjects/<subject:subject>/versions/<version>/referencedby")
     def referenced_by(subject: str, version: str) -> Response:
@@ -292,7 +304,7 @@ def create_blueprint(
             payloads.parse_metadata_filter(request.args),
             include_deleted=_flag("deleted"),
         )
-        return _reply(payloads.version_response(found))
+        return _reply(payloads.version_response(_formatted(found)))
 
     @bp.delete("/subjects/<subject:subject>/versions/<version>")
     def delete_version(subject: str, version: str) -> Response:
@@ -310,7 +322,7 @@ def create_blueprint(
             normalize=_flag("normalize"),
             include_deleted=_flag("deleted"),
         )
-        return _reply(payloads.version_response(found))
+        return _reply(payloads.version_response(_formatted(found)))
 
     @bp.delete("/subjects/<subject:subject>")
     def delete_subject(subject: str) -> Response:

@@ -13,8 +13,15 @@ not valid in the detected encoding is refused, never repaired.
 from __future__ import annotations
 
 import codecs
+from typing import Any
 
-__all__ = ["UndecodableBody", "decode_json_bytes", "detect_encoding"]
+__all__ = [
+    "MAX_JSON_NESTING",
+    "UndecodableBody",
+    "decode_json_bytes",
+    "detect_encoding",
+    "nested_deeper_than",
+]
 
 
 class UndecodableBody(ValueError):
@@ -71,3 +78,29 @@ def decode_json_bytes(body: bytes) -> str:
 
 def _unsupported(order: str) -> str:
     return f"Request body is in UCS-4 with the unusual byte order {order}, which is not supported"
+
+
+MAX_JSON_NESTING = 1000
+"""Jackson's default ``StreamReadConstraints`` nesting limit, which Confluent's parser applies.
+
+Checked explicitly on every JSON document the registry reads: the interpreter's
+recursion limit, which ``json.loads`` and recursive walks hit somewhere near
+the same depth, moves with the stack and with libraries that change it (the
+pure-Python CEL runtime sets it to 2,500 when it starts)."""
+
+
+def nested_deeper_than(document: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``document`` nest deeper than ``limit`` (iterative walk)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

@@ -26,7 +26,12 @@ from registry.errors import (
     SchemaNotFound,
     UnsupportedContentType,
 )
-from registry.json_text import UndecodableBody, decode_json_bytes
+from registry.json_text import (
+    MAX_JSON_NESTING,
+    UndecodableBody,
+    decode_json_bytes,
+    nested_deeper_than,
+)
 from registry.service import (
     LATEST,
     CompatibilityResult,
@@ -100,37 +105,13 @@ def parse_json_body(content_type: str | None, body: bytes) -> dict[str, Any]:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise InvalidRequest("Request body is nested too deeply") from None
-    if _exceeds_depth(document, MAX_JSON_NESTING):
+    if nested_deeper_than(document, MAX_JSON_NESTING):
         raise InvalidRequest(f"Request body is nested more than {MAX_JSON_NESTING} levels deep")
     if not isinstance(document, dict):
         raise InvalidRequestBody(
             f"Request body must be a JSON object, got {type(document).__name__}"
         )
     return document
-
-
-MAX_JSON_NESTING = 1000
-"""Jackson's default ``StreamReadConstraints`` nesting limit, which Confluent's parser applies.
-
-Checked explicitly: the interpreter's recursion limit, which ``json.loads`` hits
-somewhere near the same depth, moves with the caller's stack and settings."""
-
-
-def _exceeds_depth(document: Any, limit: int) -> bool:
-    """Whether arrays and objects in ``document`` nest deeper than ``limit`` (iterative walk)."""
-    pending: list[tuple[Any, int]] = [(document, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def _reject_constant(name: str) -> Any:

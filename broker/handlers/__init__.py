@@ -45,6 +45,26 @@ HANDLER_MODULES: tuple[str, ...] = (
     "describe_configs",
     "alter_configs",
     "incremental_alter_configs",
+    # consumer groups (broker.groups)
+    "find_coordinator",
+    "join_group",
+    "sync_group",
+    "heartbeat",
+    "leave_group",
+    "offset_commit",
+    "offset_fetch",
+    "list_groups",
+    "describe_groups",
+    "delete_groups",
+    "offset_delete",
+    "consumer_group_heartbeat",
+    "consumer_group_describe",
+    "add_partitions_to_txn",
+    "add_offsets_to_txn",
+    "end_txn",
+    "txn_offset_commit",
+    "describe_transactions",
+    "list_transactions",
 )
 
 

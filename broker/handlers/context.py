@@ -8,13 +8,17 @@ from typing import Any
 
 from broker.auth import Authenticator
 from broker.connection import ConnectionState
+from broker.errors import CoordinatorNotAvailable
 from broker.gate import BrokerGate
+from broker.groups import GroupCoordinator
+from broker.handlers.fetch_sessions import FetchSessionCache
 from broker.handlers.waiters import AppendWaiters
 from broker.log.group_commit import GroupCommit
 from broker.producer_ids import ProducerIdAllocator
 from broker.protocol import RequestHeader
 from broker.settings import BrokerSettings
 from broker.topics import TopicManager
+from broker.transactions import TransactionCoordinator
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import ANONYMOUS
 
@@ -38,6 +42,20 @@ class BrokerContext:
     node_id: int = 0
     hooks: BrokerHooks = dataclasses.field(default_factory=AllowAll)
     group_commit: GroupCommit = dataclasses.field(default_factory=GroupCommit)
+    transactions: TransactionCoordinator | None = None
+    """The transaction coordinator (``BrokerApp.start`` builds it once the topics are open)."""
+    fetch_sessions: FetchSessionCache = dataclasses.field(
+        default_factory=lambda: FetchSessionCache(1000)
+    )
+
+    def coordinator(self) -> TransactionCoordinator:
+        """The transaction coordinator; COORDINATOR_NOT_AVAILABLE before it is loaded."""
+        if self.transactions is None:
+            raise CoordinatorNotAvailable("the transaction coordinator is loading")
+        return self.transactions
+
+    groups: GroupCoordinator | None = None
+    """The consumer-group coordinator (every group's coordinator is this node)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,51 +1,56 @@
-"""InitProducerId (key 22): a fresh producer id (epoch 0) for idempotent producers.
+"""InitProducerId (key 22): a producer id and epoch, for idempotent and transactional producers.
 
-Transactions come later: a request with a transactional id is refused with
-INVALID_REQUEST (and a log line naming the reason, since this response has no
-message field).
+Without a transactional id: a fresh producer id, epoch 0 (Kafka gives a
+non-transactional producer a new id whatever id/epoch it sends, v3+). With one:
+the transaction coordinator maps the id to a producer id and bumps its epoch,
+aborting an open transaction and fencing the previous producer
+(``TransactionCoordinator.init_producer_id``). PRODUCER_FENCED is answered as
+INVALID_PRODUCER_EPOCH below v4 (KIP-588).
 """
 
 from __future__ import annotations
 
 import datetime
-import logging
 from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.errors import BrokerError, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
 
 __all__ = ["HANDLERS"]
 
 API_KEY = 22
-log = logging.getLogger(__name__)
+_PRODUCER_FENCED_VERSION = 4
+
+
+def _response(module: Any, error: ErrorCode, producer_id: int, producer_epoch: int) -> Any:
+    return build(
+        module.InitProducerIdResponse,
+        throttle_time=datetime.timedelta(0),
+        error_code=error,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+    )
 
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    if request.transactional_id is not None:
-        log.warning(
-            "InitProducerId from client %r with transactional id %r refused: "
-            "transactions are not supported yet",
-            ctx.header.client_id,
+    if request.transactional_id is None:
+        return _response(module, ErrorCode.none, ctx.broker.producer_ids.allocate(), 0)
+    timeout_ms = int(request.transaction_timeout.total_seconds() * 1000)
+    try:
+        producer_id, producer_epoch = await ctx.broker.coordinator().init_producer_id(
             request.transactional_id,
+            timeout_ms,
+            getattr(request, "producer_id", -1),
+            getattr(request, "producer_epoch", -1),
         )
-        return build(
-            module.InitProducerIdResponse,
-            throttle_time=datetime.timedelta(0),
-            error_code=ErrorCode.invalid_request,
-            producer_id=-1,
-            producer_epoch=-1,
-        )
-    # Kafka gives a non-transactional producer a new id whatever id/epoch it sends (v3+).
-    return build(
-        module.InitProducerIdResponse,
-        throttle_time=datetime.timedelta(0),
-        error_code=ErrorCode.none,
-        producer_id=ctx.broker.producer_ids.allocate(),
-        producer_epoch=0,
-    )
+    except BrokerError as exc:
+        error = fenced_code(exc, use_producer_fenced=ctx.api_version >= _PRODUCER_FENCED_VERSION)
+        return _response(module, kafka_error(error)[0], -1, -1)
+    return _response(module, ErrorCode.none, producer_id, producer_epoch)
 
 
-HANDLERS = (ApiHandler(API_KEY, 0, 4, handle),)
+HANDLERS = (ApiHandler(API_KEY, 0, 5, handle),)

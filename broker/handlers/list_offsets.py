@@ -1,7 +1,12 @@
-"""ListOffsets (key 2): earliest (-2), latest (-1) or first offset at/after a timestamp.
+"""ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3), earliest local (-4),
+latest tiered (-5), or the first offset at/after a timestamp.
 
-With no transactions yet, the last stable offset equals the high watermark, so
-READ_COMMITTED and READ_UNCOMMITTED give the same latest offset.
+Latest is the high watermark for READ_UNCOMMITTED and the last stable offset
+for READ_COMMITTED (v2+). -3 (v7+) is the offset and timestamp of the first
+record with the largest timestamp; -4 (v8+) is the log start offset (every
+record is local); -5 (v9+) answers offset -1, as Kafka does without tiered
+storage. A negative timestamp the request's version does not know answers
+UNSUPPORTED_VERSION.
 """
 
 from __future__ import annotations
@@ -16,19 +21,38 @@ from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.topic_access import partition_log
 from broker.protocol import build, response_module
 
-__all__ = ["EARLIEST_TIMESTAMP", "HANDLERS", "LATEST_TIMESTAMP"]
+__all__ = [
+    "EARLIEST_LOCAL_TIMESTAMP",
+    "EARLIEST_TIMESTAMP",
+    "HANDLERS",
+    "LATEST_TIERED_TIMESTAMP",
+    "LATEST_TIMESTAMP",
+    "MAX_TIMESTAMP",
+]
 
 API_KEY = 2
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
+MAX_TIMESTAMP = -3
+EARLIEST_LOCAL_TIMESTAMP = -4
+LATEST_TIERED_TIMESTAMP = -5
+_READ_COMMITTED = 1
+_FIRST_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL_TIMESTAMP: 8, LATEST_TIERED_TIMESTAMP: 9}
 
 
-def _lookup(log: Any, timestamp: int) -> tuple[int, int]:
+def _lookup(log: Any, timestamp: int, version: int, committed: bool) -> tuple[int, int]:
     """(timestamp, offset) answering one partition's query."""
-    if timestamp == EARLIEST_TIMESTAMP:
+    if timestamp in (EARLIEST_TIMESTAMP, EARLIEST_LOCAL_TIMESTAMP):
+        if version < _FIRST_VERSION.get(timestamp, 0):
+            raise _InvalidTimestamp(timestamp)
         return -1, log.log_start_offset
     if timestamp == LATEST_TIMESTAMP:
-        return -1, log.log_end_offset
+        return -1, log.last_stable_offset if committed else log.log_end_offset
+    if timestamp == MAX_TIMESTAMP and version >= _FIRST_VERSION[MAX_TIMESTAMP]:
+        found = log.max_timestamp_offset()
+        return (-1, -1) if found is None else (found.timestamp, found.offset)
+    if timestamp == LATEST_TIERED_TIMESTAMP and version >= _FIRST_VERSION[timestamp]:
+        return -1, -1
     if timestamp < 0:
         raise _InvalidTimestamp(timestamp)
     found = log.offset_for_timestamp(timestamp)
@@ -41,11 +65,11 @@ class _InvalidTimestamp(Exception):
     pass
 
 
-def _partition(module: Any, ctx: RequestContext, topic: str, query: Any) -> Any:
+def _partition(module: Any, ctx: RequestContext, topic: str, query: Any, committed: bool) -> Any:
     index = query.partition_index
     try:
         log = partition_log(ctx.broker.topics, topic, index)
-        timestamp, offset = _lookup(log, query.timestamp)
+        timestamp, offset = _lookup(log, query.timestamp, ctx.api_version, committed)
         error = ErrorCode.none
     except BrokerError as exc:
         timestamp, offset, error = -1, -1, kafka_error(exc)[0]
@@ -64,12 +88,13 @@ def _partition(module: Any, ctx: RequestContext, topic: str, query: Any) -> Any:
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
+    committed = getattr(request, "isolation_level", 0) == _READ_COMMITTED
     topics = tuple(
         build(
             module.ListOffsetsTopicResponse,
             name=topic.name,
             partitions=tuple(
-                _partition(module, ctx, topic.name, query) for query in topic.partitions
+                _partition(module, ctx, topic.name, query, committed) for query in topic.partitions
             ),
         )
         for topic in request.topics
@@ -77,4 +102,4 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     return build(module.ListOffsetsResponse, throttle_time=datetime.timedelta(0), topics=topics)
 
 
-HANDLERS = (ApiHandler(API_KEY, 1, 6, handle),)
+HANDLERS = (ApiHandler(API_KEY, 1, 9, handle),)

@@ -4,7 +4,12 @@ Per partition: first the shape Kafka's ``ProduceRequest.validateRecords`` demand
 of v3+ requests (exactly one complete record batch, magic 2: INVALID_RECORD
 otherwise), then ``read_batches`` checks lengths, magic and CRC (CORRUPT_MESSAGE),
 then header rules a client batch must follow (known compression codec, no
-control batch, transactional batches only in transactions); the gate decides
+control batch); a transactional batch needs the request's transactional id and
+a producer whose ongoing transaction holds the partition
+(``TransactionCoordinator.check_produce``: INVALID_PRODUCER_ID_MAPPING,
+INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE otherwise), and a batch without the
+transactional bit from a producer with an open transaction in the partition is
+INVALID_TXN_STATE (the log's producer state); the gate decides
 (INVALID_RECORD with per-record errors when it rejects, v8+); ``log.append``
 assigns offsets and enforces idempotent-producer sequencing. A retried batch
 the log already holds is answered as success with its original offsets. When
@@ -115,8 +120,15 @@ def _check_request_shape(records: bytes | None, version: int) -> None:
         )
 
 
-def _check_client_batch(header: BatchHeader) -> None:
-    """Header rules for a batch written by a client outside any transaction."""
+def _check_client_batch(
+    ctx: RequestContext,
+    transactional_id: str | None,
+    header: BatchHeader,
+    topic: str,
+    partition: int,
+) -> None:
+    """Header rules for a batch written by a client; a transactional one must be in its
+    producer's ongoing transaction."""
     if header.compression > _MAX_CODEC:
         raise _Rejected(
             ErrorCode.corrupt_message, f"unknown compression codec id {header.compression}"
@@ -124,10 +136,17 @@ def _check_client_batch(header: BatchHeader) -> None:
     if header.is_control:
         raise _Rejected(ErrorCode.invalid_record, "clients may not write control batches")
     if header.is_transactional:
-        raise _Rejected(
-            ErrorCode.transactional_id_authorization_failed,
-            "a transactional record batch needs a transactional id (transactions are not "
-            "supported yet)",
+        if transactional_id is None:
+            raise _Rejected(
+                ErrorCode.transactional_id_authorization_failed,
+                "a transactional record batch needs the request's transactional id",
+            )
+        if header.producer_id < 0:
+            raise _Rejected(
+                ErrorCode.invalid_record, "a transactional record batch needs a producer id"
+            )
+        ctx.broker.coordinator().check_produce(
+            transactional_id, header.producer_id, header.producer_epoch, (topic, partition)
         )
 
 
@@ -160,6 +179,7 @@ class _PartitionOutcome:
 
 async def _append(
     ctx: RequestContext,
+    transactional_id: str | None,
     topic: str,
     partition: int,
     records: bytes | None,
@@ -171,7 +191,7 @@ async def _append(
         assert records is not None
         headers = read_batches(records)
         for header in headers:
-            _check_client_batch(header)
+            _check_client_batch(ctx, transactional_id, header, topic, partition)
         gate_context = ctx.broker.gate.context(
             ctx.broker.topics,
             topic,
@@ -302,15 +322,7 @@ def _partition_response(module: Any, index: int, outcome: _PartitionOutcome, ver
 async def handle(ctx: RequestContext, request: Any) -> Any:
     acks = request.acks
     flushes: list[PartitionLog] = []
-    if request.transactional_id is not None:
-        outcome = _PartitionOutcome(
-            ErrorCode.transactional_id_authorization_failed,
-            error_message="transactions are not supported yet",
-        )
-        outcomes = {
-            (t.name, p.index): outcome for t in request.topic_data for p in t.partition_data
-        }
-    elif acks not in _VALID_ACKS:
+    if acks not in _VALID_ACKS:
         outcome = _PartitionOutcome(ErrorCode.invalid_required_acks, error_message=f"acks={acks}")
         outcomes = {
             (t.name, p.index): outcome for t in request.topic_data for p in t.partition_data
@@ -321,7 +333,12 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             denied = _denied(ctx, topic_data.name)
             for partition_data in topic_data.partition_data:
                 outcomes[(topic_data.name, partition_data.index)] = denied or await _append(
-                    ctx, topic_data.name, partition_data.index, partition_data.records, flushes
+                    ctx,
+                    request.transactional_id,
+                    topic_data.name,
+                    partition_data.index,
+                    partition_data.records,
+                    flushes,
                 )
     durable = [ctx.broker.group_commit.flush(log_) for log_ in flushes]
     if acks == 0:

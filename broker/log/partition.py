@@ -5,6 +5,7 @@ Directory layout (see docs/storage.md)::
     00000000000000000000.log        segment: record batches (broker.log.segment)
     00000000000000000000.index      sparse offset index (broker.log.index)
     00000000000000000000.timeindex  sparse time index (broker.log.time_index)
+    00000000000000000000.txnindex   aborted transactions whose marker is in that segment (broker.log.txn_index)
     00000000000000001234.snapshot   producer state as of offset 1234 (broker.log.producer_state)
     log-start-offset                decimal log start offset + "\\n", when above the first segment
     cleaner-offset-checkpoint       where the last compaction pass stopped (broker.log.checkpoints)
@@ -14,7 +15,8 @@ Directory layout (see docs/storage.md)::
 (``*.cleaned``, ``*.tmp``, indexes without a log), fully re-verifies the last
 segment (CRC scan, torn tail truncated, indexes rebuilt) unless the previous
 run closed cleanly, checks every other segment's indexes, and rebuilds
-producer state from the newest snapshot plus the batches after it. Every
+producer state from the newest snapshot plus the batches after it (and the
+aborted-transaction index entries of the ABORT markers among them). Every
 append is written with one ``pwrite`` and (by default) fsynced before it is
 acknowledged; segments are fsynced when they roll, so only the active segment
 can ever hold a torn tail. ``append(defer_flush=True)`` (what the broker uses)
@@ -23,7 +25,13 @@ leaves a due fsync to the caller, who runs ``sync()`` in another thread: one
 see broker/log/group_commit.py).
 
 Threads: appends and reads run on the broker's event loop thread, ``sync`` on
-the group commit's threads, retention and compaction on the maintenance thread. ``_lock`` guards the segment list and the
+the group commit's threads, retention and compaction on the maintenance thread.
+
+Transactions: ``append_marker`` writes the coordinator's COMMIT/ABORT control
+batch for a producer with an open transaction here; ``last_stable_offset`` is
+the first offset of the oldest open transaction (the log end when none is
+open), and ``aborted_transactions`` answers read_committed fetches.
+``_lock`` guards the segment list and the
 active segment and is only held for short, bounded steps; compaction reads
 closed segments (which nothing else writes) through its own file descriptors
 without it and takes it only to swap a cleaned segment in (see cleaner.py).
@@ -43,6 +51,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from broker.errors import (
+    BrokerError,
     CorruptRecord,
     InvalidRecord,
     OffsetOutOfRange,
@@ -61,11 +70,16 @@ from broker.log.config import LogConfig
 from broker.log.files import fsync_directory
 from broker.log.producer_state import ProducerStateManager
 from broker.log.segment import Segment
+from broker.log.txn_index import AbortedTxn, TxnIndex
 from broker.protocol.records import (
+    CONTROL_ABORT,
     TIMESTAMP_LOG_APPEND_TIME,
     BatchHeader,
+    build_control_batch,
+    control_type,
     decompression_limit,
     iter_records,
+    read_batches,
     set_log_append_time,
     stamp_base_offset,
 )
@@ -117,6 +131,7 @@ class PartitionLog:
         self._bases: list[int] = []
         self._log_start_offset = 0
         self.producer_state = ProducerStateManager(directory)
+        self.txn_index = TxnIndex(directory)
         self._lock = threading.RLock()
         self.cleaner_lock = threading.Lock()
         """Held by a compaction pass for its whole run: one cleaner per log at a time."""
@@ -167,6 +182,7 @@ class PartitionLog:
             first_base = self.segments[0].base_offset
             self._log_start_offset = min(max(first_base, checkpoint or 0), self.log_end_offset)
             self._load_cleaner_checkpoint()
+            self.txn_index.recover(self._bases)
             self._rebuild_producer_state()
             if not was_clean and bases:  # no segment yet: a new partition, nothing to recover
                 log.warning(
@@ -204,7 +220,7 @@ class PartitionLog:
                 continue
             if suffix == "log":
                 bases.add(int(stem))
-            elif suffix in ("index", "timeindex"):
+            elif suffix in ("index", "timeindex", "txnindex"):
                 indexes.append((path, int(stem)))
         for path, base in indexes:
             if base not in bases:
@@ -212,10 +228,35 @@ class PartitionLog:
         return sorted(bases)
 
     def _rebuild_producer_state(self) -> None:
+        """Producer state from the newest snapshot plus the batches after it; the
+        aborted-transaction entries of the ABORT markers replayed are dropped and re-added."""
         start = self.producer_state.load_snapshot(self.log_end_offset)
         from_offset = self.segments[0].base_offset if start is None else start
-        for header in self._headers_from_offset(from_offset):
-            self.producer_state.replay(header)
+        self.txn_index.truncate_from(from_offset)
+        state = self.producer_state
+        for segment, header in self._headers_from_offset(from_offset):
+            if header.is_control and header.producer_id >= 0:
+                first = state.open_transaction(header.producer_id)
+                if first is not None and self._marker_type(segment, header) == CONTROL_ABORT:
+                    state.replay(header)
+                    self.txn_index.append(
+                        segment.base_offset,
+                        AbortedTxn(
+                            header.base_offset,
+                            header.producer_id,
+                            first,
+                            self._stable_offset(header.base_offset + 1),
+                        ),
+                    )
+                    continue
+            state.replay(header)
+
+    def _marker_type(self, segment: Segment, header: BatchHeader) -> int | None:
+        batch = segment.read_at(header.position, header.size)
+        try:
+            return control_type(batch, dataclasses.replace(header, position=0))
+        except BrokerError:
+            return None
 
     def _headers_from_offset(self, offset: int):
         first = max(0, bisect_right(self._bases, offset) - 1)
@@ -224,7 +265,8 @@ class PartitionLog:
             if position is None:
                 continue
             try:
-                yield from segment.headers_from(position, verify_crc=False)
+                for header in segment.headers_from(position, verify_crc=False):
+                    yield segment, header
             except (CorruptRecord, UnsupportedVersion):  # only an unrecovered tail; stop
                 return
 
@@ -361,6 +403,73 @@ class PartitionLog:
             self._check_open()
             self.producer_state.commit(self.producer_state.validate([unplaced]))
 
+    # ------------------------------------------------------------------ transactions
+
+    @property
+    def last_stable_offset(self) -> int:
+        """The first offset of the oldest open transaction; the log end offset when none."""
+        with self._lock:
+            return self._stable_offset(self.log_end_offset)
+
+    def _stable_offset(self, log_end: int) -> int:
+        unstable = self.producer_state.first_unstable_offset()
+        return log_end if unstable is None else min(unstable, log_end)
+
+    def open_transaction(self, producer_id: int) -> int | None:
+        """First offset of ``producer_id``'s open transaction here, or None."""
+        with self._lock:
+            return self.producer_state.open_transaction(producer_id)
+
+    def append_marker(
+        self,
+        producer_id: int,
+        producer_epoch: int,
+        *,
+        commit: bool,
+        now_ms: int,
+        coordinator_epoch: int = 0,
+        defer_flush: bool = False,
+    ) -> AppendResult | None:
+        """End ``producer_id``'s open transaction here with a COMMIT or ABORT marker.
+
+        None (nothing written) when the producer has no open transaction in this
+        partition: ending it twice (a coordinator completing a transaction again
+        after a restart) is harmless. An ABORT adds an aborted-transaction index
+        entry. Raises ``InvalidProducerEpoch`` when ``producer_epoch`` is older
+        than the producer's.
+        """
+        marker = build_control_batch(
+            producer_id,
+            producer_epoch,
+            commit=commit,
+            coordinator_epoch=coordinator_epoch,
+            timestamp=now_ms,
+        )
+        with self._lock:
+            self._check_open()
+            first = self.producer_state.open_transaction(producer_id)
+            if first is None:
+                return None
+            result = self.append(
+                marker, read_batches(marker), now_ms=now_ms, defer_flush=defer_flush
+            )
+            if not commit:
+                self.txn_index.append(
+                    self.active_segment.base_offset,
+                    AbortedTxn(
+                        result.base_offset,
+                        producer_id,
+                        first,
+                        self._stable_offset(self.log_end_offset),
+                    ),
+                )
+            return result
+
+    def aborted_transactions(self, fetch_offset: int, upper_bound: int) -> list[AbortedTxn]:
+        """Aborted transactions with records in [fetch_offset, upper_bound) (read_committed fetch)."""
+        with self._lock:
+            return self.txn_index.collect(fetch_offset, upper_bound)
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"partition log {self.directory} is closed")
@@ -391,6 +500,7 @@ class PartitionLog:
     def _roll(self) -> Segment:
         old = self.active_segment
         old.seal()
+        self.txn_index.flush(old.base_offset)
         new = Segment.create(self.directory, old.next_offset, self._interval)
         self._add_segment(new)
         fsync_directory(self.directory)
@@ -456,6 +566,20 @@ class PartitionLog:
                     return found
             return None
 
+    def max_timestamp_offset(self) -> TimestampOffset | None:
+        """The first record with the largest timestamp in the log (ListOffsets -3), or None."""
+        with self._lock:
+            self._check_open()
+            best: Segment | None = None
+            for segment in self.segments:
+                if segment.max_timestamp >= 0 and (
+                    best is None or segment.max_timestamp > best.max_timestamp
+                ):
+                    best = segment
+            if best is None:
+                return None
+            return self._search_segment(best, best.max_timestamp)
+
     def _search_segment(self, segment: Segment, timestamp_ms: int) -> TimestampOffset | None:
         start_offset = segment.time_index.lookup(timestamp_ms)
         position = 0 if start_offset is None else segment.index.lookup(start_offset)
@@ -509,6 +633,7 @@ class PartitionLog:
         segment = self.segments.pop(0)
         self._bases.pop(0)
         segment.delete()
+        self.txn_index.drop_segment(segment.base_offset)
         if self.segments[0].base_offset > self._log_start_offset:
             self._log_start_offset = self.segments[0].base_offset
             self._write_log_start_checkpoint()
@@ -576,6 +701,7 @@ class PartitionLog:
             if self._closed:
                 return
             self.active_segment.flush()
+            self.txn_index.flush(self.active_segment.base_offset)
             self.producer_state.write_snapshot(self.log_end_offset)
             for segment in self.segments:
                 segment.close()

@@ -17,11 +17,15 @@ offsets and to reject gaps. Checks follow Kafka's ``ProducerAppendInfo``:
 Snapshot file ``<20-digit offset>.snapshot``: the state after every batch
 below ``offset``. Big-endian::
 
-    magic    4 bytes  b"CPS1"
+    magic    4 bytes  b"CPS2"
     crc      u32      CRC-32C of everything after this field
     count    i32      number of producers, then per producer:
-      producer_id i64, epoch i16, last_timestamp i64, batch_count i8,
+      producer_id i64, epoch i16, last_timestamp i64, txn_first_offset i64
+      (-1: no open transaction), batch_count i8,
       batch_count x (first_seq i32, last_seq i32, base_offset i64, last_offset i64)
+
+``b"CPS1"`` snapshots (written before transactions existed) are read too:
+the same without ``txn_first_offset``.
 
 Snapshots are written (to ``.tmp`` then renamed) when a segment rolls and on
 close; recovery loads the newest valid one at or below the log end offset and
@@ -37,7 +41,12 @@ from pathlib import Path
 
 from crc32c import crc32c
 
-from broker.errors import DuplicateSequenceNumber, InvalidProducerEpoch, OutOfOrderSequenceNumber
+from broker.errors import (
+    DuplicateSequenceNumber,
+    InvalidProducerEpoch,
+    InvalidTxnState,
+    OutOfOrderSequenceNumber,
+)
 from broker.log.files import write_atomically
 from broker.protocol.records import BatchHeader
 
@@ -51,8 +60,10 @@ __all__ = [
 SNAPSHOT_SUFFIX = ".snapshot"
 BATCHES_KEPT = 5
 _INT32_MAX = 2**31 - 1
-_MAGIC = b"CPS1"
-_PRODUCER = struct.Struct(">qhqb")
+_MAGIC = b"CPS2"
+_MAGIC_V1 = b"CPS1"
+_PRODUCER = struct.Struct(">qhqqb")
+_PRODUCER_V1 = struct.Struct(">qhqb")
 _BATCH = struct.Struct(">iiqq")
 
 
@@ -76,6 +87,8 @@ class ProducerEntry:
     batches: deque[tuple[int, int, int, int]] = field(
         default_factory=lambda: deque(maxlen=BATCHES_KEPT)
     )
+    txn_first_offset: int = -1
+    """First offset of this producer's open transaction in the partition; -1 when none."""
 
     @property
     def last_sequence(self) -> int:
@@ -83,7 +96,10 @@ class ProducerEntry:
 
     def copy(self) -> ProducerEntry:
         return ProducerEntry(
-            self.epoch, self.last_timestamp, deque(self.batches, maxlen=BATCHES_KEPT)
+            self.epoch,
+            self.last_timestamp,
+            deque(self.batches, maxlen=BATCHES_KEPT),
+            self.txn_first_offset,
         )
 
 
@@ -132,6 +148,16 @@ class ProducerStateManager:
             raise InvalidProducerEpoch(
                 f"producer {pid} epoch {epoch} is older than the current epoch {current.epoch}"
             )
+        if (
+            not header.is_transactional
+            and current is not None
+            and current.txn_first_offset >= 0
+            and epoch == current.epoch
+        ):
+            raise InvalidTxnState(
+                f"producer {pid} has an open transaction in this partition; a "
+                "non-transactional batch is not allowed before it ends"
+            )
         if header.is_control or header.base_sequence < 0:
             return self._advance(current, header)
         first_seq, last_seq = header.base_sequence, header.last_sequence
@@ -168,6 +194,10 @@ class ProducerStateManager:
         else:
             entry = current.copy()
         entry.last_timestamp = max(entry.last_timestamp, header.max_timestamp)
+        if header.is_control:
+            entry.txn_first_offset = -1
+        elif header.is_transactional and entry.txn_first_offset < 0:
+            entry.txn_first_offset = header.base_offset
         if not header.is_control and header.base_sequence >= 0:
             first = header.base_sequence if first_sequence is None else first_sequence
             entry.batches.append(
@@ -177,6 +207,22 @@ class ProducerStateManager:
 
     def commit(self, pending: dict[int, ProducerEntry]) -> None:
         self.producers.update(pending)
+
+    def open_transaction(self, producer_id: int) -> int | None:
+        """First offset of ``producer_id``'s open transaction here, or None."""
+        entry = self.producers.get(producer_id)
+        if entry is None or entry.txn_first_offset < 0:
+            return None
+        return entry.txn_first_offset
+
+    def first_unstable_offset(self) -> int | None:
+        """The smallest first offset of an open transaction (the LSO), or None when none is open."""
+        open_offsets = [
+            entry.txn_first_offset
+            for entry in self.producers.values()
+            if entry.txn_first_offset >= 0
+        ]
+        return min(open_offsets) if open_offsets else None
 
     def replay(self, header: BatchHeader) -> None:
         """Apply a batch read back from the log during recovery (no checks)."""
@@ -203,7 +249,9 @@ class ProducerStateManager:
         """Persist the current state as of ``offset``, keeping the newest ``keep`` snapshots."""
         body = bytearray(struct.pack(">i", len(self.producers)))
         for pid, entry in self.producers.items():
-            body += _PRODUCER.pack(pid, entry.epoch, entry.last_timestamp, len(entry.batches))
+            body += _PRODUCER.pack(
+                pid, entry.epoch, entry.last_timestamp, entry.txn_first_offset, len(entry.batches)
+            )
             for batch in entry.batches:
                 body += _BATCH.pack(*batch)
         payload = _MAGIC + struct.pack(">I", crc32c(bytes(body))) + body
@@ -241,8 +289,9 @@ def _next_sequence(sequence: int) -> int:
 
 
 def _parse_snapshot(raw: bytes) -> dict[int, ProducerEntry] | None:
-    if len(raw) < 12 or raw[:4] != _MAGIC:
+    if len(raw) < 12 or raw[:4] not in (_MAGIC, _MAGIC_V1):
         return None
+    version_1 = raw[:4] == _MAGIC_V1
     (crc,) = struct.unpack_from(">I", raw, 4)
     if crc32c(raw[8:]) != crc:
         return None
@@ -251,9 +300,16 @@ def _parse_snapshot(raw: bytes) -> dict[int, ProducerEntry] | None:
         position = 12
         producers: dict[int, ProducerEntry] = {}
         for _ in range(count):
-            pid, epoch, last_timestamp, batch_count = _PRODUCER.unpack_from(raw, position)
-            position += _PRODUCER.size
-            entry = ProducerEntry(epoch, last_timestamp)
+            if version_1:
+                pid, epoch, last_timestamp, batch_count = _PRODUCER_V1.unpack_from(raw, position)
+                txn_first_offset = -1
+                position += _PRODUCER_V1.size
+            else:
+                pid, epoch, last_timestamp, txn_first_offset, batch_count = _PRODUCER.unpack_from(
+                    raw, position
+                )
+                position += _PRODUCER.size
+            entry = ProducerEntry(epoch, last_timestamp, txn_first_offset=txn_first_offset)
             for _ in range(batch_count):
                 entry.batches.append(_BATCH.unpack_from(raw, position))
                 position += _BATCH.size

@@ -60,7 +60,11 @@ __all__ = [
     "Record",
     "TIMESTAMP_CREATE_TIME",
     "TIMESTAMP_LOG_APPEND_TIME",
+    "CONTROL_ABORT",
+    "CONTROL_COMMIT",
     "build_batch",
+    "build_control_batch",
+    "control_type",
     "decompression_limit",
     "iter_batches",
     "iter_records",
@@ -635,3 +639,55 @@ def rebuild_batch(header: BatchHeader, kept: Sequence[Record]) -> bytes:
         partition_leader_epoch=header.partition_leader_epoch,
         timestamp_type=header.timestamp_type,
     )
+
+
+# --------------------------------------------------------------------------- control batches
+
+CONTROL_ABORT = 0
+CONTROL_COMMIT = 1
+_CONTROL_KEY = struct.Struct(">hh")  # version 0, type
+_CONTROL_VALUE = struct.Struct(">hi")  # version 0, coordinator epoch
+
+
+def build_control_batch(
+    producer_id: int,
+    producer_epoch: int,
+    *,
+    commit: bool,
+    coordinator_epoch: int = 0,
+    timestamp: int | None = None,
+) -> bytes:
+    """A transaction marker: a control batch of one record (Kafka's ``EndTransactionMarker``).
+
+    Key: version int16 (0), type int16 (0 ABORT, 1 COMMIT); value: version
+    int16 (0), coordinator epoch int32. Transactional and control bits set,
+    base sequence -1.
+    """
+    marker = CONTROL_COMMIT if commit else CONTROL_ABORT
+    return build_batch(
+        [
+            Record(
+                0,
+                0,
+                _CONTROL_KEY.pack(0, marker),
+                _CONTROL_VALUE.pack(0, coordinator_epoch),
+            )
+        ],
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        timestamp=timestamp,
+        is_transactional=True,
+        is_control=True,
+    )
+
+
+def control_type(buf: bytes | bytearray | memoryview, header: BatchHeader) -> int | None:
+    """``CONTROL_ABORT``/``CONTROL_COMMIT`` for a marker batch, None for other control batches."""
+    if not header.is_control:
+        return None
+    for record in iter_records(buf, header):
+        if record.key is None or len(record.key) < _CONTROL_KEY.size:
+            return None
+        _, marker = _CONTROL_KEY.unpack_from(record.key)
+        return marker if marker in (CONTROL_ABORT, CONTROL_COMMIT) else None
+    return None

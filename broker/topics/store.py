@@ -71,7 +71,15 @@ class TopicConfig(peewee.Model):
 MODELS: list[type[peewee.Model]] = [Topic, TopicConfig]
 
 EVENT_NAMES = frozenset(
-    {"topic_created", "topic_deleted", "topic_config_changed", "partitions_added"}
+    {
+        "topic_created",
+        "topic_deleted",
+        "topic_config_changed",
+        "partitions_added",
+        # written by the transaction coordinator (broker.transactions.coordinator)
+        "transaction_committed",
+        "transaction_aborted",
+    }
 )
 OUTBOX_TABLE = "broker_outbox"
 # Any constant shared by every Charter process: orders appends to the broker outbox.

@@ -23,8 +23,9 @@ __all__ = [
 def _load_formats() -> dict[str, SchemaFormat]:
     from registry.formats.avro import AVRO
     from registry.formats.jsonschema import JSON
+    from registry.formats.protobuf import PROTOBUF
 
-    return {AVRO.schema_type: AVRO, JSON.schema_type: JSON}
+    return {AVRO.schema_type: AVRO, JSON.schema_type: JSON, PROTOBUF.schema_type: PROTOBUF}
 
 
 FORMATS: dict[str, SchemaFormat] = {}

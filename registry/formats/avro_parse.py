@@ -29,7 +29,8 @@ from registry.formats.avro_model import (
     Record,
     Union,
 )
-from registry.formats.base import ResolvedReference
+from registry.formats.base import MAX_SCHEMA_NESTING, ResolvedReference
+from registry.json_text import nested_deeper_than
 
 __all__ = ["ParseResult", "load_json", "parse_schema"]
 
@@ -67,11 +68,16 @@ def _reject_constant(text: str) -> Any:
 def load_json(schema_str: str) -> Any:
     """``json.loads`` that rejects ``NaN``/``Infinity`` literals, as Jackson does."""
     try:
-        return json.loads(schema_str, parse_constant=_reject_constant)
+        document = json.loads(schema_str, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InvalidSchema(f"Invalid schema: not valid JSON: {exc}") from None
     except RecursionError:
         raise InvalidSchema("Invalid schema: JSON nested too deeply") from None
+    if nested_deeper_than(document, MAX_SCHEMA_NESTING):
+        raise InvalidSchema(
+            f"Invalid schema: nested too deeply (more than {MAX_SCHEMA_NESTING} levels)"
+        )
+    return document
 
 
 def _short(value: Any) -> str:

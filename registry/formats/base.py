@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 __all__ = [
+    "MAX_SCHEMA_NESTING",
     "Incompatibility",
     "ParsedSchema",
     "PayloadInvalid",
@@ -20,6 +21,13 @@ __all__ = [
     "ResolvedReference",
     "SchemaFormat",
 ]
+
+
+MAX_SCHEMA_NESTING = 512
+"""Deepest JSON nesting accepted in a schema document (no real schema comes near it).
+
+Checked before any recursive walk of the schema, so whether a schema parses
+never depends on the interpreter's recursion limit."""
 
 
 @dataclasses.dataclass(frozen=True)

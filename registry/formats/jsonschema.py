@@ -28,7 +28,12 @@ import referencing.jsonschema
 from jsonschema_specifications import REGISTRY as _META_SCHEMAS
 
 from registry.errors import InvalidSchema
-from registry.formats.base import Incompatibility, PayloadInvalid, ResolvedReference
+from registry.formats.base import (
+    MAX_SCHEMA_NESTING,
+    Incompatibility,
+    PayloadInvalid,
+    ResolvedReference,
+)
 from registry.formats.jsonschema_compat import (
     COMPATIBLE_CHANGES,
     describe,
@@ -36,6 +41,7 @@ from registry.formats.jsonschema_compat import (
     format_path,
 )
 from registry.formats.jsonschema_model import ModelBuilder, Node, UnresolvableReference
+from registry.json_text import nested_deeper_than
 
 __all__ = [
     "JSON",
@@ -265,13 +271,18 @@ def _load_json(text: str, what: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
     try:
-        return json.loads(text, parse_constant=reject_constant)
+        document = json.loads(text, parse_constant=reject_constant)
     except json.JSONDecodeError as error:
         raise InvalidSchema(
             f"Invalid {what}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
         ) from None
     except (ValueError, RecursionError) as error:
         raise InvalidSchema(f"Invalid {what}: not valid JSON ({error})") from None
+    if nested_deeper_than(document, MAX_SCHEMA_NESTING):
+        raise InvalidSchema(
+            f"Invalid {what}: nested too deeply (more than {MAX_SCHEMA_NESTING} levels)"
+        )
+    return document
 
 
 def _dialect_of(document: Any) -> tuple[str, type[Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from registry.contracts import metadata_properties
 from registry.errors import SchemaNotFound, SubjectNotFound, VersionNotFound
 from registry.formats import FORMATS, get_format
@@ -36,6 +38,18 @@ class Reading(ServiceBase):
         if stored is None:
             raise SchemaNotFound(f"Schema {schema_id} not found")
         return stored
+
+    @translate_store_errors
+    def formatted(self, stored: StoredSchema, schema_format: str | None) -> StoredSchema:
+        """``stored`` with its text in ``schema_format`` (``?format=``), as Confluent answers it.
+
+        ``serialized`` gives a Protobuf schema as a base64 ``FileDescriptorProto``;
+        every other format name, and every other schema type, leaves the text as stored.
+        """
+        if schema_format != "serialized" or stored.schema_type != "PROTOBUF":
+            return stored
+        parsed = self.schemas.parsed_by_id(stored.schema_id)
+        return dataclasses.replace(stored, schema_text=parsed.serialized)  # type: ignore[attr-defined]
 
     @translate_store_errors
     def max_schema_id(self) -> int:

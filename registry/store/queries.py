@@ -80,8 +80,6 @@ class Store:
             f"{insert_schema}SELECT COALESCE(MAX(id), 0) + 1, {schema_values} "
             "FROM registry_schema RETURNING id"
         )
-        self._committed_rows: dict[int, StoredSchema] = {}
-        self._committed_rows_lock = threading.Lock()
         self.schema_cache: SchemaCache[StoredSchema] = SchemaCache(SCHEMA_CACHE_SIZE)
         self.outbox: RegistryOutbox = registry_outbox(database)
 
@@ -109,14 +107,14 @@ class Store:
     def schema_by_id(self, schema_id: int) -> StoredSchema | None:
         """The schema with this id, if some subject version (live or soft-deleted) uses it.
 
-        Served from a per-process cache emptied on every permanent delete: at
-        once in this process, through the outbox follower in the others
-        (``registry.store.schema_cache``); inside a transaction, which may hold
-        its own uncommitted deletes, the database is always asked.
+        Served from the per-process ``schema_cache`` while the id is marked found
+        (marks are dropped on every permanent delete: at once in this process,
+        through the outbox follower in the others); inside a transaction, which
+        may hold its own uncommitted deletes, the database is always asked.
         """
         if self.database.in_transaction():
             return self._schema_by_id_uncached(schema_id)
-        return self.schema_cache.get(schema_id, self._schema_by_id_uncached)
+        return self.schema_cache.found(schema_id, self._schema_by_id_uncached)
 
     def _schema_by_id_uncached(self, schema_id: int) -> StoredSchema | None:
         row = self.database.execute_sql(self._schema_by_id_sql, (schema_id,)).fetchone()
@@ -125,21 +123,14 @@ class Store:
     def schema_by_id_any(self, schema_id: int) -> StoredSchema | None:
         """The schema row with this id whether or not any version still uses it.
 
-        Schema rows never change and are never deleted, so once committed a row
-        is kept in a per-process table, which transactions read too. Only rows
-        read outside a transaction are filed: inside one, an insert may still
-        roll back and free its id.
+        Schema rows never change and are never deleted, so a committed row is
+        served from ``schema_cache``, inside transactions too. Only rows read
+        outside a transaction are filed: inside one, an insert may still roll
+        back and free its id.
         """
-        cached = self._committed_rows.get(schema_id)
-        if cached is not None:
-            return cached
-        row = self._schema_row(schema_id)
-        if row is not None and not self.database.in_transaction():
-            with self._committed_rows_lock:
-                if len(self._committed_rows) >= SCHEMA_CACHE_SIZE:
-                    del self._committed_rows[next(iter(self._committed_rows))]
-                self._committed_rows[schema_id] = row
-        return row
+        return self.schema_cache.row(
+            schema_id, self._schema_row, file=not self.database.in_transaction()
+        )
 
     def _schema_row(self, schema_id: int) -> StoredSchema | None:
         row = self._one(self._schema_row_sql, (schema_id,))

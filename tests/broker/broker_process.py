@@ -19,10 +19,12 @@ from charter.config import Settings
 READY = "Kafka listener ready on "
 
 
-def start_process(data_dir: Path, timeout: float = 30) -> tuple[subprocess.Popen[str], int]:
-    """Start the broker subprocess and return it with the port it listens on."""
+def start_process(
+    data_dir: Path, timeout: float = 30, port: int = 0
+) -> tuple[subprocess.Popen[str], int]:
+    """Start the broker subprocess (on ``port``, 0: any) and return it with the port it listens on."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.broker.broker_process", str(data_dir)],
+        [sys.executable, "-m", "tests.broker.broker_process", str(data_dir), str(port)],
         cwd=Path(__file__).resolve().parents[2],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -44,10 +46,12 @@ def start_process(data_dir: Path, timeout: float = 30) -> tuple[subprocess.Popen
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     settings = Settings(
         data_dir=Path(sys.argv[1]),
         host="127.0.0.1",
-        kafka_port=0,
+        kafka_port=port,
+        transaction_abort_check_interval_ms=200,
         value_schema_validation="none",  # a crash-test broker: unframed values (not the gate)
     )
     database = open_migrated_database(settings)

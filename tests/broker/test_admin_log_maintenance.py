@@ -49,8 +49,15 @@ def consume_from_beginning(
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Until ``condition()``; a read that the maintenance pass raced (the log start moved
+    while it was reading, so it failed an assertion) just counts as "not yet"."""
     deadline = time.monotonic() + DEADLINE_S
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except AssertionError:
+            pass
         if time.monotonic() > deadline:
             pytest.fail(f"gave up waiting for {what}")
         time.sleep(0.2)
@@ -110,7 +117,7 @@ def test_compaction_keeps_the_latest_value_per_key(fast_broker: Any) -> None:
         for key in range(5):
             producer.produce("latest", key=b"k%d" % key, value=b"v%d-%d" % (key, round_number))
         assert producer.flush(10) == 0
-    assert len(consume_from_beginning(fast_broker.bootstrap, "latest")) == 100
+    # Compaction may already have started (200 ms passes); nothing newest may be missing.
 
     def compacted() -> bool:
         records = consume_from_beginning(fast_broker.bootstrap, "latest")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import struct
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -182,7 +183,14 @@ def _sample_request(api_key: int, version: int):
             isolation_level=1,
             session_id=0,
             session_epoch=-1,
-            topics=(build(module.FetchTopic, topic="orders", partitions=(partition,)),),
+            topics=(
+                build(
+                    module.FetchTopic,
+                    topic="orders",
+                    topic_id=uuid.UUID(int=7),
+                    partitions=(partition,),
+                ),
+            ),
             forgotten_topics_data=(),
             rack_id="",
         )

@@ -205,7 +205,7 @@ def test_fetch_out_of_range_and_sessions(broker: RunningBroker) -> None:
         client.close()
 
 
-def test_init_producer_id_and_transactional_refusal(broker: RunningBroker) -> None:
+def test_init_producer_id_idempotent_and_transactional(broker: RunningBroker) -> None:
     client = _Client(broker)
     try:
         common = {
@@ -216,8 +216,10 @@ def test_init_producer_id_and_transactional_refusal(broker: RunningBroker) -> No
         first = client.call(22, 4, transactional_id=None, **common)
         second = client.call(22, 4, transactional_id=None, **common)
         assert first.error_code == ErrorCode.none and second.producer_id == first.producer_id + 1
-        refused = client.call(22, 4, transactional_id="tx-1", **common)
-        assert refused.error_code == ErrorCode.invalid_request
+        transactional = client.call(22, 4, transactional_id="tx-1", **common)
+        assert transactional.error_code == ErrorCode.none and transactional.producer_epoch == 0
+        again = client.call(22, 4, transactional_id="tx-1", **common)
+        assert (again.producer_id, again.producer_epoch) == (transactional.producer_id, 1)
     finally:
         client.close()
 

@@ -66,7 +66,7 @@ def test_root_types_contexts_and_unknown_routes(client: FlaskClient) -> None:
     response = client.get("/")
     assert response.status_code == 200 and response.get_json() == {}
     assert response.content_type == CONTENT_TYPE
-    assert client.get("/schemas/types").get_json() == ["AVRO", "JSON"]
+    assert client.get("/schemas/types").get_json() == ["AVRO", "JSON", "PROTOBUF"]
     assert client.get("/contexts").get_json() == ["."]
     assert_error(client.get("/associations/resources/ns/name"), 404, 404)
     assert_error(client.get("/schemas/guids/abc"), 404, 404)

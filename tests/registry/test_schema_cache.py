@@ -65,24 +65,24 @@ def make_cache(rows: dict[int, str], max_entries: int = 10) -> tuple[SchemaCache
 
 def test_a_found_schema_is_loaded_once_until_invalidated() -> None:
     cache, loads = make_cache({1: "one"})
-    assert [cache.get(1, loads.load) for _ in range(3)] == ["one"] * 3
+    assert [cache.found(1, loads.load) for _ in range(3)] == ["one"] * 3
     assert loads.calls == 1
 
 
-def test_invalidate_empties_the_cache() -> None:
+def test_invalidate_forgets_which_ids_are_found() -> None:
     cache, loads = make_cache({1: "one"})
-    cache.get(1, loads.load)
+    cache.found(1, loads.load)
     del loads.rows[1]
     cache.invalidate()
-    assert cache.get(1, loads.load) is None
+    assert cache.found(1, loads.load) is None
     assert loads.calls == 2
 
 
 def test_unknown_ids_are_never_cached() -> None:
     cache, loads = make_cache({})
-    assert cache.get(7, loads.load) is None
+    assert cache.found(7, loads.load) is None
     loads.rows[7] = "seven"  # registered since: found without any invalidation
-    assert cache.get(7, loads.load) == "seven"
+    assert cache.found(7, loads.load) == "seven"
 
 
 def test_an_invalidation_while_the_row_is_read_leaves_nothing_stale() -> None:
@@ -94,15 +94,36 @@ def test_an_invalidation_while_the_row_is_read_leaves_nothing_stale() -> None:
         cache.invalidate()
         return found
 
-    assert cache.get(1, load_then_delete) == "one"  # concurrent with the delete: either is fine
-    assert cache.get(1, loads.load) is None
+    assert cache.found(1, load_then_delete) == "one"  # concurrent with the delete: either is fine
+    assert cache.found(1, loads.load) is None
 
 
 def test_the_cache_is_bounded() -> None:
     cache, loads = make_cache({number: str(number) for number in range(1, 6)}, max_entries=3)
     for number in range(1, 6):
-        cache.get(number, loads.load)
+        cache.found(number, loads.load)
     assert len(cache) == 3
+    assert cache.found(1, loads.load) == "1"  # the oldest went: read again
+    assert loads.calls == 6
+
+
+def test_rows_outlive_an_invalidation_but_are_filed_only_when_committed() -> None:
+    cache, loads = make_cache({1: "one", 2: "two"})
+    assert cache.row(1, loads.load, file=True) == "one"
+    cache.invalidate()
+    assert cache.row(1, loads.load, file=True) == "one"  # rows never change
+    assert loads.calls == 1
+    assert cache.row(2, loads.load, file=False) == "two"  # read inside a transaction
+    assert cache.row(2, loads.load, file=False) == "two"
+    assert loads.calls == 3
+
+
+def test_a_row_read_first_still_needs_a_found_check() -> None:
+    cache, loads = make_cache({1: "one"})
+    cache.row(1, loads.load, file=True)
+    found_checks = Loads({})  # every version using it was purged
+    assert cache.found(1, found_checks.load) is None
+    assert found_checks.calls == 1
 
 
 # -- two apps over one SQLite file (as two processes would be) ----------------------------

@@ -185,7 +185,7 @@ def test_json_schema_is_registered_with_its_type(service: RegistryService) -> No
     text = json.dumps({"type": "object", "properties": {"id": {"type": "integer"}}})
     registered = service.register("j", SchemaRequest(schema=text, schema_type="JSON"))
     assert service.get_schema(registered.schema.schema_id).schema_type == "JSON"
-    assert service.schema_types() == ["AVRO", "JSON"]
+    assert service.schema_types() == ["AVRO", "JSON", "PROTOBUF"]
 
 
 # -- lookup -----------------------------------------------------------------------------

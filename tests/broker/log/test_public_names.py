@@ -19,6 +19,13 @@ MODULES = [
     "broker.topics.describe",
     "broker.topics.validation",
     "broker.topics",
+    "broker.log.txn_index",
+    "broker.transactions",
+    "broker.transactions.coordinator",
+    "broker.transactions.pending_offsets",
+    "broker.transactions.state",
+    "broker.transactions.store",
+    "broker.handlers.fetch_sessions",
 ]
 
 

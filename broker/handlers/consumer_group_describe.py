@@ -1,0 +1,100 @@
+"""ConsumerGroupDescribe (key 69): KIP-848 groups with epochs, members, current and target assignments.
+
+A classic group answers GROUP_ID_NOT_FOUND (not a consumer group), as Kafka
+does, which admin clients take as the cue to use DescribeGroups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from broker.errors import GroupIdNotFound, kafka_error
+from broker.groups import ConsumerGroup
+from broker.handlers.context import ApiHandler, RequestContext
+from broker.handlers.group_support import NO_THROTTLE, coordinator
+from broker.protocol import build, response_module
+
+__all__ = ["HANDLERS"]
+
+API_KEY = 69
+_NO_OPERATIONS = -(2**31)
+
+
+def _assignment(module: Any, ctx: RequestContext, partitions: dict[str, set[int]]) -> Any:
+    lookup = coordinator(ctx).topics
+    items = []
+    for topic, indexes in sorted(partitions.items()):
+        found = lookup.topic(topic)
+        if found is not None and indexes:
+            items.append(
+                build(
+                    module.TopicPartitions,
+                    topic_id=found[0],
+                    topic_name=topic,
+                    partitions=tuple(sorted(indexes)),
+                )
+            )
+    return build(module.Assignment, topic_partitions=tuple(items))
+
+
+def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
+    group = coordinator(ctx).describe(group_id)
+    if not isinstance(group, ConsumerGroup):
+        code, message = kafka_error(
+            GroupIdNotFound(
+                f"group {group_id} "
+                + ("is not a consumer group" if group is not None else "not found")
+            )
+        )
+        return build(
+            module.DescribedGroup,
+            error_code=code,
+            error_message=message,
+            group_id=group_id,
+            group_state="Dead",
+            group_epoch=-1,
+            assignment_epoch=-1,
+            assignor_name="",
+            members=(),
+            authorized_operations=_NO_OPERATIONS,
+        )
+    members = tuple(
+        build(
+            module.Member,
+            member_id=member.member_id,
+            instance_id=member.instance_id,
+            rack_id=member.rack_id,
+            member_epoch=member.member_epoch,
+            client_id=member.client_id,
+            client_host=member.client_host,
+            subscribed_topic_names=member.subscribed_topic_names,
+            subscribed_topic_regex=member.subscribed_topic_regex,
+            assignment=_assignment(module, ctx, member.assigned),
+            target_assignment=_assignment(module, ctx, group.target.get(member.member_id, {})),
+            member_type=1,
+        )
+        for member in group.members.values()
+    )
+    return build(
+        module.DescribedGroup,
+        error_code=ErrorCode.none,
+        error_message=None,
+        group_id=group_id,
+        group_state=group.state.value,
+        group_epoch=group.group_epoch,
+        assignment_epoch=group.assignment_epoch,
+        assignor_name=group.assignor,
+        members=members,
+        authorized_operations=_NO_OPERATIONS,
+    )
+
+
+async def handle(ctx: RequestContext, request: Any) -> Any:
+    module = response_module(API_KEY, ctx.api_version)
+    groups = tuple(_describe(module, ctx, group_id) for group_id in request.group_ids)
+    return build(module.ConsumerGroupDescribeResponse, throttle_time=NO_THROTTLE, groups=groups)
+
+
+HANDLERS = (ApiHandler(API_KEY, 0, 1, handle),)

@@ -1,0 +1,80 @@
+"""DescribeGroups (key 15): state, protocol and members of classic groups.
+
+As in Kafka, members' metadata and assignments are shown only in the Stable
+state; an unknown group is described as Dead with no members. A KIP-848 group
+is described here too (its members without classic metadata); its full view is
+ConsumerGroupDescribe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from broker.groups import ClassicGroup, GroupState
+from broker.handlers.context import ApiHandler, RequestContext
+from broker.handlers.group_support import NO_THROTTLE, coordinator
+from broker.protocol import build, response_module
+
+__all__ = ["HANDLERS"]
+
+API_KEY = 15
+_NO_OPERATIONS = -(2**31)
+
+
+def _members(module: Any, group: Any) -> tuple[Any, ...]:
+    stable = group.state is GroupState.STABLE
+    members = []
+    for member in group.members.values():
+        classic = isinstance(group, ClassicGroup)
+        members.append(
+            build(
+                module.DescribedGroupMember,
+                member_id=member.member_id,
+                group_instance_id=member.instance_id,
+                client_id=member.client_id,
+                client_host=member.client_host,
+                member_metadata=member.metadata(group.protocol_name) if classic and stable else b"",
+                member_assignment=member.assignment if classic and stable else b"",
+            )
+        )
+    return tuple(members)
+
+
+def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
+    group = coordinator(ctx).describe(group_id)
+    if group is None:
+        return build(
+            module.DescribedGroup,
+            error_code=ErrorCode.none,
+            error_message=None,
+            group_id=group_id,
+            group_state=GroupState.DEAD.value,
+            protocol_type="",
+            protocol_data="",
+            members=(),
+            authorized_operations=_NO_OPERATIONS,
+        )
+    stable = group.state is GroupState.STABLE
+    protocol = getattr(group, "protocol_name", None) if isinstance(group, ClassicGroup) else None
+    return build(
+        module.DescribedGroup,
+        error_code=ErrorCode.none,
+        error_message=None,
+        group_id=group_id,
+        group_state=group.state.value,
+        protocol_type=group.protocol_type,
+        protocol_data=(protocol or "") if stable else "",
+        members=_members(module, group),
+        authorized_operations=_NO_OPERATIONS,
+    )
+
+
+async def handle(ctx: RequestContext, request: Any) -> Any:
+    module = response_module(API_KEY, ctx.api_version)
+    groups = tuple(_describe(module, ctx, group_id) for group_id in request.groups)
+    return build(module.DescribeGroupsResponse, throttle_time=NO_THROTTLE, groups=groups)
+
+
+HANDLERS = (ApiHandler(API_KEY, 0, 5, handle),)

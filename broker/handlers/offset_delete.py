@@ -1,0 +1,54 @@
+"""OffsetDelete (key 47): delete a group's committed offsets of topics it no longer consumes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from broker.errors import BrokerError, kafka_error
+from broker.handlers.context import ApiHandler, RequestContext
+from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
+from broker.protocol import build, response_module
+
+__all__ = ["HANDLERS"]
+
+API_KEY = 47
+
+
+async def handle(ctx: RequestContext, request: Any) -> Any:
+    module = response_module(API_KEY, ctx.api_version)
+    keys = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
+    try:
+        results = coordinator(ctx).delete_offsets(request.group_id, keys)
+    except BrokerError as exc:
+        return build(
+            module.OffsetDeleteResponse,
+            error_code=kafka_error(exc)[0],
+            throttle_time=NO_THROTTLE,
+            topics=(),
+        )
+    topics = tuple(
+        build(
+            module.OffsetDeleteResponseTopic,
+            name=topic.name,
+            partitions=tuple(
+                build(
+                    module.OffsetDeleteResponsePartition,
+                    partition_index=p.partition_index,
+                    error_code=error_code(results.get((topic.name, p.partition_index))),
+                )
+                for p in topic.partitions
+            ),
+        )
+        for topic in request.topics
+    )
+    return build(
+        module.OffsetDeleteResponse,
+        error_code=ErrorCode.none,
+        throttle_time=NO_THROTTLE,
+        topics=topics,
+    )
+
+
+HANDLERS = (ApiHandler(API_KEY, 0, 0, handle),)

@@ -1,0 +1,100 @@
+"""OffsetFetch (key 9): a group's committed offsets; v8+ asks for several groups at once.
+
+A partition with no committed offset answers offset -1 and empty metadata; no
+topics (null) means every partition the group has committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from broker.errors import BrokerError
+from broker.handlers.context import ApiHandler, RequestContext
+from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
+from broker.protocol import build, response_module
+
+__all__ = ["HANDLERS"]
+
+API_KEY = 9
+
+
+def _topics(
+    ctx: RequestContext,
+    group_id: str,
+    topics: Any,
+    member_id: str | None,
+    member_epoch: int,
+    partition_class: type,
+    topic_class: type,
+) -> tuple[tuple[Any, ...], BrokerError | None]:
+    keys = None
+    if topics is not None:
+        keys = [(t.name, index) for t in topics for index in t.partition_indexes]
+    try:
+        found = coordinator(ctx).fetch_offsets(group_id, keys, member_id, member_epoch)
+    except BrokerError as exc:
+        return (), exc
+    by_topic: dict[str, list[Any]] = {}
+    for (topic, partition), entry in found:
+        by_topic.setdefault(topic, []).append(
+            build(
+                partition_class,
+                partition_index=partition,
+                committed_offset=entry.offset if entry else -1,
+                committed_leader_epoch=entry.leader_epoch if entry else -1,
+                metadata=(entry.metadata or "") if entry else "",
+                error_code=ErrorCode.none,
+            )
+        )
+    return (
+        tuple(
+            build(topic_class, name=name, partitions=tuple(parts))
+            for name, parts in by_topic.items()
+        ),
+        None,
+    )
+
+
+async def handle(ctx: RequestContext, request: Any) -> Any:
+    module = response_module(API_KEY, ctx.api_version)
+    if ctx.api_version < 8:
+        topics, error = _topics(
+            ctx,
+            request.group_id,
+            request.topics,
+            None,
+            -1,
+            module.OffsetFetchResponsePartition,
+            module.OffsetFetchResponseTopic,
+        )
+        return build(
+            module.OffsetFetchResponse,
+            throttle_time=NO_THROTTLE,
+            topics=topics,
+            error_code=error_code(error),
+        )
+    groups = []
+    for group in request.groups:
+        topics, error = _topics(
+            ctx,
+            group.group_id,
+            group.topics,
+            getattr(group, "member_id", None),
+            getattr(group, "member_epoch", -1),
+            module.OffsetFetchResponsePartitions,
+            module.OffsetFetchResponseTopics,
+        )
+        groups.append(
+            build(
+                module.OffsetFetchResponseGroup,
+                group_id=group.group_id,
+                topics=topics,
+                error_code=error_code(error),
+            )
+        )
+    return build(module.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=tuple(groups))
+
+
+HANDLERS = (ApiHandler(API_KEY, 1, 9, handle),)

@@ -1,0 +1,66 @@
+"""kafkajs (Node.js) as a group consumer: a client from another ecosystem, installed by the test.
+
+The package is pinned in ``tests/interop/js/package.json`` (and its lock file);
+the test runs ``npm ci`` itself when ``node_modules`` is missing, so CI needs
+only node and npm. Skipped, saying why, when they are absent.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.broker.conftest import RunningBroker, start_broker
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+
+
+@pytest.fixture(scope="module")
+def kafkajs_installed() -> Path:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed: the kafkajs interop test needs them")
+    if not (JS_DIR / "node_modules" / "kafkajs").is_dir():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=JS_DIR,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return JS_DIR
+
+
+@pytest.fixture
+def groups_broker(tmp_path: Path) -> Iterator[RunningBroker]:
+    running = start_broker(tmp_path / "data", group_initial_rebalance_delay_ms=0)
+    try:
+        running.create_topic("js-orders", 2)
+        yield running
+    finally:
+        running.stop()
+
+
+def test_kafkajs_group_consumes_commits_and_lists(
+    kafkajs_installed: Path, groups_broker: RunningBroker
+) -> None:
+    completed = subprocess.run(
+        ["node", "group_consumer.js", groups_broker.bootstrap, "js-orders", "js-group", "40"],
+        cwd=kafkajs_installed,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    values = sorted(int(line["value"]) for line in lines if line["event"] == "record")
+    assert values == list(range(40))
+    [done] = [line for line in lines if line["event"] == "done"]
+    [topic_offsets] = done["offsets"]
+    committed = {int(p["partition"]): int(p["offset"]) for p in topic_offsets["partitions"]}
+    assert committed == {0: 20, 1: 20}
+    assert {"groupId": "js-group", "protocolType": "consumer"} in done["groups"]["groups"]

@@ -1,0 +1,181 @@
+"""Transactions with confluent-kafka (librdkafka): commit, abort, isolation, fencing, timeout,
+send_offsets_to_transaction, incremental fetch sessions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
+
+from ..broker.conftest import RunningBroker
+
+
+def _producer(broker: RunningBroker, transactional_id: str, **extra: object) -> Producer:
+    producer = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "transactional.id": transactional_id,
+            "linger.ms": 5,
+            **extra,
+        }
+    )
+    producer.init_transactions(30)
+    return producer
+
+
+def _consumer(broker: RunningBroker, isolation: str, **extra: object) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": "reader",
+            "enable.auto.commit": False,
+            "isolation.level": isolation,
+            "enable.partition.eof": True,
+            **extra,
+        }
+    )
+
+
+def _read_all(
+    broker: RunningBroker, topic: str, isolation: str, partitions: int = 1
+) -> list[bytes]:
+    """Every value of ``topic`` a consumer with ``isolation`` sees, up to the end of each partition."""
+    consumer = _consumer(broker, isolation)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+    values: list[bytes] = []
+    at_end: set[int] = set()
+    deadline = time.monotonic() + 30
+    try:
+        while len(at_end) < partitions and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add(message.partition())
+                    continue
+                raise KafkaException(message.error())
+            at_end.discard(message.partition())
+            values.append(message.value())
+    finally:
+        consumer.close()
+    assert len(at_end) == partitions, "did not reach the end of every partition"
+    return values
+
+
+@pytest.fixture
+def txn_broker(broker_factory) -> Iterator[RunningBroker]:
+    running = broker_factory(transaction_abort_check_interval_ms=100)
+    running.create_topic("out", 2)
+    yield running
+
+
+def test_committed_visible_aborted_invisible_to_read_committed(txn_broker: RunningBroker) -> None:
+    producer = _producer(txn_broker, "tx-a")
+    producer.begin_transaction()
+    for i in range(5):
+        producer.produce("out", value=f"c{i}".encode(), partition=i % 2)
+    producer.commit_transaction(30)
+    producer.begin_transaction()
+    for i in range(3):
+        producer.produce("out", value=f"a{i}".encode(), partition=i % 2)
+    producer.flush(30)
+    producer.abort_transaction(30)
+    producer.begin_transaction()
+    producer.produce("out", value=b"c-last", partition=0)
+    producer.commit_transaction(30)
+
+    committed = _read_all(txn_broker, "out", "read_committed", partitions=2)
+    assert sorted(committed) == sorted([f"c{i}".encode() for i in range(5)] + [b"c-last"])
+    uncommitted = _read_all(txn_broker, "out", "read_uncommitted", partitions=2)
+    assert sorted(uncommitted) == sorted(committed + [f"a{i}".encode() for i in range(3)])
+
+
+def test_open_transaction_holds_back_read_committed(txn_broker: RunningBroker) -> None:
+    producer = _producer(txn_broker, "tx-open")
+    producer.begin_transaction()
+    producer.produce("out", value=b"pending", partition=0)
+    producer.flush(30)
+    consumer = _consumer(txn_broker, "read_committed")
+    low, high = consumer.get_watermark_offsets(TopicPartition("out", 0), timeout=10)
+    consumer.close()
+    assert high == 0  # the LSO: the open transaction's first offset
+    assert _read_all(txn_broker, "out", "read_uncommitted", partitions=1) == [b"pending"]
+    producer.commit_transaction(30)
+    assert _read_all(txn_broker, "out", "read_committed", partitions=1) == [b"pending"]
+
+
+def test_zombie_producer_is_fenced(txn_broker: RunningBroker) -> None:
+    zombie = _producer(txn_broker, "tx-z")
+    zombie.begin_transaction()
+    zombie.produce("out", value=b"zombie", partition=0)
+    zombie.flush(30)
+    successor = _producer(txn_broker, "tx-z")  # bumps the epoch, aborts the zombie's transaction
+    successor.begin_transaction()
+    successor.produce("out", value=b"successor", partition=0)
+    successor.commit_transaction(30)
+    with pytest.raises(KafkaException) as raised:
+        zombie.produce("out", value=b"late", partition=0)
+        zombie.commit_transaction(30)
+    assert raised.value.args[0].fatal() or raised.value.args[0].code() in (
+        KafkaError._FENCED,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+    )
+    assert _read_all(txn_broker, "out", "read_committed", partitions=2) == [b"successor"]
+
+
+def test_transaction_timeout_aborts(txn_broker: RunningBroker) -> None:
+    producer = _producer(txn_broker, "tx-slow", **{"transaction.timeout.ms": 1000})
+    producer.begin_transaction()
+    producer.produce("out", value=b"too-slow", partition=1)
+    producer.flush(30)
+    coordinator = txn_broker.app.transactions
+    assert coordinator is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = txn_broker.call(lambda: coordinator.describe("tx-slow").state.value)
+        if state == "CompleteAbort":
+            break
+        time.sleep(0.1)
+    assert state == "CompleteAbort"
+    with pytest.raises(KafkaException):
+        producer.commit_transaction(30)
+    assert _read_all(txn_broker, "out", "read_committed", partitions=2) == []
+    assert _read_all(txn_broker, "out", "read_uncommitted", partitions=2) == [b"too-slow"]
+
+
+def test_send_offsets_to_transaction(txn_broker: RunningBroker) -> None:
+    txn_broker.create_topic("in", 1)
+    source = Producer({"bootstrap.servers": txn_broker.bootstrap})
+    for i in range(4):
+        source.produce("in", value=f"in{i}".encode())
+    source.flush(30)
+    consumer = _consumer(txn_broker, "read_committed", **{"group.id": "pipeline"})
+    producer = _producer(txn_broker, "tx-pipe")
+    producer.begin_transaction()
+    producer.produce("out", value=b"derived", partition=0)
+    producer.send_offsets_to_transaction(
+        [TopicPartition("in", 0, 4)], consumer.consumer_group_metadata(), 30
+    )
+    producer.commit_transaction(30)
+    producer.begin_transaction()
+    producer.produce("out", value=b"dropped", partition=0)
+    producer.send_offsets_to_transaction(
+        [TopicPartition("in", 0, 99)], consumer.consumer_group_metadata(), 30
+    )
+    producer.abort_transaction(30)
+    # The committed transaction's offsets are the group's, as OffsetFetch reports them; the
+    # aborted one's are gone.
+    (committed,) = consumer.committed([TopicPartition("in", 0)], timeout=30)
+    consumer.close()
+    assert committed.offset == 4

@@ -1,0 +1,91 @@
+"""Transactional producers and read_committed consumers of kafka-python and aiokafka."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition as AioTopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from ..broker.conftest import RunningBroker
+
+
+def _kafka_python_values(broker: RunningBroker, topic: str, isolation: str) -> list[bytes]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker.bootstrap,
+        enable_auto_commit=False,
+        isolation_level=isolation,
+        consumer_timeout_ms=3000,
+    )
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.seek_to_beginning()
+    values = [record.value for record in consumer]
+    consumer.close()
+    return values
+
+
+def test_kafka_python_transactions(broker: RunningBroker) -> None:
+    broker.create_topic("kp", 1)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="kp-tx")
+    producer.init_transactions()
+    producer.begin_transaction()
+    producer.send("kp", b"kept-1")
+    producer.send("kp", b"kept-2")
+    producer.commit_transaction()
+    producer.begin_transaction()
+    producer.send("kp", b"dropped")
+    producer.flush()
+    producer.abort_transaction()
+    producer.begin_transaction()
+    producer.send("kp", b"kept-3")
+    producer.commit_transaction()
+    producer.close()
+    assert _kafka_python_values(broker, "kp", "read_committed") == [b"kept-1", b"kept-2", b"kept-3"]
+    assert b"dropped" in _kafka_python_values(broker, "kp", "read_uncommitted")
+
+
+def test_aiokafka_transactions(broker: RunningBroker) -> None:
+    broker.create_topic("aio", 1)
+
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="aio-tx")
+        await producer.start()
+        try:
+            async with producer.transaction():
+                await producer.send_and_wait("aio", b"kept-1")
+            try:
+                async with producer.transaction():
+                    await producer.send_and_wait("aio", b"dropped")
+                    raise RuntimeError("abort this one")
+            except RuntimeError:
+                pass
+            async with producer.transaction():
+                await producer.send_and_wait("aio", b"kept-2")
+        finally:
+            await producer.stop()
+        seen = {}
+        for isolation in ("read_committed", "read_uncommitted"):
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=broker.bootstrap,
+                enable_auto_commit=False,
+                isolation_level=isolation,
+            )
+            await consumer.start()
+            try:
+                partition = AioTopicPartition("aio", 0)
+                consumer.assign([partition])
+                await consumer.seek_to_beginning(partition)
+                end = (await consumer.end_offsets([partition]))[partition]
+                values = []
+                while await consumer.position(partition) < end:
+                    batch = await consumer.getmany(timeout_ms=1000)
+                    values += [r.value for records in batch.values() for r in records]
+                seen[isolation] = values
+            finally:
+                await consumer.stop()
+        return seen["read_committed"], seen["read_uncommitted"]
+
+    committed, uncommitted = asyncio.run(scenario())
+    assert committed == [b"kept-1", b"kept-2"]
+    assert b"dropped" in uncommitted
