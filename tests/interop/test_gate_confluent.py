@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONSerializer
@@ -259,3 +266,44 @@ def test_keys_are_checked_when_key_validation_is_set(stack: Stack) -> None:
         )
         assert producer.flush(30) == 0
     assert _codes(results) == [None, KafkaError.INVALID_RECORD]
+
+
+def test_a_refused_record_in_a_transaction_fails_it_and_the_client_aborts(stack: Stack) -> None:
+    stack.create_topic("txn-orders")
+    schema_id = stack.schema_id("txn-orders-value", ORDER, rule_set=POSITIVE_AMOUNT)
+    producer = Producer(
+        {"bootstrap.servers": stack.bootstrap, "transactional.id": "gate-txn", "linger.ms": 50}
+    )
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    errors: list[Any] = []
+    for value in (order(schema_id), order(schema_id, amount=-1.0)):
+        producer.produce("txn-orders", value=value, on_delivery=lambda e, m: errors.append(e))
+    producer.flush(30)
+    assert KafkaError.INVALID_RECORD in _codes(errors)
+    with pytest.raises(KafkaException):
+        producer.commit_transaction(30)
+    producer.abort_transaction(30)
+
+    producer.begin_transaction()
+    producer.produce("txn-orders", value=order(schema_id, amount=2.0))
+    producer.commit_transaction(30)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": stack.bootstrap,
+            "group.id": "txn-reader",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.assign([TopicPartition("txn-orders", 0, OFFSET_BEGINNING)])
+    seen: list[bytes] = []
+    deadline = time.monotonic() + 30
+    try:
+        while not seen and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                seen.append(message.value())
+    finally:
+        consumer.close()
+    assert seen == [order(schema_id, amount=2.0)]  # nothing of the refused transaction
