@@ -550,8 +550,12 @@ class BrokerDefaults:
             "log.cleaner.backoff.ms": str(interval_ms),
             "socket.request.max.bytes": str(max_request),
         }
+        topic_overrides = {"flush.messages": str(flush_messages)}
+        validation_key = "charter.value.schema.validation"
+        if settings.value_schema_validation != CONFIG_DEFS[validation_key].default:
+            topic_overrides[validation_key] = settings.value_schema_validation
         return cls(
-            topic_overrides={"flush.messages": str(flush_messages)},
+            topic_overrides=topic_overrides,
             broker_configs=broker_configs,
             default_partitions=partitions,
             retention_check_interval_ms=interval_ms,
@@ -586,26 +590,29 @@ class BrokerDefaults:
             yield name, value, from_settings
 
 
-def _validation(configs: Mapping[str, str], part: str) -> str:
+def _validation(configs: Mapping[str, str], part: str, defaults: BrokerDefaults | None) -> str:
     charter_key = f"charter.{part}.schema.validation"
     confluent_key = f"confluent.{part}.schema.validation"
     if charter_key in configs:
         return configs[charter_key].strip()
     if confluent_key in configs:
         return "id" if configs[confluent_key].strip().lower() == "true" else "none"
+    if defaults is not None:
+        return defaults.topic_default(charter_key)
     return CONFIG_DEFS[charter_key].default
 
 
-def gate_config(overrides: Mapping[str, str]) -> GateConfig:
+def gate_config(overrides: Mapping[str, str], defaults: BrokerDefaults | None = None) -> GateConfig:
     """The gate's settings (``governance.gate.GateConfig``) for a topic with these config ``overrides`` (not effective values).
 
     An explicit ``charter.*.schema.validation`` wins; otherwise an explicit
     ``confluent.*.schema.validation`` gives ``id`` (true) or ``none`` (false);
-    otherwise the defaults (``full`` for values, ``none`` for keys).
+    otherwise the broker's defaults (``defaults``; the catalogue's ``full`` for
+    values and ``none`` for keys unless the broker's settings change them).
     """
     return GateConfig(
-        value_validation=Validation(_validation(overrides, "value")),
-        key_validation=Validation(_validation(overrides, "key")),
+        value_validation=Validation(_validation(overrides, "value", defaults)),
+        key_validation=Validation(_validation(overrides, "key", defaults)),
         value_subject_strategy=SubjectNameStrategy(
             overrides.get("charter.value.subject.name.strategy", "topic").strip()
         ),

@@ -121,7 +121,7 @@ class BrokerGate:
             return None
         cached = self._configs.get(topic)
         if cached is None or cached[0] is not info.configs:
-            cached = (info.configs, gate_config(info.configs))
+            cached = (info.configs, gate_config(info.configs, topics.defaults))
             self._configs[topic] = cached
         context = GateContext(topic, partition, principal, client_id, producer_id, cached[1])
         return context if self.gate.inspects(context) else None

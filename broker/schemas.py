@@ -17,7 +17,9 @@ import threading
 import peewee
 
 from registry.events import is_permanent_delete
+from registry.formats.base import ParsedSchema
 from registry.outbox import Event
+from registry.service.schemas import SchemaResolver
 from registry.store import Store, StoredSchema
 
 __all__ = ["LatestVersion", "SchemaState"]
@@ -41,6 +43,8 @@ class SchemaState:
     def __init__(self, database: peewee.Database) -> None:
         self._store = Store(database)
         self._latest: dict[str, LatestVersion | None] = {}
+        self._versions: dict[str, dict[int, int]] = {}  # subject -> live schema id -> version
+        self._resolver = SchemaResolver(self._store)
         self._lock = threading.Lock()
         self._epoch = 0  # raised by every applied event that changes a subject
         self.last_seq = 0
@@ -49,6 +53,24 @@ class SchemaState:
     def schema(self, schema_id: int) -> StoredSchema | None:
         """The schema with this id, if some subject version still uses it."""
         return self._store.schema_by_id(schema_id)
+
+    def parsed(self, schema_id: int) -> ParsedSchema:
+        """The schema with this id, parsed with its references (the formats cache parses)."""
+        return self._resolver.parsed_by_id(schema_id)
+
+    def subject_version(self, subject: str, schema_id: int) -> int | None:
+        """The live version of ``subject`` whose schema is ``schema_id`` (the newest), if any."""
+        with self._lock:
+            known = self._versions.get(subject)
+            if known is not None:
+                return known.get(schema_id)
+            epoch = self._epoch
+        rows = self._store.versions(subject, include_deleted=False)
+        loaded = {row.schema_id: row.version for row in rows}
+        with self._lock:
+            if epoch == self._epoch:
+                self._versions[subject] = loaded
+        return loaded.get(schema_id)
 
     def latest(self, subject: str) -> LatestVersion | None:
         """The latest live version of ``subject`` (``None``: no live version)."""
@@ -77,9 +99,11 @@ class SchemaState:
                     known = self._latest[subject]
                     if known is None or known.version < version:
                         self._latest[subject] = LatestVersion(version, int(payload["schema_id"]))
+                self._versions.pop(subject, None)  # reloaded on its next lookup
             elif event.name in ("version_deleted", "subject_deleted"):
                 self._epoch += 1
                 self._latest.pop(str(payload["subject"]), None)
+                self._versions.pop(str(payload["subject"]), None)
             self.last_seq = event.seq
         if is_permanent_delete(event):
             self._store.schema_cache.invalidate()

@@ -37,6 +37,8 @@ class BrokerSettings:
     """Broker-wide default of the ``flush.messages`` topic config."""
     log_retention_check_interval_ms: int = 5000
     node_id: int = 0
+    value_schema_validation: str = "full"
+    """Broker-wide default of the ``charter.value.schema.validation`` topic config."""
     transaction_max_timeout_ms: int = 900000
     """Largest ``transaction.timeout.ms`` a producer may ask for (``transaction.max.timeout.ms``)."""
     transaction_abort_check_interval_ms: int = 10000
@@ -88,6 +90,7 @@ class BrokerSettings:
             )
         self._check_groups()
         CONFIG_DEFS["flush.messages"].parse(str(self.log_flush_messages))
+        CONFIG_DEFS["charter.value.schema.validation"].parse(self.value_schema_validation)
 
     def _check_groups(self) -> None:
         at_least_one = (

@@ -1,4 +1,4 @@
-"""The application factory: one Flask app serving the registry (catalog and governance planned).
+"""The application factory: one Flask app serving the registry and governance (catalog planned).
 
 ``create_app(settings)`` is what ``charter up``, ``charter serve http``, the WSGI
 entry point and the tests call; nothing happens at import time. What the app is
@@ -22,6 +22,7 @@ from charter.compose import migrate
 from charter.config import Settings, load_settings
 from charter.events import start_http_events
 from charter.health import create_health_blueprint
+from governance import api as governance_api
 from registry import api as registry_api
 
 __all__ = ["create_app", "migrate"]
@@ -46,8 +47,13 @@ def create_app(
     registry_service = compose.build_registry(settings, database)
     app.extensions["charter.registry"] = registry_service
     # This process follows the outboxes (``stop()`` it to end its thread).
+    governance = compose.governance_for(database)
+    app.extensions["charter.governance"] = governance
     app.extensions["charter.events"] = start_http_events(
-        database, registry_service, retention_s=settings.event_retention_hours * 3600
+        database,
+        registry_service,
+        retention_s=settings.event_retention_hours * 3600,
+        governance=governance,
     )
     app.register_blueprint(
         registry_api.create_blueprint(
@@ -56,6 +62,7 @@ def create_app(
         )
     )
     app.register_blueprint(create_health_blueprint(database))
+    app.register_blueprint(governance_api.create_blueprint(governance.service))
 
     _install_connection_handling(app, database)
     _install_http_error_handler(app)

@@ -142,9 +142,14 @@ def serve_http(settings: Settings, supervised: bool = False) -> None:
 @serve.command("broker")
 @_settings_command(_COMMON_OPTIONS, _KAFKA_OPTIONS, [_SUPERVISED_OPTION])
 def serve_broker(settings: Settings, supervised: bool = False) -> None:
-    """The Kafka listener only (every produce passes the gate; schema checks are planned)."""
+    """The Kafka listener only (every produce passes the gate)."""
     from broker.app import ListenFailed, run_broker
-    from charter.compose import build_broker, log_storage_locations, open_migrated_database
+    from charter.compose import (
+        build_broker,
+        governance_for,
+        log_storage_locations,
+        open_migrated_database,
+    )
     from charter.events import start_broker_events
     from charter.listeners import check_ports, describe_bind_error
 
@@ -154,13 +159,17 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
     database = open_migrated_database(settings)
     app = build_broker(settings, database)
     retention_s = settings.event_retention_hours * 3600
-    events = start_broker_events(database, app.schemas, retention_s=retention_s)
+    governance = governance_for(database)
+    events = start_broker_events(
+        database, app.schemas, retention_s=retention_s, governance=governance
+    )
     try:
         run_broker(app)
     except ListenFailed as exc:
         raise describe_bind_error("Kafka", settings.host, settings.kafka_port, exc) from None
     finally:
         events.stop()
+        governance.close()
         database.close()
 
 

@@ -10,6 +10,9 @@ changes when governance, the catalog indexer or security arrive is this module.
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Sequence
+from typing import Any
 
 import peewee
 
@@ -22,10 +25,16 @@ from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from broker.topics import store as broker_store
+from broker.topics.store import broker_outbox
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
-from governance.broker_hooks import AllowAll, BrokerHooks
-from governance.gate import Gate, PassThroughGate
+from governance import store as governance_store
+from governance.broker_hooks import BrokerHooks
+from governance.broker_policy import GovernanceBrokerHooks
+from governance.gate import Gate
+from governance.registry_hooks import GovernanceRegistryHooks
+from governance.runtime import Governance
+from governance.schema_gate import SchemaGate
 from registry import store as registry_store
 from registry.service import RegistryService
 
@@ -35,6 +44,7 @@ __all__ = [
     "ensure_data_dir",
     "build_broker",
     "build_registry",
+    "governance_for",
     "log_storage_locations",
     "migrate",
     "open_migrated_database",
@@ -45,7 +55,7 @@ log = logging.getLogger("charter")
 
 def migrate(database: peewee.Database) -> None:
     """Bring every package's tables up to date (idempotent, safe across processes)."""
-    apply_migrations(database, [registry_store, broker_store, groups_store])
+    apply_migrations(database, [registry_store, broker_store, groups_store, governance_store])
 
 
 class StartupError(Exception):
@@ -92,15 +102,45 @@ def log_storage_locations(settings: Settings) -> None:
 # -- the HTTP tier --------------------------------------------------------------------------
 
 
-def registry_hooks(settings: Settings) -> list[object]:
+_GOVERNANCE: weakref.WeakKeyDictionary[peewee.Database, Governance] = weakref.WeakKeyDictionary()
+
+
+def governance_for(database: peewee.Database) -> Governance:
+    """This process's governance over ``database`` (one policy engine for every door).
+
+    Lineage observed at the gate goes to the broker outbox as ``producer_seen`` events.
+    """
+    governance = _GOVERNANCE.get(database)
+    if governance is None:
+        governance = Governance(database, lineage_sink=_lineage_to_outbox(database))
+        _GOVERNANCE[database] = governance
+    return governance
+
+
+def _lineage_to_outbox(database: peewee.Database) -> Any:
+    outbox = broker_outbox(database)
+
+    def emit(payloads: Sequence[dict[str, Any]]) -> None:
+        try:
+            with database.atomic():
+                for payload in payloads:
+                    outbox.append("producer_seen", payload)
+        finally:
+            database.close()  # the lineage thread's connection
+
+    return emit
+
+
+def registry_hooks(settings: Settings, database: peewee.Database) -> list[object]:
     """Checks run before registry changes (``registry.hooks.RegistryHooks``: register, config,
-    mode, delete, with the actor); governance policies plug in here (planned)."""
-    return []
+    mode, delete, with the actor): the governance policies."""
+    governance = governance_for(database)
+    return [GovernanceRegistryHooks(governance.engine, governance.direct_audit)]
 
 
 def build_registry(settings: Settings, database: peewee.Database) -> RegistryService:
     """The registry service over ``database``, with its hooks (its events go to the outbox)."""
-    return RegistryService(database, hooks=registry_hooks(settings))
+    return RegistryService(database, hooks=registry_hooks(settings, database))
 
 
 # -- the broker ----------------------------------------------------------------------------
@@ -119,6 +159,7 @@ def broker_settings(settings: Settings) -> BrokerSettings:
             default_partitions=settings.default_partitions,
             log_flush_messages=settings.log_flush_messages,
             log_retention_check_interval_ms=settings.log_retention_check_interval_ms,
+            value_schema_validation=settings.value_schema_validation,
             transaction_max_timeout_ms=settings.transaction_max_timeout_ms,
             transaction_abort_check_interval_ms=settings.transaction_abort_check_interval_ms,
             fetch_max_sessions=settings.fetch_max_sessions,
@@ -139,9 +180,15 @@ def broker_settings(settings: Settings) -> BrokerSettings:
         raise ConfigError(str(exc)) from None
 
 
-def produce_gate(settings: Settings) -> Gate:
-    """What checks each produced batch: none yet (the schema gate is planned)."""
-    return PassThroughGate()
+def produce_gate(settings: Settings, database: peewee.Database, schemas: SchemaState) -> Gate:
+    """What checks each produced batch: schema id, payload, data-contract rules, policies."""
+    governance = governance_for(database)
+    return SchemaGate(
+        schemas,
+        governance.engine,
+        lineage=governance.lineage,
+        audit=governance.buffered_audit,
+    )
 
 
 def authenticator(settings: Settings) -> Authenticator:
@@ -149,10 +196,11 @@ def authenticator(settings: Settings) -> Authenticator:
     return NoMechanisms()
 
 
-def broker_hooks(settings: Settings) -> BrokerHooks:
-    """Checks with the principal before create topic, alter config, produce and fetch; governance
-    policies plug in here (planned). Allow-all until then."""
-    return AllowAll()
+def broker_hooks(settings: Settings, database: peewee.Database) -> BrokerHooks:
+    """Checks with the principal before create topic, alter config, produce and fetch: the
+    governance policies."""
+    governance = governance_for(database)
+    return GovernanceBrokerHooks(governance.engine, governance.buffered_audit)
 
 
 def topic_hooks(settings: Settings) -> TopicHooks:
@@ -162,14 +210,15 @@ def topic_hooks(settings: Settings) -> TopicHooks:
 
 def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
     """The broker over an opened, migrated ``database``, with every collaborator passed in."""
+    schemas = SchemaState(database)
     return BrokerApp(
         broker_settings(settings),
         database,
-        gate=produce_gate(settings),
-        hooks=broker_hooks(settings),
+        gate=produce_gate(settings, database, schemas),
+        hooks=broker_hooks(settings, database),
         authenticator=authenticator(settings),
         topic_hooks=topic_hooks(settings),
-        schemas=SchemaState(database),
+        schemas=schemas,
         group_store=group_store(database),
     )
 

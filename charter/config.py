@@ -52,6 +52,9 @@ class Settings:
     advertised_host: str | None = None
     event_retention_hours: int = 168
     """How long the outboxes keep events (``charter.events``)."""
+    value_schema_validation: str = "full"
+    """The broker default of ``charter.value.schema.validation`` (none|id|full) for topics
+    that do not set it (docs/decisions.md)."""
     group_min_session_timeout_ms: int = 6000
     group_max_session_timeout_ms: int = 1_800_000
     group_initial_rebalance_delay_ms: int = 3000
@@ -103,6 +106,10 @@ def _log_level(value: str) -> str | None:
     return None if value in LOG_LEVELS else "must be one of " + ", ".join(LOG_LEVELS)
 
 
+def _validation_level(value: str) -> str | None:
+    return None if value in ("none", "id", "full") else "must be one of none, id, full"
+
+
 # Range checks per setting: a message fragment when the (typed) value is out of range.
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "http_port": _port,
@@ -114,6 +121,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "default_partitions": _at_least(1),
     "log_flush_messages": _at_least(1),
     "log_retention_check_interval_ms": _at_least(1),
+    "value_schema_validation": _validation_level,
     "transaction_max_timeout_ms": _at_least(1),
     "transaction_abort_check_interval_ms": _at_least(1),
     "fetch_max_sessions": _at_least(0),

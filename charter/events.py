@@ -35,6 +35,9 @@ from typing import Any
 import peewee
 
 from broker.topics.store import broker_outbox
+from governance.audit import registry_event_entry
+from governance.runtime import Governance
+from governance.store import governance_outbox
 from registry.events import is_permanent_delete, registry_outbox
 from registry.outbox import Event, Outbox
 
@@ -290,12 +293,15 @@ def start_http_events(
     *,
     broker_handlers: Sequence[Handler] = (),
     retention_s: float = DEFAULT_RETENTION_S,
+    governance: Governance | None = None,
 ) -> Follower:
     """The HTTP worker's follower: registry events, and broker events for ``broker_handlers``.
 
     A permanent delete in another process empties this worker's cache of
     schemas by id. The HTTP tier has no subscriber to broker events yet (the
-    catalog indexer will be one, passed in ``broker_handlers``).
+    catalog indexer will be one, passed in ``broker_handlers``). With
+    ``governance``: policy changes reload its engine, and registry changes are
+    written to the audit log (durably: from the last registry event audited).
     """
     follower = Follower(database, retention_s=retention_s, name="charter-http-events")
     schema_cache = registry_service.store.schema_cache
@@ -308,14 +314,42 @@ def start_http_events(
     follower.prune(registry_outbox(database))
     for handler in broker_handlers:
         follower.subscribe(broker_outbox(database), handler)
+    if governance is not None:
+        _follow_governance(follower, governance)
+        follower.subscribe(
+            registry_outbox(database),
+            _audit_registry_events(governance),
+            after=governance.store.last_source_seq(registry_outbox(database).table) or 0,
+        )
+        follower.prune(governance_outbox(database))
     return follower.start()
 
 
+def _follow_governance(follower: Follower, governance: Governance) -> None:
+    follower.subscribe(governance_outbox(governance.database), governance.engine.apply)
+
+
+def _audit_registry_events(governance: Governance) -> Handler:
+    def audit(event: Event) -> None:
+        entry = registry_event_entry(event)
+        if entry is not None:
+            governance.store.append_audit([entry])
+
+    return audit
+
+
 def start_broker_events(
-    database: peewee.Database, schema_state: Any, *, retention_s: float = DEFAULT_RETENTION_S
+    database: peewee.Database,
+    schema_state: Any,
+    *,
+    retention_s: float = DEFAULT_RETENTION_S,
+    governance: Governance | None = None,
 ) -> Follower:
-    """The broker process's follower: registry events into the broker's schema state."""
+    """The broker process's follower: registry events into the broker's schema state, and
+    policy changes into the policy engine (``governance``)."""
     follower = Follower(database, retention_s=retention_s, name="charter-broker-events")
     follower.subscribe(registry_outbox(database), schema_state.apply)
+    if governance is not None:
+        _follow_governance(follower, governance)
     follower.prune(broker_outbox(database))
     return follower.start()

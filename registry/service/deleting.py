@@ -31,7 +31,13 @@ class Deleting(ServiceBase):
         self.hooks.check("before_delete", actor, subject, version, permanent)
         with self.store.write():
             deleted = self._delete_version_locked(subject, version, permanent)
-            self._announce("version_deleted", subject=subject, version=deleted, permanent=permanent)
+            self._announce(
+                "version_deleted",
+                subject=subject,
+                version=deleted,
+                permanent=permanent,
+                actor=actor.principal,
+            )
         if permanent:
             self._forget_deleted_schemas()
         return deleted
@@ -87,7 +93,11 @@ class Deleting(ServiceBase):
         with self.store.write():
             deleted = self._delete_subject_locked(subject, permanent)
             self._announce(
-                "subject_deleted", subject=subject, versions=deleted, permanent=permanent
+                "subject_deleted",
+                subject=subject,
+                versions=deleted,
+                permanent=permanent,
+                actor=actor.principal,
             )
         if permanent:
             self._forget_deleted_schemas()

@@ -115,6 +115,7 @@ class Registering(ServiceBase):
                     version=registered.version,
                     schema_id=registered.schema.schema_id,
                     schema_type=registered.schema.schema_type,
+                    actor=actor.principal,
                 )
         return registered
 

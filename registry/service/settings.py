@@ -64,7 +64,13 @@ class Settings(ServiceBase):
                 level = DEFAULT_LEVEL.value if subject is None else None
             options = {**options, **update.options}
             self.store.set_config(scope, level, options)
-            self._announce("config_changed", subject=subject, compatibility=level, options=options)
+            self._announce(
+                "config_changed",
+                subject=subject,
+                compatibility=level,
+                options=options,
+                actor=actor.principal,
+            )
         return ConfigView(level_or_none(level), options)
 
     @translate_store_errors
@@ -82,7 +88,13 @@ class Settings(ServiceBase):
                     raise SubjectNotFound(f"Subject '{subject}' not found.")
                 previous = ConfigView(level_or_none(found[0]), found[1])
                 self.store.delete_config(subject)
-            self._announce("config_changed", subject=subject, compatibility=None, options={})
+            self._announce(
+                "config_changed",
+                subject=subject,
+                compatibility=None,
+                options={},
+                actor=actor.principal,
+            )
         return previous
 
     def _normalize_on(self, subject: str) -> bool:
@@ -128,7 +140,7 @@ class Settings(ServiceBase):
                     raise OperationNotPermitted("Cannot import since found existing subjects")
                 purged = self._purge_soft_deleted(subject)
             self.store.set_mode(scope, mode.value)
-            self._announce("mode_changed", subject=subject, mode=mode.value)
+            self._announce("mode_changed", subject=subject, mode=mode.value, actor=actor.principal)
         if purged:
             self._forget_deleted_schemas()
         return mode
@@ -168,7 +180,7 @@ class Settings(ServiceBase):
                     raise SubjectNotFound(f"Subject '{subject}' not found.")
                 previous = Mode(found)
                 self.store.delete_mode(subject)
-            self._announce("mode_changed", subject=subject, mode=None)
+            self._announce("mode_changed", subject=subject, mode=None, actor=actor.principal)
         return previous
 
     def _mode_in_scope(self, subject: str | None) -> Mode:

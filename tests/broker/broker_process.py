@@ -52,6 +52,7 @@ def main() -> None:
         host="127.0.0.1",
         kafka_port=port,
         transaction_abort_check_interval_ms=200,
+        value_schema_validation="none",  # a crash-test broker: unframed values (not the gate)
     )
     database = open_migrated_database(settings)
     run_broker(build_broker(settings, database))

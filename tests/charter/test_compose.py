@@ -18,8 +18,8 @@ from charter import compose
 from charter.config import ConfigError, Settings
 from charter.http_server import run_http
 from charter.listeners import ListenerError
-from governance.broker_hooks import AllowAll
-from governance.gate import PassThroughGate
+from governance.broker_policy import GovernanceBrokerHooks
+from governance.schema_gate import SchemaGate
 
 
 def test_broker_settings_come_from_charter_settings(tmp_path: Path) -> None:
@@ -82,8 +82,10 @@ def test_build_broker_passes_every_collaborator(tmp_path: Path) -> None:
     try:
         app = compose.build_broker(settings, database)
         assert isinstance(app.settings, BrokerSettings)
-        assert isinstance(app._gate.gate, PassThroughGate)
-        assert isinstance(app._hooks, AllowAll)
+        assert isinstance(app._gate.gate, SchemaGate)
+        assert app._gate.gate.schemas is app.schemas  # the state the registry follower updates
+        assert isinstance(app._hooks, GovernanceBrokerHooks)
+        assert app._hooks.engine is app._gate.gate.engine  # one engine for every door
         assert isinstance(app._authenticator, NoMechanisms)
         assert app._topic_hooks is not None
     finally:

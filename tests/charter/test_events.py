@@ -348,7 +348,13 @@ def test_a_schema_registered_over_http_is_seen_by_a_follower_in_another_process(
         (
             1,
             "schema_registered",
-            {"schema_id": 1, "schema_type": "AVRO", "subject": "seen-value", "version": 1},
+            {
+                "schema_id": 1,
+                "schema_type": "AVRO",
+                "subject": "seen-value",
+                "version": 1,
+                "actor": "User:ANONYMOUS",  # who registered it (the audit log reads it)
+            },
         )
     ]
 

@@ -147,6 +147,10 @@ def test_openapi_file_describes_every_registry_route() -> None:
         ("POST", "/compatibility/subjects/{subject}/versions"),
         ("POST", "/compatibility/subjects/{subject}/versions/{version}"),
         ("GET", "/contexts"),
+        ("GET", "/governance/v1/policies"),
+        ("GET", "/governance/v1/policies/{name}"),
+        ("PUT", "/governance/v1/policies/{name}"),
+        ("GET", "/governance/v1/audit"),
     }
     assert documented == expected
 

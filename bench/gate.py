@@ -1,0 +1,286 @@
+"""The produce gate's cost: the same Avro records to a topic without and with validation.
+
+Run: ``python bench/gate.py [--records 100000] [--rounds 5]``.
+
+One Charter broker (``charter.compose.build_broker``, a subprocess, so the
+client does not share its interpreter) over a fresh data directory; the
+registry runs in this process (``charter.app.create_app``) over the same
+SQLite database, as ``charter up``'s two processes do. The schema (12 fields:
+a nested record, an array, an enum) is registered under ``gate-none-value``
+and ``gate-full-value`` with one CEL rule (``message.price > 0.0 &&
+message.quantity > 0``). Each round produces the same pre-serialized, framed
+records with confluent-kafka (acks=all, linger.ms 5, batch.size 1 MB) to
+``gate-none`` (``charter.value.schema.validation=none``: no record decoded)
+and ``gate-full`` (``full``: framing, subject, Avro decode, the rule), in
+alternating order, and reports records/s and full/none.
+
+The per-record gate cost is measured in this process on the same bytes:
+``SchemaGate.check`` over batches of 1,000 records (framing, schema lookup,
+decode, rule) against fastavro's ``schemaless_reader`` alone; the report
+gives gate/fastavro. Targets (issue 10): full >= 0.8 of none; gate <= 1.5x
+fastavro. Figures are medians with ranges over the rounds (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from support import spread  # noqa: E402
+
+READY = "Kafka listener ready on "
+SCHEMA: dict[str, Any] = {
+    "type": "record",
+    "name": "Trade",
+    "namespace": "bench",
+    "fields": [
+        {"name": "trade_id", "type": "long"},
+        {"name": "symbol", "type": "string"},
+        {"name": "price", "type": "double"},
+        {"name": "quantity", "type": "int"},
+        {"name": "side", "type": {"type": "enum", "name": "Side", "symbols": ["BUY", "SELL"]}},
+        {"name": "venue", "type": "string"},
+        {"name": "ts", "type": "long"},
+        {"name": "trader", "type": "string"},
+        {"name": "fees", "type": "float"},
+        {"name": "settled", "type": "boolean"},
+        {
+            "name": "counterparty",
+            "type": {
+                "type": "record",
+                "name": "Party",
+                "fields": [
+                    {"name": "id", "type": "long"},
+                    {"name": "name", "type": "string"},
+                    {"name": "country", "type": "string"},
+                ],
+            },
+        },
+        {"name": "tags", "type": {"type": "array", "items": "string"}},
+    ],
+}
+RULE = "message.price > 0.0 && message.quantity > 0"
+RULE_SET = {
+    "domainRules": [
+        {"name": "sane_trade", "kind": "CONDITION", "mode": "WRITE", "type": "CEL", "expr": RULE}
+    ]
+}
+
+
+def _serve_broker(data_dir: Path) -> None:
+    from broker.app import run_broker
+    from charter import compose
+    from charter.config import Settings
+    from charter.events import start_broker_events
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    settings = Settings(data_dir=data_dir, host="127.0.0.1", kafka_port=0)
+    database = compose.open_migrated_database(settings)
+    app = compose.build_broker(settings, database)
+    governance = compose.governance_for(database)
+    events = start_broker_events(database, app.schemas, governance=governance)
+    try:
+        run_broker(app)
+    finally:
+        events.stop()
+        governance.close()
+
+
+def _payloads(count: int) -> list[bytes]:
+    import fastavro
+
+    parsed = fastavro.parse_schema(SCHEMA)
+    payloads = []
+    for index in range(count):
+        value = {
+            "trade_id": 1_000_000 + index,
+            "symbol": ("ACME", "INIT", "GLOB")[index % 3],
+            "price": 100.0 + index % 50,
+            "quantity": 1 + index % 500,
+            "side": ("BUY", "SELL")[index % 2],
+            "venue": "XPAR",
+            "ts": 1_700_000_000_000 + index,
+            "trader": f"trader-{index % 20}",
+            "fees": 1.25,
+            "settled": index % 2 == 0,
+            "counterparty": {"id": index % 1000, "name": "Counterparty Ltd", "country": "FR"},
+            "tags": ["equity", "lit"][: 1 + index % 2],
+        }
+        buffer = io.BytesIO()
+        fastavro.schemaless_writer(buffer, parsed, value)
+        payloads.append(buffer.getvalue())
+    return payloads
+
+
+def _produce(bootstrap: str, topic: str, values: list[bytes], records: int) -> float:
+    from confluent_kafka import Producer
+
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 5,
+            "batch.size": 1_000_000,
+            "compression.type": "none",
+            "queue.buffering.max.messages": 500_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+        }
+    )
+    failures: list[object] = []
+
+    def delivered(err: Any, _msg: Any) -> None:
+        if err is not None:
+            failures.append(err)
+
+    producer.produce(topic, value=values[0], on_delivery=delivered)
+    producer.flush(30)
+    start = time.perf_counter()
+    for index in range(records):
+        value = values[index % len(values)]
+        while True:
+            try:
+                producer.produce(topic, value=value, on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.005)
+    remaining = producer.flush(300)
+    elapsed = time.perf_counter() - start
+    if remaining or failures:
+        raise RuntimeError(f"{remaining} undelivered, {len(failures)} failed: {failures[:3]}")
+    return records / elapsed
+
+
+def _gate_cost(database: Any, schema_id: int, values: list[bytes]) -> tuple[float, float]:
+    """Microseconds per record: ``SchemaGate.check`` and fastavro's decode, same bytes."""
+    import fastavro
+
+    from broker.schemas import SchemaState
+    from governance.gate import GateConfig, GateContext, GateRecord
+    from governance.schema_gate import SchemaGate
+
+    gate = SchemaGate(SchemaState(database))
+    context = GateContext("gate-full", 0, "User:ANONYMOUS", "bench", -1, GateConfig())
+    batches = [
+        [GateRecord(i, None, v, (), 0) for i, v in enumerate(values[start : start + 1000])]
+        for start in range(0, len(values), 1000)
+    ]
+    parsed = fastavro.parse_schema(SCHEMA)
+    payloads = [v[5:] for v in values]
+    gate.check(context, batches[0])  # compile and cache
+    best_gate = best_decode = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for batch in batches:
+            gate.check(context, batch)
+        best_gate = min(best_gate, (time.perf_counter() - start) / len(values) * 1e6)
+        start = time.perf_counter()
+        for payload in payloads:
+            fastavro.schemaless_reader(io.BytesIO(payload), parsed, None)
+        best_decode = min(best_decode, (time.perf_counter() - start) / len(values) * 1e6)
+    return best_gate, best_decode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--serve-broker", type=Path)
+    args = parser.parse_args()
+    if args.serve_broker:
+        _serve_broker(args.serve_broker)
+        return
+
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from charter.app import create_app
+    from charter.config import Settings
+
+    with tempfile.TemporaryDirectory(prefix="charter-bench-gate-") as scratch:
+        data_dir = Path(scratch) / "data"
+        app = create_app(Settings(data_dir=data_dir))
+        client = app.test_client()
+        body = {"schema": json.dumps(SCHEMA), "ruleSet": RULE_SET}
+        schema_id = 0
+        for subject in ("gate-none-value", "gate-full-value"):
+            answer = client.post(
+                f"/subjects/{subject}/versions",
+                json=body,
+                content_type="application/vnd.schemaregistry.v1+json",
+            )
+            assert answer.status_code == 200, answer.json
+            schema_id = answer.json["id"]
+        values = [b"\x00" + schema_id.to_bytes(4, "big") + p for p in _payloads(10_000)]
+
+        process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-broker", str(data_dir)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stderr is not None
+            port = next(int(line.rsplit(":", 1)[1]) for line in process.stderr if READY in line)
+            bootstrap = f"127.0.0.1:{port}"
+            admin = AdminClient({"bootstrap.servers": bootstrap})
+            topics = [
+                NewTopic("gate-none", 1, 1, config={"charter.value.schema.validation": "none"}),
+                NewTopic("gate-full", 1, 1, config={"charter.value.schema.validation": "full"}),
+            ]
+            for future in admin.create_topics(topics).values():
+                future.result(30)
+            time.sleep(0.5)  # the broker's follower has the registrations
+            rates: dict[str, list[float]] = {"gate-none": [], "gate-full": []}
+            ratios, gate_us, decode_us, cost_ratios = [], [], [], []
+            for round_number in range(args.rounds):
+                order = ["gate-none", "gate-full"]
+                if round_number % 2:
+                    order.reverse()
+                for topic in order:
+                    rates[topic].append(_produce(bootstrap, topic, values, args.records))
+                ratios.append(rates["gate-full"][-1] / rates["gate-none"][-1])
+                gate_cost, decode_cost = _gate_cost(
+                    app.extensions["charter.database"], schema_id, values
+                )
+                gate_us.append(gate_cost)
+                decode_us.append(decode_cost)
+                cost_ratios.append(gate_cost / decode_cost)
+                print(
+                    f"round {round_number + 1}: none {rates['gate-none'][-1]:,.0f} rec/s, "
+                    f"full {rates['gate-full'][-1]:,.0f} rec/s ({ratios[-1]:.2f}); gate "
+                    f"{gate_cost:.2f} us/record, fastavro {decode_cost:.2f} us "
+                    f"({cost_ratios[-1]:.2f}x)",
+                    flush=True,
+                )
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            app.extensions["charter.events"].stop()
+            app.extensions["charter.governance"].close()
+        print(
+            f"records: {args.records} per run, {len(values[0])} bytes each (framed), {args.rounds} rounds"
+        )
+        print(f"validation none: {spread(rates['gate-none'], 0, ' rec/s')}")
+        print(f"validation full + 1 CEL rule: {spread(rates['gate-full'], 0, ' rec/s')}")
+        print(f"full / none: {spread(ratios)}  (target >= 0.80)")
+        print(f"gate per record: {spread(gate_us, 2, ' us')}")
+        print(f"fastavro schemaless decode per record: {spread(decode_us, 2, ' us')}")
+        print(f"gate / fastavro: {spread(cost_ratios)}  (target <= 1.50)")
+
+
+if __name__ == "__main__":
+    main()

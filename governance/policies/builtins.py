@@ -1,0 +1,283 @@
+"""The built-in policies; their names and params are part of Charter's API (docs/governance.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from governance.policies.base import (
+    HookPoint,
+    Param,
+    ParamType,
+    Policy,
+    RecordContext,
+    RegistrationContext,
+    TopicContext,
+    Violation,
+)
+from governance.policies.fields import iter_fields, top_level_field_names
+
+__all__ = ["BUILTIN_POLICIES"]
+
+_COMPATIBILITY_LEVELS = (
+    "NONE",
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+)
+# What each level guarantees; a level satisfies another when it guarantees all of it.
+_GUARANTEES = {
+    "NONE": frozenset(),
+    "BACKWARD": frozenset({"backward"}),
+    "BACKWARD_TRANSITIVE": frozenset({"backward", "backward-all"}),
+    "FORWARD": frozenset({"forward"}),
+    "FORWARD_TRANSITIVE": frozenset({"forward", "forward-all"}),
+    "FULL": frozenset({"backward", "forward"}),
+    "FULL_TRANSITIVE": frozenset({"backward", "forward", "backward-all", "forward-all"}),
+}
+_REGISTRY_DEFAULT_COMPATIBILITY = "BACKWARD"
+_KAFKA_DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+
+class SubjectNaming(Policy):
+    name = "subject-naming"
+    description = "Subject names must match a regular expression."
+    params = (
+        Param(
+            "pattern",
+            ParamType.REGEX,
+            "Regular expression the whole subject name must match.",
+            default=r"[a-z0-9][a-z0-9._-]*",
+        ),
+    )
+    hooks = frozenset({HookPoint.REGISTER})
+
+    def check_register(
+        self, context: RegistrationContext, params: Mapping[str, Any]
+    ) -> Violation | None:
+        if re.fullmatch(params["pattern"], context.subject):
+            return None
+        return Violation(
+            f"subject {context.subject!r} does not match the pattern {params['pattern']!r}",
+            context.subject,
+        )
+
+
+class FieldDocsRequired(Policy):
+    name = "field-docs-required"
+    description = "Every field must be documented (Avro 'doc', JSON Schema 'description')."
+    hooks = frozenset({HookPoint.REGISTER})
+
+    def check_register(
+        self, context: RegistrationContext, params: Mapping[str, Any]
+    ) -> Violation | None:
+        for field in iter_fields(context.schema_type, context.schema, context.metadata):
+            if not (isinstance(field.doc, str) and field.doc.strip()):
+                return Violation(f"field {field.full_name} has no documentation", field.full_name)
+        return None
+
+
+class OwnerRequired(Policy):
+    name = "owner-required"
+    description = "Schemas must name an owner in metadata.properties.owner."
+    hooks = frozenset({HookPoint.REGISTER})
+
+    def check_register(
+        self, context: RegistrationContext, params: Mapping[str, Any]
+    ) -> Violation | None:
+        properties = context.metadata.get("properties") or {}
+        owner = properties.get("owner") if isinstance(properties, Mapping) else None
+        if isinstance(owner, str) and owner.strip():
+            return None
+        return Violation(
+            "the schema has no owner: set metadata.properties.owner", "metadata.properties.owner"
+        )
+
+
+class PiiFieldsTagged(Policy):
+    name = "pii-fields-tagged"
+    description = (
+        "Fields with these names must carry the PII tag (Avro field attribute "
+        "'confluent:tags' or metadata.tags)."
+    )
+    params = (
+        Param(
+            "names",
+            ParamType.STRING_LIST,
+            "Field names (case-insensitive) that hold personal data.",
+            default=("ssn", "email", "phone", "date_of_birth"),
+        ),
+        Param("tag", ParamType.STRING, "The tag such fields must carry.", default="PII"),
+    )
+    hooks = frozenset({HookPoint.REGISTER})
+
+    def check_register(
+        self, context: RegistrationContext, params: Mapping[str, Any]
+    ) -> Violation | None:
+        names = {name.lower() for name in params["names"]}
+        for field in iter_fields(context.schema_type, context.schema, context.metadata):
+            if field.name.lower() in names and params["tag"] not in field.tags:
+                return Violation(
+                    f"field {field.full_name} holds personal data but is not tagged "
+                    f"{params['tag']}",
+                    field.full_name,
+                )
+        return None
+
+
+class TopicNaming(Policy):
+    name = "topic-naming"
+    description = "Topic names must match a regular expression."
+    params = (
+        Param(
+            "pattern",
+            ParamType.REGEX,
+            "Regular expression the whole topic name must match.",
+            default=r"[a-z0-9][a-z0-9._-]*",
+        ),
+    )
+    hooks = frozenset({HookPoint.TOPIC_CREATE})
+
+    def check_topic(self, context: TopicContext, params: Mapping[str, Any]) -> Violation | None:
+        if re.fullmatch(params["pattern"], context.topic):
+            return None
+        return Violation(
+            f"topic {context.topic!r} does not match the pattern {params['pattern']!r}",
+            context.topic,
+        )
+
+
+class MinCompatibility(Policy):
+    name = "min-compatibility"
+    description = "Compatibility levels may not be set below this level."
+    params = (
+        Param(
+            "level",
+            ParamType.CHOICE,
+            "The weakest compatibility level allowed.",
+            default="BACKWARD",
+            choices=_COMPATIBILITY_LEVELS,
+        ),
+    )
+    hooks = frozenset({HookPoint.CONFIG_CHANGE})
+
+    def check_config_change(
+        self, subject: str | None, compatibility: str | None, params: Mapping[str, Any]
+    ) -> Violation | None:
+        if compatibility is None:
+            if subject is not None:
+                return None  # the subject falls back to the global level, governed too
+            compatibility = _REGISTRY_DEFAULT_COMPATIBILITY
+        level = compatibility.upper()
+        if _GUARANTEES.get(level, frozenset()) >= _GUARANTEES[params["level"]]:
+            return None
+        scope = f"subject {subject!r}" if subject is not None else "the global config"
+        return Violation(
+            f"compatibility {level} for {scope} is weaker than the minimum {params['level']}",
+            "compatibility",
+        )
+
+
+class MaxRecordBytes(Policy):
+    name = "max-record-bytes"
+    description = "Records (key plus value, as sent) may not be larger than this."
+    params = (
+        Param(
+            "max_bytes",
+            ParamType.INTEGER,
+            "The largest record accepted, in bytes.",
+            default=1_048_576,
+            minimum=1,
+        ),
+    )
+    hooks = frozenset({HookPoint.PRODUCE})
+
+    def check_record(self, context: RecordContext, params: Mapping[str, Any]) -> Violation | None:
+        size = len(context.key or b"") + len(context.value or b"")
+        if size <= params["max_bytes"]:
+            return None
+        return Violation(
+            f"the record is {size} bytes, more than the maximum of {params['max_bytes']}",
+            "value",
+        )
+
+
+class RetentionLimits(Policy):
+    name = "retention-limits"
+    description = (
+        "Topics may not keep data longer than max_retention_ms (retention.ms; unset means "
+        "Kafka's default of 7 days, -1 means forever)."
+    )
+    params = (
+        Param(
+            "max_retention_ms",
+            ParamType.INTEGER,
+            "The longest retention.ms allowed.",
+            default=_KAFKA_DEFAULT_RETENTION_MS,
+            minimum=1,
+        ),
+    )
+    hooks = frozenset({HookPoint.TOPIC_CREATE, HookPoint.TOPIC_CONFIG})
+
+    def check_topic(self, context: TopicContext, params: Mapping[str, Any]) -> Violation | None:
+        text = context.configs.get("retention.ms")
+        retention = _KAFKA_DEFAULT_RETENTION_MS if text is None else int(text)
+        limit = params["max_retention_ms"]
+        if 0 <= retention <= limit:
+            return None
+        shown = "forever (-1)" if retention < 0 else f"{retention} ms"
+        return Violation(
+            f"topic {context.topic!r} would keep data {shown}, longer than the maximum of "
+            f"{limit} ms",
+            "retention.ms",
+        )
+
+
+class RequiredFields(Policy):
+    name = "required-fields"
+    description = (
+        "Every value schema (a subject not ending in -key) must have these top-level fields."
+    )
+    params = (
+        Param(
+            "fields",
+            ParamType.STRING_LIST,
+            "Names of the fields every value schema must have.",
+            default=("event_id", "event_time"),
+        ),
+    )
+    hooks = frozenset({HookPoint.REGISTER})
+
+    def check_register(
+        self, context: RegistrationContext, params: Mapping[str, Any]
+    ) -> Violation | None:
+        if context.is_key_subject:
+            return None
+        present = top_level_field_names(context.schema_type, context.schema)
+        if present is None:
+            return Violation(
+                "the schema is not a record/object, so it cannot have the required fields "
+                + ", ".join(params["fields"]),
+                params["fields"][0],
+            )
+        missing = [name for name in params["fields"] if name not in present]
+        if not missing:
+            return None
+        return Violation(f"required field(s) missing: {', '.join(missing)}", missing[0])
+
+
+BUILTIN_POLICIES: tuple[Policy, ...] = (
+    SubjectNaming(),
+    FieldDocsRequired(),
+    OwnerRequired(),
+    PiiFieldsTagged(),
+    TopicNaming(),
+    MinCompatibility(),
+    MaxRecordBytes(),
+    RetentionLimits(),
+    RequiredFields(),
+)

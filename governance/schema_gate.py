@@ -1,0 +1,360 @@
+"""The produce gate: each record against its registered schema, its data contract and the policies.
+
+Per record part (value, and key when ``charter.key.schema.validation`` says so):
+
+- ``id``: Confluent framing (magic byte 0, 4-byte big-endian schema id), a schema
+  id the registry knows, registered (live) under the record's subject
+  (``<topic>-value``, the record's full name, or ``<topic>-<record name>``);
+- ``full``: also the payload decodes with that schema (the format's
+  ``payload_validator``) and passes the WRITE-mode CONDITION rules of its
+  ``ruleSet.domainRules`` (``governance.rules``);
+- and, on every inspected topic, the ``produce`` policies of the engine
+  (``max-record-bytes``).
+
+A null value or key (a tombstone) is not checked. A record that fails is
+refused, and so is its whole batch (``Reject``: per-record errors naming the
+record, the subject/version and the rule or decode error), unless every
+failure of the batch is a rule with ``onFailure: DLQ``: then those records are
+routed to the rule's ``dlq.topic`` (``Route``) and the rest appended. A rule
+with ``onFailure: NONE`` is only logged. Accepted records feed lineage
+(``governance.lineage``); refused batches are audited (aggregated).
+
+Schemas come from a ``SchemaLookup`` (the broker's ``SchemaState``, kept current
+by the registry outbox: a schema registered a moment ago is enforced, a
+deleted one refused). What is compiled per schema id (the validator, the rule
+set, the record name) is cached here: ids are immutable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from governance.audit import AuditSink
+from governance.cel import CelError
+from governance.engine import PolicyEngine
+from governance.gate import (
+    ACCEPT,
+    DeadLetter,
+    GateContext,
+    GateRecord,
+    RecordError,
+    Reject,
+    Route,
+    SubjectNameStrategy,
+    Validation,
+    Verdict,
+)
+from governance.lineage import LineageKey, LineageRecorder
+from governance.policies import HookPoint, RecordContext
+from governance.rules import EMPTY, FailureAction, RuleSet, compile_rule_set
+from registry.formats.base import ParsedSchema, PayloadInvalid, PayloadValidator
+from registry.store import StoredSchema
+
+__all__ = ["CompiledSchema", "SchemaGate", "SchemaLookup"]
+
+log = logging.getLogger(__name__)
+
+_MAGIC = 0
+_HEADER = 5
+_COMPILED_CACHE_SIZE = 10_000
+
+
+class SchemaLookup(Protocol):
+    """What the gate needs of the registry (the broker's ``SchemaState``)."""
+
+    def schema(self, schema_id: int) -> StoredSchema | None:
+        """The schema with this id, if some subject version still uses it."""
+
+    def parsed(self, schema_id: int) -> ParsedSchema:
+        """The schema with this id, parsed (references resolved)."""
+
+    def subject_version(self, subject: str, schema_id: int) -> int | None:
+        """The live version of ``subject`` whose schema is ``schema_id``, if any."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledSchema:
+    """What the gate keeps per schema id."""
+
+    schema_id: int
+    schema_type: str
+    record_name: str | None
+    validator: PayloadValidator
+    rules: RuleSet
+    rules_error: str | None  # a rule that does not compile: records of this schema are refused
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Failure:
+    reason: str  # without the record index
+    action: FailureAction = FailureAction.ERROR
+    dlq_topic: str | None = None
+    details: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Resolved:
+    """A record part's schema, checked against its subject: or the failure."""
+
+    schema_id: int
+    subject: str
+    version: int
+    compiled: CompiledSchema
+
+
+class SchemaGate:
+    """``governance.gate.Gate``: schema id, payload, data-contract rules, produce policies."""
+
+    def __init__(
+        self,
+        schemas: SchemaLookup,
+        engine: PolicyEngine | None = None,
+        *,
+        lineage: LineageRecorder | None = None,
+        audit: AuditSink | None = None,
+    ) -> None:
+        self.schemas = schemas
+        self.engine = engine
+        self.lineage = lineage
+        self.audit = audit
+        self._compiled: dict[int, CompiledSchema] = {}
+        self._lock = threading.Lock()
+
+    def inspects(self, context: GateContext) -> bool:
+        if context.config.governed:
+            return True
+        return self.engine is not None and self.engine.active(HookPoint.PRODUCE)
+
+    def check(self, context: GateContext, records: Sequence[GateRecord]) -> Verdict:
+        config = context.config
+        policies = self.engine is not None and self.engine.active(HookPoint.PRODUCE)
+        memo: dict[tuple[str, int], _Resolved | _Failure] = {}
+        errors: list[RecordError] = []
+        reasons: list[str] = []
+        letters: list[DeadLetter] = []
+        accepted: dict[int | None, int] = {}
+        for record in records:
+            failure, schema_id = self._check_value(context, record, memo)
+            if failure is None and config.key_validation is not Validation.NONE:
+                failure, _ = self._check_part(
+                    context, "key", record.key, config.key_validation, memo
+                )
+            if failure is None and policies:
+                failure = self._check_policies(context, record)
+            if failure is None:
+                accepted[schema_id] = accepted.get(schema_id, 0) + 1
+            elif failure.action is FailureAction.DLQ:
+                assert failure.dlq_topic is not None
+                letters.append(
+                    DeadLetter.because(
+                        record.index, failure.dlq_topic, failure.reason, **dict(failure.details)
+                    )
+                )
+            elif failure.action is FailureAction.NONE:
+                log.info(
+                    "record %d to %s: %s (onFailure NONE)",
+                    record.index,
+                    context.topic,
+                    failure.reason,
+                )
+                accepted[schema_id] = accepted.get(schema_id, 0) + 1
+            else:
+                errors.append(RecordError(record.index, f"record {record.index}: {failure.reason}"))
+                reasons.append(failure.reason)
+        if errors:
+            self._audit_rejection(context, reasons[0])
+            message = f"{len(errors)} of {len(records)} record(s) refused by the gate; " + (
+                errors[0].message
+            )
+            return Reject(tuple(errors), message)
+        self._observe(context, accepted)
+        return Route(tuple(letters)) if letters else ACCEPT
+
+    # -- one record ----------------------------------------------------------------------------
+
+    def _check_value(
+        self, context: GateContext, record: GateRecord, memo: dict[Any, Any]
+    ) -> tuple[_Failure | None, int | None]:
+        validation = context.config.value_validation
+        if validation is Validation.NONE:
+            return None, _schema_id_of(record.value)
+        return self._check_part(context, "value", record.value, validation, memo)
+
+    def _check_part(
+        self,
+        context: GateContext,
+        part: str,
+        data: bytes | None,
+        validation: Validation,
+        memo: dict[Any, Any],
+    ) -> tuple[_Failure | None, int | None]:
+        if data is None:
+            return None, None  # a tombstone
+        if len(data) < _HEADER or data[0] != _MAGIC:
+            return (
+                _Failure(f"the {part} has no schema framing (magic byte 0 and a 4-byte schema id)"),
+                None,
+            )
+        schema_id = int.from_bytes(data[1:_HEADER], "big")
+        key = (part, schema_id)
+        resolved = memo.get(key)
+        if resolved is None:
+            resolved = memo[key] = self._resolve(context, part, schema_id)
+        if isinstance(resolved, _Failure):
+            return resolved, schema_id
+        if validation is Validation.ID:
+            return None, schema_id
+        return self._check_payload(resolved, part, data), schema_id
+
+    def _resolve(self, context: GateContext, part: str, schema_id: int) -> _Resolved | _Failure:
+        if self.schemas.schema(schema_id) is None:
+            return _Failure(f"the {part}'s schema id {schema_id} is not registered")
+        try:
+            compiled = self.compiled(schema_id)
+        except Exception as error:  # a schema that does not parse any more (a reference gone)
+            return _Failure(f"the {part}'s schema id {schema_id} cannot be used: {error}")
+        subject = _subject(context, part, compiled)
+        if subject is None:
+            return _Failure(
+                f"the {part}'s schema id {schema_id} has no record name for the "
+                f"{_strategy(context, part).value} subject name strategy"
+            )
+        version = self.schemas.subject_version(subject, schema_id)
+        if version is None:
+            return _Failure(
+                f"the {part}'s schema id {schema_id} is not registered under subject {subject}"
+            )
+        return _Resolved(schema_id, subject, version, compiled)
+
+    def _check_payload(self, resolved: _Resolved, part: str, data: bytes) -> _Failure | None:
+        compiled = resolved.compiled
+        where = f"subject {resolved.subject} version {resolved.version}"
+        try:
+            message = compiled.validator(data[_HEADER:])
+        except PayloadInvalid as error:
+            return _Failure(f"{where}: the {part} does not decode: {error.message}")
+        except Exception as error:  # a validator bug is a refusal, not a crash
+            return _Failure(f"{where}: the {part} does not decode: {type(error).__name__}: {error}")
+        if compiled.rules_error is not None:
+            return _Failure(f"{where}: {compiled.rules_error}")
+        if compiled.rules is EMPTY:
+            return None
+        failures = compiled.rules.evaluate(message)
+        if not failures:
+            return None
+        hard = [f for f in failures if f.rule.on_failure is FailureAction.ERROR]
+        chosen = hard[0] if hard else failures[0]
+        for candidate in failures:
+            if not hard and candidate.rule.on_failure is FailureAction.DLQ:
+                chosen = candidate
+                break
+        rule = chosen.rule
+        return _Failure(
+            f"{where}: rule {rule.name!r} failed: {chosen.reason}",
+            rule.on_failure,
+            rule.dlq_topic,
+            (
+                ("rule", rule.name),
+                ("subject", resolved.subject),
+                ("version", str(resolved.version)),
+            ),
+        )
+
+    def _check_policies(self, context: GateContext, record: GateRecord) -> _Failure | None:
+        assert self.engine is not None
+        decision = self.engine.check_record(
+            RecordContext(
+                context.principal, context.topic, context.client_id, record.key, record.value
+            )
+        )
+        return None if decision.allowed else _Failure(decision.reason)
+
+    # -- caches, lineage, audit ----------------------------------------------------------------
+
+    def compiled(self, schema_id: int) -> CompiledSchema:
+        """The compiled form of schema ``schema_id`` (built once; ids are immutable)."""
+        compiled = self._compiled.get(schema_id)
+        if compiled is not None:
+            return compiled
+        stored = self.schemas.schema(schema_id)
+        if stored is None:
+            raise LookupError(f"schema id {schema_id} is not registered")
+        parsed = self.schemas.parsed(schema_id)
+        try:
+            schema_json: Any = json.loads(stored.schema_text)
+        except ValueError:
+            schema_json = None
+        try:
+            rules = compile_rule_set(
+                stored.schema_type, schema_json, stored.rule_set, stored.metadata
+            )
+            rules_error = None
+        except CelError as error:
+            rules, rules_error = EMPTY, f"a data-contract rule does not compile: {error}"
+        compiled = CompiledSchema(
+            schema_id,
+            stored.schema_type,
+            _record_name(stored.schema_type, schema_json),
+            parsed.payload_validator,
+            rules,
+            rules_error,
+        )
+        with self._lock:
+            if len(self._compiled) >= _COMPILED_CACHE_SIZE:
+                self._compiled.pop(next(iter(self._compiled)))
+            self._compiled[schema_id] = compiled
+        return compiled
+
+    def _observe(self, context: GateContext, accepted: dict[int | None, int]) -> None:
+        if self.lineage is None:
+            return
+        for schema_id, count in accepted.items():
+            key = LineageKey(context.topic, context.client_id, context.principal, schema_id)
+            self.lineage.observe(key, count)
+
+    def _audit_rejection(self, context: GateContext, reason: str) -> None:
+        if self.audit is not None:
+            self.audit.record(
+                context.principal, "produce", f"topic:{context.topic}", "rejected", reason
+            )
+
+
+def _schema_id_of(data: bytes | None) -> int | None:
+    if data is None or len(data) < _HEADER or data[0] != _MAGIC:
+        return None
+    return int.from_bytes(data[1:_HEADER], "big")
+
+
+def _strategy(context: GateContext, part: str) -> SubjectNameStrategy:
+    config = context.config
+    return config.value_subject_strategy if part == "value" else config.key_subject_strategy
+
+
+def _subject(context: GateContext, part: str, compiled: CompiledSchema) -> str | None:
+    strategy = _strategy(context, part)
+    if strategy is SubjectNameStrategy.TOPIC:
+        return f"{context.topic}-{part}"
+    if compiled.record_name is None:
+        return None
+    if strategy is SubjectNameStrategy.RECORD:
+        return compiled.record_name
+    return f"{context.topic}-{compiled.record_name}"
+
+
+def _record_name(schema_type: str, schema_json: Any) -> str | None:
+    """The record's full name (Avro), the title (JSON Schema), as Confluent's strategies use."""
+    if not isinstance(schema_json, dict):
+        return None
+    if schema_type.upper() == "JSON":
+        title = schema_json.get("title")
+        return str(title) if title else None
+    if schema_json.get("type") not in ("record", "enum", "fixed"):
+        return None
+    name = str(schema_json.get("name", ""))
+    namespace = schema_json.get("namespace")
+    return name if "." in name or not namespace else f"{namespace}.{name}"
