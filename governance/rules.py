@@ -196,8 +196,11 @@ def _compile_rule(
     guard_text, separator, condition_text = expression.partition(";")
     if not separator:  # no guard
         guard_text, condition_text = "", expression
-    guard = compile_program(guard_text.strip()) if guard_text.strip() else None
-    condition = compile_program(condition_text.strip())
+    try:
+        guard = compile_program(guard_text.strip()) if guard_text.strip() else None
+        condition = compile_program(condition_text.strip())
+    except CelError as error:  # name the rule: a schema may carry many
+        raise CelError(f"rule {raw.get('name') or 'unnamed'!r}: {error}") from None
     on_failure = _action(raw.get("onFailure"))
     params = raw.get("params") or {}
     dlq_topic = params.get("dlq.topic") if isinstance(params, Mapping) else None

@@ -1,12 +1,10 @@
 """Client-side data-contract rules: the WRITE-mode rules of a schema version, run before sending.
 
 One small interface, ``compile_write_rules(...) -> ContractRules``, whose
-``check(message)`` answers the violations of one decoded value. It is the
-integration point with the governance engine: when ``governance.rules``
-(the broker gate's rule code) is importable, its ``compile_rule_set`` does the
-work, so the SDK and the gate judge a record the same way; until then an
-interim evaluator here runs ``CEL`` condition rules (``message`` bound to the
-value) with the same CEL runtime.
+``check(message)`` answers the violations of one decoded value. The work is
+done by the governance engine's rule code (``governance.rules``, what the
+broker's gate runs), so the SDK and the gate judge a record the same way:
+``CEL`` and ``CEL_FIELD`` condition rules.
 
 A rule the client cannot run — a TRANSFORM such as ``ENCRYPT`` for PII fields,
 or a rule type it does not know — fails closed with the rule's name (field
@@ -16,9 +14,10 @@ encryption is planned): sending the value untransformed would break the contract
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Mapping
 from typing import Any, Protocol
+
+from governance.rules import compile_rule_set
 
 __all__ = ["ContractRules", "RuleViolation", "compile_write_rules"]
 
@@ -75,7 +74,7 @@ def compile_write_rules(
 def _runnable(rule: Mapping[str, Any]) -> bool:
     kind = str(rule.get("kind", "TRANSFORM")).upper()
     rule_type = str(rule.get("type", "")).upper()
-    return kind == "CONDITION" and rule_type in _runnable_types()
+    return kind == "CONDITION" and rule_type in _RUNNABLE_TYPES
 
 
 def _unsupported_violation(rule: Mapping[str, Any]) -> RuleViolation:
@@ -86,22 +85,13 @@ def _unsupported_violation(rule: Mapping[str, Any]) -> RuleViolation:
     )
 
 
-@functools.cache
-def _runnable_types() -> frozenset[str]:
-    try:
-        import governance.rules  # noqa: F401 - the gate's engine, when present
-    except ImportError:
-        return frozenset({"CEL"})
-    return frozenset({"CEL", "CEL_FIELD"})
+_RUNNABLE_TYPES = frozenset({"CEL", "CEL_FIELD"})
 
 
 def _engine_rules(
     schema_type: str, document: Any, rule_set: Mapping[str, Any], metadata: Any
 ) -> ContractRules:
-    try:
-        from governance.rules import compile_rule_set  # type: ignore[import-not-found]
-    except ImportError:
-        return _InterimCelRules(rule_set["domainRules"])
+    # A rule that does not compile raises ``governance.cel.CelError``, a ``ValueError``.
     return _GovernanceRules(compile_rule_set(schema_type, document, rule_set, metadata))
 
 
@@ -130,56 +120,3 @@ class _GovernanceRules:
             )
             for failure in self.rule_set.evaluate(message)
         ]
-
-
-class _InterimCelRules:
-    """CEL condition rules (``expr`` over ``message``; ``guard ; condition`` as the gate reads it)."""
-
-    def __init__(self, rules: list[Mapping[str, Any]]) -> None:
-        from cel_expr_python import cel
-
-        self._cel = cel
-        env = cel.NewEnv(variables={"message": cel.Type.DYN})
-        self._rules = []
-        for rule in rules:
-            expression = str(rule.get("expr") or "true")
-            guard, separator, condition = expression.partition(";")
-            if not separator:
-                guard, condition = "", expression
-            try:
-                programs = (
-                    env.compile(guard.strip()) if guard.strip() else None,
-                    env.compile(condition.strip()),
-                )
-            except Exception as error:
-                raise ValueError(f"rule {rule.get('name')!r}: {error}") from None
-            action = str(rule.get("onFailure") or "ERROR").split(",")[0].strip().upper()
-            dlq_topic = (rule.get("params") or {}).get("dlq.topic")
-            if action == "DLQ" and not dlq_topic:
-                action = "ERROR"
-            self._rules.append(
-                (str(rule.get("name") or "unnamed"), condition.strip(), programs, action, dlq_topic)
-            )
-
-    def _value(self, program: Any, message: Any) -> tuple[bool, Any]:
-        try:
-            result = program.eval(data={"message": message})
-        except Exception as error:
-            return False, f"{type(error).__name__}: {error}"
-        if result.type() == self._cel.Type.ERROR:
-            return False, str(result.value())
-        return True, result.value()
-
-    def check(self, message: Any) -> list[RuleViolation]:
-        violations = []
-        for name, source, (guard, condition), action, dlq_topic in self._rules:
-            if guard is not None:
-                ok, value = self._value(guard, message)
-                if ok and value is not True:
-                    continue
-            ok, value = self._value(condition, message)
-            if ok and value is True:
-                continue
-            reason = f"expression {source!r} " + (f"is {value!r}" if ok else f"failed: {value}")
-            violations.append(RuleViolation(name, reason, action, dlq_topic))
-        return violations
