@@ -36,6 +36,7 @@ from broker.topics import TopicHooks, TopicManager
 from broker.transactions import DatabasePendingOffsets, PendingOffsets, TransactionCoordinator
 from governance.broker_hooks import BrokerHooks
 from governance.gate import Gate
+from governance.security.authorizer import AllowEverything, Authorizer
 
 __all__ = ["BrokerApp", "ListenFailed", "run_broker"]
 
@@ -60,12 +61,14 @@ class BrokerApp:
         topic_hooks: TopicHooks,
         schemas: SchemaState,
         pending_offsets: PendingOffsets | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self._gate = BrokerGate(gate)
         self._hooks = hooks
         self._authenticator = authenticator
+        self._authorizer = authorizer or AllowEverything()
         self._topic_hooks = topic_hooks
         self.schemas = schemas
         self.pending_offsets = pending_offsets or DatabasePendingOffsets(database)
@@ -99,6 +102,7 @@ class BrokerApp:
             handlers=build_handler_table(),
             node_id=settings.node_id,
             hooks=self._hooks,
+            authorizer=self._authorizer,
             fetch_sessions=FetchSessionCache(settings.fetch_max_sessions),
         )
         transactions = TransactionCoordinator(

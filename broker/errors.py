@@ -42,6 +42,8 @@ __all__ = [
     "RecordTooLarge",
     "TopicAlreadyExists",
     "TopicAuthorizationFailed",
+    "GroupAuthorizationFailed",
+    "ClusterAuthorizationFailed",
     "UnknownProducerId",
     "UnknownServerError",
     "UnknownTopicId",
@@ -96,6 +98,18 @@ class TopicAuthorizationFailed(BrokerError):
     """A broker hook (policy, later ACLs) denied the principal this topic."""
 
     error_code = 29
+
+
+class GroupAuthorizationFailed(BrokerError):
+    """No role binding lets the principal use this consumer group."""
+
+    error_code = 30
+
+
+class ClusterAuthorizationFailed(BrokerError):
+    """No role binding lets the principal do this cluster-wide operation."""
+
+    error_code = 31
 
 
 class InvalidTimestamp(BrokerError):
@@ -232,6 +246,8 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     17: "INVALID_TOPIC_EXCEPTION",
     18: "RECORD_LIST_TOO_LARGE",
     29: "TOPIC_AUTHORIZATION_FAILED",
+    30: "GROUP_AUTHORIZATION_FAILED",
+    31: "CLUSTER_AUTHORIZATION_FAILED",
     32: "INVALID_TIMESTAMP",
     35: "UNSUPPORTED_VERSION",
     36: "TOPIC_ALREADY_EXISTS",

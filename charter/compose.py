@@ -20,10 +20,12 @@ from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from broker.topics import store as broker_store
+from charter import security
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import Gate, PassThroughGate
+from governance.security import store as security_store
 from registry import store as registry_store
 from registry.service import RegistryService
 
@@ -43,7 +45,7 @@ log = logging.getLogger("charter")
 
 def migrate(database: peewee.Database) -> None:
     """Bring every package's tables up to date (idempotent, safe across processes)."""
-    apply_migrations(database, [registry_store, broker_store])
+    apply_migrations(database, [registry_store, broker_store, security_store])
 
 
 class StartupError(Exception):
@@ -131,7 +133,7 @@ def produce_gate(settings: Settings) -> Gate:
 
 
 def authenticator(settings: Settings) -> Authenticator:
-    """SASL for the Kafka listener: no mechanisms until security lands (planned)."""
+    """SASL for the Kafka listener without auth: no mechanisms (``build_broker`` adds them)."""
     return NoMechanisms()
 
 
@@ -147,13 +149,19 @@ def topic_hooks(settings: Settings) -> TopicHooks:
 
 
 def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
-    """The broker over an opened, migrated ``database``, with every collaborator passed in."""
+    """The broker over an opened, migrated ``database``, with every collaborator passed in.
+
+    With ``auth`` on, SASL and the role-binding authorizer come from ``charter.security``."""
+    service = security.security_service(settings, database) if settings.auth else None
     return BrokerApp(
         broker_settings(settings),
         database,
         gate=produce_gate(settings),
         hooks=broker_hooks(settings),
-        authenticator=authenticator(settings),
+        authenticator=security.kafka_authenticator(settings, service)
+        if service
+        else authenticator(settings),
         topic_hooks=topic_hooks(settings),
         schemas=SchemaState(database),
+        authorizer=service.authorizer if service else None,
     )

@@ -52,6 +52,13 @@ class Settings:
     advertised_host: str | None = None
     event_retention_hours: int = 168
     """How long the outboxes keep events (``charter.events``)."""
+    auth: bool = False
+    """Require authentication on HTTP and Kafka (docs/security.md); off: loopback binds only."""
+    sasl_session_lifetime_ms: int = 0
+    """KIP-368: authenticated Kafka sessions must re-authenticate within this (0: never)."""
+    auth_failure_limit: int = 10
+    """Failed logins per user or address within ``auth_failure_window_s`` before refusing."""
+    auth_failure_window_s: int = 60
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -105,6 +112,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "transaction_max_timeout_ms": _at_least(1),
     "transaction_abort_check_interval_ms": _at_least(1),
     "fetch_max_sessions": _at_least(0),
+    "sasl_session_lifetime_ms": _at_least(0),
+    "auth_failure_limit": _at_least(1),
+    "auth_failure_window_s": _at_least(1),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
@@ -208,7 +218,14 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 # Variables with the prefix that are not settings (test switches, the config path itself).
-_IGNORED_ENV = frozenset({"CHARTER_REQUIRE_PG", "CHARTER_CONFIG", "CHARTER_TEST_DATABASE_URL"})
+_IGNORED_ENV = frozenset(
+    {
+        "CHARTER_REQUIRE_PG",
+        "CHARTER_CONFIG",
+        "CHARTER_TEST_DATABASE_URL",
+        "CHARTER_ADMIN_PASSWORD",  # a secret read once at bootstrap, never a setting
+    }
+)
 
 
 def load_settings(

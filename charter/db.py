@@ -111,7 +111,7 @@ def apply_migrations(database: peewee.Database, stores: Sequence[ModuleType]) ->
     with _migration_lock(database), database.bind_ctx([_MigrationRecord]):
         database.create_tables([_MigrationRecord], safe=True)
         for store in stores:
-            package = store.__name__.split(".")[0]
+            package = getattr(store, "MIGRATION_PACKAGE", store.__name__.split(".")[0])
             done = {
                 row.version
                 for row in _MigrationRecord.select().where(_MigrationRecord.package == package)

@@ -2,7 +2,8 @@
 
 A single-node broker is the coordinator of every key, of both key types
 (0 group, 1 transaction); v4+ asks for many keys at once. An unknown key type
-answers INVALID_REQUEST.
+answers INVALID_REQUEST; a group the principal may not describe,
+GROUP_AUTHORIZATION_FAILED.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
+from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
 
@@ -22,18 +25,25 @@ _KEY_TYPES = frozenset({0, 1})
 _BATCHED_VERSION = 4
 
 
+def _answer(ctx: RequestContext, key_type: int, key: str) -> tuple[Any, ...]:
+    """(error, message, node id, host, port) for one key."""
+    broker = ctx.broker
+    if key_type not in _KEY_TYPES:
+        return ErrorCode.invalid_request, f"unknown coordinator key type {key_type}", -1, "", -1
+    if key_type == 0:
+        try:
+            require_group(ctx, Action.DESCRIBE, key)
+        except BrokerError as exc:
+            code, message = kafka_error(exc)
+            return code, message, -1, "", -1
+    return ErrorCode.none, None, broker.node_id, broker.advertised_host, broker.advertised_port
+
+
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    broker = ctx.broker
     key_type = getattr(request, "key_type", 0)
-    error = ErrorCode.none if key_type in _KEY_TYPES else ErrorCode.invalid_request
-    message = None if error == ErrorCode.none else f"unknown coordinator key type {key_type}"
-    node_id, host, port = (
-        (broker.node_id, broker.advertised_host, broker.advertised_port)
-        if error == ErrorCode.none
-        else (-1, "", -1)
-    )
     if ctx.api_version < _BATCHED_VERSION:
+        error, message, node_id, host, port = _answer(ctx, key_type, request.key)
         return build(
             module.FindCoordinatorResponse,
             throttle_time=datetime.timedelta(0),
@@ -57,6 +67,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
                 error_message=message,
             )
             for key in request.coordinator_keys
+            for error, message, node_id, host, port in [_answer(ctx, key_type, key)]
         ),
     )
 
