@@ -1,10 +1,13 @@
-"""Failed-login rate limiting: too many failures for a user or from an address locks it out.
+"""Failed-login rate limiting: too many failures for a user from an address locks them out.
 
-Each failed authentication is counted under the user name and under the client
-address; once either has ``limit`` failures within ``window_s`` seconds,
-further attempts for it are refused without checking the credentials until the
-oldest failure leaves the window. A success clears the user's count. Counts are
-per process (each HTTP worker and the broker keep their own).
+Each failed authentication is counted under (user, client address) and under
+the address alone; once the pair has ``limit`` failures within ``window_s``
+seconds (or the address ``ADDRESS_FACTOR`` times as many, for password
+spraying across users), further attempts are refused without checking the
+credentials until the oldest failure leaves the window. The user alone is not
+locked out, so nobody can lock ``admin`` out from elsewhere. A success clears
+the pair's count. Counts are per process (each HTTP worker and the broker keep
+their own).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable
 __all__ = ["FailureLimiter"]
 
 _MAX_KEYS = 50_000
+ADDRESS_FACTOR = 5
 
 
 class FailureLimiter:
@@ -46,7 +50,9 @@ class FailureLimiter:
     def blocked(self, user: str | None, address: str | None) -> bool:
         now = self._clock()
         with self._lock:
-            return any(self._recent(key, now) >= self.limit for key in _keys(user, address))
+            return any(
+                self._recent(key, now) >= limit for key, limit in self._limits(user, address)
+            )
 
     def failed(self, user: str | None, address: str | None) -> None:
         now = self._clock()
@@ -54,18 +60,15 @@ class FailureLimiter:
             if len(self._failures) >= _MAX_KEYS:  # forget the oldest half under a flood
                 for key in list(self._failures)[: _MAX_KEYS // 2]:
                     del self._failures[key]
-            for key in _keys(user, address):
-                self._failures.setdefault(key, collections.deque(maxlen=self.limit)).append(now)
+            for key, limit in self._limits(user, address):
+                self._failures.setdefault(key, collections.deque(maxlen=limit)).append(now)
 
-    def succeeded(self, user: str) -> None:
+    def succeeded(self, user: str, address: str | None) -> None:
         with self._lock:
-            self._failures.pop(f"user:{user}", None)
+            self._failures.pop(f"user:{user}@{address}", None)
 
-
-def _keys(user: str | None, address: str | None) -> list[str]:
-    keys = []
-    if user:
-        keys.append(f"user:{user}")
-    if address:
-        keys.append(f"address:{address}")
-    return keys
+    def _limits(self, user: str | None, address: str | None) -> list[tuple[str, int]]:
+        keys = [(f"user:{user}@{address}", self.limit)] if user else []
+        if address:
+            keys.append((f"address:{address}", self.limit * ADDRESS_FACTOR))
+        return keys

@@ -178,7 +178,7 @@ class ScramExchange:
         computed = hashlib.new(self.algorithm, client_key).digest()
         if not hmac.compare_digest(computed, stored_key) or credential is None:
             self.service.failed(self.user, self.address, self.mechanism)
-        self.service.limiter.succeeded(self.user)
+        self.service.limiter.succeeded(self.user, self.address)
         server_signature = hmac.digest(credential.server_key, auth_message, self.algorithm)
         return SaslOutcome(
             challenge=b"v=" + base64.b64encode(server_signature),

@@ -187,7 +187,7 @@ class SecurityService:
         if not credentials.check_password(password, row.password_hash if row else None):
             self.failed(name, address, "password")
         principal = f"User:{name}"
-        self.limiter.succeeded(name)
+        self.limiter.succeeded(name, address)
         with self._lock:
             if len(self._verified) > 10_000:
                 self._verified = {}
