@@ -178,11 +178,11 @@ class SecurityService:
         cache_key = hmac.digest(
             self._cache_key, f"{len(name)}:{name}:{password}".encode(), hashlib.sha256
         )
+        self.refuse_if_blocked(name, address, "password")
         now = time.monotonic()
         cached = self._verified.get(cache_key)
         if cached is not None and cached[1] > now and cached[2] == self.authorizer_generation():
             return cached[0]
-        self.refuse_if_blocked(name, address, "password")
         row = self.store.user(name)
         if not credentials.check_password(password, row.password_hash if row else None):
             self.failed(name, address, "password")
