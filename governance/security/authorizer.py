@@ -111,11 +111,16 @@ class RoleBindingAuthorizer:
 
     def allows_some(self, principal: str, action: Action, kind: ResourceType) -> bool:
         self._ensure_loaded()
-        return any(
-            (binding.resource.kind in (kind, ResourceType.CLUSTER))
-            and role_allows(binding.role, kind, action)
-            for binding in self._bindings.get(principal, ())
-        )
+        key = (principal, action.value, kind.value, "\0some")  # no resource name holds NUL
+        answer = self._memo.get(key)
+        if answer is None:
+            answer = any(
+                (binding.resource.kind in (kind, ResourceType.CLUSTER))
+                and role_allows(binding.role, kind, action)
+                for binding in self._bindings.get(principal, ())
+            )
+            self._memo[key] = answer
+        return answer
 
     # -- keeping the snapshot current ---------------------------------------------------------
 

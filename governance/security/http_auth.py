@@ -96,10 +96,13 @@ def install_http_auth(
         need = need_for(endpoint, request.method)
         if need == PUBLIC:
             return None
+        header = request.headers.get("Authorization", "")
+        address = request.remote_addr
         try:
-            principal = _authenticate(
-                service, request.headers.get("Authorization", ""), request.remote_addr
-            )
+            principal = service.remembered(header, address) if header else None
+            if principal is None:
+                principal = _authenticate(service, header, address)
+                service.remember(header, principal)
         except SecurityError as error:
             return security_error_response(error)
         request.environ[PRINCIPAL_ENVIRON_KEY] = principal
@@ -121,8 +124,8 @@ def install_http_auth(
 
     @app.after_request
     def _filter_lists(response: Response) -> Response:
-        endpoint = request.url_rule.endpoint if request.url_rule is not None else None
-        kind = FILTERED_LISTS.get(endpoint or "")
+        rule = request.url_rule
+        kind = FILTERED_LISTS.get(rule.endpoint) if rule is not None else None
         principal = request.environ.get(PRINCIPAL_ENVIRON_KEY)
         if kind is None or principal is None or response.status_code != 200:
             return response

@@ -47,7 +47,13 @@ class FailureLimiter:
             return 0
         return len(times)
 
+    def active(self) -> bool:
+        """Whether any failure is being counted (a cheap check for the common case)."""
+        return bool(self._failures)
+
     def blocked(self, user: str | None, address: str | None) -> bool:
+        if not self._failures:
+            return False
         now = self._clock()
         with self._lock:
             return any(

@@ -3,10 +3,10 @@
 Every change is audited (outcome ``success``) with the actor who made it, and
 refreshes the authorizer at once. Credential checks are constant-time
 (``credentials``), rate-limited per user and address (``ratelimit``), and each
-failure is audited (outcome ``denied``) without the secret. A Basic-auth
-password that verified is remembered for ``cache_ttl_s`` (keyed by an HMAC
-under a per-process random key, dropped when anything changes), so HTTP
-requests do not pay scrypt each time.
+failure is audited (outcome ``denied``) without the secret. HTTP credentials
+that verified are remembered for ``cache_ttl_s`` (``remember``/``remembered``,
+keyed by an HMAC under a per-process random key, forgotten when anything
+changes), so HTTP requests do not pay scrypt each time.
 """
 
 from __future__ import annotations
@@ -175,28 +175,40 @@ class SecurityService:
 
     def authenticate_password(self, name: str, password: str, address: str | None) -> str:
         """The principal ``User:name``; ``AuthenticationFailed``/``TooManyFailures`` otherwise."""
-        cache_key = hmac.digest(
-            self._cache_key, f"{len(name)}:{name}:{password}".encode(), hashlib.sha256
-        )
         self.refuse_if_blocked(name, address, "password")
-        now = time.monotonic()
-        cached = self._verified.get(cache_key)
-        if cached is not None and cached[1] > now and cached[2] == self.authorizer_generation():
-            return cached[0]
         row = self.store.user(name)
         if not credentials.check_password(password, row.password_hash if row else None):
             self.failed(name, address, "password")
         principal = f"User:{name}"
         self.limiter.succeeded(name, address)
+        return principal
+
+    def remembered(self, credentials_text: str, address: str | None) -> str | None:
+        """The principal of credentials that verified recently (an HTTP ``Authorization``
+        value), or None; the rate limit still applies."""
+        if not self._verified:
+            return None
+        key = hmac.digest(self._cache_key, credentials_text.encode(), hashlib.sha256)
+        cached = self._verified.get(key)
+        if cached is None or cached[1] <= time.monotonic():
+            return None
+        if cached[2] != self.authorizer_generation():
+            return None
+        name = cached[0].partition(":")[2]
+        if self.limiter.active():
+            self.refuse_if_blocked(name, address, "cached credentials")
+        return cached[0]
+
+    def remember(self, credentials_text: str, principal: str) -> None:
+        key = hmac.digest(self._cache_key, credentials_text.encode(), hashlib.sha256)
         with self._lock:
             if len(self._verified) > 10_000:
                 self._verified = {}
-            self._verified[cache_key] = (
+            self._verified[key] = (
                 principal,
-                now + self.cache_ttl_s,
+                time.monotonic() + self.cache_ttl_s,
                 self.authorizer_generation(),
             )
-        return principal
 
     def authenticate_api_key(self, token: str, address: str | None) -> str:
         parsed = credentials.parse_api_key(token)
