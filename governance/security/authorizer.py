@@ -124,6 +124,11 @@ class RoleBindingAuthorizer:
 
     # -- keeping the snapshot current ---------------------------------------------------------
 
+    @property
+    def generation(self) -> int:
+        """The store generation of the loaded snapshot (-1 before the first load)."""
+        return self._generation
+
     def refresh(self) -> None:
         """Reload the bindings if the store's generation moved (or on first use)."""
         generation = self.store.generation()

@@ -18,7 +18,10 @@ from governance.security.errors import InvalidSecurityRequest
 
 __all__ = [
     "CLUSTER",
+    "CLUSTER_NAME",
     "Action",
+    "check_user_name",
+    "parse_role",
     "ResourcePattern",
     "ResourceType",
     "Role",

@@ -145,7 +145,7 @@ class ScramExchange:
         salt = (
             self.credential.salt
             if self.credential is not None
-            else hmac.digest(self.service._cache_key, self.user.encode(), "sha256")[:16]
+            else self.service.decoy_salt(self.user)
         )
         iterations = self.credential.iterations if self.credential else SCRAM_ITERATIONS
         self.gs2_header = f"{cbind},{authzid},"

@@ -222,8 +222,12 @@ class SecurityService:
     def scram_credential(self, name: str, mechanism: str) -> credentials.ScramCredential | None:
         return self.store.scram_credential(name, mechanism)
 
+    def decoy_salt(self, name: str) -> bytes:
+        """A stable salt for a user that does not exist, so SCRAM does not reveal that."""
+        return hmac.digest(self._cache_key, b"salt:" + name.encode(), hashlib.sha256)[:16]
+
     def authorizer_generation(self) -> int:
-        return self.authorizer._generation
+        return self.authorizer.generation
 
     def refuse_if_blocked(self, name: str | None, address: str | None, method: str) -> None:
         if self.limiter.blocked(name, address):
