@@ -39,6 +39,7 @@ from broker.topics import store as topics_store
 from broker.transactions import GroupPendingOffsets, PendingOffsets, TransactionCoordinator
 from governance.broker_hooks import BrokerHooks
 from governance.gate import Gate
+from governance.security.authorizer import AllowEverything, Authorizer
 
 __all__ = ["BrokerApp", "ListenFailed", "run_broker"]
 
@@ -82,12 +83,14 @@ class BrokerApp:
         schemas: SchemaState,
         pending_offsets: PendingOffsets | None = None,
         group_store: GroupStore | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self._gate = BrokerGate(gate)
         self._hooks = hooks
         self._authenticator = authenticator
+        self._authorizer = authorizer or AllowEverything()
         self._topic_hooks = topic_hooks
         self.schemas = schemas
         """The registry's schemas as this process knows them (kept current by ``charter``)."""
@@ -129,6 +132,7 @@ class BrokerApp:
             handlers=build_handler_table(),
             node_id=settings.node_id,
             hooks=self._hooks,
+            authorizer=self._authorizer,
             fetch_sessions=FetchSessionCache(settings.fetch_max_sessions),
             groups=self.groups,
         )

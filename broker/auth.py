@@ -21,6 +21,7 @@ class SaslStep:
     challenge: bytes = b""
     principal: str | None = None  # set when authentication completed
     error_message: str | None = None  # set when authentication failed
+    session_lifetime_ms: int = 0  # KIP-368: re-authenticate within this (0: no limit)
 
 
 class Authenticator(Protocol):

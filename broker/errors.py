@@ -48,7 +48,6 @@ __all__ = [
     "KAFKA_ERROR_NAMES",
     "MemberIdRequired",
     "NonEmptyGroup",
-    "NotCoordinator",
     "OffsetMetadataTooLarge",
     "OffsetOutOfRange",
     "OutOfOrderSequenceNumber",
@@ -58,6 +57,7 @@ __all__ = [
     "StaleMemberEpoch",
     "TopicAlreadyExists",
     "TopicAuthorizationFailed",
+    "ClusterAuthorizationFailed",
     "UnknownMemberId",
     "UnknownProducerId",
     "UnknownServerError",
@@ -116,6 +116,18 @@ class TopicAuthorizationFailed(BrokerError):
     """A broker hook (policy, later ACLs) denied the principal this topic."""
 
     error_code = 29
+
+
+class GroupAuthorizationFailed(BrokerError):
+    """No role binding lets the principal use this consumer group."""
+
+    error_code = 30
+
+
+class ClusterAuthorizationFailed(BrokerError):
+    """No role binding lets the principal do this cluster-wide operation."""
+
+    error_code = 31
 
 
 class InvalidTimestamp(BrokerError):
@@ -276,10 +288,6 @@ class RebalanceInProgress(BrokerError):
     error_code = 27
 
 
-class GroupAuthorizationFailed(BrokerError):
-    error_code = 30
-
-
 class NonEmptyGroup(BrokerError):
     """NON_EMPTY_GROUP: the group still has members (DeleteGroups)."""
 
@@ -359,6 +367,7 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     27: "REBALANCE_IN_PROGRESS",
     29: "TOPIC_AUTHORIZATION_FAILED",
     30: "GROUP_AUTHORIZATION_FAILED",
+    31: "CLUSTER_AUTHORIZATION_FAILED",
     32: "INVALID_TIMESTAMP",
     35: "UNSUPPORTED_VERSION",
     36: "TOPIC_ALREADY_EXISTS",

@@ -38,6 +38,8 @@ _QUEUED_FRAME_BYTES = 2 * 2**20
 """Reading pauses while this many bytes of received frames wait to be handled."""
 _DEFERRED_RESPONSES = 64
 """Handling pauses while this many responses of a connection wait for their fsync."""
+_UNAUTHENTICATED_MAX_BYTES = 512 * 1024
+"""Largest frame before SASL authentication completes (Kafka's sasl.server.max.receive.size)."""
 
 
 class _FrameTruncated(Exception):
@@ -253,6 +255,8 @@ class KafkaServer:
         assert connection.transport is not None
         peername = connection.transport.get_extra_info("peername")
         peer = f"{peername[0]}:{peername[1]}" if peername else "unknown"
+        if self._broker.authenticator.mechanisms():
+            connection._max_request_bytes = min(self.max_request_bytes, _UNAUTHENTICATED_MAX_BYTES)
         try:
             await self._serve(ConnectionState(peer=peer), connection)
         except asyncio.CancelledError:
@@ -275,6 +279,8 @@ class KafkaServer:
                         break  # the client went away between requests
                     frame = next_frame
                     response = await dispatch(self._broker, state, frame)
+                    if state.principal is not None:
+                        connection._max_request_bytes = self.max_request_bytes
                 except _FrameTruncated:
                     log.info(
                         "closing connection from %s: frame truncated by the client", state.peer

@@ -17,7 +17,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from broker.cluster_id import load_or_create_cluster_id
-from charter import compose
+from charter import compose, security
 from charter.compose import migrate
 from charter.config import Settings, load_settings
 from charter.events import start_http_events
@@ -63,6 +63,7 @@ def create_app(
     )
     app.register_blueprint(create_health_blueprint(database))
     app.register_blueprint(governance_api.create_blueprint(governance.service))
+    security.install_http(app, settings, database)  # /security/v1; auth on every route if on
 
     _install_connection_handling(app, database)
     _install_http_error_handler(app)

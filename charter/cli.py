@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from charter import security_cli
 from charter.compose import StartupError
 from charter.config import LOG_LEVELS, ConfigError, Settings, load_settings
 from charter.listeners import ListenerError
@@ -45,6 +46,11 @@ _COMMON_OPTIONS = [
         "--database-url",
         default=None,
         help="postgresql://… for a shared database [SQLite in the data dir].",
+    ),
+    click.option(
+        "--auth/--no-auth",
+        default=None,
+        help="Require authentication on every listener (docs/security.md) [off].",
     ),
     click.option(
         "--log-level",
@@ -117,6 +123,7 @@ def up(settings: Settings) -> None:
     """
     from charter.supervisor import run_up
 
+    _secure_start(settings)
     sys.exit(run_up(settings))
 
 
@@ -134,6 +141,7 @@ def serve_http(settings: Settings, supervised: bool = False) -> None:
     from charter.listeners import check_ports
 
     if not supervised:  # `charter up` checked its ports and said where the data live
+        _secure_start(settings)
         check_ports(settings.host, [("HTTP", settings.http_port)])
         log_storage_locations(settings)
     run_http(settings)  # binds the port itself: one taken since the check is one error too
@@ -154,6 +162,7 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
     from charter.listeners import check_ports, describe_bind_error
 
     if not supervised:  # `charter up` checked its ports and said where the data live
+        _secure_start(settings)
         check_ports(settings.host, [("Kafka", settings.kafka_port)])
         log_storage_locations(settings)
     database = open_migrated_database(settings)
@@ -171,6 +180,25 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
         events.stop()
         governance.close()
         database.close()
+
+
+def _secure_start(settings: Settings) -> None:
+    """Refuse a non-loopback bind without auth; with auth, bootstrap ``admin`` on first start."""
+    from charter.compose import open_migrated_database
+    from charter.security import bootstrap_admin, check_exposure
+
+    check_exposure(settings)
+    if settings.auth:
+        database = open_migrated_database(settings)
+        try:
+            bootstrap_admin(settings, database)
+        finally:
+            database.close()
+
+
+main.add_command(security_cli.user)
+main.add_command(security_cli.apikey)
+main.add_command(security_cli.rolebinding)
 
 
 @main.command()

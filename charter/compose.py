@@ -26,6 +26,7 @@ from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from broker.topics import store as broker_store
 from broker.topics.store import broker_outbox
+from charter import security
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
 from governance import store as governance_store
@@ -35,6 +36,7 @@ from governance.gate import Gate
 from governance.registry_hooks import GovernanceRegistryHooks
 from governance.runtime import Governance
 from governance.schema_gate import SchemaGate
+from governance.security import store as security_store
 from registry import store as registry_store
 from registry.service import RegistryService
 
@@ -55,7 +57,10 @@ log = logging.getLogger("charter")
 
 def migrate(database: peewee.Database) -> None:
     """Bring every package's tables up to date (idempotent, safe across processes)."""
-    apply_migrations(database, [registry_store, broker_store, groups_store, governance_store])
+    apply_migrations(
+        database,
+        [registry_store, broker_store, groups_store, governance_store, security_store],
+    )
 
 
 class StartupError(Exception):
@@ -192,7 +197,7 @@ def produce_gate(settings: Settings, database: peewee.Database, schemas: SchemaS
 
 
 def authenticator(settings: Settings) -> Authenticator:
-    """SASL for the Kafka listener: no mechanisms until security lands (planned)."""
+    """SASL for the Kafka listener without auth: no mechanisms (``build_broker`` adds them)."""
     return NoMechanisms()
 
 
@@ -209,17 +214,23 @@ def topic_hooks(settings: Settings) -> TopicHooks:
 
 
 def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
-    """The broker over an opened, migrated ``database``, with every collaborator passed in."""
+    """The broker over an opened, migrated ``database``, with every collaborator passed in.
+
+    With ``auth`` on, SASL and the role-binding authorizer come from ``charter.security``."""
     schemas = SchemaState(database)
+    service = security.security_service(settings, database) if settings.auth else None
     return BrokerApp(
         broker_settings(settings),
         database,
         gate=produce_gate(settings, database, schemas),
         hooks=broker_hooks(settings, database),
-        authenticator=authenticator(settings),
+        authenticator=security.kafka_authenticator(settings, service)
+        if service
+        else authenticator(settings),
         topic_hooks=topic_hooks(settings),
         schemas=schemas,
         group_store=group_store(database),
+        authorizer=service.authorizer if service else None,
     )
 
 

@@ -67,6 +67,13 @@ class Settings:
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
     group_offsets_event_interval_ms: int = 5000
+    auth: bool = False
+    """Require authentication on HTTP and Kafka (docs/security.md); off: loopback binds only."""
+    sasl_session_lifetime_ms: int = 0
+    """KIP-368: authenticated Kafka sessions must re-authenticate within this (0: never)."""
+    auth_failure_limit: int = 10
+    """Failed logins per user or address within ``auth_failure_window_s`` before refusing."""
+    auth_failure_window_s: int = 60
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -136,6 +143,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "group_consumer_heartbeat_interval_ms": _at_least(1),
     "group_consumer_session_timeout_ms": _at_least(1),
     "group_offsets_event_interval_ms": _at_least(0),
+    "sasl_session_lifetime_ms": _at_least(0),
+    "auth_failure_limit": _at_least(1),
+    "auth_failure_window_s": _at_least(1),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
@@ -244,7 +254,15 @@ CLIENT_ENV = frozenset({"CHARTER_BOOTSTRAP_SERVERS", "CHARTER_REGISTRY_URL", "CH
 
 # Variables with the prefix that are not settings (test switches, the config path itself).
 _IGNORED_ENV = (
-    frozenset({"CHARTER_REQUIRE_PG", "CHARTER_CONFIG", "CHARTER_TEST_DATABASE_URL"}) | CLIENT_ENV
+    frozenset(
+        {
+            "CHARTER_REQUIRE_PG",
+            "CHARTER_CONFIG",
+            "CHARTER_TEST_DATABASE_URL",
+            "CHARTER_ADMIN_PASSWORD",  # a secret read once at bootstrap, never a setting
+        }
+    )
+    | CLIENT_ENV
 )
 
 

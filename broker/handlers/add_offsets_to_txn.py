@@ -11,6 +11,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
 from broker.errors import BrokerError, InvalidRequest, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -27,6 +28,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     try:
         if not request.group_id:
             raise InvalidRequest("the group id must not be empty")
+        require_group(ctx, Action.READ, request.group_id)
         ctx.broker.coordinator().add_offsets(
             request.transactional_id,
             request.producer_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.authorization import Action, require_cluster, require_topic
 from broker.errors import InvalidRequest
 from broker.handlers.admin_support import (
     NO_THROTTLE,
@@ -34,12 +35,14 @@ def _alter(ctx: RequestContext, resource: Any, validate_only: bool) -> None:
     if duplicates(names):
         raise InvalidRequest("Error due to duplicate config keys")
     if resource.resource_type == RESOURCE_TOPIC:
+        require_topic(ctx, Action.ALTER, resource.resource_name)
         configs = {config.name: config.value for config in resource.configs}
         planned = ctx.broker.topics.alter_configs(resource.resource_name, configs, True)
         check_alter_config(ctx.broker.hooks, ctx.principal, planned.name, planned.configs)
         if not validate_only:
             ctx.broker.topics.alter_configs(resource.resource_name, configs)
     elif resource.resource_type == RESOURCE_BROKER:
+        require_cluster(ctx, Action.ALTER)
         alter_broker_resource(ctx, resource.resource_name, names)
     else:
         raise InvalidRequest(f"Unsupported resource type {resource.resource_type}")

@@ -21,6 +21,7 @@ from broker.topics import TopicManager
 from broker.transactions import TransactionCoordinator
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import ANONYMOUS
+from governance.security.authorizer import AllowEverything, Authorizer
 
 __all__ = ["ApiHandler", "BrokerContext", "ConnectionState", "Handle", "RequestContext"]
 
@@ -41,6 +42,8 @@ class BrokerContext:
     handlers: dict[int, ApiHandler]
     node_id: int = 0
     hooks: BrokerHooks = dataclasses.field(default_factory=AllowAll)
+    authorizer: Authorizer = dataclasses.field(default_factory=AllowEverything)
+    """Role-binding checks at each door (``broker.authorization``); allow-all when auth is off."""
     group_commit: GroupCommit = dataclasses.field(default_factory=GroupCommit)
     transactions: TransactionCoordinator | None = None
     """The transaction coordinator (``BrokerApp.start`` builds it once the topics are open)."""

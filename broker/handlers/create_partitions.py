@@ -10,6 +10,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_topic
 from broker.handlers.admin_support import NO_THROTTLE, topic_outcomes
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -20,6 +21,7 @@ API_KEY = 37
 
 
 def _grow(ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
+    require_topic(ctx, Action.ALTER, topic.name)
     assignments = (
         None
         if topic.assignments is None

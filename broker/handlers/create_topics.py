@@ -14,6 +14,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_topic
 from broker.handlers.admin_support import NO_THROTTLE, topic_outcomes
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.hooks import check_create_topic
@@ -40,6 +41,7 @@ def _create(ctx: RequestContext, topic: Any, validate_only: bool) -> TopicInfo:
             assignments=assignments or None,
         )
 
+    require_topic(ctx, Action.CREATE, topic.name)
     planned = create(True)  # validated name, partition count and configs for the hooks
     check_create_topic(
         ctx.broker.hooks, ctx.principal, planned.name, planned.partitions, planned.configs

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.authorization import Action, require_topic
 from broker.errors import OffsetOutOfRange
 from broker.handlers.admin_support import NO_THROTTLE, attempt
 from broker.handlers.context import ApiHandler, RequestContext
@@ -21,6 +22,7 @@ HIGH_WATERMARK = -1
 
 
 def _delete_before(ctx: RequestContext, topic: str, partition: int, offset: int) -> int:
+    require_topic(ctx, Action.DELETE, topic)
     log = ctx.broker.topics.partition(topic, partition)
     high_watermark = log.log_end_offset
     if offset == HIGH_WATERMARK:

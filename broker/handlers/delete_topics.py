@@ -11,6 +11,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_topic
 from broker.errors import InvalidRequest
 from broker.handlers.admin_support import NO_THROTTLE, attempt, duplicates
 from broker.handlers.context import ApiHandler, RequestContext
@@ -42,6 +43,7 @@ def _delete(ctx: RequestContext, name: str | None, topic_id: uuid.UUID | None) -
         name = topics.get_by_id(topic_id).name
     if name is None:
         raise InvalidRequest("Neither topic name nor topic id was given.")
+    require_topic(ctx, Action.DELETE, name)
     return topics.delete(name)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.authorization import Action, require_cluster, require_topic
 from broker.errors import InvalidRequest
 from broker.handlers.admin_support import (
     NO_THROTTLE,
@@ -33,6 +34,7 @@ def _entries(ctx: RequestContext, resource: Any, synonyms: bool, docs: bool) -> 
     keys = resource.configuration_keys
     if resource.resource_type == RESOURCE_TOPIC:
         validate_topic_name(resource.resource_name)
+        require_topic(ctx, Action.DESCRIBE, resource.resource_name)
         return topics.describe_configs(
             resource.resource_name,
             keys,
@@ -43,6 +45,7 @@ def _entries(ctx: RequestContext, resource: Any, synonyms: bool, docs: bool) -> 
         problem = broker_resource_error(ctx, resource.resource_name)
         if problem is not None:
             raise problem
+        require_cluster(ctx, Action.DESCRIBE)
         if resource.resource_name == "":
             return []
         return topics.describe_broker_configs(

@@ -3,9 +3,15 @@
 Protocol errors propagate (the server logs them and closes the connection),
 except an unsupported ApiVersions version, which is answered with error 35. A
 handler's ``Deferred`` response comes back as a ``Deferred`` encoded frame.
+
+On a listener with SASL mechanisms, a connection that has not authenticated
+(or whose KIP-368 session has expired) may only send ApiVersions,
+SaslHandshake and SaslAuthenticate; anything else closes it, as Kafka does.
 """
 
 from __future__ import annotations
+
+import time
 
 from broker.connection import ConnectionState
 from broker.handlers.api_versions import API_KEY as API_VERSIONS_KEY
@@ -13,6 +19,7 @@ from broker.handlers.api_versions import unsupported_version_response
 from broker.handlers.context import BrokerContext, RequestContext
 from broker.handlers.deferred import Deferred
 from broker.protocol import (
+    ProtocolError,
     RequestHeader,
     UnknownApiKey,
     UnsupportedApiVersion,
@@ -20,7 +27,30 @@ from broker.protocol import (
     encode_response,
 )
 
-__all__ = ["dispatch"]
+__all__ = ["AuthenticationRequired", "dispatch"]
+
+_SASL_HANDSHAKE_KEY = 17
+_SASL_AUTHENTICATE_KEY = 36
+_BEFORE_AUTHENTICATION = frozenset({API_VERSIONS_KEY, _SASL_HANDSHAKE_KEY, _SASL_AUTHENTICATE_KEY})
+
+
+class AuthenticationRequired(ProtocolError):
+    """A request other than ApiVersions/SASL on a connection that is not (or no longer)
+    authenticated; the connection is closed."""
+
+
+def _check_authenticated(broker: BrokerContext, connection: ConnectionState, api_key: int) -> None:
+    if api_key in _BEFORE_AUTHENTICATION:
+        return
+    if connection.principal is None:
+        if broker.authenticator.mechanisms():
+            raise AuthenticationRequired(
+                f"request with api key {api_key} before SASL authentication"
+            )
+    elif connection.session_expires_ms is not None and (
+        time.time() * 1000 > connection.session_expires_ms
+    ):
+        raise AuthenticationRequired("the SASL session expired without re-authentication")
 
 
 async def dispatch(
@@ -35,6 +65,7 @@ async def dispatch(
             return encode_response(header, unsupported_version_response(broker.handlers))
         raise
     header = request.header
+    _check_authenticated(broker, connection, header.api_key)
     handler = broker.handlers.get(header.api_key)
     if handler is None:
         raise UnknownApiKey(header.api_key)

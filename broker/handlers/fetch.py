@@ -28,6 +28,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_topic
 from broker.errors import BrokerError, UnknownTopicId, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.fetch_sessions import (
@@ -193,6 +194,7 @@ def _denied_topics(ctx: RequestContext, names: set[str]) -> dict[str, ErrorCode]
     denied: dict[str, ErrorCode] = {}
     for name in names:
         try:
+            require_topic(ctx, Action.READ, name)
             check_fetch(ctx.broker.hooks, ctx.principal, name, ctx.header.client_id)
         except BrokerError as exc:
             denied[name] = kafka_error(exc)[0]

@@ -1,6 +1,7 @@
 """FindCoordinator (key 10): this single node coordinates every group (and transactional id).
 
-v0-v3 ask for one key; v4+ (KIP-699) for a batch, answered one entry per key.
+v0-v3 ask for one key; v4+ (KIP-699) for a batch, answered one entry per key. A group
+the principal may not describe answers GROUP_AUTHORIZATION_FAILED.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
+from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE
 from broker.protocol import build, response_module
@@ -29,6 +32,18 @@ def _answer(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
             "host": "",
             "port": -1,
         }
+    if key_type == 0:
+        try:
+            require_group(ctx, Action.DESCRIBE, key)
+        except BrokerError as exc:
+            code, message = kafka_error(exc)
+            return {
+                "error_code": code,
+                "error_message": message,
+                "node_id": -1,
+                "host": "",
+                "port": -1,
+            }
     return {
         "error_code": ErrorCode.none,
         "error_message": None,

@@ -16,6 +16,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_topic
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.topic_access import partition_log
@@ -68,6 +69,7 @@ class _InvalidTimestamp(Exception):
 def _partition(module: Any, ctx: RequestContext, topic: str, query: Any, committed: bool) -> Any:
     index = query.partition_index
     try:
+        require_topic(ctx, Action.DESCRIBE, topic)
         log = partition_log(ctx.broker.topics, topic, index)
         timestamp, offset = _lookup(log, query.timestamp, ctx.api_version, committed)
         error = ErrorCode.none

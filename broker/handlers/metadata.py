@@ -15,6 +15,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, may_describe_topic, require_topic
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.topic_access import (
@@ -87,12 +88,15 @@ def _requested_topic(module: Any, ctx: RequestContext, wanted: Any, allow_auto_c
             return _error_entry(module, ErrorCode.unknown_topic_id, None, topic_id)
         return _topic_entry(module, ctx, found)
     found = find_topic(topics, name)
+    if not may_describe_topic(ctx, name) and (found is not None or not allow_auto_create):
+        return _error_entry(module, ErrorCode.topic_authorization_failed, name)
     if found is not None:
         return _topic_entry(module, ctx, found)
     if not allow_auto_create:
         return _error_entry(module, ErrorCode.unknown_topic_or_partition, name)
     try:
         partitions = topics.defaults.default_partitions
+        require_topic(ctx, Action.CREATE, name)
         check_create_topic(ctx.broker.hooks, ctx.principal, name, partitions, {})
         created = create_topic(topics, name)
     except BrokerError as exc:
@@ -113,7 +117,9 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     # v0: an empty list means every topic; v1+: null means every topic.
     if request.topics is None or (ctx.api_version == 0 and not request.topics):
         topic_entries = tuple(
-            _topic_entry(module, ctx, topic) for topic in all_topics(ctx.broker.topics)
+            _topic_entry(module, ctx, topic)
+            for topic in all_topics(ctx.broker.topics)
+            if may_describe_topic(ctx, topic.name)
         )
     else:
         topic_entries = tuple(

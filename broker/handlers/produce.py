@@ -36,6 +36,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_topic
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.deferred import Deferred
@@ -282,6 +283,7 @@ async def _append_gated(
 def _denied(ctx: RequestContext, topic: str) -> _PartitionOutcome | None:
     """The outcome for every partition of ``topic`` when the broker hooks deny producing."""
     try:
+        require_topic(ctx, Action.WRITE, topic)
         check_produce(ctx.broker.hooks, ctx.principal, topic, ctx.header.client_id)
     except BrokerError as exc:
         code, message = kafka_error(exc)

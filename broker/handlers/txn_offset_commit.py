@@ -13,6 +13,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
 from broker.errors import BrokerError, InvalidRequest, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -44,6 +45,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     try:
         if not request.group_id:
             raise InvalidRequest("the group id must not be empty")
+        require_group(ctx, Action.READ, request.group_id)
         if any(offset.offset < 0 for offset in offsets.values()):
             raise InvalidRequest("committed offsets must not be negative")
         ctx.broker.coordinator().txn_offset_commit(

@@ -25,6 +25,7 @@ from broker.settings import BrokerSettings
 from broker.topics import TopicManager, store
 from charter.db import apply_migrations, open_database
 from governance.broker_hooks import AllowAll
+from governance.security.authorizer import AllowEverything
 
 
 @pytest.fixture
@@ -44,7 +45,9 @@ def call(handler_module: Any, api_key: int, version: int, manager: TopicManager,
     ctx = SimpleNamespace(
         api_version=version,
         principal="User:ANONYMOUS",
-        broker=SimpleNamespace(topics=manager, node_id=0, hooks=AllowAll()),
+        broker=SimpleNamespace(
+            topics=manager, node_id=0, hooks=AllowAll(), authorizer=AllowEverything()
+        ),
     )
     [handler] = handler_module.HANDLERS
     assert handler.supports(version)

@@ -66,11 +66,12 @@ def _expected() -> list[tuple[str, int]]:
     from broker.groups import store as groups_store
     from broker.topics import store as broker_store
     from governance import store as governance_store
+    from governance.security import store as security_store
     from registry import store as registry_store
 
     return sorted(
         (getattr(store, "MIGRATION_KEY", store.__name__.split(".")[0]), version)
-        for store in (broker_store, groups_store, registry_store, governance_store)
+        for store in (broker_store, groups_store, registry_store, governance_store, security_store)
         for version in range(1, len(store.MIGRATIONS) + 1)
     )
 

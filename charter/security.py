@@ -1,0 +1,142 @@
+"""Security wired into Charter: one ``SecurityService`` per process, at both doors.
+
+- ``security_service``: the store, its audit sink and the role-binding
+  authorizer over the opened database. The audit sink is security's own
+  ``BufferedAudit`` (table ``security_audit``) until the governance audit log
+  takes its entries: swap it here.
+- ``SaslAuthenticator``: the broker's ``Authenticator`` plug over
+  ``governance.security.sasl`` (PLAIN, SCRAM-SHA-256/512).
+- ``install_http``: ``/security/v1`` always; authentication and authorization
+  on every route but ``/health`` when ``auth`` is on.
+- ``bootstrap_admin``: the first start with auth creates ``admin``
+  (SystemAdmin) with ``CHARTER_ADMIN_PASSWORD`` or a generated password,
+  printed once on the terminal (never logged).
+- ``check_exposure``: without auth only loopback addresses may be bound.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+
+import peewee
+from flask import Flask
+
+from broker.auth import Authenticator, NoMechanisms, SaslStep
+from broker.connection import ConnectionState
+from charter.config import ConfigError, Settings
+from governance.security import api as security_api
+from governance.security.audit import BufferedAudit
+from governance.security.authorizer import RoleBindingAuthorizer
+from governance.security.http_auth import install_http_auth
+from governance.security.ratelimit import FailureLimiter
+from governance.security.sasl import MECHANISMS, start_exchange
+from governance.security.service import ADMIN_USER, SecurityService
+from governance.security.store import SecurityStore
+
+__all__ = [
+    "SaslAuthenticator",
+    "bootstrap_admin",
+    "check_exposure",
+    "install_http",
+    "kafka_authenticator",
+    "security_service",
+]
+
+ADMIN_PASSWORD_ENV = "CHARTER_ADMIN_PASSWORD"
+
+
+def security_service(settings: Settings, database: peewee.Database) -> SecurityService:
+    store = SecurityStore(database)
+    audit = BufferedAudit(store)
+    return SecurityService(
+        store,
+        audit,
+        authorizer=RoleBindingAuthorizer(store, audit),
+        limiter=FailureLimiter(settings.auth_failure_limit, settings.auth_failure_window_s),
+    )
+
+
+class SaslAuthenticator:
+    """SASL/PLAIN and SCRAM-SHA-256/512 against the security store."""
+
+    def __init__(self, service: SecurityService, session_lifetime_ms: int = 0) -> None:
+        self.service = service
+        self.session_lifetime_ms = session_lifetime_ms
+
+    def mechanisms(self) -> tuple[str, ...]:
+        return MECHANISMS
+
+    def authenticate(self, connection: ConnectionState, auth_bytes: bytes) -> SaslStep:
+        mechanism = connection.sasl_mechanism or ""
+        exchange = connection.sasl_exchange
+        if exchange is None or getattr(exchange, "mechanism", "PLAIN") != mechanism:
+            address = connection.peer.rsplit(":", 1)[0]
+            exchange = connection.sasl_exchange = start_exchange(mechanism, self.service, address)
+        outcome = exchange.step(auth_bytes)
+        if outcome.principal is not None or outcome.error is not None:
+            connection.sasl_exchange = None  # done: a re-authentication starts a new one
+        return SaslStep(
+            challenge=outcome.challenge,
+            principal=outcome.principal,
+            error_message=outcome.error,
+            session_lifetime_ms=self.session_lifetime_ms if outcome.principal else 0,
+        )
+
+
+def kafka_authenticator(settings: Settings, service: SecurityService | None) -> Authenticator:
+    if service is None or not settings.auth:
+        return NoMechanisms()
+    return SaslAuthenticator(service, settings.sasl_session_lifetime_ms)
+
+
+def install_http(app: Flask, settings: Settings, database: peewee.Database) -> SecurityService:
+    service = security_service(settings, database)
+    app.extensions["charter.security"] = service
+    if settings.auth:
+        install_http_auth(app, service, service.authorizer)
+    app.register_blueprint(security_api.create_blueprint(service))
+    return service
+
+
+def bootstrap_admin(settings: Settings, database: peewee.Database) -> None:
+    """With auth on and no users yet, create ``admin``; print a generated password once."""
+    if not settings.auth:
+        return
+    service = security_service(settings, database)
+    generated = service.bootstrap_admin(os.environ.get(ADMIN_PASSWORD_ENV) or None)
+    service.audit.stop()
+    if generated is not None:
+        print(
+            f"charter: created the user {ADMIN_USER!r} (SystemAdmin) with the password "
+            f"{generated}\ncharter: it is shown only this once; set {ADMIN_PASSWORD_ENV} on the "
+            "first start to choose it instead",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(
+                ipaddress.ip_address(info[4][0]).is_loopback
+                for info in socket.getaddrinfo(host, None)
+            )
+        except (OSError, ValueError):
+            return False
+
+
+def check_exposure(settings: Settings) -> None:
+    """``ConfigError`` when a non-loopback address would be bound without auth."""
+    if not settings.auth and not _is_loopback(settings.host):
+        raise ConfigError(
+            f"refusing to listen on {settings.host} without authentication: "
+            "turn it on with --auth (CHARTER_AUTH=true) or bind 127.0.0.1"
+        )

@@ -1,0 +1,70 @@
+"""Security's one exception tree, each error with its HTTP status and Confluent-style code.
+
+``governance.security.api`` maps them to JSON in one error handler; the Kafka
+side maps authentication failures to SASL_AUTHENTICATION_FAILED itself.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationFailed",
+    "BindingNotFound",
+    "Forbidden",
+    "InvalidSecurityRequest",
+    "SecurityError",
+    "TooManyFailures",
+    "UserExists",
+    "UserNotFound",
+]
+
+
+class SecurityError(Exception):
+    http_status = 500
+    error_code = 50001
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuthenticationFailed(SecurityError):
+    """No credentials, or credentials that do not match (the message never says which part)."""
+
+    http_status = 401
+    error_code = 40101
+
+
+class TooManyFailures(SecurityError):
+    """Too many failed logins for this principal or address; try again later."""
+
+    http_status = 429
+    error_code = 42901
+
+
+class Forbidden(SecurityError):
+    """Authenticated, but no role binding grants the action on the resource."""
+
+    http_status = 403
+    error_code = 40301
+
+
+class UserNotFound(SecurityError):
+    http_status = 404
+    error_code = 40403
+
+
+class BindingNotFound(SecurityError):
+    http_status = 404
+    error_code = 40404
+
+
+class UserExists(SecurityError):
+    http_status = 409
+    error_code = 40901
+
+
+class InvalidSecurityRequest(SecurityError):
+    """A body, name, role or resource pattern that is not valid (the message says why)."""
+
+    http_status = 422
+    error_code = 42201

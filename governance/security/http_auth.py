@@ -1,0 +1,141 @@
+"""HTTP authentication and authorization, installed on the Flask app as one ``before_request``.
+
+Every request but ``/health`` must carry ``Authorization: Basic`` (user and
+password, or an API key's id and secret) or ``Authorization: Bearer <api
+key>``; the principal is put in the WSGI environ under
+``registry.hooks.PRINCIPAL_ENVIRON_KEY`` so the registry's hooks and the audit
+see who asked. Then the route's need (``routes.ROUTE_NEEDS``) is asked of the
+authorizer. Answers: 401 (40101, with ``WWW-Authenticate``), 403 (40301), 429
+(42901) after too many failures; each is audited by the service/authorizer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from governance.security.authorizer import Authorizer
+from governance.security.errors import AuthenticationFailed, Forbidden, SecurityError
+from governance.security.model import CLUSTER_NAME, Action, ResourceType
+from governance.security.routes import FILTERED_LISTS, PUBLIC, Need, need_for
+from governance.security.service import SecurityService
+from registry.hooks import PRINCIPAL_ENVIRON_KEY
+
+__all__ = ["install_http_auth", "security_error_response"]
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+_API_KEY_ID_LENGTH = 16
+
+
+def security_error_response(error: SecurityError) -> Response:
+    response = Response(
+        json.dumps({"error_code": error.error_code, "message": error.message}),
+        status=error.http_status,
+        content_type=CONTENT_TYPE,
+    )
+    if error.http_status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="charter", Bearer realm="charter"'
+    if error.http_status == 429:
+        response.headers["Retry-After"] = "60"
+    return response
+
+
+def _authenticate(service: SecurityService, header: str, address: str | None) -> str:
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return service.authenticate_api_key(value, address)
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            raise AuthenticationFailed("malformed Basic credentials") from None
+        user, colon, password = decoded.partition(":")
+        if not colon or not user:
+            raise AuthenticationFailed("malformed Basic credentials")
+        if len(user) == _API_KEY_ID_LENGTH and service.store.api_key(user) is not None:
+            return service.authenticate_api_key(f"{user}.{password}", address)
+        return service.authenticate_password(user, password, address)
+    raise AuthenticationFailed("authentication required: Basic or Bearer credentials")
+
+
+def _effective_route() -> tuple[str | None, dict[str, Any]]:
+    """The endpoint and view arguments that will serve this request, also when a subject holds
+    ``%2F`` (the registry re-routes on the raw path then; authorize what it will run)."""
+    endpoint = request.url_rule.endpoint if request.url_rule is not None else None
+    view_args = dict(request.view_args or {})
+    raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    raw_path = raw_uri.split("?", 1)[0]
+    if "%2f" not in raw_path.lower():
+        return endpoint, view_args
+    marked = raw_path.replace("%2F", "\x00").replace("%2f", "\x00")
+    try:
+        path = unquote(marked, errors="strict")
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        rule, args = adapter.match(path, method=request.method, return_rule=True)
+    except (UnicodeDecodeError, HTTPException):
+        return endpoint, view_args
+    return rule.endpoint, {
+        k: v.replace("\x00", "/") if isinstance(v, str) else v for k, v in args.items()
+    }
+
+
+def install_http_auth(
+    app: Flask, service: SecurityService, authorizer: Authorizer
+) -> Callable[[], Response | None]:
+    @app.before_request
+    def _authenticate_and_authorize() -> Response | None:
+        endpoint, view_args = _effective_route()
+        need = need_for(endpoint, request.method)
+        if need == PUBLIC:
+            return None
+        header = request.headers.get("Authorization", "")
+        address = request.remote_addr
+        try:
+            principal = service.remembered(header, address) if header else None
+            if principal is None:
+                principal = _authenticate(service, header, address)
+                service.remember(header, principal)
+        except SecurityError as error:
+            return security_error_response(error)
+        request.environ[PRINCIPAL_ENVIRON_KEY] = principal
+        if isinstance(need, Need):
+            detail = f"{request.method} {request.path}"
+            if need.arg is None:
+                name = CLUSTER_NAME if need.kind is ResourceType.CLUSTER else "*"
+                allowed = authorizer.allows_some(principal, need.action, need.kind)
+                if not allowed:
+                    authorizer.authorize(principal, need.action, need.kind, name, detail)
+            else:
+                name = str(view_args.get(need.arg, ""))
+                allowed = authorizer.authorize(principal, need.action, need.kind, name, detail)
+            if not allowed:
+                return security_error_response(
+                    Forbidden(f"{principal} is not allowed to {need.action} {need.kind}:{name}")
+                )
+        return None
+
+    @app.after_request
+    def _filter_lists(response: Response) -> Response:
+        rule = request.url_rule
+        kind = FILTERED_LISTS.get(rule.endpoint) if rule is not None else None
+        principal = request.environ.get(PRINCIPAL_ENVIRON_KEY)
+        if kind is None or principal is None or response.status_code != 200:
+            return response
+        try:
+            names = json.loads(response.get_data())
+        except ValueError:
+            return response
+        if isinstance(names, list):
+            kept = [n for n in names if authorizer.allows(principal, Action.READ, kind, str(n))]
+            response.set_data(json.dumps(kept))
+        return response
+
+    return _authenticate_and_authorize

@@ -1,0 +1,256 @@
+"""Security decisions: managing users, API keys and role bindings; checking credentials.
+
+Every change is audited (outcome ``success``) with the actor who made it, and
+refreshes the authorizer at once. Credential checks are constant-time
+(``credentials``), rate-limited per user and address (``ratelimit``), and each
+failure is audited (outcome ``denied``) without the secret. HTTP credentials
+that verified are remembered for ``cache_ttl_s`` (``remember``/``remembered``,
+keyed by an HMAC under a per-process random key, forgotten when anything
+changes), so HTTP requests do not pay scrypt each time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from typing import NoReturn
+
+import peewee
+
+from governance.security import credentials
+from governance.security.audit import AuditSink
+from governance.security.authorizer import RoleBindingAuthorizer
+from governance.security.errors import (
+    AuthenticationFailed,
+    BindingNotFound,
+    InvalidSecurityRequest,
+    TooManyFailures,
+    UserExists,
+    UserNotFound,
+)
+from governance.security.model import (
+    CLUSTER,
+    Role,
+    check_user_name,
+    parse_principal,
+    parse_resource,
+    parse_role,
+)
+from governance.security.ratelimit import FailureLimiter
+from governance.security.store import Binding, SecurityStore
+
+__all__ = ["ADMIN_USER", "SecurityService"]
+
+log = logging.getLogger(__name__)
+
+ADMIN_USER = "admin"
+_MIN_PASSWORD = 8
+_MAX_PASSWORD = 1024
+
+
+class SecurityService:
+    def __init__(
+        self,
+        store: SecurityStore,
+        audit: AuditSink,
+        *,
+        authorizer: RoleBindingAuthorizer | None = None,
+        limiter: FailureLimiter | None = None,
+        cache_ttl_s: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.authorizer = authorizer or RoleBindingAuthorizer(store, audit)
+        self.limiter = limiter or FailureLimiter()
+        self.cache_ttl_s = cache_ttl_s
+        self._cache_key = secrets.token_bytes(32)
+        self._verified: dict[bytes, tuple[str, float, int]] = {}
+        self._lock = threading.Lock()
+
+    # -- users --------------------------------------------------------------------------------
+
+    def create_user(self, name: str, password: str, *, actor: str) -> None:
+        check_user_name(name)
+        if not isinstance(password, str) or not _MIN_PASSWORD <= len(password) <= _MAX_PASSWORD:
+            raise InvalidSecurityRequest(
+                f"password must be {_MIN_PASSWORD} to {_MAX_PASSWORD} characters"
+            )
+        scram = [credentials.derive_scram(password, m) for m in credentials.SCRAM_ALGORITHMS]
+        try:
+            self.store.create_user(name, credentials.hash_password(password), scram)
+        except peewee.IntegrityError:
+            raise UserExists(f"user {name!r} already exists") from None
+        self._changed(actor, "user.create", f"User:{name}")
+
+    def users(self) -> list[dict[str, object]]:
+        return [{"name": row.name, "createdAtMs": row.created_at_ms} for row in self.store.users()]
+
+    def delete_user(self, name: str, *, actor: str) -> None:
+        if not self.store.delete_user(name):
+            raise UserNotFound(f"user {name!r} not found")
+        self._changed(actor, "user.delete", f"User:{name}")
+
+    def bootstrap_admin(self, password: str | None) -> str | None:
+        """Create ``admin`` (SystemAdmin) when there are no users yet.
+
+        Returns the generated password when none was given (to be shown once),
+        else None; nothing happens when users exist already.
+        """
+        if self.store.user_count():
+            return None
+        generated = None if password else secrets.token_urlsafe(18)
+        try:
+            self.create_user(ADMIN_USER, password or generated or "", actor="charter")
+        except UserExists:
+            return None  # another process bootstrapped first
+        self.create_binding(f"User:{ADMIN_USER}", "SystemAdmin", str(CLUSTER), actor="charter")
+        return generated
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    def create_api_key(self, user: str, description: str = "", *, actor: str) -> dict[str, str]:
+        if self.store.user(user) is None:
+            raise UserNotFound(f"user {user!r} not found")
+        key = credentials.new_api_key()
+        self.store.create_api_key(key.key_id, user, key.digest, str(description)[:200])
+        self._changed(actor, "apikey.create", f"User:{user}", f"key {key.key_id}")
+        return {"key": key.key_id, "secret": key.token, "user": user}
+
+    def api_keys(self, user: str | None = None) -> list[dict[str, object]]:
+        return self.store.api_keys(user)
+
+    def delete_api_key(self, key_id: str, *, actor: str) -> None:
+        if not self.store.delete_api_key(key_id):
+            raise InvalidSecurityRequest(f"API key {key_id!r} not found")
+        self._changed(actor, "apikey.delete", f"ApiKey:{key_id}")
+
+    # -- role bindings ------------------------------------------------------------------------
+
+    def create_binding(
+        self, principal: str, role: str, resource: str | None, *, actor: str
+    ) -> Binding:
+        principal = parse_principal(principal)
+        parsed_role = parse_role(role)
+        if resource is None or resource == "":
+            if parsed_role not in (Role.SYSTEM_ADMIN, Role.DATA_STEWARD):
+                raise InvalidSecurityRequest(f"role {parsed_role} needs a resource")
+            pattern = CLUSTER
+        else:
+            pattern = parse_resource(resource)
+        try:
+            binding = self.store.create_binding(principal, parsed_role, pattern, actor)
+        except peewee.IntegrityError:
+            existing = self.store.find_binding(principal, parsed_role, pattern)
+            if existing is None:
+                raise
+            return existing  # idempotent, as Confluent's RBAC API is
+        self._changed(actor, "rolebinding.create", str(pattern), f"{principal} {parsed_role}")
+        return binding
+
+    def bindings(self, principal: str | None = None) -> list[Binding]:
+        return self.store.bindings(parse_principal(principal) if principal else None)
+
+    def delete_binding(self, binding_id: int, *, actor: str) -> None:
+        binding = self.store.delete_binding(binding_id)
+        if binding is None:
+            raise BindingNotFound(f"role binding {binding_id} not found")
+        self._changed(
+            actor,
+            "rolebinding.delete",
+            str(binding.resource),
+            f"{binding.principal} {binding.role}",
+        )
+
+    def _changed(self, actor: str, action: str, resource: str, detail: str = "") -> None:
+        with self._lock:
+            self._verified = {}
+        self.audit.record(actor, action, resource, "success", detail)
+        self.authorizer.refresh()
+
+    # -- authentication -----------------------------------------------------------------------
+
+    def authenticate_password(self, name: str, password: str, address: str | None) -> str:
+        """The principal ``User:name``; ``AuthenticationFailed``/``TooManyFailures`` otherwise."""
+        self.refuse_if_blocked(name, address, "password")
+        row = self.store.user(name)
+        if not credentials.check_password(password, row.password_hash if row else None):
+            self.failed(name, address, "password")
+        principal = f"User:{name}"
+        self.limiter.succeeded(name, address)
+        return principal
+
+    def remembered(self, credentials_text: str, address: str | None) -> str | None:
+        """The principal of credentials that verified recently (an HTTP ``Authorization``
+        value), or None; the rate limit still applies."""
+        if not self._verified:
+            return None
+        key = hmac.digest(self._cache_key, credentials_text.encode(), hashlib.sha256)
+        cached = self._verified.get(key)
+        if cached is None or cached[1] <= time.monotonic():
+            return None
+        if cached[2] != self.authorizer_generation():
+            return None
+        name = cached[0].partition(":")[2]
+        if self.limiter.active():
+            self.refuse_if_blocked(name, address, "cached credentials")
+        return cached[0]
+
+    def remember(self, credentials_text: str, principal: str) -> None:
+        key = hmac.digest(self._cache_key, credentials_text.encode(), hashlib.sha256)
+        with self._lock:
+            if len(self._verified) > 10_000:
+                self._verified = {}
+            self._verified[key] = (
+                principal,
+                time.monotonic() + self.cache_ttl_s,
+                self.authorizer_generation(),
+            )
+
+    def authenticate_api_key(self, token: str, address: str | None) -> str:
+        parsed = credentials.parse_api_key(token)
+        self.refuse_if_blocked(None, address, "api key")
+        found = self.store.api_key(parsed[0]) if parsed else None
+        presented = credentials.api_key_digest(parsed[1] if parsed else token)
+        if not hmac.compare_digest(presented, found[1] if found else "0" * 64) or not found:
+            self.failed(None, address, "api key")
+        return f"User:{found[0]}"
+
+    def scram_credential(self, name: str, mechanism: str) -> credentials.ScramCredential | None:
+        return self.store.scram_credential(name, mechanism)
+
+    def decoy_salt(self, name: str) -> bytes:
+        """A stable salt for a user that does not exist, so SCRAM does not reveal that."""
+        return hmac.digest(self._cache_key, b"salt:" + name.encode(), hashlib.sha256)[:16]
+
+    def authorizer_generation(self) -> int:
+        return self.authorizer.generation
+
+    def refuse_if_blocked(self, name: str | None, address: str | None, method: str) -> None:
+        if self.limiter.blocked(name, address):
+            self.audit.record(
+                f"User:{name}" if name else "User:ANONYMOUS",
+                "authenticate",
+                f"Address:{address or 'unknown'}",
+                "denied",
+                f"{method}: too many failed attempts",
+            )
+            raise TooManyFailures("too many failed authentication attempts; try again later")
+
+    def blocked(self, name: str | None, address: str | None) -> bool:
+        return self.limiter.blocked(name, address)
+
+    def failed(self, name: str | None, address: str | None, method: str) -> NoReturn:
+        """Count, audit and raise one failed authentication."""
+        self.limiter.failed(name, address)
+        self.audit.record(
+            f"User:{name}" if name else "User:ANONYMOUS",
+            "authenticate",
+            f"Address:{address or 'unknown'}",
+            "denied",
+            f"{method}: invalid credentials",
+        )
+        raise AuthenticationFailed("invalid credentials")

@@ -1,0 +1,345 @@
+"""Security's tables and queries: users, SCRAM credentials, API keys, role bindings, audit.
+
+- ``security_users``: name, scrypt password hash;
+- ``security_scram``: per user and mechanism, salt, iterations, StoredKey, ServerKey;
+- ``security_api_keys``: key id, owner, SHA-256 of the secret;
+- ``security_role_bindings``: principal, role, resource pattern (type, name, prefix);
+- ``security_generation``: one row, bumped in the same transaction as every
+  change above, so each process reloads its cached bindings when it moves;
+- ``security_audit``: the default audit sink's table (``governance.security.audit``),
+  until security's entries join the governance audit log.
+
+Uniqueness is the database's (primary keys, unique indexes): a duplicate is an
+``IntegrityError`` turned into ``UserExists`` by the service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import peewee
+
+from governance.security.credentials import ScramCredential
+from governance.security.model import ResourcePattern, ResourceType, Role
+
+__all__ = ["MIGRATIONS", "MIGRATION_KEY", "AuditRow", "Binding", "SecurityStore", "UserRow"]
+
+MIGRATION_KEY = "security"
+"""The name this store's migrations are recorded under (not ``governance``: the governance
+store keeps its own numbering)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UserRow:
+    name: str
+    password_hash: str
+    created_at_ms: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Binding:
+    id: int
+    principal: str
+    role: Role
+    resource: ResourcePattern
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "principal": self.principal,
+            "role": self.role.value,
+            "resource": str(self.resource),
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditRow:
+    time_ms: int
+    actor: str
+    action: str
+    resource: str
+    outcome: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _models(bound: peewee.Database) -> dict[str, type[peewee.Model]]:
+    class _Base(peewee.Model):
+        class Meta:
+            database = bound
+
+    class User(_Base):
+        name = peewee.CharField(max_length=128, primary_key=True)
+        password_hash = peewee.CharField(max_length=200)
+        created_at_ms = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "security_users"
+
+    class Scram(_Base):
+        user = peewee.CharField(max_length=128)
+        mechanism = peewee.CharField(max_length=20)
+        salt = peewee.BlobField()
+        iterations = peewee.IntegerField()
+        stored_key = peewee.BlobField()
+        server_key = peewee.BlobField()
+
+        class Meta:
+            table_name = "security_scram"
+            primary_key = peewee.CompositeKey("user", "mechanism")
+
+    class ApiKey(_Base):
+        key_id = peewee.CharField(max_length=32, primary_key=True)
+        user = peewee.CharField(max_length=128, index=True)
+        digest = peewee.CharField(max_length=64)
+        description = peewee.CharField(max_length=200, default="")
+        created_at_ms = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "security_api_keys"
+
+    class RoleBinding(_Base):
+        id = peewee.AutoField()
+        principal = peewee.CharField(max_length=140, index=True)
+        role = peewee.CharField(max_length=40)
+        resource_type = peewee.CharField(max_length=20)
+        resource_name = peewee.CharField(max_length=255)
+        prefix = peewee.BooleanField(default=False)
+        created_by = peewee.CharField(max_length=140)
+        created_at_ms = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "security_role_bindings"
+            indexes = ((("principal", "role", "resource_type", "resource_name", "prefix"), True),)
+
+    class Generation(_Base):
+        id = peewee.IntegerField(primary_key=True)
+        generation = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "security_generation"
+
+    class Audit(_Base):
+        id = peewee.BigAutoField()
+        time_ms = peewee.BigIntegerField(index=True)
+        actor = peewee.CharField(max_length=300)
+        action = peewee.CharField(max_length=100)
+        resource = peewee.CharField(max_length=500)
+        outcome = peewee.CharField(max_length=50)
+        detail = peewee.TextField()
+
+        class Meta:
+            table_name = "security_audit"
+
+    return {
+        "user": User,
+        "scram": Scram,
+        "api_key": ApiKey,
+        "binding": RoleBinding,
+        "generation": Generation,
+        "audit": Audit,
+    }
+
+
+def _create_tables(database: peewee.Database) -> None:
+    models = _models(database)
+    database.create_tables(list(models.values()))
+    models["generation"].create(id=1, generation=0)
+
+
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SecurityStore:
+    """Queries over security's tables (one instance per database, thread-safe)."""
+
+    def __init__(self, database: peewee.Database) -> None:
+        self.database = database
+        models = _models(database)
+        self._user = models["user"]
+        self._scram = models["scram"]
+        self._api_key = models["api_key"]
+        self._binding = models["binding"]
+        self._generation = models["generation"]
+        self._audit = models["audit"]
+
+    # -- change tracking --------------------------------------------------------------------
+
+    def generation(self) -> int:
+        row = self._generation.get_or_none(self._generation.id == 1)
+        return 0 if row is None else int(row.generation)
+
+    def _bump(self) -> None:
+        self._generation.update(generation=self._generation.generation + 1).where(
+            self._generation.id == 1
+        ).execute()
+
+    # -- users --------------------------------------------------------------------------------
+
+    def create_user(
+        self, name: str, password_hash: str, scram: Iterable[ScramCredential]
+    ) -> UserRow:
+        """Raises ``peewee.IntegrityError`` when ``name`` exists."""
+        with self.database.atomic():
+            row = self._user.create(name=name, password_hash=password_hash, created_at_ms=_now_ms())
+            for credential in scram:
+                self._scram.create(
+                    user=name,
+                    mechanism=credential.mechanism,
+                    salt=credential.salt,
+                    iterations=credential.iterations,
+                    stored_key=credential.stored_key,
+                    server_key=credential.server_key,
+                )
+            self._bump()
+        return UserRow(row.name, row.password_hash, row.created_at_ms)
+
+    def user(self, name: str) -> UserRow | None:
+        row = self._user.get_or_none(self._user.name == name)
+        return None if row is None else UserRow(row.name, row.password_hash, row.created_at_ms)
+
+    def users(self) -> list[UserRow]:
+        return [
+            UserRow(row.name, row.password_hash, row.created_at_ms)
+            for row in self._user.select().order_by(self._user.name)
+        ]
+
+    def user_count(self) -> int:
+        return self._user.select().count()
+
+    def delete_user(self, name: str) -> bool:
+        """Delete the user, its credentials, API keys and role bindings."""
+        with self.database.atomic():
+            deleted = self._user.delete().where(self._user.name == name).execute()
+            if not deleted:
+                return False
+            self._scram.delete().where(self._scram.user == name).execute()
+            self._api_key.delete().where(self._api_key.user == name).execute()
+            self._binding.delete().where(self._binding.principal == f"User:{name}").execute()
+            self._bump()
+        return True
+
+    def scram_credential(self, name: str, mechanism: str) -> ScramCredential | None:
+        row = self._scram.get_or_none(
+            (self._scram.user == name) & (self._scram.mechanism == mechanism)
+        )
+        if row is None:
+            return None
+        return ScramCredential(
+            mechanism, bytes(row.salt), row.iterations, bytes(row.stored_key), bytes(row.server_key)
+        )
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    def create_api_key(self, key_id: str, user: str, digest: str, description: str) -> None:
+        with self.database.atomic():
+            self._api_key.create(
+                key_id=key_id,
+                user=user,
+                digest=digest,
+                description=description,
+                created_at_ms=_now_ms(),
+            )
+            self._bump()
+
+    def api_key(self, key_id: str) -> tuple[str, str] | None:
+        """``(owner, digest)`` of an API key."""
+        row = self._api_key.get_or_none(self._api_key.key_id == key_id)
+        return None if row is None else (row.user, row.digest)
+
+    def api_keys(self, user: str | None = None) -> list[dict[str, Any]]:
+        query = self._api_key.select().order_by(self._api_key.created_at_ms)
+        if user is not None:
+            query = query.where(self._api_key.user == user)
+        return [
+            {
+                "key": row.key_id,
+                "user": row.user,
+                "description": row.description,
+                "createdAtMs": row.created_at_ms,
+            }
+            for row in query
+        ]
+
+    def delete_api_key(self, key_id: str) -> bool:
+        with self.database.atomic():
+            deleted = self._api_key.delete().where(self._api_key.key_id == key_id).execute()
+            if deleted:
+                self._bump()
+        return bool(deleted)
+
+    # -- role bindings ------------------------------------------------------------------------
+
+    def create_binding(
+        self, principal: str, role: Role, resource: ResourcePattern, created_by: str
+    ) -> Binding:
+        """Raises ``peewee.IntegrityError`` when the same binding exists."""
+        with self.database.atomic():
+            row = self._binding.create(
+                principal=principal,
+                role=role.value,
+                resource_type=resource.kind.value,
+                resource_name=resource.name,
+                prefix=resource.prefix,
+                created_by=created_by,
+                created_at_ms=_now_ms(),
+            )
+            self._bump()
+        return Binding(row.id, principal, role, resource)
+
+    def find_binding(self, principal: str, role: Role, resource: ResourcePattern) -> Binding | None:
+        model = self._binding
+        row = model.get_or_none(
+            (model.principal == principal)
+            & (model.role == role.value)
+            & (model.resource_type == resource.kind.value)
+            & (model.resource_name == resource.name)
+            & (model.prefix == resource.prefix)
+        )
+        return None if row is None else self._to_binding(row)
+
+    def bindings(self, principal: str | None = None) -> list[Binding]:
+        query = self._binding.select().order_by(self._binding.id)
+        if principal is not None:
+            query = query.where(self._binding.principal == principal)
+        return [self._to_binding(row) for row in query]
+
+    def delete_binding(self, binding_id: int) -> Binding | None:
+        with self.database.atomic():
+            row = self._binding.get_or_none(self._binding.id == binding_id)
+            if row is None:
+                return None
+            row.delete_instance()
+            self._bump()
+        return self._to_binding(row)
+
+    @staticmethod
+    def _to_binding(row: Any) -> Binding:
+        pattern = ResourcePattern(ResourceType(row.resource_type), row.resource_name, row.prefix)
+        return Binding(row.id, row.principal, Role(row.role), pattern)
+
+    # -- audit (the default sink's table) -----------------------------------------------------
+
+    def append_audit(self, rows: Iterable[AuditRow]) -> None:
+        data = [dataclasses.asdict(row) for row in rows]
+        if data:
+            with self.database.atomic():
+                self._audit.insert_many(data).execute()
+
+    def audit(self, limit: int = 100, outcome: str | None = None) -> list[AuditRow]:
+        query = self._audit.select().order_by(self._audit.id.desc()).limit(limit)
+        if outcome is not None:
+            query = query.where(self._audit.outcome == outcome)
+        return [
+            AuditRow(row.time_ms, row.actor, row.action, row.resource, row.outcome, row.detail)
+            for row in query
+        ]

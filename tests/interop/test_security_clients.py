@@ -1,0 +1,272 @@
+"""Unmodified Kafka clients and Confluent's registry client against ``charter up --auth``.
+
+confluent-kafka, kafka-python and aiokafka authenticate with SASL/PLAIN and
+SCRAM-SHA-256/512; each role is allowed what it should be and denied the rest
+(TOPIC_AUTHORIZATION_FAILED); SchemaRegistryClient authenticates with
+``basic.auth.user.info``. Users and bindings: ``tests.security.stack``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import TopicPartition as ConfluentPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.charter.processes import CharterProcess
+from tests.security.raw import plain_client
+from tests.security.stack import PASSWORDS, secured_up
+
+MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+@pytest.fixture(scope="module")
+def charter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CharterProcess]:
+    with secured_up(tmp_path_factory.mktemp("secured") / "data") as running:
+        yield running
+
+
+def _sasl(user: str, mechanism: str = "PLAIN", password: str | None = None) -> dict[str, str]:
+    return {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism,
+        "sasl.username": user,
+        "sasl.password": password if password is not None else PASSWORDS[user],
+    }
+
+
+def _create_topic(charter: CharterProcess, user: str, topic: str) -> None:
+    admin = AdminClient({"bootstrap.servers": charter.bootstrap, **_sasl(user)})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+
+
+def _confluent_produce(charter: CharterProcess, config: dict, topic: str, count: int) -> list:
+    producer = Producer({"bootstrap.servers": charter.bootstrap, "linger.ms": 5, **config})
+    errors: list = []
+    for index in range(count):
+        producer.produce(topic, value=b"v%d" % index, on_delivery=lambda e, m: errors.append(e))
+    producer.flush(30)
+    return errors
+
+
+def _confluent_consume(
+    charter: CharterProcess, config: dict, topic: str, count: int, group: str = "bob-confluent"
+) -> list:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": charter.bootstrap,
+            "group.id": group,
+            "enable.auto.commit": False,
+            **config,
+        }
+    )
+    consumer.assign([ConfluentPartition(topic, 0, OFFSET_BEGINNING)])
+    values: list = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(values) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                return [message.error()]
+            values.append(message.value())
+    finally:
+        consumer.close()
+    return values
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_confluent_kafka_produces_and_consumes_with_sasl(
+    charter: CharterProcess, mechanism: str
+) -> None:
+    topic = f"orders-confluent-{mechanism.lower()}"
+    _create_topic(charter, "alice", topic)
+    assert _confluent_produce(charter, _sasl("dave", mechanism), topic, 3) == [None] * 3
+    values = _confluent_consume(charter, _sasl("bob", mechanism), topic, 3)
+    assert values == [b"v0", b"v1", b"v2"]
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_kafka_python_produces_and_consumes_with_sasl(
+    charter: CharterProcess, mechanism: str
+) -> None:
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    topic = f"orders-kafka-python-{mechanism.lower()}"
+    _create_topic(charter, "alice", topic)
+
+    def config(user: str) -> dict:
+        return {
+            "bootstrap_servers": charter.bootstrap,
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": mechanism,
+            "sasl_plain_username": user,
+            "sasl_plain_password": PASSWORDS[user],
+        }
+
+    producer = KafkaProducer(**config("dave"))
+    for index in range(3):
+        producer.send(topic, b"v%d" % index).get(timeout=30)
+    producer.close()
+    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.seek_to_beginning()
+    values = [message.value for _, message in zip(range(3), consumer, strict=False)]
+    consumer.close()
+    assert values == [b"v0", b"v1", b"v2"]
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_aiokafka_produces_and_consumes_with_sasl(charter: CharterProcess, mechanism: str) -> None:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    topic = f"orders-aiokafka-{mechanism.lower()}"
+    _create_topic(charter, "alice", topic)
+
+    def config(user: str) -> dict:
+        return {
+            "bootstrap_servers": charter.bootstrap,
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": mechanism,
+            "sasl_plain_username": user,
+            "sasl_plain_password": PASSWORDS[user],
+        }
+
+    async def run() -> list[bytes]:
+        producer = AIOKafkaProducer(**config("dave"))
+        await producer.start()
+        try:
+            for index in range(3):
+                await producer.send_and_wait(topic, b"v%d" % index)
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partition = TopicPartition(topic, 0)
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            values: list[bytes] = []
+            while len(values) < 3:
+                batch = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 30)
+                values += [message.value for messages in batch.values() for message in messages]
+            return values
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+
+
+def test_wrong_password_fails_authentication(charter: CharterProcess) -> None:
+    admin = AdminClient(
+        {"bootstrap.servers": charter.bootstrap, **_sasl("dave", "SCRAM-SHA-256", "wrong")}
+    )
+    with pytest.raises(KafkaException) as failure:
+        admin.list_topics(timeout=10)
+    assert failure.value.args[0].code() in (
+        KafkaError._AUTHENTICATION,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+    )
+
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError as PythonKafkaError
+
+    with pytest.raises(PythonKafkaError):
+        KafkaProducer(
+            bootstrap_servers=charter.bootstrap,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="PLAIN",
+            sasl_plain_username="dave",
+            sasl_plain_password="wrong",
+            request_timeout_ms=3000,
+            max_block_ms=3000,
+            reconnect_backoff_ms=1000,  # a few attempts, not a lock-out of 127.0.0.1
+        )
+
+
+def test_a_client_without_sasl_gets_nothing(charter: CharterProcess) -> None:
+    admin = AdminClient({"bootstrap.servers": charter.bootstrap, "socket.timeout.ms": 3000})
+    with pytest.raises(KafkaException):
+        admin.list_topics(timeout=5)
+
+
+def test_each_role_is_denied_what_it_may_not_do(charter: CharterProcess) -> None:
+    topic = "orders-denials"
+    _create_topic(charter, "alice", topic)
+    # DeveloperRead may not produce; no binding at all: neither produce nor consume
+    for user in ("bob", "mallory"):
+        [error] = _confluent_produce(charter, _sasl(user), topic, 1)
+        assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    # a consumer needs its group (DeveloperRead on Group:bob-*) and the topic
+    [error] = _confluent_consume(charter, _sasl("mallory"), topic, 1, group="mallory-group")
+    assert error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED
+    _create_topic(charter, "admin", "secret-topic")
+    with plain_client(charter.kafka_port, "bob", PASSWORDS["bob"]) as raw:
+        assert raw.fetch("secret-topic", 0, 0).error_code == 29  # TOPIC_AUTHORIZATION_FAILED
+        assert raw.fetch(topic, 0, 0).error_code == 0
+    # DeveloperWrite may not create topics, nor anyone outside their prefix
+    for user, name in (("dave", "orders-by-dave"), ("alice", "payments")):
+        admin = AdminClient({"bootstrap.servers": charter.bootstrap, **_sasl(user)})
+        with pytest.raises(KafkaException) as failure:
+            admin.create_topics([NewTopic(name, 1, 1)])[name].result(30)
+        assert failure.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    # topics a principal may not describe are not listed
+    admin = AdminClient({"bootstrap.servers": charter.bootstrap, **_sasl("mallory")})
+    assert topic not in admin.list_topics(timeout=10).topics
+    # the denials are in the audit log, with the principal and the resource
+    deadline = time.monotonic() + 20
+    while True:
+        entries = requests.get(
+            f"{charter.url}/security/v1/audit",
+            params={"outcome": "denied", "limit": 1000},
+            auth=("admin", PASSWORDS["admin"]),
+            timeout=10,
+        ).json()
+        seen = {(e["actor"], e["action"], e["resource"]) for e in entries}
+        wanted = {
+            ("User:bob", "topic.write", f"Topic:{topic}"),
+            ("User:mallory", "group.describe", "Group:mallory-group"),
+            ("User:bob", "topic.read", "Topic:secret-topic"),
+            ("User:dave", "topic.create", "Topic:orders-by-dave"),
+        }
+        if wanted <= seen or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert wanted <= seen
+
+
+def test_schema_registry_client_with_basic_auth(charter: CharterProcess) -> None:
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    schema = Schema('{"type": "record", "name": "Order", "fields": []}', "AVRO")
+    subject = f"orders-{uuid.uuid4().hex[:6]}-value"
+
+    def client(user: str, password: str | None = None) -> SchemaRegistryClient:
+        return SchemaRegistryClient(
+            {
+                "url": charter.url,
+                "basic.auth.user.info": f"{user}:{password or PASSWORDS[user]}",
+            }
+        )
+
+    schema_id = client("dave").register_schema(subject, schema)
+    assert "Order" in client("bob").get_schema(schema_id).schema_str
+    assert subject in client("bob").get_subjects()
+    with pytest.raises(SchemaRegistryError) as failure:
+        client("bob").register_schema(subject, schema)
+    assert failure.value.http_status_code == 403 and failure.value.error_code == 40301
+    with pytest.raises(SchemaRegistryError) as failure:
+        client("dave", "wrong-password").get_subjects()
+    assert failure.value.http_status_code == 401 and failure.value.error_code == 40101
+    assert subject not in client("mallory").get_subjects()
