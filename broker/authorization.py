@@ -20,13 +20,16 @@ AlterConfigs (topic)
 DescribeConfigs (topic)    Topic describe                   29
 Alter/DescribeConfigs      Cluster alter / describe         CLUSTER_AUTHORIZATION_FAILED (31)
 (broker)
-FindCoordinator (group),   Group read (FindCoordinator:     GROUP_AUTHORIZATION_FAILED (30)
-TxnOffsetCommit,           describe)
-AddOffsetsToTxn
+FindCoordinator (group),   Group read (FindCoordinator,     GROUP_AUTHORIZATION_FAILED (30)
+TxnOffsetCommit,           OffsetFetch: describe)
+AddOffsetsToTxn, JoinGroup,
+SyncGroup, Heartbeat,
+OffsetCommit, OffsetFetch,
+ConsumerGroupHeartbeat
 =========================  ===============================  ==============================
 
-Group membership APIs (JoinGroup, SyncGroup, Heartbeat, OffsetCommit/Fetch …)
-use ``require_group`` with ``Action.READ`` when they are wired in.
+Not yet checked (planned): LeaveGroup, DescribeGroups, ListGroups, DeleteGroups,
+OffsetDelete, ConsumerGroupDescribe.
 """
 
 from __future__ import annotations

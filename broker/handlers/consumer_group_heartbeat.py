@@ -13,6 +13,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
 from broker.errors import BrokerError, kafka_error
 from broker.groups import ConsumerHeartbeatRequest
 from broker.handlers.context import ApiHandler, RequestContext
@@ -59,6 +60,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         member_id_from_client=ctx.api_version >= 1,
     )
     try:
+        require_group(ctx, Action.READ, request.group_id)
         result = groups.consumer.heartbeat(heartbeat)
     except BrokerError as exc:
         code, message = kafka_error(exc)

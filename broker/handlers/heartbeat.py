@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.authorization import Action, require_group
 from broker.errors import BrokerError
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
@@ -18,6 +19,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     error: BrokerError | None = None
     try:
+        require_group(ctx, Action.READ, request.group_id)
         coordinator(ctx).classic.heartbeat(
             request.group_id,
             request.generation_id,

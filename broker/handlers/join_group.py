@@ -11,6 +11,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
 from broker.errors import BrokerError, MemberIdRequired, kafka_error
 from broker.groups import JoinRequest
 from broker.handlers.context import ApiHandler, RequestContext
@@ -56,6 +57,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         reason=getattr(request, "reason", None),
     )
     try:
+        require_group(ctx, Action.READ, request.group_id)
         result = await coordinator(ctx).classic.join(join)
     except MemberIdRequired as exc:
         return _error(ctx, ErrorCode.member_id_required, exc.member_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.authorization import Action, require_group
 from broker.errors import BrokerError
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
@@ -32,6 +33,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         for partition in topic.partitions
     ]
     try:
+        require_group(ctx, Action.READ, request.group_id)
         results: dict[tuple[str, int], BrokerError | None] = coordinator(ctx).commit_offsets(
             request.group_id,
             request.generation_id_or_member_epoch,

@@ -10,6 +10,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
 from broker.errors import BrokerError
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
@@ -33,6 +34,7 @@ def _topics(
     if topics is not None:
         keys = [(t.name, index) for t in topics for index in t.partition_indexes]
     try:
+        require_group(ctx, Action.DESCRIBE, group_id)
         found = coordinator(ctx).fetch_offsets(group_id, keys, member_id, member_epoch)
     except BrokerError as exc:
         return (), exc

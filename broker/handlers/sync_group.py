@@ -6,6 +6,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator
@@ -19,6 +20,7 @@ API_KEY = 14
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     try:
+        require_group(ctx, Action.READ, request.group_id)
         result = await coordinator(ctx).classic.sync(
             request.group_id,
             request.generation_id,

@@ -153,6 +153,17 @@ def test_denials_per_kafka_door(secured) -> None:
         cls = load_request_schema(10, 3)
         assert bob.call(cls(key="bob-group", key_type=0)).error_code == 0
         assert bob.call(cls(key="other-group", key_type=0)).error_code == 30
+        heartbeat = load_request_schema(12, 4)
+        denied = bob.call(
+            heartbeat(
+                group_id="other-group", generation_id=1, member_id="m", group_instance_id=None
+            )
+        )
+        assert denied.error_code == 30  # membership APIs check the group too
+        allowed = bob.call(
+            heartbeat(group_id="bob-group", generation_id=1, member_id="m", group_instance_id=None)
+        )
+        assert allowed.error_code != 30  # passes authorization (the member is unknown: 25)
     with plain_client(broker.port, "alice", PASSWORDS["alice"]) as alice:  # owner of orders-*
         [created] = alice.call(_create_topics("orders-2")).topics
         assert created.error_code == 0
