@@ -1,4 +1,4 @@
-"""The application factory: one Flask app serving the registry (catalog and governance planned).
+"""The application factory: one Flask app serving the registry and the catalog (governance planned).
 
 ``create_app(settings)`` is what ``charter up``, ``charter serve http``, the WSGI
 entry point and the tests call; nothing happens at import time. What the app is
@@ -17,6 +17,8 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from broker.cluster_id import load_or_create_cluster_id
+from catalog import api as catalog_api
+from catalog import ui as catalog_ui
 from charter import compose
 from charter.compose import migrate
 from charter.config import Settings, load_settings
@@ -45,9 +47,14 @@ def create_app(
 
     registry_service = compose.build_registry(settings, database)
     app.extensions["charter.registry"] = registry_service
+    catalog = compose.build_catalog(settings, database, registry_service)
+    app.extensions["charter.catalog"] = catalog
     # This process follows the outboxes (``stop()`` it to end its thread).
     app.extensions["charter.events"] = start_http_events(
-        database, registry_service, retention_s=settings.event_retention_hours * 3600
+        database,
+        registry_service,
+        durable=[catalog.indexer],
+        retention_s=settings.event_retention_hours * 3600,
     )
     app.register_blueprint(
         registry_api.create_blueprint(
@@ -56,6 +63,8 @@ def create_app(
         )
     )
     app.register_blueprint(create_health_blueprint(database))
+    app.register_blueprint(catalog_api.create_blueprint(catalog))
+    app.register_blueprint(catalog_ui.create_blueprint(catalog))
 
     _install_connection_handling(app, database)
     _install_http_error_handler(app)

@@ -20,11 +20,17 @@ from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from broker.topics import store as broker_store
+from catalog import migrations as catalog_migrations
+from catalog.audit import LoggingAuditSink
+from catalog.indexer import Indexer
+from catalog.model import AuditSink, TopicInfo
+from catalog.service import CatalogService
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import Gate, PassThroughGate
 from registry import store as registry_store
+from registry.events import registry_outbox
 from registry.service import RegistryService
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "broker_settings",
     "ensure_data_dir",
     "build_broker",
+    "build_catalog",
     "build_registry",
     "log_storage_locations",
     "migrate",
@@ -43,7 +50,7 @@ log = logging.getLogger("charter")
 
 def migrate(database: peewee.Database) -> None:
     """Bring every package's tables up to date (idempotent, safe across processes)."""
-    apply_migrations(database, [registry_store, broker_store])
+    apply_migrations(database, [registry_store, broker_store, catalog_migrations])
 
 
 class StartupError(Exception):
@@ -99,6 +106,42 @@ def registry_hooks(settings: Settings) -> list[object]:
 def build_registry(settings: Settings, database: peewee.Database) -> RegistryService:
     """The registry service over ``database``, with its hooks (its events go to the outbox)."""
     return RegistryService(database, hooks=registry_hooks(settings))
+
+
+# -- the catalog ---------------------------------------------------------------------------
+
+
+class BrokerTopics:
+    """The catalog's view of the broker's topic rows (``catalog.model.TopicSource``)."""
+
+    def __init__(self, database: peewee.Database) -> None:
+        self.database = database
+
+    def topics(self) -> list[TopicInfo]:
+        with self.database.bind_ctx(broker_store.MODELS):
+            configs = broker_store.topic_configs()
+            return [
+                TopicInfo(row.name, row.partitions, configs.get(row.name, {}), row.is_internal)
+                for row in broker_store.Topic.select().order_by(broker_store.Topic.name)
+            ]
+
+
+def catalog_audit(settings: Settings) -> AuditSink:
+    """Where catalog edits are recorded: a log line until governance's audit log is wired."""
+    return LoggingAuditSink()
+
+
+def build_catalog(
+    settings: Settings, database: peewee.Database, registry: RegistryService
+) -> CatalogService:
+    """The catalog over ``database``: its indexer follows the registry and broker outboxes."""
+    indexer = Indexer(
+        database,
+        registry,
+        BrokerTopics(database),
+        [registry_outbox(database), broker_store.broker_outbox(database)],
+    )
+    return CatalogService(database, registry, indexer, audit=catalog_audit(settings))
 
 
 # -- the broker ----------------------------------------------------------------------------

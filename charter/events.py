@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import peewee
 
@@ -40,6 +40,7 @@ from registry.outbox import Event, Outbox
 
 __all__ = [
     "DEFAULT_RETENTION_S",
+    "DurableSubscriber",
     "Follower",
     "Handler",
     "Subscription",
@@ -50,6 +51,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], None]
+
+
+class DurableSubscriber(Protocol):
+    """A subscriber that keeps its own position per outbox (the catalog indexer)."""
+
+    def position(self, outbox: str) -> int: ...
+
+    def apply(self, event: Event) -> None: ...
+
 
 DEFAULT_RETENTION_S = 7 * 24 * 3600.0
 
@@ -289,13 +299,14 @@ def start_http_events(
     registry_service: Any,
     *,
     broker_handlers: Sequence[Handler] = (),
+    durable: Sequence[DurableSubscriber] = (),
     retention_s: float = DEFAULT_RETENTION_S,
 ) -> Follower:
     """The HTTP worker's follower: registry events, and broker events for ``broker_handlers``.
 
     A permanent delete in another process empties this worker's cache of
-    schemas by id. The HTTP tier has no subscriber to broker events yet (the
-    catalog indexer will be one, passed in ``broker_handlers``).
+    schemas by id. ``durable`` subscribers (the catalog indexer) follow both
+    outboxes from the positions they saved.
     """
     follower = Follower(database, retention_s=retention_s, name="charter-http-events")
     schema_cache = registry_service.store.schema_cache
@@ -308,6 +319,9 @@ def start_http_events(
     follower.prune(registry_outbox(database))
     for handler in broker_handlers:
         follower.subscribe(broker_outbox(database), handler)
+    for subscriber in durable:  # both outboxes, each from the subscriber's saved position
+        for outbox in (registry_outbox(database), broker_outbox(database)):
+            follower.subscribe(outbox, subscriber.apply, after=subscriber.position(outbox.table))
     return follower.start()
 
 
