@@ -40,15 +40,24 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _texts(args: Any, name: str) -> tuple[str, ...]:
+    return tuple(text for value in args.getlist(name) if (text := _text(value)))
+
+
+def _text(value: str) -> str:
+    """NUL cannot be stored or compared by PostgreSQL; it matches nothing anyway."""
+    return value.replace("\x00", "")[:500]
+
+
 def parse_search(args: Any) -> SearchQuery:
     """A ``SearchQuery`` from query parameters (``q``, ``type``, ``tag``, ``owner``, ``domain``,
     ``limit``, ``offset``; the filters may repeat)."""
     return SearchQuery(
-        text=args.get("q", "")[:500],
-        types=tuple(t for t in args.getlist("type") if t),
-        tags=tuple(t for t in args.getlist("tag") if t),
-        owners=tuple(o for o in args.getlist("owner") if o),
-        domains=tuple(d for d in args.getlist("domain") if d),
+        text=_text(args.get("q", "")),
+        types=_texts(args, "type"),
+        tags=_texts(args, "tag"),
+        owners=_texts(args, "owner"),
+        domains=_texts(args, "domain"),
         limit=_int_arg("limit", 20, 0, MAX_LIMIT),
         offset=_int_arg("offset", 0, 0, 1_000_000),
     )

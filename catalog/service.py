@@ -140,6 +140,8 @@ class CatalogService:
         """Set (or with ``None``/empty, remove) the curated description."""
         if text is not None and len(text) > MAX_DESCRIPTION_LENGTH:
             raise InvalidRequest(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters")
+        if text is not None and "\x00" in text:
+            raise InvalidRequest("description must not contain NUL characters")
         with _store_errors(), write_transaction(self.database):
             self._require(qualified_name)
             self.store.remove_curation(qualified_name, "description")
@@ -166,8 +168,10 @@ class CatalogService:
 
     def put_term(self, name: str, definition: str, *, actor: str) -> dict[str, str]:
         name = _label(name)
-        if len(definition) > MAX_DESCRIPTION_LENGTH:
-            raise InvalidRequest(f"definition is longer than {MAX_DESCRIPTION_LENGTH} characters")
+        if len(definition) > MAX_DESCRIPTION_LENGTH or "\x00" in definition:
+            raise InvalidRequest(
+                f"definition must be at most {MAX_DESCRIPTION_LENGTH} characters, without NUL"
+            )
         with _store_errors(), write_transaction(self.database):
             self.store.put_term(name, definition)
             self.indexer.put_term(name, definition)
@@ -269,6 +273,8 @@ def _label(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest("a value must be a non-empty string")
     value = value.strip()
+    if any(ord(char) < 32 for char in value):
+        raise InvalidRequest("a value must not contain control characters")
     if len(value) > MAX_LABEL_LENGTH:
         raise InvalidRequest(f"a value is longer than {MAX_LABEL_LENGTH} characters")
     return value

@@ -1,4 +1,4 @@
-"""The ``charter`` command: ``up``, ``serve http``, ``serve broker`` and ``bench``.
+"""The ``charter`` command: ``up``, ``serve http``, ``serve broker``, ``catalog reindex``, ``bench``.
 
 Each command offers only the flags of the listeners it starts; every flag is also
 settable in ``charter.toml`` and ``CHARTER_*`` variables (``charter.config``).
@@ -162,6 +162,26 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
     finally:
         events.stop()
         database.close()
+
+
+@main.group()
+def catalog() -> None:
+    """The data catalog."""
+
+
+@catalog.command("reindex")
+@_settings_command(_COMMON_OPTIONS)
+def catalog_reindex(settings: Settings) -> None:
+    """Rebuild the catalog's entities and search index from the database."""
+    from charter.compose import build_catalog, build_registry, open_migrated_database
+
+    database = open_migrated_database(settings)
+    try:
+        service = build_catalog(settings, database, build_registry(settings, database))
+        count = service.indexer.reindex()
+    finally:
+        database.close()
+    click.echo(f"catalog reindexed: {count} entities")
 
 
 @main.command()
