@@ -16,51 +16,14 @@ from flask import Blueprint, Response, jsonify, request
 
 from catalog.errors import CatalogError, InvalidRequest
 from catalog.impact import analyse_impact
-from catalog.model import Entity, SearchQuery
+from catalog.model import Entity
+from catalog.params import parse_search
 from catalog.service import EDITABLE_KINDS, CatalogService
 from registry import payloads
 from registry.errors import RegistryError
 from registry.hooks import PRINCIPAL_ENVIRON_KEY
 
-__all__ = ["create_blueprint", "entity_json", "parse_search"]
-
-MAX_LIMIT = 200
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    text = request.args.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be an integer; got {text!r}") from None
-    if not low <= value <= high:
-        raise InvalidRequest(f"{name} must be between {low} and {high}; got {value}")
-    return value
-
-
-def _texts(args: Any, name: str) -> tuple[str, ...]:
-    return tuple(text for value in args.getlist(name) if (text := _text(value)))
-
-
-def _text(value: str) -> str:
-    """NUL cannot be stored or compared by PostgreSQL; it matches nothing anyway."""
-    return value.replace("\x00", "")[:500]
-
-
-def parse_search(args: Any) -> SearchQuery:
-    """A ``SearchQuery`` from query parameters (``q``, ``type``, ``tag``, ``owner``, ``domain``,
-    ``limit``, ``offset``; the filters may repeat)."""
-    return SearchQuery(
-        text=_text(args.get("q", "")),
-        types=_texts(args, "type"),
-        tags=_texts(args, "tag"),
-        owners=_texts(args, "owner"),
-        domains=_texts(args, "domain"),
-        limit=_int_arg("limit", 20, 0, MAX_LIMIT),
-        offset=_int_arg("offset", 0, 0, 1_000_000),
-    )
+__all__ = ["create_blueprint", "entity_json"]
 
 
 def entity_json(entity: Entity, *, full: bool = False) -> dict[str, Any]:
