@@ -70,7 +70,8 @@ def subject_page(service: CatalogService, subject: str) -> SubjectPage:
 
 @dataclasses.dataclass(frozen=True)
 class DiffRow:
-    """One line pair of a side-by-side diff; ``kind``: equal, replace, delete, insert."""
+    """One line pair of a side-by-side diff; ``kind``: equal, replace, delete, insert, or
+    skip (``left`` says how many unchanged lines are folded there)."""
 
     kind: str
     left_number: int | None
@@ -79,7 +80,10 @@ class DiffRow:
     right: str
 
 
-def diff_versions(service: CatalogService, subject: str, left: int, right: int) -> list[DiffRow]:
+def diff_versions(
+    service: CatalogService, subject: str, left: int, right: int, *, context: int = 3
+) -> list[DiffRow]:
+    """Side by side, unchanged runs longer than ``2 * context`` lines folded."""
     registry = service.registry
     try:
         old = _pretty(registry.get_version(subject, left).schema.schema_text).splitlines()
@@ -105,7 +109,30 @@ def diff_versions(service: CatalogService, subject: str, left: int, right: int) 
                     right_line or "",
                 )
             )
-    return rows
+    return _fold(rows, context)
+
+
+def _fold(rows: list[DiffRow], context: int) -> list[DiffRow]:
+    folded: list[DiffRow] = []
+    start = 0
+    while start < len(rows):
+        end = start
+        while end < len(rows) and rows[end].kind == "equal":
+            end += 1
+        run = end - start
+        keep_head = context if start > 0 else 0
+        keep_tail = context if end < len(rows) else 0
+        if run > keep_head + keep_tail + 1:
+            folded += rows[start : start + keep_head]
+            hidden = run - keep_head - keep_tail
+            folded.append(DiffRow("skip", None, f"{hidden} unchanged lines", None, ""))
+            folded += rows[end - keep_tail : end]
+        else:
+            folded += rows[start:end]
+        if end < len(rows):
+            folded.append(rows[end])
+        start = end + 1
+    return folded
 
 
 @dataclasses.dataclass(frozen=True)
