@@ -129,40 +129,53 @@ class SqlSearch:
         return source, where, params, match
 
     def search(self, query: SearchQuery) -> tuple[int, list[SearchHit], FacetCounts]:
+        """The page of hits, the total and the facets, from one statement.
+
+        The matching set is computed once (a materialized CTE) and read three
+        times: the page (exact name or path first, then rank, type, name), the
+        count per type, and the count per label value.
+        """
         source, where, params, match = self._source(query)
         exact = name_key(query.text)
-        boost = "CASE WHEN e.name_key = ? OR e.path_key = ? THEN 0 ELSE 1 END"
-        if match is not None:
-            select = f"SELECT e.id, {match.score} AS score FROM {source} WHERE {where} "
-            order = f"ORDER BY {boost}, score, e.id LIMIT ? OFFSET ?"
-            page_params = [*match.score_params, *params, exact, exact]
-        else:
-            select = f"SELECT e.id, 0 AS score FROM {source} WHERE {where} "
-            order = f"ORDER BY {boost}, {_TYPE_ORDER}, e.name_key, e.id LIMIT ? OFFSET ?"
-            page_params = [*params, exact, exact]
-        rows = self._run(select + order, [*page_params, query.limit, query.offset])
-        hits = [SearchHit(int(row[0]), float(row[1] or 0.0)) for row in rows]
-        type_counts = {
-            row[0]: int(row[1])
-            for row in self._run(
-                f"SELECT e.type, COUNT(*) FROM {source} WHERE {where} GROUP BY e.type", params
-            )
-        }
+        score = match.score if match is not None else "0"
+        score_params = list(match.score_params) if match is not None else []
+        order_key = (
+            f"(CASE WHEN e.name_key = ? OR e.path_key = ? THEN 0 ELSE 10 END + {_TYPE_ORDER})"
+        )
+        labels = (
+            "UNION ALL SELECT 2, l.kind, COUNT(*), 0, MIN(l.value) FROM catalog_label l "
+            "JOIN m ON l.entity_id = m.id GROUP BY l.kind, l.value_key "
+            if query.facets
+            else ""
+        )
+        statement = (
+            f"WITH m AS MATERIALIZED (SELECT e.id AS id, e.type AS type, e.name_key AS name_key, "
+            f"{order_key} AS order_key, {score} AS score FROM {source} WHERE {where}) "
+            "SELECT 0, CAST(id AS TEXT), order_key, score, name_key FROM (SELECT * FROM m "
+            "ORDER BY order_key / 10, score, order_key, name_key, id LIMIT ? OFFSET ?) page "
+            "UNION ALL SELECT 1, type, COUNT(*), 0, NULL FROM m GROUP BY type " + labels
+        )
+        rows = self._run(
+            statement, [exact, exact, *score_params, *params, query.limit, query.offset]
+        )
+        ranked: list[tuple[tuple[Any, ...], SearchHit]] = []
+        type_counts: dict[str, int] = {}
         facets: FacetCounts = {"type": type_counts}
         if query.facets:
-            facets.update(self._label_facets(source, where, params))
-        return sum(type_counts.values()), hits, facets
-
-    def _label_facets(self, source: str, where: str, params: list[Any]) -> FacetCounts:
-        facets: FacetCounts = {"tag": {}, "owner": {}, "domain": {}, "term": {}}
-        rows = self._run(
-            "SELECT l.kind, MIN(l.value), COUNT(*) FROM catalog_label l "
-            f"WHERE l.entity_id IN (SELECT e.id FROM {source} WHERE {where}) "
-            "GROUP BY l.kind, l.value_key ORDER BY 3 DESC, 2",
-            params,
-        )
-        for kind, value, count in rows:
+            facets.update({"tag": {}, "owner": {}, "domain": {}, "term": {}})
+        label_rows: list[tuple[str, str, int]] = []
+        for section, key, first, second, text in rows:
+            if section == 0:
+                order_key, hit_score = int(first), float(second or 0.0)
+                sort_key = (order_key // 10, hit_score, order_key, text, int(key))
+                ranked.append((sort_key, SearchHit(int(key), hit_score)))
+            elif section == 1:
+                type_counts[key] = int(first)
+            else:
+                label_rows.append((key, text, int(first)))
+        for kind, value, count in sorted(label_rows, key=lambda row: (-row[2], row[1])):
             bucket = facets.setdefault(kind, {})
             if len(bucket) < MAX_FACET_VALUES:
-                bucket[value] = int(count)
-        return facets
+                bucket[value] = count
+        hits = [hit for _, hit in sorted(ranked, key=lambda item: item[0])]
+        return sum(type_counts.values()), hits, facets

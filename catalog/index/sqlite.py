@@ -38,7 +38,8 @@ class SqliteFts(SqlSearch):
 
     def match(self, terms: Sequence[str]) -> Match:
         return Match(
-            source="catalog_fts JOIN catalog_entity e ON e.id = catalog_fts.rowid",
+            # CROSS JOIN keeps the FTS match as the outer loop (SQLite plans joins in that order).
+            source="catalog_fts CROSS JOIN catalog_entity e ON e.id = catalog_fts.rowid",
             condition="catalog_fts MATCH ?",
             condition_params=(match_expression(terms),),
             score=f"bm25(catalog_fts, {WEIGHTS})",
