@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from catalog.errors import CatalogError, InvalidRequest
+from catalog.errors import CatalogError, EntityNotFound, InvalidRequest
 from catalog.impact import analyse_impact
 from catalog.model import Entity
 from catalog.params import parse_search
@@ -63,6 +63,14 @@ def _plural(labels: dict[str, list[str]]) -> dict[str, list[str]]:
     return {_PLURAL.get(kind, kind): values for kind, values in labels.items()}
 
 
+def _label_kind(word: str) -> str:
+    if word not in EDITABLE_KINDS:
+        raise EntityNotFound(
+            f"No editable collection {word!r}; use one of {', '.join(EDITABLE_KINDS)}"
+        )
+    return EDITABLE_KINDS[word]
+
+
 def _actor() -> str:
     return str(request.environ.get(PRINCIPAL_ENVIRON_KEY) or "User:ANONYMOUS")
 
@@ -108,12 +116,12 @@ def create_blueprint(service: CatalogService) -> Blueprint:
         return entity_json(service.set_description(qualified_name, text, actor=_actor()), full=True)
 
     @bp.route(
-        "/entities/<path:qualified_name>/<any(tags,owners,domains,terms):kind>",
+        "/entities/<path:qualified_name>/<kind>",
         methods=["POST", "PUT"],
     )
     def edit_labels(qualified_name: str, kind: str) -> Any:
+        label_kind = _label_kind(kind)
         document = _json_body()
-        label_kind = EDITABLE_KINDS[kind]
         if request.method == "PUT":
             values = document.get(kind) if isinstance(document, dict) else None
             if not isinstance(values, list):
@@ -124,9 +132,9 @@ def create_blueprint(service: CatalogService) -> Blueprint:
             updated = service.add_label(qualified_name, label_kind, value, actor=_actor())
         return entity_json(updated, full=True)
 
-    @bp.delete("/entities/<path:qualified_name>/<any(tags,owners,domains,terms):kind>/<value>")
+    @bp.delete("/entities/<path:qualified_name>/<kind>/<value>")
     def remove_label(qualified_name: str, kind: str, value: str) -> Any:
-        updated = service.remove_label(qualified_name, EDITABLE_KINDS[kind], value, actor=_actor())
+        updated = service.remove_label(qualified_name, _label_kind(kind), value, actor=_actor())
         return entity_json(updated, full=True)
 
     @bp.get("/glossary")
