@@ -60,12 +60,15 @@ class Indexer:
     # -- following the outboxes ----------------------------------------------------------
 
     def position(self, outbox: str) -> int:
-        """Where to resume in ``outbox``; rebuilds the catalog first if it never indexed."""
+        """Where to resume in ``outbox``; rebuilds the catalog first if it never indexed.
+
+        Checked and rebuilt under the catalog's lock, so workers starting together
+        over a fresh catalog rebuild it once.
+        """
         with write_transaction(self.database):
             stored = self.store.position(outbox)
-        if stored is None:
-            self.reindex()
-            with write_transaction(self.database):
+            if stored is None:
+                self.reindex()
                 stored = self.store.position(outbox)
         return stored or 0
 

@@ -9,12 +9,13 @@ edit and every re-index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import peewee
 
-from catalog.errors import CatalogError, EntityNotFound, InvalidRequest, StoreFailure
+from catalog.errors import EntityNotFound, InvalidRequest, StoreFailure
 from catalog.indexer import Indexer
 from catalog.lineage import LineageStore
 from catalog.model import ENTITY_TYPES, AuditSink, Entity, SearchPage, SearchQuery
@@ -309,15 +310,10 @@ def _entity(row: EntityRow, curated: Sequence[tuple[str, str]]) -> Entity:
     )
 
 
-class _store_errors:
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
     """Database failures leave as ``StoreFailure`` (a clear 500 body, no stack trace)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, error: Any, tb: Any) -> bool:
-        if error is None or isinstance(error, CatalogError):
-            return False
-        if isinstance(error, peewee.PeeweeException):
-            raise StoreFailure(f"Error in the catalog's data store: {error}") from error
-        return False
+    try:
+        yield
+    except peewee.PeeweeException as error:
+        raise StoreFailure(f"Error in the catalog's data store: {error}") from error

@@ -284,3 +284,24 @@ def test_bad_parameters_are_400_not_500(cat: Catalog) -> None:
         "/catalog/v1/glossary/x", data="{", content_type="application/json"
     ).status_code in (400, 422)
     assert json.loads(client.get("/catalog/v1/lineage?entity=bogus").data)["error_code"] == 40001
+
+
+def test_edits_are_audited(cat: Catalog) -> None:
+    from catalog.audit import MemoryAuditSink
+
+    cat.register("orders-value", ORDER)
+    sink = MemoryAuditSink()
+    cat.service.audit = sink
+    qn = "subject:orders-value"
+    cat.client.post(f"/catalog/v1/entities/{qn}/tags", json={"value": "gold"})
+    cat.client.post(f"/catalog/v1/entities/{qn}/tags", json={"value": "gold"})  # no change
+    cat.client.put(f"/catalog/v1/entities/{qn}/description", json={"description": "Orders"})
+    cat.client.delete(f"/catalog/v1/entities/{qn}/tags/gold")
+    cat.client.put("/catalog/v1/glossary/Order", json={"definition": "A purchase"})
+    assert [(e["action"], e["target"]) for e in sink.entries] == [
+        ("catalog.tag.add", qn),
+        ("catalog.description.set", qn),
+        ("catalog.tag.remove", qn),
+        ("catalog.term.put", "term:Order"),
+    ]
+    assert all(e["actor"] == "User:ANONYMOUS" for e in sink.entries)
