@@ -212,5 +212,6 @@ class Indexer:
             count += len(self._write_docs(terms, lookup))
             for table, seq in latest.items():
                 self.store.set_position(table, seq)
+            self.index.rebuilt()
         log.info("catalog reindexed: %d entities", count)
         return count

@@ -60,6 +60,10 @@ class SearchIndex(Protocol):
 
     def clear(self) -> None: ...
 
+    def rebuilt(self) -> None:
+        """Called after a full rebuild, in its transaction (refresh planner statistics)."""
+        ...
+
     def search(self, query: SearchQuery) -> tuple[int, list[SearchHit], FacetCounts]: ...
 
     def raw_match(self, text: str, limit: int) -> list[int]:
@@ -86,6 +90,9 @@ class SqlSearch:
 
     def match(self, terms: Sequence[str]) -> Match:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def rebuilt(self) -> None:
+        return None
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self.p)

@@ -75,6 +75,11 @@ class PostgresFts(SqlSearch):
     def clear(self) -> None:
         self.database.execute_sql("DELETE FROM catalog_search")
 
+    def rebuilt(self) -> None:
+        # A rebuild replaces every row: without fresh statistics the planner picks
+        # plans for the old (often empty) tables until autovacuum analyzes them.
+        self.database.execute_sql("ANALYZE catalog_entity, catalog_label, catalog_search")
+
     def raw_match(self, text: str, limit: int) -> list[int]:
         terms = query_terms(text)
         if not terms:
