@@ -1,4 +1,4 @@
-"""PostgreSQL backend: a ``tsvector`` per entity under a GIN index, ranked with ``ts_rank``.
+"""PostgreSQL backend: a ``tsvector`` per entity under a GIN index, ranked with ``ts_rank`` (normalized by document length, as bm25 is).
 
 Table ``catalog_search`` (``entity_id``, ``document``): the entity's name is
 weight A, its qualified name/path and tags B, its description C, the rest D,
@@ -49,7 +49,7 @@ class PostgresFts(SqlSearch):
             source="catalog_search s JOIN catalog_entity e ON e.id = s.entity_id",
             condition="s.document @@ to_tsquery('simple', ?)",
             condition_params=(text,),
-            score="-ts_rank(s.document, to_tsquery('simple', ?))",
+            score="-ts_rank(s.document, to_tsquery('simple', ?), 1)",
             score_params=(text,),
         )
 
@@ -86,7 +86,7 @@ class PostgresFts(SqlSearch):
             return []
         rows = self.database.execute_sql(
             "SELECT entity_id FROM catalog_search, to_tsquery('simple', %s) q "
-            "WHERE document @@ q ORDER BY ts_rank(document, q) DESC LIMIT %s",
+            "WHERE document @@ q ORDER BY ts_rank(document, q, 1) DESC LIMIT %s",
             (tsquery_text(terms), limit),
         ).fetchall()
         return [int(row[0]) for row in rows]

@@ -305,3 +305,15 @@ def test_edits_are_audited(cat: Catalog) -> None:
         ("catalog.term.put", "term:Order"),
     ]
     assert all(e["actor"] == "User:ANONYMOUS" for e in sink.entries)
+
+
+def test_raw_match_is_the_bare_full_text_query(cat: Catalog) -> None:
+    cat.register("orders-value", ORDER)
+    cat.register("contacts-value", EMAIL_FIELD)
+    index = cat.service.indexer.index
+    store = cat.service.store
+    ids = index.raw_match("email", 10)
+    names = [store.entities([i])[i]["qualified_name"] for i in ids]
+    assert names[0] == "field:contacts-value:email"
+    assert set(names) == {"field:contacts-value:email", "field:orders-value:customer.customerEmail"}
+    assert index.raw_match("((", 10) == []
