@@ -102,18 +102,20 @@ def _configure_logging(settings: Settings) -> None:
 @click.group()
 @click.version_option(package_name="charter")
 def main() -> None:
-    """Charter: a Confluent-compatible schema registry and a Kafka-compatible broker.
+    """Charter: a Confluent-compatible schema registry, a Kafka-compatible broker and a
+    data catalog.
 
-    Governance, the data catalog and a web UI are planned.
+    Governance is planned.
     """
 
 
 @main.command()
 @_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, _KAFKA_OPTIONS)
 def up(settings: Settings) -> None:
-    """Start everything: the schema registry (HTTP) and the Kafka broker.
+    """Start everything: the schema registry and the catalog (HTTP, web UI at /ui/) and the
+    Kafka broker.
 
-    The gate, governance, the catalog and the web UI are planned, not yet served.
+    The gate's schema checks and governance are planned, not yet served.
     """
     from charter.supervisor import run_up
 
@@ -128,7 +130,8 @@ def serve() -> None:
 @serve.command("http")
 @_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, [_SUPERVISED_OPTION])
 def serve_http(settings: Settings, supervised: bool = False) -> None:
-    """The HTTP tier only: the schema registry (stateless; several workers over PostgreSQL)."""
+    """The HTTP tier only: the schema registry and the catalog (stateless; several workers
+    over PostgreSQL)."""
     from charter.compose import log_storage_locations
     from charter.http_server import run_http
     from charter.listeners import check_ports

@@ -64,11 +64,12 @@ def _applied(url: str) -> list[tuple[str, int]]:
 
 def _expected() -> list[tuple[str, int]]:
     from broker.topics import store as broker_store
+    from catalog import migrations as catalog_migrations
     from registry import store as registry_store
 
     return sorted(
         (store.__name__.split(".")[0], version)
-        for store in (broker_store, registry_store)
+        for store in (broker_store, registry_store, catalog_migrations)
         for version in range(1, len(store.MIGRATIONS) + 1)
     )
 
