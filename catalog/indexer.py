@@ -147,13 +147,23 @@ class Indexer:
         self,
         docs: Iterable[EntityDoc],
         curation: Callable[[str], list[tuple[str, str]]] | None = None,
+        *,
+        fresh: bool = False,
     ) -> list[int]:
-        curation = curation or self.store.curation
+        """Write entities, their labels and index rows; ``curation`` looks up curated values
+        (default: one query for all of ``docs``); ``fresh``: after ``delete_all_entities``."""
+        docs = list(docs)
+        if curation is None:
+            curated_map = self.store.curation_many([doc.qualified_name for doc in docs])
+            curation = lambda name: curated_map.get(name, [])  # noqa: E731
+        ids = [self.store.upsert_entity(doc) for doc in docs]
+        curated_of = [curation(doc.qualified_name) for doc in docs]
+        labels_of = self.store.replace_labels(
+            [(i, doc.labels, c) for i, doc, c in zip(ids, docs, curated_of, strict=True)],
+            fresh=fresh,
+        )
         rows: list[IndexRow] = []
-        ids: list[int] = []
-        for doc in docs:
-            curated = curation(doc.qualified_name)
-            entity_id, labels = self.store.upsert_entity(doc, curated)
+        for entity_id, doc, curated, labels in zip(ids, docs, curated_of, labels_of, strict=True):
             curated_description = " ".join(v for kind, v in curated if kind == "description")
             label_text = " ".join(v for values in labels.values() for v in values)
             qualified = doc.path or doc.qualified_name.partition(":")[2]
@@ -167,7 +177,6 @@ class Indexer:
                     body=index_text(doc.body),
                 )
             )
-            ids.append(entity_id)
         self.index.write(rows)
         return ids
 
@@ -199,7 +208,7 @@ class Indexer:
             lookup = lambda name: curated.get(name, [])  # noqa: E731
             count = 0
             for version in self.registry.list_schemas(latest_only=True):
-                count += len(self._write_docs(self._subject_docs(version), lookup))
+                count += len(self._write_docs(self._subject_docs(version), lookup, fresh=True))
             topic_docs = [
                 topic_document(
                     {"name": t.name, "partitions": t.partitions, "configs": dict(t.configs)}
@@ -207,9 +216,9 @@ class Indexer:
                 for t in self.topics.topics()
                 if not t.is_internal
             ]
-            count += len(self._write_docs(topic_docs, lookup))
+            count += len(self._write_docs(topic_docs, lookup, fresh=True))
             terms = [term_document(name, text) for name, text in self.store.terms()]
-            count += len(self._write_docs(terms, lookup))
+            count += len(self._write_docs(terms, lookup, fresh=True))
             for table, seq in latest.items():
                 self.store.set_position(table, seq)
             self.index.rebuilt()

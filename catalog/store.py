@@ -130,11 +130,8 @@ class CatalogStore:
 
     # -- entities -----------------------------------------------------------------------------
 
-    def upsert_entity(
-        self, doc: EntityDoc, curated: Sequence[tuple[str, str]]
-    ) -> tuple[int, dict[str, list[str]]]:
-        """Write ``doc``'s row (labels as derived) and its labels merged with ``curated``
-        (``(kind, value)`` pairs); returns its id and the merged labels."""
+    def upsert_entity(self, doc: EntityDoc) -> int:
+        """Write ``doc``'s row (its labels as derived, for telling them apart); returns its id."""
         path_key = name_key(doc.path) if doc.path else None
         row = self.execute(
             "INSERT INTO catalog_entity (qualified_name, type, name, name_key, subject, version, "
@@ -162,29 +159,39 @@ class CatalogStore:
                 _now_ms(),
             ),
         ).fetchone()
-        entity_id = int(row[0])
-        return entity_id, self.write_labels(entity_id, doc.labels, curated)
+        return int(row[0])
 
-    def write_labels(
+    def replace_labels(
         self,
-        entity_id: int,
-        derived: Mapping[str, Sequence[str]],
-        curated: Sequence[tuple[str, str]],
-    ) -> dict[str, list[str]]:
-        """Replace the entity's merged labels (``derived`` plus ``curated``); returns them."""
-        merged: dict[str, dict[str, str]] = {kind: {} for kind in LABEL_KINDS}
-        for kind, values in derived.items():
-            for value in values:
-                merged.setdefault(kind, {}).setdefault(name_key(value), value)
-        for kind, value in curated:
-            if kind in merged:
-                merged[kind].setdefault(name_key(value), value)
-        self.execute("DELETE FROM catalog_label WHERE entity_id = ?", (entity_id,))
-        rows = [
-            (entity_id, kind, value, key)
-            for kind, values in merged.items()
-            for key, value in values.items()
-        ]
+        entries: Sequence[tuple[int, Mapping[str, Sequence[str]], Sequence[tuple[str, str]]]],
+        *,
+        fresh: bool = False,
+    ) -> list[dict[str, list[str]]]:
+        """Replace the labels of each ``(entity_id, derived, curated)`` with derived and curated
+        merged (one DELETE, one batch INSERT); returns the merged labels in order. ``fresh``:
+        the entities were just created, so there is nothing to delete."""
+        merged_all: list[dict[str, list[str]]] = []
+        rows: list[tuple[int, str, str, str]] = []
+        for entity_id, derived, curated in entries:
+            merged: dict[str, dict[str, str]] = {kind: {} for kind in LABEL_KINDS}
+            for kind, values in derived.items():
+                for value in values:
+                    merged.setdefault(kind, {}).setdefault(name_key(value), value)
+            for kind, value in curated:
+                if kind in merged:
+                    merged[kind].setdefault(name_key(value), value)
+            rows += [
+                (entity_id, kind, value, key)
+                for kind, values in merged.items()
+                for key, value in values.items()
+            ]
+            merged_all.append({kind: list(values.values()) for kind, values in merged.items()})
+        ids = [entry[0] for entry in entries]
+        if not fresh:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                self.execute(f"DELETE FROM catalog_label WHERE entity_id IN ({marks})", chunk)
         if rows:
             cursor = self.database.cursor()
             cursor.executemany(
@@ -194,7 +201,7 @@ class CatalogStore:
                 ),
                 rows,
             )
-        return {kind: list(values.values()) for kind, values in merged.items()}
+        return merged_all
 
     def entity_ids_of_subject(self, subject: str) -> list[int]:
         rows = self.execute("SELECT id FROM catalog_entity WHERE subject = ?", (subject,))
