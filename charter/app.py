@@ -13,7 +13,7 @@ import functools
 from typing import Any
 
 import peewee
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from broker.cluster_id import load_or_create_cluster_id
@@ -91,7 +91,8 @@ def _install_connection_handling(app: Flask, database: peewee.Database) -> None:
 
 
 def _install_http_error_handler(app: Flask) -> None:
-    """Every HTTP-level error (404 route, 405 method, 413 body too large) as Confluent-style JSON."""
+    """Every HTTP-level error (404 route, 405 method, 413 body too large) as Confluent-style JSON
+    (``application/json`` under ``/catalog/`` and ``/ui/``)."""
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
@@ -104,5 +105,9 @@ def _install_http_error_handler(app: Flask) -> None:
         message = messages.get(status, error.description or error.name)
         response = jsonify({"error_code": status, "message": message})
         response.status_code = status
-        response.content_type = registry_api.response_content_type()
+        # The catalog answers plain JSON (its own errors too); the registry negotiates.
+        if request.path.startswith(("/catalog/", "/ui/")):
+            response.content_type = "application/json"
+        else:
+            response.content_type = registry_api.response_content_type()
         return response
