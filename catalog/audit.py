@@ -1,14 +1,13 @@
-"""Where catalog edits are recorded until governance's audit log is wired in by ``charter``.
+"""Where catalog edits are recorded until ``charter`` wires in governance's audit log.
 
-``catalog.model.AuditSink`` is the interface; ``LoggingAuditSink`` writes one
-log line per edit (logger ``charter.catalog.audit``) and is the default.
+``catalog.model.AuditSink`` is the interface (governance's shape);
+``LoggingAuditSink`` writes one log line per edit (logger
+``charter.catalog.audit``) and is the default; ``MemoryAuditSink`` keeps them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["LoggingAuditSink", "MemoryAuditSink"]
@@ -17,13 +16,16 @@ log = logging.getLogger("charter.catalog.audit")
 
 
 class LoggingAuditSink:
-    def record(self, *, actor: str, action: str, target: str, detail: Mapping[str, Any]) -> None:
+    def record(
+        self, actor: str, action: str, resource: str, outcome: str, detail: str = ""
+    ) -> None:
         log.info(
-            "catalog edit: actor=%s action=%s target=%s detail=%s",
+            "catalog edit: actor=%s action=%s resource=%s outcome=%s detail=%s",
             actor,
             action,
-            target,
-            json.dumps(dict(detail), sort_keys=True, default=str),
+            resource,
+            outcome,
+            detail,
         )
 
 
@@ -33,7 +35,15 @@ class MemoryAuditSink:
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
 
-    def record(self, *, actor: str, action: str, target: str, detail: Mapping[str, Any]) -> None:
+    def record(
+        self, actor: str, action: str, resource: str, outcome: str, detail: str = ""
+    ) -> None:
         self.entries.append(
-            {"actor": actor, "action": action, "target": target, "detail": dict(detail)}
+            {
+                "actor": actor,
+                "action": action,
+                "resource": resource,
+                "outcome": outcome,
+                "detail": detail,
+            }
         )

@@ -7,11 +7,14 @@ Fed by broker events (``broker_outbox``), applied by the indexer:
   ``group_offsets_committed`` (``group_id``, ``offsets``: ``[{topic, partition,
   offset}]``), ``group_deleted`` (``group_id``);
 - producers seen at the gate: ``producer_seen`` (``topic``, ``client_id``,
-  ``principal``, ``schema_ids`` or ``schema_id``, ``records``), accepted
-  as soon as the gate emits it.
+  ``principal``, ``schema_id`` (or a list ``schema_ids``), ``first_seen_ms``,
+  ``last_seen_ms`` and ``count``, the gate recorder's running total per
+  topic/client/principal/schema id; or ``records``, new records to add).
+  Records per producer are therefore the highest running total reported, a
+  lower bound after a broker restart.
 
-Tables ``catalog_producer`` (topic, client, principal → schema ids, first/last
-seen, record count), ``catalog_group`` (group → state, client ids) and
+Tables ``catalog_producer`` (topic, client, principal → records per schema id,
+first/last seen, total records), ``catalog_group`` (group → state, client ids) and
 ``catalog_group_topic`` (group, topic → committed offsets by partition).
 """
 
@@ -69,34 +72,37 @@ class LineageStore:
         client_id: str,
         principal: str,
         schema_ids: list[int],
+        *,
         records: int,
-        at_ms: int,
+        cumulative: bool,
+        first_ms: int,
+        last_ms: int,
     ) -> None:
+        """Record a producer. Counts are kept per schema id (column ``schema_ids``: a JSON
+        object schema id -> records); ``cumulative``: ``records`` is a running total for
+        the (one) schema id, so the highest is kept, else it is added."""
         found = self._run(
-            "SELECT schema_ids FROM catalog_producer WHERE topic = ? AND client_id = ? "
-            "AND principal = ?",
+            "SELECT schema_ids, first_seen_ms, last_seen_ms FROM catalog_producer "
+            "WHERE topic = ? AND client_id = ? AND principal = ?",
             (topic, client_id, principal),
         ).fetchone()
-        if found is None:
-            self._run(
-                "INSERT INTO catalog_producer (topic, client_id, principal, schema_ids, "
-                "first_seen_ms, last_seen_ms, records) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    topic,
-                    client_id,
-                    principal,
-                    json.dumps(sorted(set(schema_ids))),
-                    at_ms,
-                    at_ms,
-                    records,
-                ),
-            )
-            return
-        merged = sorted(set(json.loads(found[0])) | set(schema_ids))
+        counts: dict[str, int] = json.loads(found[0]) if found else {}
+        keys = [str(schema_id) for schema_id in schema_ids] or ["none"]
+        for key in keys:
+            counts.setdefault(key, 0)
+        if cumulative:
+            counts[keys[0]] = max(counts[keys[0]], records)
+        else:
+            counts[keys[0]] += records
+        first = min(int(found[1]), first_ms) if found else first_ms
+        last = max(int(found[2]), last_ms) if found else last_ms
         self._run(
-            "UPDATE catalog_producer SET schema_ids = ?, last_seen_ms = ?, records = records + ? "
-            "WHERE topic = ? AND client_id = ? AND principal = ?",
-            (json.dumps(merged), at_ms, records, topic, client_id, principal),
+            "INSERT INTO catalog_producer (topic, client_id, principal, schema_ids, "
+            "first_seen_ms, last_seen_ms, records) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (topic, client_id, principal) DO UPDATE SET "
+            "schema_ids = excluded.schema_ids, first_seen_ms = excluded.first_seen_ms, "
+            "last_seen_ms = excluded.last_seen_ms, records = excluded.records",
+            (topic, client_id, principal, json.dumps(counts), first, last, sum(counts.values())),
         )
 
     def group_seen(
@@ -163,7 +169,7 @@ class LineageStore:
                 "topic": row[0],
                 "clientId": row[1],
                 "principal": row[2],
-                "schemaIds": json.loads(row[3]),
+                "schemaIds": sorted(int(k) for k in json.loads(row[3]) if k != "none"),
                 "firstSeenMs": int(row[4]),
                 "lastSeenMs": int(row[5]),
                 "records": int(row[6]),
@@ -224,13 +230,17 @@ def apply_event(store: LineageStore, event: Event) -> None:
     payload = event.payload
     name = event.name
     if name == "producer_seen":
+        cumulative = "count" in payload  # the gate's recorder sends running totals
+        seen_ms = int(payload.get("at_ms") or event.created_at_ms)
         store.producer_seen(
             str(payload["topic"]),
             str(payload.get("client_id") or ""),
             str(payload.get("principal") or "User:ANONYMOUS"),
             _schema_ids(payload),
-            int(payload.get("records") or 0),
-            int(payload.get("at_ms") or event.created_at_ms),
+            records=int(payload.get("count") if cumulative else payload.get("records") or 0),
+            cumulative=cumulative,
+            first_ms=int(payload.get("first_seen_ms") or seen_ms),
+            last_ms=int(payload.get("last_seen_ms") or seen_ms),
         )
     elif name == "group_member_joined":
         store.group_seen(str(payload["group_id"]), client_id=payload.get("client_id"))

@@ -122,8 +122,10 @@ class TopicSource(Protocol):
 
 
 class AuditSink(Protocol):
-    """Where catalog edits are recorded (governance's audit log, once ``charter`` wires it)."""
+    """Where catalog edits are recorded; the same shape as governance's ``AuditSink``
+    (``record(actor, action, resource, outcome, detail)``), so ``charter`` can pass
+    governance's audit log in as it is."""
 
     def record(
-        self, *, actor: str, action: str, target: str, detail: Mapping[str, Any]
+        self, actor: str, action: str, resource: str, outcome: str, detail: str = ""
     ) -> None: ...

@@ -10,6 +10,7 @@ edit and every re-index.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -92,12 +93,7 @@ class CatalogService:
             added = self.store.add_curation(qualified_name, kind, value)
             self.indexer.refresh(qualified_name)
         if added:
-            self.audit.record(
-                actor=actor,
-                action=f"catalog.{kind}.add",
-                target=qualified_name,
-                detail={"value": value},
-            )
+            self._audit(actor, f"catalog.{kind}.add", qualified_name, {"value": value})
         return self.entity(qualified_name)
 
     def remove_label(self, qualified_name: str, kind: str, value: str, *, actor: str) -> Entity:
@@ -110,12 +106,7 @@ class CatalogService:
                     "are changed by registering a new schema version)"
                 )
             self.indexer.refresh(qualified_name)
-        self.audit.record(
-            actor=actor,
-            action=f"catalog.{kind}.remove",
-            target=qualified_name,
-            detail={"value": value},
-        )
+        self._audit(actor, f"catalog.{kind}.remove", qualified_name, {"value": value})
         return self.entity(qualified_name)
 
     def set_labels(
@@ -129,12 +120,7 @@ class CatalogService:
             for value in cleaned:
                 self.store.add_curation(qualified_name, kind, value)
             self.indexer.refresh(qualified_name)
-        self.audit.record(
-            actor=actor,
-            action=f"catalog.{kind}.set",
-            target=qualified_name,
-            detail={"values": cleaned},
-        )
+        self._audit(actor, f"catalog.{kind}.set", qualified_name, {"values": cleaned})
         return self.entity(qualified_name)
 
     def set_description(self, qualified_name: str, text: str | None, *, actor: str) -> Entity:
@@ -149,13 +135,13 @@ class CatalogService:
             if text and text.strip():
                 self.store.add_curation(qualified_name, "description", text.strip())
             self.indexer.refresh(qualified_name)
-        self.audit.record(
-            actor=actor,
-            action="catalog.description.set",
-            target=qualified_name,
-            detail={"description": text or None},
-        )
+        self._audit(actor, "catalog.description.set", qualified_name, {"description": text or None})
         return self.entity(qualified_name)
+
+    def _audit(self, actor: str, action: str, resource: str, detail: dict[str, Any]) -> None:
+        """Record a done edit (outcome ``success``); the detail as compact JSON."""
+        text = json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else ""
+        self.audit.record(actor, action, resource, "success", text)
 
     def _require(self, qualified_name: str) -> None:
         if self.store.entity_id(qualified_name) is None:
@@ -176,12 +162,7 @@ class CatalogService:
         with _store_errors(), write_transaction(self.database):
             self.store.put_term(name, definition)
             self.indexer.put_term(name, definition)
-        self.audit.record(
-            actor=actor,
-            action="catalog.term.put",
-            target=f"term:{name}",
-            detail={"definition": definition},
-        )
+        self._audit(actor, "catalog.term.put", f"term:{name}", {"definition": definition})
         return {"name": name, "definition": definition}
 
     def delete_term(self, name: str, *, actor: str) -> None:
@@ -189,9 +170,7 @@ class CatalogService:
             if not self.store.delete_term(name):
                 raise EntityNotFound(f"Glossary term {name!r} not found")
             self.indexer.remove_entity(f"term:{name}")
-        self.audit.record(
-            actor=actor, action="catalog.term.delete", target=f"term:{name}", detail={}
-        )
+        self._audit(actor, "catalog.term.delete", f"term:{name}", {})
 
     # -- lineage -------------------------------------------------------------------------
 

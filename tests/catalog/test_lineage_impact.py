@@ -62,6 +62,27 @@ def _orders_with_traffic(cat: Catalog) -> int:
     return schema_id
 
 
+def test_producer_counts_from_the_gates_running_totals(cat: Catalog) -> None:
+    seen = {"topic": "orders", "client_id": "app", "principal": "User:a"}
+    for schema_id, count, last in ((1, 5, 200), (1, 9, 300), (2, 4, 250), (1, 7, 150)):
+        _broker_event(
+            cat,
+            "producer_seen",
+            {
+                **seen,
+                "schema_id": schema_id,
+                "count": count,
+                "first_seen_ms": 100,
+                "last_seen_ms": last,
+            },
+        )
+    cat.sync()
+    [producer] = cat.client.get("/catalog/v1/lineage?entity=topic:orders").json["producers"]
+    assert producer["schemaIds"] == [1, 2]
+    assert producer["records"] == 13  # 9 (highest total for id 1) + 4
+    assert (producer["firstSeenMs"], producer["lastSeenMs"]) == (100, 300)
+
+
 def test_topic_lineage(cat: Catalog) -> None:
     schema_id = _orders_with_traffic(cat)
     lineage = cat.client.get("/catalog/v1/lineage?entity=topic:orders").json

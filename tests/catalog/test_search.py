@@ -298,13 +298,15 @@ def test_edits_are_audited(cat: Catalog) -> None:
     cat.client.put(f"/catalog/v1/entities/{qn}/description", json={"description": "Orders"})
     cat.client.delete(f"/catalog/v1/entities/{qn}/tags/gold")
     cat.client.put("/catalog/v1/glossary/Order", json={"definition": "A purchase"})
-    assert [(e["action"], e["target"]) for e in sink.entries] == [
+    assert [(e["action"], e["resource"]) for e in sink.entries] == [
         ("catalog.tag.add", qn),
         ("catalog.description.set", qn),
         ("catalog.tag.remove", qn),
         ("catalog.term.put", "term:Order"),
     ]
     assert all(e["actor"] == "User:ANONYMOUS" for e in sink.entries)
+    assert all(e["outcome"] == "success" for e in sink.entries)
+    assert sink.entries[0]["detail"] == '{"value": "gold"}'
 
 
 def test_raw_match_is_the_bare_full_text_query(cat: Catalog) -> None:
