@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# The first test may install Debian's chromium (tests/ui/conftest.py): allow for apt-get.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_search_facets_and_field_page(page: Any, live_catalog: str) -> None:
