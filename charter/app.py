@@ -1,4 +1,4 @@
-"""The application factory: one Flask app serving the registry and governance (catalog planned).
+"""The application factory: one Flask app serving the registry, governance, security and the catalog.
 
 ``create_app(settings)`` is what ``charter up``, ``charter serve http``, the WSGI
 entry point and the tests call; nothing happens at import time. What the app is
@@ -13,10 +13,12 @@ import functools
 from typing import Any
 
 import peewee
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from broker.cluster_id import load_or_create_cluster_id
+from catalog import api as catalog_api
+from catalog import ui as catalog_ui
 from charter import compose, security
 from charter.compose import migrate
 from charter.config import Settings, load_settings
@@ -46,12 +48,15 @@ def create_app(
 
     registry_service = compose.build_registry(settings, database)
     app.extensions["charter.registry"] = registry_service
-    # This process follows the outboxes (``stop()`` it to end its thread).
     governance = compose.governance_for(database)
     app.extensions["charter.governance"] = governance
+    catalog = compose.build_catalog(settings, database, registry_service, governance)
+    app.extensions["charter.catalog"] = catalog
+    # This process follows the outboxes (``stop()`` it to end its thread).
     app.extensions["charter.events"] = start_http_events(
         database,
         registry_service,
+        durable=[catalog.indexer],
         retention_s=settings.event_retention_hours * 3600,
         governance=governance,
     )
@@ -63,6 +68,8 @@ def create_app(
     )
     app.register_blueprint(create_health_blueprint(database))
     app.register_blueprint(governance_api.create_blueprint(governance.service))
+    app.register_blueprint(catalog_api.create_blueprint(catalog))
+    app.register_blueprint(catalog_ui.create_blueprint(catalog))
     security.install_http(app, settings, database)  # /security/v1; auth on every route if on
 
     _install_connection_handling(app, database)
@@ -90,7 +97,8 @@ def _install_connection_handling(app: Flask, database: peewee.Database) -> None:
 
 
 def _install_http_error_handler(app: Flask) -> None:
-    """Every HTTP-level error (404 route, 405 method, 413 body too large) as Confluent-style JSON."""
+    """Every HTTP-level error (404 route, 405 method, 413 body too large) as Confluent-style JSON
+    (``application/json`` under ``/catalog/`` and ``/ui/``)."""
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
@@ -103,5 +111,9 @@ def _install_http_error_handler(app: Flask) -> None:
         message = messages.get(status, error.description or error.name)
         response = jsonify({"error_code": status, "message": message})
         response.status_code = status
-        response.content_type = registry_api.response_content_type()
+        # The catalog answers plain JSON (its own errors too); the registry negotiates.
+        if request.path.startswith(("/catalog/", "/ui/")):
+            response.content_type = "application/json"
+        else:
+            response.content_type = registry_api.response_content_type()
         return response

@@ -1,4 +1,4 @@
-"""The ``charter`` command: ``up``, ``serve http``, ``serve broker`` and ``bench``.
+"""The ``charter`` command: ``up``, ``serve http``, ``serve broker``, ``catalog reindex``, ``bench``.
 
 Each command offers only the flags of the listeners it starts; every flag is also
 settable in ``charter.toml`` and ``CHARTER_*`` variables (``charter.config``).
@@ -108,18 +108,20 @@ def _configure_logging(settings: Settings) -> None:
 @click.group()
 @click.version_option(package_name="charter")
 def main() -> None:
-    """Charter: a Confluent-compatible schema registry and a Kafka-compatible broker.
+    """Charter: a Confluent-compatible schema registry, a Kafka-compatible broker and a
+    data catalog.
 
-    Governance, the data catalog and a web UI are planned.
+    Governance is planned.
     """
 
 
 @main.command()
 @_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, _KAFKA_OPTIONS)
 def up(settings: Settings) -> None:
-    """Start everything: the schema registry (HTTP) and the Kafka broker.
+    """Start everything: the schema registry and the catalog (HTTP, web UI at /ui/) and the
+    Kafka broker.
 
-    The gate, governance, the catalog and the web UI are planned, not yet served.
+    The gate's schema checks and governance are planned, not yet served.
     """
     from charter.supervisor import run_up
 
@@ -135,7 +137,8 @@ def serve() -> None:
 @serve.command("http")
 @_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, [_SUPERVISED_OPTION])
 def serve_http(settings: Settings, supervised: bool = False) -> None:
-    """The HTTP tier only: the schema registry (stateless; several workers over PostgreSQL)."""
+    """The HTTP tier only: the schema registry and the catalog (stateless; several workers
+    over PostgreSQL)."""
     from charter.compose import log_storage_locations
     from charter.http_server import run_http
     from charter.listeners import check_ports
@@ -199,6 +202,26 @@ def _secure_start(settings: Settings) -> None:
 main.add_command(security_cli.user)
 main.add_command(security_cli.apikey)
 main.add_command(security_cli.rolebinding)
+
+
+@main.group()
+def catalog() -> None:
+    """The data catalog."""
+
+
+@catalog.command("reindex")
+@_settings_command(_COMMON_OPTIONS)
+def catalog_reindex(settings: Settings) -> None:
+    """Rebuild the catalog's entities and search index from the database."""
+    from charter.compose import build_catalog, build_registry, open_migrated_database
+
+    database = open_migrated_database(settings)
+    try:
+        service = build_catalog(settings, database, build_registry(settings, database))
+        count = service.indexer.reindex()
+    finally:
+        database.close()
+    click.echo(f"catalog reindexed: {count} entities")
 
 
 @main.command()

@@ -26,6 +26,10 @@ from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
 from broker.topics import store as broker_store
 from broker.topics.store import broker_outbox
+from catalog import migrations as catalog_migrations
+from catalog.indexer import Indexer
+from catalog.model import TopicInfo
+from catalog.service import CatalogService
 from charter import security
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
@@ -38,6 +42,7 @@ from governance.runtime import Governance
 from governance.schema_gate import SchemaGate
 from governance.security import store as security_store
 from registry import store as registry_store
+from registry.events import registry_outbox
 from registry.service import RegistryService
 
 __all__ = [
@@ -45,6 +50,7 @@ __all__ = [
     "broker_settings",
     "ensure_data_dir",
     "build_broker",
+    "build_catalog",
     "build_registry",
     "governance_for",
     "log_storage_locations",
@@ -59,7 +65,14 @@ def migrate(database: peewee.Database) -> None:
     """Bring every package's tables up to date (idempotent, safe across processes)."""
     apply_migrations(
         database,
-        [registry_store, broker_store, groups_store, governance_store, security_store],
+        [
+            registry_store,
+            broker_store,
+            groups_store,
+            governance_store,
+            security_store,
+            catalog_migrations,
+        ],
     )
 
 
@@ -146,6 +159,42 @@ def registry_hooks(settings: Settings, database: peewee.Database) -> list[object
 def build_registry(settings: Settings, database: peewee.Database) -> RegistryService:
     """The registry service over ``database``, with its hooks (its events go to the outbox)."""
     return RegistryService(database, hooks=registry_hooks(settings, database))
+
+
+# -- the catalog ---------------------------------------------------------------------------
+
+
+class BrokerTopics:
+    """The catalog's view of the broker's topic rows (``catalog.model.TopicSource``)."""
+
+    def __init__(self, database: peewee.Database) -> None:
+        self.database = database
+
+    def topics(self) -> list[TopicInfo]:
+        with self.database.bind_ctx(broker_store.MODELS):
+            configs = broker_store.topic_configs()
+            return [
+                TopicInfo(row.name, row.partitions, configs.get(row.name, {}), row.is_internal)
+                for row in broker_store.Topic.select().order_by(broker_store.Topic.name)
+            ]
+
+
+def build_catalog(
+    settings: Settings,
+    database: peewee.Database,
+    registry: RegistryService,
+    governance: Governance | None = None,
+) -> CatalogService:
+    """The catalog over ``database``: its indexer follows the registry and broker outboxes;
+    its edits go to governance's audit log (this process's, unless ``governance`` is given)."""
+    indexer = Indexer(
+        database,
+        registry,
+        BrokerTopics(database),
+        [registry_outbox(database), broker_store.broker_outbox(database)],
+    )
+    governance = governance or governance_for(database)
+    return CatalogService(database, registry, indexer, audit=governance.direct_audit)
 
 
 # -- the broker ----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import peewee
 
@@ -43,6 +43,7 @@ from registry.outbox import Event, Outbox
 
 __all__ = [
     "DEFAULT_RETENTION_S",
+    "DurableSubscriber",
     "Follower",
     "Handler",
     "Subscription",
@@ -53,6 +54,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], None]
+
+
+class DurableSubscriber(Protocol):
+    """A subscriber that keeps its own position per outbox (the catalog indexer)."""
+
+    def position(self, outbox: str) -> int: ...
+
+    def apply(self, event: Event) -> None: ...
+
 
 DEFAULT_RETENTION_S = 7 * 24 * 3600.0
 
@@ -292,16 +302,17 @@ def start_http_events(
     registry_service: Any,
     *,
     broker_handlers: Sequence[Handler] = (),
+    durable: Sequence[DurableSubscriber] = (),
     retention_s: float = DEFAULT_RETENTION_S,
     governance: Governance | None = None,
 ) -> Follower:
     """The HTTP worker's follower: registry events, and broker events for ``broker_handlers``.
 
     A permanent delete in another process empties this worker's cache of
-    schemas by id. The HTTP tier has no subscriber to broker events yet (the
-    catalog indexer will be one, passed in ``broker_handlers``). With
-    ``governance``: policy changes reload its engine, and registry changes are
-    written to the audit log (durably: from the last registry event audited).
+    schemas by id. ``durable`` subscribers (the catalog indexer) follow both
+    outboxes from the positions they saved. With ``governance``: policy changes
+    reload its engine, and registry changes are written to the audit log
+    (durably: from the last registry event audited).
     """
     follower = Follower(database, retention_s=retention_s, name="charter-http-events")
     schema_cache = registry_service.store.schema_cache
@@ -322,6 +333,9 @@ def start_http_events(
             after=governance.store.last_source_seq(registry_outbox(database).table) or 0,
         )
         follower.prune(governance_outbox(database))
+    for subscriber in durable:  # both outboxes, each from the subscriber's saved position
+        for outbox in (registry_outbox(database), broker_outbox(database)):
+            follower.subscribe(outbox, subscriber.apply, after=subscriber.position(outbox.table))
     return follower.start()
 
 

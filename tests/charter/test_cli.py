@@ -175,8 +175,8 @@ def test_up_help_describes_what_works_and_marks_the_rest_planned(tmp_path: Path)
     result = run_charter("up", "--help", cwd=tmp_path)
     text = " ".join(result.stdout.split())
     assert "schema registry" in text and "Kafka broker" in text
-    assert "catalog, UI" not in text
-    assert "catalog and the web UI are planned" in text
+    assert "catalog" in text and "web UI at /ui/" in text
+    assert "governance are planned" in text
 
 
 # -- a clean start ------------------------------------------------------------------------

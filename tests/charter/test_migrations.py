@@ -65,13 +65,22 @@ def _applied(url: str) -> list[tuple[str, int]]:
 def _expected() -> list[tuple[str, int]]:
     from broker.groups import store as groups_store
     from broker.topics import store as broker_store
+    from catalog import migrations as catalog_migrations
     from governance import store as governance_store
     from governance.security import store as security_store
     from registry import store as registry_store
 
+    stores = (
+        broker_store,
+        groups_store,
+        registry_store,
+        governance_store,
+        security_store,
+        catalog_migrations,
+    )
     return sorted(
         (getattr(store, "MIGRATION_KEY", store.__name__.split(".")[0]), version)
-        for store in (broker_store, groups_store, registry_store, governance_store, security_store)
+        for store in stores
         for version in range(1, len(store.MIGRATIONS) + 1)
     )
 

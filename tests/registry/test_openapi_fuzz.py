@@ -151,6 +151,18 @@ def test_openapi_file_describes_every_registry_route() -> None:
         ("GET", "/governance/v1/policies/{name}"),
         ("PUT", "/governance/v1/policies/{name}"),
         ("GET", "/governance/v1/audit"),
+        ("GET", "/catalog/v1/search"),
+        ("GET", "/catalog/v1/entities/{qualifiedName}"),
+        ("PUT", "/catalog/v1/entities/{qualifiedName}/description"),
+        ("POST", "/catalog/v1/entities/{qualifiedName}/{kind}"),
+        ("PUT", "/catalog/v1/entities/{qualifiedName}/{kind}"),
+        ("DELETE", "/catalog/v1/entities/{qualifiedName}/{kind}/{value}"),
+        ("GET", "/catalog/v1/glossary"),
+        ("PUT", "/catalog/v1/glossary/{name}"),
+        ("DELETE", "/catalog/v1/glossary/{name}"),
+        ("GET", "/catalog/v1/lineage"),
+        ("GET", "/catalog/v1/impact"),
+        ("POST", "/catalog/v1/impact"),
     }
     assert documented == expected
 

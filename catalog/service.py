@@ -1,0 +1,298 @@
+"""The catalog's decisions: search, entity views, curated edits (audited) and lineage.
+
+No Flask here: ``catalog.api`` and ``catalog.ui`` parse requests and format
+answers around these methods. Curated values (tags, owners, domains, glossary
+terms, a description) are stored apart from what schemas say
+(``catalog_curation``) and merged into the entity and its index text on every
+edit and every re-index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import peewee
+
+from catalog.errors import EntityNotFound, InvalidRequest, StoreFailure
+from catalog.indexer import Indexer
+from catalog.lineage import LineageStore
+from catalog.model import ENTITY_TYPES, AuditSink, Entity, SearchPage, SearchQuery
+from catalog.store import CatalogStore, EntityRow, write_transaction
+from registry.errors import RegistryError
+from registry.service import RegistryService
+
+__all__ = ["EDITABLE_KINDS", "CatalogService"]
+
+EDITABLE_KINDS = {"tags": "tag", "owners": "owner", "domains": "domain", "terms": "term"}
+"""URL word -> label kind of the multi-valued curated labels."""
+
+MAX_LABEL_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 10_000
+
+
+class CatalogService:
+    def __init__(
+        self,
+        database: peewee.Database,
+        registry: RegistryService,
+        indexer: Indexer,
+        *,
+        audit: AuditSink,
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.indexer = indexer
+        self.store = CatalogStore(database)
+        self.lineage_store = LineageStore(database)
+        self.audit = audit
+
+    # -- search and entities -------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        for entity_type in query.types:
+            if entity_type not in ENTITY_TYPES:
+                raise InvalidRequest(
+                    f"Unknown type {entity_type!r}; known types: {', '.join(ENTITY_TYPES)}"
+                )
+        with _store_errors():
+            total, hits, facets = self.indexer.index.search(query)
+            rows = self.store.entities([hit.entity_id for hit in hits])
+            ordered = [rows[hit.entity_id] for hit in hits if hit.entity_id in rows]
+            results = self._entities(ordered)
+        return SearchPage(total=total, results=results, facets=facets)
+
+    def entity(self, qualified_name: str) -> Entity:
+        with _store_errors():
+            row = self.store.entity_by_name(qualified_name)
+            if row is None:
+                raise EntityNotFound(f"Entity {qualified_name!r} not found")
+            return self._entities([row])[0]
+
+    def fields_of(self, subject: str) -> list[Entity]:
+        with _store_errors():
+            rows = self.store.entities_where("subject = ? AND type = 'field'", (subject,), 5000)
+            return sorted(self._entities(rows), key=lambda e: e.path or "")
+
+    def tagged(self, kind: str, value: str) -> list[Entity]:
+        with _store_errors():
+            return self._entities(self.store.entities_with_label(kind, value))
+
+    def _entities(self, rows: Sequence[EntityRow]) -> list[Entity]:
+        curated = self.store.curation_many([row["qualified_name"] for row in rows])
+        return [_entity(row, curated.get(row["qualified_name"], [])) for row in rows]
+
+    # -- curated edits -------------------------------------------------------------------
+
+    def add_label(self, qualified_name: str, kind: str, value: str, *, actor: str) -> Entity:
+        value = _label(value)
+        with _store_errors(), write_transaction(self.database):
+            self._require(qualified_name)
+            added = self.store.add_curation(qualified_name, kind, value)
+            self.indexer.refresh(qualified_name)
+        if added:
+            self._audit(actor, f"catalog.{kind}.add", qualified_name, {"value": value})
+        return self.entity(qualified_name)
+
+    def remove_label(self, qualified_name: str, kind: str, value: str, *, actor: str) -> Entity:
+        with _store_errors(), write_transaction(self.database):
+            self._require(qualified_name)
+            removed = self.store.remove_curation(qualified_name, kind, value)
+            if not removed:
+                raise EntityNotFound(
+                    f"{qualified_name!r} has no curated {kind} {value!r} (schema-derived values "
+                    "are changed by registering a new schema version)"
+                )
+            self.indexer.refresh(qualified_name)
+        self._audit(actor, f"catalog.{kind}.remove", qualified_name, {"value": value})
+        return self.entity(qualified_name)
+
+    def set_labels(
+        self, qualified_name: str, kind: str, values: Sequence[str], *, actor: str
+    ) -> Entity:
+        """Replace the curated values of ``kind`` (schema-derived ones stay)."""
+        cleaned = [_label(value) for value in values]
+        with _store_errors(), write_transaction(self.database):
+            self._require(qualified_name)
+            self.store.remove_curation(qualified_name, kind)
+            for value in cleaned:
+                self.store.add_curation(qualified_name, kind, value)
+            self.indexer.refresh(qualified_name)
+        self._audit(actor, f"catalog.{kind}.set", qualified_name, {"values": cleaned})
+        return self.entity(qualified_name)
+
+    def set_description(self, qualified_name: str, text: str | None, *, actor: str) -> Entity:
+        """Set (or with ``None``/empty, remove) the curated description."""
+        if text is not None and len(text) > MAX_DESCRIPTION_LENGTH:
+            raise InvalidRequest(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters")
+        if text is not None and "\x00" in text:
+            raise InvalidRequest("description must not contain NUL characters")
+        with _store_errors(), write_transaction(self.database):
+            self._require(qualified_name)
+            self.store.remove_curation(qualified_name, "description")
+            if text and text.strip():
+                self.store.add_curation(qualified_name, "description", text.strip())
+            self.indexer.refresh(qualified_name)
+        self._audit(actor, "catalog.description.set", qualified_name, {"description": text or None})
+        return self.entity(qualified_name)
+
+    def _audit(self, actor: str, action: str, resource: str, detail: dict[str, Any]) -> None:
+        """Record a done edit (outcome ``success``); the detail as compact JSON."""
+        text = json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else ""
+        self.audit.record(actor, action, resource, "success", text)
+
+    def _require(self, qualified_name: str) -> None:
+        if self.store.entity_id(qualified_name) is None:
+            raise EntityNotFound(f"Entity {qualified_name!r} not found")
+
+    # -- glossary ------------------------------------------------------------------------
+
+    def terms(self) -> list[dict[str, str]]:
+        with _store_errors():
+            return [{"name": name, "definition": text} for name, text in self.store.terms()]
+
+    def put_term(self, name: str, definition: str, *, actor: str) -> dict[str, str]:
+        name = _label(name)
+        if len(definition) > MAX_DESCRIPTION_LENGTH or "\x00" in definition:
+            raise InvalidRequest(
+                f"definition must be at most {MAX_DESCRIPTION_LENGTH} characters, without NUL"
+            )
+        with _store_errors(), write_transaction(self.database):
+            self.store.put_term(name, definition)
+            self.indexer.put_term(name, definition)
+        self._audit(actor, "catalog.term.put", f"term:{name}", {"definition": definition})
+        return {"name": name, "definition": definition}
+
+    def delete_term(self, name: str, *, actor: str) -> None:
+        with _store_errors(), write_transaction(self.database):
+            if not self.store.delete_term(name):
+                raise EntityNotFound(f"Glossary term {name!r} not found")
+            self.indexer.remove_entity(f"term:{name}")
+        self._audit(actor, "catalog.term.delete", f"term:{name}", {})
+
+    # -- lineage -------------------------------------------------------------------------
+
+    def lineage(self, entity: str) -> dict[str, Any]:
+        entity_type, _, name = entity.partition(":")
+        if entity_type not in ("topic", "subject", "group") or not name:
+            raise InvalidRequest(
+                "entity must be topic:<name>, subject:<name> or group:<id>; got " + repr(entity)
+            )
+        with _store_errors():
+            if entity_type == "topic":
+                return self._topic_lineage(name)
+            if entity_type == "subject":
+                return self._subject_lineage(name)
+            return self._group_lineage(name)
+
+    def _topic_lineage(self, topic: str) -> dict[str, Any]:
+        producers = self.lineage_store.producers(topic)
+        subjects = {
+            s for s in (f"{topic}-key", f"{topic}-value") if self.store.entity_id(f"subject:{s}")
+        }
+        for producer in producers:
+            for schema_id in producer["schemaIds"]:
+                subjects.update(self._subjects_of_schema(schema_id))
+        groups = self.lineage_store.group_topics(topic=topic)
+        return {
+            "entity": f"topic:{topic}",
+            "known": bool(
+                producers or groups or subjects or self.store.entity_id(f"topic:{topic}")
+            ),
+            "producers": producers,
+            "consumerGroups": groups,
+            "subjects": sorted(subjects),
+        }
+
+    def topics_of_subject(self, subject: str) -> list[str]:
+        """Topics carrying ``subject``: by TopicNameStrategy, and where producers used its ids."""
+        topics: set[str] = set()
+        for suffix in ("-value", "-key"):
+            if subject.endswith(suffix) and len(subject) > len(suffix):
+                topics.add(subject[: -len(suffix)])
+        schema_ids = self._schema_ids_of(subject)
+        for producer in self.lineage_store.producers():
+            if schema_ids & set(producer["schemaIds"]):
+                topics.add(producer["topic"])
+        return sorted(topics)
+
+    def _subject_lineage(self, subject: str) -> dict[str, Any]:
+        topics = self.topics_of_subject(subject)
+        return {
+            "entity": f"subject:{subject}",
+            "known": self.store.entity_id(f"subject:{subject}") is not None,
+            "topics": [self._topic_lineage(topic) for topic in topics],
+        }
+
+    def _group_lineage(self, group_id: str) -> dict[str, Any]:
+        group = self.lineage_store.group(group_id)
+        return {
+            "entity": f"group:{group_id}",
+            "known": group is not None,
+            "group": group,
+            "topics": self.lineage_store.group_topics(group_id=group_id),
+        }
+
+    def _subjects_of_schema(self, schema_id: int) -> list[str]:
+        try:
+            return self.registry.schema_subjects(schema_id)
+        except RegistryError:
+            return []
+
+    def _schema_ids_of(self, subject: str) -> set[int]:
+        try:
+            versions = self.registry.list_schemas(subject_prefix=subject)
+        except RegistryError:
+            return set()
+        return {v.schema.schema_id for v in versions if v.subject == subject}
+
+
+def _label(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("a value must be a non-empty string")
+    value = value.strip()
+    if any(ord(char) < 32 for char in value):
+        raise InvalidRequest("a value must not contain control characters")
+    if len(value) > MAX_LABEL_LENGTH:
+        raise InvalidRequest(f"a value is longer than {MAX_LABEL_LENGTH} characters")
+    return value
+
+
+def _entity(row: EntityRow, curated: Sequence[tuple[str, str]]) -> Entity:
+    curated_labels: dict[str, list[str]] = {}
+    curated_description = None
+    for kind, value in curated:
+        if kind == "description":
+            curated_description = value
+        else:
+            curated_labels.setdefault(kind, []).append(value)
+    merged = row["label_values"]
+    return Entity(
+        qualified_name=row["qualified_name"],
+        type=row["type"],
+        name=row["name"],
+        description=curated_description or row["description"],
+        schema_description=row["description"],
+        curated_description=curated_description,
+        tags=merged.get("tag", []),
+        owners=merged.get("owner", []),
+        domains=merged.get("domain", []),
+        terms=merged.get("term", []),
+        schema_labels=row["labels"],
+        curated_labels=curated_labels,
+        subject=row["subject"],
+        version=row["version"],
+        path=row["path"],
+        attrs=row["attrs"],
+    )
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """Database failures leave as ``StoreFailure`` (a clear 500 body, no stack trace)."""
+    try:
+        yield
+    except peewee.PeeweeException as error:
+        raise StoreFailure(f"Error in the catalog's data store: {error}") from error
