@@ -13,6 +13,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from governance.audit import AuditSink
+
 __all__ = [
     "ENTITY_TYPES",
     "LABEL_KINDS",
@@ -119,13 +121,3 @@ class TopicSource(Protocol):
     imports the broker)."""
 
     def topics(self) -> Sequence[TopicInfo]: ...
-
-
-class AuditSink(Protocol):
-    """Where catalog edits are recorded; the same shape as governance's ``AuditSink``
-    (``record(actor, action, resource, outcome, detail)``), so ``charter`` can pass
-    governance's audit log in as it is."""
-
-    def record(
-        self, actor: str, action: str, resource: str, outcome: str, detail: str = ""
-    ) -> None: ...

@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
 
+from governance.audit import AuditSink
 from governance.security.store import AuditRow, SecurityStore
 
 __all__ = ["AuditSink", "BufferedAudit", "NoAudit"]
@@ -26,12 +26,6 @@ __all__ = ["AuditSink", "BufferedAudit", "NoAudit"]
 log = logging.getLogger(__name__)
 
 _MAX_PENDING = 10_000
-
-
-class AuditSink(Protocol):
-    def record(
-        self, actor: str, action: str, resource: str, outcome: str, detail: str = ""
-    ) -> None: ...
 
 
 class NoAudit:
