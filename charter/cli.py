@@ -108,21 +108,16 @@ def _configure_logging(settings: Settings) -> None:
 @click.group()
 @click.version_option(package_name="charter")
 def main() -> None:
-    """Charter: a Confluent-compatible schema registry, a Kafka-compatible broker and a
-    data catalog.
-
-    Governance is planned.
-    """
+    """Charter: a Confluent-compatible schema registry, a Kafka-compatible broker with a
+    schema gate, governance policies, a data catalog, and clients to produce and consume
+    validated records."""
 
 
 @main.command()
 @_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, _KAFKA_OPTIONS)
 def up(settings: Settings) -> None:
-    """Start everything: the schema registry and the catalog (HTTP, web UI at /ui/) and the
-    Kafka broker.
-
-    The gate's schema checks and governance are planned, not yet served.
-    """
+    """Start everything: the HTTP tier (schema registry, governance, security, catalog and
+    its web UI at /ui/) and the Kafka broker with its schema gate."""
     from charter.supervisor import run_up
 
     _secure_start(settings)
@@ -137,8 +132,8 @@ def serve() -> None:
 @serve.command("http")
 @_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, [_SUPERVISED_OPTION])
 def serve_http(settings: Settings, supervised: bool = False) -> None:
-    """The HTTP tier only: the schema registry and the catalog (stateless; several workers
-    over PostgreSQL)."""
+    """The HTTP tier only: registry, governance, security, catalog and UI (stateless;
+    several workers over PostgreSQL)."""
     from charter.compose import log_storage_locations
     from charter.http_server import run_http
     from charter.listeners import check_ports
