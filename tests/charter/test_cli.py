@@ -171,12 +171,13 @@ def test_each_command_offers_only_its_flags(
         assert flag not in result.stdout
 
 
-def test_up_help_describes_what_works_and_marks_the_rest_planned(tmp_path: Path) -> None:
+def test_up_help_describes_what_it_serves(tmp_path: Path) -> None:
     result = run_charter("up", "--help", cwd=tmp_path)
     text = " ".join(result.stdout.split())
-    assert "schema registry" in text and "Kafka broker" in text
+    assert "schema registry" in text and "Kafka broker" in text and "schema gate" in text
+    assert "governance" in text and "security" in text
     assert "catalog" in text and "web UI at /ui/" in text
-    assert "governance are planned" in text
+    assert "planned" not in text
 
 
 # -- a clean start ------------------------------------------------------------------------
