@@ -39,7 +39,8 @@ class Action(enum.StrEnum):
     DELETE = "delete"  # delete topics, records, subjects, versions
     ALTER = "alter"  # configs, partitions, compatibility, mode
     DESCRIBE = "describe"  # metadata, configs, offsets
-    MANAGE = "manage"  # users, role bindings, policies, tags
+    MANAGE = "manage"  # policies, tags and other curation
+    ADMINISTER = "administer"  # users, API keys, role bindings: SystemAdmin's alone
 
 
 class ResourceType(enum.StrEnum):
@@ -63,13 +64,13 @@ _READ = frozenset({Action.READ, Action.DESCRIBE})
 ROLE_ACTIONS: dict[Role, dict[ResourceType, frozenset[Action]]] = {
     Role.SYSTEM_ADMIN: {kind: _ALL for kind in ResourceType},
     Role.RESOURCE_OWNER: {
-        ResourceType.TOPIC: _ALL - {Action.MANAGE},
-        ResourceType.SUBJECT: _ALL - {Action.MANAGE},
-        ResourceType.GROUP: _ALL - {Action.MANAGE},
+        ResourceType.TOPIC: _ALL - {Action.MANAGE, Action.ADMINISTER},
+        ResourceType.SUBJECT: _ALL - {Action.MANAGE, Action.ADMINISTER},
+        ResourceType.GROUP: _ALL - {Action.MANAGE, Action.ADMINISTER},
     },
     Role.DATA_STEWARD: {
         ResourceType.TOPIC: _READ,
-        ResourceType.SUBJECT: _ALL - {Action.MANAGE},
+        ResourceType.SUBJECT: _ALL - {Action.MANAGE, Action.ADMINISTER},
         ResourceType.GROUP: _READ,
         # policies and tags are managed on the cluster resource
         ResourceType.CLUSTER: frozenset({Action.READ, Action.DESCRIBE, Action.MANAGE}),

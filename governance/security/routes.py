@@ -34,6 +34,7 @@ _C = ResourceType.CLUSTER
 _READ_SUBJECT = Need(Action.READ, _S)
 _READ_SOME_SUBJECT = Need(Action.READ, _S, None)
 _MANAGE = Need(Action.MANAGE, _C, None)
+_ADMINISTER = Need(Action.ADMINISTER, _C, None)  # users, keys, bindings: SystemAdmin only
 
 ROUTE_NEEDS: dict[str, Need | str] = {
     "health.health": PUBLIC,
@@ -70,7 +71,7 @@ ROUTE_NEEDS: dict[str, Need | str] = {
     "registry.get_subject_mode": _READ_SUBJECT,
     "registry.put_subject_mode": Need(Action.ALTER, _S),
     "registry.delete_subject_mode": Need(Action.ALTER, _S),
-    # /security/v1: users, keys and bindings are SystemAdmin's; whoami is anyone's
+    # /security/v1: users, keys and bindings are SystemAdmin's (administer); whoami is anyone's
     "security.whoami": AUTHENTICATED,
 }
 
@@ -82,5 +83,7 @@ def need_for(endpoint: str | None, method: str) -> Need | str:
     if endpoint is not None and endpoint in ROUTE_NEEDS:
         return ROUTE_NEEDS[endpoint]
     if endpoint is not None and endpoint.startswith("security."):
-        return _MANAGE
+        # Not ``manage``: a DataSteward manages policies and tags, and must not be able to
+        # grant itself (or anyone) more roles.
+        return _ADMINISTER
     return AUTHENTICATED if method in ("GET", "HEAD", "OPTIONS") else _MANAGE

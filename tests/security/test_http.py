@@ -206,3 +206,26 @@ def test_denials_and_changes_are_audited_without_secrets(app: Flask, client: Fla
     assert ("User:admin", "user.create", "User:fred", "success") in triples
     text = str(entries)
     assert "the-wrong-secret" not in text and "fred-secret-9" not in text
+
+
+def test_a_data_steward_curates_but_cannot_grant_roles(client: FlaskClient) -> None:
+    client.post(
+        "/security/v1/users", json={"name": "stew", "password": "stew-pass-1"}, headers=ADMIN
+    )
+    client.post(
+        "/security/v1/rolebindings",
+        json={"principal": "User:stew", "role": "DataSteward", "resource": "Cluster:charter"},
+        headers=ADMIN,
+    )
+    stew = basic("stew", "stew-pass-1")
+    escalation = client.post(
+        "/security/v1/rolebindings",
+        json={"principal": "User:stew", "role": "SystemAdmin", "resource": "Cluster:charter"},
+        headers=stew,
+    )
+    assert escalation.status_code == 403 and escalation.json["error_code"] == 40301
+    assert client.get("/security/v1/users", headers=stew).status_code == 403
+    policy = client.put(
+        "/governance/v1/policies/owner-required", json={"enabled": True}, headers=stew
+    )
+    assert policy.status_code == 200, policy.get_data(as_text=True)
