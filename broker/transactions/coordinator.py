@@ -367,20 +367,7 @@ class TransactionCoordinator:
         self, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool
     ) -> None:
         """Commit or abort the producer's transaction (EndTxn); a retry of a finished one is fine."""
-        meta = self._txns.get(transactional_id)
-        if meta is None or meta.producer_id != producer_id:
-            raise InvalidProducerIdMapping(
-                f"producer id {producer_id} is not mapped to transactional id {transactional_id!r}"
-            )
-        if producer_epoch != meta.producer_epoch:
-            raise ProducerFenced(
-                f"producer epoch {producer_epoch} of {transactional_id!r} is not the current "
-                f"epoch {meta.producer_epoch}"
-            )
-        if meta.state.is_preparing or transactional_id in self._ending:
-            raise ConcurrentTransactions(
-                f"the previous transaction of {transactional_id!r} is still completing"
-            )
+        meta = self._current(transactional_id, producer_id, producer_epoch)
         if meta.state is TxnState.ONGOING:
             await self._end(meta.copy(), commit=commit, from_state=meta.state)
             return
