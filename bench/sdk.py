@@ -150,6 +150,16 @@ def time_sdk_produce(bootstrap: str, registry_url: str, values: list[dict[str, A
     return len(values) / elapsed
 
 
+def _produce_waiting(producer: Any, topic: str, payload: bytes) -> None:
+    """``produce``, waiting for room in librdkafka's queue when it is full."""
+    while True:
+        try:
+            producer.produce(topic, payload)
+            return
+        except BufferError:
+            producer.poll(0.1)
+
+
 def time_raw_produce(bootstrap: str, payloads: list[bytes]) -> float:
     import confluent_kafka
 
@@ -159,12 +169,7 @@ def time_raw_produce(bootstrap: str, payloads: list[bytes]) -> float:
     producer.flush(60)
     started = time.perf_counter()
     for payload in payloads:
-        while True:
-            try:
-                producer.produce(topic, payload)
-                break
-            except BufferError:
-                producer.poll(0.1)
+        _produce_waiting(producer, topic, payload)
     left = producer.flush(120)
     elapsed = time.perf_counter() - started
     assert left == 0, f"{left} records not delivered"
@@ -183,12 +188,7 @@ def time_confluent_produce(bootstrap: str, serializer: Any, values: list[dict[st
     started = time.perf_counter()
     for value in values:
         payload = serializer(value, SerializationContext(topic, MessageField.VALUE))
-        while True:
-            try:
-                producer.produce(topic, payload)
-                break
-            except BufferError:
-                producer.poll(0.1)
+        _produce_waiting(producer, topic, payload)
     left = producer.flush(120)
     elapsed = time.perf_counter() - started
     assert left == 0, f"{left} records not delivered"
