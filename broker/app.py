@@ -36,6 +36,7 @@ from broker.server import KafkaServer
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks, TopicManager
 from broker.topics import store as topics_store
+from broker.topics.log_end import LogEndReporter
 from broker.transactions import GroupPendingOffsets, PendingOffsets, TransactionCoordinator
 from governance.broker_hooks import BrokerHooks
 from governance.gate import Gate
@@ -102,6 +103,8 @@ class BrokerApp:
         )
         self.topics: TopicManager | None = None
         self.groups: GroupCoordinator | None = None
+        self.log_end: LogEndReporter | None = None
+        """Publishes log-end offsets for the HTTP tier (consumer lag in the catalog)."""
         self.server: KafkaServer | None = None
         self._stopped = asyncio.Event()
 
@@ -172,6 +175,10 @@ class BrokerApp:
         if settings.port == 0:  # ephemeral port: advertise the one we got
             context.advertised_port = self.server.port
         self.topics.start_maintenance()
+        self.log_end = LogEndReporter(
+            self.database, self.topics.all_partitions, settings.log_end_report_interval_ms / 1000
+        )
+        self.log_end.start()
         transactions.start_expiry(settings.transaction_abort_check_interval_ms)
         log.info("Kafka listener ready on %s:%d", settings.host, self.server.port)
 
@@ -182,6 +189,9 @@ class BrokerApp:
         if self.server is not None:
             await self.server.close()
             await self.server.broker.group_commit.aclose()
+        if self.log_end is not None:
+            await self.log_end.aclose()  # a last report: the offsets at shutdown
+            self.log_end = None
         if self.groups is not None:
             await self.groups.stop()
             self.groups = None

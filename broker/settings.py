@@ -64,6 +64,8 @@ class BrokerSettings:
     """KIP-848 server-side assignors offered, the first being the default."""
     group_offsets_event_interval_ms: int = 5000
     """At most one ``group_offsets_committed`` outbox event per group per interval (a summary)."""
+    log_end_report_interval_ms: int = 1000
+    """How often moved log-end offsets are written for the HTTP tier (``broker.topics.log_end``)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -81,7 +83,11 @@ class BrokerSettings:
             raise InvalidConfig(
                 f"socket_request_max_bytes must be at least 1, got {self.socket_request_max_bytes}"
             )
-        for name in ("transaction_max_timeout_ms", "transaction_abort_check_interval_ms"):
+        for name in (
+            "transaction_max_timeout_ms",
+            "transaction_abort_check_interval_ms",
+            "log_end_report_interval_ms",
+        ):
             if getattr(self, name) < 1:
                 raise InvalidConfig(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.fetch_max_sessions < 0:

@@ -21,6 +21,7 @@ __all__ = [
     "AuditSink",
     "Entity",
     "EntityDoc",
+    "LogEndSource",
     "SearchHit",
     "SearchPage",
     "SearchQuery",
@@ -121,3 +122,12 @@ class TopicSource(Protocol):
     imports the broker)."""
 
     def topics(self) -> Sequence[TopicInfo]: ...
+
+
+class LogEndSource(Protocol):
+    """Where the catalog reads the broker's log-end offsets (for consumer lag); ``charter``
+    passes one in."""
+
+    def log_end_offsets(self, topic: str) -> Mapping[int, int]:
+        """The last known log-end offset of each of ``topic``'s partitions, by index."""
+        ...

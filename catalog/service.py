@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import peewee
@@ -19,7 +19,14 @@ import peewee
 from catalog.errors import EntityNotFound, InvalidRequest, StoreFailure
 from catalog.indexer import Indexer
 from catalog.lineage import LineageStore
-from catalog.model import ENTITY_TYPES, AuditSink, Entity, SearchPage, SearchQuery
+from catalog.model import (
+    ENTITY_TYPES,
+    AuditSink,
+    Entity,
+    LogEndSource,
+    SearchPage,
+    SearchQuery,
+)
 from catalog.store import CatalogStore, EntityRow, write_transaction
 from registry.errors import RegistryError
 from registry.service import RegistryService
@@ -41,8 +48,11 @@ class CatalogService:
         indexer: Indexer,
         *,
         audit: AuditSink,
+        log_end: LogEndSource | None = None,
     ) -> None:
         self.database = database
+        self.log_end = log_end
+        """Log-end offsets for consumer lag (None: lag is not known)."""
         self.registry = registry
         self.indexer = indexer
         self.store = CatalogStore(database)
@@ -195,7 +205,7 @@ class CatalogService:
         for producer in producers:
             for schema_id in producer["schemaIds"]:
                 subjects.update(self._subjects_of_schema(schema_id))
-        groups = self.lineage_store.group_topics(topic=topic)
+        groups = self._with_lag(self.lineage_store.group_topics(topic=topic))
         return {
             "entity": f"topic:{topic}",
             "known": bool(
@@ -232,8 +242,26 @@ class CatalogService:
             "entity": f"group:{group_id}",
             "known": group is not None,
             "group": group,
-            "topics": self.lineage_store.group_topics(group_id=group_id),
+            "topics": self._with_lag(self.lineage_store.group_topics(group_id=group_id)),
         }
+
+    def _with_lag(self, group_topics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each committed offset with its partition's log-end offset and the lag (log end -
+        committed, never below 0); ``lag`` of a group on a topic is the sum, None when a
+        partition's log end is not known."""
+        ends: dict[str, Mapping[int, int]] = {}
+        for item in group_topics:
+            topic = item["topic"]
+            if topic not in ends:
+                ends[topic] = self.log_end.log_end_offsets(topic) if self.log_end else {}
+            total: int | None = 0
+            for offset in item["offsets"]:
+                end = ends[topic].get(offset["partition"])
+                offset["logEndOffset"] = end
+                offset["lag"] = None if end is None else max(end - offset["offset"], 0)
+                total = None if total is None or offset["lag"] is None else total + offset["lag"]
+            item["lag"] = total
+        return group_topics
 
     def _subjects_of_schema(self, schema_id: int) -> list[str]:
         try:

@@ -24,6 +24,7 @@ from broker.groups import store as groups_store
 from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
+from broker.topics import log_end as broker_log_end
 from broker.topics import store as broker_store
 from broker.topics.store import broker_outbox
 from catalog import migrations as catalog_migrations
@@ -69,6 +70,7 @@ def migrate(database: peewee.Database) -> None:
             registry_store,
             broker_store,
             groups_store,
+            broker_log_end,
             governance_store,
             security_store,
             catalog_migrations,
@@ -165,7 +167,8 @@ def build_registry(settings: Settings, database: peewee.Database) -> RegistrySer
 
 
 class BrokerTopics:
-    """The catalog's view of the broker's topic rows (``catalog.model.TopicSource``)."""
+    """The catalog's view of the broker's topic rows and reported log-end offsets
+    (``catalog.model.TopicSource`` and ``LogEndSource``)."""
 
     def __init__(self, database: peewee.Database) -> None:
         self.database = database
@@ -178,6 +181,10 @@ class BrokerTopics:
                 for row in broker_store.Topic.select().order_by(broker_store.Topic.name)
             ]
 
+    def log_end_offsets(self, topic: str) -> dict[int, int]:
+        reported = broker_log_end.log_end_offsets(self.database, topic)
+        return {index: offsets.log_end_offset for index, offsets in reported.items()}
+
 
 def build_catalog(
     settings: Settings,
@@ -187,14 +194,17 @@ def build_catalog(
 ) -> CatalogService:
     """The catalog over ``database``: its indexer follows the registry and broker outboxes;
     its edits go to governance's audit log (this process's, unless ``governance`` is given)."""
+    broker_topics = BrokerTopics(database)
     indexer = Indexer(
         database,
         registry,
-        BrokerTopics(database),
+        broker_topics,
         [registry_outbox(database), broker_store.broker_outbox(database)],
     )
     governance = governance or governance_for(database)
-    return CatalogService(database, registry, indexer, audit=governance.direct_audit)
+    return CatalogService(
+        database, registry, indexer, audit=governance.direct_audit, log_end=broker_topics
+    )
 
 
 # -- the broker ----------------------------------------------------------------------------

@@ -550,6 +550,10 @@ class TopicManager:
         self._emit(self.on_config_changed, updated)
         return updated
 
+    def all_partitions(self) -> list[tuple[str, int, PartitionLog]]:
+        """Every open partition as (topic name, index, log); call on the event loop thread."""
+        return self._all_partitions()
+
     def _all_partitions(self) -> list[tuple[str, int, PartitionLog]]:
         return [
             (name, index, log)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from typing import Any
 
+from broker.topics.log_end import LogEndReporter
 from broker.topics.store import broker_outbox
 from tests.catalog.conftest import ORDER, Catalog
 
@@ -92,7 +94,12 @@ def test_topic_lineage(cat: Catalog) -> None:
     assert producer["schemaIds"] == [schema_id] and producer["records"] == 10
     [group] = lineage["consumerGroups"]
     assert group["groupId"] == "billing" and group["clientIds"] == ["billing-1"]
-    assert group["offsets"] == [{"partition": 0, "offset": 7}, {"partition": 1, "offset": 3}]
+    # The broker has not reported its log end yet: the lag is not known.
+    assert group["offsets"] == [
+        {"partition": 0, "offset": 7, "logEndOffset": None, "lag": None},
+        {"partition": 1, "offset": 3, "logEndOffset": None, "lag": None},
+    ]
+    assert group["lag"] is None
 
     subject = cat.client.get("/catalog/v1/lineage?entity=subject:orders-value").json
     assert [topic["entity"] for topic in subject["topics"]] == ["topic:orders"]
@@ -102,6 +109,38 @@ def test_topic_lineage(cat: Catalog) -> None:
     _broker_event(cat, "group_deleted", {"group_id": "billing", "reason": "deleted"})
     cat.sync()
     assert cat.client.get("/catalog/v1/lineage?entity=topic:orders").json["consumerGroups"] == []
+
+
+@dataclasses.dataclass
+class _Log:
+    log_start_offset: int
+    log_end_offset: int
+    closed: bool = False
+
+
+def test_lag_is_log_end_minus_committed(cat: Catalog) -> None:
+    _orders_with_traffic(cat)
+    logs = {("orders", 0): _Log(0, 12), ("orders", 1): _Log(2, 3)}
+    reporter = LogEndReporter(
+        cat.app.extensions["charter.database"],
+        lambda: [(name, index, log) for (name, index), log in logs.items()],
+        interval_s=1,
+    )
+    assert reporter.report() == 2
+    [group] = cat.client.get("/catalog/v1/lineage?entity=topic:orders").json["consumerGroups"]
+    assert group["offsets"] == [
+        {"partition": 0, "offset": 7, "logEndOffset": 12, "lag": 5},
+        {"partition": 1, "offset": 3, "logEndOffset": 3, "lag": 0},
+    ]
+    assert group["lag"] == 5
+    logs[("orders", 1)].log_end_offset = 9  # only what moved is written again
+    assert reporter.report() == 1
+    [topic] = cat.client.get("/catalog/v1/lineage?entity=group:billing").json["topics"]
+    assert topic["lag"] == 11
+    del logs[("orders", 1)]  # a deleted partition's row goes
+    assert reporter.report() == 1
+    [topic] = cat.client.get("/catalog/v1/lineage?entity=group:billing").json["topics"]
+    assert topic["offsets"][1]["lag"] is None and topic["lag"] is None
 
 
 def test_unknown_entities_answer_what_is_known(cat: Catalog) -> None:
