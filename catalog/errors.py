@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "CatalogError",
+    "CsrfRefused",
     "EntityNotFound",
     "InvalidRequest",
     "StoreFailure",
@@ -49,6 +50,13 @@ class UnprocessableSchema(CatalogError):
 
     http_status = 422
     error_code = 42201
+
+
+class CsrfRefused(CatalogError):
+    """A UI form posted without its CSRF token (or with another session's)."""
+
+    http_status = 403
+    error_code = 40302
 
 
 class StoreFailure(CatalogError):

@@ -21,6 +21,7 @@ __all__ = [
     "diff_versions",
     "lineage_picture",
     "subject_page",
+    "topic_schemas",
 ]
 
 
@@ -66,6 +67,18 @@ def subject_page(service: CatalogService, subject: str) -> SubjectPage:
         rule_set=latest.schema.rule_set,
         metadata=latest.schema.metadata,
     )
+
+
+def topic_schemas(service: CatalogService, subjects: list[str]) -> list[SubjectPage]:
+    """The current schema of each subject a topic carries (subjects deleted meanwhile are left
+    out)."""
+    pages = []
+    for subject in subjects:
+        try:
+            pages.append(subject_page(service, subject))
+        except EntityNotFound:
+            continue
+    return pages
 
 
 @dataclasses.dataclass(frozen=True)

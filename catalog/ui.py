@@ -1,27 +1,43 @@
 """The catalog's web UI at ``/ui/``: server-rendered pages (Jinja), readable without JavaScript.
 
-Pages: search with facets (``/ui/``), topic (configs, lineage picture, producers,
-consumer groups), subject (versions, side-by-side diff, compatibility, rules,
-fields), field, glossary term. Curated tags and descriptions are edited with
-plain HTML forms that post and redirect back. Views only parse the request, call
-the service (or ``catalog.pages``) and render.
+Pages: search with facets (``/ui/``), topic (current schema, configs, lineage
+picture, producers, consumer groups with lag), subject (versions, side-by-side
+diff, compatibility, rules, fields), field, glossary term, governance (policies,
+audit log), and with ``auth`` on a login page. Curated tags and descriptions are
+edited with plain HTML forms that post and redirect back. Views only parse the
+request, call the service (or ``catalog.pages``) and render.
+
+Every form carries a CSRF token, checked on every POST before the view runs:
+the login session's token when signed in (``governance.security.sessions``),
+else a random token also kept in an HttpOnly, SameSite=Strict cookie (the
+login form itself, and the UI without auth), which another site can neither
+read nor set.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, CsrfRefused
 from catalog.model import ENTITY_TYPES, Entity
-from catalog.pages import diff_versions, lineage_picture, subject_page
+from catalog.pages import diff_versions, lineage_picture, subject_page, topic_schemas
 from catalog.params import parse_search
 from catalog.service import EDITABLE_KINDS, CatalogService
+from governance.errors import GovernanceError
+from governance.security.errors import SecurityError
+from governance.security.sessions import COOKIE_NAME, WEB_SESSION_ENVIRON_KEY, WebSessions
+from governance.service import GovernanceService
 from registry.hooks import PRINCIPAL_ENVIRON_KEY
 
-__all__ = ["create_blueprint", "entity_url"]
+__all__ = ["CSRF_COOKIE", "create_blueprint", "entity_url"]
+
+CSRF_COOKIE = "charter_csrf"
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def entity_url(entity: Entity) -> str:
@@ -39,7 +55,42 @@ def _actor() -> str:
     return str(request.environ.get(PRINCIPAL_ENVIRON_KEY) or "User:ANONYMOUS")
 
 
-def create_blueprint(service: CatalogService) -> Blueprint:
+def csrf_token() -> str:
+    """The token this request's forms carry (see the module docstring)."""
+    session = request.environ.get(WEB_SESSION_ENVIRON_KEY)
+    if session is not None:
+        return str(session.csrf_token)
+    token = g.get("csrf_token") or request.cookies.get(CSRF_COOKIE, "")
+    if len(token) < 32:
+        token = g.new_csrf_token = secrets.token_urlsafe(32)
+    g.csrf_token = token
+    return token
+
+
+def _csrf_valid() -> bool:
+    presented = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    session = request.environ.get(WEB_SESSION_ENVIRON_KEY)
+    expected = session.csrf_token if session is not None else request.cookies.get(CSRF_COOKIE)
+    return bool(expected and presented) and hmac.compare_digest(
+        str(expected).encode(), presented.encode()
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a UI path of this site only (no open redirect)."""
+    if target and target.startswith("/ui/") and "\\" not in target and "//" not in target:
+        return target
+    return url_for("catalog_ui.search")
+
+
+def create_blueprint(
+    service: CatalogService,
+    *,
+    governance: GovernanceService | None = None,
+    sessions: WebSessions | None = None,
+) -> Blueprint:
+    """The UI over ``service``; the governance page when ``governance`` is given; the login
+    page when ``sessions`` is (auth on)."""
     bp = Blueprint(
         "catalog_ui",
         __name__,
@@ -57,8 +108,47 @@ def create_blueprint(service: CatalogService) -> Blueprint:
     def _quote(value: str) -> str:
         return quote(value, safe="")
 
+    bp.add_app_template_global(csrf_token, "csrf_token")
+
+    @bp.app_context_processor
+    def _page_globals() -> dict[str, Any]:
+        session = request.environ.get(WEB_SESSION_ENVIRON_KEY)
+        return {
+            "signed_in_as": session.principal if session is not None else None,
+            "has_governance": governance is not None,
+            "has_login": sessions is not None,
+        }
+
+    @bp.before_request
+    def _check_csrf() -> Any:
+        if request.method not in _UNSAFE_METHODS or _csrf_valid():
+            return None
+        service.audit.record(
+            _actor(), "ui.csrf", request.path, "denied", "form without a valid CSRF token"
+        )
+        error = CsrfRefused("The form was refused: its CSRF token is missing or invalid.")
+        return render_template("catalog/error.html", error=error), error.http_status
+
+    @bp.after_request
+    def _set_csrf_cookie(response: Response) -> Response:
+        token = g.get("new_csrf_token")
+        if token:
+            response.set_cookie(
+                CSRF_COOKIE,
+                token,
+                httponly=True,
+                samesite="Strict",
+                secure=request.is_secure,
+                path="/ui/",
+            )
+        return response
+
     @bp.errorhandler(CatalogError)
     def _error(error: CatalogError) -> tuple[str, int]:
+        return render_template("catalog/error.html", error=error), error.http_status
+
+    @bp.errorhandler(GovernanceError)
+    def _governance_error(error: GovernanceError) -> tuple[str, int]:
         return render_template("catalog/error.html", error=error), error.http_status
 
     @bp.get("/")
@@ -84,6 +174,7 @@ def create_blueprint(service: CatalogService) -> Blueprint:
             entity=entity,
             lineage=lineage,
             picture=lineage_picture(name, lineage),
+            schemas=topic_schemas(service, lineage["subjects"]),
         )
 
     @bp.get("/subjects/<path:name>")
@@ -135,5 +226,62 @@ def create_blueprint(service: CatalogService) -> Blueprint:
         else:
             abort(400)
         return redirect(entity_url(updated), code=303)
+
+    @bp.get("/governance")
+    def governance_page() -> str:
+        if governance is None:
+            abort(404)
+        filters = {
+            "action": request.args.get("action", "").strip(),
+            "resource": request.args.get("resource", "").strip(),
+        }
+        limit = request.args.get("limit", 50, type=int) or 50
+        entries = governance.audit(
+            limit=limit,
+            action=filters["action"] or None,
+            resource=filters["resource"] or None,
+        )
+        return render_template(
+            "catalog/governance.html",
+            policies=governance.policies(),
+            entries=entries,
+            filters=filters,
+            limit=limit,
+        )
+
+    @bp.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        target = _safe_next(request.values.get("next"))
+        if sessions is None:
+            return redirect(target, code=303)  # auth is off: nobody signs in
+        if request.method == "GET":
+            return render_template("catalog/login.html", next=target, error=None, name="")
+        name = request.form.get("name", "")
+        try:
+            session = sessions.sign_in(name, request.form.get("password", ""), request.remote_addr)
+        except SecurityError as error:
+            page = render_template("catalog/login.html", next=target, error=error, name=name)
+            return page, error.http_status
+        response = redirect(target, code=303)
+        response.set_cookie(
+            COOKIE_NAME,
+            session.cookie,
+            max_age=sessions.lifetime_s,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+            path="/ui/",
+        )
+        response.delete_cookie(CSRF_COOKIE, path="/ui/")
+        return response
+
+    @bp.post("/logout")
+    def logout() -> Response:
+        session = request.environ.get(WEB_SESSION_ENVIRON_KEY)
+        if sessions is not None and session is not None:
+            sessions.sign_out(session)
+        response = redirect(url_for("catalog_ui.login"), code=303)
+        response.delete_cookie(COOKIE_NAME, path="/ui/")
+        return response
 
     return bp

@@ -69,8 +69,13 @@ def create_app(
     app.register_blueprint(create_health_blueprint(database))
     app.register_blueprint(governance_api.create_blueprint(governance.service))
     app.register_blueprint(catalog_api.create_blueprint(catalog))
-    app.register_blueprint(catalog_ui.create_blueprint(catalog))
-    security.install_http(app, settings, database)  # /security/v1; auth on every route if on
+    security_service = security.security_service(settings, database)
+    sessions = security.web_sessions(settings, database, security_service)
+    app.register_blueprint(
+        catalog_ui.create_blueprint(catalog, governance=governance.service, sessions=sessions)
+    )
+    # /security/v1; auth on every route if on
+    security.install_http(app, settings, database, service=security_service, sessions=sessions)
 
     _install_connection_handling(app, database)
     _install_http_error_handler(app)

@@ -41,6 +41,7 @@ from governance.gate import Gate
 from governance.registry_hooks import GovernanceRegistryHooks
 from governance.runtime import Governance
 from governance.schema_gate import SchemaGate
+from governance.security import sessions as security_sessions
 from governance.security import store as security_store
 from registry import store as registry_store
 from registry.events import registry_outbox
@@ -73,6 +74,7 @@ def migrate(database: peewee.Database) -> None:
             broker_log_end,
             governance_store,
             security_store,
+            security_sessions,
             catalog_migrations,
         ],
     )

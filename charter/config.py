@@ -74,6 +74,8 @@ class Settings:
     auth_failure_limit: int = 10
     """Failed logins per user or address within ``auth_failure_window_s`` before refusing."""
     auth_failure_window_s: int = 60
+    ui_session_lifetime_s: int = 8 * 3600
+    """How long a web UI login lasts (with ``auth``); signing out ends it sooner."""
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -146,6 +148,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "sasl_session_lifetime_ms": _at_least(0),
     "auth_failure_limit": _at_least(1),
     "auth_failure_window_s": _at_least(1),
+    "ui_session_lifetime_s": _at_least(60),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}

@@ -8,6 +8,8 @@
   ``governance.security.sasl`` (PLAIN, SCRAM-SHA-256/512).
 - ``install_http``: ``/security/v1`` always; authentication and authorization
   on every route but ``/health`` when ``auth`` is on.
+- ``web_sessions``: the UI's login sessions (signed cookie, CSRF token) when
+  ``auth`` is on.
 - ``bootstrap_admin``: the first start with auth creates ``admin``
   (SystemAdmin) with ``CHARTER_ADMIN_PASSWORD`` or a generated password,
   printed once on the terminal (never logged).
@@ -34,6 +36,7 @@ from governance.security.http_auth import install_http_auth
 from governance.security.ratelimit import FailureLimiter
 from governance.security.sasl import MECHANISMS, start_exchange
 from governance.security.service import ADMIN_USER, SecurityService
+from governance.security.sessions import WebSessions
 from governance.security.store import SecurityStore
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "install_http",
     "kafka_authenticator",
     "security_service",
+    "web_sessions",
 ]
 
 ADMIN_PASSWORD_ENV = "CHARTER_ADMIN_PASSWORD"
@@ -92,11 +96,27 @@ def kafka_authenticator(settings: Settings, service: SecurityService | None) -> 
     return SaslAuthenticator(service, settings.sasl_session_lifetime_ms)
 
 
-def install_http(app: Flask, settings: Settings, database: peewee.Database) -> SecurityService:
-    service = security_service(settings, database)
+def web_sessions(
+    settings: Settings, database: peewee.Database, service: SecurityService
+) -> WebSessions | None:
+    """The UI's login sessions when auth is on (None otherwise: the UI needs no login)."""
+    if not settings.auth:
+        return None
+    return WebSessions(database, service, lifetime_s=settings.ui_session_lifetime_s)
+
+
+def install_http(
+    app: Flask,
+    settings: Settings,
+    database: peewee.Database,
+    *,
+    service: SecurityService | None = None,
+    sessions: WebSessions | None = None,
+) -> SecurityService:
+    service = service or security_service(settings, database)
     app.extensions["charter.security"] = service
     if settings.auth:
-        install_http_auth(app, service, service.authorizer)
+        install_http_auth(app, service, service.authorizer, sessions)
     app.register_blueprint(security_api.create_blueprint(service))
     return service
 

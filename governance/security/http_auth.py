@@ -1,8 +1,11 @@
 """HTTP authentication and authorization, installed on the Flask app as one ``before_request``.
 
-Every request but ``/health`` must carry ``Authorization: Basic`` (user and
-password, or an API key's id and secret) or ``Authorization: Bearer <api
-key>``; the principal is put in the WSGI environ under
+Every request but ``/health`` (and the UI's login page and styles) must carry
+``Authorization: Basic`` (user and password, or an API key's id and secret) or
+``Authorization: Bearer <api key>``; web UI pages also take the login session
+cookie (``governance.security.sessions``; only they, so the JSON APIs never
+act on a cookie a browser sends by itself), and send a browser without one to
+the login page. The principal is put in the WSGI environ under
 ``registry.hooks.PRINCIPAL_ENVIRON_KEY`` so the registry's hooks and the audit
 see who asked. Then the route's need (``routes.ROUTE_NEEDS``) is asked of the
 authorizer. Answers: 401 (40101, with ``WWW-Authenticate``), 403 (40301), 429
@@ -18,14 +21,25 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, redirect, request, url_for
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from governance.security.authorizer import Authorizer
 from governance.security.errors import AuthenticationFailed, Forbidden, SecurityError
 from governance.security.model import CLUSTER_NAME, Action, ResourceType
-from governance.security.routes import FILTERED_LISTS, PUBLIC, Need, need_for
+from governance.security.routes import (
+    FILTERED_LISTS,
+    LOGIN_ENDPOINT,
+    PUBLIC,
+    WEB_UI_PREFIX,
+    EntityNeed,
+    Need,
+    entity_resource,
+    need_for,
+)
 from governance.security.service import SecurityService
+from governance.security.sessions import COOKIE_NAME, WEB_SESSION_ENVIRON_KEY, WebSessions
 from registry.hooks import PRINCIPAL_ENVIRON_KEY
 
 __all__ = ["install_http_auth", "security_error_response"]
@@ -87,39 +101,86 @@ def _effective_route() -> tuple[str | None, dict[str, Any]]:
     }
 
 
+def _web_error_response(error: SecurityError) -> Response:
+    """A denial on a UI page, as a small HTML page."""
+    title = {401: "Sign in required", 403: "Not allowed", 429: "Too many attempts"}.get(
+        error.http_status, "Refused"
+    )
+    body = (
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
+        f'<h1>{title}</h1><p role="alert">{escape(error.message)}</p></html>'
+    )
+    response = Response(body, status=error.http_status, content_type="text/html; charset=utf-8")
+    if error.http_status == 429:
+        response.headers["Retry-After"] = "60"
+    return response
+
+
+def _target(
+    need: Need | EntityNeed, view_args: dict[str, Any]
+) -> tuple[Action, ResourceType, str | None]:
+    """What ``need`` asks for on this request: (action, resource type, name or None for
+    "some resource of that type")."""
+    if need.arg is None:
+        return need.action, need.kind, None  # type: ignore[union-attr]
+    raw = request.args.get(need.arg, "") if need.query else view_args.get(need.arg, "")
+    if isinstance(need, EntityNeed):
+        kind, name = entity_resource(str(raw))
+        return need.action, kind, name
+    return need.action, need.kind, str(raw)
+
+
 def install_http_auth(
-    app: Flask, service: SecurityService, authorizer: Authorizer
+    app: Flask,
+    service: SecurityService,
+    authorizer: Authorizer,
+    sessions: WebSessions | None = None,
 ) -> Callable[[], Response | None]:
+    def _principal(web: bool) -> str:
+        header = request.headers.get("Authorization", "")
+        cookie = request.cookies.get(COOKIE_NAME) if web and sessions is not None else None
+        if cookie and not header and sessions is not None:
+            session = sessions.find(cookie)
+            if session is None:
+                raise AuthenticationFailed("the session has ended: sign in again")
+            request.environ[WEB_SESSION_ENVIRON_KEY] = session
+            return session.principal
+        address = request.remote_addr
+        principal = service.remembered(header, address) if header else None
+        if principal is None:
+            principal = _authenticate(service, header, address)
+            service.remember(header, principal)
+        return principal
+
     @app.before_request
     def _authenticate_and_authorize() -> Response | None:
         endpoint, view_args = _effective_route()
         need = need_for(endpoint, request.method)
         if need == PUBLIC:
             return None
-        header = request.headers.get("Authorization", "")
-        address = request.remote_addr
+        web = endpoint is not None and endpoint.startswith(WEB_UI_PREFIX)
         try:
-            principal = service.remembered(header, address) if header else None
-            if principal is None:
-                principal = _authenticate(service, header, address)
-                service.remember(header, principal)
+            principal = _principal(web)
         except SecurityError as error:
-            return security_error_response(error)
+            if web and error.http_status == 401 and sessions is not None:
+                if request.method in ("GET", "HEAD"):
+                    return redirect(url_for(LOGIN_ENDPOINT, next=request.full_path), code=303)
+                return _web_error_response(error)
+            return _web_error_response(error) if web else security_error_response(error)
         request.environ[PRINCIPAL_ENVIRON_KEY] = principal
-        if isinstance(need, Need):
+        if isinstance(need, Need | EntityNeed):
             detail = f"{request.method} {request.path}"
-            if need.arg is None:
-                name = CLUSTER_NAME if need.kind is ResourceType.CLUSTER else "*"
-                allowed = authorizer.allows_some(principal, need.action, need.kind)
+            action, kind, name = _target(need, view_args)
+            if name is None:
+                name = CLUSTER_NAME if kind is ResourceType.CLUSTER else "*"
+                allowed = authorizer.allows_some(principal, action, kind)
                 if not allowed:
-                    authorizer.authorize(principal, need.action, need.kind, name, detail)
+                    authorizer.authorize(principal, action, kind, name, detail)
             else:
-                name = str(view_args.get(need.arg, ""))
-                allowed = authorizer.authorize(principal, need.action, need.kind, name, detail)
+                allowed = authorizer.authorize(principal, action, kind, name, detail)
             if not allowed:
-                return security_error_response(
-                    Forbidden(f"{principal} is not allowed to {need.action} {need.kind}:{name}")
-                )
+                error = Forbidden(f"{principal} is not allowed to {action} {kind}:{name}")
+                return _web_error_response(error) if web else security_error_response(error)
         return None
 
     @app.after_request

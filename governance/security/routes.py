@@ -6,8 +6,8 @@ means "on some resource of that kind" (reading a schema by id, as Confluent
 lets anyone who can read some subject do), ``AUTHENTICATED`` means any
 authenticated principal, ``PUBLIC`` no credentials at all. An endpoint not in
 the table needs authentication for GET/HEAD and ``manage`` on the cluster for
-anything else (fail closed for routes added later; catalog and governance
-routes belong in this table when they join).
+anything else (fail closed for routes added later). ``EntityNeed`` is the
+catalog's: the resource is the topic or subject a catalog entity name points to.
 """
 
 from __future__ import annotations
@@ -16,7 +16,18 @@ import dataclasses
 
 from governance.security.model import Action, ResourceType
 
-__all__ = ["AUTHENTICATED", "PUBLIC", "Need", "ROUTE_NEEDS", "FILTERED_LISTS", "need_for"]
+__all__ = [
+    "AUTHENTICATED",
+    "FILTERED_LISTS",
+    "LOGIN_ENDPOINT",
+    "PUBLIC",
+    "ROUTE_NEEDS",
+    "WEB_UI_PREFIX",
+    "EntityNeed",
+    "Need",
+    "entity_resource",
+    "need_for",
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -24,6 +35,33 @@ class Need:
     action: Action
     kind: ResourceType
     arg: str | None = "subject"
+    query: bool = False
+    """``arg`` names a query-string argument instead of a view argument."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntityNeed:
+    """``action`` on the resource a catalog entity name (``topic:orders``,
+    ``field:orders-value:customer.email``…) in argument ``arg`` points to (``entity_resource``)."""
+
+    action: Action
+    arg: str
+    query: bool = False
+
+
+def entity_resource(qualified_name: str) -> tuple[ResourceType, str | None]:
+    """The resource behind a catalog entity: a topic, a subject (fields are their subject's), a
+    group; ``None`` as the name (glossary terms, malformed names) means "some subject"."""
+    kind, _, name = qualified_name.partition(":")
+    if kind == "topic" and name:
+        return ResourceType.TOPIC, name
+    if kind == "subject" and name:
+        return ResourceType.SUBJECT, name
+    if kind == "field" and name:
+        return ResourceType.SUBJECT, name.partition(":")[0]
+    if kind == "group" and name:
+        return ResourceType.GROUP, name
+    return ResourceType.SUBJECT, None
 
 
 AUTHENTICATED = "authenticated"
@@ -35,8 +73,15 @@ _READ_SUBJECT = Need(Action.READ, _S)
 _READ_SOME_SUBJECT = Need(Action.READ, _S, None)
 _MANAGE = Need(Action.MANAGE, _C, None)
 _ADMINISTER = Need(Action.ADMINISTER, _C, None)  # users, keys, bindings: SystemAdmin only
+_T = ResourceType.TOPIC
+_READ_ENTITY = EntityNeed(Action.READ, "qualified_name")
+_DESCRIBE_CLUSTER = Need(Action.DESCRIBE, _C, None)  # policies, the audit log
 
-ROUTE_NEEDS: dict[str, Need | str] = {
+WEB_UI_PREFIX = "catalog_ui."
+"""Endpoints of the web UI: a login session cookie authenticates them (and only them)."""
+LOGIN_ENDPOINT = "catalog_ui.login"
+
+ROUTE_NEEDS: dict[str, Need | EntityNeed | str] = {
     "health.health": PUBLIC,
     "registry.root": AUTHENTICATED,
     "registry.server_metadata": AUTHENTICATED,
@@ -73,13 +118,36 @@ ROUTE_NEEDS: dict[str, Need | str] = {
     "registry.delete_subject_mode": Need(Action.ALTER, _S),
     # /security/v1: users, keys and bindings are SystemAdmin's (administer); whoami is anyone's
     "security.whoami": AUTHENTICATED,
+    # /catalog/v1: reads need read on the entity's topic or subject (search, glossary: on some
+    # subject); curation is ``manage`` (DataSteward, SystemAdmin)
+    "catalog_api.search": _READ_SOME_SUBJECT,
+    "catalog_api.entity": _READ_ENTITY,
+    "catalog_api.glossary": _READ_SOME_SUBJECT,
+    "catalog_api.lineage": EntityNeed(Action.READ, "entity", query=True),
+    "catalog_api.impact": Need(Action.READ, _S, "subject", query=True),
+    "catalog_api.put_description": _MANAGE,
+    "catalog_api.edit_labels": _MANAGE,
+    "catalog_api.remove_label": _MANAGE,
+    "catalog_api.put_term": _MANAGE,
+    "catalog_api.delete_term": _MANAGE,
+    # /ui: the same needs as the API behind each page; a browser signs in on the login page
+    "catalog_ui.static": PUBLIC,
+    "catalog_ui.login": PUBLIC,
+    "catalog_ui.logout": AUTHENTICATED,
+    "catalog_ui.search": _READ_SOME_SUBJECT,
+    "catalog_ui.topic": Need(Action.READ, _T, "name"),
+    "catalog_ui.subject": Need(Action.READ, _S, "name"),
+    "catalog_ui.field": Need(Action.READ, _S, "subject"),
+    "catalog_ui.entity": _READ_ENTITY,
+    "catalog_ui.edit": _MANAGE,
+    "catalog_ui.governance": _DESCRIBE_CLUSTER,
 }
 
 FILTERED_LISTS: dict[str, ResourceType] = {"registry.list_subjects": _S}
 """List routes whose JSON array answer keeps only the names the principal may read."""
 
 
-def need_for(endpoint: str | None, method: str) -> Need | str:
+def need_for(endpoint: str | None, method: str) -> Need | EntityNeed | str:
     if endpoint is not None and endpoint in ROUTE_NEEDS:
         return ROUTE_NEEDS[endpoint]
     if endpoint is not None and endpoint.startswith("security."):
