@@ -162,10 +162,10 @@ def install_http_auth(
         try:
             principal = _principal(web)
         except SecurityError as error:
-            if web and error.http_status == 401 and sessions is not None:
-                if request.method in ("GET", "HEAD"):
-                    return redirect(url_for(LOGIN_ENDPOINT, next=request.full_path), code=303)
-                return _web_error_response(error)
+            browser = web and sessions is not None and "Authorization" not in request.headers
+            if browser and error.http_status == 401 and request.method in ("GET", "HEAD"):
+                target = request.full_path.rstrip("?")
+                return redirect(url_for(LOGIN_ENDPOINT, next=target), code=303)
             return _web_error_response(error) if web else security_error_response(error)
         request.environ[PRINCIPAL_ENVIRON_KEY] = principal
         if isinstance(need, Need | EntityNeed):

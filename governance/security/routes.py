@@ -140,7 +140,7 @@ ROUTE_NEEDS: dict[str, Need | EntityNeed | str] = {
     "catalog_ui.field": Need(Action.READ, _S, "subject"),
     "catalog_ui.entity": _READ_ENTITY,
     "catalog_ui.edit": _MANAGE,
-    "catalog_ui.governance": _DESCRIBE_CLUSTER,
+    "catalog_ui.governance_page": _DESCRIBE_CLUSTER,
 }
 
 FILTERED_LISTS: dict[str, ResourceType] = {"registry.list_subjects": _S}

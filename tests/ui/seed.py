@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from typing import Any
 
 from flask import Flask
 
+from broker.topics.log_end import LogEndReporter
 from broker.topics.store import broker_outbox
 from tests.catalog.conftest import ORDER
 
@@ -29,12 +31,24 @@ def _broker_event(app: Flask, name: str, payload: dict[str, Any]) -> None:
         broker_outbox(database).append(name, payload)
 
 
-def seed_catalog(app: Flask) -> None:
+@dataclasses.dataclass
+class _Log:
+    log_start_offset: int
+    log_end_offset: int
+    closed: bool = False
+
+
+def seed_catalog(app: Flask, headers: dict[str, str] | None = None) -> None:
+    """Schemas, topics, producers, groups (with the broker's log-end offsets, for lag), a
+    glossary term and a policy change; ``headers`` authenticate the requests when auth is on."""
     client = app.test_client()
+    headers = headers or {}
 
     def register(subject: str, schema: dict[str, Any], **extra: Any) -> int:
         response = client.post(
-            f"/subjects/{subject}/versions", json={"schema": json.dumps(schema), **extra}
+            f"/subjects/{subject}/versions",
+            json={"schema": json.dumps(schema), **extra},
+            headers=headers,
         )
         assert response.status_code == 200, response.json
         return int(response.json["id"])
@@ -79,8 +93,15 @@ def seed_catalog(app: Flask) -> None:
                 "offsets": [{"topic": "orders", "partition": 0, "offset": 420}],
             },
         )
+    logs = [("orders", 0, _Log(0, 500)), ("orders", 1, _Log(0, 40)), ("orders", 2, _Log(0, 0))]
+    LogEndReporter(app.extensions["charter.database"], lambda: logs, 1).report()
     client.put(
         "/catalog/v1/glossary/Customer",
         json={"definition": "A person or company that buys from us."},
+        headers=headers,
     )
+    policy = client.put(
+        "/governance/v1/policies/max-record-bytes", json={"enabled": True}, headers=headers
+    )
+    assert policy.status_code == 200, policy.json
     app.extensions["charter.catalog"].indexer.catch_up()

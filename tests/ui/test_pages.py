@@ -78,3 +78,47 @@ def test_pages_read_without_javascript(browser: Any, live_catalog: str) -> None:
         assert "not found" in page.locator("[role=alert]").inner_text()
     finally:
         context.close()
+
+
+def test_topic_page_shows_its_schema_and_lag(page: Any, live_catalog: str) -> None:
+    page.goto(f"{live_catalog}/ui/topics/orders")
+    schema = page.locator("section.topic-schema")
+    assert schema.locator("h3").inner_text() == "orders-value"
+    assert "2 of 2" in schema.locator("dl.kv").inner_text()
+    assert '"note"' in schema.locator("pre.schema").inner_text()
+    groups = page.locator("table", has=page.locator("th", has_text="Lag")).first
+    billing = groups.locator("tr", has_text="billing")
+    assert billing.locator("td.lag").inner_text() == "80"  # log end 500 - committed 420
+    details = page.locator("details", has_text="Lag of billing by partition")
+    details.locator("summary").click()
+    assert "0\t420\t500\t80" in details.locator("tbody").inner_text()
+
+
+def test_governance_page_lists_policies_and_filters_the_audit_log(
+    page: Any, live_catalog: str
+) -> None:
+    page.goto(f"{live_catalog}/ui/")
+    page.get_by_role("link", name="Governance").click()
+    assert page.locator("h1").inner_text() == "Governance"
+    policy = page.locator("table.policies tr", has_text="max-record-bytes")
+    assert "enabled" in policy.inner_text()
+    assert page.locator("table.policies tr", has_text="owner-required").locator(".off").count()
+    page.get_by_label("Resource").fill("policy:max-record-bytes")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("table.audit tbody tr")
+    assert rows.count() == 1 and "policy.change" in rows.first.inner_text()
+    page.get_by_label("Action").fill("no.such.action")
+    page.get_by_role("button", name="Filter").click()
+    assert "No audit entry matches" in page.locator("#main").inner_text()
+
+
+def test_governance_page_reads_without_javascript(browser: Any, live_catalog: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_catalog}/ui/governance?action=policy.change")
+        assert page.locator("table.audit tbody tr").count() == 1
+        page.goto(f"{live_catalog}/ui/topics/orders")
+        assert page.locator("section.topic-schema pre").is_visible()
+    finally:
+        context.close()
