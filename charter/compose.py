@@ -241,6 +241,7 @@ def broker_settings(settings: Settings) -> BrokerSettings:
             group_consumer_session_timeout_ms=settings.group_consumer_session_timeout_ms,
             group_consumer_assignors=settings.group_consumer_assignors,
             group_offsets_event_interval_ms=settings.group_offsets_event_interval_ms,
+            log_end_report_interval_ms=settings.log_end_report_interval_ms,
         )
     except InvalidConfig as exc:
         raise ConfigError(str(exc)) from None

@@ -67,6 +67,8 @@ class Settings:
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
     group_offsets_event_interval_ms: int = 5000
+    log_end_report_interval_ms: int = 1000
+    """How often the broker writes moved log-end offsets for the catalog's consumer lag."""
     auth: bool = False
     """Require authentication on HTTP and Kafka (docs/security.md); off: loopback binds only."""
     sasl_session_lifetime_ms: int = 0
@@ -145,6 +147,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "group_consumer_heartbeat_interval_ms": _at_least(1),
     "group_consumer_session_timeout_ms": _at_least(1),
     "group_offsets_event_interval_ms": _at_least(0),
+    "log_end_report_interval_ms": _at_least(1),
     "sasl_session_lifetime_ms": _at_least(0),
     "auth_failure_limit": _at_least(1),
     "auth_failure_window_s": _at_least(1),

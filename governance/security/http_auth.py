@@ -121,9 +121,10 @@ def _target(
 ) -> tuple[Action, ResourceType, str | None]:
     """What ``need`` asks for on this request: (action, resource type, name or None for
     "some resource of that type")."""
-    if need.arg is None:
-        return need.action, need.kind, None  # type: ignore[union-attr]
-    raw = request.args.get(need.arg, "") if need.query else view_args.get(need.arg, "")
+    if isinstance(need, Need) and need.arg is None:
+        return need.action, need.kind, None
+    arg = str(need.arg)
+    raw = request.args.get(arg, "") if need.query else view_args.get(arg, "")
     if isinstance(need, EntityNeed):
         kind, name = entity_resource(str(raw))
         return need.action, kind, name

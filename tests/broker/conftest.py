@@ -24,6 +24,7 @@ from broker.groups import store as groups_store
 from broker.schemas import SchemaState
 from broker.settings import BrokerSettings
 from broker.topics import TopicHooks
+from broker.topics import log_end as log_end_store
 from broker.topics import store as broker_store
 from charter.db import apply_migrations, open_database
 from governance.broker_hooks import AllowAll
@@ -72,7 +73,7 @@ def start_broker(
     settings = BrokerSettings(data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
     data_dir.mkdir(parents=True, exist_ok=True)
     database = open_database(f"sqlite:///{(data_dir / 'charter.db').resolve()}")
-    apply_migrations(database, [broker_store, groups_store])
+    apply_migrations(database, [broker_store, groups_store, log_end_store])
     app = BrokerApp(
         settings,
         database,
@@ -136,6 +137,6 @@ def broker(broker_factory: Callable[..., RunningBroker]) -> RunningBroker:
 def database(tmp_path: Path) -> Iterator[peewee.Database]:
     """A broker database (SQLite file in ``tmp_path``) with the broker's tables migrated."""
     database = open_database(f"sqlite:///{tmp_path / 'charter.db'}")
-    apply_migrations(database, [broker_store, groups_store])
+    apply_migrations(database, [broker_store, groups_store, log_end_store])
     yield database
     database.close()

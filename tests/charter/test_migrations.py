@@ -64,18 +64,22 @@ def _applied(url: str) -> list[tuple[str, int]]:
 
 def _expected() -> list[tuple[str, int]]:
     from broker.groups import store as groups_store
+    from broker.topics import log_end as log_end_store
     from broker.topics import store as broker_store
     from catalog import migrations as catalog_migrations
     from governance import store as governance_store
+    from governance.security import sessions as sessions_store
     from governance.security import store as security_store
     from registry import store as registry_store
 
     stores = (
         broker_store,
         groups_store,
+        log_end_store,
         registry_store,
         governance_store,
         security_store,
+        sessions_store,
         catalog_migrations,
     )
     return sorted(

@@ -33,27 +33,45 @@ ORDER = json.dumps(
 FAST = {"CHARTER_VALUE_SCHEMA_VALIDATION": "full", "CHARTER_GROUP_OFFSETS_EVENT_INTERVAL_MS": "200"}
 
 
-def _lineage(url: str, entity: str) -> dict[str, Any]:
-    response = requests.get(f"{url}/catalog/v1/lineage", params={"entity": entity}, timeout=10)
+def _lineage(url: str, entity: str, auth: tuple[str, str] | None = None) -> dict[str, Any]:
+    response = requests.get(
+        f"{url}/catalog/v1/lineage", params={"entity": entity}, auth=auth, timeout=10
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def _eventually(
-    url: str, entity: str, ready: Callable[[dict[str, Any]], bool], seconds: float = 45
+    url: str,
+    entity: str,
+    ready: Callable[[dict[str, Any]], bool],
+    seconds: float = 45,
+    auth: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
-    body = _lineage(url, entity)
+    body = _lineage(url, entity, auth)
     while not ready(body) and time.monotonic() < deadline:
         time.sleep(0.25)
-        body = _lineage(url, entity)
+        body = _lineage(url, entity, auth)
     assert ready(body), json.dumps(body, indent=1)
     return body
 
 
-def _produce(bootstrap: str, registry_url: str, partition_counts: dict[int, int]) -> None:
-    serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url}), ORDER)
-    producer = Producer({"bootstrap.servers": bootstrap, "client.id": "checkout-service"})
+def _produce(
+    bootstrap: str,
+    registry_url: str,
+    partition_counts: dict[int, int],
+    credentials: dict[str, str] | None = None,
+) -> None:
+    registry = {"url": registry_url}
+    if credentials:
+        registry["basic.auth.user.info"] = (
+            f"{credentials['sasl.username']}:" + (credentials["sasl.password"])
+        )
+    serializer = AvroSerializer(SchemaRegistryClient(registry), ORDER)
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "client.id": "checkout-service", **(credentials or {})}
+    )
     context = SerializationContext("orders", MessageField.VALUE)
     failures: list[str] = []
 
@@ -149,3 +167,31 @@ def test_lineage_shows_producers_groups_and_lag_from_real_clients(tmp_path: Path
             "logEndOffset": 5,
             "lag": 3,
         }
+
+
+def test_lineage_records_the_authenticated_principal(tmp_path: Path) -> None:
+    password = "lineage-admin-password"
+    environment = {**FAST, "CHARTER_ADMIN_PASSWORD": password}
+    sasl = {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-256",
+        "sasl.username": "admin",
+        "sasl.password": password,
+    }
+    with running_up(tmp_path / "data", environment=environment, extra_args=("--auth",)) as charter:
+        admin = AdminClient({"bootstrap.servers": charter.bootstrap, **sasl})
+        admin.create_topics([NewTopic("orders", 1, 1)])["orders"].result(30)
+        _produce(charter.bootstrap, charter.url, {0: 4}, sasl)
+        # The catalog itself needs credentials too.
+        refused = requests.get(
+            f"{charter.url}/catalog/v1/lineage", params={"entity": "topic:orders"}, timeout=10
+        )
+        assert refused.status_code == 401
+        topic = _eventually(
+            charter.url,
+            "topic:orders",
+            lambda b: bool(b["producers"]) and b["producers"][0]["records"] == 4,
+            auth=("admin", password),
+        )
+        assert topic["producers"][0]["principal"] == "User:admin"
+        assert topic["producers"][0]["clientId"] == "checkout-service"
