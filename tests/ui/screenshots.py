@@ -23,6 +23,7 @@ PAGES = {
     "catalog-topic.png": "/ui/topics/orders",
     "catalog-subject-diff.png": "/ui/subjects/orders-value?left=1&right=2#versions-h",
     "catalog-field.png": "/ui/fields/orders-value/customer.customerEmail",
+    "catalog-governance.png": "/ui/governance",
 }
 
 
