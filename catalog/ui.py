@@ -7,23 +7,19 @@ audit log), and with ``auth`` on a login page. Curated tags and descriptions are
 edited with plain HTML forms that post and redirect back. Views only parse the
 request, call the service (or ``catalog.pages``) and render.
 
-Every form carries a CSRF token, checked on every POST before the view runs:
-the login session's token when signed in (``governance.security.sessions``),
-else a random token also kept in an HttpOnly, SameSite=Strict cookie (the
-login form itself, and the UI without auth), which another site can neither
-read nor set.
+Every form carries a CSRF token, checked on every POST before the view runs
+(``catalog.csrf``).
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from catalog.errors import CatalogError, CsrfRefused
+from catalog import csrf
+from catalog.errors import CatalogError
 from catalog.model import ENTITY_TYPES, Entity
 from catalog.pages import diff_versions, lineage_picture, subject_page, topic_schemas
 from catalog.params import parse_search
@@ -34,10 +30,7 @@ from governance.security.sessions import COOKIE_NAME, WEB_SESSION_ENVIRON_KEY, W
 from governance.service import GovernanceService
 from registry.hooks import PRINCIPAL_ENVIRON_KEY
 
-__all__ = ["CSRF_COOKIE", "create_blueprint", "entity_url"]
-
-CSRF_COOKIE = "charter_csrf"
-_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+__all__ = ["create_blueprint", "entity_url"]
 
 
 def entity_url(entity: Entity) -> str:
@@ -53,27 +46,6 @@ def entity_url(entity: Entity) -> str:
 
 def _actor() -> str:
     return str(request.environ.get(PRINCIPAL_ENVIRON_KEY) or "User:ANONYMOUS")
-
-
-def csrf_token() -> str:
-    """The token this request's forms carry (see the module docstring)."""
-    session = request.environ.get(WEB_SESSION_ENVIRON_KEY)
-    if session is not None:
-        return str(session.csrf_token)
-    token = g.get("csrf_token") or request.cookies.get(CSRF_COOKIE, "")
-    if len(token) < 32:
-        token = g.new_csrf_token = secrets.token_urlsafe(32)
-    g.csrf_token = token
-    return token
-
-
-def _csrf_valid() -> bool:
-    presented = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    session = request.environ.get(WEB_SESSION_ENVIRON_KEY)
-    expected = session.csrf_token if session is not None else request.cookies.get(CSRF_COOKIE)
-    return bool(expected and presented) and hmac.compare_digest(
-        str(expected).encode(), presented.encode()
-    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -108,7 +80,7 @@ def create_blueprint(
     def _quote(value: str) -> str:
         return quote(value, safe="")
 
-    bp.add_app_template_global(csrf_token, "csrf_token")
+    csrf.protect(bp, service.audit)
 
     @bp.app_context_processor
     def _page_globals() -> dict[str, Any]:
@@ -118,30 +90,6 @@ def create_blueprint(
             "has_governance": governance is not None,
             "has_login": sessions is not None,
         }
-
-    @bp.before_request
-    def _check_csrf() -> Any:
-        if request.method not in _UNSAFE_METHODS or _csrf_valid():
-            return None
-        service.audit.record(
-            _actor(), "ui.csrf", request.path, "denied", "form without a valid CSRF token"
-        )
-        error = CsrfRefused("The form was refused: its CSRF token is missing or invalid.")
-        return render_template("catalog/error.html", error=error), error.http_status
-
-    @bp.after_request
-    def _set_csrf_cookie(response: Response) -> Response:
-        token = g.get("new_csrf_token")
-        if token:
-            response.set_cookie(
-                CSRF_COOKIE,
-                token,
-                httponly=True,
-                samesite="Strict",
-                secure=request.is_secure,
-                path="/ui/",
-            )
-        return response
 
     @bp.errorhandler(CatalogError)
     def _error(error: CatalogError) -> tuple[str, int]:
@@ -272,7 +220,7 @@ def create_blueprint(
             secure=request.is_secure,
             path="/ui/",
         )
-        response.delete_cookie(CSRF_COOKIE, path="/ui/")
+        response.delete_cookie(csrf.CSRF_COOKIE, path="/ui/")
         return response
 
     @bp.post("/logout")
