@@ -175,3 +175,11 @@ def test_a_reader_cannot_curate_through_the_ui(client: FlaskClient) -> None:
         data={"action": "add", "kind": "tags", "value": "pii", "csrf_token": _csrf(page.data)},
     )
     assert response.status_code == 403
+
+
+def test_login_attempts_are_rate_limited(client: FlaskClient) -> None:
+    answers = [_sign_in(client, "steward", f"guess-{n}").status_code for n in range(6)]
+    assert answers[:5] == [401] * 5 and answers[5] == 429
+    refused = _sign_in(client, "steward", "steward-password")  # even the right one, for now
+    assert refused.status_code == 429
+    assert b"too many failed authentication attempts" in refused.data
