@@ -166,10 +166,20 @@ class GovernanceStore:
     def save_policy(
         self, name: str, enabled: bool, params: Mapping[str, Any], *, actor: str, audit: AuditEntry
     ) -> None:
-        """Store a policy's settings, its audit entry and its ``policy_changed`` event, atomically."""
-        now_ms = int(time.time() * 1000)
+        """Store a policy's settings, its audit entry and its ``policy_changed`` event, atomically.
+
+        The event is appended first: its lock (the outbox's, held to the commit) orders
+        concurrent policy changes from every process, so the audit entries (timed and
+        numbered under the lock), the outbox events and the stored settings all follow the
+        one commit order, and the last event always carries the settings that stay.
+        """
         text = json.dumps(dict(params), sort_keys=True, default=list)
         with self.database.atomic():
+            self.outbox.append(
+                "policy_changed",
+                {"name": name, "enabled": enabled, "params": json.loads(text), "actor": actor},
+            )
+            now_ms = int(time.time() * 1000)
             self._policy.insert(
                 name=name, enabled=enabled, params=text, updated_at_ms=now_ms, updated_by=actor
             ).on_conflict(
@@ -181,11 +191,7 @@ class GovernanceStore:
                     self._policy.updated_by: actor,
                 },
             ).execute()
-            self._insert_audit([audit])
-            self.outbox.append(
-                "policy_changed",
-                {"name": name, "enabled": enabled, "params": json.loads(text), "actor": actor},
-            )
+            self._insert_audit([dataclasses.replace(audit, time_ms=now_ms)])
 
     # -- audit -------------------------------------------------------------------------------
 
