@@ -68,6 +68,12 @@ def test_every_registry_change_and_refusal_is_audited(client: FlaskClient) -> No
     assert client.delete("/config").status_code == 200
     assert client.put("/mode/a-value", json={"mode": "READONLY"}).status_code == 200
     assert client.delete("/mode/a-value").status_code == 200
+    assert client.put("/mode", json={"mode": "READONLY"}).status_code == 200
+    assert client.put("/mode", json={"mode": "READWRITE"}).status_code == 200
+    # a config change a policy refuses
+    client.put("/governance/v1/policies/min-compatibility", json={"enabled": True})
+    assert client.put("/config/a-value", json={"compatibility": "NONE"}).status_code == 422
+    client.put("/governance/v1/policies/min-compatibility", json={"enabled": False})
     assert client.delete("/subjects/a-value/versions/1").status_code == 200
     assert client.delete("/subjects/a-value/versions/1?permanent=true").status_code == 200
     assert _register(client, "c-value", _record("id")).status_code == 200
@@ -80,6 +86,9 @@ def test_every_registry_change_and_refusal_is_audited(client: FlaskClient) -> No
         ("config.change", "subject:a-value", "success"),
         ("config.change", "config:global", "success"),
         ("mode.change", "mode:a-value", "success"),
+        ("mode.change", "mode:global", "success"),
+        ("config.change", "subject:a-value", "denied"),
+        ("policy.change", "policy:min-compatibility", "success"),
         ("schema.delete", "subject:a-value", "success"),
         ("subject.delete", "subject:c-value", "success"),
         ("policy.change", "policy:owner-required", "success"),
@@ -114,6 +123,8 @@ def test_every_registry_change_and_refusal_is_audited(client: FlaskClient) -> No
         "config deleted",
     }
     assert set(details("mode.change", "mode:a-value")) == {"mode READONLY", "mode deleted"}
+    assert set(details("mode.change", "mode:global")) == {"mode READONLY", "mode READWRITE"}
+    assert "min-compatibility" in details("config.change", "subject:a-value", "denied")[0]
     assert set(details("schema.delete", "subject:a-value")) == {
         "version 1 deleted (soft)",
         "version 1 deleted (permanently)",
