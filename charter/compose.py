@@ -43,6 +43,7 @@ from governance.runtime import Governance
 from governance.schema_gate import SchemaGate
 from governance.security import sessions as security_sessions
 from governance.security import store as security_store
+from governance.topic_fields import TopicFields
 from registry import store as registry_store
 from registry.events import registry_outbox
 from registry.service import RegistryService
@@ -263,11 +264,17 @@ def authenticator(settings: Settings) -> Authenticator:
     return NoMechanisms()
 
 
-def broker_hooks(settings: Settings, database: peewee.Database) -> BrokerHooks:
+def broker_hooks(
+    settings: Settings, database: peewee.Database, schemas: SchemaState | None = None
+) -> BrokerHooks:
     """Checks with the principal before create topic, alter config, produce and fetch: the
-    governance policies."""
+    governance policies (``schemas`` tells the consume policies a topic's tagged fields)."""
     governance = governance_for(database)
-    return GovernanceBrokerHooks(governance.engine, governance.buffered_audit)
+    return GovernanceBrokerHooks(
+        governance.engine,
+        governance.buffered_audit,
+        TopicFields(schemas) if schemas is not None else None,
+    )
 
 
 def topic_hooks(settings: Settings) -> TopicHooks:
@@ -285,7 +292,7 @@ def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
         broker_settings(settings),
         database,
         gate=produce_gate(settings, database, schemas),
-        hooks=broker_hooks(settings, database),
+        hooks=broker_hooks(settings, database, schemas),
         authenticator=security.kafka_authenticator(settings, service)
         if service
         else authenticator(settings),

@@ -1,9 +1,8 @@
 """Security wired into Charter: one ``SecurityService`` per process, at both doors.
 
 - ``security_service``: the store, its audit sink and the role-binding
-  authorizer over the opened database. The audit sink is security's own
-  ``BufferedAudit`` (table ``security_audit``) until the governance audit log
-  takes its entries: swap it here.
+  authorizer over the opened database. The audit sink is the governance audit
+  log's buffer, marking security's entries (``governance.security.audit``).
 - ``SaslAuthenticator``: the broker's ``Authenticator`` plug over
   ``governance.security.sasl`` (PLAIN, SCRAM-SHA-256/512).
 - ``install_http``: ``/security/v1`` always; authentication and authorization
@@ -30,7 +29,7 @@ from broker.auth import Authenticator, NoMechanisms, SaslStep
 from broker.connection import ConnectionState
 from charter.config import ConfigError, Settings
 from governance.security import api as security_api
-from governance.security.audit import BufferedAudit
+from governance.security.audit import security_audit
 from governance.security.authorizer import RoleBindingAuthorizer
 from governance.security.http_auth import install_http_auth
 from governance.security.ratelimit import FailureLimiter
@@ -54,7 +53,7 @@ ADMIN_PASSWORD_ENV = "CHARTER_ADMIN_PASSWORD"
 
 def security_service(settings: Settings, database: peewee.Database) -> SecurityService:
     store = SecurityStore(database)
-    audit = BufferedAudit(store)
+    audit = security_audit(database)
     return SecurityService(
         store,
         audit,

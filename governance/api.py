@@ -52,6 +52,7 @@ def create_blueprint(service: GovernanceService) -> Blueprint:
             limit=limit,
             action=request.args.get("action") or None,
             resource=request.args.get("resource") or None,
+            outcome=request.args.get("outcome") or None,
         )
         return jsonify([entry.to_json() for entry in entries])
 

@@ -11,11 +11,13 @@ Entries come from three places (docs/governance.md, "Audit log"):
   happen, through an ``AuditSink``;
 - policy changes are written with the change itself (``GovernanceStore.save_policy``).
 
-``AuditBuffer`` is the sink for hot paths (the broker's event loop and the
-gate): ``record`` only queues; a thread writes every ``flush_interval_s`` and
-folds identical entries (same actor, action, resource, outcome, detail) of one
-interval into one row with a ``count``, so a flood of rejected produces is a
-few rows, not one per record.
+``AuditBuffer`` is the sink for hot paths (the broker's event loop, the gate,
+security's authentication and authorization checks): ``record`` only queues;
+a thread writes every ``flush_interval_s`` and folds identical entries (same
+actor, action, resource, outcome, detail) of one interval into one row with a
+``count``, so a flood of rejected produces or failed logins is a few rows, not
+one per record. A buffer built with ``source`` (security's: ``"security"``)
+marks its rows, so a view of one kind of entry is a filter on one table.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_MAX_PENDING = 10_000
+"""Distinct entries queued at most per interval; a flood beyond it is counted and dropped."""
 
 
 class AuditSink(Protocol):
@@ -64,11 +69,19 @@ class DirectAudit:
 class AuditBuffer:
     """Queues entries and writes them, aggregated, from a background thread."""
 
-    def __init__(self, store: GovernanceStore, *, flush_interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: GovernanceStore,
+        *,
+        flush_interval_s: float = 0.5,
+        source: str | None = None,
+    ) -> None:
         self.store = store
         self.flush_interval_s = flush_interval_s
+        self.source = source
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str, str, str, str], list[int]] = {}
+        self._dropped = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -79,20 +92,26 @@ class AuditBuffer:
         key = (actor, action, resource, outcome, detail)
         with self._lock:
             slot = self._pending.get(key)
-            if slot is None:
-                self._pending[key] = [now, 1]
-            else:
+            if slot is not None:
                 slot[1] += 1
+            elif len(self._pending) < _MAX_PENDING:
+                self._pending[key] = [now, 1]
+            else:  # a flood of distinct entries must not exhaust memory
+                self._dropped += 1
         if self._thread is None:
             self._start()
 
     def flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, {}
+            dropped, self._dropped = self._dropped, 0
+        if dropped:
+            log.warning("audit: %d distinct entries dropped under load", dropped)
         if not pending:
             return
         entries = [
-            AuditEntry(first_ms, *key, count=count) for key, (first_ms, count) in pending.items()
+            AuditEntry(first_ms, *key, count=count, source=self.source)
+            for key, (first_ms, count) in pending.items()
         ]
         try:
             self.store.append_audit(entries)
@@ -155,13 +174,17 @@ def registry_event_entry(event: Event) -> AuditEntry | None:
     elif event.name == "config_changed":
         action = "config.change"
         resource = resource if payload.get("subject") is not None else "config:global"
-        detail = f"compatibility {payload.get('compatibility')}"
+        if payload.get("compatibility") is None and not payload.get("options"):
+            detail = "config deleted"
+        else:
+            detail = f"compatibility {payload.get('compatibility')}"
         if payload.get("options"):
             detail += f", options {dict(payload['options'])}"
     elif event.name == "mode_changed":
         action = "mode.change"
         resource = f"mode:{payload['subject']}" if payload.get("subject") else "mode:global"
-        detail = f"mode {payload.get('mode')}"
+        mode = payload.get("mode")
+        detail = f"mode {mode}" if mode is not None else "mode deleted"
     else:
         return None
     return AuditEntry(

@@ -2,13 +2,15 @@
 
 Topic creation and config changes are checked by the policies of those hook
 points (``topic-naming``, ``retention-limits``, third-party ones); Fetch by
-those of ``consume``. Checks run from the engine's memory, on the event loop;
-denials are queued to the audit log (``AuditBuffer``: no I/O on the loop).
+those of ``consume`` (``consume-access``), which may ask for the tagged fields
+of the topic's schemas (``topic_fields``, cached by schema id). Checks run from
+the engine's memory, on the event loop; denials are queued to the audit log
+(``AuditBuffer``: no I/O on the loop).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from governance.audit import AuditSink
 from governance.engine import PolicyEngine
@@ -18,9 +20,15 @@ __all__ = ["GovernanceBrokerHooks"]
 
 
 class GovernanceBrokerHooks:
-    def __init__(self, engine: PolicyEngine, audit: AuditSink | None = None) -> None:
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        audit: AuditSink | None = None,
+        topic_fields: Callable[[str], Mapping[str, tuple[str, ...]]] | None = None,
+    ) -> None:
         self.engine = engine
         self.audit = audit
+        self.topic_fields = topic_fields
 
     def before_create_topic(
         self, principal: str, topic: str, partitions: int, configs: Mapping[str, str]
@@ -38,7 +46,7 @@ class GovernanceBrokerHooks:
         return ALLOW  # records are checked one by one in the gate (``schema_gate``)
 
     def before_fetch(self, principal: str, topic: str, client_id: str | None) -> Decision:
-        decision = self.engine.check_consume(principal, topic)
+        decision = self.engine.check_consume(principal, topic, client_id, self.topic_fields)
         return self._audited(decision, principal, "topic.consume", topic)
 
     def _audited(self, decision: Decision, principal: str, action: str, topic: str) -> Decision:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from governance.policies import (
+    ConsumeContext,
     HookPoint,
     InvalidParams,
     Policy,
@@ -187,7 +188,15 @@ class PolicyEngine:
     def check_record(self, context: RecordContext) -> Decision:
         return self._run(HookPoint.PRODUCE, lambda s: s.policy.check_record(context, s.params))
 
-    def check_consume(self, principal: str, topic: str) -> Decision:
-        return self._run(
-            HookPoint.CONSUME, lambda s: s.policy.check_consume(principal, topic, s.params)
-        )
+    def check_consume(
+        self,
+        principal: str,
+        topic: str,
+        client_id: str | None = None,
+        fields: Callable[[str], Mapping[str, tuple[str, ...]]] | None = None,
+    ) -> Decision:
+        """May ``principal`` read ``topic``? ``fields`` answers a topic's tagged schema fields."""
+        if not self.active(HookPoint.CONSUME):
+            return ALLOW
+        context = ConsumeContext(principal, topic, client_id, fields)
+        return self._run(HookPoint.CONSUME, lambda s: s.policy.check_consume(context, s.params))

@@ -3,7 +3,9 @@
 Registered as one hook named ``governance``: a denial reaches the client as
 HTTP 422 (error code 42205) ``Denied by governance: policy <name>: <reason>``,
 naming the offending field, and is written to the audit log with outcome
-``denied``. Successful changes are audited from the registry outbox instead
+``denied``. A registration the registry itself refused (incompatible 409,
+invalid schema, wrong mode) is audited with outcome ``rejected`` and the error
+code. Successful changes are audited from the registry outbox instead
 (``governance.audit.registry_event_entry``), once they have committed.
 """
 
@@ -57,6 +59,18 @@ class GovernanceRegistryHooks:
         resource = f"subject:{subject}" if subject is not None else "config:global"
         self._audit_denial(decision, actor, "config.change", resource)
         return decision
+
+    def after_register_rejected(
+        self, actor: Actor, subject: str, error_code: int, message: str
+    ) -> None:
+        if self.audit is not None:
+            self.audit.record(
+                actor.principal,
+                "schema.register",
+                f"subject:{subject}",
+                "rejected",
+                f"error {error_code}: {message}",
+            )
 
     def _audit_denial(self, decision: Decision, actor: Actor, action: str, resource: str) -> None:
         if not decision.allowed and self.audit is not None:

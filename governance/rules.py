@@ -7,11 +7,12 @@ programs and the fields each CEL_FIELD rule selects by tag) and evaluated for
 each decoded record:
 
 - ``type: CEL``: ``expr`` with ``message`` bound to the decoded record;
-- ``type: CEL_FIELD``: ``expr`` for every primitive field whose tags meet the
-  rule's ``tags`` (every primitive field when the rule has none), with
-  ``value``, ``name``, ``fullName``, ``typeName``, ``tags`` and ``message``
-  bound, as Confluent's ``CelFieldExecutor`` does. Field tags come from the
-  Avro field attribute ``confluent:tags`` and ``metadata.tags``
+- ``type: CEL_FIELD``: ``expr`` for every primitive value of the fields whose
+  tags meet the rule's ``tags`` (every field when the rule has none), through
+  nested records, arrays, maps and unions, with ``value``, ``name``,
+  ``fullName``, ``typeName``, ``tags`` and ``message`` (the containing record)
+  bound, as Confluent's ``CelFieldExecutor`` does (``governance.rule_fields``).
+  Field tags come from ``confluent:tags`` and ``metadata.tags``
   (``{"Record.field": ["PII"]}``, ``*`` wildcards).
 
 An expression ``guard ; condition`` passes when the guard is false. A rule
@@ -26,38 +27,30 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import fnmatch
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from governance.cel import CelError, CelProgram, compile_program
+from governance.rule_fields import FieldWalk, compile_field_walk, field_tags
 
-__all__ = ["FailureAction", "Rule", "RuleFailure", "RuleSet", "compile_rule_set"]
+__all__ = [
+    "FailureAction",
+    "Rule",
+    "RuleFailure",
+    "RuleSet",
+    "compile_rule_set",
+    "field_tags",
+]
 
 _WRITE_MODES = frozenset({"WRITE", "WRITEREAD"})
-_PRIMITIVES = frozenset(
-    {"null", "boolean", "int", "long", "float", "double", "bytes", "string", "enum", "fixed"}
-)
-_JSON_PRIMITIVES = frozenset({"string", "number", "integer", "boolean", "null"})
 
 
 class FailureAction(enum.StrEnum):
     ERROR = "ERROR"
     DLQ = "DLQ"
     NONE = "NONE"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class FieldTarget:
-    """A primitive field a CEL_FIELD rule applies to: where it is and what it is."""
-
-    path: tuple[str, ...]  # keys from the record down to the field
-    name: str
-    full_name: str
-    type_name: str
-    tags: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,7 +63,8 @@ class Rule:
     condition: CelProgram
     on_failure: FailureAction
     dlq_topic: str | None
-    fields: tuple[FieldTarget, ...] = ()
+    fields: FieldWalk | None = None
+    """CEL_FIELD: the values of the record the rule runs on."""
     message_fields: tuple[str, ...] | None = None
     """The only top-level fields of ``message`` the expressions read (None: maybe all)."""
 
@@ -116,24 +110,13 @@ EMPTY = RuleSet()
 def _failure_of(rule: Rule, message: Any) -> str | None:
     if rule.rule_type == "CEL":
         return _check(rule, {"message": rule.message_binding(message)})
-    bound = rule.message_binding(message)
-    for target in rule.fields:
-        found, value = _lookup(message, target.path)
-        if not found:
-            continue
-        reason = _check(
-            rule,
-            {
-                "value": value,
-                "name": target.name,
-                "fullName": target.full_name,
-                "typeName": target.type_name,
-                "tags": list(target.tags),
-                "message": bound,
-            },
-        )
+    if rule.fields is None:
+        return None
+    for found in rule.fields.values(message):
+        reason = _check(rule, found.bindings(rule.message_binding(found.message)))
         if reason is not None:
-            return f"field {target.full_name}: {reason}"
+            where = f" ({found.location})" if found.location != found.name else ""
+            return f"field {found.full_name}{where}: {reason}"
     return None
 
 
@@ -147,15 +130,6 @@ def _check(rule: Rule, bindings: Mapping[str, Any]) -> str | None:
     if result is True:
         return None
     return f"expression {rule.condition.source!r} is {json.dumps(result, default=str)}"
-
-
-def _lookup(message: Any, path: Sequence[str]) -> tuple[bool, Any]:
-    value = message
-    for key in path:
-        if not isinstance(value, Mapping) or key not in value:
-            return False, None
-        value = value[key]
-    return True, value
 
 
 # -- compiling ------------------------------------------------------------------------------
@@ -206,14 +180,10 @@ def _compile_rule(
     dlq_topic = params.get("dlq.topic") if isinstance(params, Mapping) else None
     if on_failure is FailureAction.DLQ and not dlq_topic:
         on_failure = FailureAction.ERROR  # nowhere to route: refuse rather than lose it
-    fields: tuple[FieldTarget, ...] = ()
+    fields = None
     if rule_type == "CEL_FIELD":
-        wanted = set(raw.get("tags") or ())
-        fields = tuple(
-            target
-            for target in _field_targets(schema_type, schema, metadata)
-            if not wanted or wanted & set(target.tags)
-        )
+        tags = raw.get("tags") or ()
+        fields = compile_field_walk(schema_type, schema, metadata, [str(tag) for tag in tags])
     return Rule(
         str(raw.get("name") or "unnamed"),
         rule_type,
@@ -259,91 +229,3 @@ def _action(on_failure: Any) -> FailureAction:
         return FailureAction(text)
     except ValueError:
         return FailureAction.ERROR
-
-
-def _metadata_tags(metadata: Mapping[str, Any] | None) -> Mapping[str, Sequence[str]]:
-    tags = (metadata or {}).get("tags") or {}
-    return tags if isinstance(tags, Mapping) else {}
-
-
-def field_tags(
-    full_name: str, inline: Sequence[str], metadata: Mapping[str, Any] | None
-) -> tuple[str, ...]:
-    """A field's tags: its own (``confluent:tags``) plus ``metadata.tags`` entries matching it."""
-    tags = list(inline)
-    for pattern, extra in _metadata_tags(metadata).items():
-        if fnmatch.fnmatchcase(full_name, pattern):
-            tags.extend(str(tag) for tag in extra)
-    return tuple(dict.fromkeys(tags))
-
-
-def _field_targets(
-    schema_type: str, schema: Any, metadata: Mapping[str, Any] | None
-) -> Iterator[FieldTarget]:
-    if schema_type.upper() == "JSON":
-        yield from _json_targets(schema, (), "", metadata)
-    else:
-        yield from _avro_targets(schema, (), metadata, None, set())
-
-
-def _avro_targets(
-    schema: Any,
-    path: tuple[str, ...],
-    metadata: Mapping[str, Any] | None,
-    namespace: str | None,
-    seen: set[str],
-) -> Iterator[FieldTarget]:
-    """The primitive fields of an Avro record, through nested records (not arrays or maps)."""
-    if not isinstance(schema, Mapping) or schema.get("type") != "record":
-        return
-    name = str(schema.get("name", ""))
-    namespace = schema.get("namespace", namespace)
-    full = name if "." in name or not namespace else f"{namespace}.{name}"
-    if full in seen:
-        return
-    seen = seen | {full}
-    for field in schema.get("fields", ()):
-        field_name = str(field["name"])
-        field_type = field["type"]
-        branches = field_type if isinstance(field_type, list) else [field_type]
-        concrete = [b for b in branches if b != "null"]
-        target_type = concrete[0] if len(concrete) == 1 else field_type
-        if isinstance(target_type, Mapping) and target_type.get("type") == "record":
-            yield from _avro_targets(target_type, (*path, field_name), metadata, namespace, seen)
-            continue
-        type_name = _avro_type_name(target_type)
-        if type_name is None:
-            continue
-        full_name = f"{full}.{field_name}"
-        tags = field_tags(full_name, field.get("confluent:tags") or (), metadata)
-        yield FieldTarget((*path, field_name), field_name, full_name, type_name, tags)
-
-
-def _avro_type_name(schema: Any) -> str | None:
-    if isinstance(schema, str):
-        return schema.upper() if schema in _PRIMITIVES else None
-    if isinstance(schema, Mapping):
-        kind = schema.get("type")
-        if kind in _PRIMITIVES:
-            return str(kind).upper()
-    return None
-
-
-def _json_targets(
-    schema: Any, path: tuple[str, ...], prefix: str, metadata: Mapping[str, Any] | None
-) -> Iterator[FieldTarget]:
-    """The primitive properties of a JSON Schema object, through nested objects."""
-    if not isinstance(schema, Mapping):
-        return
-    title = prefix or str(schema.get("title", ""))
-    for prop, sub in (schema.get("properties") or {}).items():
-        if not isinstance(sub, Mapping):
-            continue
-        full_name = f"{title}.{prop}" if title else str(prop)
-        kind = sub.get("type")
-        if kind == "object":
-            yield from _json_targets(sub, (*path, prop), full_name, metadata)
-            continue
-        if isinstance(kind, str) and kind in _JSON_PRIMITIVES:
-            tags = field_tags(full_name, sub.get("confluent:tags") or (), metadata)
-            yield FieldTarget((*path, prop), str(prop), full_name, kind.upper(), tags)

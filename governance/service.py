@@ -64,8 +64,13 @@ class GovernanceService:
         return self.engine.state(name)
 
     def audit(
-        self, *, limit: int = 100, action: str | None = None, resource: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        resource: str | None = None,
+        outcome: str | None = None,
     ) -> list[AuditEntry]:
         if not 1 <= limit <= MAX_AUDIT_LIMIT:
             raise InvalidPolicyRequest(f"limit must be between 1 and {MAX_AUDIT_LIMIT}")
-        return self.store.audit(limit=limit, action=action, resource=resource)
+        return self.store.audit(limit=limit, action=action, resource=resource, outcome=outcome)

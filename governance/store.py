@@ -7,7 +7,9 @@
   resource, outcome, detail, count: how many identical actions a row stands for
   when floods are aggregated). ``source``/``source_seq`` identify an entry
   derived from an outbox event, unique, so several processes following the same
-  outbox write it once.
+  outbox write it once; security's entries (authentication failures,
+  authorization denials, permission changes) have ``source`` ``security`` and
+  no ``source_seq``.
 - ``governance_outbox``: ``policy_changed`` events (``registry.outbox``), so
   every process (HTTP workers, the broker) reloads its policy engine.
 """
@@ -118,9 +120,24 @@ def _create_tables(database: peewee.Database) -> None:
     database.create_tables(list(_models(database)))
 
 
+def _absorb_security_audit(database: peewee.Database) -> None:
+    """Move the rows of ``security_audit`` (security's own table before the audit logs were
+    joined) into ``governance_audit`` as security's entries, and drop it."""
+    if not database.table_exists("security_audit"):
+        return
+    database.execute_sql(
+        "INSERT INTO governance_audit "
+        "(time_ms, actor, action, resource, outcome, detail, count, source) "
+        "SELECT time_ms, actor, action, resource, outcome, detail, 1, 'security' "
+        "FROM security_audit ORDER BY id"
+    )
+    database.execute_sql("DROP TABLE security_audit")
+
+
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_tables,
     outbox_migration(OUTBOX_TABLE),
+    _absorb_security_audit,
 ]
 
 
@@ -149,10 +166,20 @@ class GovernanceStore:
     def save_policy(
         self, name: str, enabled: bool, params: Mapping[str, Any], *, actor: str, audit: AuditEntry
     ) -> None:
-        """Store a policy's settings, its audit entry and its ``policy_changed`` event, atomically."""
-        now_ms = int(time.time() * 1000)
+        """Store a policy's settings, its audit entry and its ``policy_changed`` event, atomically.
+
+        The event is appended first: its lock (the outbox's, held to the commit) orders
+        concurrent policy changes from every process, so the audit entries (timed and
+        numbered under the lock), the outbox events and the stored settings all follow the
+        one commit order, and the last event always carries the settings that stay.
+        """
         text = json.dumps(dict(params), sort_keys=True, default=list)
         with self.database.atomic():
+            self.outbox.append(
+                "policy_changed",
+                {"name": name, "enabled": enabled, "params": json.loads(text), "actor": actor},
+            )
+            now_ms = int(time.time() * 1000)
             self._policy.insert(
                 name=name, enabled=enabled, params=text, updated_at_ms=now_ms, updated_by=actor
             ).on_conflict(
@@ -164,11 +191,7 @@ class GovernanceStore:
                     self._policy.updated_by: actor,
                 },
             ).execute()
-            self._insert_audit([audit])
-            self.outbox.append(
-                "policy_changed",
-                {"name": name, "enabled": enabled, "params": json.loads(text), "actor": actor},
-            )
+            self._insert_audit([dataclasses.replace(audit, time_ms=now_ms)])
 
     # -- audit -------------------------------------------------------------------------------
 
@@ -197,13 +220,23 @@ class GovernanceStore:
         self._audit.insert_many(rows).on_conflict_ignore().execute()
 
     def audit(
-        self, *, limit: int = 100, action: str | None = None, resource: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        resource: str | None = None,
+        outcome: str | None = None,
+        source: str | None = None,
     ) -> list[AuditEntry]:
         """Newest first; ``resource`` matches exactly or as a prefix ending in ``*``."""
         table = self._audit
         query = table.select().order_by(table.time_ms.desc(), table.id.desc()).limit(limit)
         if action:
             query = query.where(table.action == action)
+        if outcome:
+            query = query.where(table.outcome == outcome)
+        if source:
+            query = query.where(table.source == source)
         if resource:
             if resource.endswith("*"):
                 query = query.where(table.resource.startswith(resource[:-1]))

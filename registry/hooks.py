@@ -8,6 +8,11 @@ that had to wait. A hook answers a ``Decision``: ``ALLOW`` or
 ``governance.broker_hooks``); a hook that raises or answers anything else
 denies too (fail closed), never a 500. A denial is ``PolicyDenied`` (HTTP 422,
 error code 42205) naming the hook and the reason.
+
+A hook may also be told of a registration the registry itself refused
+(``after_register_rejected``: incompatible 409, invalid schema 422, wrong mode
+42205, ...), so the audit log has every rejected registration, not only those
+a hook denied; what such a notification raises is logged and ignored.
 """
 
 from __future__ import annotations
@@ -95,6 +100,12 @@ class RegistryHooks(Protocol):
     ) -> Decision:
         """``version`` ``None`` deletes the whole subject."""
 
+    def after_register_rejected(
+        self, actor: Actor, subject: str, error_code: int, message: str
+    ) -> None:
+        """The registry refused a registration (not a hook's denial): ``error_code`` is
+        Confluent's (409 incompatible, 42201 invalid schema, ...)."""
+
 
 class HookRunner:
     """Calls every hook that implements a check, in order; the first denial wins."""
@@ -123,3 +134,14 @@ class HookRunner:
                 decision = Decision.deny(f"the check answered {decision!r}, not a Decision")
             if not decision.allowed:
                 raise PolicyDenied(f"Denied by {hook_name}: {decision.reason}")
+
+    def notify(self, notification: str, *args: Any) -> None:
+        """Call ``notification`` on every hook that has it; failures are logged, not raised."""
+        for hook in self.hooks:
+            notify: Callable[..., object] | None = getattr(hook, notification, None)
+            if notify is None:
+                continue
+            try:
+                notify(*args)
+            except Exception:
+                log.exception("registry hook %r failed in %s", hook, notification)

@@ -72,6 +72,8 @@ class _CommitSummary:
     pending: dict[OffsetKey, int] = dataclasses.field(default_factory=dict)
     commits: int = 0
     last_event_ms: int = 0
+    principals: set[str] = dataclasses.field(default_factory=set)  # who committed (lineage)
+    client_ids: set[str] = dataclasses.field(default_factory=set)
 
 
 class GroupCoordinator:
@@ -294,10 +296,14 @@ class GroupCoordinator:
         member_id: str,
         instance_id: str | None,
         offsets: list[tuple[str, int, int, int, str | None]],
+        *,
+        principal: str | None = None,
+        client_id: str | None = None,
     ) -> dict[OffsetKey, BrokerError | None]:
         """Commit (topic, partition, offset, leader epoch, metadata) entries; errors per partition.
 
-        A group-level problem (unknown member, stale generation) raises.
+        A group-level problem (unknown member, stale generation) raises. ``principal`` and
+        ``client_id`` (who commits) go into the ``group_offsets_committed`` summary (lineage).
         """
         if not group_id:
             raise InvalidGroupId("the group id must not be empty")
@@ -323,7 +329,8 @@ class GroupCoordinator:
                 accepted[key] = OffsetEntry(offset, leader_epoch, metadata, now_ms)
                 results[key] = None
         if accepted:
-            self.store.commit(group_id, accepted, self._commit_events(group_id, accepted, now_ms))
+            events = self._commit_events(group_id, accepted, now_ms, principal, client_id)
+            self.store.commit(group_id, accepted, events)
             self.offsets.setdefault(group_id, {}).update(accepted)
         return results
 
@@ -361,11 +368,20 @@ class GroupCoordinator:
         self.offsets.setdefault(group_id, {}).update(accepted)
 
     def _commit_events(
-        self, group_id: str, accepted: dict[OffsetKey, OffsetEntry], now_ms: int
+        self,
+        group_id: str,
+        accepted: dict[OffsetKey, OffsetEntry],
+        now_ms: int,
+        principal: str | None = None,
+        client_id: str | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
         """Commits are summarised: at most one event per group per interval."""
         summary = self._summaries.setdefault(group_id, _CommitSummary())
         summary.commits += 1
+        if principal:
+            summary.principals.add(principal)
+        if client_id:
+            summary.client_ids.add(client_id)
         summary.pending.update({key: entry.offset for key, entry in accepted.items()})
         if now_ms - summary.last_event_ms < self.settings.group_offsets_event_interval_ms:
             return []
@@ -383,8 +399,11 @@ class GroupCoordinator:
                 for (topic, partition), offset in items[:_MAX_EVENT_PARTITIONS]
             ],
             "truncated": len(items) > _MAX_EVENT_PARTITIONS,
+            "principals": sorted(summary.principals),
+            "client_ids": sorted(summary.client_ids),
         }
         summary.pending, summary.commits, summary.last_event_ms = {}, 0, now_ms
+        summary.principals, summary.client_ids = set(), set()
         return ("group_offsets_committed", payload)
 
     def _flush_summaries(self, *, force: bool = False) -> None:

@@ -40,6 +40,8 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             request.member_id,
             getattr(request, "group_instance_id", None),
             entries,
+            principal=ctx.principal,
+            client_id=ctx.header.client_id,
         )
     except BrokerError as exc:
         results = {(entry[0], entry[1]): exc for entry in entries}

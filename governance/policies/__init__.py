@@ -16,6 +16,7 @@ import logging
 from importlib.metadata import entry_points
 
 from governance.policies.base import (
+    ConsumeContext,
     HookPoint,
     InvalidParams,
     Param,
@@ -31,6 +32,7 @@ from governance.policies.builtins import BUILTIN_POLICIES
 __all__ = [
     "BUILTIN_POLICIES",
     "ENTRY_POINT_GROUP",
+    "ConsumeContext",
     "HookPoint",
     "InvalidParams",
     "Param",

@@ -16,13 +16,14 @@ import dataclasses
 import enum
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
     "HookPoint",
     "InvalidParams",
     "Param",
+    "ConsumeContext",
     "ParamType",
     "Policy",
     "RecordContext",
@@ -159,6 +160,36 @@ class RecordContext:
     value: bytes | None
 
 
+class ConsumeContext:
+    """A topic about to be read (Fetch) by ``principal``.
+
+    ``tagged_fields()`` answers the fields of the topic's registered schemas (the
+    latest versions of ``<topic>-value`` and ``<topic>-key``) with their tags,
+    looked up only when a policy asks and cached by schema id.
+    """
+
+    __slots__ = ("_fields", "_lookup", "client_id", "principal", "topic")
+
+    def __init__(
+        self,
+        principal: str,
+        topic: str,
+        client_id: str | None = None,
+        fields: Callable[[str], Mapping[str, tuple[str, ...]]] | None = None,
+    ) -> None:
+        self.principal = principal
+        self.topic = topic
+        self.client_id = client_id
+        self._lookup = fields
+        self._fields: Mapping[str, tuple[str, ...]] | None = None
+
+    def tagged_fields(self) -> Mapping[str, tuple[str, ...]]:
+        """Field full name -> tags, for the topic's schemas (empty when it has none)."""
+        if self._fields is None:
+            self._fields = self._lookup(self.topic) if self._lookup is not None else {}
+        return self._fields
+
+
 class Policy:
     """Base class of a policy; subclasses set the class attributes and their ``check_*``."""
 
@@ -205,9 +236,7 @@ class Policy:
     def check_record(self, context: RecordContext, params: Mapping[str, Any]) -> Violation | None:
         return None
 
-    def check_consume(
-        self, principal: str, topic: str, params: Mapping[str, Any]
-    ) -> Violation | None:
+    def check_consume(self, context: ConsumeContext, params: Mapping[str, Any]) -> Violation | None:
         return None
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from governance.policies.base import (
+    ConsumeContext,
     HookPoint,
     Param,
     ParamType,
@@ -270,6 +272,58 @@ class RequiredFields(Policy):
         return Violation(f"required field(s) missing: {', '.join(missing)}", missing[0])
 
 
+class ConsumeAccess(Policy):
+    name = "consume-access"
+    description = (
+        "Only these principals may read restricted topics: those whose value or key schema "
+        "has a field carrying the tag, and those matching the topic patterns."
+    )
+    params = (
+        Param(
+            "principals",
+            ParamType.STRING_LIST,
+            "Principals allowed to read restricted topics (User:name; a trailing * matches "
+            "a prefix, User:* everyone authenticated).",
+            default=(),
+        ),
+        Param(
+            "tag",
+            ParamType.STRING,
+            "A topic whose latest value or key schema has a field with this tag is restricted.",
+            default="PII",
+        ),
+        Param(
+            "topics",
+            ParamType.STRING_LIST,
+            "Topic name patterns (* and ? wildcards) restricted whatever their schema.",
+            default=(),
+        ),
+    )
+    hooks = frozenset({HookPoint.CONSUME})
+
+    def check_consume(self, context: ConsumeContext, params: Mapping[str, Any]) -> Violation | None:
+        if _principal_listed(context.principal, params["principals"]):
+            return None
+        refused = f"{context.principal} may not read topic {context.topic!r}"
+        for pattern in params["topics"]:
+            if fnmatch.fnmatchcase(context.topic, pattern):
+                return Violation(
+                    f"{refused}: it matches the restricted pattern {pattern!r}", context.topic
+                )
+        tag = params["tag"]
+        for field, tags in context.tagged_fields().items():
+            if tag in tags:
+                return Violation(f"{refused}: its schema field {field} is tagged {tag}", field)
+        return None
+
+
+def _principal_listed(principal: str, listed: Sequence[str]) -> bool:
+    return any(
+        principal == entry or (entry.endswith("*") and principal.startswith(entry[:-1]))
+        for entry in listed
+    )
+
+
 BUILTIN_POLICIES: tuple[Policy, ...] = (
     SubjectNaming(),
     FieldDocsRequired(),
@@ -280,4 +334,5 @@ BUILTIN_POLICIES: tuple[Policy, ...] = (
     MaxRecordBytes(),
     RetentionLimits(),
     RequiredFields(),
+    ConsumeAccess(),
 )

@@ -1,13 +1,13 @@
-"""Security's tables and queries: users, SCRAM credentials, API keys, role bindings, audit.
+"""Security's tables and queries: users, SCRAM credentials, API keys, role bindings.
 
 - ``security_users``: name, scrypt password hash;
 - ``security_scram``: per user and mechanism, salt, iterations, StoredKey, ServerKey;
 - ``security_api_keys``: key id, owner, SHA-256 of the secret;
 - ``security_role_bindings``: principal, role, resource pattern (type, name, prefix);
 - ``security_generation``: one row, bumped in the same transaction as every
-  change above, so each process reloads its cached bindings when it moves;
-- ``security_audit``: the default audit sink's table (``governance.security.audit``),
-  until security's entries join the governance audit log.
+  change above, so each process reloads its cached bindings when it moves.
+
+Security's audit entries are in the governance audit log (``governance.security.audit``).
 
 Uniqueness is the database's (primary keys, unique indexes): a duplicate is an
 ``IntegrityError`` turned into ``UserExists`` by the service.
@@ -25,7 +25,7 @@ import peewee
 from governance.security.credentials import ScramCredential
 from governance.security.model import ResourcePattern, ResourceType, Role
 
-__all__ = ["MIGRATIONS", "MIGRATION_KEY", "AuditRow", "Binding", "SecurityStore", "UserRow"]
+__all__ = ["MIGRATIONS", "MIGRATION_KEY", "Binding", "SecurityStore", "UserRow"]
 
 MIGRATION_KEY = "security"
 """The name this store's migrations are recorded under (not ``governance``: the governance
@@ -53,19 +53,6 @@ class Binding:
             "role": self.role.value,
             "resource": str(self.resource),
         }
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class AuditRow:
-    time_ms: int
-    actor: str
-    action: str
-    resource: str
-    outcome: str
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def _models(bound: peewee.Database) -> dict[str, type[peewee.Model]]:
@@ -124,25 +111,12 @@ def _models(bound: peewee.Database) -> dict[str, type[peewee.Model]]:
         class Meta:
             table_name = "security_generation"
 
-    class Audit(_Base):
-        id = peewee.BigAutoField()
-        time_ms = peewee.BigIntegerField(index=True)
-        actor = peewee.CharField(max_length=300)
-        action = peewee.CharField(max_length=100)
-        resource = peewee.CharField(max_length=500)
-        outcome = peewee.CharField(max_length=50)
-        detail = peewee.TextField()
-
-        class Meta:
-            table_name = "security_audit"
-
     return {
         "user": User,
         "scram": Scram,
         "api_key": ApiKey,
         "binding": RoleBinding,
         "generation": Generation,
-        "audit": Audit,
     }
 
 
@@ -170,7 +144,6 @@ class SecurityStore:
         self._api_key = models["api_key"]
         self._binding = models["binding"]
         self._generation = models["generation"]
-        self._audit = models["audit"]
 
     # -- change tracking --------------------------------------------------------------------
 
@@ -326,20 +299,3 @@ class SecurityStore:
     def _to_binding(row: Any) -> Binding:
         pattern = ResourcePattern(ResourceType(row.resource_type), row.resource_name, row.prefix)
         return Binding(row.id, row.principal, Role(row.role), pattern)
-
-    # -- audit (the default sink's table) -----------------------------------------------------
-
-    def append_audit(self, rows: Iterable[AuditRow]) -> None:
-        data = [dataclasses.asdict(row) for row in rows]
-        if data:
-            with self.database.atomic():
-                self._audit.insert_many(data).execute()
-
-    def audit(self, limit: int = 100, outcome: str | None = None) -> list[AuditRow]:
-        query = self._audit.select().order_by(self._audit.id.desc()).limit(limit)
-        if outcome is not None:
-            query = query.where(self._audit.outcome == outcome)
-        return [
-            AuditRow(row.time_ms, row.actor, row.action, row.resource, row.outcome, row.detail)
-            for row in query
-        ]

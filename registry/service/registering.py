@@ -31,6 +31,8 @@ from registry.errors import (
     IncompatibleSchema,
     InvalidSchema,
     OperationNotPermitted,
+    PolicyDenied,
+    RegistryError,
     SchemaNotFound,
     SubjectNotFound,
     VersionNotFound,
@@ -87,6 +89,19 @@ class Registering(ServiceBase):
         ``schema`` re-uses the latest version's schema. ``compatibilityGroup``
         limits the compatibility check to versions with the same property value.
         """
+        try:
+            return self._register(subject, request, normalize=normalize, actor=actor)
+        except PolicyDenied:
+            raise  # the hook that denied it has recorded why
+        except RegistryError as error:
+            self.hooks.notify(
+                "after_register_rejected", actor, subject, error.error_code, error.message
+            )
+            raise
+
+    def _register(
+        self, subject: str, request: SchemaRequest, *, normalize: bool, actor: Actor
+    ) -> RegisteredVersion:
         check_subject(subject)
         config = self.get_config(subject, default_to_global=True)
         normalize = normalize or bool(config.options.get("normalize"))

@@ -138,14 +138,14 @@ class Settings(ServiceBase):
             ):
                 if self.store.any_live_version(subject):
                     raise OperationNotPermitted("Cannot import since found existing subjects")
-                purged = self._purge_soft_deleted(subject)
+                purged = self._purge_soft_deleted(subject, actor)
             self.store.set_mode(scope, mode.value)
             self._announce("mode_changed", subject=subject, mode=mode.value, actor=actor.principal)
         if purged:
             self._forget_deleted_schemas()
         return mode
 
-    def _purge_soft_deleted(self, subject: str | None) -> bool:
+    def _purge_soft_deleted(self, subject: str | None, actor: Actor) -> bool:
         """Permanently delete the (soft-deleted) versions in scope; whether there were any."""
         rows = (
             self.store.versions(subject, include_deleted=True)
@@ -163,7 +163,13 @@ class Settings(ServiceBase):
             by_subject.setdefault(row.subject, []).append(row.version)
         for name, numbers in by_subject.items():
             self.store.purge_versions(name, numbers)
-            self._announce("subject_deleted", subject=name, versions=numbers, permanent=True)
+            self._announce(
+                "subject_deleted",
+                subject=name,
+                versions=numbers,
+                permanent=True,
+                actor=actor.principal,
+            )
         return bool(by_subject)
 
     @translate_store_errors

@@ -20,6 +20,7 @@ BUILTIN_NAMES = [
     "max-record-bytes",
     "retention-limits",
     "required-fields",
+    "consume-access",
 ]
 
 

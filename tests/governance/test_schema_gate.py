@@ -195,3 +195,35 @@ def test_validation_none_inspects_nothing_without_produce_policies() -> None:
     gate = SchemaGate(Lookup())
     assert not gate.inspects(_context(value_validation=Validation.NONE))
     assert gate.inspects(_context())
+
+
+CONTACTS = {
+    "type": "record",
+    "name": "Contacts",
+    "fields": [
+        {"name": "emails", "type": {"type": "array", "items": "string"}, "confluent:tags": ["PII"]},
+        {
+            "name": "people",
+            "type": {"type": "map", "values": PERSON},
+        },
+    ],
+}
+
+
+def test_cel_field_rules_reach_tagged_values_in_arrays_and_maps_of_records() -> None:
+    lookup = Lookup()
+    rule = _rule(type="CEL_FIELD", tags=["PII"], expr="value.contains('@') || size(value) == 11")
+    lookup.add(1, "t-value", CONTACTS, rule_set=rule)
+    gate = SchemaGate(lookup)
+
+    def contacts(emails: list[str], ssn: str) -> bytes:
+        person = {"name": "n", "ssn": ssn, "address": {"zip": "75001"}}
+        return framed(1, avro(CONTACTS, {"emails": emails, "people": {"ann": person}}))
+
+    assert gate.check(_context(), _records(contacts(["a@x.io"], "123-45-6789"))) is ACCEPT
+    verdict = gate.check(_context(), _records(contacts(["a@x.io", "nope"], "123-45-6789")))
+    assert isinstance(verdict, Reject)
+    assert "field Contacts.emails (emails[1])" in verdict.errors[0].message
+    verdict = gate.check(_context(), _records(contacts([], "12")))
+    assert isinstance(verdict, Reject)
+    assert "field Person.ssn (people['ann'].ssn)" in verdict.errors[0].message

@@ -206,6 +206,12 @@ def test_denials_and_changes_are_audited_without_secrets(app: Flask, client: Fla
     assert ("User:admin", "user.create", "User:fred", "success") in triples
     text = str(entries)
     assert "the-wrong-secret" not in text and "fred-secret-9" not in text
+    # the same entries are in the one governance audit log, filterable like any other
+    joined = client.get("/governance/v1/audit?limit=1000", headers=ADMIN).json
+    joined_triples = {(e["actor"], e["action"], e["resource"], e["outcome"]) for e in joined}
+    assert triples <= joined_triples
+    denied = client.get("/governance/v1/audit?outcome=denied&action=authenticate", headers=ADMIN)
+    assert [(e["actor"], e["outcome"]) for e in denied.json] == [("User:dev", "denied")]
 
 
 def test_a_data_steward_curates_but_cannot_grant_roles(client: FlaskClient) -> None:

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from governance.security import credentials
+from governance.security.audit import security_entries
 from governance.security.errors import (
     AuthenticationFailed,
     InvalidSecurityRequest,
@@ -130,7 +131,7 @@ def test_authentication_and_its_audit(service: SecurityService) -> None:
     with pytest.raises(AuthenticationFailed):
         service.authenticate_api_key(key["secret"] + "x", "10.0.0.2")
     service.audit.flush()
-    rows = service.store.audit(100)
+    rows = security_entries(service.store.database, limit=100)
     denied = [row for row in rows if row.outcome == "denied"]
     assert {row.actor for row in denied} >= {"User:alice"}
     assert all("alice-password" not in row.detail and "wrong" not in row.detail for row in rows)
