@@ -40,6 +40,7 @@ from broker.transactions import GroupPendingOffsets, PendingOffsets, Transaction
 from governance.broker_hooks import BrokerHooks
 from governance.gate import Gate
 from governance.security.authorizer import AllowEverything, Authorizer
+from governance.security.kafka_admin import KafkaSecurityAdmin
 
 __all__ = ["BrokerApp", "ListenFailed", "run_broker"]
 
@@ -84,6 +85,7 @@ class BrokerApp:
         pending_offsets: PendingOffsets | None = None,
         group_store: GroupStore | None = None,
         authorizer: Authorizer | None = None,
+        security_admin: KafkaSecurityAdmin | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -91,6 +93,7 @@ class BrokerApp:
         self._hooks = hooks
         self._authenticator = authenticator
         self._authorizer = authorizer or AllowEverything()
+        self._security_admin = security_admin
         self._topic_hooks = topic_hooks
         self.schemas = schemas
         """The registry's schemas as this process knows them (kept current by ``charter``)."""
@@ -133,6 +136,7 @@ class BrokerApp:
             node_id=settings.node_id,
             hooks=self._hooks,
             authorizer=self._authorizer,
+            security_admin=self._security_admin,
             fetch_sessions=FetchSessionCache(settings.fetch_max_sessions),
             groups=self.groups,
         )

@@ -10,7 +10,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.errors import GroupIdNotFound, kafka_error
+from broker.authorization import Action, require_group
+from broker.errors import BrokerError, GroupIdNotFound, kafka_error
 from broker.groups import ConsumerGroup
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator
@@ -40,14 +41,16 @@ def _assignment(module: Any, ctx: RequestContext, partitions: dict[str, set[int]
 
 
 def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
-    group = coordinator(ctx).describe(group_id)
-    if not isinstance(group, ConsumerGroup):
-        code, message = kafka_error(
-            GroupIdNotFound(
+    try:
+        require_group(ctx, Action.DESCRIBE, group_id)
+        group = coordinator(ctx).describe(group_id)
+        if not isinstance(group, ConsumerGroup):
+            raise GroupIdNotFound(
                 f"group {group_id} "
                 + ("is not a consumer group" if group is not None else "not found")
             )
-        )
+    except BrokerError as exc:
+        code, message = kafka_error(exc)
         return build(
             module.DescribedGroup,
             error_code=code,

@@ -22,6 +22,7 @@ from broker.transactions import TransactionCoordinator
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import ANONYMOUS
 from governance.security.authorizer import AllowEverything, Authorizer
+from governance.security.kafka_admin import KafkaSecurityAdmin
 
 __all__ = ["ApiHandler", "BrokerContext", "ConnectionState", "Handle", "RequestContext"]
 
@@ -44,6 +45,8 @@ class BrokerContext:
     hooks: BrokerHooks = dataclasses.field(default_factory=AllowAll)
     authorizer: Authorizer = dataclasses.field(default_factory=AllowEverything)
     """Role-binding checks at each door (``broker.authorization``); allow-all when auth is off."""
+    security_admin: KafkaSecurityAdmin | None = None
+    """ACL and SCRAM administration (with auth on); None answers SECURITY_DISABLED."""
     group_commit: GroupCommit = dataclasses.field(default_factory=GroupCommit)
     transactions: TransactionCoordinator | None = None
     """The transaction coordinator (``BrokerApp.start`` builds it once the topics are open)."""

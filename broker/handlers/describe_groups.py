@@ -12,6 +12,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
+from broker.errors import BrokerError, kafka_error
 from broker.groups import ClassicGroup, GroupState
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator
@@ -42,7 +44,26 @@ def _members(module: Any, group: Any) -> tuple[Any, ...]:
     return tuple(members)
 
 
+def _denied(module: Any, group_id: str, exc: BrokerError) -> Any:
+    code, message = kafka_error(exc)
+    return build(
+        module.DescribedGroup,
+        error_code=code,
+        error_message=message,
+        group_id=group_id,
+        group_state="",
+        protocol_type="",
+        protocol_data="",
+        members=(),
+        authorized_operations=_NO_OPERATIONS,
+    )
+
+
 def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
+    try:
+        require_group(ctx, Action.DESCRIBE, group_id)
+    except BrokerError as exc:
+        return _denied(module, group_id, exc)
     group = coordinator(ctx).describe(group_id)
     if group is None:
         return build(

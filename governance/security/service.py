@@ -131,8 +131,9 @@ class SecurityService:
     # -- role bindings ------------------------------------------------------------------------
 
     def create_binding(
-        self, principal: str, role: str, resource: str | None, *, actor: str
+        self, principal: str, role: str, resource: str | None, *, actor: str, via: str = ""
     ) -> Binding:
+        """Create (or answer the existing) binding; ``via`` says through what, for the audit."""
         principal = parse_principal(principal)
         parsed_role = parse_role(role)
         if resource is None or resource == "":
@@ -148,13 +149,14 @@ class SecurityService:
             if existing is None:
                 raise
             return existing  # idempotent, as Confluent's RBAC API is
-        self._changed(actor, "rolebinding.create", str(pattern), f"{principal} {parsed_role}")
+        detail = f"{principal} {parsed_role}" + (f" ({via})" if via else "")
+        self._changed(actor, "rolebinding.create", str(pattern), detail)
         return binding
 
     def bindings(self, principal: str | None = None) -> list[Binding]:
         return self.store.bindings(parse_principal(principal) if principal else None)
 
-    def delete_binding(self, binding_id: int, *, actor: str) -> None:
+    def delete_binding(self, binding_id: int, *, actor: str, via: str = "") -> None:
         binding = self.store.delete_binding(binding_id)
         if binding is None:
             raise BindingNotFound(f"role binding {binding_id} not found")
@@ -162,8 +164,12 @@ class SecurityService:
             actor,
             "rolebinding.delete",
             str(binding.resource),
-            f"{binding.principal} {binding.role}",
+            f"{binding.principal} {binding.role}" + (f" ({via})" if via else ""),
         )
+
+    def changed(self, actor: str, action: str, resource: str, detail: str = "") -> None:
+        """Audit a permission or credential change (outcome ``success``) and apply it at once."""
+        self._changed(actor, action, resource, detail)
 
     def _changed(self, actor: str, action: str, resource: str, detail: str = "") -> None:
         with self._lock:

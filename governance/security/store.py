@@ -25,7 +25,19 @@ import peewee
 from governance.security.credentials import ScramCredential
 from governance.security.model import ResourcePattern, ResourceType, Role
 
-__all__ = ["MIGRATIONS", "MIGRATION_KEY", "AuditRow", "Binding", "SecurityStore", "UserRow"]
+__all__ = [
+    "MIGRATIONS",
+    "MIGRATION_KEY",
+    "NO_PASSWORD",
+    "AuditRow",
+    "Binding",
+    "SecurityStore",
+    "UserRow",
+]
+
+NO_PASSWORD = "!scram-only"
+"""The password hash of a user made by AlterUserScramCredentials: no password matches it, so
+only SCRAM logs in (``credentials.check_password`` rejects anything not ``scrypt$...``)."""
 
 MIGRATION_KEY = "security"
 """The name this store's migrations are recorded under (not ``governance``: the governance
@@ -237,6 +249,52 @@ class SecurityStore:
         return ScramCredential(
             mechanism, bytes(row.salt), row.iterations, bytes(row.stored_key), bytes(row.server_key)
         )
+
+    def scram_mechanisms(
+        self, names: Iterable[str] | None = None
+    ) -> dict[str, list[tuple[str, int]]]:
+        """``{user: [(mechanism, iterations)]}`` of the users with SCRAM credentials."""
+        query = self._scram.select().order_by(self._scram.user, self._scram.mechanism)
+        if names is not None:
+            query = query.where(self._scram.user.in_(list(names)))
+        found: dict[str, list[tuple[str, int]]] = {}
+        for row in query:
+            found.setdefault(row.user, []).append((row.mechanism, int(row.iterations)))
+        return found
+
+    def alter_scram(
+        self, name: str, deletions: Iterable[str], upsertions: Iterable[ScramCredential]
+    ) -> bool:
+        """Delete and upsert one user's SCRAM credentials in one transaction; a user that does
+        not exist is created with no password (SCRAM only). False, and nothing changed, when a
+        deletion names a credential that does not exist."""
+        with self.database.atomic() as transaction:
+            for mechanism in deletions:
+                deleted = (
+                    self._scram.delete()
+                    .where((self._scram.user == name) & (self._scram.mechanism == mechanism))
+                    .execute()
+                )
+                if not deleted:
+                    transaction.rollback()
+                    return False
+            upserts = list(upsertions)
+            if upserts and self._user.get_or_none(self._user.name == name) is None:
+                self._user.create(name=name, password_hash=NO_PASSWORD, created_at_ms=_now_ms())
+            for credential in upserts:
+                self._scram.delete().where(
+                    (self._scram.user == name) & (self._scram.mechanism == credential.mechanism)
+                ).execute()
+                self._scram.create(
+                    user=name,
+                    mechanism=credential.mechanism,
+                    salt=credential.salt,
+                    iterations=credential.iterations,
+                    stored_key=credential.stored_key,
+                    server_key=credential.server_key,
+                )
+            self._bump()
+        return True
 
     # -- API keys -----------------------------------------------------------------------------
 
