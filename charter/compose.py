@@ -284,6 +284,7 @@ def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
         # SCRAM administration works with auth off too (credentials made ahead of turning it
         # on); the ACL APIs then answer SECURITY_DISABLED, as Kafka without an authorizer
         security_admin=KafkaSecurityAdmin(service or security.security_service(settings, database)),
+        request_limiter=security.kafka_request_limiter(settings),
     )
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "UnsupportedMechanism",
     "Forbidden",
     "InvalidSecurityRequest",
+    "RateLimited",
     "SecurityError",
     "TooManyFailures",
     "UserExists",
@@ -43,6 +44,17 @@ class TooManyFailures(SecurityError):
 
     http_status = 429
     error_code = 42901
+
+
+class RateLimited(SecurityError):
+    """More requests a second than the principal's limit; retry after ``retry_after_s``."""
+
+    http_status = 429
+    error_code = 42902
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Forbidden(SecurityError):

@@ -6,7 +6,9 @@ key>``; the principal is put in the WSGI environ under
 ``registry.hooks.PRINCIPAL_ENVIRON_KEY`` so the registry's hooks and the audit
 see who asked. Then the route's need (``routes.ROUTE_NEEDS``) is asked of the
 authorizer. Answers: 401 (40101, with ``WWW-Authenticate``), 403 (40301), 429
-(42901) after too many failures; each is audited by the service/authorizer.
+(42901) after too many failures, 429 (42902, with ``Retry-After``) over the
+per-principal request rate (``http_request_rate``); each failure or denial is
+audited by the service/authorizer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -22,8 +25,14 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from governance.security.authorizer import Authorizer
-from governance.security.errors import AuthenticationFailed, Forbidden, SecurityError
+from governance.security.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    RateLimited,
+    SecurityError,
+)
 from governance.security.model import CLUSTER_NAME, Action, ResourceType
+from governance.security.ratelimit import RequestRateLimiter
 from governance.security.routes import FILTERED_LISTS, PUBLIC, Need, need_for
 from governance.security.service import SecurityService
 from registry.hooks import PRINCIPAL_ENVIRON_KEY
@@ -43,7 +52,8 @@ def security_error_response(error: SecurityError) -> Response:
     if error.http_status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="charter", Bearer realm="charter"'
     if error.http_status == 429:
-        response.headers["Retry-After"] = "60"
+        retry_after = getattr(error, "retry_after_s", 60.0)
+        response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
 
 
@@ -88,7 +98,10 @@ def _effective_route() -> tuple[str | None, dict[str, Any]]:
 
 
 def install_http_auth(
-    app: Flask, service: SecurityService, authorizer: Authorizer
+    app: Flask,
+    service: SecurityService,
+    authorizer: Authorizer,
+    limiter: RequestRateLimiter | None = None,
 ) -> Callable[[], Response | None]:
     @app.before_request
     def _authenticate_and_authorize() -> Response | None:
@@ -106,6 +119,15 @@ def install_http_auth(
         except SecurityError as error:
             return security_error_response(error)
         request.environ[PRINCIPAL_ENVIRON_KEY] = principal
+        if limiter is not None:
+            wait_s = limiter.try_acquire(principal)
+            if wait_s > 0:
+                return security_error_response(
+                    RateLimited(
+                        f"{principal} sent more than {limiter.rate:g} requests a second",
+                        retry_after_s=wait_s,
+                    )
+                )
         if isinstance(need, Need):
             detail = f"{request.method} {request.path}"
             if need.arg is None:
