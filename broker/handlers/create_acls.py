@@ -24,7 +24,6 @@ from broker.handlers.security_support import (
 )
 from broker.protocol import build, response_module
 from governance.security.acls import Acl
-from governance.security.errors import SecurityError
 from governance.security.kafka_admin import KafkaSecurityAdmin
 
 __all__ = ["HANDLERS"]
@@ -33,12 +32,8 @@ API_KEY = 30
 
 
 def _create(admin: KafkaSecurityAdmin, creations: Any, actor: str) -> list[BrokerError | None]:
-    outcomes: list[BrokerError | None] = []
-    for index, creation in enumerate(creations):
-        if index >= MAX_ITEMS:
-            outcomes.append(InvalidRequest(f"at most {MAX_ITEMS} ACLs per request"))
-            continue
-        acl = Acl(
+    acls = [
+        Acl(
             resource_type=int(creation.resource_type),
             resource_name=creation.resource_name,
             pattern_type=int(getattr(creation, "resource_pattern_type", 3)),
@@ -47,13 +42,14 @@ def _create(admin: KafkaSecurityAdmin, creations: Any, actor: str) -> list[Broke
             operation=int(creation.operation),
             permission=int(creation.permission_type),
         )
-        try:
-            admin.create_acl(acl, actor=actor)
-        except SecurityError as exc:
-            outcomes.append(broker_error(exc))
-        else:
-            outcomes.append(None)
-    return outcomes
+        for creation in creations[:MAX_ITEMS]
+    ]
+    outcomes: list[BrokerError | None] = [
+        None if error is None else broker_error(error)
+        for error in admin.create_acls(acls, actor=actor)
+    ]
+    too_many = InvalidRequest(f"at most {MAX_ITEMS} ACLs per request")
+    return outcomes + [too_many] * (len(creations) - len(acls))
 
 
 async def handle(ctx: RequestContext, request: Any) -> Any:

@@ -34,16 +34,13 @@ _Outcome = tuple[BrokerError | None, list[Acl]]
 
 
 def _delete(admin: KafkaSecurityAdmin, filters: Any, actor: str) -> list[_Outcome]:
-    outcomes: list[_Outcome] = []
-    for index, request_filter in enumerate(filters):
-        if index >= MAX_ITEMS:
-            outcomes.append((InvalidRequest(f"at most {MAX_ITEMS} filters per request"), []))
-            continue
-        try:
-            outcomes.append((None, admin.delete_acls(acl_filter(request_filter), actor=actor)))
-        except SecurityError as exc:
-            outcomes.append((broker_error(exc), []))
-    return outcomes
+    wanted = [acl_filter(request_filter) for request_filter in filters[:MAX_ITEMS]]
+    outcomes: list[_Outcome] = [
+        (broker_error(result), []) if isinstance(result, SecurityError) else (None, result)
+        for result in admin.delete_acls(wanted, actor=actor)
+    ]
+    too_many = InvalidRequest(f"at most {MAX_ITEMS} filters per request")
+    return outcomes + [(too_many, [])] * (len(filters) - len(wanted))
 
 
 def _result(module: Any, outcome: _Outcome) -> Any:

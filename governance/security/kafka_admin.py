@@ -21,7 +21,6 @@ from governance.security.credentials import (
     scram_from_salted_password,
 )
 from governance.security.errors import (
-    BindingNotFound,
     CredentialNotFound,
     DuplicateAlteration,
     SecurityError,
@@ -44,7 +43,6 @@ SCRAM_MECHANISM_CODES = {1: "SCRAM-SHA-256", 2: "SCRAM-SHA-512"}
 """Kafka's ``ScramMechanism`` codes (0 is UNKNOWN)."""
 _CODES = {name: code for code, name in SCRAM_MECHANISM_CODES.items()}
 MAX_SCRAM_ITERATIONS = 16384  # Kafka's bound
-_MAX_FILTER_RESULTS = 10_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -87,29 +85,49 @@ class KafkaSecurityAdmin:
             if acl_filter.matches(acl)
         ]
 
-    def create_acl(self, acl: Acl, *, actor: str) -> None:
-        """Create the role binding ``acl`` maps to (``InvalidSecurityRequest`` when none)."""
-        principal, role, pattern = acl_to_binding(acl)
-        self.service.create_binding(
-            principal, role.value, str(pattern), actor=actor, via="Kafka CreateAcls"
-        )
-
-    def delete_acls(self, acl_filter: AclFilter, *, actor: str) -> list[Acl]:
-        """Delete the bindings whose ACL matches; the ACLs deleted."""
-        acl_filter.check()
-        deleted = []
-        for binding in self.service.store.bindings():
-            matching = [acl for acl in binding_to_acls(binding) if acl_filter.matches(acl)]
-            if not matching:
-                continue
+    def create_acls(self, acls: Sequence[Acl], *, actor: str) -> list[SecurityError | None]:
+        """Create the role bindings the ACLs map to, in one transaction; per ACL None or why
+        it was refused (``InvalidSecurityRequest``/``AclNotSupported``)."""
+        outcomes: list[SecurityError | None] = []
+        wanted = []
+        for acl in acls:
             try:
-                self.service.delete_binding(binding.id, actor=actor, via="Kafka DeleteAcls")
-            except BindingNotFound:
-                continue  # deleted meanwhile (by an earlier filter or another process)
-            deleted.extend(matching)
-            if len(deleted) >= _MAX_FILTER_RESULTS:
-                break
-        return deleted
+                wanted.append(acl_to_binding(acl))
+            except SecurityError as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        if wanted:
+            self.service.create_bindings(wanted, actor=actor, via="Kafka CreateAcls")
+        return outcomes
+
+    def delete_acls(
+        self, filters: Sequence[AclFilter], *, actor: str
+    ) -> list[list[Acl] | SecurityError]:
+        """Delete the bindings whose ACL matches each filter, in one transaction; per filter
+        the ACLs it deleted (a binding once, under the first filter matching it) or why the
+        filter is invalid."""
+        bindings = self.service.store.bindings()
+        doomed: dict[int, None] = {}
+        outcomes: list[list[Acl] | SecurityError] = []
+        for acl_filter in filters:
+            try:
+                acl_filter.check()
+            except SecurityError as exc:
+                outcomes.append(exc)
+                continue
+            matched = []
+            for binding in bindings:
+                if binding.id in doomed:
+                    continue
+                acls = [acl for acl in binding_to_acls(binding) if acl_filter.matches(acl)]
+                if acls:
+                    doomed[binding.id] = None
+                    matched.extend(acls)
+            outcomes.append(matched)
+        if doomed:
+            self.service.delete_bindings(list(doomed), actor=actor, via="Kafka DeleteAcls")
+        return outcomes
 
     # -- SCRAM credentials (KIP-554) ----------------------------------------------------------
 

@@ -34,6 +34,7 @@ from governance.security.errors import (
 )
 from governance.security.model import (
     CLUSTER,
+    ResourcePattern,
     Role,
     check_user_name,
     parse_principal,
@@ -149,9 +150,42 @@ class SecurityService:
             if existing is None:
                 raise
             return existing  # idempotent, as Confluent's RBAC API is
-        detail = f"{principal} {parsed_role}" + (f" ({via})" if via else "")
+        detail = f"{principal} {parsed_role}" + (f" (via {via})" if via else "")
         self._changed(actor, "rolebinding.create", str(pattern), detail)
         return binding
+
+    def create_bindings(
+        self, wanted: list[tuple[str, Role, ResourcePattern]], *, actor: str, via: str
+    ) -> list[Binding]:
+        """Create many parsed bindings in one transaction (existing ones are left); each new one
+        is audited, and the authorizer reloads once."""
+        try:
+            created = self.store.create_bindings(wanted, actor)
+        except peewee.IntegrityError:  # another process created one meanwhile: skip it now
+            created = self.store.create_bindings(wanted, actor)
+        for binding in created:
+            self._record(
+                actor,
+                "rolebinding.create",
+                str(binding.resource),
+                f"{binding.principal} {binding.role} (via {via})",
+            )
+        self._apply()
+        return created
+
+    def delete_bindings(self, binding_ids: list[int], *, actor: str, via: str) -> list[Binding]:
+        """Delete many bindings in one transaction (missing ones are skipped); each deletion is
+        audited, and the authorizer reloads once."""
+        deleted = self.store.delete_bindings(binding_ids)
+        for binding in deleted:
+            self._record(
+                actor,
+                "rolebinding.delete",
+                str(binding.resource),
+                f"{binding.principal} {binding.role} (via {via})",
+            )
+        self._apply()
+        return deleted
 
     def bindings(self, principal: str | None = None) -> list[Binding]:
         return self.store.bindings(parse_principal(principal) if principal else None)
@@ -164,7 +198,7 @@ class SecurityService:
             actor,
             "rolebinding.delete",
             str(binding.resource),
-            f"{binding.principal} {binding.role}" + (f" ({via})" if via else ""),
+            f"{binding.principal} {binding.role}" + (f" (via {via})" if via else ""),
         )
 
     def changed(self, actor: str, action: str, resource: str, detail: str = "") -> None:
@@ -172,9 +206,15 @@ class SecurityService:
         self._changed(actor, action, resource, detail)
 
     def _changed(self, actor: str, action: str, resource: str, detail: str = "") -> None:
+        self._record(actor, action, resource, detail)
+        self._apply()
+
+    def _record(self, actor: str, action: str, resource: str, detail: str) -> None:
+        self.audit.record(actor, action, resource, "success", detail)
+
+    def _apply(self) -> None:
         with self._lock:
             self._verified = {}
-        self.audit.record(actor, action, resource, "success", detail)
         self.authorizer.refresh()
 
     # -- authentication -----------------------------------------------------------------------

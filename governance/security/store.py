@@ -354,6 +354,27 @@ class SecurityStore:
             self._bump()
         return Binding(row.id, principal, role, resource)
 
+    def create_bindings(
+        self, wanted: Iterable[tuple[str, Role, ResourcePattern]], created_by: str
+    ) -> list[Binding]:
+        """Create the bindings that do not exist yet, in one transaction; those created."""
+        created = []
+        with self.database.atomic():
+            for principal, role, resource in wanted:
+                if self.find_binding(principal, role, resource) is None:
+                    created.append(self.create_binding(principal, role, resource, created_by))
+        return created
+
+    def delete_bindings(self, binding_ids: Iterable[int]) -> list[Binding]:
+        """Delete the bindings that still exist, in one transaction; those deleted."""
+        deleted = []
+        with self.database.atomic():
+            for binding_id in binding_ids:
+                binding = self.delete_binding(binding_id)
+                if binding is not None:
+                    deleted.append(binding)
+        return deleted
+
     def find_binding(self, principal: str, role: Role, resource: ResourcePattern) -> Binding | None:
         model = self._binding
         row = model.get_or_none(
