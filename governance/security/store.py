@@ -342,37 +342,64 @@ class SecurityStore:
     ) -> Binding:
         """Raises ``peewee.IntegrityError`` when the same binding exists."""
         with self.database.atomic():
-            row = self._binding.create(
-                principal=principal,
-                role=role.value,
-                resource_type=resource.kind.value,
-                resource_name=resource.name,
-                prefix=resource.prefix,
-                created_by=created_by,
-                created_at_ms=_now_ms(),
-            )
+            binding = self._insert_binding(principal, role, resource, created_by)
             self._bump()
+        return binding
+
+    def _insert_binding(
+        self, principal: str, role: Role, resource: ResourcePattern, created_by: str
+    ) -> Binding:
+        row = self._binding.create(
+            principal=principal,
+            role=role.value,
+            resource_type=resource.kind.value,
+            resource_name=resource.name,
+            prefix=resource.prefix,
+            created_by=created_by,
+            created_at_ms=_now_ms(),
+        )
         return Binding(row.id, principal, role, resource)
 
     def create_bindings(
         self, wanted: Iterable[tuple[str, Role, ResourcePattern]], created_by: str
     ) -> list[Binding]:
         """Create the bindings that do not exist yet, in one transaction; those created."""
-        created = []
+        model = self._binding
+        now = _now_ms()
+        rows = [
+            {
+                "principal": principal,
+                "role": role.value,
+                "resource_type": resource.kind.value,
+                "resource_name": resource.name,
+                "prefix": resource.prefix,
+                "created_by": created_by,
+                "created_at_ms": now,
+            }
+            for principal, role, resource in dict.fromkeys(wanted)
+        ]
+        if not rows:
+            return []
+        # write first (INSERT ... ON CONFLICT DO NOTHING RETURNING): a SQLite transaction that
+        # reads before it writes cannot wait for another writer, it fails as "locked"
         with self.database.atomic():
-            for principal, role, resource in wanted:
-                if self.find_binding(principal, role, resource) is None:
-                    created.append(self.create_binding(principal, role, resource, created_by))
+            query = model.insert_many(rows).on_conflict_ignore().returning(model).objects()
+            created = [self._to_binding(row) for row in query.execute()]
+            if created:
+                self._bump()
         return created
 
     def delete_bindings(self, binding_ids: Iterable[int]) -> list[Binding]:
         """Delete the bindings that still exist, in one transaction; those deleted."""
-        deleted = []
-        with self.database.atomic():
-            for binding_id in binding_ids:
-                binding = self.delete_binding(binding_id)
-                if binding is not None:
-                    deleted.append(binding)
+        ids = list(binding_ids)
+        if not ids:
+            return []
+        model = self._binding
+        with self.database.atomic():  # write first (DELETE ... RETURNING), as above
+            query = model.delete().where(model.id.in_(ids)).returning(model).objects()
+            deleted = [self._to_binding(row) for row in query.execute()]
+            if deleted:
+                self._bump()
         return deleted
 
     def find_binding(self, principal: str, role: Role, resource: ResourcePattern) -> Binding | None:
