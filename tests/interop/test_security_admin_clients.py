@@ -293,20 +293,24 @@ def test_kafka_python_acls_and_scram(charter: CharterProcess) -> None:
         bob.close()
 
 
-def test_listed_groups_are_those_the_principal_may_describe(charter: CharterProcess) -> None:
+def _commit_groups(charter: CharterProcess, topic: str, groups: tuple[str, ...]) -> None:
+    """Groups with a committed offset (made by admin), for the listing tests."""
     from confluent_kafka import Consumer, TopicPartition
 
     admin = _admin(charter, "admin")
-    admin.create_topics([NewTopic("orders-groups", 1, 1)])["orders-groups"].result(30)
-    for group in ("bob-listed", "hidden-listed"):
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    for group in groups:
         consumer = Consumer(
             {"bootstrap.servers": charter.bootstrap, "group.id": group, **_sasl("admin")}
         )
-        [committed] = consumer.commit(
-            offsets=[TopicPartition("orders-groups", 0, 1)], asynchronous=False
-        )
+        [committed] = consumer.commit(offsets=[TopicPartition(topic, 0, 1)], asynchronous=False)
         assert committed.error is None
         consumer.close()
+
+
+def test_listed_groups_are_those_the_principal_may_describe(charter: CharterProcess) -> None:
+    _commit_groups(charter, "orders-groups", ("bob-listed", "hidden-listed"))
+    admin = _admin(charter, "admin")
     bob = _admin(charter, "bob")
     bob_groups = {g.group_id for g in bob.list_consumer_groups().result(30).valid}
     admin_groups = {g.group_id for g in admin.list_consumer_groups().result(30).valid}
@@ -355,8 +359,12 @@ def test_transactional_producer_needs_write_on_its_transactional_id(
     assert init("dave-app") is None
 
 
-def test_acl_apis_answer_security_disabled_without_auth(tmp_path) -> None:
-    broker = launch("serve broker", tmp_path / "plain")
+def test_without_auth_acls_are_disabled_and_rate_limits_throttle(tmp_path) -> None:
+    broker = launch(
+        "serve broker",
+        tmp_path / "plain",
+        environment={"CHARTER_KAFKA_REQUEST_RATE": "20", "CHARTER_KAFKA_REQUEST_BURST": "5"},
+    )
     try:
         broker.wait_ready()
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
@@ -380,5 +388,59 @@ def test_acl_apis_answer_security_disabled_without_auth(tmp_path) -> None:
         )
         assert _error_code(admin.create_acls([grant])[grant]) == KafkaError.SECURITY_DISABLED
         assert _error_code(admin.delete_acls([anything])[anything]) == KafkaError.SECURITY_DISABLED
+        # over 20 requests a second the principal is throttled (throttle_time_ms), not dropped
+        throttled: list = []
+        producer = Producer(
+            {
+                "bootstrap.servers": broker.bootstrap,
+                "linger.ms": 0,
+                "throttle_cb": throttled.append,
+            }
+        )
+        delivered: list = []
+        for index in range(40):
+            producer.produce(
+                "throttled", b"v%d" % index, on_delivery=lambda e, m: delivered.append(e)
+            )
+            producer.flush(30)
+        producer.poll(0)
+        assert delivered == [None] * 40
+        assert throttled and max(event.throttle_time for event in throttled) > 0
     finally:
         broker.stop()
+
+
+def test_aiokafka_group_listing_and_transactional_id_denial(charter: CharterProcess) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import GroupAuthorizationFailedError, TransactionalIdAuthorizationFailed
+
+    _commit_groups(charter, "orders-aio", ("bob-aio", "hidden-aio"))
+
+    def config(user: str) -> dict:
+        return {
+            "bootstrap_servers": charter.bootstrap,
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "PLAIN",
+            "sasl_plain_username": user,
+            "sasl_plain_password": PASSWORDS[user],
+        }
+
+    async def run() -> None:
+        bob = AIOKafkaAdminClient(**config("bob"))
+        await bob.start()
+        try:
+            listed = {group[0] for group in await bob.list_consumer_groups()}
+            assert "bob-aio" in listed and "hidden-aio" not in listed
+            with pytest.raises(GroupAuthorizationFailedError):
+                await bob.describe_consumer_groups(["hidden-aio"])
+        finally:
+            await bob.close()
+        producer = AIOKafkaProducer(**config("bob"), transactional_id="bob-app")
+        with pytest.raises(TransactionalIdAuthorizationFailed):
+            await producer.start()
+        await producer.stop()
+
+    asyncio.run(run())
