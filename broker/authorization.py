@@ -30,6 +30,9 @@ ConsumerGroupHeartbeat
 FindCoordinator (group),   Group describe                   30
 OffsetFetch, DescribeGroups,
 ConsumerGroupDescribe
+OffsetCommit (each topic)  Topic read                       29 per partition
+OffsetFetch (each topic)   Topic describe                   29 per partition (all topics:
+                                                            omitted)
 ListGroups                 Group describe                   (groups omitted)
 DeleteGroups               Group delete                     30 per group
 OffsetDelete               Group delete, then Topic read    30, then 29 per partition

@@ -86,6 +86,29 @@ def test_every_group_api_checks_the_group(broker: SecuredBroker) -> None:
         assert cgd.groups[0].error_code == GROUP_AUTHORIZATION_FAILED
         cgd = bob.call(request(69, 0, group_ids=("bob-g",), include_authorized_operations=False))
         assert cgd.groups[0].error_code == 69  # allowed: a classic group is not a consumer group
+        [secret] = bob.call(offset_commit("bob-g", "secret")).topics
+        assert secret.partitions[0].error_code == 29  # the topic is checked too
+        [mine] = bob.call(offset_commit("bob-g", "orders-1", 7)).topics
+        assert mine.partitions[0].error_code == 0
+        asked = request(
+            9,
+            7,
+            group_id="bob-g",
+            topics=(
+                nested(9, 7, "OffsetFetchRequestTopic", name="secret", partition_indexes=(0,)),
+                nested(9, 7, "OffsetFetchRequestTopic", name="orders-1", partition_indexes=(0,)),
+            ),
+            require_stable=False,
+        )
+        fetched = {t.name: t.partitions[0] for t in bob.call(asked).topics}
+        assert fetched["secret"].error_code == 29
+        assert (fetched["orders-1"].error_code, fetched["orders-1"].committed_offset) == (0, 7)
+    with _as(broker, "admin") as admin:
+        [secret] = admin.call(offset_commit("bob-g", "secret")).topics
+        assert secret.partitions[0].error_code == 0
+    with _as(broker, "bob") as bob:
+        everything = request(9, 7, group_id="bob-g", topics=None, require_stable=False)
+        assert {t.name for t in bob.call(everything).topics} == {"orders-1"}
     with _as(broker, "mallory") as mallory:
         assert mallory.call(request(16, 4, states_filter=())).groups == ()
     with _as(broker, "admin") as admin:
