@@ -99,6 +99,7 @@ class KafkaSecurityAdmin:
                 outcomes.append(None)
         if wanted:
             self.service.create_bindings(wanted, actor=actor, via="Kafka CreateAcls")
+            self._audit_written()
         return outcomes
 
     def delete_acls(
@@ -127,6 +128,7 @@ class KafkaSecurityAdmin:
             outcomes.append(matched)
         if doomed:
             self.service.delete_bindings(list(doomed), actor=actor, via="Kafka DeleteAcls")
+            self._audit_written()
         return outcomes
 
     # -- SCRAM credentials (KIP-554) ----------------------------------------------------------
@@ -204,7 +206,15 @@ class KafkaSecurityAdmin:
                     f"{credential.mechanism} iterations {credential.iterations}",
                 )
             outcomes[user] = None
+        self._audit_written()
         return outcomes
+
+    def _audit_written(self) -> None:
+        """Write the audit entries of a change before answering (these calls run off the event
+        loop), so a broker stopped right after a permission change does not lose them."""
+        flush = getattr(self.service.audit, "flush", None)
+        if callable(flush):
+            flush()
 
 
 def _description(user: str, mechanisms: list[tuple[str, int]]) -> ScramDescription:
