@@ -228,12 +228,29 @@ def test_acl_apis_need_the_cluster_and_map_onto_role_bindings(broker: SecuredBro
     assert ("User:admin", "rolebinding.delete", "Topic:secret", "success") in changes
 
 
-def test_acl_apis_answer_security_disabled_without_auth(secured) -> None:
+def test_without_auth_acls_are_disabled_and_scram_administration_works(secured) -> None:
     broker = secured(auth=False)
     with RawClient(broker.port) as client:
         assert client.call(describe_acls()).error_code == 54
         assert client.call(create_acls(acl(2, "t", 3, "User:a", 3))).results[0].error_code == 54
         assert client.call(delete_acls(acl_filter(31))).filter_results[0].error_code == 54
+        # SCRAM administration works without auth, as in Kafka (credentials made in advance)
+        upsert = nested(
+            51,
+            0,
+            "ScramCredentialUpsertion",
+            name="early",
+            mechanism=2,
+            iterations=4096,
+            salt=b"s",
+            salted_password=b"x" * 64,
+        )
+        altered = client.call(request(51, 0, deletions=(), upsertions=(upsert,)))
+        assert [(r.user, r.error_code) for r in altered.results] == [("early", 0)]
+        described = client.call(request(50, 0, users=(nested(50, 0, "UserName", name="early"),)))
+        assert [(c.mechanism, c.iterations) for c in described.results[0].credential_infos] == [
+            (2, 4096)
+        ]
 
 
 def test_scram_apis_need_the_cluster(broker: SecuredBroker) -> None:
@@ -341,6 +358,54 @@ def test_fuzzed_acl_requests_never_crash_the_broker(
     assert created.error_code in (0, 42)
     [deleted] = admin_fuzz_client.call(delete_acls(fields)).filter_results
     assert deleted.error_code in (0, 42)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    alterations=st.lists(
+        st.tuples(
+            st.sampled_from(["fuzz", "", "a" * 300, "bad name", "x\x00y"]),
+            _I8,
+            st.integers(-(2**31), 2**31 - 1),
+            st.binary(max_size=80),
+            st.booleans(),
+        ),
+        max_size=6,
+    ),
+    described=st.one_of(st.none(), st.lists(st.text(max_size=20), max_size=5)),
+)
+def test_fuzzed_scram_requests_never_crash_the_broker(
+    admin_fuzz_client: RawClient, alterations: list, described: list | None
+) -> None:
+    deletions, upsertions = [], []
+    for name, mechanism, iterations, salted, delete in alterations:
+        if delete:
+            deletions.append(
+                nested(51, 0, "ScramCredentialDeletion", name=name, mechanism=mechanism)
+            )
+        else:
+            upsertions.append(
+                nested(
+                    51,
+                    0,
+                    "ScramCredentialUpsertion",
+                    name=name,
+                    mechanism=mechanism,
+                    iterations=iterations,
+                    salt=salted[:8],
+                    salted_password=salted,
+                )
+            )
+    answer = admin_fuzz_client.call(
+        request(51, 0, deletions=tuple(deletions), upsertions=tuple(upsertions))
+    )
+    assert {r.error_code for r in answer.results} <= {0, 33, 42, 91, 92, 93}
+    users = (
+        None if described is None else tuple(nested(50, 0, "UserName", name=n) for n in described)
+    )
+    answer = admin_fuzz_client.call(request(50, 0, users=users))
+    assert answer.error_code == 0
+    assert {r.error_code for r in answer.results} <= {0, 91, 92}
 
 
 def test_huge_acl_requests_are_answered(admin_fuzz_client: RawClient) -> None:
