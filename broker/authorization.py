@@ -51,6 +51,9 @@ DeleteAcls                                                  with auth off)
 Describe/AlterUserScram-   Cluster describe / alter         31
 Credentials
 =========================  ===============================  ==============================
+
+``authorized_operations`` answers KIP-430's "what may I do here" from the same
+decisions (Kafka operation codes mapped to our actions in ``_OPERATIONS``).
 """
 
 from __future__ import annotations
@@ -69,7 +72,9 @@ if TYPE_CHECKING:
     from broker.handlers.context import RequestContext
 
 __all__ = [
+    "NOT_REQUESTED",
     "Action",
+    "authorized_operations",
     "may_describe_group",
     "may_describe_topic",
     "require_cluster",
@@ -114,6 +119,45 @@ def require_cluster(ctx: RequestContext, action: Action) -> None:
     """Raise ``ClusterAuthorizationFailed`` unless the principal may ``action`` the cluster."""
     if not _allowed(ctx, action, ResourceType.CLUSTER, CLUSTER_NAME):
         raise ClusterAuthorizationFailed(f"{ctx.principal} may not {action} the cluster")
+
+
+NOT_REQUESTED = -(2**31)
+"""``authorized_operations`` when the client did not ask for them (Kafka's INT32_MIN)."""
+
+# Kafka's AclOperation codes a client may see in ``authorized_operations``, and the action of
+# ours each one is; READ/WRITE/DELETE/ALTER imply DESCRIBE in the roles as in Kafka
+_OPERATIONS: dict[ResourceType, tuple[tuple[int, Action], ...]] = {
+    ResourceType.TOPIC: (
+        (3, Action.READ),
+        (4, Action.WRITE),
+        (5, Action.CREATE),
+        (6, Action.DELETE),
+        (7, Action.ALTER),
+        (8, Action.DESCRIBE),
+        (10, Action.DESCRIBE),  # DESCRIBE_CONFIGS
+        (11, Action.ALTER),  # ALTER_CONFIGS
+    ),
+    ResourceType.GROUP: ((3, Action.READ), (6, Action.DELETE), (8, Action.DESCRIBE)),
+    ResourceType.CLUSTER: (
+        (5, Action.CREATE),
+        (7, Action.ALTER),
+        (8, Action.DESCRIBE),
+        (9, Action.ALTER),  # CLUSTER_ACTION
+        (10, Action.DESCRIBE),  # DESCRIBE_CONFIGS
+        (11, Action.ALTER),  # ALTER_CONFIGS
+        (12, Action.WRITE),  # IDEMPOTENT_WRITE
+    ),
+}
+
+
+def authorized_operations(ctx: RequestContext, kind: ResourceType, name: str) -> int:
+    """The bit set of Kafka operations the principal may do on the resource (KIP-430)."""
+    authorizer = ctx.broker.authorizer
+    bits = 0
+    for code, action in _OPERATIONS[kind]:
+        if authorizer.allows(ctx.principal, action, kind, name):
+            bits |= 1 << code
+    return bits
 
 
 def may_describe_group(ctx: RequestContext, group: str) -> bool:

@@ -318,8 +318,12 @@ def test_listed_groups_are_those_the_principal_may_describe(charter: CharterProc
     assert {"bob-listed", "hidden-listed"} <= admin_groups
     [(_, future)] = bob.describe_consumer_groups(["hidden-listed"]).items()
     assert _error_code(future) == KafkaError.GROUP_AUTHORIZATION_FAILED
-    [(_, future)] = bob.describe_consumer_groups(["bob-listed"]).items()
-    assert future.result(30).group_id == "bob-listed"
+    [(_, future)] = bob.describe_consumer_groups(
+        ["bob-listed"], include_authorized_operations=True
+    ).items()
+    described = future.result(30)
+    assert described.group_id == "bob-listed"
+    assert set(described.authorized_operations) == {AclOperation.READ, AclOperation.DESCRIBE}
 
 
 def test_transactional_producer_needs_write_on_its_transactional_id(

@@ -428,3 +428,30 @@ def admin_fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawC
     yield client
     client.close()
     broker.stop()
+
+
+def test_authorized_operations_when_asked_kip_430(broker: SecuredBroker) -> None:
+    read, describe, describe_configs, delete = 1 << 3, 1 << 8, 1 << 10, 1 << 6
+    with _as(broker, "bob") as bob:
+        asked = request(15, 5, groups=("bob-g",), include_authorized_operations=True)
+        assert bob.call(asked).groups[0].authorized_operations == read | describe
+        quiet = request(15, 5, groups=("bob-g",), include_authorized_operations=False)
+        assert bob.call(quiet).groups[0].authorized_operations == -(2**31)
+        metadata = request(
+            3,
+            12,
+            topics=(nested(3, 12, "MetadataRequestTopic", name="orders-1", topic_id=None),),
+            allow_auto_topic_creation=False,
+            include_topic_authorized_operations=True,
+        )
+        [topic] = bob.call(metadata).topics
+        assert topic.topic_authorized_operations == read | describe | describe_configs
+        cluster = bob.call(request(60, 0, include_cluster_authorized_operations=True))
+        assert cluster.cluster_authorized_operations == 0
+    with _as(broker, "admin") as admin:
+        asked = request(15, 5, groups=("bob-g",), include_authorized_operations=True)
+        assert admin.call(asked).groups[0].authorized_operations == read | describe | delete
+        cluster = admin.call(request(60, 0, include_cluster_authorized_operations=True))
+        assert cluster.cluster_authorized_operations == sum(
+            1 << op for op in (5, 7, 8, 9, 10, 11, 12)
+        )
