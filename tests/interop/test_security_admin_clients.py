@@ -5,7 +5,6 @@ transactional-id authorization. confluent-kafka and kafka-python have these admi
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -139,7 +138,6 @@ def test_confluent_acls_create_describe_delete_and_they_are_in_force(
     )
     [deleted] = admin.delete_acls([matching])[matching].result(30)
     assert (deleted.principal, deleted.name) == ("User:mallory", topic)
-    time.sleep(0.2)  # let the producer's metadata age out; the new producer asks afresh anyway
     assert (
         _produce_one(charter, topic, _sasl("mallory")).code()
         == KafkaError.TOPIC_AUTHORIZATION_FAILED
@@ -367,7 +365,7 @@ def test_without_auth_acls_are_disabled_and_rate_limits_throttle(tmp_path) -> No
     broker = launch(
         "serve broker",
         tmp_path / "plain",
-        environment={"CHARTER_KAFKA_REQUEST_RATE": "20", "CHARTER_KAFKA_REQUEST_BURST": "5"},
+        environment={"CHARTER_KAFKA_REQUEST_RATE": "2", "CHARTER_KAFKA_REQUEST_BURST": "1"},
     )
     try:
         broker.wait_ready()
@@ -392,7 +390,7 @@ def test_without_auth_acls_are_disabled_and_rate_limits_throttle(tmp_path) -> No
         )
         assert _error_code(admin.create_acls([grant])[grant]) == KafkaError.SECURITY_DISABLED
         assert _error_code(admin.delete_acls([anything])[anything]) == KafkaError.SECURITY_DISABLED
-        # over 20 requests a second the principal is throttled (throttle_time_ms), not dropped
+        # over 2 requests a second the principal is throttled (throttle_time_ms), not dropped
         throttled: list = []
         producer = Producer(
             {
@@ -402,13 +400,13 @@ def test_without_auth_acls_are_disabled_and_rate_limits_throttle(tmp_path) -> No
             }
         )
         delivered: list = []
-        for index in range(40):
+        for index in range(5):
             producer.produce(
                 "throttled", b"v%d" % index, on_delivery=lambda e, m: delivered.append(e)
             )
             producer.flush(30)
         producer.poll(0)
-        assert delivered == [None] * 40
+        assert delivered == [None] * 5
         assert throttled and max(event.throttle_time for event in throttled) > 0
     finally:
         broker.stop()
