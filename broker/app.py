@@ -41,6 +41,8 @@ from broker.transactions import GroupPendingOffsets, PendingOffsets, Transaction
 from governance.broker_hooks import BrokerHooks
 from governance.gate import Gate
 from governance.security.authorizer import AllowEverything, Authorizer
+from governance.security.kafka_admin import KafkaSecurityAdmin
+from governance.security.ratelimit import RequestRateLimiter
 
 __all__ = ["BrokerApp", "ListenFailed", "run_broker"]
 
@@ -85,6 +87,8 @@ class BrokerApp:
         pending_offsets: PendingOffsets | None = None,
         group_store: GroupStore | None = None,
         authorizer: Authorizer | None = None,
+        security_admin: KafkaSecurityAdmin | None = None,
+        request_limiter: RequestRateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -92,6 +96,8 @@ class BrokerApp:
         self._hooks = hooks
         self._authenticator = authenticator
         self._authorizer = authorizer or AllowEverything()
+        self._security_admin = security_admin
+        self._request_limiter = request_limiter
         self._topic_hooks = topic_hooks
         self.schemas = schemas
         """The registry's schemas as this process knows them (kept current by ``charter``)."""
@@ -136,6 +142,8 @@ class BrokerApp:
             node_id=settings.node_id,
             hooks=self._hooks,
             authorizer=self._authorizer,
+            security_admin=self._security_admin,
+            request_limiter=self._request_limiter,
             fetch_sessions=FetchSessionCache(settings.fetch_max_sessions),
             groups=self.groups,
         )

@@ -8,7 +8,9 @@ off the broker's authorizer is ``AllowEverything``.
 =========================  ===============================  ==============================
 request                    permission                       denied with
 =========================  ===============================  ==============================
-Produce                    Topic write                      TOPIC_AUTHORIZATION_FAILED (29)
+Produce                    Topic write (with a transact-    TOPIC_AUTHORIZATION_FAILED (29)
+                           ional id: TransactionalId write  (53 for the transactional id)
+                           too)
 Fetch                      Topic read                       29
 ListOffsets, Metadata      Topic describe (Metadata of all  29 (listing: topics omitted)
                            topics lists only those)
@@ -20,16 +22,38 @@ AlterConfigs (topic)
 DescribeConfigs (topic)    Topic describe                   29
 Alter/DescribeConfigs      Cluster alter / describe         CLUSTER_AUTHORIZATION_FAILED (31)
 (broker)
-FindCoordinator (group),   Group read (FindCoordinator,     GROUP_AUTHORIZATION_FAILED (30)
-TxnOffsetCommit,           OffsetFetch: describe)
-AddOffsetsToTxn, JoinGroup,
-SyncGroup, Heartbeat,
-OffsetCommit, OffsetFetch,
+JoinGroup, SyncGroup,      Group read                       GROUP_AUTHORIZATION_FAILED (30)
+Heartbeat, LeaveGroup,                                      per group
+OffsetCommit, TxnOffset-
+Commit, AddOffsetsToTxn,
 ConsumerGroupHeartbeat
+FindCoordinator (group),   Group describe                   30
+OffsetFetch, DescribeGroups,
+ConsumerGroupDescribe
+OffsetCommit (each topic)  Topic read                       29 per partition
+OffsetFetch (each topic)   Topic describe                   29 per partition (all topics:
+                                                            omitted)
+ListGroups                 Group describe                   (groups omitted)
+DeleteGroups               Group delete                     30 per group
+OffsetDelete               Group delete, then Topic read    30, then 29 per partition
+InitProducerId,            TransactionalId write            TRANSACTIONAL_ID_AUTHORIZATION_
+AddPartitionsToTxn,                                         FAILED (53)
+AddOffsetsToTxn, EndTxn,
+TxnOffsetCommit,
+FindCoordinator (txn)      TransactionalId describe         53
+InitProducerId without a   Cluster write (Kafka's           31
+transactional id           IDEMPOTENT_WRITE) or write on
+(idempotent producer)      some topic, as Kafka 3+
+AddPartitionsToTxn         Topic write per topic            29 per partition
+TxnOffsetCommit            Topic read per topic             29 per partition
+Describe/CreateAcls,       Cluster describe / alter         31 (SECURITY_DISABLED, 54,
+DeleteAcls                                                  with auth off)
+Describe/AlterUserScram-   Cluster describe / alter         31
+Credentials
 =========================  ===============================  ==============================
 
-Not yet checked (planned): LeaveGroup, DescribeGroups, ListGroups, DeleteGroups,
-OffsetDelete, ConsumerGroupDescribe.
+``authorized_operations`` answers KIP-430's "what may I do here" from the same
+decisions (Kafka operation codes mapped to our actions in ``_OPERATIONS``).
 """
 
 from __future__ import annotations
@@ -40,13 +64,25 @@ from broker.errors import (
     ClusterAuthorizationFailed,
     GroupAuthorizationFailed,
     TopicAuthorizationFailed,
+    TransactionalIdAuthorizationFailed,
 )
 from governance.security.model import CLUSTER_NAME, Action, ResourceType
 
 if TYPE_CHECKING:
     from broker.handlers.context import RequestContext
 
-__all__ = ["Action", "may_describe_topic", "require_cluster", "require_group", "require_topic"]
+__all__ = [
+    "NOT_REQUESTED",
+    "Action",
+    "authorized_operations",
+    "may_describe_group",
+    "may_describe_topic",
+    "require_cluster",
+    "require_group",
+    "require_idempotent_write",
+    "require_topic",
+    "require_transactional_id",
+]
 
 
 def _detail(ctx: RequestContext) -> str:
@@ -83,3 +119,67 @@ def require_cluster(ctx: RequestContext, action: Action) -> None:
     """Raise ``ClusterAuthorizationFailed`` unless the principal may ``action`` the cluster."""
     if not _allowed(ctx, action, ResourceType.CLUSTER, CLUSTER_NAME):
         raise ClusterAuthorizationFailed(f"{ctx.principal} may not {action} the cluster")
+
+
+NOT_REQUESTED = -(2**31)
+"""``authorized_operations`` when the client did not ask for them (Kafka's INT32_MIN)."""
+
+# Kafka's AclOperation codes a client may see in ``authorized_operations``, and the action of
+# ours each one is; READ/WRITE/DELETE/ALTER imply DESCRIBE in the roles as in Kafka
+_OPERATIONS: dict[ResourceType, tuple[tuple[int, Action], ...]] = {
+    ResourceType.TOPIC: (
+        (3, Action.READ),
+        (4, Action.WRITE),
+        (5, Action.CREATE),
+        (6, Action.DELETE),
+        (7, Action.ALTER),
+        (8, Action.DESCRIBE),
+        (10, Action.DESCRIBE),  # DESCRIBE_CONFIGS
+        (11, Action.ALTER),  # ALTER_CONFIGS
+    ),
+    ResourceType.GROUP: ((3, Action.READ), (6, Action.DELETE), (8, Action.DESCRIBE)),
+    ResourceType.CLUSTER: (
+        (5, Action.CREATE),
+        (7, Action.ALTER),
+        (8, Action.DESCRIBE),
+        (9, Action.ALTER),  # CLUSTER_ACTION
+        (10, Action.DESCRIBE),  # DESCRIBE_CONFIGS
+        (11, Action.ALTER),  # ALTER_CONFIGS
+        (12, Action.WRITE),  # IDEMPOTENT_WRITE
+    ),
+}
+
+
+def authorized_operations(ctx: RequestContext, kind: ResourceType, name: str) -> int:
+    """The bit set of Kafka operations the principal may do on the resource (KIP-430)."""
+    authorizer = ctx.broker.authorizer
+    bits = 0
+    for code, action in _OPERATIONS[kind]:
+        if authorizer.allows(ctx.principal, action, kind, name):
+            bits |= 1 << code
+    return bits
+
+
+def may_describe_group(ctx: RequestContext, group: str) -> bool:
+    """For ListGroups: whether the group is shown (no audit entry for what is left out)."""
+    return ctx.broker.authorizer.allows(ctx.principal, Action.DESCRIBE, ResourceType.GROUP, group)
+
+
+def require_transactional_id(ctx: RequestContext, action: Action, transactional_id: str) -> None:
+    """Raise ``TransactionalIdAuthorizationFailed`` unless the principal may ``action`` it."""
+    if not _allowed(ctx, action, ResourceType.TRANSACTIONAL_ID, transactional_id):
+        raise TransactionalIdAuthorizationFailed(
+            f"{ctx.principal} may not {action} transactional id {transactional_id!r}"
+        )
+
+
+def require_idempotent_write(ctx: RequestContext) -> None:
+    """An idempotent producer's InitProducerId: Kafka 3+ allows it with IDEMPOTENT_WRITE on the
+    cluster (here: write on the cluster) or WRITE on any topic."""
+    authorizer = ctx.broker.authorizer
+    if authorizer.allows_some(ctx.principal, Action.WRITE, ResourceType.TOPIC):
+        return
+    if not _allowed(ctx, Action.WRITE, ResourceType.CLUSTER, CLUSTER_NAME):
+        raise ClusterAuthorizationFailed(
+            f"{ctx.principal} may not write to any topic (an idempotent producer needs that)"
+        )

@@ -67,6 +67,11 @@ __all__ = [
     "UnstableOffsetCommit",
     "UnsupportedAssignor",
     "UnsupportedVersion",
+    "SecurityDisabled",
+    "UnsupportedSaslMechanism",
+    "ResourceNotFound",
+    "DuplicateResource",
+    "UnacceptableCredential",
 ]
 
 
@@ -346,6 +351,30 @@ class StaleMemberEpoch(BrokerError):
     error_code = 113
 
 
+class UnsupportedSaslMechanism(BrokerError):
+    """A SCRAM mechanism this broker does not know (AlterUserScramCredentials)."""
+
+    error_code = 33
+
+
+class SecurityDisabled(BrokerError):
+    """ACL APIs on a broker without authorization (auth off), as Kafka without an authorizer."""
+
+    error_code = 54
+
+
+class ResourceNotFound(BrokerError):
+    error_code = 91
+
+
+class DuplicateResource(BrokerError):
+    error_code = 92
+
+
+class UnacceptableCredential(BrokerError):
+    error_code = 93
+
+
 KAFKA_ERROR_NAMES: dict[int, str] = {
     -1: "UNKNOWN_SERVER_ERROR",
     0: "NONE",
@@ -369,6 +398,7 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     30: "GROUP_AUTHORIZATION_FAILED",
     31: "CLUSTER_AUTHORIZATION_FAILED",
     32: "INVALID_TIMESTAMP",
+    33: "UNSUPPORTED_SASL_MECHANISM",
     35: "UNSUPPORTED_VERSION",
     36: "TOPIC_ALREADY_EXISTS",
     37: "INVALID_PARTITIONS",
@@ -385,6 +415,7 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     50: "INVALID_TRANSACTION_TIMEOUT",
     51: "CONCURRENT_TRANSACTIONS",
     53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+    54: "SECURITY_DISABLED",
     59: "UNKNOWN_PRODUCER_ID",
     68: "NON_EMPTY_GROUP",
     69: "GROUP_ID_NOT_FOUND",
@@ -397,6 +428,9 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
     87: "INVALID_RECORD",
     88: "UNSTABLE_OFFSET_COMMIT",
     90: "PRODUCER_FENCED",
+    91: "RESOURCE_NOT_FOUND",
+    92: "DUPLICATE_RESOURCE",
+    93: "UNACCEPTABLE_CREDENTIAL",
     105: "TRANSACTIONAL_ID_NOT_FOUND",
     100: "UNKNOWN_TOPIC_ID",
     110: "FENCED_MEMBER_EPOCH",

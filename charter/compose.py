@@ -43,6 +43,7 @@ from governance.runtime import Governance
 from governance.schema_gate import SchemaGate
 from governance.security import sessions as security_sessions
 from governance.security import store as security_store
+from governance.security.kafka_admin import KafkaSecurityAdmin
 from governance.topic_fields import TopicFields
 from registry import store as registry_store
 from registry.events import registry_outbox
@@ -300,6 +301,10 @@ def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
         schemas=schemas,
         group_store=group_store(database),
         authorizer=service.authorizer if service else None,
+        # SCRAM administration works with auth off too (credentials made ahead of turning it
+        # on); the ACL APIs then answer SECURITY_DISABLED, as Kafka without an authorizer
+        security_admin=KafkaSecurityAdmin(service or security.security_service(settings, database)),
+        request_limiter=security.kafka_request_limiter(settings),
     )
 
 

@@ -78,6 +78,14 @@ class Settings:
     auth_failure_window_s: int = 60
     ui_session_lifetime_s: int = 8 * 3600
     """How long a web UI login lasts (with ``auth``); signing out ends it sooner."""
+    kafka_request_rate: int = 0
+    """Kafka requests a second per principal before responses carry ``throttle_time_ms`` and
+    the principal's next request waits (0: no limit; docs/security.md)."""
+    kafka_request_burst: int = 0
+    """Requests a principal may send at once above ``kafka_request_rate`` (0: the rate)."""
+    http_request_rate: int = 0
+    """HTTP requests a second per principal (per worker process) before 429 (0: no limit)."""
+    http_request_burst: int = 0
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -152,6 +160,10 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "auth_failure_limit": _at_least(1),
     "auth_failure_window_s": _at_least(1),
     "ui_session_lifetime_s": _at_least(60),
+    "kafka_request_rate": _at_least(0),
+    "kafka_request_burst": _at_least(0),
+    "http_request_rate": _at_least(0),
+    "http_request_burst": _at_least(0),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}

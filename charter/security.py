@@ -32,7 +32,7 @@ from governance.security import api as security_api
 from governance.security.audit import security_audit
 from governance.security.authorizer import RoleBindingAuthorizer
 from governance.security.http_auth import install_http_auth
-from governance.security.ratelimit import FailureLimiter
+from governance.security.ratelimit import FailureLimiter, RequestRateLimiter
 from governance.security.sasl import MECHANISMS, start_exchange
 from governance.security.service import ADMIN_USER, SecurityService
 from governance.security.sessions import WebSessions
@@ -44,6 +44,7 @@ __all__ = [
     "check_exposure",
     "install_http",
     "kafka_authenticator",
+    "kafka_request_limiter",
     "security_service",
     "web_sessions",
 ]
@@ -89,6 +90,13 @@ class SaslAuthenticator:
         )
 
 
+def kafka_request_limiter(settings: Settings) -> RequestRateLimiter | None:
+    """The Kafka listener's per-principal request rate limit, or None when not configured."""
+    if not settings.kafka_request_rate:
+        return None
+    return RequestRateLimiter(settings.kafka_request_rate, settings.kafka_request_burst)
+
+
 def kafka_authenticator(settings: Settings, service: SecurityService | None) -> Authenticator:
     if service is None or not settings.auth:
         return NoMechanisms()
@@ -115,7 +123,10 @@ def install_http(
     service = service or security_service(settings, database)
     app.extensions["charter.security"] = service
     if settings.auth:
-        install_http_auth(app, service, service.authorizer, sessions)
+        limiter = RequestRateLimiter(settings.http_request_rate, settings.http_request_burst)
+        install_http_auth(
+            app, service, service.authorizer, sessions, limiter if limiter.enabled else None
+        )
     app.register_blueprint(security_api.create_blueprint(service))
     return service
 

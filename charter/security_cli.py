@@ -141,7 +141,7 @@ def apikey_delete(service: SecurityService, key_id: str) -> None:
 
 @click.group()
 def rolebinding() -> None:
-    """Role bindings: PRINCIPAL has ROLE on RESOURCE (Topic:, Subject:, Group:; * = prefix)."""
+    """Role bindings: PRINCIPAL has ROLE on RESOURCE (Topic:, Subject:, Group:, TransactionalId:; * = prefix)."""
 
 
 @rolebinding.command("create")
@@ -154,7 +154,8 @@ def rolebinding() -> None:
 @click.option(
     "--resource",
     default=None,
-    help="Topic:NAME, Subject:NAME, Group:NAME (a trailing * makes a prefix).",
+    help="Topic:NAME, Subject:NAME, Group:NAME, TransactionalId:NAME (a trailing * makes a "
+    "prefix) or Cluster:charter.",
 )
 @_database_options
 def rolebinding_create(

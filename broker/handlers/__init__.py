@@ -65,6 +65,12 @@ HANDLER_MODULES: tuple[str, ...] = (
     "txn_offset_commit",
     "describe_transactions",
     "list_transactions",
+    # security administration (governance.security.kafka_admin)
+    "describe_acls",
+    "create_acls",
+    "delete_acls",
+    "describe_user_scram_credentials",
+    "alter_user_scram_credentials",
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.authorization import Action, require_group
+from broker.authorization import Action, require_group, require_transactional_id
 from broker.errors import BrokerError, InvalidRequest, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -26,6 +26,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     error = ErrorCode.none
     try:
+        require_transactional_id(ctx, Action.WRITE, request.transactional_id)
         if not request.group_id:
             raise InvalidRequest("the group id must not be empty")
         require_group(ctx, Action.READ, request.group_id)

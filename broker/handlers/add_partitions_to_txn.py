@@ -5,7 +5,10 @@ v0–v3 (what clients send) carry one transaction; v4 carries a batch of them
 Errors are per partition: when some partitions are unknown they answer
 UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED, as Kafka
 does; a state or producer error answers the same code for every partition.
-PRODUCER_FENCED is INVALID_PRODUCER_EPOCH below v2 (KIP-588).
+PRODUCER_FENCED is INVALID_PRODUCER_EPOCH below v2 (KIP-588). Authorization, as
+Kafka: WRITE on the transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+for every partition), then WRITE on each topic (TOPIC_AUTHORIZATION_FAILED for
+the denied ones, OPERATION_NOT_ATTEMPTED for the rest).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_topic, require_transactional_id
 from broker.errors import BrokerError, UnknownTopicOrPartition, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -26,6 +30,16 @@ _PRODUCER_FENCED_VERSION = 2
 _BATCHED_VERSION = 4
 
 
+def _denied_topics(ctx: RequestContext, topics: set[str]) -> dict[str, ErrorCode]:
+    denied = {}
+    for topic in sorted(topics):
+        try:
+            require_topic(ctx, Action.WRITE, topic)
+        except BrokerError as exc:
+            denied[topic] = kafka_error(exc)[0]
+    return denied
+
+
 def _results(
     ctx: RequestContext,
     transactional_id: str,
@@ -35,6 +49,13 @@ def _results(
     verify_only: bool,
 ) -> dict[tuple[str, int], ErrorCode]:
     wanted = [(topic.name, int(index)) for topic in topics for index in topic.partitions]
+    try:
+        require_transactional_id(ctx, Action.WRITE, transactional_id)
+    except BrokerError as exc:
+        return dict.fromkeys(wanted, kafka_error(exc)[0])
+    denied = _denied_topics(ctx, {topic for topic, _ in wanted})
+    if denied:
+        return {tp: denied.get(tp[0], ErrorCode.operation_not_attempted) for tp in wanted}
     try:
         coordinator = ctx.broker.coordinator()
         if verify_only:

@@ -10,16 +10,17 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.errors import GroupIdNotFound, kafka_error
+from broker.authorization import NOT_REQUESTED, Action, authorized_operations, require_group
+from broker.errors import BrokerError, GroupIdNotFound, kafka_error
 from broker.groups import ConsumerGroup
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator
 from broker.protocol import build, response_module
+from governance.security.model import ResourceType
 
 __all__ = ["HANDLERS"]
 
 API_KEY = 69
-_NO_OPERATIONS = -(2**31)
 
 
 def _assignment(module: Any, ctx: RequestContext, partitions: dict[str, set[int]]) -> Any:
@@ -39,15 +40,17 @@ def _assignment(module: Any, ctx: RequestContext, partitions: dict[str, set[int]
     return build(module.Assignment, topic_partitions=tuple(items))
 
 
-def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
-    group = coordinator(ctx).describe(group_id)
-    if not isinstance(group, ConsumerGroup):
-        code, message = kafka_error(
-            GroupIdNotFound(
+def _describe(module: Any, ctx: RequestContext, group_id: str, operations: bool) -> Any:
+    try:
+        require_group(ctx, Action.DESCRIBE, group_id)
+        group = coordinator(ctx).describe(group_id)
+        if not isinstance(group, ConsumerGroup):
+            raise GroupIdNotFound(
                 f"group {group_id} "
                 + ("is not a consumer group" if group is not None else "not found")
             )
-        )
+    except BrokerError as exc:
+        code, message = kafka_error(exc)
         return build(
             module.DescribedGroup,
             error_code=code,
@@ -58,7 +61,7 @@ def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
             assignment_epoch=-1,
             assignor_name="",
             members=(),
-            authorized_operations=_NO_OPERATIONS,
+            authorized_operations=NOT_REQUESTED,
         )
     members = tuple(
         build(
@@ -87,13 +90,18 @@ def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
         assignment_epoch=group.assignment_epoch,
         assignor_name=group.assignor,
         members=members,
-        authorized_operations=_NO_OPERATIONS,
+        authorized_operations=(
+            authorized_operations(ctx, ResourceType.GROUP, group_id)
+            if operations
+            else NOT_REQUESTED
+        ),
     )
 
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    groups = tuple(_describe(module, ctx, group_id) for group_id in request.group_ids)
+    operations = bool(request.include_authorized_operations)
+    groups = tuple(_describe(module, ctx, group_id, operations) for group_id in request.group_ids)
     return build(module.ConsumerGroupDescribeResponse, throttle_time=NO_THROTTLE, groups=groups)
 
 

@@ -22,6 +22,8 @@ from broker.transactions import TransactionCoordinator
 from governance.broker_hooks import AllowAll, BrokerHooks
 from governance.gate import ANONYMOUS
 from governance.security.authorizer import AllowEverything, Authorizer
+from governance.security.kafka_admin import KafkaSecurityAdmin
+from governance.security.ratelimit import RequestRateLimiter
 
 __all__ = ["ApiHandler", "BrokerContext", "ConnectionState", "Handle", "RequestContext"]
 
@@ -44,6 +46,10 @@ class BrokerContext:
     hooks: BrokerHooks = dataclasses.field(default_factory=AllowAll)
     authorizer: Authorizer = dataclasses.field(default_factory=AllowEverything)
     """Role-binding checks at each door (``broker.authorization``); allow-all when auth is off."""
+    request_limiter: RequestRateLimiter | None = None
+    """Requests per principal (``broker.handlers.dispatch`` throttles); None: no limit."""
+    security_admin: KafkaSecurityAdmin | None = None
+    """ACL and SCRAM administration (with auth on); None answers SECURITY_DISABLED."""
     group_commit: GroupCommit = dataclasses.field(default_factory=GroupCommit)
     transactions: TransactionCoordinator | None = None
     """The transaction coordinator (``BrokerApp.start`` builds it once the topics are open)."""

@@ -7,14 +7,15 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import NOT_REQUESTED, authorized_operations
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
+from governance.security.model import CLUSTER_NAME, ResourceType
 
 __all__ = ["HANDLERS"]
 
 API_KEY = 60
 _BROKERS_ENDPOINT = 1
-_UNKNOWN_OPERATIONS = -(2**31)
 
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
@@ -47,7 +48,11 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         cluster_id=ctx.broker.cluster_id,
         controller_id=ctx.broker.node_id,
         brokers=(broker,),
-        cluster_authorized_operations=_UNKNOWN_OPERATIONS,
+        cluster_authorized_operations=(
+            authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
+            if request.include_cluster_authorized_operations
+            else NOT_REQUESTED
+        ),
     )
 
 

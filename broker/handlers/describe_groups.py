@@ -12,15 +12,17 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import NOT_REQUESTED, Action, authorized_operations, require_group
+from broker.errors import BrokerError, kafka_error
 from broker.groups import ClassicGroup, GroupState
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator
 from broker.protocol import build, response_module
+from governance.security.model import ResourceType
 
 __all__ = ["HANDLERS"]
 
 API_KEY = 15
-_NO_OPERATIONS = -(2**31)
 
 
 def _members(module: Any, group: Any) -> tuple[Any, ...]:
@@ -42,7 +44,26 @@ def _members(module: Any, group: Any) -> tuple[Any, ...]:
     return tuple(members)
 
 
-def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
+def _denied(module: Any, group_id: str, exc: BrokerError) -> Any:
+    code, message = kafka_error(exc)
+    return build(
+        module.DescribedGroup,
+        error_code=code,
+        error_message=message,
+        group_id=group_id,
+        group_state="",
+        protocol_type="",
+        protocol_data="",
+        members=(),
+        authorized_operations=NOT_REQUESTED,
+    )
+
+
+def _describe(module: Any, ctx: RequestContext, group_id: str, operations: bool) -> Any:
+    try:
+        require_group(ctx, Action.DESCRIBE, group_id)
+    except BrokerError as exc:
+        return _denied(module, group_id, exc)
     group = coordinator(ctx).describe(group_id)
     if group is None:
         return build(
@@ -54,9 +75,12 @@ def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
             protocol_type="",
             protocol_data="",
             members=(),
-            authorized_operations=_NO_OPERATIONS,
+            authorized_operations=NOT_REQUESTED,
         )
     stable = group.state is GroupState.STABLE
+    allowed = (
+        authorized_operations(ctx, ResourceType.GROUP, group_id) if operations else NOT_REQUESTED
+    )
     protocol = getattr(group, "protocol_name", None) if isinstance(group, ClassicGroup) else None
     return build(
         module.DescribedGroup,
@@ -67,13 +91,14 @@ def _describe(module: Any, ctx: RequestContext, group_id: str) -> Any:
         protocol_type=group.protocol_type,
         protocol_data=(protocol or "") if stable else "",
         members=_members(module, group),
-        authorized_operations=_NO_OPERATIONS,
+        authorized_operations=allowed,
     )
 
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    groups = tuple(_describe(module, ctx, group_id) for group_id in request.groups)
+    operations = bool(getattr(request, "include_authorized_operations", False))
+    groups = tuple(_describe(module, ctx, group_id, operations) for group_id in request.groups)
     return build(module.DescribeGroupsResponse, throttle_time=NO_THROTTLE, groups=groups)
 
 

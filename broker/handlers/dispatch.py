@@ -7,11 +7,20 @@ handler's ``Deferred`` response comes back as a ``Deferred`` encoded frame.
 On a listener with SASL mechanisms, a connection that has not authenticated
 (or whose KIP-368 session has expired) may only send ApiVersions,
 SaslHandshake and SaslAuthenticate; anything else closes it, as Kafka does.
+
+With a request rate limit (``RequestRateLimiter``), each request of a principal
+is charged to its token bucket; over the limit its response carries
+``throttle_time_ms`` and the principal's next request is held until the debt is
+paid, as Kafka's request quotas do (KIP-124/KIP-219), never a dropped connection.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import datetime
 import time
+from typing import Any
 
 from broker.connection import ConnectionState
 from broker.handlers.api_versions import API_KEY as API_VERSIONS_KEY
@@ -26,6 +35,9 @@ from broker.protocol import (
     decode_request,
     encode_response,
 )
+from broker.protocol.entities import field_names
+from governance.gate import ANONYMOUS
+from governance.security.ratelimit import RequestRateLimiter
 
 __all__ = ["AuthenticationRequired", "dispatch"]
 
@@ -73,9 +85,30 @@ async def dispatch(
         if header.api_key == API_VERSIONS_KEY:
             return encode_response(header, unsupported_version_response(broker.handlers))
         raise UnsupportedApiVersion(header.api_key, header.api_version)
+    throttle_s = 0.0
+    limiter = broker.request_limiter
+    if limiter is not None and header.api_key not in _BEFORE_AUTHENTICATION:
+        throttle_s = await _rate_limit(limiter, connection.principal or ANONYMOUS)
     response = await handler.handle(RequestContext(header, broker, connection), request.body)
     if response is None:
         return None
     if isinstance(response, Deferred):
-        return Deferred(encode_response(header, response.value), response.ready)
-    return encode_response(header, response)
+        value = _throttled(response.value, throttle_s)
+        return Deferred(encode_response(header, value), response.ready)
+    return encode_response(header, _throttled(response, throttle_s))
+
+
+async def _rate_limit(limiter: RequestRateLimiter, principal: str) -> float:
+    """Wait out the principal's debt (Kafka mutes a throttled channel for its throttle time),
+    then charge this request; the throttle time its response carries, in seconds."""
+    debt = limiter.debt(principal)
+    if debt > 0:
+        await asyncio.sleep(debt)
+    return limiter.charge(principal)
+
+
+def _throttled(response: Any, throttle_s: float) -> Any:
+    if throttle_s <= 0 or "throttle_time" not in field_names(type(response)):
+        return response
+    throttle = datetime.timedelta(milliseconds=min(int(throttle_s * 1000) + 1, 2**31 - 1))
+    return dataclasses.replace(response, throttle_time=throttle)

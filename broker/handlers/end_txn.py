@@ -13,6 +13,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_transactional_id
 from broker.errors import BrokerError, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -27,6 +28,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     error = ErrorCode.none
     try:
+        require_transactional_id(ctx, Action.WRITE, request.transactional_id)
         await ctx.broker.coordinator().end_txn(
             request.transactional_id,
             request.producer_id,

@@ -10,7 +10,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.authorization import Action, require_group
+from broker.authorization import Action, require_group, require_transactional_id
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE
@@ -32,18 +32,20 @@ def _answer(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
             "host": "",
             "port": -1,
         }
-    if key_type == 0:
-        try:
+    try:
+        if key_type == 0:
             require_group(ctx, Action.DESCRIBE, key)
-        except BrokerError as exc:
-            code, message = kafka_error(exc)
-            return {
-                "error_code": code,
-                "error_message": message,
-                "node_id": -1,
-                "host": "",
-                "port": -1,
-            }
+        else:
+            require_transactional_id(ctx, Action.DESCRIBE, key)
+    except BrokerError as exc:
+        code, message = kafka_error(exc)
+        return {
+            "error_code": code,
+            "error_message": message,
+            "node_id": -1,
+            "host": "",
+            "port": -1,
+        }
     return {
         "error_code": ErrorCode.none,
         "error_message": None,

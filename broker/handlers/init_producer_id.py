@@ -5,7 +5,8 @@ non-transactional producer a new id whatever id/epoch it sends, v3+). With one:
 the transaction coordinator maps the id to a producer id and bumps its epoch,
 aborting an open transaction and fencing the previous producer
 (``TransactionCoordinator.init_producer_id``). PRODUCER_FENCED is answered as
-INVALID_PRODUCER_EPOCH below v4 (KIP-588).
+INVALID_PRODUCER_EPOCH below v4 (KIP-588). Authorization: WRITE on the transactional
+id, or for an idempotent producer write on some topic (``broker.authorization``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import (
+    Action,
+    require_idempotent_write,
+    require_transactional_id,
+)
 from broker.errors import BrokerError, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -38,9 +44,14 @@ def _response(module: Any, error: ErrorCode, producer_id: int, producer_epoch: i
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     if request.transactional_id is None:
+        try:
+            require_idempotent_write(ctx)
+        except BrokerError as exc:
+            return _response(module, kafka_error(exc)[0], -1, -1)
         return _response(module, ErrorCode.none, ctx.broker.producer_ids.allocate(), 0)
     timeout_ms = int(request.transaction_timeout.total_seconds() * 1000)
     try:
+        require_transactional_id(ctx, Action.WRITE, request.transactional_id)
         producer_id, producer_epoch = await ctx.broker.coordinator().init_producer_id(
             request.transactional_id,
             timeout_ms,

@@ -6,6 +6,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group
+from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
 from broker.protocol import build, response_module
@@ -21,6 +23,15 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         identities = [(request.member_id, None)]
     else:
         identities = [(m.member_id, m.group_instance_id) for m in request.members]
+    try:
+        require_group(ctx, Action.READ, request.group_id)
+    except BrokerError as exc:
+        code = kafka_error(exc)[0]
+        if ctx.api_version < 3:
+            return build(module.LeaveGroupResponse, throttle_time=NO_THROTTLE, error_code=code)
+        return build(
+            module.LeaveGroupResponse, throttle_time=NO_THROTTLE, error_code=code, members=()
+        )
     outcomes = coordinator(ctx).classic.leave(request.group_id, identities)
     if ctx.api_version < 3:
         return build(

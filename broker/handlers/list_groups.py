@@ -1,4 +1,7 @@
-"""ListGroups (key 16): every group, filtered by state (v4+) and type (v5+)."""
+"""ListGroups (key 16): every group, filtered by state (v4+) and type (v5+).
+
+As Kafka, only the groups the principal may describe are listed (no error for the others).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import may_describe_group
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator
 from broker.protocol import build, response_module
@@ -29,6 +33,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             group_type=summary.group_type,
         )
         for summary in summaries
+        if may_describe_group(ctx, summary.group_id)
     )
     return build(
         module.ListGroupsResponse,

@@ -8,6 +8,7 @@ answered at once with their partitions.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import uuid
@@ -15,7 +16,13 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.authorization import Action, may_describe_topic, require_topic
+from broker.authorization import (
+    NOT_REQUESTED,
+    Action,
+    authorized_operations,
+    may_describe_topic,
+    require_topic,
+)
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.topic_access import (
@@ -27,12 +34,12 @@ from broker.handlers.topic_access import (
 )
 from broker.hooks import check_create_topic
 from broker.protocol import build, response_module
+from governance.security.model import CLUSTER_NAME, ResourceType
 
 __all__ = ["HANDLERS"]
 
 API_KEY = 3
 _ZERO_UUID = uuid.UUID(int=0)
-_UNKNOWN_OPERATIONS = -(2**31)
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +65,7 @@ def _topic_entry(module: Any, ctx: RequestContext, topic: TopicView) -> Any:
         topic_id=topic.topic_id,
         is_internal=False,
         partitions=partitions,
-        topic_authorized_operations=_UNKNOWN_OPERATIONS,
+        topic_authorized_operations=NOT_REQUESTED,
     )
 
 
@@ -72,7 +79,7 @@ def _error_entry(
         topic_id=topic_id or _ZERO_UUID,
         is_internal=False,
         partitions=(),
-        topic_authorized_operations=_UNKNOWN_OPERATIONS,
+        topic_authorized_operations=NOT_REQUESTED,
     )
 
 
@@ -109,6 +116,14 @@ def _requested_topic(module: Any, ctx: RequestContext, wanted: Any, allow_auto_c
     return _topic_entry(module, ctx, created)
 
 
+def _with_operations(ctx: RequestContext, entry: Any) -> Any:
+    """A topic entry with the operations the principal may do on it (KIP-430)."""
+    if entry.error_code != ErrorCode.none or not entry.name:
+        return entry
+    operations = authorized_operations(ctx, ResourceType.TOPIC, entry.name)
+    return dataclasses.replace(entry, topic_authorized_operations=operations)
+
+
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     allow_auto_create = ctx.broker.settings.auto_create_topics and getattr(
@@ -125,6 +140,11 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         topic_entries = tuple(
             _requested_topic(module, ctx, wanted, allow_auto_create) for wanted in request.topics
         )
+    if getattr(request, "include_topic_authorized_operations", False):
+        topic_entries = tuple(_with_operations(ctx, entry) for entry in topic_entries)
+    cluster_operations = NOT_REQUESTED
+    if getattr(request, "include_cluster_authorized_operations", False):
+        cluster_operations = authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
     broker = build(
         module.MetadataResponseBroker,
         node_id=ctx.broker.node_id,
@@ -139,7 +159,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         cluster_id=ctx.broker.cluster_id,
         controller_id=ctx.broker.node_id,
         topics=topic_entries,
-        cluster_authorized_operations=_UNKNOWN_OPERATIONS,
+        cluster_authorized_operations=cluster_operations,
         error_code=ErrorCode.none,
     )
 

@@ -1,14 +1,16 @@
 """OffsetCommit (key 8): store a group's consumed positions (offset, leader epoch, metadata).
 
 A group-level refusal (unknown member, stale generation, rebalance in progress)
-is answered for every partition of the request, as Kafka does.
+is answered for every partition of the request, as Kafka does. Authorization,
+as Kafka: READ on the group (else GROUP_AUTHORIZATION_FAILED everywhere), then
+READ on each topic (TOPIC_AUTHORIZATION_FAILED for its partitions, not stored).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from broker.authorization import Action, require_group
+from broker.authorization import Action, require_group, require_topic
 from broker.errors import BrokerError
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
@@ -32,16 +34,30 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         for topic in request.topics
         for partition in topic.partitions
     ]
+    denied: dict[str, BrokerError] = {}
     try:
         require_group(ctx, Action.READ, request.group_id)
-        results: dict[tuple[str, int], BrokerError | None] = coordinator(ctx).commit_offsets(
-            request.group_id,
-            request.generation_id_or_member_epoch,
-            request.member_id,
-            getattr(request, "group_instance_id", None),
-            entries,
-            principal=ctx.principal,
-            client_id=ctx.header.client_id,
+        for name in dict.fromkeys(entry[0] for entry in entries):
+            try:
+                require_topic(ctx, Action.READ, name)
+            except BrokerError as exc:
+                denied[name] = exc
+        allowed = [entry for entry in entries if entry[0] not in denied]
+        results: dict[tuple[str, int], BrokerError | None] = (
+            coordinator(ctx).commit_offsets(
+                request.group_id,
+                request.generation_id_or_member_epoch,
+                request.member_id,
+                getattr(request, "group_instance_id", None),
+                allowed,
+                principal=ctx.principal,
+                client_id=ctx.header.client_id,
+            )
+            if allowed or not entries
+            else {}
+        )
+        results.update(
+            {(entry[0], entry[1]): denied[entry[0]] for entry in entries if entry[0] in denied}
         )
     except BrokerError as exc:
         results = {(entry[0], entry[1]): exc for entry in entries}

@@ -1,4 +1,8 @@
-"""OffsetDelete (key 47): delete a group's committed offsets of topics it no longer consumes."""
+"""OffsetDelete (key 47): delete a group's committed offsets of topics it no longer consumes.
+
+As Kafka: DELETE on the group (else GROUP_AUTHORIZATION_FAILED for the request),
+then READ on each topic (TOPIC_AUTHORIZATION_FAILED for its partitions, kept).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from broker.authorization import Action, require_group, require_topic
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
@@ -18,8 +23,20 @@ API_KEY = 47
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    keys = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
+    denied: dict[str, BrokerError] = {}
     try:
+        require_group(ctx, Action.DELETE, request.group_id)
+        for name in dict.fromkeys(t.name for t in request.topics):
+            try:
+                require_topic(ctx, Action.READ, name)
+            except BrokerError as exc:
+                denied[name] = exc
+        keys = [
+            (t.name, p.partition_index)
+            for t in request.topics
+            if t.name not in denied
+            for p in t.partitions
+        ]
         results = coordinator(ctx).delete_offsets(request.group_id, keys)
     except BrokerError as exc:
         return build(
@@ -36,7 +53,9 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
                 build(
                     module.OffsetDeleteResponsePartition,
                     partition_index=p.partition_index,
-                    error_code=error_code(results.get((topic.name, p.partition_index))),
+                    error_code=error_code(
+                        denied.get(topic.name) or results.get((topic.name, p.partition_index))
+                    ),
                 )
                 for p in topic.partitions
             ),

@@ -1,7 +1,10 @@
 """OffsetFetch (key 9): a group's committed offsets; v8+ asks for several groups at once.
 
 A partition with no committed offset answers offset -1 and empty metadata; no
-topics (null) means every partition the group has committed.
+topics (null) means every partition the group has committed. Authorization, as
+Kafka: DESCRIBE on the group, then on each topic asked for (else its partitions
+answer TOPIC_AUTHORIZATION_FAILED); with no topics, the topics the principal
+may not describe are left out.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.authorization import Action, require_group
+from broker.authorization import Action, may_describe_topic, require_group, require_topic
 from broker.errors import BrokerError
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
@@ -31,15 +34,40 @@ def _topics(
     topic_class: type,
 ) -> tuple[tuple[Any, ...], BrokerError | None]:
     keys = None
-    if topics is not None:
-        keys = [(t.name, index) for t in topics for index in t.partition_indexes]
+    denied: dict[str, BrokerError] = {}
     try:
         require_group(ctx, Action.DESCRIBE, group_id)
+        if topics is not None:
+            for name in dict.fromkeys(t.name for t in topics):
+                try:
+                    require_topic(ctx, Action.DESCRIBE, name)
+                except BrokerError as exc:
+                    denied[name] = exc
+            keys = [
+                (t.name, index)
+                for t in topics
+                if t.name not in denied
+                for index in t.partition_indexes
+            ]
         found = coordinator(ctx).fetch_offsets(group_id, keys, member_id, member_epoch)
     except BrokerError as exc:
         return (), exc
     by_topic: dict[str, list[Any]] = {}
+    for topic in topics or ():
+        for index in topic.partition_indexes if topic.name in denied else ():
+            by_topic.setdefault(topic.name, []).append(
+                build(
+                    partition_class,
+                    partition_index=index,
+                    committed_offset=-1,
+                    committed_leader_epoch=-1,
+                    metadata="",
+                    error_code=error_code(denied[topic.name]),
+                )
+            )
     for (topic, partition), entry in found:
+        if keys is None and not may_describe_topic(ctx, topic):
+            continue  # all topics asked for: only those the principal may describe, as Kafka
         by_topic.setdefault(topic, []).append(
             build(
                 partition_class,

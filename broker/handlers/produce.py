@@ -36,7 +36,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.authorization import Action, require_topic
+from broker.authorization import Action, require_topic, require_transactional_id
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.deferred import Deferred
@@ -291,6 +291,20 @@ def _denied(ctx: RequestContext, topic: str) -> _PartitionOutcome | None:
     return None
 
 
+def _transactional_id_denied(
+    ctx: RequestContext, transactional_id: str | None
+) -> _PartitionOutcome | None:
+    """A transactional produce needs WRITE on its transactional id too (as Kafka)."""
+    if transactional_id is None:
+        return None
+    try:
+        require_transactional_id(ctx, Action.WRITE, transactional_id)
+    except BrokerError as exc:
+        code, message = kafka_error(exc)
+        return _PartitionOutcome(code, error_message=message)
+    return None
+
+
 def _partition_response(module: Any, index: int, outcome: _PartitionOutcome, version: int) -> Any:
     append_time = (
         None
@@ -328,6 +342,10 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         outcome = _PartitionOutcome(ErrorCode.invalid_required_acks, error_message=f"acks={acks}")
         outcomes = {
             (t.name, p.index): outcome for t in request.topic_data for p in t.partition_data
+        }
+    elif (txn_denied := _transactional_id_denied(ctx, request.transactional_id)) is not None:
+        outcomes = {
+            (t.name, p.index): txn_denied for t in request.topic_data for p in t.partition_data
         }
     else:
         outcomes = {}

@@ -13,7 +13,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.authorization import Action, require_group
+from broker.authorization import Action, require_group, require_topic, require_transactional_id
 from broker.errors import BrokerError, InvalidRequest, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -23,6 +23,17 @@ __all__ = ["HANDLERS"]
 
 API_KEY = 28
 _PRODUCER_FENCED_VERSION = 3
+
+
+def _denied_topics(ctx: RequestContext, topics: set[str]) -> dict[str, ErrorCode]:
+    """TOPIC_AUTHORIZATION_FAILED for each topic the principal may not read (as Kafka)."""
+    denied = {}
+    for topic in sorted(topics):
+        try:
+            require_topic(ctx, Action.READ, topic)
+        except BrokerError as exc:
+            denied[topic] = kafka_error(exc)[0]
+    return denied
 
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
@@ -42,20 +53,25 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         getattr(request, "group_instance_id", None),
     )
     error = ErrorCode.none
+    denied: dict[str, ErrorCode] = {}
     try:
+        require_transactional_id(ctx, Action.WRITE, request.transactional_id)
         if not request.group_id:
             raise InvalidRequest("the group id must not be empty")
         require_group(ctx, Action.READ, request.group_id)
+        denied = _denied_topics(ctx, {topic for topic, _ in offsets})
+        offsets = {key: value for key, value in offsets.items() if key[0] not in denied}
         if any(offset.offset < 0 for offset in offsets.values()):
             raise InvalidRequest("committed offsets must not be negative")
-        ctx.broker.coordinator().txn_offset_commit(
-            request.transactional_id,
-            request.group_id,
-            request.producer_id,
-            request.producer_epoch,
-            offsets,
-            member,
-        )
+        if offsets:
+            ctx.broker.coordinator().txn_offset_commit(
+                request.transactional_id,
+                request.group_id,
+                request.producer_id,
+                request.producer_epoch,
+                offsets,
+                member,
+            )
     except BrokerError as exc:
         fenced = fenced_code(exc, use_producer_fenced=ctx.api_version >= _PRODUCER_FENCED_VERSION)
         error = kafka_error(fenced)[0]
@@ -70,7 +86,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
                     build(
                         module.TxnOffsetCommitResponsePartition,
                         partition_index=partition.partition_index,
-                        error_code=error,
+                        error_code=denied.get(topic.name, error),
                     )
                     for partition in topic.partitions
                 ),

@@ -25,6 +25,7 @@ __all__ = [
     "ScramCredential",
     "check_password",
     "derive_scram",
+    "scram_from_salted_password",
     "hash_password",
     "new_api_key",
     "parse_api_key",
@@ -67,14 +68,14 @@ _DUMMY_HASH = f"scrypt${_SCRYPT_LOG2_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(b'0' * 16)
 
 def check_password(password: str, stored: str | None) -> bool:
     """Whether ``password`` matches ``stored`` (``None``: no such user, still takes the time)."""
+    usable = stored is not None and stored.startswith("scrypt$")
     try:
-        scheme, log2_n, r, p, salt, digest = (stored or _DUMMY_HASH).split("$")
-        if scheme != "scrypt":
-            return False
+        # a user without a password (SCRAM only) costs the same scrypt as any other
+        scheme, log2_n, r, p, salt, digest = (stored if usable else _DUMMY_HASH).split("$")
         computed = _scrypt(password, base64.b64decode(salt), int(log2_n), int(r), int(p))
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(computed, base64.b64decode(digest)) and stored is not None
+    return hmac.compare_digest(computed, base64.b64decode(digest)) and usable
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -93,6 +94,16 @@ def derive_scram(
     algorithm = SCRAM_ALGORITHMS[mechanism]
     salt = salt if salt is not None else secrets.token_bytes(16)
     salted = hashlib.pbkdf2_hmac(algorithm, password.encode("utf-8"), salt, iterations)
+    return scram_from_salted_password(mechanism, salt, salted, iterations)
+
+
+def scram_from_salted_password(
+    mechanism: str, salt: bytes, salted_password: bytes, iterations: int
+) -> ScramCredential:
+    """The credential from ``SaltedPassword = Hi(password, salt, i)``, as Kafka's
+    AlterUserScramCredentials carries it (KIP-554: the password never leaves the client)."""
+    algorithm = SCRAM_ALGORITHMS[mechanism]
+    salted = salted_password
     client_key = hmac.digest(salted, b"Client Key", algorithm)
     return ScramCredential(
         mechanism=mechanism,

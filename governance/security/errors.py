@@ -9,8 +9,13 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationFailed",
     "BindingNotFound",
+    "CredentialNotFound",
+    "DuplicateAlteration",
+    "UnacceptableCredential",
+    "UnsupportedMechanism",
     "Forbidden",
     "InvalidSecurityRequest",
+    "RateLimited",
     "SecurityError",
     "TooManyFailures",
     "UserExists",
@@ -41,6 +46,17 @@ class TooManyFailures(SecurityError):
     error_code = 42901
 
 
+class RateLimited(SecurityError):
+    """More requests a second than the principal's limit; retry after ``retry_after_s``."""
+
+    http_status = 429
+    error_code = 42902
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Forbidden(SecurityError):
     """Authenticated, but no role binding grants the action on the resource."""
 
@@ -56,6 +72,34 @@ class UserNotFound(SecurityError):
 class BindingNotFound(SecurityError):
     http_status = 404
     error_code = 40404
+
+
+class CredentialNotFound(SecurityError):
+    """A SCRAM credential that does not exist (Kafka's RESOURCE_NOT_FOUND)."""
+
+    http_status = 404
+    error_code = 40405
+
+
+class UnsupportedMechanism(SecurityError):
+    """A SCRAM mechanism other than SCRAM-SHA-256/512 (Kafka's UNSUPPORTED_SASL_MECHANISM)."""
+
+    http_status = 422
+    error_code = 42202
+
+
+class UnacceptableCredential(SecurityError):
+    """Too few or too many iterations, an empty user name, salt or salted password."""
+
+    http_status = 422
+    error_code = 42203
+
+
+class DuplicateAlteration(SecurityError):
+    """The same user (and mechanism) twice in one request (Kafka's DUPLICATE_RESOURCE)."""
+
+    http_status = 409
+    error_code = 40902
 
 
 class UserExists(SecurityError):

@@ -9,7 +9,9 @@ the login page. The principal is put in the WSGI environ under
 ``registry.hooks.PRINCIPAL_ENVIRON_KEY`` so the registry's hooks and the audit
 see who asked. Then the route's need (``routes.ROUTE_NEEDS``) is asked of the
 authorizer. Answers: 401 (40101, with ``WWW-Authenticate``), 403 (40301), 429
-(42901) after too many failures; each is audited by the service/authorizer.
+(42901) after too many failures, 429 (42902, with ``Retry-After``) over the
+per-principal request rate (``http_request_rate``); each failure or denial is
+audited by the service/authorizer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -26,8 +29,14 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from governance.security.authorizer import Authorizer
-from governance.security.errors import AuthenticationFailed, Forbidden, SecurityError
+from governance.security.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    RateLimited,
+    SecurityError,
+)
 from governance.security.model import CLUSTER_NAME, Action, ResourceType
+from governance.security.ratelimit import RequestRateLimiter
 from governance.security.routes import (
     FILTERED_LISTS,
     LOGIN_ENDPOINT,
@@ -57,7 +66,8 @@ def security_error_response(error: SecurityError) -> Response:
     if error.http_status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="charter", Bearer realm="charter"'
     if error.http_status == 429:
-        response.headers["Retry-After"] = "60"
+        retry_after = getattr(error, "retry_after_s", 60.0)
+        response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
 
 
@@ -136,6 +146,7 @@ def install_http_auth(
     service: SecurityService,
     authorizer: Authorizer,
     sessions: WebSessions | None = None,
+    limiter: RequestRateLimiter | None = None,
 ) -> Callable[[], Response | None]:
     def _principal(web: bool) -> str:
         header = request.headers.get("Authorization", "")
@@ -169,6 +180,15 @@ def install_http_auth(
                 return redirect(url_for(LOGIN_ENDPOINT, next=target), code=303)
             return _web_error_response(error) if web else security_error_response(error)
         request.environ[PRINCIPAL_ENVIRON_KEY] = principal
+        if limiter is not None:
+            wait_s = limiter.try_acquire(principal)
+            if wait_s > 0:
+                return security_error_response(
+                    RateLimited(
+                        f"{principal} sent more than {limiter.rate:g} requests a second",
+                        retry_after_s=wait_s,
+                    )
+                )
         if isinstance(need, Need | EntityNeed):
             detail = f"{request.method} {request.path}"
             action, kind, name = _target(need, view_args)

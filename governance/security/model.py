@@ -2,7 +2,7 @@
 
 A role binding says "principal P has role R on resources matching pattern X".
 A pattern is ``Type:name`` (literal) or ``Type:prefix*`` (prefix); types are
-``Topic``, ``Subject``, ``Group`` and ``Cluster`` (``Cluster:charter`` is the
+``Topic``, ``Subject``, ``Group``, ``TransactionalId`` and ``Cluster`` (``Cluster:charter`` is the
 whole installation: a binding on it covers every resource). What each role
 allows on each resource type is the table ``ROLE_ACTIONS``; nothing else
 decides (``governance.security.authorizer`` only matches bindings against it).
@@ -47,6 +47,7 @@ class ResourceType(enum.StrEnum):
     TOPIC = "Topic"
     SUBJECT = "Subject"
     GROUP = "Group"
+    TRANSACTIONAL_ID = "TransactionalId"
     CLUSTER = "Cluster"
 
 
@@ -67,22 +68,27 @@ ROLE_ACTIONS: dict[Role, dict[ResourceType, frozenset[Action]]] = {
         ResourceType.TOPIC: _ALL - {Action.MANAGE, Action.ADMINISTER},
         ResourceType.SUBJECT: _ALL - {Action.MANAGE, Action.ADMINISTER},
         ResourceType.GROUP: _ALL - {Action.MANAGE, Action.ADMINISTER},
+        ResourceType.TRANSACTIONAL_ID: _ALL - {Action.MANAGE, Action.ADMINISTER},
     },
     Role.DATA_STEWARD: {
         ResourceType.TOPIC: _READ,
         ResourceType.SUBJECT: _ALL - {Action.MANAGE, Action.ADMINISTER},
         ResourceType.GROUP: _READ,
+        ResourceType.TRANSACTIONAL_ID: frozenset({Action.DESCRIBE}),
         # policies and tags are managed on the cluster resource
         ResourceType.CLUSTER: frozenset({Action.READ, Action.DESCRIBE, Action.MANAGE}),
     },
     Role.DEVELOPER_WRITE: {
         ResourceType.TOPIC: frozenset({Action.WRITE, Action.DESCRIBE}),
         ResourceType.SUBJECT: frozenset({Action.WRITE, Action.READ, Action.DESCRIBE}),
+        # a transactional producer's id (InitProducerId, AddPartitionsToTxn, EndTxn, ...)
+        ResourceType.TRANSACTIONAL_ID: frozenset({Action.WRITE, Action.DESCRIBE}),
     },
     Role.DEVELOPER_READ: {
         ResourceType.TOPIC: _READ,
         ResourceType.SUBJECT: _READ,
         ResourceType.GROUP: _READ,
+        ResourceType.TRANSACTIONAL_ID: frozenset({Action.DESCRIBE}),
     },
 }
 
@@ -123,7 +129,8 @@ def parse_resource(text: str) -> ResourcePattern:
     kind = kinds.get(kind_text.strip().lower())
     if not colon or kind is None:
         raise InvalidSecurityRequest(
-            f"resource {text!r} must be Topic:NAME, Subject:NAME, Group:NAME or Cluster:charter"
+            f"resource {text!r} must be Topic:NAME, Subject:NAME, Group:NAME, "
+            "TransactionalId:NAME or Cluster:charter"
             " (a trailing * makes a prefix)"
         )
     prefix = name.endswith("*")

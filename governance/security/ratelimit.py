@@ -1,4 +1,6 @@
-"""Failed-login rate limiting: too many failures for a user from an address locks them out.
+"""Rate limits: failed logins (``FailureLimiter``) and requests per principal (``RequestRateLimiter``).
+
+Too many failures for a user from an address locks them out.
 
 Each failed authentication is counted under (user, client address) and under
 the address alone; once the pair has ``limit`` failures within ``window_s``
@@ -17,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["FailureLimiter"]
+__all__ = ["FailureLimiter", "RequestRateLimiter"]
 
 _MAX_KEYS = 50_000
 ADDRESS_FACTOR = 5
@@ -78,3 +80,77 @@ class FailureLimiter:
         if address:
             keys.append((f"address:{address}", self.limit * ADDRESS_FACTOR))
         return keys
+
+
+class RequestRateLimiter:
+    """A token bucket per principal: ``rate`` requests a second, bursts of ``burst``.
+
+    Two ways to spend, one per door. HTTP asks ``try_acquire`` and answers 429
+    with ``Retry-After`` when it gives a wait (the request is not counted). The
+    Kafka listener always ``charge``s (the bucket may go into debt, at most
+    ``max_debt_s`` seconds of it), answers with that debt as ``throttle_time_ms``
+    and waits it out (``debt``) before handling the principal's next request, as
+    Kafka's quotas mute a throttled channel; connections are never dropped.
+    Buckets are per process and forgotten when full again. ``rate`` 0: no limit.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        *,
+        max_debt_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = float(rate)
+        self.burst = float(burst if burst else max(rate, 1.0))
+        self.max_debt_s = max_debt_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # principal -> (tokens, at)
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def _tokens(self, principal: str, now: float) -> float:
+        tokens, at = self._buckets.get(principal, (self.burst, now))
+        return min(self.burst, tokens + (now - at) * self.rate)
+
+    def _store(self, principal: str, tokens: float, now: float) -> None:
+        if tokens >= self.burst:
+            self._buckets.pop(principal, None)
+            return
+        if len(self._buckets) >= _MAX_KEYS and principal not in self._buckets:
+            self._buckets.clear()  # a flood of principals: start over rather than grow
+        self._buckets[principal] = (tokens, now)
+
+    def try_acquire(self, principal: str) -> float:
+        """0.0 and one token taken, or the seconds until one is available (nothing taken)."""
+        if not self.enabled:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            tokens = self._tokens(principal, now)
+            if tokens < 1.0:
+                return (1.0 - tokens) / self.rate
+            self._store(principal, tokens - 1.0, now)
+        return 0.0
+
+    def charge(self, principal: str) -> float:
+        """Take one token, into debt if need be; the seconds of debt (the throttle time)."""
+        if not self.enabled:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            tokens = max(self._tokens(principal, now) - 1.0, -self.max_debt_s * self.rate)
+            self._store(principal, tokens, now)
+        return max(0.0, -tokens / self.rate)
+
+    def debt(self, principal: str) -> float:
+        """Seconds until the principal's bucket is out of debt (0.0 when it is not in debt)."""
+        if not self.enabled or principal not in self._buckets:
+            return 0.0
+        with self._lock:
+            tokens = self._tokens(principal, self._clock())
+        return max(0.0, -tokens / self.rate)

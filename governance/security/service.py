@@ -34,6 +34,7 @@ from governance.security.errors import (
 )
 from governance.security.model import (
     CLUSTER,
+    ResourcePattern,
     Role,
     check_user_name,
     parse_principal,
@@ -131,8 +132,9 @@ class SecurityService:
     # -- role bindings ------------------------------------------------------------------------
 
     def create_binding(
-        self, principal: str, role: str, resource: str | None, *, actor: str
+        self, principal: str, role: str, resource: str | None, *, actor: str, via: str = ""
     ) -> Binding:
+        """Create (or answer the existing) binding; ``via`` says through what, for the audit."""
         principal = parse_principal(principal)
         parsed_role = parse_role(role)
         if resource is None or resource == "":
@@ -148,13 +150,47 @@ class SecurityService:
             if existing is None:
                 raise
             return existing  # idempotent, as Confluent's RBAC API is
-        self._changed(actor, "rolebinding.create", str(pattern), f"{principal} {parsed_role}")
+        detail = f"{principal} {parsed_role}" + (f" (via {via})" if via else "")
+        self._changed(actor, "rolebinding.create", str(pattern), detail)
         return binding
+
+    def create_bindings(
+        self, wanted: list[tuple[str, Role, ResourcePattern]], *, actor: str, via: str
+    ) -> list[Binding]:
+        """Create many parsed bindings in one transaction (existing ones are left); each new one
+        is audited, and the authorizer reloads once."""
+        try:
+            created = self.store.create_bindings(wanted, actor)
+        except peewee.IntegrityError:  # another process created one meanwhile: skip it now
+            created = self.store.create_bindings(wanted, actor)
+        for binding in created:
+            self._record(
+                actor,
+                "rolebinding.create",
+                str(binding.resource),
+                f"{binding.principal} {binding.role} (via {via})",
+            )
+        self._apply()
+        return created
+
+    def delete_bindings(self, binding_ids: list[int], *, actor: str, via: str) -> list[Binding]:
+        """Delete many bindings in one transaction (missing ones are skipped); each deletion is
+        audited, and the authorizer reloads once."""
+        deleted = self.store.delete_bindings(binding_ids)
+        for binding in deleted:
+            self._record(
+                actor,
+                "rolebinding.delete",
+                str(binding.resource),
+                f"{binding.principal} {binding.role} (via {via})",
+            )
+        self._apply()
+        return deleted
 
     def bindings(self, principal: str | None = None) -> list[Binding]:
         return self.store.bindings(parse_principal(principal) if principal else None)
 
-    def delete_binding(self, binding_id: int, *, actor: str) -> None:
+    def delete_binding(self, binding_id: int, *, actor: str, via: str = "") -> None:
         binding = self.store.delete_binding(binding_id)
         if binding is None:
             raise BindingNotFound(f"role binding {binding_id} not found")
@@ -162,13 +198,23 @@ class SecurityService:
             actor,
             "rolebinding.delete",
             str(binding.resource),
-            f"{binding.principal} {binding.role}",
+            f"{binding.principal} {binding.role}" + (f" (via {via})" if via else ""),
         )
 
+    def changed(self, actor: str, action: str, resource: str, detail: str = "") -> None:
+        """Audit a permission or credential change (outcome ``success``) and apply it at once."""
+        self._changed(actor, action, resource, detail)
+
     def _changed(self, actor: str, action: str, resource: str, detail: str = "") -> None:
+        self._record(actor, action, resource, detail)
+        self._apply()
+
+    def _record(self, actor: str, action: str, resource: str, detail: str) -> None:
+        self.audit.record(actor, action, resource, "success", detail)
+
+    def _apply(self) -> None:
         with self._lock:
             self._verified = {}
-        self.audit.record(actor, action, resource, "success", detail)
         self.authorizer.refresh()
 
     # -- authentication -----------------------------------------------------------------------

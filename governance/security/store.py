@@ -25,7 +25,18 @@ import peewee
 from governance.security.credentials import ScramCredential
 from governance.security.model import ResourcePattern, ResourceType, Role
 
-__all__ = ["MIGRATIONS", "MIGRATION_KEY", "Binding", "SecurityStore", "UserRow"]
+__all__ = [
+    "MIGRATIONS",
+    "MIGRATION_KEY",
+    "NO_PASSWORD",
+    "Binding",
+    "SecurityStore",
+    "UserRow",
+]
+
+NO_PASSWORD = "!scram-only"
+"""The password hash of a user made by AlterUserScramCredentials: no password matches it, so
+only SCRAM logs in (``credentials.check_password`` rejects anything not ``scrypt$...``)."""
 
 MIGRATION_KEY = "security"
 """The name this store's migrations are recorded under (not ``governance``: the governance
@@ -211,6 +222,52 @@ class SecurityStore:
             mechanism, bytes(row.salt), row.iterations, bytes(row.stored_key), bytes(row.server_key)
         )
 
+    def scram_mechanisms(
+        self, names: Iterable[str] | None = None
+    ) -> dict[str, list[tuple[str, int]]]:
+        """``{user: [(mechanism, iterations)]}`` of the users with SCRAM credentials."""
+        query = self._scram.select().order_by(self._scram.user, self._scram.mechanism)
+        if names is not None:
+            query = query.where(self._scram.user.in_(list(names)))
+        found: dict[str, list[tuple[str, int]]] = {}
+        for row in query:
+            found.setdefault(row.user, []).append((row.mechanism, int(row.iterations)))
+        return found
+
+    def alter_scram(
+        self, name: str, deletions: Iterable[str], upsertions: Iterable[ScramCredential]
+    ) -> bool:
+        """Delete and upsert one user's SCRAM credentials in one transaction; a user that does
+        not exist is created with no password (SCRAM only). False, and nothing changed, when a
+        deletion names a credential that does not exist."""
+        with self.database.atomic() as transaction:
+            for mechanism in deletions:
+                deleted = (
+                    self._scram.delete()
+                    .where((self._scram.user == name) & (self._scram.mechanism == mechanism))
+                    .execute()
+                )
+                if not deleted:
+                    transaction.rollback()
+                    return False
+            upserts = list(upsertions)
+            if upserts and self._user.get_or_none(self._user.name == name) is None:
+                self._user.create(name=name, password_hash=NO_PASSWORD, created_at_ms=_now_ms())
+            for credential in upserts:
+                self._scram.delete().where(
+                    (self._scram.user == name) & (self._scram.mechanism == credential.mechanism)
+                ).execute()
+                self._scram.create(
+                    user=name,
+                    mechanism=credential.mechanism,
+                    salt=credential.salt,
+                    iterations=credential.iterations,
+                    stored_key=credential.stored_key,
+                    server_key=credential.server_key,
+                )
+            self._bump()
+        return True
+
     # -- API keys -----------------------------------------------------------------------------
 
     def create_api_key(self, key_id: str, user: str, digest: str, description: str) -> None:
@@ -257,17 +314,65 @@ class SecurityStore:
     ) -> Binding:
         """Raises ``peewee.IntegrityError`` when the same binding exists."""
         with self.database.atomic():
-            row = self._binding.create(
-                principal=principal,
-                role=role.value,
-                resource_type=resource.kind.value,
-                resource_name=resource.name,
-                prefix=resource.prefix,
-                created_by=created_by,
-                created_at_ms=_now_ms(),
-            )
+            binding = self._insert_binding(principal, role, resource, created_by)
             self._bump()
+        return binding
+
+    def _insert_binding(
+        self, principal: str, role: Role, resource: ResourcePattern, created_by: str
+    ) -> Binding:
+        row = self._binding.create(
+            principal=principal,
+            role=role.value,
+            resource_type=resource.kind.value,
+            resource_name=resource.name,
+            prefix=resource.prefix,
+            created_by=created_by,
+            created_at_ms=_now_ms(),
+        )
         return Binding(row.id, principal, role, resource)
+
+    def create_bindings(
+        self, wanted: Iterable[tuple[str, Role, ResourcePattern]], created_by: str
+    ) -> list[Binding]:
+        """Create the bindings that do not exist yet, in one transaction; those created."""
+        model = self._binding
+        now = _now_ms()
+        rows = [
+            {
+                "principal": principal,
+                "role": role.value,
+                "resource_type": resource.kind.value,
+                "resource_name": resource.name,
+                "prefix": resource.prefix,
+                "created_by": created_by,
+                "created_at_ms": now,
+            }
+            for principal, role, resource in dict.fromkeys(wanted)
+        ]
+        if not rows:
+            return []
+        # write first (INSERT ... ON CONFLICT DO NOTHING RETURNING): a SQLite transaction that
+        # reads before it writes cannot wait for another writer, it fails as "locked"
+        with self.database.atomic():
+            query = model.insert_many(rows).on_conflict_ignore().returning(model).objects()
+            created = [self._to_binding(row) for row in query.execute()]
+            if created:
+                self._bump()
+        return created
+
+    def delete_bindings(self, binding_ids: Iterable[int]) -> list[Binding]:
+        """Delete the bindings that still exist, in one transaction; those deleted."""
+        ids = list(binding_ids)
+        if not ids:
+            return []
+        model = self._binding
+        with self.database.atomic():  # write first (DELETE ... RETURNING), as above
+            query = model.delete().where(model.id.in_(ids)).returning(model).objects()
+            deleted = [self._to_binding(row) for row in query.execute()]
+            if deleted:
+                self._bump()
+        return deleted
 
     def find_binding(self, principal: str, role: Role, resource: ResourcePattern) -> Binding | None:
         model = self._binding

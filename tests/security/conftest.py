@@ -1,4 +1,4 @@
-"""A security service over a fresh SQLite database, per test."""
+"""A security service over a fresh SQLite database per test; ``secured`` starts brokers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from charter.compose import open_migrated_database
 from charter.config import Settings
 from charter.security import security_service
 from governance.security.service import SecurityService
+from tests.security.broker import secured  # noqa: F401  (the fixture, for the broker tests)
 
 
 @pytest.fixture

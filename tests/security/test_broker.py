@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
-import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,64 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kio.index import load_request_schema
 
-from charter.compose import build_broker, open_migrated_database
-from charter.config import Settings
 from tests.charter.kafka_wire import RawClient
+from tests.security.broker import SecuredBroker
 from tests.security.raw import handshake, plain_client, sasl_authenticate
-from tests.security.stack import PASSWORDS, seed_users
-
-
-class SecuredBroker:
-    def __init__(self, data_dir: Path, **overrides: Any) -> None:
-        seed_users(data_dir)
-        settings = Settings(data_dir=data_dir, auth=True, kafka_port=0, **overrides)
-        self.database = open_migrated_database(settings)
-        self.app = build_broker(settings, self.database)
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
-        self.thread.start()
-        assert started.wait(30)
-        self.port = self.app.port
-
-    def _run(self, started: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def begin() -> None:
-            try:
-                await self.app.start()
-            finally:
-                started.set()
-
-        self.loop.create_task(begin())
-        self.loop.run_forever()
-        self.loop.close()
-
-    def create_topic(self, name: str) -> None:
-        async def create() -> None:
-            self.app.topics.create(name, 1)
-
-        asyncio.run_coroutine_threadsafe(create(), self.loop).result(30)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.app.stop(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
-        self.database.close()
-
-
-@pytest.fixture
-def secured(tmp_path: Path) -> Iterator[Callable[..., SecuredBroker]]:
-    started: list[SecuredBroker] = []
-
-    def start(**overrides: Any) -> SecuredBroker:
-        broker = SecuredBroker(tmp_path / f"data{len(started)}", **overrides)
-        started.append(broker)
-        return broker
-
-    yield start
-    for broker in started:
-        broker.stop()
+from tests.security.stack import PASSWORDS
 
 
 def _metadata(topics: list[str] | None = None) -> Any:

@@ -163,3 +163,22 @@ def test_another_process_binding_reaches_the_authorizer(service: SecurityService
     while not service.authorizer.allows("User:carol", Action.READ, T, "t"):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_transactional_id_resources_and_roles() -> None:
+    pattern = parse_resource("TransactionalId:app-*")
+    assert pattern.matches(ResourceType.TRANSACTIONAL_ID, "app-1")
+    assert not pattern.matches(T, "app-1")
+    x = ResourceType.TRANSACTIONAL_ID
+    assert role_allows(Role.DEVELOPER_WRITE, x, Action.WRITE)
+    assert not role_allows(Role.DEVELOPER_READ, x, Action.WRITE)
+    assert role_allows(Role.DEVELOPER_READ, x, Action.DESCRIBE)
+    assert role_allows(Role.RESOURCE_OWNER, x, Action.WRITE)
+    assert not role_allows(Role.DATA_STEWARD, x, Action.WRITE)
+
+
+def test_a_scram_only_user_has_no_password_and_costs_the_same_check() -> None:
+    from governance.security.store import NO_PASSWORD
+
+    assert not credentials.check_password("anything", NO_PASSWORD)
+    assert not credentials.check_password("", NO_PASSWORD)
