@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from governance.security.audit import security_entries
 from tests.charter.kafka_wire import RawClient
 from tests.security.broker import SecuredBroker
 from tests.security.kafka_requests import (
@@ -41,7 +42,10 @@ def _audit(broker: SecuredBroker) -> list[tuple[str, str, str, str]]:
     service = broker.app._security_admin.service
     broker.app._authorizer.audit.flush()
     service.audit.flush()
-    return [(r.actor, r.action, r.resource, r.outcome) for r in service.store.audit(limit=1000)]
+    return [
+        (r.actor, r.action, r.resource, r.outcome)
+        for r in security_entries(service.store.database, limit=1000)
+    ]
 
 
 @pytest.fixture

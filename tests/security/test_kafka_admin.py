@@ -14,6 +14,7 @@ from charter.config import Settings
 from charter.security import security_service
 from governance.security import credentials
 from governance.security.acls import Acl, AclFilter, AclNotSupported
+from governance.security.audit import security_entries
 from governance.security.errors import (
     CredentialNotFound,
     DuplicateAlteration,
@@ -42,7 +43,10 @@ def admin(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KafkaSecur
 
 def _audit(admin: KafkaSecurityAdmin) -> list[tuple[str, str, str, str]]:
     admin.service.audit.flush()
-    return [(r.actor, r.action, r.resource, r.detail) for r in admin.service.store.audit()]
+    return [
+        (r.actor, r.action, r.resource, r.detail)
+        for r in security_entries(admin.service.store.database)
+    ]
 
 
 def test_created_acls_are_bindings_the_authorizer_uses_and_are_audited(admin) -> None:
