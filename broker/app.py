@@ -142,6 +142,7 @@ class BrokerApp:
             context.producer_ids,
             self.pending_offsets,
             max_timeout_ms=settings.transaction_max_timeout_ms,
+            id_expiration_ms=settings.transactional_id_expiration_ms,
             flush=context.group_commit.flush,
             notify=context.appends.notify,
         )
@@ -172,7 +173,10 @@ class BrokerApp:
         if settings.port == 0:  # ephemeral port: advertise the one we got
             context.advertised_port = self.server.port
         self.topics.start_maintenance()
-        transactions.start_expiry(settings.transaction_abort_check_interval_ms)
+        transactions.start_expiry(
+            settings.transaction_abort_check_interval_ms,
+            settings.transaction_remove_expired_interval_ms,
+        )
         log.info("Kafka listener ready on %s:%d", settings.host, self.server.port)
 
     async def stop(self) -> None:

@@ -43,6 +43,11 @@ class BrokerSettings:
     """Largest ``transaction.timeout.ms`` a producer may ask for (``transaction.max.timeout.ms``)."""
     transaction_abort_check_interval_ms: int = 10000
     """How often timed-out transactions are aborted."""
+    transactional_id_expiration_ms: int = 7 * 24 * 3600 * 1000
+    """A finished transactional id idle this long is forgotten (``transactional.id.expiration.ms``)."""
+    transaction_remove_expired_interval_ms: int = 3_600_000
+    """How often expired transactional ids are looked for
+    (``transaction.remove.expired.transaction.cleanup.interval.ms``)."""
     fetch_max_sessions: int = 1000
     """Incremental fetch sessions kept (``max.incremental.fetch.session.cache.slots``)."""
     # -- consumer groups (broker.groups); names follow Kafka's broker configs --
@@ -81,7 +86,12 @@ class BrokerSettings:
             raise InvalidConfig(
                 f"socket_request_max_bytes must be at least 1, got {self.socket_request_max_bytes}"
             )
-        for name in ("transaction_max_timeout_ms", "transaction_abort_check_interval_ms"):
+        for name in (
+            "transaction_max_timeout_ms",
+            "transaction_abort_check_interval_ms",
+            "transactional_id_expiration_ms",
+            "transaction_remove_expired_interval_ms",
+        ):
             if getattr(self, name) < 1:
                 raise InvalidConfig(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.fetch_max_sessions < 0:

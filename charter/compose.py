@@ -216,6 +216,8 @@ def broker_settings(settings: Settings) -> BrokerSettings:
             value_schema_validation=settings.value_schema_validation,
             transaction_max_timeout_ms=settings.transaction_max_timeout_ms,
             transaction_abort_check_interval_ms=settings.transaction_abort_check_interval_ms,
+            transactional_id_expiration_ms=settings.transactional_id_expiration_ms,
+            transaction_remove_expired_interval_ms=settings.transaction_remove_expired_interval_ms,
             fetch_max_sessions=settings.fetch_max_sessions,
             group_min_session_timeout_ms=settings.group_min_session_timeout_ms,
             group_max_session_timeout_ms=settings.group_max_session_timeout_ms,

@@ -16,6 +16,14 @@ Unlike Kafka, EndTxn answers only once the markers are written (one process
 writes them all, there is no broker to wait for), so a client's next
 transaction never sees CONCURRENT_TRANSACTIONS from a slow marker write.
 
+Expiry (``start_expiry``, one background task): ONGOING transactions past
+``transaction.timeout.ms`` are aborted with an epoch bump (the producer is
+fenced); transactional ids whose transaction is finished (Empty, CompleteCommit,
+CompleteAbort) and that saw no change for ``transactional.id.expiration.ms``
+are forgotten (row deleted), as Kafka's coordinator does: their next
+InitProducerId starts over with a new producer id and epoch 0, and a producer
+still holding the old id gets INVALID_PRODUCER_ID_MAPPING.
+
 ``recover()`` (at start) loads every row and finishes the transactions a crash
 left in PREPARE_*: markers are written again where the partition still has the
 producer's transaction open (``append_marker`` writes nothing otherwise), then
@@ -78,6 +86,7 @@ class TransactionCoordinator:
         pending_offsets: PendingOffsets,
         *,
         max_timeout_ms: int,
+        id_expiration_ms: int = 7 * 24 * 3600 * 1000,
         flush: Flush = _no_flush,
         notify: Notify | None = None,
         clock: Callable[[], float] = time.time,
@@ -87,6 +96,7 @@ class TransactionCoordinator:
         self.producer_ids = producer_ids
         self.pending_offsets = pending_offsets
         self.max_timeout_ms = max_timeout_ms
+        self.id_expiration_ms = id_expiration_ms
         self._flush = flush
         self._notify = notify or (lambda topic, partition: None)
         self._clock = clock
@@ -115,10 +125,11 @@ class TransactionCoordinator:
                 )
                 await self._complete(meta.copy())
 
-    def start_expiry(self, interval_ms: int) -> None:
-        """Abort timed-out transactions every ``interval_ms`` (a background task)."""
+    def start_expiry(self, interval_ms: int, id_interval_ms: int | None = None) -> None:
+        """Abort timed-out transactions every ``interval_ms`` and forget expired
+        transactional ids every ``id_interval_ms`` (default: the same), in one background task."""
         self._expiry_task = asyncio.get_running_loop().create_task(
-            self._expire_forever(interval_ms / 1000)
+            self._expire_forever(interval_ms / 1000, (id_interval_ms or interval_ms) / 1000)
         )
 
     async def aclose(self) -> None:
@@ -128,13 +139,37 @@ class TransactionCoordinator:
                 await self._expiry_task
             self._expiry_task = None
 
-    async def _expire_forever(self, interval: float) -> None:
+    async def _expire_forever(self, interval: float, id_interval: float) -> None:
+        next_id_check = time.monotonic() + id_interval
         while True:
             await asyncio.sleep(interval)
             try:
                 await self.abort_timed_out()
             except Exception:  # keep expiring; one bad transaction must not stop the others
                 log.exception("aborting timed-out transactions failed")
+            if time.monotonic() >= next_id_check:
+                next_id_check = time.monotonic() + id_interval
+                try:
+                    self.expire_transactional_ids()
+                except Exception:
+                    log.exception("expiring transactional ids failed")
+
+    def expire_transactional_ids(self) -> list[str]:
+        """Forget the finished transactional ids idle for ``transactional.id.expiration.ms``."""
+        now = self._now_ms()
+        expired = [
+            meta.transactional_id
+            for meta in self._txns.values()
+            if (meta.state is TxnState.EMPTY or meta.state.is_complete)
+            and meta.transactional_id not in self._ending
+            and now - meta.last_update_ms >= self.id_expiration_ms
+        ]
+        for transactional_id in expired:
+            with self.database.atomic():
+                store.delete(self.database, transactional_id)
+            del self._txns[transactional_id]
+            log.info("transactional id %r expired", transactional_id)
+        return expired
 
     async def abort_timed_out(self) -> list[str]:
         """Abort (with an epoch bump, fencing the producer) every ONGOING transaction past

@@ -148,8 +148,14 @@ def test_transaction_timeout_aborts(txn_broker: RunningBroker) -> None:
             break
         time.sleep(0.1)
     assert state == "CompleteAbort"
-    with pytest.raises(KafkaException):
+    with pytest.raises(KafkaException) as raised:
         producer.commit_transaction(30)
+    # the coordinator bumped the epoch: the producer is fenced on its next call
+    assert raised.value.args[0].code() in (
+        KafkaError._FENCED,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+    ), raised.value.args[0]
     assert _read_all(txn_broker, "out", "read_committed", partitions=2) == []
     assert _read_all(txn_broker, "out", "read_uncommitted", partitions=2) == [b"too-slow"]
 

@@ -1,0 +1,122 @@
+"""The coordinator's background expiry: timed-out transactions aborted with the producer fenced,
+idle transactional ids forgotten (transactional.id.expiration.ms)."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable
+
+from kio.schema.errors import ErrorCode
+
+from broker.transactions import TxnState, store
+
+from .conftest import RunningBroker
+from .test_server_handlers import _Client
+from .test_transactions_protocol import _add_partitions, _end, _produce_txn
+
+
+def _init(client: _Client, txn: str, timeout_ms: int):
+    return client.call(
+        22,
+        4,
+        transactional_id=txn,
+        transaction_timeout=datetime.timedelta(milliseconds=timeout_ms),
+        producer_id=-1,
+        producer_epoch=-1,
+    )
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_timed_out_transaction_is_aborted_and_its_producer_fenced(broker_factory) -> None:
+    broker: RunningBroker = broker_factory(transaction_abort_check_interval_ms=50)
+    broker.create_topic("t", 1)
+    coordinator = broker.app.transactions
+    assert coordinator is not None
+    client = _Client(broker)
+    try:
+        init = _init(client, "slow", timeout_ms=300)
+        pid, epoch = init.producer_id, init.producer_epoch
+        assert _add_partitions(client, "slow", pid, epoch, "t", 0) == {("t", 0): ErrorCode.none}
+        assert _produce_txn(client, "slow", "t", pid, epoch, 0) == ErrorCode.none
+        _wait_for(
+            lambda: (
+                broker.call(lambda: coordinator.describe("slow").state) is TxnState.COMPLETE_ABORT
+            ),
+            "the coordinator to abort the timed-out transaction",
+        )
+        meta = broker.call(lambda: coordinator.describe("slow"))
+        assert (meta.producer_id, meta.producer_epoch) == (pid, epoch + 1)
+        log = broker.app.topics.log("t", 0)
+        assert log.last_stable_offset == log.log_end_offset == 2  # data + ABORT marker
+        assert [entry.producer_id for entry in log.aborted_transactions(0, 2)] == [pid]
+        # every next call of the old producer is fenced
+        assert _produce_txn(client, "slow", "t", pid, epoch, 1) == ErrorCode.invalid_producer_epoch
+        assert _add_partitions(client, "slow", pid, epoch, "t", 0) == {
+            ("t", 0): ErrorCode.producer_fenced
+        }
+        assert _end(client, "slow", pid, epoch, True) == ErrorCode.producer_fenced
+        # KIP-360: the fenced producer may re-initialise naming its old epoch
+        again = client.call(
+            22,
+            4,
+            transactional_id="slow",
+            transaction_timeout=datetime.timedelta(seconds=60),
+            producer_id=pid,
+            producer_epoch=epoch,
+        )
+        assert (again.error_code, again.producer_id, again.producer_epoch) == (
+            ErrorCode.none,
+            pid,
+            epoch + 1,
+        )
+    finally:
+        client.close()
+
+
+def test_idle_transactional_ids_expire_and_start_over(broker_factory) -> None:
+    broker: RunningBroker = broker_factory(
+        transaction_abort_check_interval_ms=50,
+        transactional_id_expiration_ms=400,
+        transaction_remove_expired_interval_ms=50,
+    )
+    broker.create_topic("t", 1)
+    coordinator = broker.app.transactions
+    assert coordinator is not None
+    client = _Client(broker)
+    try:
+        done = _init(client, "done", timeout_ms=60_000)
+        pid, epoch = done.producer_id, done.producer_epoch
+        assert _add_partitions(client, "done", pid, epoch, "t", 0) == {("t", 0): ErrorCode.none}
+        assert _end(client, "done", pid, epoch, True) == ErrorCode.none
+        ongoing = _init(client, "ongoing", timeout_ms=60_000)
+        assert _add_partitions(
+            client, "ongoing", ongoing.producer_id, ongoing.producer_epoch, "t", 0
+        ) == {("t", 0): ErrorCode.none}
+
+        _wait_for(
+            lambda: broker.call(lambda: coordinator.get("done")) is None,
+            "the idle transactional id to expire",
+        )
+        stored = {meta.transactional_id for meta in store.load_all(broker.app.database)}
+        assert "done" not in stored
+        # an open transaction is never expired by idleness (its timeout handles it)
+        assert broker.call(lambda: coordinator.describe("ongoing").state) is TxnState.ONGOING
+        assert "ongoing" in stored
+        # the old producer id is no longer mapped; a new InitProducerId starts over
+        assert _add_partitions(client, "done", pid, epoch, "t", 0) == {
+            ("t", 0): ErrorCode.invalid_producer_id_mapping
+        }
+        fresh = _init(client, "done", timeout_ms=60_000)
+        assert fresh.error_code == ErrorCode.none
+        assert fresh.producer_id != pid and fresh.producer_epoch == 0
+    finally:
+        client.close()
