@@ -1,7 +1,10 @@
 """OffsetFetch (key 9): a group's committed offsets; v8+ asks for several groups at once.
 
 A partition with no committed offset answers offset -1 and empty metadata; no
-topics (null) means every partition the group has committed.
+topics (null) means every partition the group has committed. With
+``require_stable`` (v7+, what read_committed clients send) a requested partition
+whose offset a transaction has staged but not yet ended answers
+UNSTABLE_OFFSET_COMMIT (the client retries), as Kafka does.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ def _topics(
     topics: Any,
     member_id: str | None,
     member_epoch: int,
+    require_stable: bool,
     partition_class: type,
     topic_class: type,
 ) -> tuple[tuple[Any, ...], BrokerError | None]:
@@ -38,16 +42,19 @@ def _topics(
         found = coordinator(ctx).fetch_offsets(group_id, keys, member_id, member_epoch)
     except BrokerError as exc:
         return (), exc
+    unstable = _unstable(ctx, group_id) if require_stable and keys is not None else set()
     by_topic: dict[str, list[Any]] = {}
-    for (topic, partition), entry in found:
-        by_topic.setdefault(topic, []).append(
+    for key, entry in found:
+        if key in unstable:
+            entry = None
+        by_topic.setdefault(key[0], []).append(
             build(
                 partition_class,
-                partition_index=partition,
+                partition_index=key[1],
                 committed_offset=entry.offset if entry else -1,
                 committed_leader_epoch=entry.leader_epoch if entry else -1,
                 metadata=(entry.metadata or "") if entry else "",
-                error_code=ErrorCode.none,
+                error_code=ErrorCode.unstable_offset_commit if key in unstable else ErrorCode.none,
             )
         )
     return (
@@ -59,7 +66,13 @@ def _topics(
     )
 
 
+def _unstable(ctx: RequestContext, group_id: str) -> set[tuple[str, int]]:
+    transactions = ctx.broker.transactions
+    return transactions.unstable_offsets(group_id) if transactions is not None else set()
+
+
 async def handle(ctx: RequestContext, request: Any) -> Any:
+    require_stable = bool(getattr(request, "require_stable", False))
     module = response_module(API_KEY, ctx.api_version)
     if ctx.api_version < 8:
         topics, error = _topics(
@@ -68,6 +81,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             request.topics,
             None,
             -1,
+            require_stable,
             module.OffsetFetchResponsePartition,
             module.OffsetFetchResponseTopic,
         )
@@ -85,6 +99,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             group.topics,
             getattr(group, "member_id", None),
             getattr(group, "member_epoch", -1),
+            require_stable,
             module.OffsetFetchResponsePartitions,
             module.OffsetFetchResponseTopics,
         )

@@ -203,6 +203,10 @@ class TransactionCoordinator:
     def all(self) -> list[TransactionMetadata]:
         return [meta.copy() for meta in self._txns.values()]
 
+    def unstable_offsets(self, group_id: str) -> set[TopicPartition]:
+        """Partitions of ``group_id`` with offsets staged by a transaction not yet ended."""
+        return self.pending_offsets.pending_partitions(group_id)
+
     def describe(self, transactional_id: str) -> TransactionMetadata:
         meta = self._txns.get(transactional_id)
         if meta is None:

@@ -1,5 +1,5 @@
-"""The coordinator's background expiry: timed-out transactions aborted with the producer fenced,
-idle transactional ids forgotten (transactional.id.expiration.ms)."""
+"""The coordinator's background expiry (timed-out transactions aborted with the producer fenced,
+idle transactional ids forgotten) and OffsetFetch ``require_stable`` against staged offsets."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from collections.abc import Callable
 
 from kio.schema.errors import ErrorCode
 
+from broker.protocol import build
 from broker.transactions import TxnState, store
 
 from .conftest import RunningBroker
 from .test_server_handlers import _Client
-from .test_transactions_protocol import _add_partitions, _end, _produce_txn
+from .test_transactions_protocol import _add_partitions, _end, _module, _produce_txn
 
 
 def _init(client: _Client, txn: str, timeout_ms: int):
@@ -118,5 +119,87 @@ def test_idle_transactional_ids_expire_and_start_over(broker_factory) -> None:
         fresh = _init(client, "done", timeout_ms=60_000)
         assert fresh.error_code == ErrorCode.none
         assert fresh.producer_id != pid and fresh.producer_epoch == 0
+    finally:
+        client.close()
+
+
+def _txn_offset_commit(client: _Client, txn: str, pid: int, epoch: int, offset: int) -> int:
+    module = _module(28, 3)
+    body = client.call(
+        28,
+        3,
+        transactional_id=txn,
+        group_id="g",
+        producer_id=pid,
+        producer_epoch=epoch,
+        generation_id=-1,
+        member_id="",
+        group_instance_id=None,
+        topics=(
+            build(
+                module.TxnOffsetCommitRequestTopic,
+                name="t",
+                partitions=(
+                    build(
+                        module.TxnOffsetCommitRequestPartition,
+                        partition_index=0,
+                        committed_offset=offset,
+                        committed_leader_epoch=-1,
+                        committed_metadata=None,
+                    ),
+                ),
+            ),
+        ),
+    )
+    return body.topics[0].partitions[0].error_code
+
+
+def _offset_fetch(client: _Client, version: int, require_stable: bool) -> dict[int, tuple]:
+    """partition -> (error code, offset) of group g's partitions 0 and 1 of t."""
+    module = _module(9, version)
+    if version >= 8:
+        topic = build(module.OffsetFetchRequestTopics, name="t", partition_indexes=(0, 1))
+        group = build(module.OffsetFetchRequestGroup, group_id="g", topics=(topic,))
+        body = client.call(9, version, groups=(group,), require_stable=require_stable)
+        (answer,) = body.groups
+        partitions = answer.topics[0].partitions
+    else:
+        topic = build(module.OffsetFetchRequestTopic, name="t", partition_indexes=(0, 1))
+        body = client.call(9, version, group_id="g", topics=(topic,), require_stable=require_stable)
+        partitions = body.topics[0].partitions
+    return {p.partition_index: (p.error_code, p.committed_offset) for p in partitions}
+
+
+def test_offset_fetch_require_stable_answers_unstable_while_a_transaction_holds_offsets(
+    broker: RunningBroker,
+) -> None:
+    broker.create_topic("t", 2)
+    client = _Client(broker)
+    try:
+        init = _init(client, "pipe", timeout_ms=60_000)
+        pid, epoch = init.producer_id, init.producer_epoch
+        for expected_offset, commit in ((5, True), (9, False)):
+            assert (
+                client.call(
+                    25,
+                    3,
+                    transactional_id="pipe",
+                    producer_id=pid,
+                    producer_epoch=epoch,
+                    group_id="g",
+                ).error_code
+                == ErrorCode.none
+            )
+            assert _txn_offset_commit(client, "pipe", pid, epoch, expected_offset) == 0
+            for version in (7, 8):
+                assert _offset_fetch(client, version, require_stable=True) == {
+                    0: (ErrorCode.unstable_offset_commit, -1),
+                    1: (ErrorCode.none, -1),
+                }
+            # without require_stable the last committed offset is answered as it is
+            before = -1 if commit else 5
+            assert _offset_fetch(client, 8, require_stable=False)[0] == (ErrorCode.none, before)
+            assert _end(client, "pipe", pid, epoch, commit) == ErrorCode.none
+            assert _offset_fetch(client, 8, require_stable=True)[0] == (ErrorCode.none, 5)
     finally:
         client.close()
