@@ -9,11 +9,11 @@ method that fails raises a ``BrokerError`` (the handler maps it with
 Ending a transaction (EndTxn, a timeout, a fencing InitProducerId, recovery):
 ``PREPARE_COMMIT``/``PREPARE_ABORT`` is persisted first — the decision is then
 durable — then a COMMIT/ABORT control batch is appended to every partition of
-the transaction (``PartitionLog.append_marker``, fsynced through the group
-commit), then ``COMPLETE_*`` is persisted together with the pending offsets'
+the transaction (``PartitionLog.append_marker``, all fsynced through the group
+commit whatever the topic's ``flush.messages``), then ``COMPLETE_*`` is persisted together with the pending offsets'
 commit/abort and the ``transaction_committed``/``transaction_aborted`` event.
-Unlike Kafka, EndTxn answers only once the markers are written (one process
-writes them all, there is no broker to wait for), so a client's next
+Unlike Kafka, EndTxn answers only once the markers are written and fsynced
+(one process writes them all, there is no broker to wait for), so a client's next
 transaction never sees CONCURRENT_TRANSACTIONS from a slow marker write.
 
 Expiry (``start_expiry``, one background task): ONGOING transactions past
@@ -451,7 +451,12 @@ class TransactionCoordinator:
             done.set_result(None)
 
     async def _write_markers(self, meta: TransactionMetadata, commit: bool) -> None:
+        """Append the markers, then fsync every partition written, whatever its
+        ``flush.messages``: COMPLETE_* (and the settled offsets) must never be durable while a
+        marker is not, or a power loss would leave the transaction open in that partition
+        (its LSO stuck) with nothing left to end it (Kafka waits for the markers' replication)."""
         now = self._now_ms()
+        written: list[tuple[str, int, PartitionLog]] = []
         for topic, index in sorted(meta.partitions):
             partition_log = self.topics.log(topic, index)
             if partition_log is None or partition_log.closed:
@@ -463,10 +468,10 @@ class TransactionCoordinator:
                 now_ms=now,
                 defer_flush=True,
             )
-            if result is None:
-                continue
-            if result.flush_due:
-                await self._flush(partition_log)
+            if result is not None:
+                written.append((topic, index, partition_log))
+        await asyncio.gather(*(self._flush(partition_log) for _, _, partition_log in written))
+        for topic, index, _ in written:
             self._notify(topic, index)
 
     async def _wait_for_ending(self, transactional_id: str) -> None:

@@ -203,3 +203,39 @@ def test_offset_fetch_require_stable_answers_unstable_while_a_transaction_holds_
             assert _offset_fetch(client, 8, require_stable=True)[0] == (ErrorCode.none, 5)
     finally:
         client.close()
+
+
+def test_end_txn_answers_after_every_marker_is_fsynced(broker_factory) -> None:
+    """Even where flush.messages does not fsync each append, the markers are synced before the
+    transaction is recorded complete (and EndTxn answered)."""
+    broker: RunningBroker = broker_factory(log_flush_messages=1_000_000)
+    broker.create_topic("t", 2)
+    coordinator = broker.app.transactions
+    assert coordinator is not None
+    synced: list[tuple[int, TxnState]] = []
+    real_flush = coordinator._flush
+
+    async def observed_flush(partition_log) -> None:
+        state = coordinator.describe("durable").state
+        synced.append((int(partition_log.directory.name.rsplit("-", 1)[1]), state))
+        await real_flush(partition_log)
+
+    coordinator._flush = observed_flush
+    client = _Client(broker)
+    try:
+        init = _init(client, "durable", timeout_ms=60_000)
+        pid, epoch = init.producer_id, init.producer_epoch
+        assert _add_partitions(client, "durable", pid, epoch, "t", 0, 1) == {
+            ("t", 0): ErrorCode.none,
+            ("t", 1): ErrorCode.none,
+        }
+        assert _produce_txn(client, "durable", "t", pid, epoch, 0) == ErrorCode.none
+        assert _end(client, "durable", pid, epoch, True) == ErrorCode.none
+        # only partition 0 has an open transaction (data was produced there): one marker, synced
+        # while the transaction was still PrepareCommit
+        assert synced == [(0, TxnState.PREPARE_COMMIT)]
+        assert broker.call(lambda: coordinator.describe("durable").state) is (
+            TxnState.COMPLETE_COMMIT
+        )
+    finally:
+        client.close()
