@@ -37,8 +37,12 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_a_timed_out_transaction_is_aborted_and_its_producer_fenced(broker_factory) -> None:
-    broker: RunningBroker = broker_factory(transaction_abort_check_interval_ms=50)
+def test_a_timed_out_transaction_is_aborted_and_its_producer_fenced(
+    broker_factory, database_url: str | None
+) -> None:
+    broker: RunningBroker = broker_factory(
+        transaction_abort_check_interval_ms=50, database_url=database_url
+    )
     broker.create_topic("t", 1)
     coordinator = broker.app.transactions
     assert coordinator is not None
@@ -83,8 +87,11 @@ def test_a_timed_out_transaction_is_aborted_and_its_producer_fenced(broker_facto
         client.close()
 
 
-def test_idle_transactional_ids_expire_and_start_over(broker_factory) -> None:
+def test_idle_transactional_ids_expire_and_start_over(
+    broker_factory, database_url: str | None
+) -> None:
     broker: RunningBroker = broker_factory(
+        database_url=database_url,
         transaction_abort_check_interval_ms=50,
         transactional_id_expiration_ms=400,
         transaction_remove_expired_interval_ms=50,
@@ -171,8 +178,9 @@ def _offset_fetch(client: _Client, version: int, require_stable: bool) -> dict[i
 
 
 def test_offset_fetch_require_stable_answers_unstable_while_a_transaction_holds_offsets(
-    broker: RunningBroker,
+    broker_factory, database_url: str | None
 ) -> None:
+    broker: RunningBroker = broker_factory(database_url=database_url)
     broker.create_topic("t", 2)
     client = _Client(broker)
     try:
