@@ -63,6 +63,9 @@ class BrokerSettings:
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
     group_consumer_heartbeat_interval_ms: int = 5000
+    group_consumer_reconcile_interval_ms: int = 250
+    """KIP-848: the (shorter) heartbeat interval given to a member that waits for partitions
+    other members are revoking, so it picks them up soon after they are released."""
     """KIP-848: the heartbeat interval the coordinator gives consumer-protocol members."""
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
@@ -111,6 +114,7 @@ class BrokerSettings:
             "offsets_retention_minutes",
             "offsets_retention_check_interval_ms",
             "group_consumer_heartbeat_interval_ms",
+            "group_consumer_reconcile_interval_ms",
             "group_consumer_session_timeout_ms",
         )
         for name in at_least_one:

@@ -70,6 +70,8 @@ class Settings:
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
     group_consumer_heartbeat_interval_ms: int = 5000
+    group_consumer_reconcile_interval_ms: int = 250
+    """KIP-848: heartbeat interval of a member waiting for partitions being revoked."""
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
     group_offsets_event_interval_ms: int = 5000
@@ -149,6 +151,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "offsets_retention_check_interval_ms": _at_least(1),
     "offset_metadata_max_bytes": _at_least(0),
     "group_consumer_heartbeat_interval_ms": _at_least(1),
+    "group_consumer_reconcile_interval_ms": _at_least(1),
     "group_consumer_session_timeout_ms": _at_least(1),
     "group_offsets_event_interval_ms": _at_least(0),
     "sasl_session_lifetime_ms": _at_least(0),
