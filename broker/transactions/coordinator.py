@@ -16,7 +16,10 @@ Unlike Kafka, EndTxn answers only once the markers are written and fsynced
 (one process writes them all, there is no broker to wait for), so a client's next
 transaction never sees CONCURRENT_TRANSACTIONS from a slow marker write.
 
-Expiry (``start_expiry``, one background task): ONGOING transactions past
+Expiry (``start_expiry``, one background task): a transaction left in
+PREPARE_* by a marker write that failed (a disk error: the client got an
+error, its retries get CONCURRENT_TRANSACTIONS) is completed again, as
+Kafka's coordinator retries WriteTxnMarkers until they succeed; ONGOING transactions past
 ``transaction.timeout.ms`` are aborted with an epoch bump (the producer is
 fenced); transactional ids whose transaction is finished (Empty, CompleteCommit,
 CompleteAbort) and that saw no change for ``transactional.id.expiration.ms``
@@ -144,6 +147,10 @@ class TransactionCoordinator:
         while True:
             await asyncio.sleep(interval)
             try:
+                await self.complete_stuck()
+            except Exception:  # the disk may still be failing: try again next time
+                log.exception("completing prepared transactions failed")
+            try:
                 await self.abort_timed_out()
             except Exception:  # keep expiring; one bad transaction must not stop the others
                 log.exception("aborting timed-out transactions failed")
@@ -153,6 +160,20 @@ class TransactionCoordinator:
                     self.expire_transactional_ids()
                 except Exception:
                     log.exception("expiring transactional ids failed")
+
+    async def complete_stuck(self) -> list[str]:
+        """Write the markers of transactions whose completion failed midway (still PREPARE_*,
+        nobody completing them); returns their transactional ids."""
+        stuck = [
+            meta
+            for meta in self._txns.values()
+            if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT)
+            and meta.transactional_id not in self._ending
+        ]
+        for meta in stuck:
+            log.info("completing transaction of %r left in %s", meta.transactional_id, meta.state)
+            await self._complete(meta.copy())
+        return [meta.transactional_id for meta in stuck]
 
     def expire_transactional_ids(self) -> list[str]:
         """Forget the finished transactional ids idle for ``transactional.id.expiration.ms``."""

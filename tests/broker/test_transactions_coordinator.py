@@ -7,6 +7,7 @@ import datetime
 import time
 from collections.abc import Callable
 
+import pytest
 from kio.schema.errors import ErrorCode
 
 from broker.protocol import build
@@ -247,3 +248,48 @@ def test_end_txn_answers_after_every_marker_is_fsynced(broker_factory) -> None:
         )
     finally:
         client.close()
+
+
+def test_a_failed_marker_write_is_retried_until_the_transaction_completes(
+    broker_factory,
+) -> None:
+    broker: RunningBroker = broker_factory(transaction_abort_check_interval_ms=50)
+    broker.create_topic("t", 1)
+    coordinator = broker.app.transactions
+    assert coordinator is not None
+    real_flush = coordinator._flush
+    failures = [OSError(5, "Input/output error")]
+
+    async def failing_once(partition_log) -> None:
+        if failures:
+            raise failures.pop()
+        await real_flush(partition_log)
+
+    coordinator._flush = failing_once
+    client = _Client(broker)
+    try:
+        init = _init(client, "flaky", timeout_ms=60_000)
+        pid, epoch = init.producer_id, init.producer_epoch
+        assert _add_partitions(client, "flaky", pid, epoch, "t", 0) == {("t", 0): ErrorCode.none}
+        assert _produce_txn(client, "flaky", "t", pid, epoch, 0) == ErrorCode.none
+    finally:
+        client.close()
+    failed = _Client(broker)
+    try:
+        with pytest.raises(AssertionError, match="connection closed"):  # the handler failed
+            _end(failed, "flaky", pid, epoch, True)
+    finally:
+        failed.close()
+    _wait_for(
+        lambda: (
+            broker.call(lambda: coordinator.describe("flaky").state) is TxnState.COMPLETE_COMMIT
+        ),
+        "the coordinator to complete the prepared commit",
+    )
+    retry = _Client(broker)
+    try:
+        assert _end(retry, "flaky", pid, epoch, True) == ErrorCode.none  # the client's retry
+    finally:
+        retry.close()
+    log = broker.app.topics.log("t", 0)
+    assert log.last_stable_offset == log.log_end_offset == 2  # data + COMMIT marker
