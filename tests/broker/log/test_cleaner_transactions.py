@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broker.log import LogConfig, PartitionLog, compact
 from broker.protocol.records import (
@@ -184,3 +187,61 @@ def test_a_stale_index_entry_would_hide_later_commits(log: PartitionLog) -> None
         assert read_committed(reopened)[b"m"] == b"committed"
     finally:
         reopened.close()
+
+
+# -- a property: whatever the interleaving, compaction never changes the committed table --
+
+_KEYS = [b"a", b"b", b"c"]
+_PIDS = [7, 8]
+_operation = st.one_of(
+    st.tuples(st.just("plain"), st.sampled_from(_KEYS)),
+    st.tuples(st.just("txn"), st.sampled_from(_PIDS), st.sampled_from(_KEYS)),
+    st.tuples(st.just("end"), st.sampled_from(_PIDS), st.booleans()),
+    st.tuples(st.just("compact"), st.integers(min_value=0, max_value=3)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_operation, min_size=1, max_size=40))
+def test_compaction_keeps_the_read_committed_table(operations: list[tuple]) -> None:
+    config = LogConfig(
+        segment_bytes=200,
+        cleanup_policy=frozenset({"compact"}),
+        delete_retention_ms=RETENTION,
+        min_cleanable_dirty_ratio=0.01,
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        log = PartitionLog.open(Path(scratch) / "t-0", config)
+        try:
+            now = 10_000
+            sequences = dict.fromkeys(_PIDS, 0)
+            open_writes: dict[int, list[tuple[int, bytes, bytes]]] = {}
+            committed: list[tuple[int, bytes, bytes]] = []  # (offset, key, value)
+            for index, operation in enumerate(operations):
+                now += 10
+                value = b"v%d" % index
+                if operation[0] == "plain":
+                    offset = append(log, batch(value, key=operation[1], timestamp=now)).base_offset
+                    committed.append((offset, operation[1], value))
+                elif operation[0] == "txn":
+                    _, pid, key = operation
+                    data = txn_batch(key, value, pid=pid, seq=sequences[pid], timestamp=now)
+                    sequences[pid] += 1
+                    offset = append(log, data).base_offset
+                    open_writes.setdefault(pid, []).append((offset, key, value))
+                elif operation[0] == "end":
+                    _, pid, commit = operation
+                    if log.append_marker(pid, 0, commit=commit, now_ms=now) is not None and commit:
+                        committed += open_writes.get(pid, [])
+                    open_writes.pop(pid, None)
+                else:
+                    now += operation[1] * RETENTION  # sometimes past every horizon
+                    compact(log, now_ms=now)
+                stable = log.last_stable_offset
+                expected: dict[bytes, bytes] = {}
+                for offset, key, value in sorted(committed):
+                    if offset < stable:
+                        expected[key] = value
+                assert read_committed(log) == expected
+        finally:
+            log.close()
