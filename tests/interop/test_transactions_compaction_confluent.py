@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
+from broker.log import compact
 from broker.protocol.records import CONTROL_ABORT, control_type, iter_records, read_batches
 
 from ..broker.conftest import RunningBroker
@@ -100,6 +101,23 @@ def _log_contents(broker: RunningBroker) -> tuple[list[bytes], int]:
     return values, aborts
 
 
+def _plain_values(broker: RunningBroker) -> list[bytes]:
+    """Values of the non-transactional batches in the partition log."""
+    topics = broker.app.topics
+    assert topics is not None
+    log = topics.log(TOPIC, 0)
+    assert log is not None
+    values: list[bytes] = []
+    offset = log.log_start_offset
+    while offset < log.log_end_offset:
+        data = log.read(offset, 1 << 20)
+        for header in read_batches(data, strict=False):
+            if not header.is_transactional:
+                values += [record.value or b"" for record in iter_records(data, header)]
+            offset = header.last_offset + 1
+    return values
+
+
 def test_read_committed_after_compaction_sees_exactly_the_committed_data(
     compacting_broker: RunningBroker,
 ) -> None:
@@ -132,3 +150,46 @@ def test_read_committed_after_compaction_sees_exactly_the_committed_data(
     # the aborted records are physically gone: read_uncommitted sees the same
     assert dict(_read(compacting_broker, "read_uncommitted")) == latest
     producer.flush(10)
+
+
+def test_an_open_transaction_is_not_compacted_over(compacting_broker: RunningBroker) -> None:
+    """A transaction still open when the cleaner runs may yet abort: the committed values its
+    records would shadow must survive compaction, and be what read_committed sees after the
+    abort."""
+    writer = _producer(compacting_broker, "table-writer")
+    _transaction(writer, [("k", "committed"), ("j", "committed")], commit=True)
+    writer.begin_transaction()
+    writer.produce(TOPIC, key=b"k", value=b"pending", partition=0)
+    writer.flush(30)
+    # plain writes from another producer roll segments past the open transaction
+    other = Producer(
+        {"bootstrap.servers": compacting_broker.bootstrap, "batch.num.messages": 5}
+    )  # batches below segment.bytes
+    errors: list[object] = []
+    for index in range(60):
+        other.produce(
+            TOPIC,
+            key=b"j",
+            value=b"x" * 100 + b"%d" % index,
+            partition=0,
+            on_delivery=lambda error, _: errors.append(error) if error else None,
+        )
+    assert other.flush(30) == 0
+    assert not errors, errors[:3]
+    topics = compacting_broker.app.topics
+    assert topics is not None
+    log = topics.log(TOPIC, 0)
+    assert log is not None
+    assert len(log.segments) > 3
+    compact(log, int(time.time() * 1000))  # a pass now, besides the broker's own every 100 ms
+    values, _ = _log_contents(compacting_broker)
+    assert b"committed" in values and b"pending" in values
+    assert len(_plain_values(compacting_broker)) == 60  # nothing past the open transaction
+    writer.abort_transaction(30)
+    deadline = time.monotonic() + 30  # now the broker's cleaner may proceed
+    while time.monotonic() < deadline and len(_plain_values(compacting_broker)) == 60:
+        time.sleep(0.2)
+    assert len(_plain_values(compacting_broker)) < 60
+    seen = dict(_read(compacting_broker, "read_committed"))
+    assert seen[b"k"] == b"committed"
+    assert seen[b"j"] == b"x" * 100 + b"59"
