@@ -134,7 +134,7 @@ def broker_factory(tmp_path: Path) -> Iterator[Callable[..., RunningBroker]]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str | None:
+def broker_database_url(request: pytest.FixtureRequest) -> str | None:
     """None (SQLite in the data directory), then a private PostgreSQL schema."""
     if request.param == "sqlite":
         return None

@@ -39,10 +39,10 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
 
 
 def test_a_timed_out_transaction_is_aborted_and_its_producer_fenced(
-    broker_factory, database_url: str | None
+    broker_factory, broker_database_url: str | None
 ) -> None:
     broker: RunningBroker = broker_factory(
-        transaction_abort_check_interval_ms=50, database_url=database_url
+        transaction_abort_check_interval_ms=50, database_url=broker_database_url
     )
     broker.create_topic("t", 1)
     coordinator = broker.app.transactions
@@ -89,10 +89,10 @@ def test_a_timed_out_transaction_is_aborted_and_its_producer_fenced(
 
 
 def test_idle_transactional_ids_expire_and_start_over(
-    broker_factory, database_url: str | None
+    broker_factory, broker_database_url: str | None
 ) -> None:
     broker: RunningBroker = broker_factory(
-        database_url=database_url,
+        database_url=broker_database_url,
         transaction_abort_check_interval_ms=50,
         transactional_id_expiration_ms=400,
         transaction_remove_expired_interval_ms=50,
@@ -179,9 +179,9 @@ def _offset_fetch(client: _Client, version: int, require_stable: bool) -> dict[i
 
 
 def test_offset_fetch_require_stable_answers_unstable_while_a_transaction_holds_offsets(
-    broker_factory, database_url: str | None
+    broker_factory, broker_database_url: str | None
 ) -> None:
-    broker: RunningBroker = broker_factory(database_url=database_url)
+    broker: RunningBroker = broker_factory(database_url=broker_database_url)
     broker.create_topic("t", 2)
     client = _Client(broker)
     try:
