@@ -9,23 +9,25 @@ method that fails raises a ``BrokerError`` (the handler maps it with
 Ending a transaction (EndTxn, a timeout, a fencing InitProducerId, recovery):
 ``PREPARE_COMMIT``/``PREPARE_ABORT`` is persisted first — the decision is then
 durable — then a COMMIT/ABORT control batch is appended to every partition of
-the transaction (``PartitionLog.append_marker``, all fsynced through the group
-commit whatever the topic's ``flush.messages``), then ``COMPLETE_*`` is persisted together with the pending offsets'
-commit/abort and the ``transaction_committed``/``transaction_aborted`` event.
-Unlike Kafka, EndTxn answers only once the markers are written and fsynced
-(one process writes them all, there is no broker to wait for), so a client's next
-transaction never sees CONCURRENT_TRANSACTIONS from a slow marker write.
+the transaction (``PartitionLog.append_marker``), all of them fsynced through
+the group commit whatever the topic's ``flush.messages``, then ``COMPLETE_*``
+is persisted together with the pending offsets' commit/abort and the
+``transaction_committed``/``transaction_aborted`` event. Unlike Kafka, EndTxn
+answers only once the markers are written and fsynced (one process writes
+them all, there is no broker to wait for), so a client's next transaction
+never sees CONCURRENT_TRANSACTIONS from a slow marker write.
 
 Expiry (``start_expiry``, one background task): a transaction left in
 PREPARE_* by a marker write that failed (a disk error: the client got an
-error, its retries get CONCURRENT_TRANSACTIONS) is completed again, as
-Kafka's coordinator retries WriteTxnMarkers until they succeed; ONGOING transactions past
-``transaction.timeout.ms`` are aborted with an epoch bump (the producer is
-fenced); transactional ids whose transaction is finished (Empty, CompleteCommit,
-CompleteAbort) and that saw no change for ``transactional.id.expiration.ms``
-are forgotten (row deleted), as Kafka's coordinator does: their next
-InitProducerId starts over with a new producer id and epoch 0, and a producer
-still holding the old id gets INVALID_PRODUCER_ID_MAPPING.
+error, its retries get CONCURRENT_TRANSACTIONS) is completed again, as Kafka's
+coordinator retries WriteTxnMarkers until they succeed; ONGOING transactions
+past ``transaction.timeout.ms`` are aborted with an epoch bump (the producer
+is fenced); transactional ids whose transaction is finished (Empty,
+CompleteCommit, CompleteAbort) and that saw no change for
+``transactional.id.expiration.ms`` are forgotten (row deleted), as Kafka's
+coordinator does: their next InitProducerId starts over with a new producer id
+and epoch 0, and a producer still holding the old id gets
+INVALID_PRODUCER_ID_MAPPING.
 
 ``recover()`` (at start) loads every row and finishes the transactions a crash
 left in PREPARE_*: markers are written again where the partition still has the
