@@ -1,21 +1,31 @@
 """Consumer groups: rebalance time (classic vs KIP-848) and end-to-end latency vs NATS JetStream.
 
-Run: ``python bench/groups.py [--rounds 5] [--seconds 5] [--rate 1000] [--heartbeat-ms 1000]``.
+Run: ``python bench/groups.py [--rounds 5] [--seconds 5] [--rate 1000] [--heartbeat-ms 1000]
+[--reconcile-ms 250,50]``.
 
 Each round starts a fresh Charter broker (a subprocess, Kafka's default
 ``group.initial.rebalance.delay.ms`` of 3 s, KIP-848 heartbeat interval
-``--heartbeat-ms``) and measures, with confluent-kafka (librdkafka):
+``--heartbeat-ms``, and the first ``--reconcile-ms`` as the interval given to a
+KIP-848 member waiting for partitions being revoked) and measures, with
+confluent-kafka (librdkafka):
 
 * **join → stable, empty group** — from ``subscribe()`` of the first member of a
   new group until it owns every partition; classic (``heartbeat.interval.ms`` =
   ``--heartbeat-ms``) and ``group.protocol=consumer`` (KIP-848).
 * **join → stable, second member** — a second member joins a stable group of one;
-  until both own half the partitions each, disjointly.
+  until both own half the partitions each, disjointly. For KIP-848 also with
+  each further ``--reconcile-ms`` value, on a broker of its own started in the
+  same round.
 * **end-to-end latency** — a producer sends ``--rate`` records/s for
   ``--seconds`` (one record per send, acks=all) while a group member (classic)
   consumes them; latency is receive time minus the send time carried in the
-  record. The same against NATS JetStream at 127.0.0.1:4222 (nats-py, a file
-  stream, publish awaiting the ack, a durable pull consumer fetching and acking).
+  record; twice: on a topic with ``flush.messages=1`` (every append fsynced
+  before the ack, the default) and on one with ``flush.messages`` unbounded (no
+  fsync per append: JetStream's durability, which syncs to disk periodically).
+  The same against NATS JetStream at 127.0.0.1:4222 (nats-py, a file stream,
+  publish awaiting the ack, a durable pull consumer fetching and acking). The
+  nats-server here (2.9) cannot sync every message (``sync_interval: always``
+  arrived in 2.10), so equal durability is Charter without fsync.
 
 The report gives, per figure, the median and range over the rounds, and the
 KIP-848/classic and Charter/JetStream ratios computed within each round.
@@ -39,7 +49,10 @@ READY = "Kafka listener ready on "
 PARTITIONS = 4
 
 
-def _serve(data_dir: Path, heartbeat_ms: int) -> None:
+NO_FSYNC = str(2**63 - 1)  # flush.messages: Kafka's default, never fsync by count
+
+
+def _serve(data_dir: Path, heartbeat_ms: int, reconcile_ms: int) -> None:
     import logging
 
     sys.path.insert(0, str(ROOT))
@@ -53,13 +66,28 @@ def _serve(data_dir: Path, heartbeat_ms: int) -> None:
         host="127.0.0.1",
         kafka_port=0,
         group_consumer_heartbeat_interval_ms=heartbeat_ms,
+        group_consumer_reconcile_interval_ms=reconcile_ms,
+        # the records are plain text, not schema-framed: the gate's default ("full") would
+        # refuse them; this measures groups, not the gate (bench/gate.py does that)
+        value_schema_validation="none",
     )
     run_broker(build_broker(settings, open_migrated_database(settings)))
 
 
-def _start(data_dir: Path, heartbeat_ms: int) -> tuple[subprocess.Popen[str], str]:
+def _start(
+    data_dir: Path, heartbeat_ms: int, reconcile_ms: int
+) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(data_dir), "--heartbeat-ms", str(heartbeat_ms)],
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            str(data_dir),
+            "--heartbeat-ms",
+            str(heartbeat_ms),
+            "--reconcile-ms",
+            str(reconcile_ms),
+        ],
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
@@ -214,43 +242,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--heartbeat-ms", type=int, default=1000)
+    parser.add_argument(
+        "--reconcile-ms",
+        default="250,50",
+        help="KIP-848 intervals for a member waiting for revoked partitions; the first is the "
+        "baseline broker's, each other one is measured on a broker of its own",
+    )
     args = parser.parse_args()
+    reconcile = [int(value) for value in str(args.reconcile_ms).split(",")]
     if args.serve:
-        _serve(args.serve, args.heartbeat_ms)
+        _serve(args.serve, args.heartbeat_ms, reconcile[0])
         return
-    from confluent_kafka.admin import AdminClient, NewTopic
 
     figures: dict[str, list[float]] = {}
     for round_number in range(1, args.rounds + 1):
-        with tempfile.TemporaryDirectory() as scratch:
-            process, bootstrap = _start(Path(scratch), args.heartbeat_ms)
-            try:
-                admin = AdminClient({"bootstrap.servers": bootstrap})
-                for topic in ("rebalance", "latency"):
-                    admin.create_topics([NewTopic(topic, PARTITIONS)])[topic].result(30)
-                row: dict[str, float] = {}
-                row["classic empty→stable ms"], row["classic join→stable ms"] = _rebalance(
-                    bootstrap, "rebalance", False, args.heartbeat_ms
-                )
-                row["kip848 empty→stable ms"], row["kip848 join→stable ms"] = _rebalance(
-                    bootstrap, "rebalance", True, args.heartbeat_ms
-                )
-                row["charter p50 ms"], row["charter p99 ms"] = _kafka_latency(
-                    bootstrap, "latency", args.rate, args.seconds, args.heartbeat_ms
-                )
-                row["jetstream p50 ms"], row["jetstream p99 ms"] = asyncio.run(
-                    _jetstream_latency(args.rate, args.seconds)
-                )
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
-        row["classic/kip848 empty (x)"] = (
-            row["classic empty→stable ms"] / row["kip848 empty→stable ms"]
-        )
-        row["classic/kip848 join (x)"] = (
-            row["classic join→stable ms"] / row["kip848 join→stable ms"]
-        )
-        row["charter/jetstream p99 (x)"] = row["charter p99 ms"] / row["jetstream p99 ms"]
+        row = _round(args, reconcile)
         print(
             f"round {round_number}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items()),
             flush=True,
@@ -262,7 +268,71 @@ def main() -> None:
         f"{PARTITIONS} partitions, heartbeat {args.heartbeat_ms} ms; median [min – max]"
     )
     for key, values in figures.items():
-        print(f"{key:28s} {_summary(values)}")
+        print(f"{key:34s} {_summary(values)}")
+
+
+def _kip848_join(heartbeat_ms: int, reconcile_ms: int) -> float:
+    """KIP-848 second member join → stable on a fresh broker with ``reconcile_ms``."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    with tempfile.TemporaryDirectory() as scratch:
+        process, bootstrap = _start(Path(scratch), heartbeat_ms, reconcile_ms)
+        try:
+            admin = AdminClient({"bootstrap.servers": bootstrap})
+            admin.create_topics([NewTopic("rebalance", PARTITIONS)])["rebalance"].result(30)
+            return _rebalance(bootstrap, "rebalance", True, heartbeat_ms)[1]
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _round(args: argparse.Namespace, reconcile: list[int]) -> dict[str, float]:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    row: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        process, bootstrap = _start(Path(scratch), args.heartbeat_ms, reconcile[0])
+        try:
+            admin = AdminClient({"bootstrap.servers": bootstrap})
+            topics = [
+                NewTopic("rebalance", PARTITIONS),
+                NewTopic("latency", PARTITIONS),
+                NewTopic("latency-nosync", PARTITIONS, config={"flush.messages": NO_FSYNC}),
+            ]
+            for future in admin.create_topics(topics).values():
+                future.result(30)
+            row["classic empty→stable ms"], row["classic join→stable ms"] = _rebalance(
+                bootstrap, "rebalance", False, args.heartbeat_ms
+            )
+            row["kip848 empty→stable ms"], row["kip848 join→stable ms"] = _rebalance(
+                bootstrap, "rebalance", True, args.heartbeat_ms
+            )
+            row["charter fsync p50 ms"], row["charter fsync p99 ms"] = _kafka_latency(
+                bootstrap, "latency", args.rate, args.seconds, args.heartbeat_ms
+            )
+            row["charter no-fsync p50 ms"], row["charter no-fsync p99 ms"] = _kafka_latency(
+                bootstrap, "latency-nosync", args.rate, args.seconds, args.heartbeat_ms
+            )
+            row["jetstream p50 ms"], row["jetstream p99 ms"] = asyncio.run(
+                _jetstream_latency(args.rate, args.seconds)
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    for reconcile_ms in reconcile[1:]:
+        row[f"kip848 join→stable ms @{reconcile_ms}"] = _kip848_join(
+            args.heartbeat_ms, reconcile_ms
+        )
+        row[f"kip848 join {reconcile[0]}/{reconcile_ms} (x)"] = (
+            row["kip848 join→stable ms"] / row[f"kip848 join→stable ms @{reconcile_ms}"]
+        )
+    row["classic/kip848 empty (x)"] = row["classic empty→stable ms"] / row["kip848 empty→stable ms"]
+    row["classic/kip848 join (x)"] = row["classic join→stable ms"] / row["kip848 join→stable ms"]
+    row["charter fsync/jetstream p99 (x)"] = row["charter fsync p99 ms"] / row["jetstream p99 ms"]
+    row["charter no-fsync/jetstream p99 (x)"] = (
+        row["charter no-fsync p99 ms"] / row["jetstream p99 ms"]
+    )
+    return row
 
 
 if __name__ == "__main__":

@@ -153,6 +153,7 @@ class BrokerApp:
             context.producer_ids,
             self.pending_offsets,
             max_timeout_ms=settings.transaction_max_timeout_ms,
+            id_expiration_ms=settings.transactional_id_expiration_ms,
             flush=context.group_commit.flush,
             notify=context.appends.notify,
         )
@@ -187,7 +188,10 @@ class BrokerApp:
             self.database, self.topics.all_partitions, settings.log_end_report_interval_ms / 1000
         )
         self.log_end.start()
-        transactions.start_expiry(settings.transaction_abort_check_interval_ms)
+        transactions.start_expiry(
+            settings.transaction_abort_check_interval_ms,
+            settings.transaction_remove_expired_interval_ms,
+        )
         log.info("Kafka listener ready on %s:%d", settings.host, self.server.port)
 
     async def stop(self) -> None:

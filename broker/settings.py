@@ -43,6 +43,11 @@ class BrokerSettings:
     """Largest ``transaction.timeout.ms`` a producer may ask for (``transaction.max.timeout.ms``)."""
     transaction_abort_check_interval_ms: int = 10000
     """How often timed-out transactions are aborted."""
+    transactional_id_expiration_ms: int = 7 * 24 * 3600 * 1000
+    """A finished transactional id idle this long is forgotten (``transactional.id.expiration.ms``)."""
+    transaction_remove_expired_interval_ms: int = 3_600_000
+    """How often expired transactional ids are looked for
+    (``transaction.remove.expired.transaction.cleanup.interval.ms``)."""
     fetch_max_sessions: int = 1000
     """Incremental fetch sessions kept (``max.incremental.fetch.session.cache.slots``)."""
     # -- consumer groups (broker.groups); names follow Kafka's broker configs --
@@ -58,6 +63,9 @@ class BrokerSettings:
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
     group_consumer_heartbeat_interval_ms: int = 5000
+    group_consumer_reconcile_interval_ms: int = 250
+    """KIP-848: the (shorter) heartbeat interval given to a member that waits for partitions
+    other members are revoking, so it picks them up soon after they are released."""
     """KIP-848: the heartbeat interval the coordinator gives consumer-protocol members."""
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
@@ -87,6 +95,8 @@ class BrokerSettings:
             "transaction_max_timeout_ms",
             "transaction_abort_check_interval_ms",
             "log_end_report_interval_ms",
+            "transactional_id_expiration_ms",
+            "transaction_remove_expired_interval_ms",
         ):
             if getattr(self, name) < 1:
                 raise InvalidConfig(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -107,6 +117,7 @@ class BrokerSettings:
             "offsets_retention_minutes",
             "offsets_retention_check_interval_ms",
             "group_consumer_heartbeat_interval_ms",
+            "group_consumer_reconcile_interval_ms",
             "group_consumer_session_timeout_ms",
         )
         for name in at_least_one:

@@ -47,6 +47,12 @@ class Settings:
     transaction_abort_check_interval_ms: int = 10000
     """How often timed-out transactions are aborted (Kafka's
     ``transaction.abort.timed.out.transaction.cleanup.interval.ms``)."""
+    transactional_id_expiration_ms: int = 7 * 24 * 3600 * 1000
+    """A finished transactional id idle this long is forgotten (Kafka's
+    ``transactional.id.expiration.ms``)."""
+    transaction_remove_expired_interval_ms: int = 3_600_000
+    """How often expired transactional ids are looked for (Kafka's
+    ``transaction.remove.expired.transaction.cleanup.interval.ms``)."""
     fetch_max_sessions: int = 1000
     """Incremental fetch sessions kept (Kafka's ``max.incremental.fetch.session.cache.slots``)."""
     advertised_host: str | None = None
@@ -64,6 +70,8 @@ class Settings:
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
     group_consumer_heartbeat_interval_ms: int = 5000
+    group_consumer_reconcile_interval_ms: int = 250
+    """KIP-848: heartbeat interval of a member waiting for partitions being revoked."""
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
     group_offsets_event_interval_ms: int = 5000
@@ -143,6 +151,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "value_schema_validation": _validation_level,
     "transaction_max_timeout_ms": _at_least(1),
     "transaction_abort_check_interval_ms": _at_least(1),
+    "transactional_id_expiration_ms": _at_least(1),
+    "transaction_remove_expired_interval_ms": _at_least(1),
     "fetch_max_sessions": _at_least(0),
     "group_min_session_timeout_ms": _at_least(1),
     "group_max_session_timeout_ms": _at_least(1),
@@ -153,6 +163,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "offsets_retention_check_interval_ms": _at_least(1),
     "offset_metadata_max_bytes": _at_least(0),
     "group_consumer_heartbeat_interval_ms": _at_least(1),
+    "group_consumer_reconcile_interval_ms": _at_least(1),
     "group_consumer_session_timeout_ms": _at_least(1),
     "group_offsets_event_interval_ms": _at_least(0),
     "log_end_report_interval_ms": _at_least(1),

@@ -483,7 +483,8 @@ class ConsumerProtocol:
             member.last_sent = assigned
         interval = self.settings.group_consumer_heartbeat_interval_ms
         if member.state is MemberState.UNRELEASED_PARTITIONS:
-            interval = min(interval, 250)  # partitions are about to be freed: ask again soon
+            # partitions are about to be freed: ask again soon
+            interval = min(interval, self.settings.group_consumer_reconcile_interval_ms)
         return HeartbeatResult(
             member_id=member.member_id,
             member_epoch=member.member_epoch,

@@ -5,6 +5,9 @@ topics (null) means every partition the group has committed. Authorization, as
 Kafka: DESCRIBE on the group, then on each topic asked for (else its partitions
 answer TOPIC_AUTHORIZATION_FAILED); with no topics, the topics the principal
 may not describe are left out.
+With ``require_stable`` (v7+, what read_committed clients send) a requested partition
+whose offset a transaction has staged but not yet ended answers
+UNSTABLE_OFFSET_COMMIT (the client retries), as Kafka does.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ def _topics(
     topics: Any,
     member_id: str | None,
     member_epoch: int,
+    require_stable: bool,
     partition_class: type,
     topic_class: type,
 ) -> tuple[tuple[Any, ...], BrokerError | None]:
@@ -52,6 +56,7 @@ def _topics(
         found = coordinator(ctx).fetch_offsets(group_id, keys, member_id, member_epoch)
     except BrokerError as exc:
         return (), exc
+    unstable = _unstable(ctx, group_id) if require_stable and keys is not None else set()
     by_topic: dict[str, list[Any]] = {}
     for topic in topics or ():
         for index in topic.partition_indexes if topic.name in denied else ():
@@ -65,17 +70,19 @@ def _topics(
                     error_code=error_code(denied[topic.name]),
                 )
             )
-    for (topic, partition), entry in found:
-        if keys is None and not may_describe_topic(ctx, topic):
+    for key, entry in found:
+        if keys is None and not may_describe_topic(ctx, key[0]):
             continue  # all topics asked for: only those the principal may describe, as Kafka
-        by_topic.setdefault(topic, []).append(
+        if key in unstable:
+            entry = None
+        by_topic.setdefault(key[0], []).append(
             build(
                 partition_class,
-                partition_index=partition,
+                partition_index=key[1],
                 committed_offset=entry.offset if entry else -1,
                 committed_leader_epoch=entry.leader_epoch if entry else -1,
                 metadata=(entry.metadata or "") if entry else "",
-                error_code=ErrorCode.none,
+                error_code=ErrorCode.unstable_offset_commit if key in unstable else ErrorCode.none,
             )
         )
     return (
@@ -87,7 +94,13 @@ def _topics(
     )
 
 
+def _unstable(ctx: RequestContext, group_id: str) -> set[tuple[str, int]]:
+    transactions = ctx.broker.transactions
+    return transactions.unstable_offsets(group_id) if transactions is not None else set()
+
+
 async def handle(ctx: RequestContext, request: Any) -> Any:
+    require_stable = bool(getattr(request, "require_stable", False))
     module = response_module(API_KEY, ctx.api_version)
     if ctx.api_version < 8:
         topics, error = _topics(
@@ -96,6 +109,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             request.topics,
             None,
             -1,
+            require_stable,
             module.OffsetFetchResponsePartition,
             module.OffsetFetchResponseTopic,
         )
@@ -113,6 +127,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             group.topics,
             getattr(group, "member_id", None),
             getattr(group, "member_epoch", -1),
+            require_stable,
             module.OffsetFetchResponsePartitions,
             module.OffsetFetchResponseTopics,
         )

@@ -16,9 +16,16 @@ delete horizon. Then:
 3. batches that lose no record are copied byte for byte; the others are
    re-encoded with the same base offset, last offset delta, producer fields,
    codec and timestamps (CRC recomputed), so offsets are preserved and the
-   log simply has gaps. Batches that lose every record disappear; control
-   batches are kept as they are;
-4. record the end of the cleaned range in the cleaner checkpoint
+   log simply has gaps. Batches that lose every record disappear;
+4. transactions (``broker.log.cleaner_txn``): only whole segments below the
+   last stable offset are cleanable (an open transaction may still abort, so
+   nothing it could shadow is compacted); batches of aborted transactions are
+   removed and never shadow an older value; COMMIT/ABORT markers stay while
+   their transaction has data and go once it has none and they are older than
+   ``delete.retention.ms``; the aborted-transaction index entry of a removed
+   ABORT marker is dropped first (a stale entry without its marker would make
+   a read_committed client skip that producer's later batches);
+5. record the end of the cleaned range in the cleaner checkpoint
    (``broker.log.checkpoints``), so a restart does not clean everything again.
 
 Concurrency: a pass runs on the maintenance thread while the event loop
@@ -45,6 +52,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from broker.errors import BrokerError
+from broker.log.cleaner_txn import AbortedRanges, MarkerTracker
 from broker.log.config import LogConfig
 from broker.log.partition import PartitionLog
 from broker.log.segment import Segment
@@ -53,6 +62,7 @@ from broker.protocol.records import (
     BatchHeader,
     Record,
     build_batch,
+    control_type,
     decompression_limit,
     iter_batches,
     iter_records,
@@ -80,6 +90,8 @@ class _Plan:
     sources: list[_Source]
     end_offset: int
     """The first offset after the cleanable range: the next pass's first dirty offset."""
+    aborted: AbortedRanges
+    """The aborted transactions with data in the cleanable range (from the txn index)."""
 
 
 def compact(
@@ -151,23 +163,32 @@ def _plan(log: PartitionLog, now_ms: int) -> _Plan | None:
             for source in sources:
                 os.close(source.fd)
             raise
-        return _Plan(config, sources, cleanable[-1].next_offset)
+        end_offset = cleanable[-1].next_offset
+        aborted = AbortedRanges(log.aborted_transactions(log.segments[0].base_offset, end_offset))
+        return _Plan(config, sources, end_offset, aborted)
 
 
 def _clean(log: PartitionLog, plan: _Plan, now_ms: int, should_stop: Callable[[], bool]) -> int:
     config = plan.config
     limit = decompression_limit(config.max_message_bytes)
-    latest = _latest_offsets([source for source in plan.sources if source.dirty], limit)
+    dirty = [source for source in plan.sources if source.dirty]
+    latest = _latest_offsets(dirty, plan.aborted, limit)
     horizon = now_ms - config.delete_retention_ms
+    markers = MarkerTracker(horizon, config.delete_retention_ms, now_ms)
     removed = 0
     next_expiry: int | None = None
     for source in plan.sources:
         if should_stop():
             return removed
-        cleaned, dropped, oldest_tombstone = _clean_segment(source.read(), latest, horizon, limit)
+        cleaned, dropped, oldest_tombstone = _clean_segment(
+            source.read(), latest, horizon, limit, plan.aborted, markers
+        )
         if oldest_tombstone is not None:
             expiry = oldest_tombstone + config.delete_retention_ms + 1
             next_expiry = expiry if next_expiry is None else min(next_expiry, expiry)
+        if markers.dropped_aborts:
+            log.forget_aborted(markers.dropped_aborts)
+            markers.dropped_aborts = []
         if not dropped:
             continue
         segment = source.segment
@@ -178,15 +199,23 @@ def _clean(log: PartitionLog, plan: _Plan, now_ms: int, should_stop: Callable[[]
         segment.write_cleaned(cleaned, segment.largest_timestamp)
         if log.install_cleaned(segment):
             removed += dropped
+    if markers.next_expiry_ms is not None:
+        next_expiry = (
+            markers.next_expiry_ms
+            if next_expiry is None
+            else min(next_expiry, markers.next_expiry_ms)
+        )
     log.save_cleaner_checkpoint(plan.end_offset, next_expiry)
     return removed
 
 
 def _cleanable_segments(log: PartitionLog, now_ms: int) -> list[Segment]:
+    """Closed segments wholly below the last stable offset and past min.compaction.lag.ms."""
     lag = log.config.min_compaction_lag_ms
+    stable = log.last_stable_offset
     cleanable = []
     for segment in log.segments[:-1]:
-        if lag and now_ms - segment.max_timestamp < lag:
+        if segment.next_offset > stable or (lag and now_ms - segment.max_timestamp < lag):
             break
         cleanable.append(segment)
     return cleanable
@@ -208,12 +237,12 @@ def _record_timestamp(header: BatchHeader, record: Record) -> int:
     return header.base_timestamp + record.timestamp_delta
 
 
-def _latest_offsets(sources: list[_Source], limit: int) -> dict[bytes, int]:
+def _latest_offsets(sources: list[_Source], aborted: AbortedRanges, limit: int) -> dict[bytes, int]:
     latest: dict[bytes, int] = {}
     for source in sources:
         content = source.read()
         for header in iter_batches(content, verify_crc=False):
-            if header.is_control:
+            if header.is_control or aborted.is_aborted(header):
                 continue
             for record in iter_records(content, header, max_decompressed_bytes=limit):
                 if record.key is not None:
@@ -222,7 +251,12 @@ def _latest_offsets(sources: list[_Source], limit: int) -> dict[bytes, int]:
 
 
 def _clean_segment(
-    content: bytes, latest: dict[bytes, int], horizon: int, limit: int
+    content: bytes,
+    latest: dict[bytes, int],
+    horizon: int,
+    limit: int,
+    aborted: AbortedRanges,
+    markers: MarkerTracker,
 ) -> tuple[bytes, int, int | None]:
     """Return (new content, records dropped, oldest retained tombstone timestamp)."""
     out = bytearray()
@@ -231,7 +265,14 @@ def _clean_segment(
     for header in iter_batches(content, verify_crc=False):
         raw = content[header.position : header.position + header.size]
         if header.is_control:
-            out += raw
+            if markers.keep_marker(header, _marker_type(content, header)):
+                out += raw
+            else:
+                dropped += header.records_count
+            continue
+        if aborted.is_aborted(header):
+            markers.on_data(header, 0)
+            dropped += header.records_count
             continue
         records = list(iter_records(content, header, max_decompressed_bytes=limit))
         kept = []
@@ -250,6 +291,7 @@ def _clean_segment(
                     oldest_tombstone = timestamp
             kept.append(record)
         dropped += len(records) - len(kept)
+        markers.on_data(header, len(kept))
         if len(kept) == len(records):
             out += raw
         elif kept:
@@ -268,3 +310,10 @@ def _clean_segment(
                 max_timestamp=header.max_timestamp,
             )
     return bytes(out), dropped, oldest_tombstone
+
+
+def _marker_type(content: bytes, header: BatchHeader) -> int | None:
+    try:
+        return control_type(content, header)
+    except BrokerError:  # an unreadable control batch is left as it is
+        return None

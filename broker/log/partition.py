@@ -470,6 +470,11 @@ class PartitionLog:
         with self._lock:
             return self.txn_index.collect(fetch_offset, upper_bound)
 
+    def forget_aborted(self, markers: list[tuple[int, int]]) -> None:
+        """Drop the index entries of the ABORT markers (producer id, offset) compaction removes."""
+        with self._lock:
+            self.txn_index.remove(markers)
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"partition log {self.directory} is closed")

@@ -32,8 +32,11 @@ from __future__ import annotations
 import os
 import struct
 from bisect import insort
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from broker.log.files import fsync_directory
 
 __all__ = ["AbortedTxn", "TXN_INDEX_SUFFIX", "TxnIndex"]
 
@@ -53,6 +56,24 @@ class AbortedTxn:
 
 def _path(directory: Path, segment_base: int) -> Path:
     return directory / f"{segment_base:020d}{TXN_INDEX_SUFFIX}"
+
+
+def _write_entries(path: Path, entries: list[AbortedTxn], *, durable: bool) -> None:
+    """Replace ``path`` with ``entries``; ``durable``: via an fsynced temporary file and rename."""
+    body = b"".join(
+        _ENTRY.pack(0, e.producer_id, e.first_offset, e.last_offset, e.last_stable_offset)
+        for e in entries
+    )
+    if not durable:
+        path.write_bytes(body)
+        return
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(body)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    fsync_directory(path.parent)
 
 
 class TxnIndex:
@@ -105,25 +126,27 @@ class TxnIndex:
 
     def truncate_from(self, offset: int) -> None:
         """Drop every entry whose marker is at or above ``offset`` (rewriting the files)."""
+        self._keep_only(lambda entry: entry.last_offset < offset, durable=False)
+
+    def remove(self, markers: list[tuple[int, int]]) -> None:
+        """Drop the entries of these (producer id, marker offset) pairs, durably (compaction
+        removes the markers only after this returns)."""
+        gone = set(markers)
+        self._keep_only(lambda e: (e.producer_id, e.last_offset) not in gone, durable=True)
+
+    def _keep_only(self, keep: Callable[[AbortedTxn], bool], *, durable: bool) -> None:
         for base, entries in list(self._by_segment.items()):
-            kept = [entry for entry in entries if entry.last_offset < offset]
+            kept = [entry for entry in entries if keep(entry)]
             if len(kept) == len(entries):
                 continue
             path = _path(self.directory, base)
-            path.write_bytes(
-                b"".join(
-                    _ENTRY.pack(
-                        0, e.producer_id, e.first_offset, e.last_offset, e.last_stable_offset
-                    )
-                    for e in kept
-                )
-            )
             if kept:
+                _write_entries(path, kept, durable=durable)
                 self._by_segment[base] = kept
             else:
                 del self._by_segment[base]
                 path.unlink(missing_ok=True)
-        self._all = [entry for entry in self._all if entry.last_offset < offset]
+        self._all = [entry for entry in self._all if keep(entry)]
 
     def drop_segment(self, segment_base: int) -> None:
         """Forget (and delete the file of) a segment removed from the log."""

@@ -9,12 +9,25 @@ method that fails raises a ``BrokerError`` (the handler maps it with
 Ending a transaction (EndTxn, a timeout, a fencing InitProducerId, recovery):
 ``PREPARE_COMMIT``/``PREPARE_ABORT`` is persisted first — the decision is then
 durable — then a COMMIT/ABORT control batch is appended to every partition of
-the transaction (``PartitionLog.append_marker``, fsynced through the group
-commit), then ``COMPLETE_*`` is persisted together with the pending offsets'
-commit/abort and the ``transaction_committed``/``transaction_aborted`` event.
-Unlike Kafka, EndTxn answers only once the markers are written (one process
-writes them all, there is no broker to wait for), so a client's next
-transaction never sees CONCURRENT_TRANSACTIONS from a slow marker write.
+the transaction (``PartitionLog.append_marker``), all of them fsynced through
+the group commit whatever the topic's ``flush.messages``, then ``COMPLETE_*``
+is persisted together with the pending offsets' commit/abort and the
+``transaction_committed``/``transaction_aborted`` event. Unlike Kafka, EndTxn
+answers only once the markers are written and fsynced (one process writes
+them all, there is no broker to wait for), so a client's next transaction
+never sees CONCURRENT_TRANSACTIONS from a slow marker write.
+
+Expiry (``start_expiry``, one background task): a transaction left in
+PREPARE_* by a marker write that failed (a disk error: the client got an
+error, its retries get CONCURRENT_TRANSACTIONS) is completed again, as Kafka's
+coordinator retries WriteTxnMarkers until they succeed; ONGOING transactions
+past ``transaction.timeout.ms`` are aborted with an epoch bump (the producer
+is fenced); transactional ids whose transaction is finished (Empty,
+CompleteCommit, CompleteAbort) and that saw no change for
+``transactional.id.expiration.ms`` are forgotten (row deleted), as Kafka's
+coordinator does: their next InitProducerId starts over with a new producer id
+and epoch 0, and a producer still holding the old id gets
+INVALID_PRODUCER_ID_MAPPING.
 
 ``recover()`` (at start) loads every row and finishes the transactions a crash
 left in PREPARE_*: markers are written again where the partition still has the
@@ -78,6 +91,7 @@ class TransactionCoordinator:
         pending_offsets: PendingOffsets,
         *,
         max_timeout_ms: int,
+        id_expiration_ms: int = 7 * 24 * 3600 * 1000,
         flush: Flush = _no_flush,
         notify: Notify | None = None,
         clock: Callable[[], float] = time.time,
@@ -87,6 +101,7 @@ class TransactionCoordinator:
         self.producer_ids = producer_ids
         self.pending_offsets = pending_offsets
         self.max_timeout_ms = max_timeout_ms
+        self.id_expiration_ms = id_expiration_ms
         self._flush = flush
         self._notify = notify or (lambda topic, partition: None)
         self._clock = clock
@@ -115,10 +130,11 @@ class TransactionCoordinator:
                 )
                 await self._complete(meta.copy())
 
-    def start_expiry(self, interval_ms: int) -> None:
-        """Abort timed-out transactions every ``interval_ms`` (a background task)."""
+    def start_expiry(self, interval_ms: int, id_interval_ms: int | None = None) -> None:
+        """Abort timed-out transactions every ``interval_ms`` and forget expired
+        transactional ids every ``id_interval_ms`` (default: the same), in one background task."""
         self._expiry_task = asyncio.get_running_loop().create_task(
-            self._expire_forever(interval_ms / 1000)
+            self._expire_forever(interval_ms / 1000, (id_interval_ms or interval_ms) / 1000)
         )
 
     async def aclose(self) -> None:
@@ -128,13 +144,55 @@ class TransactionCoordinator:
                 await self._expiry_task
             self._expiry_task = None
 
-    async def _expire_forever(self, interval: float) -> None:
+    async def _expire_forever(self, interval: float, id_interval: float) -> None:
+        next_id_check = time.monotonic() + id_interval
         while True:
             await asyncio.sleep(interval)
+            try:
+                await self.complete_stuck()
+            except Exception:  # the disk may still be failing: try again next time
+                log.exception("completing prepared transactions failed")
             try:
                 await self.abort_timed_out()
             except Exception:  # keep expiring; one bad transaction must not stop the others
                 log.exception("aborting timed-out transactions failed")
+            if time.monotonic() >= next_id_check:
+                next_id_check = time.monotonic() + id_interval
+                try:
+                    self.expire_transactional_ids()
+                except Exception:
+                    log.exception("expiring transactional ids failed")
+
+    async def complete_stuck(self) -> list[str]:
+        """Write the markers of transactions whose completion failed midway (still PREPARE_*,
+        nobody completing them); returns their transactional ids."""
+        stuck = [
+            meta
+            for meta in self._txns.values()
+            if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT)
+            and meta.transactional_id not in self._ending
+        ]
+        for meta in stuck:
+            log.info("completing transaction of %r left in %s", meta.transactional_id, meta.state)
+            await self._complete(meta.copy())
+        return [meta.transactional_id for meta in stuck]
+
+    def expire_transactional_ids(self) -> list[str]:
+        """Forget the finished transactional ids idle for ``transactional.id.expiration.ms``."""
+        now = self._now_ms()
+        expired = [
+            meta.transactional_id
+            for meta in self._txns.values()
+            if (meta.state is TxnState.EMPTY or meta.state.is_complete)
+            and meta.transactional_id not in self._ending
+            and now - meta.last_update_ms >= self.id_expiration_ms
+        ]
+        for transactional_id in expired:
+            with self.database.atomic():
+                store.delete(self.database, transactional_id)
+            del self._txns[transactional_id]
+            log.info("transactional id %r expired", transactional_id)
+        return expired
 
     async def abort_timed_out(self) -> list[str]:
         """Abort (with an epoch bump, fencing the producer) every ONGOING transaction past
@@ -167,6 +225,10 @@ class TransactionCoordinator:
 
     def all(self) -> list[TransactionMetadata]:
         return [meta.copy() for meta in self._txns.values()]
+
+    def unstable_offsets(self, group_id: str) -> set[TopicPartition]:
+        """Partitions of ``group_id`` with offsets staged by a transaction not yet ended."""
+        return self.pending_offsets.pending_partitions(group_id)
 
     def describe(self, transactional_id: str) -> TransactionMetadata:
         meta = self._txns.get(transactional_id)
@@ -412,7 +474,12 @@ class TransactionCoordinator:
             done.set_result(None)
 
     async def _write_markers(self, meta: TransactionMetadata, commit: bool) -> None:
+        """Append the markers, then fsync every partition written, whatever its
+        ``flush.messages``: COMPLETE_* (and the settled offsets) must never be durable while a
+        marker is not, or a power loss would leave the transaction open in that partition
+        (its LSO stuck) with nothing left to end it (Kafka waits for the markers' replication)."""
         now = self._now_ms()
+        written: list[tuple[str, int, PartitionLog]] = []
         for topic, index in sorted(meta.partitions):
             partition_log = self.topics.log(topic, index)
             if partition_log is None or partition_log.closed:
@@ -424,10 +491,10 @@ class TransactionCoordinator:
                 now_ms=now,
                 defer_flush=True,
             )
-            if result is None:
-                continue
-            if result.flush_due:
-                await self._flush(partition_log)
+            if result is not None:
+                written.append((topic, index, partition_log))
+        await asyncio.gather(*(self._flush(partition_log) for _, _, partition_log in written))
+        for topic, index, _ in written:
             self._notify(topic, index)
 
     async def _wait_for_ending(self, transactional_id: str) -> None:

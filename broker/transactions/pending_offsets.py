@@ -9,6 +9,9 @@ only through ``PendingOffsets``:
 - ``stage(group_id, producer_id, offsets, member)`` — from TxnOffsetCommit;
   ``member`` carries generation/member id (v3+) for the group store to check
   (raise a ``BrokerError`` such as ILLEGAL_GENERATION to refuse);
+- ``pending_partitions(group_id)`` — the partitions of ``group_id`` with an
+  offset staged by an unfinished transaction (OffsetFetch ``require_stable``
+  answers UNSTABLE_OFFSET_COMMIT for them);
 - ``commit(producer_id)`` / ``abort(producer_id)`` — when the transaction
   completes. Both are called inside the database transaction that records the
   completion, so a store in the same database commits atomically with it; they
@@ -67,6 +70,8 @@ class PendingOffsets(Protocol):
         member: GroupMember,
     ) -> None: ...
 
+    def pending_partitions(self, group_id: str) -> set[TopicPartition]: ...
+
     def commit(self, producer_id: int) -> None: ...
 
     def abort(self, producer_id: int) -> None: ...
@@ -110,6 +115,14 @@ class DatabasePendingOffsets:
                     ],
                     update=row,
                 ).execute()
+
+    def pending_partitions(self, group_id: str) -> set[TopicPartition]:
+        with self.database.bind_ctx(self._models):
+            query = PendingOffsetRow.select(PendingOffsetRow.topic, PendingOffsetRow.partition)
+            return {
+                (row.topic, row.partition)
+                for row in query.where(PendingOffsetRow.group_id == group_id)
+            }
 
     def commit(self, producer_id: int) -> None:
         with self.database.bind_ctx(self._models), self.database.atomic():

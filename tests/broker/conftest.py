@@ -67,12 +67,18 @@ class RunningBroker:
 
 
 def start_broker(
-    data_dir: Path, *, gate: Any = None, hooks: Any = None, **overrides: Any
+    data_dir: Path,
+    *,
+    gate: Any = None,
+    hooks: Any = None,
+    database_url: str | None = None,
+    **overrides: Any,
 ) -> RunningBroker:
-    """Start a broker in a thread over ``data_dir`` on an ephemeral port."""
+    """Start a broker in a thread over ``data_dir`` on an ephemeral port (its database: SQLite
+    in ``data_dir`` unless ``database_url`` names another)."""
     settings = BrokerSettings(data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
     data_dir.mkdir(parents=True, exist_ok=True)
-    database = open_database(f"sqlite:///{(data_dir / 'charter.db').resolve()}")
+    database = open_database(database_url or f"sqlite:///{(data_dir / 'charter.db').resolve()}")
     apply_migrations(database, [broker_store, groups_store, log_end_store])
     app = BrokerApp(
         settings,
@@ -126,6 +132,14 @@ def broker_factory(tmp_path: Path) -> Iterator[Callable[..., RunningBroker]]:
     yield factory
     for running in started:
         running.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def broker_database_url(request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite in the data directory), then a private PostgreSQL schema."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_schema_url")
 
 
 @pytest.fixture

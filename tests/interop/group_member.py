@@ -2,7 +2,8 @@
 
 ``python -m tests.interop.group_member CLIENT BOOTSTRAP GROUP TOPIC [key=value ...]`` with
 CLIENT one of ``confluent``, ``confluent-consumer`` (``group.protocol=consumer``),
-``kafka-python``, ``aiokafka``. It prints one JSON object per line on stdout:
+``kafka-python``, ``aiokafka``; ``key=value`` extras are client configs (for the two
+Python clients keyword arguments such as ``group_instance_id=a``, digits as ints). It prints one JSON object per line on stdout:
 ``{"event": "assigned", "partitions": [...]}`` after every rebalance and
 ``{"event": "record", "partition": p, "offset": o, "value": v}`` for each record,
 printed once its offset is committed (synchronously), so a record seen twice in
@@ -80,16 +81,20 @@ def run_confluent(
         _emit(event="closed")
 
 
+def _keywords(extra: dict[str, str]) -> dict[str, object]:
+    return {key: int(value) if value.isdigit() else value for key, value in extra.items()}
+
+
 def run_kafka_python(bootstrap: str, group: str, topic: str, extra: dict[str, str]) -> None:
     from kafka import KafkaConsumer, OffsetAndMetadata
 
+    options: dict[str, object] = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 500}
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=500,
+        **(options | _keywords(extra)),
     )
 
     consumer.subscribe([topic])
@@ -116,13 +121,13 @@ async def run_aiokafka(bootstrap: str, group: str, topic: str, extra: dict[str, 
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from aiokafka.structs import OffsetAndMetadata
 
+    options: dict[str, object] = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 500}
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=500,
+        **(options | _keywords(extra)),
     )
 
     await consumer.start()

@@ -3,6 +3,7 @@ send_offsets_to_transaction, incremental fetch sessions."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -148,8 +149,14 @@ def test_transaction_timeout_aborts(txn_broker: RunningBroker) -> None:
             break
         time.sleep(0.1)
     assert state == "CompleteAbort"
-    with pytest.raises(KafkaException):
+    with pytest.raises(KafkaException) as raised:
         producer.commit_transaction(30)
+    # the coordinator bumped the epoch: the producer is fenced on its next call
+    assert raised.value.args[0].code() in (
+        KafkaError._FENCED,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+    ), raised.value.args[0]
     assert _read_all(txn_broker, "out", "read_committed", partitions=2) == []
     assert _read_all(txn_broker, "out", "read_uncommitted", partitions=2) == [b"too-slow"]
 
@@ -179,3 +186,37 @@ def test_send_offsets_to_transaction(txn_broker: RunningBroker) -> None:
     (committed,) = consumer.committed([TopicPartition("in", 0)], timeout=30)
     consumer.close()
     assert committed.offset == 4
+
+
+def test_read_committed_consumer_waits_for_transactional_offsets(
+    txn_broker: RunningBroker,
+) -> None:
+    """librdkafka sends OffsetFetch require_stable for read_committed: while a transaction holds
+    the group's offset it is told UNSTABLE_OFFSET_COMMIT and retries until the commit."""
+    txn_broker.create_topic("src", 1)
+    group = {"group.id": "stable-pipeline"}
+    producer = _producer(txn_broker, "tx-stable")
+    metadata_consumer = _consumer(txn_broker, "read_committed", **group)
+    producer.begin_transaction()
+    producer.produce("out", value=b"derived", partition=0)
+    producer.send_offsets_to_transaction(
+        [TopicPartition("src", 0, 7)], metadata_consumer.consumer_group_metadata(), 30
+    )
+    uncommitted = _consumer(txn_broker, "read_uncommitted", **group)
+    (seen,) = uncommitted.committed([TopicPartition("src", 0)], timeout=30)
+    uncommitted.close()
+    assert seen.offset < 0  # no offset committed yet: answered at once, no stability asked
+
+    answers: list[int] = []
+
+    def fetch_committed() -> None:
+        (found,) = metadata_consumer.committed([TopicPartition("src", 0)], timeout=60)
+        answers.append(found.offset)
+
+    waiter = threading.Thread(target=fetch_committed)
+    waiter.start()
+    time.sleep(1.5)  # let the read_committed OffsetFetch reach the broker and be told to retry
+    producer.commit_transaction(30)
+    waiter.join(60)
+    metadata_consumer.close()
+    assert answers == [7]  # not "no offset": it waited for the transaction to end

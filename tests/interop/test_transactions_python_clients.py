@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition as AioTopicPartition
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 
 from ..broker.conftest import RunningBroker
 
@@ -89,3 +91,37 @@ def test_aiokafka_transactions(broker: RunningBroker) -> None:
     committed, uncommitted = asyncio.run(scenario())
     assert committed == [b"kept-1", b"kept-2"]
     assert b"dropped" in uncommitted
+
+
+def test_kafka_python_read_committed_committed_waits_for_the_transaction(
+    broker: RunningBroker,
+) -> None:
+    """kafka-python sends OffsetFetch require_stable for read_committed and retries on
+    UNSTABLE_OFFSET_COMMIT: ``committed()`` answers the transaction's offset once it commits."""
+    broker.create_topic("kp-src", 1)
+    broker.create_topic("kp-out", 1)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="kp-stable")
+    producer.init_transactions()
+    producer.begin_transaction()
+    producer.send("kp-out", b"derived")
+    producer.send_offsets_to_transaction(
+        {TopicPartition("kp-src", 0): OffsetAndMetadata(7, "", -1)}, "kp-group"
+    )
+    producer.flush()
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker.bootstrap,
+        group_id="kp-group",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    answers: list[int | None] = []
+    waiter = threading.Thread(
+        target=lambda: answers.append(consumer.committed(TopicPartition("kp-src", 0)))
+    )
+    waiter.start()
+    time.sleep(1.5)  # let its OffsetFetch reach the broker and be told to retry
+    producer.commit_transaction()
+    waiter.join(60)
+    consumer.close()
+    producer.close()
+    assert answers == [7]  # not None ("no offset"): it waited for the transaction

@@ -10,6 +10,7 @@ MODULES = [
     "broker.log",
     "broker.log.checkpoints",
     "broker.log.cleaner",
+    "broker.log.cleaner_txn",
     "broker.log.files",
     "broker.log.group_commit",
     "broker.log.index_file",
