@@ -157,11 +157,14 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
         open_migrated_database,
     )
     from charter.events import start_broker_events
-    from charter.listeners import check_ports, describe_bind_error
+    from charter.kafka_listeners import listener_addresses
+    from charter.listeners import check_bindings, describe_bind_error
 
     if not supervised:  # `charter up` checked its ports and said where the data live
         _secure_start(settings)
-        check_ports(settings.host, [("Kafka", settings.kafka_port)])
+        check_bindings(
+            ("Kafka", address.host, address.port) for address in listener_addresses(settings)
+        )
         log_storage_locations(settings)
     database = open_migrated_database(settings)
     app = build_broker(settings, database)
@@ -173,7 +176,7 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
     try:
         run_broker(app)
     except ListenFailed as exc:
-        raise describe_bind_error("Kafka", settings.host, settings.kafka_port, exc) from None
+        raise describe_bind_error("Kafka", exc.host, exc.port, exc) from None
     finally:
         events.stop()
         governance.close()

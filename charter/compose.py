@@ -33,6 +33,7 @@ from catalog.service import CatalogService
 from charter import security
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
+from charter.kafka_listeners import kafka_listeners
 from governance import store as governance_store
 from governance.broker_hooks import BrokerHooks
 from governance.broker_policy import GovernanceBrokerHooks
@@ -280,6 +281,7 @@ def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
         schemas=schemas,
         group_store=group_store(database),
         authorizer=service.authorizer if service else None,
+        listeners=kafka_listeners(settings),
     )
 
 

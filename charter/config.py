@@ -74,6 +74,32 @@ class Settings:
     auth_failure_limit: int = 10
     """Failed logins per user or address within ``auth_failure_window_s`` before refusing."""
     auth_failure_window_s: int = 60
+    listeners: str = ""
+    """Kafka listeners, Kafka's ``listeners`` syntax: ``NAME://host:port,…`` (docs/security.md);
+    empty: one on ``host:kafka_port`` (PLAINTEXT; SASL_* with auth; *SSL with ``tls_cert``)."""
+    advertised_listeners: str = ""
+    """``NAME://host:port,…``: what Metadata tells clients of each listener (default: its own)."""
+    listener_security_protocol_map: str = ""
+    """``NAME:PROTOCOL,…`` for listener names other than PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL."""
+    tls_cert: str | None = None
+    """PEM certificate (chain) of the SSL/SASL_SSL listeners and of HTTPS."""
+    tls_key: str | None = None
+    tls_key_password: str | None = None
+    tls_ca: str | None = None
+    """PEM CA bundle that client certificates must chain to (mTLS)."""
+    tls_client_auth: str = "none"
+    """Client certificates: ``none``, ``requested`` or ``required`` (Kafka's ``ssl.client.auth``)."""
+    ssl_principal_mapping_rules: str = "DEFAULT"
+    """Certificate subject to principal name (Kafka's ``ssl.principal.mapping.rules``)."""
+    oauth_jwks: str | None = None
+    """JWKS (a file path or an http(s) URL) whose keys sign OAUTHBEARER/Bearer JWTs; enables
+    SASL/OAUTHBEARER."""
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    oauth_principal_claim: str = "sub"
+    oauth_jwks_refresh_ms: int = 3_600_000
+    """How long JWKS keys are cached (a token with an unknown ``kid`` refreshes them sooner)."""
+    oauth_clock_skew_s: int = 30
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -113,6 +139,14 @@ def _log_level(value: str) -> str | None:
     return None if value in LOG_LEVELS else "must be one of " + ", ".join(LOG_LEVELS)
 
 
+def _client_auth(value: str) -> str | None:
+    return (
+        None
+        if value in ("none", "requested", "required")
+        else ("must be one of none, requested, required")
+    )
+
+
 def _validation_level(value: str) -> str | None:
     return None if value in ("none", "id", "full") else "must be one of none, id, full"
 
@@ -146,6 +180,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "sasl_session_lifetime_ms": _at_least(0),
     "auth_failure_limit": _at_least(1),
     "auth_failure_window_s": _at_least(1),
+    "tls_client_auth": _client_auth,
+    "oauth_jwks_refresh_ms": _at_least(1000),
+    "oauth_clock_skew_s": _at_least(0),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}

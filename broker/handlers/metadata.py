@@ -125,11 +125,12 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         topic_entries = tuple(
             _requested_topic(module, ctx, wanted, allow_auto_create) for wanted in request.topics
         )
+    host, port = ctx.advertised
     broker = build(
         module.MetadataResponseBroker,
         node_id=ctx.broker.node_id,
-        host=ctx.broker.advertised_host,
-        port=ctx.broker.advertised_port,
+        host=host,
+        port=port,
         rack=None,
     )
     return build(

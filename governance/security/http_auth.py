@@ -2,7 +2,10 @@
 
 Every request but ``/health`` must carry ``Authorization: Basic`` (user and
 password, or an API key's id and secret) or ``Authorization: Bearer <api
-key>``; the principal is put in the WSGI environ under
+key>`` (or a JWT signed by the configured JWKS, ``oauth.JwtValidator``), or come
+over HTTPS with a client certificate that the mapping rules turn into a principal
+(``CERTIFICATE_PRINCIPAL_ENVIRON_KEY``, set by ``charter.tls``; a header, when
+present, wins); the principal is put in the WSGI environ under
 ``registry.hooks.PRINCIPAL_ENVIRON_KEY`` so the registry's hooks and the audit
 see who asked. Then the route's need (``routes.ROUTE_NEEDS``) is asked of the
 authorizer. Answers: 401 (40101, with ``WWW-Authenticate``), 403 (40301), 429
@@ -24,11 +27,15 @@ from werkzeug.exceptions import HTTPException
 from governance.security.authorizer import Authorizer
 from governance.security.errors import AuthenticationFailed, Forbidden, SecurityError
 from governance.security.model import CLUSTER_NAME, Action, ResourceType
+from governance.security.oauth import InvalidToken, JwtValidator, looks_like_jwt
 from governance.security.routes import FILTERED_LISTS, PUBLIC, Need, need_for
 from governance.security.service import SecurityService
 from registry.hooks import PRINCIPAL_ENVIRON_KEY
 
-__all__ = ["install_http_auth", "security_error_response"]
+__all__ = ["CERTIFICATE_PRINCIPAL_ENVIRON_KEY", "install_http_auth", "security_error_response"]
+
+CERTIFICATE_PRINCIPAL_ENVIRON_KEY = "charter.certificate_principal"
+"""The WSGI environ key of the mTLS principal of the request's client certificate."""
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _API_KEY_ID_LENGTH = 16
@@ -47,10 +54,32 @@ def security_error_response(error: SecurityError) -> Response:
     return response
 
 
-def _authenticate(service: SecurityService, header: str, address: str | None) -> str:
+def _authenticate_jwt(
+    service: SecurityService, tokens: JwtValidator, token: str, address: str | None
+) -> str:
+    service.refuse_if_blocked(None, address, "Bearer JWT")
+    try:
+        return tokens.validate(token).principal
+    except InvalidToken as exc:
+        service.limiter.failed(None, address)
+        service.audit.record(
+            "User:ANONYMOUS",
+            "authenticate",
+            f"Address:{address or 'unknown'}",
+            "denied",
+            f"Bearer JWT: {exc.message}",
+        )
+        raise
+
+
+def _authenticate(
+    service: SecurityService, header: str, address: str | None, tokens: JwtValidator | None
+) -> str:
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer" and value:
+        if tokens is not None and looks_like_jwt(value):
+            return _authenticate_jwt(service, tokens, value, address)
         return service.authenticate_api_key(value, address)
     if scheme.lower() == "basic" and value:
         try:
@@ -88,7 +117,10 @@ def _effective_route() -> tuple[str | None, dict[str, Any]]:
 
 
 def install_http_auth(
-    app: Flask, service: SecurityService, authorizer: Authorizer
+    app: Flask,
+    service: SecurityService,
+    authorizer: Authorizer,
+    tokens: JwtValidator | None = None,
 ) -> Callable[[], Response | None]:
     @app.before_request
     def _authenticate_and_authorize() -> Response | None:
@@ -98,11 +130,16 @@ def install_http_auth(
             return None
         header = request.headers.get("Authorization", "")
         address = request.remote_addr
+        certificate_principal = request.environ.get(CERTIFICATE_PRINCIPAL_ENVIRON_KEY)
         try:
-            principal = service.remembered(header, address) if header else None
+            if not header and certificate_principal:
+                principal = str(certificate_principal)
+            else:
+                principal = service.remembered(header, address) if header else None
             if principal is None:
-                principal = _authenticate(service, header, address)
-                service.remember(header, principal)
+                principal = _authenticate(service, header, address, tokens)
+                if not looks_like_jwt(header.partition(" ")[2].strip()):
+                    service.remember(header, principal)  # a JWT is checked each time (expiry)
         except SecurityError as error:
             return security_error_response(error)
         request.environ[PRINCIPAL_ENVIRON_KEY] = principal
