@@ -1,0 +1,342 @@
+"""Unmodified clients over TLS: SSL and SASL_SSL listeners, mTLS principals, OAUTHBEARER.
+
+One broker (in-process, ``tests.security.test_broker.SecuredBroker``) with three
+listeners: PLAINTEXT (ANONYMOUS), SASL_SSL (PLAIN, SCRAM, OAUTHBEARER) and SSL
+with client certificates mapped to principals by
+``RULE:^CN=(.*?),.*$/$1/``. Users and role bindings: ``tests.security.stack``
+(alice owns ``orders-*``, dave writes, bob reads, mallory has nothing).
+Certificates and the JWKS are made for the run (``tests.tls.certs``, joserfc).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import ssl
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer
+from confluent_kafka import TopicPartition as ConfluentPartition
+from confluent_kafka.admin import AdminClient
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
+from kio.index import load_request_schema
+
+from tests.charter.kafka_wire import RawClient
+from tests.security.stack import PASSWORDS
+from tests.security.test_broker import SecuredBroker
+from tests.tls.certs import Pki, make_pki
+
+ISSUER = "https://idp.test"
+AUDIENCE = "charter"
+
+
+class Stack:
+    def __init__(self, root: Path) -> None:
+        self.pki: Pki = make_pki(root / "pki")
+        self.rsa = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})
+        self.ec = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})
+        jwks = root / "jwks.json"
+        jwks.write_text(
+            json.dumps({"keys": [k.as_dict(private=False) for k in (self.rsa, self.ec)]})
+        )
+        self.broker = SecuredBroker(
+            root / "data",
+            listeners="PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SSL://127.0.0.1:0",
+            tls_cert=str(self.pki.server_cert),
+            tls_key=str(self.pki.server_key),
+            tls_ca=str(self.pki.ca),
+            tls_client_auth="requested",
+            ssl_principal_mapping_rules="RULE:^CN=(.*?),.*$/$1/,DEFAULT",
+            oauth_jwks=str(jwks),
+            oauth_issuer=ISSUER,
+            oauth_audience=AUDIENCE,
+            sasl_session_lifetime_ms=600_000,
+            value_schema_validation="none",  # these tests are about transport, not the gate
+        )
+
+    def port(self, name: str) -> int:
+        return self.broker.app.port_of(name)
+
+    def bootstrap(self, name: str) -> str:
+        return f"127.0.0.1:{self.port(name)}"
+
+    def token(self, key: Any = None, alg: str = "RS256", **claims: Any) -> str:
+        key = key or self.rsa
+        body = {"sub": "dave", "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 600}
+        body.update(claims)
+        return jwt.encode({"alg": alg, "kid": key.kid}, body, key)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("tls"))
+    try:
+        yield running
+    finally:
+        running.broker.stop()
+
+
+def _sasl_ssl(stack: Stack, user: str, mechanism: str = "PLAIN") -> dict[str, Any]:
+    return {
+        "bootstrap.servers": stack.bootstrap("SASL_SSL"),
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": str(stack.pki.ca),
+        "sasl.mechanism": mechanism,
+        "sasl.username": user,
+        "sasl.password": PASSWORDS[user],
+    }
+
+
+def _mtls(stack: Stack, user: str) -> dict[str, Any]:
+    cert, key = stack.pki.client(user)
+    return {
+        "bootstrap.servers": stack.bootstrap("SSL"),
+        "security.protocol": "SSL",
+        "ssl.ca.location": str(stack.pki.ca),
+        "ssl.certificate.location": str(cert),
+        "ssl.key.location": str(key),
+    }
+
+
+def _produce(config: dict[str, Any], topic: str, count: int) -> list[Any]:
+    producer = Producer({"linger.ms": 5, "message.timeout.ms": 20000, **config})
+    results: list[Any] = []
+    for index in range(count):
+        producer.produce(topic, value=b"v%d" % index, on_delivery=lambda e, m: results.append(e))
+    producer.flush(30)
+    return results
+
+
+def _consume(config: dict[str, Any], topic: str, count: int) -> list[Any]:
+    consumer = Consumer({"group.id": "bob-tls", "enable.auto.commit": False, **config})
+    consumer.assign([ConfluentPartition(topic, 0, OFFSET_BEGINNING)])
+    values: list[Any] = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(values) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                return [message.error()]
+            values.append(message.value())
+    finally:
+        consumer.close()
+    return values
+
+
+def _topic(stack: Stack, prefix: str) -> str:
+    name = f"orders-{prefix}-{uuid.uuid4().hex[:6]}"
+    stack.broker.create_topic(name)
+    return name
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_confluent_kafka_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
+    topic = _topic(stack, "confluent")
+    assert _produce(_sasl_ssl(stack, "dave", mechanism), topic, 3) == [None] * 3
+    assert _consume(_sasl_ssl(stack, "bob", mechanism), topic, 3) == [b"v0", b"v1", b"v2"]
+
+
+def test_each_listener_advertises_itself(stack: Stack) -> None:
+    for name, config in (("SASL_SSL", _sasl_ssl(stack, "bob")), ("SSL", _mtls(stack, "bob"))):
+        metadata = AdminClient(config).list_topics(timeout=20)
+        assert [(b.host, b.port) for b in metadata.brokers.values()] == [
+            ("127.0.0.1", stack.port(name))
+        ]
+    with RawClient(stack.port("PLAINTEXT")) as client:
+        request = load_request_schema(3, 9)(
+            topics=None,
+            allow_auto_topic_creation=False,
+            include_cluster_authorized_operations=False,
+            include_topic_authorized_operations=False,
+        )
+        [broker] = client.call(request).brokers
+        assert (broker.host, broker.port) == ("127.0.0.1", stack.port("PLAINTEXT"))
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_kafka_python_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    topic = _topic(stack, "kafka-python")
+
+    def config(user: str) -> dict[str, Any]:
+        return {
+            "bootstrap_servers": stack.bootstrap("SASL_SSL"),
+            "security_protocol": "SASL_SSL",
+            "ssl_cafile": str(stack.pki.ca),
+            "sasl_mechanism": mechanism,
+            "sasl_plain_username": user,
+            "sasl_plain_password": PASSWORDS[user],
+        }
+
+    producer = KafkaProducer(**config("dave"))
+    for index in range(3):
+        producer.send(topic, b"v%d" % index).get(timeout=30)
+    producer.close()
+    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
+    partition = TopicPartition(topic, 0)
+    consumer.assign([partition])
+    consumer.seek_to_beginning(partition)
+    values = [message.value for message in consumer][:3]
+    consumer.close()
+    assert values == [b"v0", b"v1", b"v2"]
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
+def test_aiokafka_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka.helpers import create_ssl_context
+
+    topic = _topic(stack, "aiokafka")
+
+    def config(user: str) -> dict[str, Any]:
+        return {
+            "bootstrap_servers": stack.bootstrap("SASL_SSL"),
+            "security_protocol": "SASL_SSL",
+            "ssl_context": create_ssl_context(cafile=str(stack.pki.ca)),
+            "sasl_mechanism": mechanism,
+            "sasl_plain_username": user,
+            "sasl_plain_password": PASSWORDS[user],
+        }
+
+    async def run() -> list[bytes]:
+        producer = AIOKafkaProducer(**config("dave"))
+        await producer.start()
+        try:
+            for index in range(3):
+                await producer.send_and_wait(topic, b"v%d" % index)
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partition = TopicPartition(topic, 0)
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            batches = await consumer.getmany(partition, timeout_ms=10000)
+            return [message.value for message in batches.get(partition, [])]
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+
+
+def test_mtls_principal_follows_role_bindings(stack: Stack) -> None:
+    topic = _topic(stack, "mtls")
+    assert _produce(_mtls(stack, "alice"), topic, 2) == [None, None]  # alice owns orders-*
+    assert _consume(_mtls(stack, "bob"), topic, 2) == [b"v0", b"v1"]  # bob reads, group bob-*
+    [denied] = _produce(_mtls(stack, "mallory"), topic, 1)  # no bindings
+    assert denied is not None and denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    [denied] = _produce(_mtls(stack, "bob"), topic, 1)  # DeveloperRead may not write
+    assert denied is not None and denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def _tls_socket(stack: Stack, cert: Path | None = None, key: Path | None = None) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=str(stack.pki.ca))
+    if cert is not None:
+        context.load_cert_chain(str(cert), str(key))
+    raw = socket.create_connection(("127.0.0.1", stack.port("SSL")), timeout=15)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_untrusted_client_certificate_is_refused(stack: Stack) -> None:
+    directory = stack.pki.directory
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        sock = _tls_socket(stack, directory / "rogue-alice.pem", directory / "rogue-alice-key.pem")
+        # TLS 1.3: the server's verdict on the certificate arrives after the handshake
+        sock.sendall(b"\x00\x00\x00\x00")
+        if not sock.recv(1):
+            raise ConnectionError("closed")
+
+
+def test_no_client_certificate_is_anonymous(stack: Stack) -> None:
+    topic = _topic(stack, "anonymous")
+    config = _mtls(stack, "bob")
+    del config["ssl.certificate.location"], config["ssl.key.location"]
+    [denied] = _produce(config, topic, 1)
+    assert denied is not None and denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+@pytest.mark.parametrize("listener", ["SSL", "SASL_SSL"])
+def test_garbage_tls_handshakes_never_hurt_the_listener(stack: Stack, listener: str) -> None:
+    port = stack.port(listener)
+    for garbage in (
+        b"\x00" * 64,
+        b"\x16\x03\x01\x00\x05hello",
+        b"\x16\x03\x03\xff\xff" + b"\x01" * 300,
+        bytes(range(256)) * 4,
+        b"GET / HTTP/1.1\r\n\r\n",
+    ):
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as raw:
+            raw.sendall(garbage)
+            raw.shutdown(socket.SHUT_WR)
+            while raw.recv(4096):  # the server answers an alert at most, then closes
+                pass
+    with _tls_socket(stack) as sock:  # a plain TLS client still gets in after all of that
+        assert sock.version() is not None
+    topic = _topic(stack, "after-garbage")
+    assert _produce(_sasl_ssl(stack, "dave"), topic, 1) == [None]
+
+
+# -- OAUTHBEARER -----------------------------------------------------------------------------
+
+
+def _oauth(stack: Stack, token: str, errors: list[Any]) -> dict[str, Any]:
+    def token_callback(_config: str) -> tuple[str, float]:
+        return token, time.time() + 600
+
+    return {
+        "bootstrap.servers": stack.bootstrap("SASL_SSL"),
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": str(stack.pki.ca),
+        "sasl.mechanism": "OAUTHBEARER",
+        "oauth_cb": token_callback,
+        "error_cb": errors.append,
+    }
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256"])
+def test_oauthbearer_good_token_produces(stack: Stack, alg: str) -> None:
+    topic = _topic(stack, "oauth")
+    key = stack.rsa if alg == "RS256" else stack.ec
+    errors: list[Any] = []
+    assert _produce(_oauth(stack, stack.token(key, alg), errors), topic, 2) == [None, None]
+    assert errors == []
+
+
+def _authentication_error(stack: Stack, token: str) -> str:
+    errors: list[Any] = []
+    producer = Producer({**_oauth(stack, token, errors), "message.timeout.ms": 3000})
+    deadline = time.monotonic() + 30
+    while not errors and time.monotonic() < deadline:
+        producer.poll(0.2)
+    producer.flush(0)
+    assert errors, "no authentication error reported"
+    assert errors[0].code() == KafkaError._AUTHENTICATION
+    return errors[0].str()
+
+
+def test_oauthbearer_bad_tokens_fail_with_a_clear_message(stack: Stack) -> None:
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})
+    assert "signature does not verify" in _authentication_error(stack, stack.token(stranger))
+    expired = stack.token(exp=int(time.time()) - 3600)
+    assert "expired" in _authentication_error(stack, expired)
+    assert "'aud'" in _authentication_error(stack, stack.token(aud="another-service"))
+
+
+def test_oauthbearer_principal_follows_role_bindings(stack: Stack) -> None:
+    topic = _topic(stack, "oauth-denied")
+    errors: list[Any] = []
+    [denied] = _produce(_oauth(stack, stack.token(sub="mallory"), errors), topic, 1)
+    assert denied is not None and denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
