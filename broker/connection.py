@@ -57,7 +57,10 @@ class Listener:
 
     @property
     def described(self) -> str:
-        return f"{self.name} ({self.security_protocol})"
+        """``NAME`` or ``NAME, PROTOCOL`` when they differ."""
+        if self.name == self.security_protocol:
+            return self.name
+        return f"{self.name}, {self.security_protocol}"
 
 
 @dataclasses.dataclass
