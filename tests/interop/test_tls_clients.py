@@ -38,7 +38,7 @@ AUDIENCE = "charter"
 
 
 class Stack:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, **overrides: Any) -> None:
         self.pki: Pki = make_pki(root / "pki")
         self.rsa = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})
         self.ec = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})
@@ -57,8 +57,11 @@ class Stack:
             oauth_jwks=str(jwks),
             oauth_issuer=ISSUER,
             oauth_audience=AUDIENCE,
-            sasl_session_lifetime_ms=600_000,
-            value_schema_validation="none",  # these tests are about transport, not the gate
+            **{
+                "sasl_session_lifetime_ms": 600_000,
+                "value_schema_validation": "none",  # these tests are about transport, not the gate
+                **overrides,
+            },
         )
 
     def port(self, name: str) -> int:
@@ -340,3 +343,40 @@ def test_oauthbearer_principal_follows_role_bindings(stack: Stack) -> None:
     errors: list[Any] = []
     [denied] = _produce(_oauth(stack, stack.token(sub="mallory"), errors), topic, 1)
     assert denied is not None and denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+# -- KIP-368 re-authentication ---------------------------------------------------------------
+
+
+@pytest.fixture
+def short_sessions(tmp_path: Path) -> Iterator[Stack]:
+    """A second broker whose sessions last 2 s (connections.max.reauth.ms)."""
+    running = Stack(tmp_path, sasl_session_lifetime_ms=2000)
+    try:
+        yield running
+    finally:
+        running.broker.stop()
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "OAUTHBEARER"])
+def test_clients_reauthenticate_before_the_session_ends(
+    short_sessions: Stack, mechanism: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = short_sessions
+    topic = _topic(stack, "reauth")
+    errors: list[Any] = []
+    if mechanism == "OAUTHBEARER":
+        config = _oauth(stack, stack.token(), errors)
+    else:
+        config = {**_sasl_ssl(stack, "dave", mechanism), "error_cb": errors.append}
+    producer = Producer({**config, "linger.ms": 0})
+    delivered: list[Any] = []
+    deadline = time.monotonic() + 7  # three session lifetimes
+    while time.monotonic() < deadline:
+        producer.produce(topic, value=b"x", on_delivery=lambda e, m: delivered.append(e))
+        producer.flush(10)
+        time.sleep(0.25)
+    assert delivered and all(error is None for error in delivered)
+    assert errors == []
+    closed = [r for r in caplog.records if "session expired" in r.getMessage()]
+    assert closed == []  # the client re-authenticated on its connection; none was cut

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
@@ -203,3 +205,22 @@ def test_oauthbearer_failures_are_audited(setup, keys, service: SecurityService)
     service.audit.flush()
     entries = service.store.audit(outcome="denied", limit=10)
     assert any("OAUTHBEARER: the token has expired" in entry.detail for entry in entries)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    data=st.one_of(
+        st.binary(max_size=300),
+        st.builds(
+            lambda head, pairs: (head + "\x01" + "\x01".join(pairs) + "\x01\x01").encode(),
+            st.sampled_from(["n,,", "y,,", "n,a=alice,", "n,a,", ",,", "n"]),
+            st.lists(st.text(max_size=40), max_size=4),
+        ),
+    )
+)
+def test_fuzzed_oauthbearer_messages_fail_cleanly(
+    setup, service: SecurityService, data: bytes
+) -> None:
+    validator, _, _ = setup
+    outcome = OAuthBearerExchange(validator, service, "10.9.9.9").step(data)
+    assert outcome.principal is None and outcome.error
