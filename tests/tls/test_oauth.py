@@ -224,3 +224,46 @@ def test_fuzzed_oauthbearer_messages_fail_cleanly(
     validator, _, _ = setup
     outcome = OAuthBearerExchange(validator, service, "10.9.9.9").step(data)
     assert outcome.principal is None and outcome.error
+
+
+def test_jwks_from_a_url_is_cached_and_refetched_for_a_new_kid(keys) -> None:
+    import http.server
+    import threading
+
+    served = {"body": b"", "requests": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            served["requests"] += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(served["body"])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    def publish(*public: Any) -> None:
+        served["body"] = json.dumps(
+            {"keys": [key.as_dict(private=False) for key in public]}
+        ).encode()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        publish(keys["rsa"])
+        clock = Clock()
+        url = f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json"
+        validator = JwtValidator(url, clock=clock, min_refetch_s=5)
+        for _ in range(3):
+            assert validator.validate(_token(keys["rsa"], "RS256")).principal == "User:alice"
+        assert served["requests"] == 1  # cached
+        publish(keys["rsa"], keys["rotated"])
+        clock.now += 10
+        assert validator.validate(_token(keys["rotated"], "RS256")).principal == "User:alice"
+        assert served["requests"] == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
