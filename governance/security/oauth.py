@@ -189,4 +189,6 @@ class JwtValidator:
         name = claims.get(self.principal_claim)
         if not isinstance(name, str) or not name:
             raise InvalidToken(f"the token has no {self.principal_claim!r} claim to name its user")
+        if name == "ANONYMOUS":
+            raise InvalidToken("the token names the reserved principal User:ANONYMOUS")
         return ValidatedToken(principal=f"User:{name}", expires_ms=int(float(claims["exp"]) * 1000))

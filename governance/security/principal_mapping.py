@@ -27,6 +27,8 @@ __all__ = [
 _RULE = r"(DEFAULT)|RULE:((?:\\.|[^\\/])*)/((?:\\.|[^\\/])*)/([LU]?)"
 _SPLITTER = re.compile(r"\s*(?:" + _RULE + r")\s*(?:[,\n]\s*|$)")
 _GROUP_REFERENCE = re.compile(r"\\(.)|\$(\d)")
+RESERVED_NAME = "ANONYMOUS"
+"""The principal of unauthenticated clients; no credential may claim it."""
 
 
 class InvalidMappingRules(ValueError):
@@ -108,8 +110,12 @@ class PrincipalMapper:
         raise NoMatchingRule(f"no principal mapping rule applies to {subject!r}")
 
     def principal(self, certificate_der: bytes) -> str:
-        """``User:<name>`` for a DER client certificate."""
-        return f"User:{self.name(certificate_subject(certificate_der))}"
+        """``User:<name>`` for a DER client certificate (never the reserved ``ANONYMOUS``)."""
+        subject = certificate_subject(certificate_der)
+        name = self.name(subject)
+        if name == RESERVED_NAME:
+            raise NoMatchingRule(f"{subject!r} maps to the reserved principal User:{RESERVED_NAME}")
+        return f"User:{name}"
 
 
 def certificate_subject(certificate_der: bytes) -> str:

@@ -99,6 +99,12 @@ def test_claims_are_checked(setup, keys, claims: dict[str, Any], message: str) -
         validator.validate(token)
 
 
+def test_no_token_may_claim_the_anonymous_principal(setup, keys) -> None:
+    validator, _, _ = setup
+    with pytest.raises(InvalidToken, match="reserved"):
+        validator.validate(_token(keys["rsa"], "RS256", sub="ANONYMOUS"))
+
+
 def test_expiry_leeway_is_the_clock_skew(setup, keys) -> None:
     validator, _, _ = setup
     assert validator.validate(_token(keys["rsa"], "RS256", exp=NOW - 10)).principal

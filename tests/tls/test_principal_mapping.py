@@ -63,3 +63,14 @@ def test_certificate_subject_is_rfc_2253_most_specific_first(tmp_path: Path) -> 
     assert PrincipalMapper("RULE:^CN=(.*?),.*$/$1/,DEFAULT").principal(der) == "User:alice"
     with pytest.raises(NoMatchingRule):
         certificate_subject(b"not a certificate")
+
+
+def test_no_certificate_may_claim_the_anonymous_principal(tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    pki = make_pki(tmp_path, clients=("ANONYMOUS",))
+    pem = pki.client("ANONYMOUS")[0].read_bytes()
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    with pytest.raises(NoMatchingRule, match="reserved"):
+        PrincipalMapper("RULE:^CN=(.*?),.*$/$1/").principal(der)
