@@ -16,6 +16,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,14 @@ class Broker:
         from confluent_kafka.admin import AdminClient, NewTopic
 
         deadline = time.monotonic() + 60
+        while True:  # the listener accepts first (no client log noise while it starts)
+            try:
+                socket.create_connection(("127.0.0.1", self.ports["SASL_PLAINTEXT"]), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.2)
         while True:
             try:
                 admin = AdminClient(self.config("SASL_PLAINTEXT"))
