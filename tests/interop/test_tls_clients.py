@@ -245,6 +245,76 @@ def test_mtls_principal_follows_role_bindings(stack: Stack) -> None:
     assert denied is not None and denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
 
+def test_kafka_python_over_ssl_with_client_certificates(stack: Stack) -> None:
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.errors import TopicAuthorizationFailedError
+
+    topic = _topic(stack, "kafka-python-mtls")
+
+    def config(user: str) -> dict[str, Any]:
+        cert, key = stack.pki.client(user)
+        return {
+            "bootstrap_servers": stack.bootstrap("SSL"),
+            "security_protocol": "SSL",
+            "ssl_cafile": str(stack.pki.ca),
+            "ssl_certfile": str(cert),
+            "ssl_keyfile": str(key),
+        }
+
+    producer = KafkaProducer(**config("alice"))
+    for index in range(3):
+        producer.send(topic, b"v%d" % index).get(timeout=30)
+    producer.close()
+    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
+    partition = TopicPartition(topic, 0)
+    consumer.assign([partition])
+    consumer.seek_to_beginning(partition)
+    values = [message.value for message in consumer][:3]
+    consumer.close()
+    assert values == [b"v0", b"v1", b"v2"]
+    denied = KafkaProducer(**config("mallory"), max_block_ms=10000)
+    with pytest.raises(TopicAuthorizationFailedError):
+        denied.send(topic, b"x").get(timeout=30)
+    denied.close()
+
+
+def test_aiokafka_over_ssl_with_client_certificates(stack: Stack) -> None:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka.helpers import create_ssl_context
+
+    topic = _topic(stack, "aiokafka-mtls")
+
+    def config(user: str) -> dict[str, Any]:
+        cert, key = stack.pki.client(user)
+        context = create_ssl_context(cafile=str(stack.pki.ca), certfile=str(cert), keyfile=str(key))
+        return {
+            "bootstrap_servers": stack.bootstrap("SSL"),
+            "security_protocol": "SSL",
+            "ssl_context": context,
+        }
+
+    async def run() -> list[bytes]:
+        producer = AIOKafkaProducer(**config("alice"))
+        await producer.start()
+        try:
+            for index in range(3):
+                await producer.send_and_wait(topic, b"v%d" % index)
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partition = TopicPartition(topic, 0)
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            batches = await consumer.getmany(partition, timeout_ms=10000)
+            return [message.value for message in batches.get(partition, [])]
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+
+
 def _tls_socket(stack: Stack, cert: Path | None = None, key: Path | None = None) -> ssl.SSLSocket:
     context = ssl.create_default_context(cafile=str(stack.pki.ca))
     if cert is not None:
