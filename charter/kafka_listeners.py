@@ -23,6 +23,7 @@ from charter.tls import principal_mapper, server_context
 
 __all__ = ["ListenerAddress", "kafka_listeners", "listener_addresses"]
 
+_WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 _ENDPOINT = re.compile(r"^([A-Za-z0-9_]+)://(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]*):(\d+)$")
 
 
@@ -107,13 +108,20 @@ def listener_addresses(settings: Settings) -> list[ListenerAddress]:
                     "'listener_security_protocol_map'"
                 )
             advertised_host, advertised_port = advertised.get(name, ("", port))
+            advertised_host = advertised_host or settings.advertised_host or host
+            if advertised_host in _WILDCARDS:
+                raise ConfigError(
+                    f"listener {name} binds {host or 'every address'}, which clients cannot "
+                    f"connect to: set advertised_listeners ({name}://HOST:{port or 'PORT'}) "
+                    "or advertised_host"
+                )
             addresses.append(
                 ListenerAddress(
                     name,
                     protocols[name],
                     host,
                     port,
-                    advertised_host or settings.advertised_host or host,
+                    advertised_host,
                     advertised_port,
                 )
             )

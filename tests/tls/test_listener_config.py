@@ -68,6 +68,7 @@ def test_several_listeners_with_a_protocol_map_and_advertised_addresses() -> Non
             {"listeners": "PLAINTEXT://a:1", "advertised_listeners": "SSL://b:2"},
             "not in 'listeners'",
         ),
+        ({"listeners": "PLAINTEXT://0.0.0.0:9092", "auth": True}, "set advertised_listeners"),
     ],
 )
 def test_bad_listener_settings_name_the_problem(values: dict, message: str) -> None:
@@ -128,6 +129,7 @@ def test_a_listener_outside_loopback_needs_auth() -> None:
     settings = Settings(
         listeners="PLAINTEXT://127.0.0.1:9092,EXTERNAL://0.0.0.0:9093",
         listener_security_protocol_map="EXTERNAL:PLAINTEXT",
+        advertised_listeners="EXTERNAL://kafka.example.com:9093",
     )
     with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0"):
         check_exposure(settings)
