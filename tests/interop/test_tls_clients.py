@@ -46,23 +46,20 @@ class Stack:
         jwks.write_text(
             json.dumps({"keys": [k.as_dict(private=False) for k in (self.rsa, self.ec)]})
         )
-        self.broker = SecuredBroker(
-            root / "data",
-            listeners="PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SSL://127.0.0.1:0",
-            tls_cert=str(self.pki.server_cert),
-            tls_key=str(self.pki.server_key),
-            tls_ca=str(self.pki.ca),
-            tls_client_auth="requested",
-            ssl_principal_mapping_rules="RULE:^CN=(.*?),.*$/$1/,DEFAULT",
-            oauth_jwks=str(jwks),
-            oauth_issuer=ISSUER,
-            oauth_audience=AUDIENCE,
-            **{
-                "sasl_session_lifetime_ms": 600_000,
-                "value_schema_validation": "none",  # these tests are about transport, not the gate
-                **overrides,
-            },
-        )
+        settings: dict[str, Any] = {
+            "listeners": "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SSL://127.0.0.1:0",
+            "tls_cert": str(self.pki.server_cert),
+            "tls_key": str(self.pki.server_key),
+            "tls_ca": str(self.pki.ca),
+            "tls_client_auth": "requested",
+            "ssl_principal_mapping_rules": "RULE:^CN=(.*?),.*$/$1/,DEFAULT",
+            "oauth_jwks": str(jwks),
+            "oauth_issuer": ISSUER,
+            "oauth_audience": AUDIENCE,
+            "sasl_session_lifetime_ms": 600_000,
+            "value_schema_validation": "none",  # these tests are about transport, not the gate
+        }
+        self.broker = SecuredBroker(root / "data", **{**settings, **overrides})
 
     def port(self, name: str) -> int:
         return self.broker.app.port_of(name)
