@@ -113,6 +113,7 @@ class JwtValidator:
         self._keys: KeySet | None = None
         self._kids: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
+        self._load_error: str | None = None
 
     # ------------------------------------------------------------------ keys
 
@@ -122,10 +123,14 @@ class JwtValidator:
             keys = KeySet.import_key_set(document)
         except (OSError, ValueError, JoseError, TypeError, KeyError) as exc:
             self._loaded_at = self._clock()  # back off before the next attempt too
-            log.warning("cannot load the JWKS from %s: %s", self.jwks, exc)
+            self._load_error = str(exc) or type(exc).__name__
+            log.warning("cannot load the JWKS from %s: %s", self.jwks, self._load_error)
             if self._keys is None:
-                raise InvalidToken(f"the token keys (JWKS) cannot be loaded: {exc}") from None
+                raise InvalidToken(
+                    f"the token keys (JWKS) cannot be loaded: {self._load_error}"
+                ) from None
             return
+        self._load_error = None
         self._keys = keys
         self._kids = frozenset(str(key.kid) for key in keys.keys if key.kid)
         self._loaded_at = self._clock()
@@ -135,6 +140,8 @@ class JwtValidator:
             age = self._clock() - self._loaded_at
             stale = self._keys is None or age >= self.refresh_s
             unknown_kid = kid is not None and kid not in self._kids
+            if self._keys is None and self._load_error and age < self.min_refetch_s:
+                raise InvalidToken(f"the token keys (JWKS) cannot be loaded: {self._load_error}")
             if stale or (unknown_kid and age >= self.min_refetch_s):
                 self._load()
             assert self._keys is not None

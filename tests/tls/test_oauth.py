@@ -144,10 +144,34 @@ def test_unknown_kid_refreshes_the_jwks_but_not_too_often(setup, keys) -> None:
     assert validator.validate(_token(keys["rotated"], "RS256")).principal == "User:alice"
 
 
-def test_unreadable_jwks_refuses_tokens(tmp_path: Path, keys) -> None:
-    validator = JwtValidator(str(tmp_path / "missing.json"), clock=Clock())
+def test_unreadable_jwks_refuses_tokens_and_is_not_hammered(tmp_path: Path, keys) -> None:
+    reads: list[str] = []
+
+    def read(location: str) -> dict[str, Any]:
+        reads.append(location)
+        raise OSError("connection refused")
+
+    clock = Clock()
+    validator = JwtValidator("https://idp/jwks", clock=clock, read_jwks=read, min_refetch_s=5)
+    for _ in range(3):
+        with pytest.raises(InvalidToken, match="cannot be loaded: connection refused"):
+            validator.validate(_token(keys["rsa"], "RS256"))
+    assert len(reads) == 1  # failures back off too
+    clock.now += 6
     with pytest.raises(InvalidToken, match="cannot be loaded"):
         validator.validate(_token(keys["rsa"], "RS256"))
+    assert len(reads) == 2
+
+
+def test_a_jwks_that_fails_to_refresh_keeps_its_keys(tmp_path: Path, keys) -> None:
+    path = tmp_path / "jwks.json"
+    _write_jwks(path, keys["rsa"])
+    clock = Clock()
+    validator = JwtValidator(str(path), clock=clock, refresh_ms=1000)
+    assert validator.validate(_token(keys["rsa"], "RS256")).principal
+    path.write_text("{ not json")
+    clock.now += 5  # stale: refreshed, the refresh fails, the old keys still verify
+    assert validator.validate(_token(keys["rsa"], "RS256")).principal
 
 
 def test_looks_like_jwt_tells_tokens_from_api_keys(keys) -> None:
