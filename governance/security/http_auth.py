@@ -61,14 +61,7 @@ def _authenticate_jwt(
     try:
         return tokens.validate(token).principal
     except InvalidToken as exc:
-        service.limiter.failed(None, address)
-        service.audit.record(
-            "User:ANONYMOUS",
-            "authenticate",
-            f"Address:{address or 'unknown'}",
-            "denied",
-            f"Bearer JWT: {exc.message}",
-        )
+        service.record_failure(None, address, "Bearer JWT", exc.message)
         raise
 
 

@@ -89,19 +89,9 @@ class OAuthBearerExchange:
                 raise _Malformed("the authorization id does not match the token's principal")
         except (_Malformed, SecurityError) as exc:
             message = exc.message if isinstance(exc, SecurityError) else str(exc)
-            self._failed(message)
+            self.service.record_failure(None, self.address, MECHANISM, message)
             return SaslOutcome(
                 error=f"Authentication failed during authentication with SASL mechanism "
                 f"{MECHANISM}: {message}"
             )
         return SaslOutcome(principal=validated.principal, expires_ms=validated.expires_ms)
-
-    def _failed(self, reason: str) -> None:
-        self.service.limiter.failed(None, self.address)
-        self.service.audit.record(
-            "User:ANONYMOUS",
-            "authenticate",
-            f"Address:{self.address or 'unknown'}",
-            "denied",
-            f"{MECHANISM}: {reason}",
-        )
