@@ -28,6 +28,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 from kio.index import load_request_schema
 
+from charter.compose import open_migrated_database
+from charter.config import Settings
+from charter.security import security_service
 from tests.charter.kafka_wire import RawClient
 from tests.security.stack import PASSWORDS
 from tests.security.test_broker import SecuredBroker
@@ -59,7 +62,23 @@ class Stack:
             "sasl_session_lifetime_ms": 600_000,
             "value_schema_validation": "none",  # these tests are about transport, not the gate
         }
+        self._bind_anonymous(root / "data")
         self.broker = SecuredBroker(root / "data", **{**settings, **overrides})
+
+    @staticmethod
+    def _bind_anonymous(data_dir: Path) -> None:
+        """Clients without credentials (PLAINTEXT, SSL without a certificate) may write
+        ``public-*``: a binding on User:ANONYMOUS, as a Kafka ACL would say."""
+        settings = Settings(data_dir=data_dir, auth=True)
+        database = open_migrated_database(settings)
+        service = security_service(settings, database)
+        try:
+            for resource in ("Topic:public-*", "Group:public-*"):
+                service.create_binding("User:ANONYMOUS", "ResourceOwner", resource, actor="test")
+        finally:
+            service.audit.stop()
+            service.authorizer.stop()
+            database.close()
 
     def port(self, name: str) -> int:
         return self.broker.app.port_of(name)
@@ -114,8 +133,8 @@ def _produce(config: dict[str, Any], topic: str, count: int) -> list[Any]:
     return results
 
 
-def _consume(config: dict[str, Any], topic: str, count: int) -> list[Any]:
-    consumer = Consumer({"group.id": "bob-tls", "enable.auto.commit": False, **config})
+def _consume(config: dict[str, Any], topic: str, count: int, group: str = "bob-tls") -> list[Any]:
+    consumer = Consumer({"group.id": group, "enable.auto.commit": False, **config})
     consumer.assign([ConfluentPartition(topic, 0, OFFSET_BEGINNING)])
     values: list[Any] = []
     deadline = time.monotonic() + 30
@@ -338,6 +357,19 @@ def test_no_client_certificate_is_anonymous(stack: Stack) -> None:
     del config["ssl.certificate.location"], config["ssl.key.location"]
     [denied] = _produce(config, topic, 1)
     assert denied is not None and denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    public = f"public-{uuid.uuid4().hex[:6]}"
+    stack.broker.create_topic(public)
+    assert _produce(config, public, 1) == [None]  # what User:ANONYMOUS is bound to
+
+
+def test_plaintext_listener_clients_are_anonymous(stack: Stack) -> None:
+    plaintext = {"bootstrap.servers": stack.bootstrap("PLAINTEXT")}
+    [denied] = _produce(plaintext, _topic(stack, "plaintext"), 1)
+    assert denied is not None and denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    public = f"public-{uuid.uuid4().hex[:6]}"
+    stack.broker.create_topic(public)
+    assert _produce(plaintext, public, 2) == [None, None]
+    assert _consume(plaintext, public, 2, group="public-readers") == [b"v0", b"v1"]
 
 
 @pytest.mark.parametrize("listener", ["SSL", "SASL_SSL"])
