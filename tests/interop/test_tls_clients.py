@@ -481,3 +481,49 @@ def test_clients_reauthenticate_before_the_session_ends(
     assert errors == []
     closed = [r for r in caplog.records if "session expired" in r.getMessage()]
     assert closed == []  # the client re-authenticated on its connection; none was cut
+
+
+def test_kafka_python_and_aiokafka_with_oauthbearer(stack: Stack) -> None:
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.abc import AbstractTokenProvider as AsyncTokenProvider
+    from aiokafka.helpers import create_ssl_context
+    from kafka import KafkaProducer
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    token = stack.token(stack.ec, "ES256")
+    topic = _topic(stack, "oauth-python")
+
+    class Tokens(AbstractTokenProvider):
+        def token(self) -> str:
+            return token
+
+    producer = KafkaProducer(
+        bootstrap_servers=stack.bootstrap("SASL_SSL"),
+        security_protocol="SASL_SSL",
+        ssl_cafile=str(stack.pki.ca),
+        sasl_mechanism="OAUTHBEARER",
+        sasl_oauth_token_provider=Tokens(),
+    )
+    producer.send(topic, b"kafka-python").get(timeout=30)
+    producer.close()
+
+    class AsyncTokens(AsyncTokenProvider):
+        async def token(self) -> str:
+            return token
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=stack.bootstrap("SASL_SSL"),
+            security_protocol="SASL_SSL",
+            ssl_context=create_ssl_context(cafile=str(stack.pki.ca)),
+            sasl_mechanism="OAUTHBEARER",
+            sasl_oauth_token_provider=AsyncTokens(),
+        )
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, b"aiokafka")
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
+    assert _consume(_sasl_ssl(stack, "bob"), topic, 2) == [b"kafka-python", b"aiokafka"]
