@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.charter.processes import free_port, launch
 from tests.charter.test_cli import assert_one_line_error, port_in_use, run_charter
 from tests.tls.certs import make_pki
@@ -30,6 +32,7 @@ def test_a_sasl_listener_without_auth_is_refused(tmp_path: Path) -> None:
     assert "listener SASL_PLAINTEXT uses SASL_PLAINTEXT: turn on authentication" in output
 
 
+@pytest.mark.slow
 def test_serve_broker_with_plaintext_and_ssl_listeners(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki", clients=())
     plain, secure = free_port(), free_port()
