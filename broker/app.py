@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 
 class ListenFailed(OSError):
     """A Kafka listener could not bind its address (``errno`` says why: in use, not allowed);
-    ``host`` and ``port`` name the listener."""
+    ``name``, ``host`` and ``port`` say which listener."""
 
+    name: str = ""
     host: str = ""
     port: int = 0
 
@@ -204,7 +205,7 @@ class BrokerApp:
             self.topics = None
             if isinstance(exc, OSError):
                 failed = ListenFailed(exc.errno, exc.strerror or str(exc))
-                failed.host, failed.port = listener.host, listener.port
+                failed.name, failed.host, failed.port = listener.name, listener.host, listener.port
                 raise failed from exc
             raise
         if settings.port == 0:  # ephemeral port: advertise the one we got

@@ -192,14 +192,12 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
         open_migrated_database,
     )
     from charter.events import start_broker_events
-    from charter.kafka_listeners import listener_addresses
+    from charter.kafka_listeners import listener_bindings
     from charter.listeners import check_bindings, describe_bind_error
 
     if not supervised:  # `charter up` checked its ports and said where the data live
         _secure_start(settings)
-        check_bindings(
-            ("Kafka", address.host, address.port) for address in listener_addresses(settings)
-        )
+        check_bindings(listener_bindings(settings))
         log_storage_locations(settings)
     database = open_migrated_database(settings)
     app = build_broker(settings, database)
@@ -211,7 +209,8 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
     try:
         run_broker(app)
     except ListenFailed as exc:
-        raise describe_bind_error("Kafka", exc.host, exc.port, exc) from None
+        what = f"Kafka listener {exc.name}" if settings.listeners.strip() else "Kafka"
+        raise describe_bind_error(what, exc.host, exc.port, exc) from None
     finally:
         events.stop()
         governance.close()

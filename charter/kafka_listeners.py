@@ -21,7 +21,7 @@ from broker.connection import SECURITY_PROTOCOLS, Listener
 from charter.config import ConfigError, Settings
 from charter.tls import principal_mapper, server_context
 
-__all__ = ["ListenerAddress", "kafka_listeners", "listener_addresses"]
+__all__ = ["ListenerAddress", "kafka_listeners", "listener_addresses", "listener_bindings"]
 
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 _ENDPOINT = re.compile(r"^([A-Za-z0-9_]+)://(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]*):(\d+)$")
@@ -142,6 +142,17 @@ def listener_addresses(settings: Settings) -> list[ListenerAddress]:
                 "tls_key (PEM files)"
             )
     return addresses
+
+
+def listener_bindings(settings: Settings) -> list[tuple[str, str, int]]:
+    """``(what, host, port)`` of each Kafka listener for ``charter.listeners.check_bindings``:
+    ``Kafka`` for the default listener (errors then hint at --kafka-port), ``Kafka listener
+    NAME`` for configured ones."""
+    named = bool(settings.listeners.strip())
+    return [
+        (f"Kafka listener {address.name}" if named else "Kafka", address.host, address.port)
+        for address in listener_addresses(settings)
+    ]
 
 
 def kafka_listeners(settings: Settings) -> list[Listener]:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from charter.compose import ensure_data_dir, log_storage_locations
 from charter.config import ENV_PREFIX, Settings
-from charter.kafka_listeners import listener_addresses
+from charter.kafka_listeners import listener_bindings
 from charter.listeners import check_bindings
 
 __all__ = ["run_up"]
@@ -48,7 +48,7 @@ def run_up(settings: Settings, tiers: Sequence[str] = ("http", "broker")) -> int
     """
     bindings = {
         "http": [("HTTP", settings.host, settings.http_port)],
-        "broker": [("Kafka", a.host, a.port) for a in listener_addresses(settings)],
+        "broker": listener_bindings(settings),
     }
     check_bindings(binding for tier in tiers for binding in bindings[tier])
     log_storage_locations(settings)

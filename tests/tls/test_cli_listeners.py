@@ -18,7 +18,9 @@ def test_a_taken_port_of_any_listener_is_one_line(tmp_path: Path) -> None:
             "serve", "broker", "--data-dir", str(tmp_path / "data"), "--listeners", listeners,
             cwd=tmp_path, environment={"CHARTER_LISTENER_SECURITY_PROTOCOL_MAP": "INTERNAL:PLAINTEXT"},
         )  # fmt: skip
-    assert_one_line_error(result, f"Kafka port {port} on 127.0.0.1 is already in use")
+    assert_one_line_error(
+        result, f"Kafka listener INTERNAL port {port} on 127.0.0.1 is already in use"
+    )
 
 
 def test_a_sasl_listener_without_auth_is_refused(tmp_path: Path) -> None:
