@@ -19,11 +19,13 @@ import contextlib
 import logging
 import signal
 import uuid
+from collections.abc import Sequence
 
 import peewee
 
 from broker.auth import Authenticator
 from broker.cluster_id import load_or_create_cluster_id
+from broker.connection import Listener
 from broker.gate import BrokerGate
 from broker.groups import GroupCoordinator, GroupStore
 from broker.handlers import build_handler_table
@@ -50,7 +52,12 @@ log = logging.getLogger(__name__)
 
 
 class ListenFailed(OSError):
-    """The Kafka listener could not bind its address (``errno`` says why: in use, not allowed)."""
+    """A Kafka listener could not bind its address (``errno`` says why: in use, not allowed);
+    ``name``, ``host`` and ``port`` say which listener."""
+
+    name: str = ""
+    host: str = ""
+    port: int = 0
 
 
 class _TopicManagerLookup:
@@ -89,8 +96,12 @@ class BrokerApp:
         authorizer: Authorizer | None = None,
         security_admin: KafkaSecurityAdmin | None = None,
         request_limiter: RequestRateLimiter | None = None,
+        listeners: Sequence[Listener] = (),
     ) -> None:
         self.settings = settings
+        self.listeners = list(listeners) or [self._default_listener(settings, authenticator)]
+        """Where clients connect (Kafka's ``listeners``); default: one on ``host:port``,
+        SASL_PLAINTEXT when the authenticator has mechanisms, else PLAINTEXT."""
         self.database = database
         self._gate = BrokerGate(gate)
         self._hooks = hooks
@@ -111,13 +122,38 @@ class BrokerApp:
         self.groups: GroupCoordinator | None = None
         self.log_end: LogEndReporter | None = None
         """Publishes log-end offsets for the HTTP tier (consumer lag in the catalog)."""
-        self.server: KafkaServer | None = None
+        self.servers: list[KafkaServer] = []
         self._stopped = asyncio.Event()
+
+    @staticmethod
+    def _default_listener(settings: BrokerSettings, authenticator: Authenticator) -> Listener:
+        protocol = "SASL_PLAINTEXT" if authenticator.mechanisms() else "PLAINTEXT"
+        return Listener(
+            name=protocol,
+            security_protocol=protocol,
+            host=settings.host,
+            port=settings.port,
+            advertised_host=settings.advertised_host or settings.host,
+            advertised_port=settings.port,
+        )
+
+    @property
+    def server(self) -> KafkaServer | None:
+        """The first listener's server (None before ``start``)."""
+        return self.servers[0] if self.servers else None
 
     @property
     def port(self) -> int:
-        assert self.server is not None, "start() first"
-        return self.server.port
+        """The first listener's bound port."""
+        assert self.servers, "start() first"
+        return self.servers[0].port
+
+    def port_of(self, name: str) -> int:
+        """The bound port of the listener called ``name``."""
+        for server in self.servers:
+            if server.listener.name == name:
+                return server.port
+        raise KeyError(name)
 
     async def start(self) -> None:
         """Open the topics and listen; on failure (e.g. port in use) close what was opened."""
@@ -164,25 +200,28 @@ class BrokerApp:
             self.topics = None
             raise
         context.transactions = self.transactions = transactions
-        self.server = KafkaServer(
-            context,
-            settings.host,
-            settings.port,
-            max_request_bytes=settings.socket_request_max_bytes,
-        )
         try:
-            await self.server.start()
+            for listener in self.listeners:
+                server = KafkaServer(
+                    context, listener, max_request_bytes=settings.socket_request_max_bytes
+                )
+                await server.start()
+                self.servers.append(server)
         except BaseException as exc:
-            self.server = None
+            for server in self.servers:
+                await server.close()
+            self.servers = []
             await self.groups.stop()
             self.groups = None
             await self.topics.aclose()
             self.topics = None
             if isinstance(exc, OSError):
-                raise ListenFailed(exc.errno, exc.strerror or str(exc)) from exc
+                failed = ListenFailed(exc.errno, exc.strerror or str(exc))
+                failed.name, failed.host, failed.port = listener.name, listener.host, listener.port
+                raise failed from exc
             raise
         if settings.port == 0:  # ephemeral port: advertise the one we got
-            context.advertised_port = self.server.port
+            context.advertised_port = self.servers[0].port
         self.topics.start_maintenance()
         self.log_end = LogEndReporter(
             self.database, self.topics.all_partitions, settings.log_end_report_interval_ms / 1000
@@ -192,15 +231,24 @@ class BrokerApp:
             settings.transaction_abort_check_interval_ms,
             settings.transaction_remove_expired_interval_ms,
         )
-        log.info("Kafka listener ready on %s:%d", settings.host, self.server.port)
+        for server in self.servers:
+            listener = server.listener
+            named = (
+                ""
+                if listener.name == "PLAINTEXT" == listener.security_protocol
+                else (f" ({listener.described})")
+            )
+            log.info("Kafka listener ready on %s:%d%s", listener.host, server.port, named)
 
     async def stop(self) -> None:
         """Stop listening, end connections, close every log."""
         if self.transactions is not None:
             await self.transactions.aclose()
-        if self.server is not None:
-            await self.server.close()
-            await self.server.broker.group_commit.aclose()
+        if self.servers:
+            for server in self.servers:
+                await server.close()
+            await self.servers[0].broker.group_commit.aclose()
+            self.servers = []
         if self.log_end is not None:
             await self.log_end.aclose()  # a last report: the offsets at shutdown
             self.log_end = None

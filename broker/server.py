@@ -8,6 +8,11 @@ runs, and the responses are still sent in request order. A bad frame, an
 oversized frame, an unknown API key or a request that does not decode gets one
 log line and the connection is closed; other connections are unaffected.
 
+A TLS listener (``SSL``/``SASL_SSL``) wraps the same protocol in asyncio's TLS
+transport; a failed handshake (garbage, a wrong certificate) ends only that
+connection. On an ``SSL`` listener a client certificate's subject is mapped to
+the connection's principal (mTLS) before the first request.
+
 Frames are received with ``asyncio.BufferedProtocol``: small frames through one
 staging buffer, and each frame larger than it straight into a buffer of its
 own, so a 1 MB produce request is copied once by the kernel and never again on
@@ -23,7 +28,7 @@ import logging
 import struct
 from collections.abc import Awaitable
 
-from broker.connection import ConnectionState
+from broker.connection import ConnectionState, Listener
 from broker.handlers.context import BrokerContext
 from broker.handlers.deferred import Deferred
 from broker.handlers.dispatch import dispatch
@@ -40,6 +45,8 @@ _DEFERRED_RESPONSES = 64
 """Handling pauses while this many responses of a connection wait for their fsync."""
 _UNAUTHENTICATED_MAX_BYTES = 512 * 1024
 """Largest frame before SASL authentication completes (Kafka's sasl.server.max.receive.size)."""
+_TLS_HANDSHAKE_TIMEOUT_S = 10.0
+"""A client that has not finished the TLS handshake by then is disconnected."""
 
 
 class _FrameTruncated(Exception):
@@ -201,18 +208,18 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
 
 
 class KafkaServer:
-    """Accepts Kafka clients on ``host:port`` and serves them with ``broker``'s handlers."""
+    """Accepts Kafka clients on one listener and serves them with ``broker``'s handlers."""
 
     def __init__(
         self,
         broker: BrokerContext,
-        host: str,
-        port: int,
+        listener: Listener,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ) -> None:
         self._broker = broker
-        self._host = host
-        self._port = port
+        self.listener = listener
+        self._host = listener.host
+        self._port = listener.port
         self.max_request_bytes = max_request_bytes
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -231,8 +238,15 @@ class KafkaServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _Connection(self), self._host, self._port, reuse_address=True
+            lambda: _Connection(self),
+            self._host,
+            self._port,
+            reuse_address=True,
+            ssl=self.listener.ssl_context,
+            ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT_S if self.listener.tls else None,
         )
+        if self.listener.advertised_port == 0:  # ephemeral port: advertise the one bound
+            self.listener.advertised_port = self.port
 
     async def close(self) -> None:
         """Stop accepting, then end every open connection."""
@@ -255,16 +269,33 @@ class KafkaServer:
         assert connection.transport is not None
         peername = connection.transport.get_extra_info("peername")
         peer = f"{peername[0]}:{peername[1]}" if peername else "unknown"
-        if self._broker.authenticator.mechanisms():
+        state = ConnectionState(peer=peer, listener=self.listener)
+        if self.listener.sasl:
             connection._max_request_bytes = min(self.max_request_bytes, _UNAUTHENTICATED_MAX_BYTES)
         try:
-            await self._serve(ConnectionState(peer=peer), connection)
+            if self.listener.security_protocol == "SSL":
+                try:
+                    state.principal = self._certificate_principal(connection.transport)
+                except ValueError as exc:
+                    log.warning("closing connection from %s: certificate refused: %s", peer, exc)
+                    return
+            await self._serve(state, connection)
         except asyncio.CancelledError:
             pass  # the server is closing; this task ends the connection quietly
         finally:
             connection.transport.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(connection.closed), 5)
+
+    def _certificate_principal(self, transport: asyncio.Transport) -> str | None:
+        """The mTLS principal of the client's certificate; None without one (ANONYMOUS, as
+        Kafka). ``ValueError`` when the mapping rules refuse it."""
+        mapping = self.listener.certificate_principal
+        ssl_object = transport.get_extra_info("ssl_object")
+        certificate = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        if mapping is None or not certificate:
+            return None
+        return mapping(certificate)
 
     async def _serve(self, state: ConnectionState, connection: _Connection) -> None:
         # Responses still waiting for an fsync, oldest first; a response that needs no

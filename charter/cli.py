@@ -66,6 +66,39 @@ _HTTP_OPTIONS = [
 _KAFKA_OPTIONS = [
     click.option("--kafka-port", type=int, default=None, help="Kafka listener port [9092]."),
 ]
+_TLS_OPTIONS = [
+    click.option(
+        "--tls-cert",
+        default=None,
+        help="PEM certificate: HTTPS, and the SSL/SASL_SSL Kafka listeners (docs/security.md).",
+    ),
+    click.option("--tls-key", default=None, help="PEM private key of --tls-cert."),
+    click.option("--tls-ca", default=None, help="PEM CA bundle client certificates chain to."),
+    click.option(
+        "--tls-client-auth",
+        type=click.Choice(["none", "requested", "required"]),
+        default=None,
+        help="Ask clients for certificates (mTLS principals) [none].",
+    ),
+]
+_LISTENER_OPTIONS = [
+    click.option(
+        "--listeners",
+        default=None,
+        help="Kafka listeners NAME://host:port,… e.g. PLAINTEXT://127.0.0.1:9092,"
+        "SASL_SSL://0.0.0.0:9093 [one on --host:--kafka-port].",
+    ),
+    click.option(
+        "--advertised-listeners",
+        default=None,
+        help="NAME://host:port,… given to clients of each listener in Metadata.",
+    ),
+    click.option(
+        "--oauth-jwks",
+        default=None,
+        help="JWKS file or URL: enables SASL/OAUTHBEARER and Bearer JWTs on HTTP.",
+    ),
+]
 # Set by `charter up` on its children, so only the supervisor logs the start-up summary.
 _SUPERVISED_OPTION = click.option("--supervised", is_flag=True, hidden=True)
 
@@ -114,7 +147,7 @@ def main() -> None:
 
 
 @main.command()
-@_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, _KAFKA_OPTIONS)
+@_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, _KAFKA_OPTIONS, _TLS_OPTIONS, _LISTENER_OPTIONS)
 def up(settings: Settings) -> None:
     """Start everything: the HTTP tier (schema registry, governance, security, catalog and
     its web UI at /ui/) and the Kafka broker with its schema gate."""
@@ -130,7 +163,7 @@ def serve() -> None:
 
 
 @serve.command("http")
-@_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, [_SUPERVISED_OPTION])
+@_settings_command(_COMMON_OPTIONS, _HTTP_OPTIONS, _TLS_OPTIONS, [_SUPERVISED_OPTION])
 def serve_http(settings: Settings, supervised: bool = False) -> None:
     """The HTTP tier only: registry, governance, security, catalog and UI (stateless;
     several workers over PostgreSQL)."""
@@ -146,7 +179,9 @@ def serve_http(settings: Settings, supervised: bool = False) -> None:
 
 
 @serve.command("broker")
-@_settings_command(_COMMON_OPTIONS, _KAFKA_OPTIONS, [_SUPERVISED_OPTION])
+@_settings_command(
+    _COMMON_OPTIONS, _KAFKA_OPTIONS, _TLS_OPTIONS, _LISTENER_OPTIONS, [_SUPERVISED_OPTION]
+)
 def serve_broker(settings: Settings, supervised: bool = False) -> None:
     """The Kafka listener only (every produce passes the gate)."""
     from broker.app import ListenFailed, run_broker
@@ -157,11 +192,12 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
         open_migrated_database,
     )
     from charter.events import start_broker_events
-    from charter.listeners import check_ports, describe_bind_error
+    from charter.kafka_listeners import listener_bindings
+    from charter.listeners import check_bindings, describe_bind_error
 
     if not supervised:  # `charter up` checked its ports and said where the data live
         _secure_start(settings)
-        check_ports(settings.host, [("Kafka", settings.kafka_port)])
+        check_bindings(listener_bindings(settings))
         log_storage_locations(settings)
     database = open_migrated_database(settings)
     app = build_broker(settings, database)
@@ -173,7 +209,8 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
     try:
         run_broker(app)
     except ListenFailed as exc:
-        raise describe_bind_error("Kafka", settings.host, settings.kafka_port, exc) from None
+        what = f"Kafka listener {exc.name}" if settings.listeners.strip() else "Kafka"
+        raise describe_bind_error(what, exc.host, exc.port, exc) from None
     finally:
         events.stop()
         governance.close()

@@ -34,6 +34,7 @@ from catalog.service import CatalogService
 from charter import security
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
+from charter.kafka_listeners import kafka_listeners
 from governance import store as governance_store
 from governance.broker_hooks import BrokerHooks
 from governance.broker_policy import GovernanceBrokerHooks
@@ -308,6 +309,7 @@ def build_broker(settings: Settings, database: peewee.Database) -> BrokerApp:
         # on); the ACL APIs then answer SECURITY_DISABLED, as Kafka without an authorizer
         security_admin=KafkaSecurityAdmin(service or security.security_service(settings, database)),
         request_limiter=security.kafka_request_limiter(settings),
+        listeners=kafka_listeners(settings),
     )
 
 

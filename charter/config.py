@@ -94,6 +94,32 @@ class Settings:
     http_request_rate: int = 0
     """HTTP requests a second per principal (per worker process) before 429 (0: no limit)."""
     http_request_burst: int = 0
+    listeners: str = ""
+    """Kafka listeners, Kafka's ``listeners`` syntax: ``NAME://host:port,…`` (docs/security.md);
+    empty: one on ``host:kafka_port`` (PLAINTEXT; SASL_* with auth; *SSL with ``tls_cert``)."""
+    advertised_listeners: str = ""
+    """``NAME://host:port,…``: what Metadata tells clients of each listener (default: its own)."""
+    listener_security_protocol_map: str = ""
+    """``NAME:PROTOCOL,…`` for listener names other than PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL."""
+    tls_cert: str | None = None
+    """PEM certificate (chain) of the SSL/SASL_SSL listeners and of HTTPS."""
+    tls_key: str | None = None
+    tls_key_password: str | None = None
+    tls_ca: str | None = None
+    """PEM CA bundle that client certificates must chain to (mTLS)."""
+    tls_client_auth: str = "none"
+    """Client certificates: ``none``, ``requested`` or ``required`` (Kafka's ``ssl.client.auth``)."""
+    ssl_principal_mapping_rules: str = "DEFAULT"
+    """Certificate subject to principal name (Kafka's ``ssl.principal.mapping.rules``)."""
+    oauth_jwks: str | None = None
+    """JWKS (a file path or an http(s) URL) whose keys sign OAUTHBEARER/Bearer JWTs; enables
+    SASL/OAUTHBEARER."""
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    oauth_principal_claim: str = "sub"
+    oauth_jwks_refresh_ms: int = 3_600_000
+    """How long JWKS keys are cached (a token with an unknown ``kid`` refreshes them sooner)."""
+    oauth_clock_skew_s: int = 30
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -131,6 +157,14 @@ def _at_least(minimum: int) -> Callable[[int], str | None]:
 
 def _log_level(value: str) -> str | None:
     return None if value in LOG_LEVELS else "must be one of " + ", ".join(LOG_LEVELS)
+
+
+def _client_auth(value: str) -> str | None:
+    return (
+        None
+        if value in ("none", "requested", "required")
+        else ("must be one of none, requested, required")
+    )
 
 
 def _validation_level(value: str) -> str | None:
@@ -175,6 +209,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "kafka_request_burst": _at_least(0),
     "http_request_rate": _at_least(0),
     "http_request_burst": _at_least(0),
+    "tls_client_auth": _client_auth,
+    "oauth_jwks_refresh_ms": _at_least(1000),
+    "oauth_clock_skew_s": _at_least(0),
 }
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}

@@ -7,6 +7,10 @@ use is one error line (``ListenerError``), never gunicorn's retry loop. gunicorn
 own log lines go through Charter's logging (same format, logger ``gunicorn``), and
 "HTTP listener ready" is logged once, by the first worker that has built the app
 and is about to accept connections.
+
+With ``tls_cert``/``tls_key`` it serves HTTPS with ``charter.tls``'s context (the
+same certificate, CA and client-certificate policy as the Kafka SSL listeners),
+and client certificates become principals through ``CertificatePrincipal``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from gunicorn.app.base import BaseApplication
 from charter import compose
 from charter.config import Settings
 from charter.listeners import bind_http
+from charter.tls import CertificatePrincipal, principal_mapper, server_context, tls_enabled
 
 __all__ = ["run_http"]
 
@@ -28,7 +33,8 @@ log = logging.getLogger("charter.http")
 
 
 def ready_line(settings: Settings, port: int) -> str:
-    return f"HTTP listener ready on http://{settings.host}:{port}"
+    scheme = "https" if tls_enabled(settings) else "http"
+    return f"HTTP listener ready on {scheme}://{settings.host}:{port}"
 
 
 class _NameGunicorn(logging.Filter):
@@ -93,13 +99,25 @@ class _CharterGunicorn(BaseApplication):
             # HTTP tiers on one host would share it. Charter has no use for it.
             "control_socket_disable": True,
         }
+        if tls_enabled(settings):
+            context = server_context(settings)  # loaded once, shared by every connection
+            options.update(
+                certfile=settings.tls_cert,
+                keyfile=settings.tls_key,
+                ssl_context=lambda _config, _default_factory: context,
+            )
         for key, value in options.items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
         from charter.app import create_app
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        if tls_enabled(self.settings) and self.settings.tls_client_auth != "none":
+            app.wsgi_app = CertificatePrincipal(  # type: ignore[method-assign]
+                app.wsgi_app, principal_mapper(self.settings)
+            )
+        return app
 
 
 def run_http(settings: Settings) -> None:

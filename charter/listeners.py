@@ -13,7 +13,7 @@ import errno
 import socket
 from collections.abc import Iterable
 
-__all__ = ["ListenerError", "bind_http", "check_ports", "describe_bind_error"]
+__all__ = ["ListenerError", "bind_http", "check_bindings", "check_ports", "describe_bind_error"]
 
 _FLAGS = {"HTTP": "--http-port", "Kafka": "--kafka-port"}
 
@@ -64,8 +64,13 @@ def check_ports(host: str, ports: Iterable[tuple[str, int]]) -> None:
 
     Port 0 (ephemeral) is always free; two listeners on one port is an error.
     """
+    check_bindings((what, host, port) for what, port in ports)
+
+
+def check_bindings(bindings: Iterable[tuple[str, str, int]]) -> None:
+    """``check_ports`` for listeners on different hosts: ``(what, host, port)`` each."""
     seen: dict[int, str] = {}
-    for what, port in ports:
+    for what, host, port in bindings:
         if port == 0:
             continue
         if port in seen:

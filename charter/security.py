@@ -4,7 +4,9 @@
   authorizer over the opened database. The audit sink is the governance audit
   log's buffer, marking security's entries (``governance.security.audit``).
 - ``SaslAuthenticator``: the broker's ``Authenticator`` plug over
-  ``governance.security.sasl`` (PLAIN, SCRAM-SHA-256/512).
+  ``governance.security.sasl`` (PLAIN, SCRAM-SHA-256/512) and
+  ``sasl_oauthbearer`` (OAUTHBEARER, when ``oauth_jwks`` is set); KIP-368
+  session lifetimes capped at a token's expiry.
 - ``install_http``: ``/security/v1`` always; authentication and authorization
   on every route but ``/health`` when ``auth`` is on.
 - ``web_sessions``: the UI's login sessions (signed cookie, CSRF token) when
@@ -12,7 +14,8 @@
 - ``bootstrap_admin``: the first start with auth creates ``admin``
   (SystemAdmin) with ``CHARTER_ADMIN_PASSWORD`` or a generated password,
   printed once on the terminal (never logged).
-- ``check_exposure``: without auth only loopback addresses may be bound.
+- ``check_exposure``: without auth only loopback addresses may be bound (HTTP and
+  every Kafka listener); TLS settings are loaded once to fail before starting.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import ipaddress
 import os
 import socket
 import sys
+import time
+from collections.abc import Callable
+from typing import Any
 
 import peewee
 from flask import Flask
@@ -28,12 +34,17 @@ from flask import Flask
 from broker.auth import Authenticator, NoMechanisms, SaslStep
 from broker.connection import ConnectionState
 from charter.config import ConfigError, Settings
+from charter.kafka_listeners import listener_addresses
+from charter.tls import principal_mapper, server_context
 from governance.security import api as security_api
 from governance.security.audit import security_audit
 from governance.security.authorizer import RoleBindingAuthorizer
 from governance.security.http_auth import install_http_auth
+from governance.security.oauth import JwtValidator
 from governance.security.ratelimit import FailureLimiter, RequestRateLimiter
 from governance.security.sasl import MECHANISMS, start_exchange
+from governance.security.sasl_oauthbearer import MECHANISM as OAUTHBEARER
+from governance.security.sasl_oauthbearer import OAuthBearerExchange
 from governance.security.service import ADMIN_USER, SecurityService
 from governance.security.sessions import WebSessions
 from governance.security.store import SecurityStore
@@ -64,21 +75,35 @@ def security_service(settings: Settings, database: peewee.Database) -> SecurityS
 
 
 class SaslAuthenticator:
-    """SASL/PLAIN and SCRAM-SHA-256/512 against the security store."""
+    """SASL/PLAIN, SCRAM-SHA-256/512 against the security store, and OAUTHBEARER against a
+    JWKS when a ``JwtValidator`` is given."""
 
-    def __init__(self, service: SecurityService, session_lifetime_ms: int = 0) -> None:
+    def __init__(
+        self,
+        service: SecurityService,
+        session_lifetime_ms: int = 0,
+        tokens: JwtValidator | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.service = service
         self.session_lifetime_ms = session_lifetime_ms
+        self.tokens = tokens
+        self._clock = clock
 
     def mechanisms(self) -> tuple[str, ...]:
-        return MECHANISMS
+        return (*MECHANISMS, OAUTHBEARER) if self.tokens is not None else MECHANISMS
+
+    def _start(self, mechanism: str, address: str) -> Any:
+        if mechanism == OAUTHBEARER and self.tokens is not None:
+            return OAuthBearerExchange(self.tokens, self.service, address)
+        return start_exchange(mechanism, self.service, address)
 
     def authenticate(self, connection: ConnectionState, auth_bytes: bytes) -> SaslStep:
         mechanism = connection.sasl_mechanism or ""
         exchange = connection.sasl_exchange
         if exchange is None or getattr(exchange, "mechanism", "PLAIN") != mechanism:
             address = connection.peer.rsplit(":", 1)[0]
-            exchange = connection.sasl_exchange = start_exchange(mechanism, self.service, address)
+            exchange = connection.sasl_exchange = self._start(mechanism, address)
         outcome = exchange.step(auth_bytes)
         if outcome.principal is not None or outcome.error is not None:
             connection.sasl_exchange = None  # done: a re-authentication starts a new one
@@ -86,8 +111,32 @@ class SaslAuthenticator:
             challenge=outcome.challenge,
             principal=outcome.principal,
             error_message=outcome.error,
-            session_lifetime_ms=self.session_lifetime_ms if outcome.principal else 0,
+            session_lifetime_ms=self._lifetime(outcome.expires_ms) if outcome.principal else 0,
         )
+
+    def _lifetime(self, credential_expires_ms: int | None) -> int:
+        """KIP-368 as Kafka: ``connections.max.reauth.ms``, capped at a token's expiry;
+        0 (no re-authentication) when it is not configured, token or not."""
+        if self.session_lifetime_ms <= 0:
+            return 0
+        if credential_expires_ms is None:
+            return self.session_lifetime_ms
+        remaining = credential_expires_ms - int(self._clock() * 1000)
+        return max(1, min(self.session_lifetime_ms, remaining))
+
+
+def token_validator(settings: Settings) -> JwtValidator | None:
+    """The JWT validator of ``oauth_jwks`` (SASL/OAUTHBEARER and HTTP Bearer JWTs), if set."""
+    if not settings.oauth_jwks:
+        return None
+    return JwtValidator(
+        settings.oauth_jwks,
+        issuer=settings.oauth_issuer,
+        audience=settings.oauth_audience,
+        principal_claim=settings.oauth_principal_claim,
+        refresh_ms=settings.oauth_jwks_refresh_ms,
+        clock_skew_s=settings.oauth_clock_skew_s,
+    )
 
 
 def kafka_request_limiter(settings: Settings) -> RequestRateLimiter | None:
@@ -100,7 +149,9 @@ def kafka_request_limiter(settings: Settings) -> RequestRateLimiter | None:
 def kafka_authenticator(settings: Settings, service: SecurityService | None) -> Authenticator:
     if service is None or not settings.auth:
         return NoMechanisms()
-    return SaslAuthenticator(service, settings.sasl_session_lifetime_ms)
+    return SaslAuthenticator(
+        service, settings.sasl_session_lifetime_ms, tokens=token_validator(settings)
+    )
 
 
 def web_sessions(
@@ -125,7 +176,12 @@ def install_http(
     if settings.auth:
         limiter = RequestRateLimiter(settings.http_request_rate, settings.http_request_burst)
         install_http_auth(
-            app, service, service.authorizer, sessions, limiter if limiter.enabled else None
+            app,
+            service,
+            service.authorizer,
+            sessions,
+            limiter if limiter.enabled else None,
+            tokens=token_validator(settings),
         )
     app.register_blueprint(security_api.create_blueprint(service))
     return service
@@ -164,9 +220,15 @@ def _is_loopback(host: str) -> bool:
 
 
 def check_exposure(settings: Settings) -> None:
-    """``ConfigError`` when a non-loopback address would be bound without auth."""
-    if not settings.auth and not _is_loopback(settings.host):
-        raise ConfigError(
-            f"refusing to listen on {settings.host} without authentication: "
-            "turn it on with --auth (CHARTER_AUTH=true) or bind 127.0.0.1"
-        )
+    """``ConfigError`` when a non-loopback address would be bound without auth (the HTTP
+    host or any Kafka listener's), or when the TLS settings cannot be loaded."""
+    hosts = [settings.host] + [address.host for address in listener_addresses(settings)]
+    for host in hosts:
+        if not settings.auth and not _is_loopback(host):
+            raise ConfigError(
+                f"refusing to listen on {host} without authentication: "
+                "turn it on with --auth (CHARTER_AUTH=true) or bind 127.0.0.1"
+            )
+    if settings.tls_cert or settings.tls_key:
+        server_context(settings)
+    principal_mapper(settings)

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 from charter.compose import ensure_data_dir, log_storage_locations
 from charter.config import ENV_PREFIX, Settings
-from charter.listeners import check_ports
+from charter.kafka_listeners import listener_bindings
+from charter.listeners import check_bindings
 
 __all__ = ["run_up"]
 
@@ -45,8 +46,11 @@ def run_up(settings: Settings, tiers: Sequence[str] = ("http", "broker")) -> int
     Raises ``ListenerError`` (a port is taken) or ``StartupError`` (no data directory)
     before starting anything.
     """
-    ports = {"http": ("HTTP", settings.http_port), "broker": ("Kafka", settings.kafka_port)}
-    check_ports(settings.host, [ports[tier] for tier in tiers])
+    bindings = {
+        "http": [("HTTP", settings.host, settings.http_port)],
+        "broker": listener_bindings(settings),
+    }
+    check_bindings(binding for tier in tiers for binding in bindings[tier])
     log_storage_locations(settings)
     ensure_data_dir(settings)
     environ = _settings_environment(settings)

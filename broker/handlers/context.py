@@ -80,6 +80,22 @@ class RequestContext:
         return self.header.api_version
 
     @property
+    def advertised(self) -> tuple[str, int]:
+        """The host and port given to this client: those of the listener it connected to."""
+        listener = self.connection.listener
+        if listener is not None:
+            return listener.advertised_host, listener.advertised_port
+        return self.broker.advertised_host, self.broker.advertised_port
+
+    @property
+    def sasl_required(self) -> bool:
+        """The connection's listener takes SASL (``SASL_PLAINTEXT``/``SASL_SSL``)."""
+        listener = self.connection.listener
+        if listener is not None:
+            return listener.sasl
+        return bool(self.broker.authenticator.mechanisms())
+
+    @property
     def principal(self) -> str:
         """The connection's authenticated principal, ``User:ANONYMOUS`` without SASL."""
         return self.connection.principal or ANONYMOUS

@@ -32,11 +32,12 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             controller_id=-1,
             brokers=(),
         )
+    host, port = ctx.advertised
     broker = build(
         module.DescribeClusterBroker,
         broker_id=ctx.broker.node_id,
-        host=ctx.broker.advertised_host,
-        port=ctx.broker.advertised_port,
+        host=host,
+        port=port,
         rack=None,
     )
     return build(

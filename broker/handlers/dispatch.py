@@ -4,7 +4,7 @@ Protocol errors propagate (the server logs them and closes the connection),
 except an unsupported ApiVersions version, which is answered with error 35. A
 handler's ``Deferred`` response comes back as a ``Deferred`` encoded frame.
 
-On a listener with SASL mechanisms, a connection that has not authenticated
+On a ``SASL_*`` listener, a connection that has not authenticated
 (or whose KIP-368 session has expired) may only send ApiVersions,
 SaslHandshake and SaslAuthenticate; anything else closes it, as Kafka does.
 
@@ -55,7 +55,9 @@ def _check_authenticated(broker: BrokerContext, connection: ConnectionState, api
     if api_key in _BEFORE_AUTHENTICATION:
         return
     if connection.principal is None:
-        if broker.authenticator.mechanisms():
+        listener = connection.listener
+        sasl = listener.sasl if listener is not None else bool(broker.authenticator.mechanisms())
+        if sasl:
             raise AuthenticationRequired(
                 f"request with api key {api_key} before SASL authentication"
             )

@@ -50,8 +50,8 @@ def _answer(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
         "error_code": ErrorCode.none,
         "error_message": None,
         "node_id": broker.node_id,
-        "host": broker.advertised_host,
-        "port": broker.advertised_port,
+        "host": ctx.advertised[0],
+        "port": ctx.advertised[1],
     }
 
 

@@ -145,11 +145,12 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     cluster_operations = NOT_REQUESTED
     if getattr(request, "include_cluster_authorized_operations", False):
         cluster_operations = authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
+    host, port = ctx.advertised
     broker = build(
         module.MetadataResponseBroker,
         node_id=ctx.broker.node_id,
-        host=ctx.broker.advertised_host,
-        port=ctx.broker.advertised_port,
+        host=host,
+        port=port,
         rack=None,
     )
     return build(

@@ -1,7 +1,8 @@
 """SaslHandshake (17) and SaslAuthenticate (36): the Kafka listener's authentication.
 
 The broker asks an ``Authenticator`` (``broker.auth``) which mechanisms are
-enabled and lets it run the exchange. The default enables none: a handshake gets
+enabled and lets it run the exchange (only on a ``SASL_*`` listener: a PLAINTEXT
+or SSL listener offers none). The default enables none: a handshake gets
 UNSUPPORTED_SASL_MECHANISM (33) with an empty list, and an authenticate without a
 successful handshake gets ILLEGAL_SASL_STATE (34), as Kafka answers when no
 mechanism matches. A step runs on a worker thread (checking a password is
@@ -29,7 +30,7 @@ AUTHENTICATE_KEY = 36
 
 async def handle_handshake(ctx: RequestContext, request: Any) -> Any:
     module = response_module(HANDSHAKE_KEY, ctx.api_version)
-    enabled = ctx.broker.authenticator.mechanisms()
+    enabled = ctx.broker.authenticator.mechanisms() if ctx.sasl_required else ()
     if request.mechanism in enabled:
         ctx.connection.sasl_mechanism = request.mechanism
         error = ErrorCode.none

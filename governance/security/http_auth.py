@@ -2,7 +2,10 @@
 
 Every request but ``/health`` (and the UI's login page and styles) must carry
 ``Authorization: Basic`` (user and password, or an API key's id and secret) or
-``Authorization: Bearer <api key>``; web UI pages also take the login session
+``Authorization: Bearer <api key>`` (or a JWT signed by the configured JWKS,
+``oauth.JwtValidator``), or come over HTTPS with a client certificate that the
+mapping rules turn into a principal (``CERTIFICATE_PRINCIPAL_ENVIRON_KEY``, set by
+``charter.tls``; a header, when present, wins); web UI pages also take the login session
 cookie (``governance.security.sessions``; only they, so the JSON APIs never
 act on a cookie a browser sends by itself), and send a browser without one to
 the login page. The principal is put in the WSGI environ under
@@ -36,6 +39,7 @@ from governance.security.errors import (
     SecurityError,
 )
 from governance.security.model import CLUSTER_NAME, Action, ResourceType
+from governance.security.oauth import InvalidToken, JwtValidator, looks_like_jwt
 from governance.security.ratelimit import RequestRateLimiter
 from governance.security.routes import (
     FILTERED_LISTS,
@@ -51,7 +55,10 @@ from governance.security.service import SecurityService
 from governance.security.sessions import COOKIE_NAME, WEB_SESSION_ENVIRON_KEY, WebSessions
 from registry.hooks import PRINCIPAL_ENVIRON_KEY
 
-__all__ = ["install_http_auth", "security_error_response"]
+__all__ = ["CERTIFICATE_PRINCIPAL_ENVIRON_KEY", "install_http_auth", "security_error_response"]
+
+CERTIFICATE_PRINCIPAL_ENVIRON_KEY = "charter.certificate_principal"
+"""The WSGI environ key of the mTLS principal of the request's client certificate."""
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _API_KEY_ID_LENGTH = 16
@@ -71,10 +78,25 @@ def security_error_response(error: SecurityError) -> Response:
     return response
 
 
-def _authenticate(service: SecurityService, header: str, address: str | None) -> str:
+def _authenticate_jwt(
+    service: SecurityService, tokens: JwtValidator, token: str, address: str | None
+) -> str:
+    service.refuse_if_blocked(None, address, "Bearer JWT")
+    try:
+        return tokens.validate(token).principal
+    except InvalidToken as exc:
+        service.record_failure(None, address, "Bearer JWT", exc.message)
+        raise
+
+
+def _authenticate(
+    service: SecurityService, header: str, address: str | None, tokens: JwtValidator | None
+) -> str:
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer" and value:
+        if tokens is not None and looks_like_jwt(value):
+            return _authenticate_jwt(service, tokens, value, address)
         return service.authenticate_api_key(value, address)
     if scheme.lower() == "basic" and value:
         try:
@@ -147,6 +169,7 @@ def install_http_auth(
     authorizer: Authorizer,
     sessions: WebSessions | None = None,
     limiter: RequestRateLimiter | None = None,
+    tokens: JwtValidator | None = None,
 ) -> Callable[[], Response | None]:
     def _principal(web: bool) -> str:
         header = request.headers.get("Authorization", "")
@@ -157,11 +180,15 @@ def install_http_auth(
                 raise AuthenticationFailed("the session has ended: sign in again")
             request.environ[WEB_SESSION_ENVIRON_KEY] = session
             return session.principal
+        certificate_principal = request.environ.get(CERTIFICATE_PRINCIPAL_ENVIRON_KEY)
+        if not header and certificate_principal:
+            return str(certificate_principal)
         address = request.remote_addr
         principal = service.remembered(header, address) if header else None
         if principal is None:
-            principal = _authenticate(service, header, address)
-            service.remember(header, principal)
+            principal = _authenticate(service, header, address, tokens)
+            if not looks_like_jwt(header.partition(" ")[2].strip()):
+                service.remember(header, principal)  # a JWT is checked each time (expiry)
         return principal
 
     @app.before_request

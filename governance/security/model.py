@@ -165,8 +165,15 @@ def check_user_name(name: str) -> str:
 
 
 def parse_principal(text: str) -> str:
-    """``User:NAME`` (the only principal type) → ``User:NAME``, checked."""
+    """``User:NAME`` (the only principal type) → ``User:NAME``, checked.
+
+    ``User:ANONYMOUS`` is accepted here (no user may be called that): it is who a
+    client of a PLAINTEXT listener, or of an SSL one without a certificate, is, and
+    binding it grants such clients what Kafka's ACLs on ``User:ANONYMOUS`` do.
+    """
     kind, colon, name = str(text).partition(":")
     if not colon or kind != "User":
         raise InvalidSecurityRequest(f"principal {text!r} must be User:NAME")
+    if name == "ANONYMOUS":
+        return "User:ANONYMOUS"
     return f"User:{check_user_name(name)}"

@@ -36,6 +36,9 @@ class SaslOutcome:
     challenge: bytes = b""
     principal: str | None = None
     error: str | None = None
+    expires_ms: int | None = None
+    """When the credential itself expires (an OAUTHBEARER token's ``exp``); KIP-368 caps
+    the session at it."""
 
 
 class _Failed(Exception):

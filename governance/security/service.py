@@ -291,12 +291,18 @@ class SecurityService:
 
     def failed(self, name: str | None, address: str | None, method: str) -> NoReturn:
         """Count, audit and raise one failed authentication."""
+        self.record_failure(name, address, method, "invalid credentials")
+        raise AuthenticationFailed("invalid credentials")
+
+    def record_failure(
+        self, name: str | None, address: str | None, method: str, reason: str
+    ) -> None:
+        """Count and audit one failed authentication; ``reason`` never holds a secret."""
         self.limiter.failed(name, address)
         self.audit.record(
             f"User:{name}" if name else "User:ANONYMOUS",
             "authenticate",
             f"Address:{address or 'unknown'}",
             "denied",
-            f"{method}: invalid credentials",
+            f"{method}: {reason}",
         )
-        raise AuthenticationFailed("invalid credentials")

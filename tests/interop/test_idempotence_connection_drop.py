@@ -72,7 +72,7 @@ def test_idempotent_retries_across_cut_connections_write_no_duplicates(
     broker.create_topic("drops", 1)
     proxy = _Proxy(broker.port)
     assert broker.app.server is not None
-    broker.app.server.broker.advertised_port = proxy.port
+    broker.app.server.listener.advertised_port = proxy.port
     stop = threading.Event()
 
     def cutter() -> None:
@@ -119,7 +119,7 @@ def test_idempotent_retries_across_cut_connections_write_no_duplicates(
             "enable.partition.eof": True,
         }
     )
-    broker.app.server.broker.advertised_port = broker.port
+    broker.app.server.listener.advertised_port = broker.port
     consumer.assign([TopicPartition("drops", 0, OFFSET_BEGINNING)])
     values: list[bytes] = []
     deadline = time.monotonic() + 60
