@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
+from governance.security.audit import security_entries
 from governance.security.oauth import InvalidToken, JwtValidator, looks_like_jwt
 from governance.security.sasl_oauthbearer import OAuthBearerExchange
 from governance.security.service import SecurityService
@@ -233,7 +234,7 @@ def test_oauthbearer_failures_are_audited(setup, keys, service: SecurityService)
         _message(_token(keys["rsa"], "RS256", exp=NOW - 3600))
     )
     service.audit.flush()
-    entries = service.store.audit(outcome="denied", limit=10)
+    entries = security_entries(service.store.database, outcome="denied", limit=10)
     assert any("OAUTHBEARER: the token has expired" in entry.detail for entry in entries)
 
 
