@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from governance.audit import AuditSink
+from governance.avro_fastpath import payload_validator
 from governance.cel import CelError
 from governance.engine import PolicyEngine
 from governance.gate import (
@@ -233,20 +234,22 @@ class SchemaGate:
 
     def _check_payload(self, resolved: _Resolved, part: str, data: bytes) -> _Failure | None:
         compiled = resolved.compiled
-        where = f"subject {resolved.subject} version {resolved.version}"
         try:
             message = compiled.validator(data[_HEADER:])
         except PayloadInvalid as error:
-            return _Failure(f"{where}: the {part} does not decode: {error.message}")
+            return _Failure(f"{_where(resolved)}: the {part} does not decode: {error.message}")
         except Exception as error:  # a validator bug is a refusal, not a crash
-            return _Failure(f"{where}: the {part} does not decode: {type(error).__name__}: {error}")
+            return _Failure(
+                f"{_where(resolved)}: the {part} does not decode: {type(error).__name__}: {error}"
+            )
         if compiled.rules_error is not None:
-            return _Failure(f"{where}: {compiled.rules_error}")
+            return _Failure(f"{_where(resolved)}: {compiled.rules_error}")
         if compiled.rules is EMPTY:
             return None
         failures = compiled.rules.evaluate(message)
         if not failures:
             return None
+        where = _where(resolved)
         hard = [f for f in failures if f.rule.on_failure is FailureAction.ERROR]
         chosen = hard[0] if hard else failures[0]
         for candidate in failures:
@@ -300,7 +303,7 @@ class SchemaGate:
             schema_id,
             stored.schema_type,
             _record_name(stored.schema_type, schema_json),
-            parsed.payload_validator,
+            payload_validator(parsed, rules),
             rules,
             rules_error,
         )
@@ -322,6 +325,10 @@ class SchemaGate:
             self.audit.record(
                 context.principal, "produce", f"topic:{context.topic}", "rejected", reason
             )
+
+
+def _where(resolved: _Resolved) -> str:
+    return f"subject {resolved.subject} version {resolved.version}"
 
 
 def _schema_id_of(data: bytes | None) -> int | None:
