@@ -193,9 +193,10 @@ class BrokerGate:
         (header,) = headers  # Produce v3+ carries exactly one batch per partition
         fields = record_fields(records, header, max_decompressed_bytes=max_decompressed_bytes)
         base_timestamp = header.base_timestamp
+        new = tuple.__new__  # GateRecord is a named tuple: skip its Python-level __new__
         gate_records = [
-            GateRecord(index, key, value, tuple(record_headers), base_timestamp + timestamp_delta)
-            for index, (_, timestamp_delta, key, value, record_headers) in enumerate(fields)
+            new(GateRecord, (index, key, value, tuple(extra), base_timestamp + delta))
+            for index, (_, delta, key, value, extra) in enumerate(fields)
         ]
         try:
             verdict = self.gate.check(context, gate_records)

@@ -1,4 +1,4 @@
-"""The gate's Avro validator: the whole payload checked, only the fields its rules read built.
+"""The gate's Avro fast path: the whole payload checked, only the fields its rules read built.
 
 A data-contract rule such as ``message.price > 0.0 && message.quantity > 0``
 reads two fields of a record that may have dozens; building every field's
@@ -9,16 +9,26 @@ payload and builds just those top-level fields: the rules see the same
 values, since ``Rule.message_binding`` would keep only those fields anyway.
 A schema without rules is only checked. Any other rule (``CEL_FIELD``, a
 rule reading ``message`` whole) gets the whole record.
+
+``quick_check`` fuses decoding and the rules' CEL fast functions
+(``governance.cel_fast``) into one call answering "this record passes":
+true only when the payload decodes and every rule's fast function says its
+condition holds. Anything else (a bad payload, a failing or undecided rule)
+answers false and the gate takes its full path, which finds the reason; so
+the verdict is the full path's, reached with fewer steps for the usual record.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from governance.rules import RuleSet
 from registry.formats.avro import AvroSchema
 from registry.formats.avro_payload import AvroPayloadValidator
 from registry.formats.base import ParsedSchema, PayloadValidator
 
-__all__ = ["payload_validator", "rule_fields"]
+__all__ = ["payload_validator", "quick_check", "rule_fields"]
 
 
 def rule_fields(rules: RuleSet) -> frozenset[str] | None:
@@ -38,3 +48,40 @@ def payload_validator(parsed: ParsedSchema, rules: RuleSet) -> PayloadValidator:
         if fields is not None:
             return AvroPayloadValidator(parsed.standalone, fields)
     return parsed.payload_validator
+
+
+def quick_check(validator: PayloadValidator, rules: RuleSet) -> Callable[[bytes], bool] | None:
+    """A function answering True when a payload surely decodes and passes ``rules``; or None."""
+    decode = validator.decode if isinstance(validator, AvroPayloadValidator) else None
+    if decode is None or rule_fields(rules) is None:
+        return None
+    conditions: list[tuple[Any, Any]] = []
+    for rule in rules.rules:
+        guard = rule.guard.fast if rule.guard is not None else None
+        if rule.condition.fast is None or (rule.guard is not None and guard is None):
+            return None
+        conditions.append((guard, rule.condition.fast))
+    return _fused(decode, tuple(conditions))
+
+
+def _fused(
+    decode: Callable[[bytes], Any], conditions: tuple[tuple[Any, Any], ...]
+) -> Callable[[bytes], bool]:
+    def passes(payload: bytes) -> bool:
+        try:
+            message = decode(payload)
+        except Exception:  # the full path explains it
+            return False
+        bindings = {"message": message}
+        for guard, condition in conditions:
+            if guard is not None:
+                applies = guard(bindings)
+                if applies is False:
+                    continue
+                if applies is not True:
+                    return False
+            if condition(bindings) is not True:
+                return False
+        return True
+
+    return passes

@@ -48,15 +48,16 @@ class CelProgram:
     answers the rest (and every error).
     """
 
-    __slots__ = ("_expression", "_fast", "source")
+    __slots__ = ("_expression", "fast", "source")
 
     def __init__(self, source: str, expression: Any) -> None:
         self.source = source
         self._expression = expression
-        self._fast = compile_fast(source, _VARIABLES)
+        self.fast = compile_fast(source, _VARIABLES)
+        """The fast function (``True``/``False``, or ``MISS``: ask ``evaluate``), if any."""
 
     def evaluate(self, bindings: Mapping[str, Any]) -> Any:
-        fast = self._fast
+        fast = self.fast
         if fast is not None:
             result = fast(bindings)
             if result is not MISS:

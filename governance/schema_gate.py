@@ -31,11 +31,11 @@ import dataclasses
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from governance.audit import AuditSink
-from governance.avro_fastpath import payload_validator
+from governance.avro_fastpath import payload_validator, quick_check
 from governance.cel import CelError
 from governance.engine import PolicyEngine
 from governance.gate import (
@@ -88,6 +88,8 @@ class CompiledSchema:
     validator: PayloadValidator
     rules: RuleSet
     rules_error: str | None  # a rule that does not compile: records of this schema are refused
+    passes: Callable[[bytes], bool] | None = None
+    """True for a payload that surely decodes and passes the rules (``avro_fastpath``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -210,6 +212,9 @@ class SchemaGate:
             return resolved, schema_id
         if validation is Validation.ID:
             return None, schema_id
+        passes = resolved.compiled.passes
+        if passes is not None and passes(data[_HEADER:]):
+            return None, schema_id
         return self._check_payload(resolved, part, data), schema_id
 
     def _resolve(self, context: GateContext, part: str, schema_id: int) -> _Resolved | _Failure:
@@ -299,13 +304,15 @@ class SchemaGate:
             rules_error = None
         except CelError as error:
             rules, rules_error = EMPTY, f"a data-contract rule does not compile: {error}"
+        validator = payload_validator(parsed, rules)
         compiled = CompiledSchema(
             schema_id,
             stored.schema_type,
             _record_name(stored.schema_type, schema_json),
-            payload_validator(parsed, rules),
+            validator,
             rules,
             rules_error,
+            quick_check(validator, rules) if rules_error is None else None,
         )
         with self._lock:
             if len(self._compiled) >= _COMPILED_CACHE_SIZE:

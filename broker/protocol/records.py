@@ -522,25 +522,29 @@ def _read_bytes(data: bytes, pos: int, end: int, what: str) -> tuple[bytes | Non
     return data[pos : pos + length], pos + length
 
 
+def _read_small(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """A varint as ``_read_varint`` reads it, one- and two-byte ones without a loop."""
+    if pos + 1 < end:
+        first = data[pos]
+        if first < 0x80:
+            return _ZIGZAG[first], pos + 1
+        second = data[pos + 1]
+        if second < 0x80:
+            value = (first & 0x7F) | (second << 7)
+            return (value >> 1) ^ -(value & 1), pos + 2
+    return _read_varint(data, pos, end)
+
+
 def _read_record(data: bytes, pos: int, end: int) -> tuple[RecordFields, int]:
-    length, pos = _read_varint(data, pos, end)
+    length, pos = _read_small(data, pos, end)
     if length < 0 or length > end - pos:
         raise CorruptRecord(f"record length {length} does not fit the batch")
     record_end = pos + length
     if pos >= record_end:
         raise CorruptRecord("empty record")
     pos += 1  # attributes: unused
-    # One-byte varints (small deltas, the usual case) without a call.
-    if pos < record_end and data[pos] < 0x80:
-        timestamp_delta = _ZIGZAG[data[pos]]
-        pos += 1
-    else:
-        timestamp_delta, pos = _read_varint(data, pos, record_end)
-    if pos < record_end and data[pos] < 0x80:
-        offset_delta = _ZIGZAG[data[pos]]
-        pos += 1
-    else:
-        offset_delta, pos = _read_varint(data, pos, record_end)
+    timestamp_delta, pos = _read_small(data, pos, record_end)
+    offset_delta, pos = _read_small(data, pos, record_end)
     key, pos = _read_bytes(data, pos, record_end, "key")
     value, pos = _read_bytes(data, pos, record_end, "value")
     if pos < record_end and data[pos] == 0:

@@ -37,15 +37,16 @@ class AvroPayloadValidator:
     def __init__(self, schema_json: Any, fields: Collection[str] | None = None) -> None:
         self._named: dict[str, Any] = {}
         self._schema = fastavro.parse_schema(schema_json, named_schemas=self._named)
-        self._decode: Callable[[bytes], Any] | None
+        self.decode: Callable[[bytes], Any] | None
+        """The generated decoder alone (raises anything on a bad payload), if there is one."""
         try:
-            self._decode = compile_decoder(self._schema, self._named, fields)
+            self.decode = compile_decoder(self._schema, self._named, fields)
         except Exception:  # a schema the generator does not handle: fastavro decodes it
             log.exception("no generated Avro decoder for %s; using fastavro", schema_json)
-            self._decode = None
+            self.decode = None
 
     def __call__(self, payload: bytes) -> Any:
-        decode = self._decode
+        decode = self.decode
         if decode is None:
             return self._fastavro(payload)
         try:
