@@ -241,33 +241,33 @@ class _Generator:
     def emit_boolean(self, v: str | None, pad: str) -> list[str]:
         return [f"{pad}{v + ' = ' if v else ''}_B[d[p]]", f"{pad}p += 1"]
 
-    def emit_long(self, v: str | None, pad: str) -> list[str]:
-        if v is None:
+    def emit_long(self, v: str | None, pad: str, slow: str = "_rl") -> list[str]:
+        if v is None and slow == "_rl":
             return [
                 f"{pad}if d[p] < 128:",
                 f"{pad}    p += 1",
+                f"{pad}elif d[p + 1] < 128:",
+                f"{pad}    p += 2",
                 f"{pad}else:",
                 f"{pad}    p = _sl(d, p)",
             ]
-        return [
-            f"{pad}b = d[p]",
-            f"{pad}if b < 128:",
-            f"{pad}    {v} = _Z[b]",
-            f"{pad}    p += 1",
-            f"{pad}else:",
-            f"{pad}    {v}, p = _rl(d, p)",
-        ]
-
-    def emit_int(self, v: str | None, pad: str) -> list[str]:
         target = v or "_"
+        # One- and two-byte varints inline (two bytes hold 14 bits: always an int).
         return [
             f"{pad}b = d[p]",
             f"{pad}if b < 128:",
             f"{pad}    {target} = _Z[b]" if v else f"{pad}    pass",
             f"{pad}    p += 1",
+            f"{pad}elif d[p + 1] < 128:",
+            f"{pad}    b = (b & 127) | (d[p + 1] << 7)",
+            f"{pad}    {target} = (b >> 1) ^ -(b & 1)" if v else f"{pad}    pass",
+            f"{pad}    p += 2",
             f"{pad}else:",
-            f"{pad}    {target}, p = _ri(d, p)",
+            f"{pad}    {target}, p = {slow}(d, p)",
         ]
+
+    def emit_int(self, v: str | None, pad: str) -> list[str]:
+        return self.emit_long(v, pad, slow="_ri")
 
     def emit_float(self, v: str | None, pad: str) -> list[str]:
         read = [f"{pad}{v} = _uf(d, p)[0]"] if v else []
