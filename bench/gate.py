@@ -18,7 +18,10 @@ The per-record gate cost is measured in this process on the same bytes:
 ``SchemaGate.check`` over batches of 1,000 records (framing, schema lookup,
 decode, rule) against fastavro's ``schemaless_reader`` alone; the report
 gives gate/fastavro. Targets (issue 10): full >= 0.8 of none; gate <= 1.5x
-fastavro. Figures are medians with ranges over the rounds (docs/benchmarks.md).
+fastavro. Also the broker adapter's part, which ``none`` never pays: decoding
+a 1,000-record batch of the same values into the gate's records
+(``broker.gate``). Figures are medians with ranges over the rounds
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -191,6 +194,33 @@ def _gate_cost(database: Any, schema_id: int, values: list[bytes]) -> tuple[floa
     return best_gate, best_decode
 
 
+def _broker_cost(values: list[bytes]) -> float:
+    """Microseconds per record for the broker adapter to decode a batch into ``GateRecord``s."""
+    from broker.gate import BrokerGate
+    from broker.protocol.records import Record, build_batch, read_batches
+    from governance.gate import ACCEPT, GateConfig, GateContext
+
+    class _Accept:
+        def inspects(self, context: Any) -> bool:
+            return True
+
+        def check(self, context: Any, records: Any) -> Any:
+            return ACCEPT
+
+    batch = build_batch(
+        [Record(i, i, None, v) for i, v in enumerate(values[:1000])], timestamp=1_700_000_000_000
+    )
+    headers = read_batches(batch)
+    adapter = BrokerGate(_Accept())
+    context = GateContext("gate-full", 0, "User:ANONYMOUS", "bench", -1, GateConfig())
+    best = float("inf")
+    for _ in range(20):
+        start = time.perf_counter()
+        adapter._evaluate(context, batch, headers, 1 << 26)  # what admit runs on its worker
+        best = min(best, (time.perf_counter() - start) / 1000 * 1e6)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
@@ -241,7 +271,7 @@ def main() -> None:
                 future.result(30)
             time.sleep(0.5)  # the broker's follower has the registrations
             rates: dict[str, list[float]] = {"gate-none": [], "gate-full": []}
-            ratios, gate_us, decode_us, cost_ratios = [], [], [], []
+            ratios, gate_us, decode_us, cost_ratios, broker_us = [], [], [], [], []
             for round_number in range(args.rounds):
                 order = ["gate-none", "gate-full"]
                 if round_number % 2:
@@ -255,11 +285,12 @@ def main() -> None:
                 gate_us.append(gate_cost)
                 decode_us.append(decode_cost)
                 cost_ratios.append(gate_cost / decode_cost)
+                broker_us.append(_broker_cost(values))
                 print(
                     f"round {round_number + 1}: none {rates['gate-none'][-1]:,.0f} rec/s, "
                     f"full {rates['gate-full'][-1]:,.0f} rec/s ({ratios[-1]:.2f}); gate "
                     f"{gate_cost:.2f} us/record, fastavro {decode_cost:.2f} us "
-                    f"({cost_ratios[-1]:.2f}x)",
+                    f"({cost_ratios[-1]:.2f}x); broker decode {broker_us[-1]:.2f} us",
                     flush=True,
                 )
         finally:
@@ -280,6 +311,7 @@ def main() -> None:
         print(f"gate per record: {spread(gate_us, 2, ' us')}")
         print(f"fastavro schemaless decode per record: {spread(decode_us, 2, ' us')}")
         print(f"gate / fastavro: {spread(cost_ratios)}  (target <= 1.50)")
+        print(f"broker: batch into gate records, per record: {spread(broker_us, 2, ' us')}")
 
 
 if __name__ == "__main__":
