@@ -41,8 +41,10 @@ class AvroPayloadValidator:
         """The generated decoder alone (raises anything on a bad payload), if there is one."""
         try:
             self.decode = compile_decoder(self._schema, self._named, fields)
-        except Exception:  # a schema the generator does not handle: fastavro decodes it
-            log.exception("no generated Avro decoder for %s; using fastavro", schema_json)
+        except Exception as error:  # e.g. nested deeper than Python compiles: fastavro decodes it
+            log.warning(
+                "no generated Avro decoder (%s: %s); fastavro decodes", type(error).__name__, error
+            )
             self.decode = None
 
     def __call__(self, payload: bytes) -> Any:

@@ -290,3 +290,17 @@ def test_recursive_records_decode() -> None:
     fastavro.schemaless_writer(buffer, parsed, node)
     assert _decoder(schema)(buffer.getvalue()) == node
     assert _decoder(schema, {"value"})(buffer.getvalue()) == {"value": 1}
+
+
+def test_a_schema_nested_beyond_what_python_compiles_is_decoded_by_fastavro() -> None:
+    schema: Any = "long"
+    value: Any = 1
+    for _ in range(25):  # 25 nested arrays: more nested loops than Python compiles
+        schema, value = {"type": "array", "items": schema}, [value]
+    validator = AvroPayloadValidator(schema)
+    assert validator.decode is None
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), value)
+    assert validator(buffer.getvalue()) == value
+    with pytest.raises(PayloadInvalid):
+        validator(buffer.getvalue() + b"\x00")
