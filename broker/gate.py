@@ -195,7 +195,10 @@ class BrokerGate:
         base_timestamp = header.base_timestamp
         new = tuple.__new__  # GateRecord is a named tuple: skip its Python-level __new__
         gate_records = [
-            new(GateRecord, (index, key, value, tuple(extra), base_timestamp + delta))
+            new(
+                GateRecord,
+                (index, key, value, tuple(extra) if extra else (), base_timestamp + delta),
+            )
             for index, (_, delta, key, value, extra) in enumerate(fields)
         ]
         try:
