@@ -329,7 +329,7 @@ def compile_fast(
     try:
         parser = _Parser(_tokens(expression), frozenset(variables))
         body = parser.parse()
-    except _Unsupported:
+    except (_Unsupported, RecursionError):  # nested deeper than the parser goes: the runtime
         return None
     lines = ["def fast(env):", "    try:"]
     for name in sorted(parser.used):

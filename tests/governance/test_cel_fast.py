@@ -220,3 +220,9 @@ def _evaluate_or_error(program: Any, bindings: dict[str, Any]) -> Any:
 def test_expressions_outside_the_subset_have_no_fast_path(expression: str) -> None:
     assert compile_fast(expression, _VARIABLES) is None
     compile_program(expression)  # the runtime still runs them
+
+
+def test_a_deeply_nested_expression_never_breaks_compiling() -> None:
+    expression = "(" * 400 + "message.a > 0" + ")" * 400  # the runtime refuses past 32
+    fast = compile_fast(expression, _VARIABLES)  # no fast path, or a right one
+    assert fast is None or fast({"message": {"a": 1}}) is True
