@@ -8,14 +8,15 @@ decoder (``registry.formats.avro_decode``) that checks every byte of the
 payload and builds just those top-level fields: the rules see the same
 values, since ``Rule.message_binding`` would keep only those fields anyway.
 A schema without rules is only checked. Any other rule (``CEL_FIELD``, a
-rule reading ``message`` whole) gets the whole record.
+rule reading ``message`` whole) keeps the whole record.
 
-``quick_check`` fuses decoding and the rules' CEL fast functions
-(``governance.cel_fast``) into one call answering "this record passes":
-true only when the payload decodes and every rule's fast function says its
-condition holds. Anything else (a bad payload, a failing or undecided rule)
-answers false and the gate takes its full path, which finds the reason; so
-the verdict is the full path's, reached with fewer steps for the usual record.
+``RuleCheckedValidator.passes`` fuses decoding and the rules' CEL fast
+functions (``governance.cel_fast``) into one call answering "this record
+passes": true only when the payload decodes and every rule's fast function
+says its condition holds. Anything else (a bad payload, a failing or
+undecided rule) answers false and the gate takes its full path, which finds
+the reason; so verdicts are the full path's, reached in fewer steps for the
+usual record.
 """
 
 from __future__ import annotations
@@ -28,7 +29,21 @@ from registry.formats.avro import AvroSchema
 from registry.formats.avro_payload import AvroPayloadValidator
 from registry.formats.base import ParsedSchema, PayloadValidator
 
-__all__ = ["payload_validator", "quick_check", "rule_fields"]
+__all__ = ["RuleCheckedValidator", "gate_validator", "rule_fields"]
+
+
+class RuleCheckedValidator:
+    """A payload validator that also answers, in one call, whether a payload passes the rules."""
+
+    __slots__ = ("_validator", "passes")
+
+    def __init__(self, validator: PayloadValidator, passes: Callable[[bytes], bool]) -> None:
+        self._validator = validator
+        self.passes = passes
+        """True when the payload surely decodes and passes every rule; False: ask the full path."""
+
+    def __call__(self, payload: bytes) -> Any:
+        return self._validator(payload)
 
 
 def rule_fields(rules: RuleSet) -> frozenset[str] | None:
@@ -41,19 +56,24 @@ def rule_fields(rules: RuleSet) -> frozenset[str] | None:
     return frozenset(fields)
 
 
-def payload_validator(parsed: ParsedSchema, rules: RuleSet) -> PayloadValidator:
-    """The validator the gate runs for records of ``parsed`` checked by ``rules``."""
-    if isinstance(parsed, AvroSchema):
-        fields = rule_fields(rules)
-        if fields is not None:
-            return AvroPayloadValidator(parsed.standalone, fields)
-    return parsed.payload_validator
+def gate_validator(
+    parsed: ParsedSchema, rules: RuleSet, validator: PayloadValidator
+) -> PayloadValidator:
+    """The validator the gate runs for records of ``parsed`` checked by (compiled) ``rules``.
+
+    ``validator`` (the schema's own) when the fast path does not apply.
+    """
+    fields = rule_fields(rules)
+    if not isinstance(parsed, AvroSchema) or fields is None:
+        return validator
+    partial = AvroPayloadValidator(parsed.standalone, fields)
+    passes = _passes(partial, rules)
+    return partial if passes is None else RuleCheckedValidator(partial, passes)
 
 
-def quick_check(validator: PayloadValidator, rules: RuleSet) -> Callable[[bytes], bool] | None:
-    """A function answering True when a payload surely decodes and passes ``rules``; or None."""
-    decode = validator.decode if isinstance(validator, AvroPayloadValidator) else None
-    if decode is None or rule_fields(rules) is None:
+def _passes(validator: AvroPayloadValidator, rules: RuleSet) -> Callable[[bytes], bool] | None:
+    decode = validator.decode
+    if decode is None:
         return None
     conditions: list[tuple[Any, Any]] = []
     for rule in rules.rules:

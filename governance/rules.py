@@ -81,9 +81,7 @@ class Rule:
         evaluation; a rule that only selects fields (``message.price > 0.0``)
         gets a dict of those fields, which answers exactly the same.
         """
-        if self.message_fields is None or (
-            type(message) is not dict and not isinstance(message, Mapping)
-        ):
+        if self.message_fields is None or not isinstance(message, Mapping):
             return message
         return {name: message[name] for name in self.message_fields if name in message}
 

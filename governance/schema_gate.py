@@ -31,11 +31,11 @@ import dataclasses
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from governance.audit import AuditSink
-from governance.avro_fastpath import payload_validator, quick_check
+from governance.avro_fastpath import RuleCheckedValidator, gate_validator
 from governance.cel import CelError
 from governance.engine import PolicyEngine
 from governance.gate import (
@@ -88,8 +88,6 @@ class CompiledSchema:
     validator: PayloadValidator
     rules: RuleSet
     rules_error: str | None  # a rule that does not compile: records of this schema are refused
-    passes: Callable[[bytes], bool] | None = None
-    """True for a payload that surely decodes and passes the rules (``avro_fastpath``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -212,9 +210,9 @@ class SchemaGate:
             return resolved, schema_id
         if validation is Validation.ID:
             return None, schema_id
-        passes = resolved.compiled.passes
-        if passes is not None and passes(data[_HEADER:]):
-            return None, schema_id
+        validator = resolved.compiled.validator
+        if isinstance(validator, RuleCheckedValidator) and validator.passes(data[_HEADER:]):
+            return None, schema_id  # decoded and every rule holds: no failure to explain
         return self._check_payload(resolved, part, data), schema_id
 
     def _resolve(self, context: GateContext, part: str, schema_id: int) -> _Resolved | _Failure:
@@ -239,22 +237,20 @@ class SchemaGate:
 
     def _check_payload(self, resolved: _Resolved, part: str, data: bytes) -> _Failure | None:
         compiled = resolved.compiled
+        where = f"subject {resolved.subject} version {resolved.version}"
         try:
             message = compiled.validator(data[_HEADER:])
         except PayloadInvalid as error:
-            return _Failure(f"{_where(resolved)}: the {part} does not decode: {error.message}")
+            return _Failure(f"{where}: the {part} does not decode: {error.message}")
         except Exception as error:  # a validator bug is a refusal, not a crash
-            return _Failure(
-                f"{_where(resolved)}: the {part} does not decode: {type(error).__name__}: {error}"
-            )
+            return _Failure(f"{where}: the {part} does not decode: {type(error).__name__}: {error}")
         if compiled.rules_error is not None:
-            return _Failure(f"{_where(resolved)}: {compiled.rules_error}")
+            return _Failure(f"{where}: {compiled.rules_error}")
         if compiled.rules is EMPTY:
             return None
         failures = compiled.rules.evaluate(message)
         if not failures:
             return None
-        where = _where(resolved)
         hard = [f for f in failures if f.rule.on_failure is FailureAction.ERROR]
         chosen = hard[0] if hard else failures[0]
         for candidate in failures:
@@ -304,16 +300,18 @@ class SchemaGate:
             rules_error = None
         except CelError as error:
             rules, rules_error = EMPTY, f"a data-contract rule does not compile: {error}"
-        validator = payload_validator(parsed, rules)
         compiled = CompiledSchema(
             schema_id,
             stored.schema_type,
             _record_name(stored.schema_type, schema_json),
-            validator,
+            parsed.payload_validator,
             rules,
             rules_error,
-            quick_check(validator, rules) if rules_error is None else None,
         )
+
+        if rules_error is None:  # Avro: decode only what the rules read (governance.avro_fastpath)
+            validator = gate_validator(parsed, rules, compiled.validator)
+            compiled = dataclasses.replace(compiled, validator=validator)
         with self._lock:
             if len(self._compiled) >= _COMPILED_CACHE_SIZE:
                 self._compiled.pop(next(iter(self._compiled)))
@@ -332,10 +330,6 @@ class SchemaGate:
             self.audit.record(
                 context.principal, "produce", f"topic:{context.topic}", "rejected", reason
             )
-
-
-def _where(resolved: _Resolved) -> str:
-    return f"subject {resolved.subject} version {resolved.version}"
 
 
 def _schema_id_of(data: bytes | None) -> int | None:

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance.avro_fastpath import payload_validator, quick_check, rule_fields
+from governance.avro_fastpath import RuleCheckedValidator, gate_validator, rule_fields
 from governance.rules import compile_rule_set
 from registry.formats import get_format
 from registry.formats.base import PayloadInvalid
@@ -65,8 +65,10 @@ RULES = {
 
 def _compiled(rule_set: Any = RULES) -> tuple[Any, Any, Any]:
     rules = compile_rule_set("AVRO", TRADE, rule_set, None)
-    validator = payload_validator(get_format("AVRO").parse(json.dumps(TRADE)), rules)
-    return rules, validator, quick_check(validator, rules)
+    parsed = get_format("AVRO").parse(json.dumps(TRADE))
+    validator = gate_validator(parsed, rules, parsed.payload_validator)
+    passes = validator.passes if isinstance(validator, RuleCheckedValidator) else None
+    return rules, validator, passes
 
 
 def _full_path_passes(rules: Any, validator: Any, payload: bytes) -> bool:
