@@ -22,7 +22,9 @@ across kinds is ``false`` but across numbers compares values; ordering across
 int and double compares the int as a double (so the fast path takes it only
 for ints within 2^53, where that is exact). ``false && x`` is false and
 ``true || x`` true whatever ``x`` is; the other absorbing cases go to the
-runtime. Property tests check it against the runtime (tests/governance).
+runtime. This module parses and generates; the semantics are the helpers of
+``governance.cel_fast_ops``. Property tests check it against the runtime
+(tests/governance/test_cel_fast.py).
 """
 
 from __future__ import annotations
