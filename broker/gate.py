@@ -35,10 +35,11 @@ from broker.config_catalog import gate_config
 from broker.protocol.records import (
     BatchHeader,
     Record,
+    RecordFields,
     build_batch,
-    iter_records,
     read_batches,
     rebuild_batch,
+    record_fields,
 )
 from governance.gate import (
     ACCEPT,
@@ -190,20 +191,19 @@ class BrokerGate:
         max_decompressed_bytes: int,
     ) -> Admission:
         (header,) = headers  # Produce v3+ carries exactly one batch per partition
-        decoded = list(iter_records(records, header, max_decompressed_bytes=max_decompressed_bytes))
+        fields = record_fields(records, header, max_decompressed_bytes=max_decompressed_bytes)
+        base_timestamp = header.base_timestamp
+        new = tuple.__new__  # GateRecord is a named tuple: skip its Python-level __new__
         gate_records = [
-            GateRecord(
-                index,
-                record.key,
-                record.value,
-                tuple(record.headers),
-                header.base_timestamp + record.timestamp_delta,
+            new(
+                GateRecord,
+                (index, key, value, tuple(extra) if extra else (), base_timestamp + delta),
             )
-            for index, record in enumerate(decoded)
+            for index, (_, delta, key, value, extra) in enumerate(fields)
         ]
         try:
             verdict = self.gate.check(context, gate_records)
-            return _apply(verdict, context, records, headers, decoded)
+            return _apply(verdict, context, records, headers, fields)
         except Exception as error:
             log.exception("the gate failed on %s-%d", context.topic, context.partition)
             return _rejected(f"the gate failed, so the batch is refused: {error}")
@@ -218,10 +218,10 @@ def _apply(
     context: GateContext,
     records: bytes,
     headers: list[BatchHeader],
-    decoded: Sequence[Record],
+    fields: Sequence[RecordFields],
 ) -> Admission:
     header = headers[0]
-    count = len(decoded)
+    count = len(fields)
     if isinstance(verdict, Accept):
         return Admission(records, headers)
     if isinstance(verdict, Reject):
@@ -240,6 +240,7 @@ def _apply(
         (SOURCE_TOPIC_HEADER, context.topic.encode()),
         (SOURCE_PARTITION_HEADER, str(context.partition).encode()),
     )
+    decoded = [Record(*record) for record in fields]  # only when some record is routed
     dead_letters = tuple(
         (
             letter,

@@ -21,10 +21,12 @@ from typing import Any
 
 from cel_expr_python import cel as _cel
 
+from governance.cel_fast import MISS, compile_fast
+
 __all__ = ["CelError", "CelProgram", "compile_program"]
 
 # The names a rule may refer to: ``message`` for CEL rules; the field bindings for CEL_FIELD.
-_VARIABLES = ("message", "value", "name", "fullName", "typeName", "tags")
+_VARIABLES = frozenset({"message", "value", "name", "fullName", "typeName", "tags"})
 
 _env_lock = threading.Lock()
 
@@ -35,19 +37,35 @@ class CelError(ValueError):
 
 @functools.cache
 def _environment() -> Any:
-    return _cel.NewEnv(variables={name: _cel.Type.DYN for name in _VARIABLES})
+    return _cel.NewEnv(variables={name: _cel.Type.DYN for name in sorted(_VARIABLES)})
 
 
 class CelProgram:
-    """A compiled expression; ``evaluate`` answers its value as a plain Python value."""
+    """A compiled expression; ``evaluate`` answers its value as a plain Python value.
 
-    __slots__ = ("_expression", "source")
+    Expressions in the subset ``governance.cel_fast`` models are answered by
+    their Python fast function when it is sure of the answer; the runtime
+    answers the rest (and every error).
+    """
+
+    __slots__ = ("_expression", "fast", "source")
 
     def __init__(self, source: str, expression: Any) -> None:
         self.source = source
         self._expression = expression
+        self.fast = compile_fast(source, _VARIABLES)
+        """The fast function (``True``/``False``, or ``MISS``: ask ``evaluate``), if any."""
 
     def evaluate(self, bindings: Mapping[str, Any]) -> Any:
+        fast = self.fast
+        if fast is not None:
+            result = fast(bindings)
+            if result is not MISS:
+                return result
+        return self.evaluate_runtime(bindings)
+
+    def evaluate_runtime(self, bindings: Mapping[str, Any]) -> Any:
+        """The runtime's answer alone (what the fast path is checked against)."""
         try:
             result = self._expression.eval(data=bindings)
         except Exception as exc:  # the runtime refuses a value it cannot convert

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 __all__ = [
     "ACCEPT",
@@ -101,9 +101,12 @@ class GateContext:
     config: GateConfig
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class GateRecord:
-    """One record of the batch, decoded; ``index`` is its position in the batch."""
+class GateRecord(NamedTuple):
+    """One record of the batch, decoded; ``index`` is its position in the batch.
+
+    A named tuple rather than a frozen dataclass: the broker builds one per
+    record of every gated batch, and a tuple is built three times faster.
+    """
 
     index: int
     key: bytes | None

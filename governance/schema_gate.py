@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from governance.audit import AuditSink
+from governance.avro_fastpath import RuleCheckedValidator, gate_validator
 from governance.cel import CelError
 from governance.engine import PolicyEngine
 from governance.gate import (
@@ -209,6 +210,9 @@ class SchemaGate:
             return resolved, schema_id
         if validation is Validation.ID:
             return None, schema_id
+        validator = resolved.compiled.validator
+        if isinstance(validator, RuleCheckedValidator) and validator.passes(data[_HEADER:]):
+            return None, schema_id  # decoded and every rule holds: no failure to explain
         return self._check_payload(resolved, part, data), schema_id
 
     def _resolve(self, context: GateContext, part: str, schema_id: int) -> _Resolved | _Failure:
@@ -304,6 +308,10 @@ class SchemaGate:
             rules,
             rules_error,
         )
+
+        if rules_error is None:  # Avro: decode only what the rules read (governance.avro_fastpath)
+            validator = gate_validator(parsed, rules, compiled.validator)
+            compiled = dataclasses.replace(compiled, validator=validator)
         with self._lock:
             if len(self._compiled) >= _COMPILED_CACHE_SIZE:
                 self._compiled.pop(next(iter(self._compiled)))

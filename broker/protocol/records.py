@@ -58,6 +58,7 @@ __all__ = [
     "COMPRESSION_ZSTD",
     "DEFAULT_MAX_DECOMPRESSED_BYTES",
     "Record",
+    "RecordFields",
     "TIMESTAMP_CREATE_TIME",
     "TIMESTAMP_LOG_APPEND_TIME",
     "CONTROL_ABORT",
@@ -69,6 +70,7 @@ __all__ = [
     "iter_batches",
     "iter_records",
     "parse_header",
+    "record_fields",
     "read_batches",
     "rebuild_batch",
     "set_log_append_time",
@@ -436,6 +438,10 @@ _CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # --------------------------------------------------------------------------- records
 
 
+RecordFields = tuple[int, int, "bytes | None", "bytes | None", list[tuple[str, "bytes | None"]]]
+"""A decoded record as a plain tuple: (offset_delta, timestamp_delta, key, value, headers)."""
+
+
 def iter_records(
     buf: bytes | bytearray | memoryview,
     header: BatchHeader,
@@ -449,6 +455,26 @@ def iter_records(
     ``RecordTooLarge`` when compressed records would decompress to more than
     ``max_decompressed_bytes``.
     """
+    for fields in _scan(_records_section(buf, header, max_decompressed_bytes), header):
+        yield Record(*fields)
+
+
+def record_fields(
+    buf: bytes | bytearray | memoryview,
+    header: BatchHeader,
+    *,
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+) -> list[RecordFields]:
+    """The records of the batch as tuples (``RecordFields``), checked as ``iter_records`` checks.
+
+    What the produce gate reads: no ``Record`` object per record.
+    """
+    return list(_scan(_records_section(buf, header, max_decompressed_bytes), header))
+
+
+def _records_section(
+    buf: bytes | bytearray | memoryview, header: BatchHeader, max_decompressed_bytes: int
+) -> bytes:
     view = memoryview(buf)
     start = header.position + BATCH_OVERHEAD
     end = header.position + header.size
@@ -456,20 +482,21 @@ def iter_records(
         raise CorruptRecord(f"record batch at byte {header.position} extends past the buffer")
     codec = header.compression
     if codec != COMPRESSION_NONE:
-        data: memoryview | bytes = memoryview(
-            _decompress(codec, bytes(view[start:end]), max_decompressed_bytes, header.position)
-        )
-        pos, end = 0, len(data)
-    else:
-        data, pos = view, start
+        data = _decompress(codec, bytes(view[start:end]), max_decompressed_bytes, header.position)
+        return data if type(data) is bytes else bytes(data)
+    return bytes(view[start:end])  # one copy; slicing bytes then copies each field once
+
+
+def _scan(data: bytes, header: BatchHeader) -> Iterator[RecordFields]:
+    pos, end = 0, len(data)
     for index in range(header.records_count):
         try:
-            record, pos = _read_record(data, pos, end)
+            fields, pos = _read_record(data, pos, end)
         except CorruptRecord as exc:
             raise CorruptRecord(
                 f"record {index} of batch at byte {header.position}: {exc.message}"
             ) from None
-        yield record
+        yield fields
     if pos != end:
         raise CorruptRecord(
             f"record batch at byte {header.position} has {end - pos} bytes after its "
@@ -477,32 +504,54 @@ def iter_records(
         )
 
 
-def _read_bytes(
-    data: memoryview | bytes, pos: int, end: int, what: str
-) -> tuple[bytes | None, int]:
-    length, pos = _read_varint(data, pos, end)
+_ZIGZAG = tuple((byte >> 1) ^ -(byte & 1) for byte in range(128))
+
+
+def _read_bytes(data: bytes, pos: int, end: int, what: str) -> tuple[bytes | None, int]:
+    if pos < end and data[pos] < 0x80:
+        length = _ZIGZAG[data[pos]]
+        pos += 1
+    else:
+        length, pos = _read_varint(data, pos, end)
     if length < 0:
         if length != -1:
             raise CorruptRecord(f"negative {what} length {length}")
         return None, pos
     if length > end - pos:
         raise CorruptRecord(f"{what} length {length} exceeds the record")
-    return bytes(data[pos : pos + length]), pos + length
+    return data[pos : pos + length], pos + length
 
 
-def _read_record(data: memoryview | bytes, pos: int, end: int) -> tuple[Record, int]:
-    length, pos = _read_varint(data, pos, end)
+def _read_small(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """A varint as ``_read_varint`` reads it, one- and two-byte ones without a loop."""
+    if pos + 1 < end:
+        first = data[pos]
+        if first < 0x80:
+            return _ZIGZAG[first], pos + 1
+        second = data[pos + 1]
+        if second < 0x80:
+            value = (first & 0x7F) | (second << 7)
+            return (value >> 1) ^ -(value & 1), pos + 2
+    return _read_varint(data, pos, end)
+
+
+def _read_record(data: bytes, pos: int, end: int) -> tuple[RecordFields, int]:
+    length, pos = _read_small(data, pos, end)
     if length < 0 or length > end - pos:
         raise CorruptRecord(f"record length {length} does not fit the batch")
     record_end = pos + length
     if pos >= record_end:
         raise CorruptRecord("empty record")
     pos += 1  # attributes: unused
-    timestamp_delta, pos = _read_varint(data, pos, record_end)
-    offset_delta, pos = _read_varint(data, pos, record_end)
+    timestamp_delta, pos = _read_small(data, pos, record_end)
+    offset_delta, pos = _read_small(data, pos, record_end)
     key, pos = _read_bytes(data, pos, record_end, "key")
     value, pos = _read_bytes(data, pos, record_end, "value")
-    header_count, pos = _read_varint(data, pos, record_end)
+    if pos < record_end and data[pos] == 0:
+        header_count = 0
+        pos += 1
+    else:
+        header_count, pos = _read_varint(data, pos, record_end)
     if header_count < 0 or header_count > record_end - pos:
         raise CorruptRecord(f"invalid header count {header_count}")
     headers: list[tuple[str, bytes | None]] = []
@@ -520,7 +569,7 @@ def _read_record(data: memoryview | bytes, pos: int, end: int) -> tuple[Record, 
         raise CorruptRecord(
             f"record declares {length} bytes but its fields use {pos - record_end + length}"
         )
-    return Record(offset_delta, timestamp_delta, key, value, headers), pos
+    return (offset_delta, timestamp_delta, key, value, headers), pos
 
 
 def _encode_record(out: bytearray, record: Record) -> None:

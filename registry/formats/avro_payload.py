@@ -1,26 +1,32 @@
-"""Avro binary payload validation: fastavro decodes, a path-tracking walker explains failures.
+"""Avro binary payload validation: a generated decoder checks, a path-tracking walker explains.
 
-``AvroPayloadValidator(schema_json)`` parses the schema with fastavro once;
-calling it with a payload (the Avro binary encoding of one datum, without
-Confluent's magic byte and schema id) returns the decoded value as fastavro's
-``schemaless_reader`` gives it, and refuses trailing bytes. fastavro's own
-errors say little (``EOFError``, ``IndexError: list index out of range``), so
-when it fails the payload is walked again by a small reader that tracks where
-it is and names the field: ``#/items/2/price: truncated: need 8 bytes, 3 left``.
-The walker runs only on the failure path, so valid payloads pay fastavro's cost alone.
+``AvroPayloadValidator(schema_json)`` parses the schema with fastavro once and
+generates its decoder (``registry.formats.avro_decode``); calling it with a
+payload (the Avro binary encoding of one datum, without Confluent's magic
+byte and schema id) returns the decoded value as fastavro's
+``schemaless_reader`` gives it — or, with ``fields``, only those top-level
+fields of a record, the rest checked but not built (what the produce gate's
+rules read) — and refuses trailing bytes. The decoder's own errors say
+little, so when it fails the payload is walked again by a small reader that
+tracks where it is and names the field: ``#/items/2/price: truncated: need 8
+bytes, 3 left``. The walker runs only on the failure path.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Collection
 from typing import Any
 
 import fastavro
 
+from registry.formats.avro_decode import ZERO_WIDTH_ITEMS, compile_decoder, zero_width
 from registry.formats.base import PayloadInvalid
 
 __all__ = ["AvroPayloadValidator"]
+
+log = logging.getLogger(__name__)
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
@@ -28,11 +34,29 @@ _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 class AvroPayloadValidator:
     """Decode-and-check for one Avro schema (``registry.formats.base.PayloadValidator``)."""
 
-    def __init__(self, schema_json: Any) -> None:
+    def __init__(self, schema_json: Any, fields: Collection[str] | None = None) -> None:
         self._named: dict[str, Any] = {}
         self._schema = fastavro.parse_schema(schema_json, named_schemas=self._named)
+        self.decode: Callable[[bytes], Any] | None
+        """The generated decoder alone (raises anything on a bad payload), if there is one."""
+        try:
+            self.decode = compile_decoder(self._schema, self._named, fields)
+        except Exception as error:  # e.g. nested deeper than Python compiles: fastavro decodes it
+            log.warning(
+                "no generated Avro decoder (%s: %s); fastavro decodes", type(error).__name__, error
+            )
+            self.decode = None
 
     def __call__(self, payload: bytes) -> Any:
+        decode = self.decode
+        if decode is None:
+            return self._fastavro(payload)
+        try:
+            return decode(payload)
+        except Exception as error:  # IndexError at the end, UnicodeDecodeError, Invalid...
+            raise self._explain(payload, error) from None
+
+    def _fastavro(self, payload: bytes) -> Any:
         stream = io.BytesIO(payload)
         try:
             value = fastavro.schemaless_reader(stream, self._schema, None)
@@ -52,6 +76,12 @@ class AvroPayloadValidator:
             return found
         except RecursionError:
             return PayloadInvalid("#: the payload is nested too deeply to decode", "#")
+        if walker.pos != len(payload):
+            return PayloadInvalid(
+                f"#: {len(payload) - walker.pos} bytes after the end of the Avro record", "#"
+            )
+        if isinstance(error, RecursionError):
+            return PayloadInvalid("#: the payload is nested too deeply to decode", "#")
         detail = str(error) or type(error).__name__
         return PayloadInvalid(f"#: not valid Avro for the schema ({detail})", "#")
 
@@ -63,6 +93,7 @@ class _Walker:
         self.data = data
         self.pos = 0
         self.named = named
+        self.zero_width_left = ZERO_WIDTH_ITEMS
 
     def fail(self, path: str, message: str) -> PayloadInvalid:
         return PayloadInvalid(f"{path}: {message}", path)
@@ -124,9 +155,11 @@ class _Walker:
         elif kind == "fixed":
             self.take(schema["size"], path)
         elif kind == "array":
-            self.blocks(path, lambda item_path: self.read(schema["items"], item_path))
+            items = schema["items"]
+            empty = zero_width(items, self.named)
+            self.blocks(path, lambda item_path: self.read(items, item_path), empty)
         elif kind == "map":
-            self.blocks(path, lambda _: self.map_entry(schema["values"], path))
+            self.blocks(path, lambda _: self.map_entry(schema["values"], path), False)
         else:
             self.read(kind, path)  # {"type": "long", "logicalType": ...} and the like
 
@@ -138,7 +171,7 @@ class _Walker:
             raise self.fail(path, "a map key is not valid UTF-8") from None
         self.read(values, f"{path}/{_escape(name)}")
 
-    def blocks(self, path: str, read_item: Callable[[str], None]) -> None:
+    def blocks(self, path: str, read_item: Callable[[str], None], zero_width_items: bool) -> None:
         index = 0
         while True:
             count = self.long(path)
@@ -147,6 +180,10 @@ class _Walker:
             if count < 0:
                 count = -count
                 self.long(path)  # block size in bytes
+            if zero_width_items:  # other items take a byte at least: the data runs out first
+                self.zero_width_left -= count
+                if self.zero_width_left < 0:
+                    raise self.fail(path, f"more than {ZERO_WIDTH_ITEMS} items that take no bytes")
             for _ in range(count):
                 read_item(f"{path}/{index}")
                 index += 1
