@@ -11,8 +11,12 @@ each decoded record:
   rule's ``tags`` (every primitive field when the rule has none), with
   ``value``, ``name``, ``fullName``, ``typeName``, ``tags`` and ``message``
   bound, as Confluent's ``CelFieldExecutor`` does. Field tags come from the
-  Avro field attribute ``confluent:tags`` and ``metadata.tags``
-  (``{"Record.field": ["PII"]}``, ``*`` wildcards).
+  Avro field attribute ``confluent:tags``, JSON Schema's ``confluent:tags``,
+  Protobuf's ``(confluent.field_meta).tags`` and ``metadata.tags``
+  (``{"Record.field": ["PII"]}``, ``*`` wildcards). For Protobuf, ``schema``
+  is the parsed ``ProtobufSchema`` and the fields are those of its first
+  message (``registry.formats.protobuf_fields``), the record as a dict in
+  ``protobuf_values``' rule view.
 
 An expression ``guard ; condition`` passes when the guard is false. A rule
 fails when its condition is not ``true`` (a runtime error fails it too).
@@ -33,6 +37,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from governance.cel import CelError, CelProgram, compile_program
+from registry.formats.protobuf_fields import walk_fields
 
 __all__ = ["FailureAction", "Rule", "RuleFailure", "RuleSet", "compile_rule_set"]
 
@@ -167,7 +172,8 @@ def compile_rule_set(
     rule_set: Mapping[str, Any] | None,
     metadata: Mapping[str, Any] | None,
 ) -> RuleSet:
-    """The write-time condition rules of a schema (``schema`` is its parsed JSON form).
+    """The write-time condition rules of a schema (``schema`` is its parsed JSON form;
+    for PROTOBUF the parsed ``ProtobufSchema``).
 
     Raises ``CelError`` when an expression does not compile (the gate refuses
     records of such a schema rather than skip the rule).
@@ -282,6 +288,8 @@ def _field_targets(
 ) -> Iterator[FieldTarget]:
     if schema_type.upper() == "JSON":
         yield from _json_targets(schema, (), "", metadata)
+    elif schema_type.upper() == "PROTOBUF":
+        yield from _protobuf_targets(schema, metadata)
     else:
         yield from _avro_targets(schema, (), metadata, None, set())
 
@@ -327,6 +335,16 @@ def _avro_type_name(schema: Any) -> str | None:
         if kind in _PRIMITIVES:
             return str(kind).upper()
     return None
+
+
+def _protobuf_targets(schema: Any, metadata: Mapping[str, Any] | None) -> Iterator[FieldTarget]:
+    """The primitive fields of the schema's first message, through singular nested messages."""
+    if schema is None:
+        return
+    for field in walk_fields(schema):
+        if field.singular and field.primitive:
+            tags = field_tags(field.full_name, field.tags, metadata)
+            yield FieldTarget(field.path, field.name, field.full_name, field.kind, tags)
 
 
 def _json_targets(

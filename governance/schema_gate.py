@@ -6,8 +6,10 @@ Per record part (value, and key when ``charter.key.schema.validation`` says so):
   id the registry knows, registered (live) under the record's subject
   (``<topic>-value``, the record's full name, or ``<topic>-<record name>``);
 - ``full``: also the payload decodes with that schema (the format's
-  ``payload_validator``) and passes the WRITE-mode CONDITION rules of its
-  ``ruleSet.domainRules`` (``governance.rules``);
+  ``payload_validator``; for Protobuf the message-index array, then the
+  message it names) and passes the WRITE-mode CONDITION rules of its
+  ``ruleSet.domainRules`` (``governance.rules``; a Protobuf message is bound
+  as a dict, ``registry.formats.protobuf_values``' rule view);
 - and, on every inspected topic, the ``produce`` policies of the engine
   (``max-record-bytes``).
 
@@ -31,7 +33,7 @@ import dataclasses
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from governance.audit import AuditSink
@@ -53,6 +55,8 @@ from governance.lineage import LineageKey, LineageRecorder
 from governance.policies import HookPoint, RecordContext
 from governance.rules import EMPTY, FailureAction, RuleSet, compile_rule_set
 from registry.formats.base import ParsedSchema, PayloadInvalid, PayloadValidator
+from registry.formats.protobuf_fields import first_message
+from registry.formats.protobuf_values import View, to_python
 from registry.store import StoredSchema
 
 __all__ = ["CompiledSchema", "SchemaGate", "SchemaLookup"]
@@ -87,6 +91,7 @@ class CompiledSchema:
     validator: PayloadValidator
     rules: RuleSet
     rules_error: str | None  # a rule that does not compile: records of this schema are refused
+    rule_value: Callable[[Any], Any] | None = None  # decoded value -> what rules see (Protobuf)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -244,6 +249,11 @@ class SchemaGate:
             return _Failure(f"{where}: {compiled.rules_error}")
         if compiled.rules is EMPTY:
             return None
+        if compiled.rule_value is not None:
+            try:
+                message = compiled.rule_value(message)
+            except Exception as error:  # a converter bug is a refusal, not a crash
+                return _Failure(f"{where}: the {part} cannot be read by the rules: {error}")
         failures = compiled.rules.evaluate(message)
         if not failures:
             return None
@@ -285,13 +295,11 @@ class SchemaGate:
         if stored is None:
             raise LookupError(f"schema id {schema_id} is not registered")
         parsed = self.schemas.parsed(schema_id)
-        try:
-            schema_json: Any = json.loads(stored.schema_text)
-        except ValueError:
-            schema_json = None
+        protobuf = stored.schema_type.upper() == "PROTOBUF"
+        schema_form: Any = parsed if protobuf else _json_or_none(stored.schema_text)
         try:
             rules = compile_rule_set(
-                stored.schema_type, schema_json, stored.rule_set, stored.metadata
+                stored.schema_type, schema_form, stored.rule_set, stored.metadata
             )
             rules_error = None
         except CelError as error:
@@ -299,10 +307,11 @@ class SchemaGate:
         compiled = CompiledSchema(
             schema_id,
             stored.schema_type,
-            _record_name(stored.schema_type, schema_json),
+            first_message(parsed) if protobuf else _record_name(stored.schema_type, schema_form),
             parsed.payload_validator,
             rules,
             rules_error,
+            _protobuf_rule_value if protobuf else None,
         )
         with self._lock:
             if len(self._compiled) >= _COMPILED_CACHE_SIZE:
@@ -322,6 +331,18 @@ class SchemaGate:
             self.audit.record(
                 context.principal, "produce", f"topic:{context.topic}", "rejected", reason
             )
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _protobuf_rule_value(message: Any) -> Any:
+    """A decoded Protobuf message as CEL rules see it (Confluent's binding: enums as numbers)."""
+    return to_python(message, View.RULES)
 
 
 def _schema_id_of(data: bytes | None) -> int | None:
