@@ -19,22 +19,23 @@ only in how some types come out:
 from ``json_format``-style values: enum names or numbers, ``datetime``/``dict``
 for a ``Timestamp``), raising ``ValueMismatch`` with a JSON pointer to the
 field that does not fit (``#/customer/email``). Converters are compiled once
-per message type.
+per message type. ``rule_view(message)`` is the ``RULES`` view as a mapping
+that converts a field only when a rule reads it (``MessageView``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
-import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from google.protobuf import descriptor
 from google.protobuf.message import Message
 
-__all__ = ["ValueMismatch", "View", "from_python", "to_python"]
+__all__ = ["MessageView", "ValueMismatch", "View", "from_python", "rule_view", "to_python"]
 
 FD = descriptor.FieldDescriptor
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -87,35 +88,106 @@ def to_python(message: Message, view: View = View.PYTHON) -> Any:
     return _reader(message.DESCRIPTOR, view)(message)
 
 
-@functools.lru_cache(maxsize=4096)
+_READERS: dict[tuple[Any, View], Callable[[Message], Any]] = {}
+_MAX_READERS = 4096
+
+
 def _reader(message_type: Any, view: View) -> Callable[[Message], Any]:
-    """The converter of one message type (cached: descriptors live as long as their pool)."""
+    """The converter of one message type, built once (nested types resolved on first use)."""
+    key = (message_type, view)
+    found = _READERS.get(key)
+    if found is None:
+        if len(_READERS) >= _MAX_READERS:
+            _READERS.clear()  # many pools came and went: start over
+        found = _READERS[key] = _build_reader(message_type, view)
+    return found
+
+
+_PLAIN, _PRESENCE, _ALWAYS = 0, 1, 2  # how a field is read: a scalar, HasField first, a collection
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Spec:
+    """How to read each field of one message type: ``name -> (how, convert or None)``."""
+
+    fields: dict[str, tuple[int, Callable[[Any], Any] | None]]
+
+
+_SPECS: dict[tuple[Any, View], _Spec] = {}
+
+
+def _spec(message_type: Any, view: View) -> _Spec:
+    key = (message_type, view)
+    found = _SPECS.get(key)
+    if found is None:
+        if len(_SPECS) >= _MAX_READERS:
+            _SPECS.clear()
+        fields: dict[str, tuple[int, Callable[[Any], Any] | None]] = {}
+        for field in message_type.fields:
+            convert = _field_reader(field, view)
+            how = _ALWAYS if field.is_repeated else _PRESENCE if field.has_presence else _PLAIN
+            fields[field.name] = (how, None if convert is _same else convert)
+        found = _SPECS[key] = _Spec(fields)
+    return found
+
+
+def _build_reader(message_type: Any, view: View) -> Callable[[Message], Any]:
     special = _special_reader(message_type.full_name, view)
     if special is not None:
         return special
-    defaults: dict[str, Any] = {}
-    converters: dict[str, Callable[[Any], Any]] = {}
-    for field in message_type.fields:
-        converters[field.name] = _field_reader(field, view)
-        if _is_map(field):
-            defaults[field.name] = {}
-        elif field.is_repeated:
-            defaults[field.name] = []
-        elif not field.has_presence:
-            defaults[field.name] = _scalar_reader(field, view)(field.default_value)
-    plain = {name for name, convert in converters.items() if convert is _same}
+    entries = [
+        (name, how, convert) for name, (how, convert) in _spec(message_type, view).fields.items()
+    ]
 
     def read(message: Message) -> dict[str, Any]:
-        result = dict(defaults)
-        for field, value in message.ListFields():
-            name = field.name
-            if name in plain:
-                result[name] = value
-            elif not field.is_extension:  # extensions are not part of the record
-                result[name] = converters[name](value)
+        result = {}
+        for name, how, convert in entries:
+            if how == _PRESENCE and not message.HasField(name):
+                continue
+            value = getattr(message, name)
+            result[name] = value if convert is None else convert(value)
         return result
 
     return read
+
+
+class MessageView(Mapping[str, Any]):
+    """A message as a read-only mapping that converts a field only when it is read.
+
+    What the rules see (``View.RULES``): a rule that selects two fields of a
+    large record converts those two, not the record.
+    """
+
+    __slots__ = ("_fields", "_message")
+
+    def __init__(self, message: Message, view: View = View.RULES) -> None:
+        self._message = message
+        self._fields = _spec(message.DESCRIPTOR, view).fields
+
+    def __getitem__(self, name: str) -> Any:
+        entry = self._fields.get(name)
+        if entry is None or (entry[0] == _PRESENCE and not self._message.HasField(name)):
+            raise KeyError(name)
+        value = getattr(self._message, name)
+        return value if entry[1] is None else entry[1](value)
+
+    def __contains__(self, name: object) -> bool:
+        entry = self._fields.get(name)  # type: ignore[call-overload]
+        return entry is not None and (
+            entry[0] != _PRESENCE or self._message.HasField(name)  # type: ignore[arg-type]
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._fields if name in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def rule_view(message: Message) -> Any:
+    """What CEL rules bind as ``message``: a ``MessageView`` (or the value of a wrapper type)."""
+    special = _special_reader(message.DESCRIPTOR.full_name, View.RULES)
+    return MessageView(message) if special is None else special(message)
 
 
 def _same(value: Any) -> Any:
@@ -126,21 +198,41 @@ def _field_reader(field: Any, view: View) -> Callable[[Any], Any]:
     if _is_map(field):
         key_field, value_field = field.message_type.fields
         read_key, read_value = _scalar_reader(key_field, view), _scalar_reader(value_field, view)
+        if read_key is _same and read_value is _same:
+            return dict
         return lambda entries: {read_key(k): read_value(v) for k, v in entries.items()}
     single = _scalar_reader(field, view)
     if field.is_repeated:
+        if single is _same:
+            return list
         return lambda items: [single(item) for item in items]
     return single
 
 
 def _scalar_reader(field: Any, view: View) -> Callable[[Any], Any]:
     if field.type in _MESSAGE_TYPES:
-        message_type = field.message_type
-        return lambda value: _reader(message_type, view)(value)
+        return _Nested(field.message_type, view)
     if field.type == FD.TYPE_ENUM and view is View.PYTHON:
         names = {value.number: value.name for value in field.enum_type.values}
         return lambda number: names.get(number, number)
     return _same
+
+
+class _Nested:
+    """A nested message's converter, looked up on first use (types may be recursive)."""
+
+    __slots__ = ("_read", "message_type", "view")
+
+    def __init__(self, message_type: Any, view: View) -> None:
+        self.message_type = message_type
+        self.view = view
+        self._read: Callable[[Message], Any] | None = None
+
+    def __call__(self, value: Message) -> Any:
+        read = self._read
+        if read is None:
+            read = self._read = _reader(self.message_type, self.view)
+        return read(value)
 
 
 def _special_reader(full_name: str, view: View) -> Callable[[Message], Any] | None:

@@ -130,6 +130,7 @@ class ProtobufPayloadValidator:
     def __init__(self, pool: descriptor_pool.DescriptorPool, file_name: str) -> None:
         self._file = pool.FindFileByName(file_name)
         self._classes: dict[bytes, Any] = {}
+        self._first: tuple[Any, bool] | None = None  # the entry of [0], once built
         self._lock = threading.Lock()
 
     def message_class(self, indexes: Sequence[int]) -> Any:
@@ -150,19 +151,24 @@ class ProtobufPayloadValidator:
         return found
 
     def __call__(self, payload: bytes) -> Any:
-        if payload[:1] == b"\x00":  # the [0] shortcut: skip the varint reader
-            entry, offset = self._classes.get(b"\x00"), 1
-            if entry is None:
-                entry = self._entry_or_invalid([0])
+        first = self._first
+        if first is not None and payload[:1] == b"\x00":  # the [0] shortcut, the usual case
+            message_class, check_required = first
+            body = payload[1:]
         else:
-            try:
-                indexes, offset = read_message_indexes(payload)
-            except ValueError as error:
-                raise ProtobufPayloadInvalid(f"#: {error}", "#") from None
-            entry = self._entry_or_invalid(indexes)
-        message_class, check_required = entry
+            if payload[:1] == b"\x00":
+                entry, offset = self._entry_or_invalid([0]), 1
+                self._first = entry
+            else:
+                try:
+                    indexes, offset = read_message_indexes(payload)
+                except ValueError as error:
+                    raise ProtobufPayloadInvalid(f"#: {error}", "#") from None
+                entry = self._entry_or_invalid(indexes)
+            message_class, check_required = entry
+            body = payload[offset:]
         try:
-            message = message_class.FromString(payload[offset:])
+            message = message_class.FromString(body)
         except DecodeError as error:
             raise ProtobufPayloadInvalid(
                 f"#: the payload is not a valid {message_class.DESCRIPTOR.full_name} ({error})", "#"

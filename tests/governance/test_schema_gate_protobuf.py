@@ -9,6 +9,7 @@ import pytest
 
 from governance.gate import ACCEPT, GateConfig, GateContext, GateRecord, Reject, Route
 from governance.gate import SubjectNameStrategy as Strategy
+from governance.lineage import LineageRecorder
 from governance.schema_gate import SchemaGate
 from registry.formats import get_format
 from registry.formats.base import ParsedSchema, ResolvedReference
@@ -214,3 +215,19 @@ def test_record_name_strategy_uses_the_first_message() -> None:
     gate = SchemaGate(lookup)
     context = _context(value_subject_strategy=Strategy.RECORD)
     assert gate.check(context, _records(_order())) is ACCEPT
+
+
+def test_a_batch_of_two_schemas_is_counted_per_schema_in_lineage() -> None:
+    lookup = Lookup()
+    lookup.add(1, "t-value")
+    lookup.add(2, "t-value", rule_set=_rule(type="CEL", expr="message.id > 0"))
+    lineage = LineageRecorder(None)
+    gate = SchemaGate(lookup, lineage=lineage)
+    one = _order()
+    two = b"\x00\x00\x00\x00\x02" + one[5:]
+    assert gate.check(_context(), _records(one, two, two)) is ACCEPT
+    assert {(e["schema_id"], e["count"]) for e in lineage.snapshot()} == {(1, 1), (2, 2)}
+    # one record failing the rule of schema 2 sends the whole batch the general way
+    bad = b"\x00\x00\x00\x00\x02" + _order(id=0)[5:]
+    verdict = gate.check(_context(), _records(one, bad))
+    assert isinstance(verdict, Reject) and [e.index for e in verdict.errors] == [1]
