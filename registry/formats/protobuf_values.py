@@ -29,6 +29,7 @@ import dataclasses
 import datetime
 import enum
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -56,6 +57,10 @@ _INT_RANGES = {
     FD.TYPE_FIXED64: (0, 2**64 - 1),
 }
 _MESSAGE_TYPES = (FD.TYPE_MESSAGE, FD.TYPE_GROUP)
+_INT64_TYPES = frozenset(
+    {FD.TYPE_INT64, FD.TYPE_SINT64, FD.TYPE_SFIXED64, FD.TYPE_UINT64, FD.TYPE_FIXED64}
+)
+_DIGITS = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 class View(enum.Enum):
@@ -336,8 +341,8 @@ def _scalar(field: Any, value: Any, path: str) -> Any:
     kind = field.type
     if kind in _INT_RANGES:
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.lstrip("-").isdigit():  # json_format's int64
-                value = int(value)
+            if kind in _INT64_TYPES and isinstance(value, str) and _DIGITS.fullmatch(value):
+                value = int(value)  # 64-bit integers as json_format writes them
             else:
                 raise ValueMismatch(path, f"expected an integer, got {_kind(value)}")
         low, high = _INT_RANGES[kind]
