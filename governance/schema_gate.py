@@ -199,19 +199,22 @@ class SchemaGate:
         rule) answers None and the batch takes the general path, which says why.
         """
         by_frame: dict[bytes, tuple[Any, ...]] = {}
+        frame, entry = b"\xff", None  # the last record's frame and entry: most batches have one
         for record in records:
             data = record.value
             if data is None:
                 return None
-            entry = by_frame.get(data[:_HEADER])
-            if entry is None:
-                entry = self._frame_entry(context, data)
+            if entry is None or not data.startswith(frame):
+                frame = data[:_HEADER]
+                entry = by_frame.get(frame)
                 if entry is None:
-                    return None
-                by_frame[data[:_HEADER]] = entry
-            validator, rules, rule_value, _ = entry
+                    entry = self._frame_entry(context, data)
+                    if entry is None:
+                        return None
+                    by_frame[frame] = entry
+            decode, whole_frame, rules, rule_value, _ = entry
             try:
-                message = validator(data[_HEADER:])
+                message = decode(data) if whole_frame else decode(data[_HEADER:])
                 if rules is not None and rules.evaluate(
                     message if rule_value is None else rule_value(message)
                 ):
@@ -219,10 +222,10 @@ class SchemaGate:
             except Exception:  # the general path names it
                 return None
         if len(by_frame) == 1:
-            return {next(iter(by_frame.values()))[3]: len(records)}
+            return {next(iter(by_frame.values()))[4]: len(records)}
         counts: dict[int | None, int] = {}
         for record in records:
-            schema_id = by_frame[record.value[:_HEADER]][3]  # type: ignore[index]
+            schema_id = by_frame[record.value[:_HEADER]][4]  # type: ignore[index]
             counts[schema_id] = counts.get(schema_id, 0) + 1
         return counts
 
@@ -234,7 +237,10 @@ class SchemaGate:
             return None
         compiled = resolved.compiled
         rules = None if compiled.rules is EMPTY else compiled.rules
-        return compiled.validator, rules, compiled.rule_value, resolved.schema_id
+        # a validator that reads the whole frame saves copying the payload out of it
+        framed = getattr(compiled.validator, "decode_framed", None)
+        decode = compiled.validator if framed is None else framed
+        return decode, framed is not None, rules, compiled.rule_value, resolved.schema_id
 
     # -- one record ----------------------------------------------------------------------------
 

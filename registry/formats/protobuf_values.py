@@ -93,18 +93,19 @@ def to_python(message: Message, view: View = View.PYTHON) -> Any:
     return _reader(message.DESCRIPTOR, view)(message)
 
 
-_READERS: dict[tuple[Any, View], Callable[[Message], Any]] = {}
+_READERS: dict[bool, dict[Any, Callable[[Message], Any]]] = {True: {}, False: {}}
 _MAX_READERS = 4096
+# Caches are keyed by ``view is View.RULES``: hashing an Enum member runs Python code.
 
 
 def _reader(message_type: Any, view: View) -> Callable[[Message], Any]:
     """The converter of one message type, built once (nested types resolved on first use)."""
-    key = (message_type, view)
-    found = _READERS.get(key)
+    readers = _READERS[view is View.RULES]
+    found = readers.get(message_type)
     if found is None:
-        if len(_READERS) >= _MAX_READERS:
-            _READERS.clear()  # many pools came and went: start over
-        found = _READERS[key] = _build_reader(message_type, view)
+        if len(readers) >= _MAX_READERS:
+            readers.clear()  # many pools came and went: start over
+        found = readers[message_type] = _build_reader(message_type, view)
     return found
 
 
@@ -118,21 +119,21 @@ class _Spec:
     fields: dict[str, tuple[int, Callable[[Any], Any] | None]]
 
 
-_SPECS: dict[tuple[Any, View], _Spec] = {}
+_SPECS: dict[bool, dict[Any, _Spec]] = {True: {}, False: {}}
 
 
 def _spec(message_type: Any, view: View) -> _Spec:
-    key = (message_type, view)
-    found = _SPECS.get(key)
+    specs = _SPECS[view is View.RULES]
+    found = specs.get(message_type)
     if found is None:
-        if len(_SPECS) >= _MAX_READERS:
-            _SPECS.clear()
+        if len(specs) >= _MAX_READERS:
+            specs.clear()
         fields: dict[str, tuple[int, Callable[[Any], Any] | None]] = {}
         for field in message_type.fields:
             convert = _field_reader(field, view)
             how = _ALWAYS if field.is_repeated else _PRESENCE if field.has_presence else _PLAIN
             fields[field.name] = (how, None if convert is _same else convert)
-        found = _SPECS[key] = _Spec(fields)
+        found = specs[message_type] = _Spec(fields)
     return found
 
 

@@ -182,6 +182,19 @@ class ProtobufPayloadValidator:
             )
         return message
 
+    def decode_framed(self, frame: bytes) -> Any:
+        """``self(frame[5:])`` for a whole Confluent frame, without copying the payload twice."""
+        first = self._first
+        if first is not None and frame[5:6] == b"\x00":
+            message_class, check_required = first
+            try:
+                message = message_class.FromString(frame[6:])
+            except DecodeError:
+                return self(frame[5:])  # the general path explains
+            if not check_required:
+                return message
+        return self(frame[5:])
+
     def _entry_or_invalid(self, indexes: Sequence[int]) -> tuple[Any, bool]:
         try:
             return self._entry(indexes)
