@@ -200,6 +200,10 @@ class SchemaGate:
         """
         by_frame: dict[bytes, tuple[Any, ...]] = {}
         frame, entry = b"\xff", None  # the last record's frame and entry: most batches have one
+        decode: Any = None
+        whole_frame = False
+        rules: RuleSet | None = None
+        rule_value: Callable[[Any], Any] | None = None
         for record in records:
             data = record.value
             if data is None:
@@ -212,7 +216,7 @@ class SchemaGate:
                     if entry is None:
                         return None
                     by_frame[frame] = entry
-            decode, whole_frame, rules, rule_value, _ = entry
+                decode, whole_frame, rules, rule_value, _ = entry
             try:
                 message = decode(data) if whole_frame else decode(data[_HEADER:])
                 if rules is not None and rules.evaluate(
