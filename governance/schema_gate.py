@@ -34,6 +34,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any, Protocol
 
 from governance.audit import AuditSink
@@ -100,6 +101,44 @@ class _Failure:
     action: FailureAction = FailureAction.ERROR
     dlq_topic: str | None = None
     details: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FrameCheck:
+    """How the values of one 5-byte frame are checked in one pass."""
+
+    validator: PayloadValidator
+    rules: RuleSet | None
+    rule_value: Callable[[Any], Any] | None
+    schema_id: int
+
+    def all_pass(self, frames: Sequence[bytes]) -> bool:
+        """Whether every value decodes and passes every rule (no reason kept: a False is
+        checked again by the general path). Validators that read whole frames
+        (``validate_frames``, ``decode_framed``: Protobuf) save a copy per record."""
+        validator = self.validator
+        rules = self.rules
+        try:
+            if rules is None:
+                validate_frames = getattr(validator, "validate_frames", None)
+                if validate_frames is not None:
+                    validate_frames(frames)
+                else:
+                    for frame in frames:
+                        validator(frame[_HEADER:])
+                return True
+            rule_value = self.rule_value
+            decode_framed = getattr(validator, "decode_framed", None)
+            for frame in frames:
+                if decode_framed is not None:
+                    message = decode_framed(frame)
+                else:
+                    message = validator(frame[_HEADER:])
+                if rules.evaluate(message if rule_value is None else rule_value(message)):
+                    return False
+        except Exception:
+            return False
+        return True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -194,57 +233,45 @@ class SchemaGate:
     ) -> dict[int | None, int] | None:
         """The records per schema id when every value passes ``full`` checks; else None.
 
-        The common batch, checked in one tight loop (the schema resolved once per
-        distinct 5-byte frame). Any doubt (a tombstone, a refusal, a failing
-        rule) answers None and the batch takes the general path, which says why.
+        The common batch — every value framed, most often all with one schema —
+        is decoded per distinct 5-byte frame in one pass (``_FrameCheck``). Any
+        doubt (a tombstone, a refusal, a failing rule of any ``onFailure``)
+        answers None and the batch takes the general path, which says why.
         """
-        by_frame: dict[bytes, tuple[Any, ...]] = {}
-        frame, entry = b"\xff", None  # the last record's frame and entry: most batches have one
-        decode: Any = None
-        whole_frame = False
-        rules: RuleSet | None = None
-        rule_value: Callable[[Any], Any] | None = None
-        for record in records:
-            data = record.value
-            if data is None:
-                return None
-            if entry is None or not data.startswith(frame):
-                frame = data[:_HEADER]
-                entry = by_frame.get(frame)
-                if entry is None:
-                    entry = self._frame_entry(context, data)
-                    if entry is None:
-                        return None
-                    by_frame[frame] = entry
-                decode, whole_frame, rules, rule_value, _ = entry
-            try:
-                message = decode(data) if whole_frame else decode(data[_HEADER:])
-                if rules is not None and rules.evaluate(
-                    message if rule_value is None else rule_value(message)
-                ):
-                    return None
-            except Exception:  # the general path names it
-                return None
-        if len(by_frame) == 1:
-            return {next(iter(by_frame.values()))[4]: len(records)}
+        values = [record.value for record in records]
+        try:
+            frame = values[0][:_HEADER]  # type: ignore[index]
+            one_frame = all(map(bytes.startswith, values, repeat(frame)))  # type: ignore[arg-type]
+        except (TypeError, IndexError):  # a tombstone, or no records
+            return None
+        groups: dict[bytes, list[bytes]]
+        if one_frame:
+            groups = {frame: values}  # type: ignore[dict-item]
+        else:
+            groups = {}
+            for value in values:
+                groups.setdefault(value[:_HEADER], []).append(value)  # type: ignore[index]
         counts: dict[int | None, int] = {}
-        for record in records:
-            schema_id = by_frame[record.value[:_HEADER]][4]  # type: ignore[index]
-            counts[schema_id] = counts.get(schema_id, 0) + 1
+        for group_frame, group in groups.items():
+            check = self._frame_check(context, group_frame)
+            if check is None or not check.all_pass(group):
+                return None
+            counts[check.schema_id] = counts.get(check.schema_id, 0) + len(group)
         return counts
 
-    def _frame_entry(self, context: GateContext, data: bytes) -> tuple[Any, ...] | None:
-        if len(data) < _HEADER or data[0] != _MAGIC:
+    def _frame_check(self, context: GateContext, frame: bytes) -> _FrameCheck | None:
+        if len(frame) < _HEADER or frame[0] != _MAGIC:
             return None
-        resolved = self._resolve(context, "value", int.from_bytes(data[1:_HEADER], "big"))
+        resolved = self._resolve(context, "value", int.from_bytes(frame[1:_HEADER], "big"))
         if isinstance(resolved, _Failure) or resolved.compiled.rules_error is not None:
             return None
         compiled = resolved.compiled
-        rules = None if compiled.rules is EMPTY else compiled.rules
-        # a validator that reads the whole frame saves copying the payload out of it
-        framed = getattr(compiled.validator, "decode_framed", None)
-        decode = compiled.validator if framed is None else framed
-        return decode, framed is not None, rules, compiled.rule_value, resolved.schema_id
+        return _FrameCheck(
+            compiled.validator,
+            None if compiled.rules is EMPTY else compiled.rules,
+            compiled.rule_value,
+            resolved.schema_id,
+        )
 
     # -- one record ----------------------------------------------------------------------------
 

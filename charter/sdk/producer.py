@@ -80,8 +80,9 @@ class Producer:
         ``schema`` is an Avro schema (dict or JSON text), a JSON Schema, a
         dataclass or marshmallow schema, ``.proto`` text or a generated Protobuf
         message class, or None: the latest version of ``<topic>-value`` (or, for
-        a dataclass or a Protobuf message instance, its own class's schema). ``key`` is sent as bytes (str is UTF-8 encoded)
-        unless ``key_schema`` is given, then serialized under ``<topic>-key``.
+        a dataclass or a Protobuf message instance, its own class's schema).
+        ``key`` is sent as bytes (str is UTF-8 encoded) unless ``key_schema`` is
+        given, then serialized under ``<topic>-key``.
         """
         try:
             value_bytes = None if value is None else self._value_bytes(topic, value, schema)

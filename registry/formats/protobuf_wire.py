@@ -185,15 +185,33 @@ class ProtobufPayloadValidator:
     def decode_framed(self, frame: bytes) -> Any:
         """``self(frame[5:])`` for a whole Confluent frame, without copying the payload twice."""
         first = self._first
-        if first is not None and frame[5:6] == b"\x00":
-            message_class, check_required = first
+        if first is not None and not first[1] and frame[5:6] == b"\x00":
             try:
-                message = message_class.FromString(frame[6:])
+                return first[0].FromString(frame[6:])
             except DecodeError:
-                return self(frame[5:])  # the general path explains
-            if not check_required:
-                return message
+                pass  # the general path explains
         return self(frame[5:])
+
+    def validate_frames(self, frames: Sequence[bytes]) -> None:
+        """Check whole Confluent frames, dropping each message once decoded (the gate's
+        batches without rules); raises ``ProtobufPayloadInvalid`` for the first bad one."""
+        first = self._first
+        if first is None and self._file.message_types_by_name:
+            first = self._first = self._entry_or_invalid([0])
+        if first is None or first[1]:  # no first message, or required fields to check
+            for frame in frames:
+                self(frame[5:])
+            return
+        from_string = first[0].FromString
+        try:
+            for frame in frames:
+                if frame[5] == 0:
+                    from_string(frame[6:])
+                else:
+                    self(frame[5:])
+        except (DecodeError, IndexError):
+            for frame in frames:
+                self(frame[5:])  # raises the error naming what is wrong
 
     def _entry_or_invalid(self, indexes: Sequence[int]) -> tuple[Any, bool]:
         try:
