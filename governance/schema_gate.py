@@ -58,6 +58,7 @@ from governance.rules import EMPTY, FailureAction, RuleSet, compile_rule_set
 from registry.formats.base import ParsedSchema, PayloadInvalid, PayloadValidator
 from registry.formats.protobuf_fields import first_message
 from registry.formats.protobuf_values import rule_view
+from registry.formats.protobuf_wire import read_message_indexes
 from registry.store import StoredSchema
 
 __all__ = ["CompiledSchema", "SchemaGate", "SchemaLookup"]
@@ -266,6 +267,11 @@ class SchemaGate:
         if isinstance(resolved, _Failure) or resolved.compiled.rules_error is not None:
             return None
         compiled = resolved.compiled
+        if (
+            compiled.schema_type.upper() == "PROTOBUF"
+            and context.config.value_subject_strategy is not SubjectNameStrategy.TOPIC
+        ):
+            return None  # the subject depends on each record's message: the general path
         return _FrameCheck(
             compiled.validator,
             None if compiled.rules is EMPTY else compiled.rules,
@@ -299,24 +305,31 @@ class SchemaGate:
                 None,
             )
         schema_id = int.from_bytes(data[1:_HEADER], "big")
-        key = (part, schema_id)
+        record_name = None
+        if _strategy(context, part) is not SubjectNameStrategy.TOPIC:
+            record_name = self._message_name(schema_id, data)
+        key = (part, schema_id, record_name)
         resolved = memo.get(key)
         if resolved is None:
-            resolved = memo[key] = self._resolve(context, part, schema_id)
+            resolved = memo[key] = self._resolve(context, part, schema_id, record_name)
         if isinstance(resolved, _Failure):
             return resolved, schema_id
         if validation is Validation.ID:
             return None, schema_id
         return self._check_payload(resolved, part, data), schema_id
 
-    def _resolve(self, context: GateContext, part: str, schema_id: int) -> _Resolved | _Failure:
+    def _resolve(
+        self, context: GateContext, part: str, schema_id: int, record_name: str | None = None
+    ) -> _Resolved | _Failure:
+        """The subject version of ``schema_id``; ``record_name`` overrides the schema's own
+        for the record-name strategies (the Protobuf message a record names)."""
         if self.schemas.schema(schema_id) is None:
             return _Failure(f"the {part}'s schema id {schema_id} is not registered")
         try:
             compiled = self.compiled(schema_id)
         except Exception as error:  # a schema that does not parse any more (a reference gone)
             return _Failure(f"the {part}'s schema id {schema_id} cannot be used: {error}")
-        subject = _subject(context, part, compiled)
+        subject = _subject(context, part, record_name or compiled.record_name)
         if subject is None:
             return _Failure(
                 f"the {part}'s schema id {schema_id} has no record name for the "
@@ -328,6 +341,22 @@ class SchemaGate:
                 f"the {part}'s schema id {schema_id} is not registered under subject {subject}"
             )
         return _Resolved(schema_id, subject, version, compiled)
+
+    def _message_name(self, schema_id: int, data: bytes) -> str | None:
+        """The full name of the Protobuf message a record's index array names, as Confluent's
+        serializers name the subject after it; None for other formats or a bad array (the
+        payload check then says what is wrong)."""
+        try:
+            compiled = self.compiled(schema_id)
+        except Exception:
+            return None
+        if compiled.schema_type.upper() != "PROTOBUF":
+            return None
+        try:
+            indexes, _ = read_message_indexes(data, _HEADER)
+            return str(compiled.validator.message_class(indexes).DESCRIPTOR.full_name)  # type: ignore[attr-defined]
+        except (ValueError, AttributeError):
+            return None
 
     def _check_payload(self, resolved: _Resolved, part: str, data: bytes) -> _Failure | None:
         compiled = resolved.compiled
@@ -450,15 +479,15 @@ def _strategy(context: GateContext, part: str) -> SubjectNameStrategy:
     return config.value_subject_strategy if part == "value" else config.key_subject_strategy
 
 
-def _subject(context: GateContext, part: str, compiled: CompiledSchema) -> str | None:
+def _subject(context: GateContext, part: str, record_name: str | None) -> str | None:
     strategy = _strategy(context, part)
     if strategy is SubjectNameStrategy.TOPIC:
         return f"{context.topic}-{part}"
-    if compiled.record_name is None:
+    if record_name is None:
         return None
     if strategy is SubjectNameStrategy.RECORD:
-        return compiled.record_name
-    return f"{context.topic}-{compiled.record_name}"
+        return record_name
+    return f"{context.topic}-{record_name}"
 
 
 def _record_name(schema_type: str, schema_json: Any) -> str | None:

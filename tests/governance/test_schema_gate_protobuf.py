@@ -209,12 +209,21 @@ def test_dlq_routing_and_a_rule_that_does_not_compile() -> None:
     assert "does not compile" in _refusal(broken, _order())
 
 
-def test_record_name_strategy_uses_the_first_message() -> None:
+def test_record_name_strategies_use_the_message_each_record_names() -> None:
     lookup = Lookup()
-    lookup.add(1, "acme.Order")
+    lookup.add(1, "acme.Refund")  # as Confluent's serializer names a Refund's subject
     gate = SchemaGate(lookup)
-    context = _context(value_subject_strategy=Strategy.RECORD)
-    assert gate.check(context, _records(_order())) is ACCEPT
+    refund_class = SCHEMA.payload_validator.message_class([1])
+    refund = framed(1, b"\x02\x02" + refund_class(order_id=3).SerializeToString())
+    record = _context(value_subject_strategy=Strategy.RECORD)
+    assert gate.check(record, _records(refund)) is ACCEPT
+    verdict = gate.check(record, _records(_order()))  # an Order: subject acme.Order
+    assert isinstance(verdict, Reject)
+    assert "not registered under subject acme.Order" in verdict.errors[0].message
+    lookup.add(1, "t-acme.Order")
+    topic_record = _context(value_subject_strategy=Strategy.TOPIC_RECORD)
+    assert gate.check(topic_record, _records(_order(), _order())) is ACCEPT
+    assert isinstance(gate.check(topic_record, _records(refund)), Reject)
 
 
 def test_a_batch_of_two_schemas_is_counted_per_schema_in_lineage() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 from confluent_kafka import KafkaError
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient, record_subject_name_strategy
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from kafka import KafkaProducer
 from kafka.errors import InvalidRecordError
@@ -187,3 +187,20 @@ def test_kafka_python_sees_the_rejection(stack: Stack, generated: ModuleType) ->
             producer.send("pb-kp", framed(schema_id, b"\x00\xff")).get(timeout=30)
     finally:
         producer.close(timeout=10)
+
+
+def test_record_name_strategy_with_confluents_serializer(
+    stack: Stack, generated: ModuleType
+) -> None:
+    stack.create_topic("pb-refunds", charter__value__subject__name__strategy="record")
+    client = SchemaRegistryClient({"url": stack.registry_url})
+    serializer = ProtobufSerializer(
+        generated.Refund, client, {"subject.name.strategy": record_subject_name_strategy}
+    )
+    refund = serializer(generated.Refund(order_id=9), value_context("pb-refunds"))
+    assert refund[5:7] == b"\x02\x02"  # [1]: the second message of the file
+    stack.settle()
+    assert _send(stack, "pb-refunds", [refund]) == [None]  # subject gate.interop.Refund
+    order = framed(wire_schema_id(refund), b"\x00" + _order(generated, 1, 1.0).SerializeToString())
+    text = _wire(stack, "pb-refunds", [order]).record_errors[0].batch_index_error_message
+    assert "not registered under subject gate.interop.Order" in text
