@@ -14,9 +14,9 @@ each decoded record:
   Avro field attribute ``confluent:tags``, JSON Schema's ``confluent:tags``,
   Protobuf's ``(confluent.field_meta).tags`` and ``metadata.tags``
   (``{"Record.field": ["PII"]}``, ``*`` wildcards). For Protobuf, ``schema``
-  is the parsed ``ProtobufSchema`` and the fields are those of its first
-  message (``registry.formats.protobuf_fields``), the record as a dict in
-  ``protobuf_values``' rule view.
+  is the parsed ``ProtobufSchema``; a record's fields are those of the message
+  its index array names (``registry.formats.protobuf_fields``), the record a
+  ``protobuf_values.MessageView``.
 
 An expression ``guard ; condition`` passes when the guard is false. A rule
 fails when its condition is not ``true`` (a runtime error fails it too).
@@ -37,7 +37,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from governance.cel import CelError, CelProgram, compile_program
-from registry.formats.protobuf_fields import walk_fields
+from registry.formats.protobuf_fields import file_messages, walk_fields
 
 __all__ = ["FailureAction", "Rule", "RuleFailure", "RuleSet", "compile_rule_set"]
 
@@ -78,6 +78,11 @@ class Rule:
     fields: tuple[FieldTarget, ...] = ()
     message_fields: tuple[str, ...] | None = None
     """The only top-level fields of ``message`` the expressions read (None: maybe all)."""
+    fields_by_message: Mapping[str, tuple[FieldTarget, ...]] | None = dataclasses.field(
+        default=None, compare=False
+    )
+    """Protobuf: the CEL_FIELD targets of each message of the file, by full name; a record
+    (a view with ``message_name``) is checked against its own message's fields."""
 
     def message_binding(self, message: Any) -> Any:
         """``message`` as the rule sees it: only the fields it reads, when that is known.
@@ -124,7 +129,12 @@ def _failure_of(rule: Rule, message: Any) -> str | None:
     if rule.rule_type == "CEL":
         return _check(rule, {"message": rule.message_binding(message)})
     bound = rule.message_binding(message)
-    for target in rule.fields:
+    targets = rule.fields
+    if rule.fields_by_message is not None:
+        name = getattr(message, "message_name", None)
+        if name is not None:
+            targets = rule.fields_by_message.get(name, ())
+    for target in targets:
         found, value = _lookup(message, target.path)
         if not found:
             continue
@@ -215,13 +225,19 @@ def _compile_rule(
     if on_failure is FailureAction.DLQ and not dlq_topic:
         on_failure = FailureAction.ERROR  # nowhere to route: refuse rather than lose it
     fields: tuple[FieldTarget, ...] = ()
+    by_message: dict[str, tuple[FieldTarget, ...]] | None = None
     if rule_type == "CEL_FIELD":
         wanted = set(raw.get("tags") or ())
-        fields = tuple(
-            target
-            for target in _field_targets(schema_type, schema, metadata)
-            if not wanted or wanted & set(target.tags)
-        )
+
+        def chosen(targets: Iterator[FieldTarget]) -> tuple[FieldTarget, ...]:
+            return tuple(t for t in targets if not wanted or wanted & set(t.tags))
+
+        fields = chosen(_field_targets(schema_type, schema, metadata))
+        if schema_type.upper() == "PROTOBUF" and schema is not None:
+            by_message = {
+                name: chosen(_protobuf_targets(schema, metadata, name))
+                for name in file_messages(schema)
+            }
     return Rule(
         str(raw.get("name") or "unnamed"),
         rule_type,
@@ -231,6 +247,7 @@ def _compile_rule(
         str(dlq_topic) if dlq_topic else None,
         fields,
         selected_fields(expression),
+        by_message,
     )
 
 
@@ -339,11 +356,14 @@ def _avro_type_name(schema: Any) -> str | None:
     return None
 
 
-def _protobuf_targets(schema: Any, metadata: Mapping[str, Any] | None) -> Iterator[FieldTarget]:
-    """The primitive fields of the schema's first message, through singular nested messages."""
+def _protobuf_targets(
+    schema: Any, metadata: Mapping[str, Any] | None, message: str | None = None
+) -> Iterator[FieldTarget]:
+    """The primitive fields of ``message`` (default: the schema's first message), through
+    singular nested messages."""
     if schema is None:
         return
-    for field in walk_fields(schema):
+    for field in walk_fields(schema, message):
         if field.singular and field.primitive:
             tags = field_tags(field.full_name, field.tags, metadata)
             yield FieldTarget(field.path, field.name, field.full_name, field.kind, tags)

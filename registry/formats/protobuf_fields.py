@@ -152,6 +152,25 @@ def first_message(schema: Any) -> str | None:
     return _index(schema).first
 
 
+def file_messages(schema: Any) -> list[str]:
+    """Full names of the messages the schema's own file declares (nested ones too, map
+    entries not): every message a record's index array can name."""
+    index = _index(schema)
+    prefix = f"{schema.linked.file.package}." if schema.linked.file.package else ""
+    names: list[str] = []
+
+    def visit(message: Any, scope: str) -> None:
+        if message.options.map_entry:
+            return
+        names.append(scope + message.name)
+        for nested in message.nested_type:
+            visit(nested, f"{scope}{message.name}.")
+
+    for message in schema.linked.file.message_type:
+        visit(message, prefix)
+    return [name for name in names if name in index.messages]
+
+
 def message_info(schema: Any, full_name: str | None = None) -> MessageInfo | None:
     """A message's leading comment (or ``message_meta`` doc) and ``message_meta`` tags."""
     index = _index(schema)

@@ -170,6 +170,11 @@ class MessageView(Mapping[str, Any]):
         self._message = message
         self._fields = _spec(message.DESCRIPTOR, view).fields
 
+    @property
+    def message_name(self) -> str:
+        """The full name of the message's type (CEL_FIELD rules pick its fields by it)."""
+        return str(self._message.DESCRIPTOR.full_name)
+
     def __getitem__(self, name: str) -> Any:
         entry = self._fields.get(name)
         if entry is None or (entry[0] == _PRESENCE and not self._message.HasField(name)):

@@ -240,3 +240,15 @@ def test_a_batch_of_two_schemas_is_counted_per_schema_in_lineage() -> None:
     bad = b"\x00\x00\x00\x00\x02" + _order(id=0)[5:]
     verdict = gate.check(_context(), _records(one, bad))
     assert isinstance(verdict, Reject) and [e.index for e in verdict.errors] == [1]
+
+
+def test_cel_field_rules_check_the_fields_of_the_message_a_record_carries() -> None:
+    rule = _rule(type="CEL_FIELD", tags=["REF"], expr="value > 0")
+    gate = _gate(rule_set=rule, metadata={"tags": {"acme.Refund.order_id": ["REF"]}})
+    refund_class = SCHEMA.payload_validator.message_class([1])
+
+    def refund(order_id: int) -> bytes:
+        return framed(1, b"\x02\x02" + refund_class(order_id=order_id).SerializeToString())
+
+    assert gate.check(_context(), _records(refund(7), _order(id=0))) is ACCEPT
+    assert "field acme.Refund.order_id" in _refusal(gate, refund(0))
