@@ -10,7 +10,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from catalog.extract import SchemaSummary, reference_texts, summarize_avro, summarize_json
+from catalog.extract import (
+    SchemaSummary,
+    reference_texts,
+    summarize_avro,
+    summarize_json,
+    summarize_protobuf,
+)
 from catalog.model import EntityDoc, field_qualified_name
 
 __all__ = ["subject_documents", "summarize", "term_document", "topic_document"]
@@ -19,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def summarize(schema_type: str, parsed: Any, metadata: Mapping[str, Any] | None) -> SchemaSummary:
-    """What a parsed schema says about itself (Avro and JSON Schema; other types: nothing yet)."""
+    """What a parsed schema says about itself (Avro, JSON Schema, Protobuf)."""
     if parsed is None:
         return SchemaSummary()
     try:
@@ -27,6 +33,8 @@ def summarize(schema_type: str, parsed: Any, metadata: Mapping[str, Any] | None)
             return summarize_avro(parsed.root, metadata)
         if schema_type == "JSON":
             return summarize_json(parsed.document, reference_texts(parsed.references), metadata)
+        if schema_type == "PROTOBUF":
+            return summarize_protobuf(parsed, metadata)
     except RecursionError:
         log.warning("schema too deeply nested to list its fields")
     return SchemaSummary()

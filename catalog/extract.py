@@ -6,7 +6,10 @@ segment of their own). Avro is read from the registry's parsed node graph
 (``doc``, the ``confluent:tags`` attribute on fields and records); JSON Schema
 from the document (``description``/``title``, ``confluent:tags``, ``properties``,
 ``items``, ``additionalProperties``, ``allOf``/``anyOf``/``oneOf``, ``$ref``
-within the document and into references). Both add the schema's metadata:
+within the document and into references); Protobuf from the linked descriptors
+(``registry.formats.protobuf_fields``: nested and imported messages through
+repeated, map and oneof fields, leading comments, ``confluent.field_meta``).
+All add the schema's metadata:
 ``metadata.tags`` (field path patterns, ``*`` one segment, ``**`` any) and
 ``metadata.properties`` (``owner``/``owner_email``, ``domain``, ``description``;
 the rest is searchable text). Recursive types stop where they repeat.
@@ -21,8 +24,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from registry.formats.avro_model import Array, Map, Named, Node, Record, Union
+from registry.formats.protobuf_fields import message_info, walk_fields
 
-__all__ = ["FieldInfo", "SchemaSummary", "reference_texts", "summarize_avro", "summarize_json"]
+__all__ = [
+    "FieldInfo",
+    "SchemaSummary",
+    "reference_texts",
+    "summarize_avro",
+    "summarize_json",
+    "summarize_protobuf",
+]
 
 MAX_DEPTH = 12
 """Paths deeper than this are not listed (a schema may nest without end through maps of maps)."""
@@ -237,6 +248,46 @@ def _json_label(node: Any) -> str:
     if isinstance(node.get("format"), str):
         label += f" ({node['format']})"
     return label
+
+
+# -- Protobuf -------------------------------------------------------------------------------
+
+
+def summarize_protobuf(parsed: Any, metadata: Mapping[str, Any] | None) -> SchemaSummary:
+    """The first message (what Confluent names the schema after) and every field under it.
+
+    Other top-level messages of the file follow, their fields under the message's
+    name (``Refund.order_id``). Descriptions are leading comments, else the
+    ``(confluent.field_meta).doc``; ``field_meta`` params are searchable
+    (``key=value`` after the description); tags are ``field_meta`` tags.
+    """
+    summary = SchemaSummary()
+    root = message_info(parsed)
+    if root is None:
+        _apply_metadata(summary, metadata)
+        return summary
+    summary.record_name = root.full_name
+    summary.description = root.description
+    summary.tags = list(root.tags)
+    summary.fields = [_proto_field(field, "") for field in walk_fields(parsed)]
+    package = parsed.linked.file.package
+    for message in parsed.linked.file.message_type[1:]:
+        full_name = f"{package}.{message.name}" if package else message.name
+        summary.fields += [
+            _proto_field(field, message.name + ".") for field in walk_fields(parsed, full_name)
+        ]
+    _apply_metadata(summary, metadata)
+    return summary
+
+
+def _proto_field(field: Any, prefix: str) -> FieldInfo:
+    description = field.description
+    if field.params:
+        extra = " ".join(f"{key}={value}" for key, value in field.params)
+        description = f"{description} ({extra})" if description else extra
+    return FieldInfo(
+        prefix + ".".join(field.path), field.name, field.type_label, description, list(field.tags)
+    )
 
 
 # -- metadata -------------------------------------------------------------------------------

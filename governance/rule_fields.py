@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from google.protobuf.descriptor_pb2 import FieldDescriptorProto as FD
+
 from governance.rule_walk import (
     ArrayNode,
     FieldNode,
@@ -42,6 +44,7 @@ from governance.rule_walk import (
     field_tags,
     prune,
 )
+from registry.formats.protobuf_fields import file_messages
 
 __all__ = ["FieldValue", "FieldWalk", "compile_field_walk", "field_tags"]
 
@@ -79,7 +82,9 @@ def compile_field_walk(
     if schema_type.upper() == "AVRO":
         root = _AvroBuilder(metadata, checked).node(schema, None)
         return FieldWalk(prune(root))
-    return FieldWalk(None)  # PROTOBUF: field rules are not walked here
+    if schema_type.upper() == "PROTOBUF" and schema is not None:
+        return FieldWalk(prune(_protobuf_root(schema, metadata, checked)))
+    return FieldWalk(None)
 
 
 class _AvroBuilder:
@@ -301,6 +306,71 @@ def _json_accepts(kind: Any) -> Callable[[Any], bool]:
     if kind == "object":
         return lambda value: isinstance(value, Mapping)
     return lambda value: False
+
+
+_PROTOBUF_PRIMITIVES = {
+    FD.TYPE_STRING: "STRING",
+    FD.TYPE_BYTES: "BYTES",
+    FD.TYPE_BOOL: "BOOLEAN",
+    FD.TYPE_FLOAT: "FLOAT",
+    FD.TYPE_DOUBLE: "DOUBLE",
+    **dict.fromkeys(
+        (FD.TYPE_INT32, FD.TYPE_SINT32, FD.TYPE_SFIXED32, FD.TYPE_UINT32, FD.TYPE_FIXED32), "INT"
+    ),
+    **dict.fromkeys(
+        (FD.TYPE_INT64, FD.TYPE_SINT64, FD.TYPE_SFIXED64, FD.TYPE_UINT64, FD.TYPE_FIXED64), "LONG"
+    ),
+}  # enums are not primitive for Confluent's executor
+
+
+def _protobuf_root(
+    schema: Any, metadata: Mapping[str, Any] | None, checked: Callable[[tuple[str, ...]], bool]
+) -> Node | None:
+    """One branch per message of the file, taken by the record whose view names it
+    (``protobuf_values.MessageView.message_name``); fields through nested and imported
+    messages, repeated fields (arrays) and maps; tags from ``(confluent.field_meta)``."""
+    index = schema.field_index
+    records: dict[str, RecordNode] = {}
+
+    def record(name: str) -> RecordNode:
+        found = records.get(name)
+        if found is not None:
+            return found
+        node = records[name] = RecordNode()  # before its fields: recursive messages
+        message = index.messages[name]
+        entries = {nested.name: nested for nested in message.proto.nested_type}
+        for field in message.proto.field:
+            full_name = f"{name}.{field.name}"
+            _, inline, _ = index.meta(field.options, index.field_meta)
+            tags = field_tags(full_name, inline, metadata)
+            child = FieldNode(field.name, full_name, tags, checked(tags))
+            child.node = values(field, entries, name)
+            node.fields.append(child)
+            node.keys.add(field.name)
+        return node
+
+    def single(field: Any) -> Node | None:
+        if field.type in (FD.TYPE_MESSAGE, FD.TYPE_GROUP):
+            target = field.type_name.lstrip(".")
+            return record(target) if target in index.messages else None
+        kind = _PROTOBUF_PRIMITIVES.get(field.type)
+        return Leaf(kind) if kind is not None else None
+
+    def values(field: Any, entries: Mapping[str, Any], owner: str) -> Node | None:
+        if field.label == FD.LABEL_REPEATED:
+            entry = entries.get(field.type_name.lstrip(".").removeprefix(owner + "."))
+            if entry is not None and entry.options.map_entry:
+                value = single(entry.field[1])
+                return MapNode(value) if value is not None else None
+            item = single(field)
+            return ArrayNode(item) if item is not None else None
+        return single(field)
+
+    branches: list[tuple[Callable[[Any], bool], Node]] = [
+        (lambda value, name=name: getattr(value, "message_name", None) == name, record(name))
+        for name in file_messages(schema)
+    ]
+    return Union(branches) if branches else None
 
 
 def accepts_any(value: Any) -> bool:  # noqa: ARG001 - a union branch that takes anything

@@ -75,8 +75,10 @@ class Rule:
         evaluation; a rule that only selects fields (``message.price > 0.0``)
         gets a dict of those fields, which answers exactly the same.
         """
-        if self.message_fields is None or not isinstance(message, Mapping):
+        if not isinstance(message, Mapping):
             return message
+        if self.message_fields is None:  # CEL takes dicts, not lazy mappings (Protobuf's view)
+            return message if type(message) is dict else dict(message)
         return {name: message[name] for name in self.message_fields if name in message}
 
 

@@ -6,13 +6,14 @@ field; ``Codec.decode(payload)`` reads a payload (after the frame) back into
 Python values. Avro encodes with a generated encoder (``avro_encoder``) and
 decodes with fastavro through the registry's payload validator; JSON Schema
 validates with the registry's compiled validator and writes compact JSON text,
-as confluent-kafka's ``JSONSerializer`` does.
+as confluent-kafka's ``JSONSerializer`` does. Protobuf is ``protobuf_codec``.
 """
 
 from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import fastavro
@@ -23,7 +24,7 @@ from charter.sdk.errors import ValidationError
 from registry.errors import RegistryError
 from registry.formats import get_format
 from registry.formats.avro_payload import AvroPayloadValidator
-from registry.formats.base import PayloadInvalid
+from registry.formats.base import PayloadInvalid, ResolvedReference
 
 __all__ = ["MAGIC", "AvroCodec", "Codec", "JsonCodec", "build_codec", "frame_header", "unframe"]
 
@@ -107,14 +108,26 @@ class JsonCodec:
         return self._schema.payload_validator(payload)
 
 
-def build_codec(schema_id: int, schema_type: str | None, schema_str: str) -> Codec:
-    """The codec of a registered schema; ``ValidationError`` for types the SDK cannot write."""
+def build_codec(
+    schema_id: int,
+    schema_type: str | None,
+    schema_str: str,
+    references: Sequence[ResolvedReference] = (),
+) -> Codec:
+    """The codec of a registered schema; ``ValidationError`` for types the SDK cannot write.
+
+    ``references`` are the schema's references already fetched (Protobuf imports).
+    """
     kind = (schema_type or "AVRO").upper()
     try:
         if kind == "AVRO":
             return AvroCodec(schema_id, json.loads(schema_str))
         if kind == "JSON":
             return JsonCodec(schema_id, schema_str)
+        if kind == "PROTOBUF":
+            from charter.sdk.protobuf_codec import ProtobufCodec  # it imports this module
+
+            return ProtobufCodec(schema_id, schema_str, references)
     except (ValueError, RegistryError, fastavro.schema.SchemaParseException) as error:
         raise ValidationError(f"#: schema {schema_id} cannot be used: {error}", "#") from None
-    raise ValidationError(f"#: the SDK does not serialize {kind} schemas yet (planned)", "#")
+    raise ValidationError(f"#: the SDK does not serialize {kind} schemas", "#")

@@ -18,6 +18,7 @@ from typing import Any
 import confluent_kafka
 
 from charter.sdk.errors import ValidationError
+from charter.sdk.protobuf_codec import ProtobufCodec, is_message
 from charter.sdk.registry_client import SchemaRegistryClient
 from charter.sdk.rules import NO_RULES, RuleViolation
 from charter.sdk.schemas import SchemaCache, WriteSchema
@@ -77,9 +78,11 @@ class Producer:
         """Validate and queue one record; ``ValidationError`` and nothing queued when it does not fit.
 
         ``schema`` is an Avro schema (dict or JSON text), a JSON Schema, a
-        dataclass or marshmallow schema, or None for the latest version of
-        ``<topic>-value``. ``key`` is sent as bytes (str is UTF-8 encoded)
-        unless ``key_schema`` is given, then serialized under ``<topic>-key``.
+        dataclass or marshmallow schema, ``.proto`` text or a generated Protobuf
+        message class, or None: the latest version of ``<topic>-value`` (or, for
+        a dataclass or a Protobuf message instance, its own class's schema).
+        ``key`` is sent as bytes (str is UTF-8 encoded) unless ``key_schema`` is
+        given, then serialized under ``<topic>-key``.
         """
         try:
             value_bytes = None if value is None else self._value_bytes(topic, value, schema)
@@ -102,7 +105,7 @@ class Producer:
         last = self._last_schema.get(topic)
         if last is not None and last[0] is schema and type(value) is dict:
             return self._encode(last[1], value)
-        if schema is None and hasattr(value, "__dataclass_fields__"):
+        if schema is None and (hasattr(value, "__dataclass_fields__") or is_message(value)):
             schema = type(value)
         write_schema = self._schemas.for_write(f"{topic}-value", schema)
         self._last_schema[topic] = (schema, write_schema)
@@ -116,7 +119,9 @@ class Producer:
     def _encode(self, write_schema: WriteSchema, value: Any) -> bytes:
         framed = write_schema.codec.encode(value)
         if write_schema.rules is not NO_RULES:
-            violations = write_schema.rules.check(value)
+            codec = write_schema.codec
+            checked = codec.rule_input(framed) if isinstance(codec, ProtobufCodec) else value
+            violations = write_schema.rules.check(checked)
             if violations:
                 self._enforce(violations, write_schema.subject, value)
         return framed

@@ -6,8 +6,10 @@ and keeps the compiled codec and the version's write rules; ``schema=None``
 means the subject's latest version, fetched once. ``for_read(schema_id)``
 fetches and compiles a writer schema once per id (ids are immutable).
 A schema given by the caller may be an Avro schema (dict or JSON text), a JSON
-Schema (recognised by ``$schema``, ``properties`` or ``"type": "object"``), a
-``registry_client.Schema``, a dataclass or a marshmallow schema (``typed``).
+Schema (recognised by ``$schema``, ``properties`` or ``"type": "object"``),
+``.proto`` text (Protobuf), a generated Protobuf message class
+(``protobuf_codec``), a ``registry_client.Schema``, a dataclass or a
+marshmallow schema (``typed``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from typing import Any
 
 from charter.sdk.codecs import Codec, build_codec
 from charter.sdk.errors import RegistryClientError, ValidationError
+from charter.sdk.protobuf_codec import (
+    is_message_class,
+    looks_like_proto,
+    resolve_references,
+    schema_of_message_class,
+)
 from charter.sdk.registry_client import RegisteredSchema, Schema, SchemaRegistryClient
 from charter.sdk.rules import ContractRules, compile_write_rules
 from charter.sdk.typed import avro_schema_of, is_typed
@@ -51,7 +59,7 @@ def as_schema(schema: Any, schema_type: str | None = None) -> Schema:
         try:
             document = json.loads(schema)
         except ValueError:
-            if (schema_type or "").upper() == "PROTOBUF":
+            if (schema_type or "").upper() == "PROTOBUF" or looks_like_proto(schema):
                 return Schema(schema, "PROTOBUF")
             raise ValidationError(f"#: the schema is not JSON: {schema[:60]!r}") from None
         text = schema
@@ -91,6 +99,11 @@ class SchemaCache:
         try:
             if schema is None:
                 registered = self.client.get_latest(subject)
+            elif is_message_class(schema):
+                wanted = schema_of_message_class(schema, self.client, register=self.auto_register)
+                if self.auto_register:
+                    self.client.register(subject, wanted)
+                registered = self.client.lookup(subject, wanted)
             else:
                 wanted = as_schema(schema)
                 if self.auto_register:
@@ -102,7 +115,9 @@ class SchemaCache:
 
     def _compile(self, registered: RegisteredSchema) -> WriteSchema:
         schema = registered.schema
-        codec = build_codec(registered.schema_id, schema.schema_type, schema.schema_str)
+        codec = build_codec(
+            registered.schema_id, schema.schema_type, schema.schema_str, self._references(schema)
+        )
         try:
             rules = compile_write_rules(
                 schema.schema_type, codec.document, schema.rule_set, schema.metadata
@@ -115,6 +130,14 @@ class SchemaCache:
         codec = self._reads.get(schema_id)
         if codec is None:
             schema = self.client.get_schema(schema_id)
-            codec = build_codec(schema_id, schema.schema_type, schema.schema_str)
+            codec = build_codec(
+                schema_id, schema.schema_type, schema.schema_str, self._references(schema)
+            )
             self._reads[schema_id] = codec
         return codec
+
+    def _references(self, schema: Schema) -> tuple[Any, ...]:
+        """A Protobuf schema's imports, fetched (the codec parses the schema with them)."""
+        if schema.schema_type.upper() != "PROTOBUF" or not schema.references:
+            return ()
+        return resolve_references(self.client, schema.references)

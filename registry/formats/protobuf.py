@@ -27,6 +27,7 @@ from google.protobuf.message import DecodeError
 from registry.errors import InvalidSchema
 from registry.formats.base import Incompatibility, ResolvedReference
 from registry.formats.protobuf_compat import COMPATIBLE_CHANGES, DESCRIPTIONS, diff_files
+from registry.formats.protobuf_fields import FieldIndex
 from registry.formats.protobuf_lexer import ProtoSyntaxError
 from registry.formats.protobuf_link import (
     Linked,
@@ -100,6 +101,11 @@ class ProtobufSchema:
             sorted(set(self.references), key=lambda r: (r.name, r.subject, r.version))
         )
         return ProtobufSchema(self.linked, self.pool, references, normal_form=True)
+
+    @functools.cached_property
+    def field_index(self) -> FieldIndex:
+        """Messages and fields with their comments and ``confluent.*_meta`` (``protobuf_fields``)."""
+        return FieldIndex(self.linked, self.pool)
 
     @functools.cached_property
     def payload_validator(self) -> ProtobufPayloadValidator:

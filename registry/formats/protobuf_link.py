@@ -85,7 +85,8 @@ def link(parsed: Parsed, imports: Mapping[str, Linked]) -> Linked:
         if pending.attribute == "type_name":
             if kind not in ("message", "enum"):
                 raise _error(f'"{pending.name}" is not a type.', pending.token)
-            pending.target.type = FD.TYPE_MESSAGE if kind == "message" else FD.TYPE_ENUM
+            if pending.target.type != FD.TYPE_GROUP:  # a group names its own message
+                pending.target.type = FD.TYPE_MESSAGE if kind == "message" else FD.TYPE_ENUM
         elif kind != "message":
             raise _error(f'"{pending.name}" is not a message type.', pending.token)
         setattr(pending.target, pending.attribute, "." + full)

@@ -221,8 +221,8 @@ class _Parser(TokenReader):
                 raise self.error('Expected "required", "optional", or "repeated".', label_token)
             field.label = FD.LABEL_OPTIONAL
         type_token = self.token
-        if self.at("group"):
-            raise self.error("Groups are not supported; use a nested message instead.")
+        if self.at("group") and self.tokens[self.index + 1].kind == "ident":
+            return self.group(message, field, scope, path, start, oneof_index, extendee)
         type_name = self.full_identifier()
         if type_name in SCALARS:
             field.type = SCALARS[type_name]
@@ -248,6 +248,58 @@ class _Parser(TokenReader):
             field.ClearField("options")
         self.parsed.positions.setdefault(f"{scope}.{field.name}".lstrip("."), name_token)
         self.comment((*path, len(fields) - 1), start)
+        return field
+
+    def group(
+        self,
+        message: Any,
+        field: Any,
+        scope: str,
+        path: tuple[int, ...],
+        start: Token,
+        oneof_index: int | None,
+        extendee: str | None,
+    ) -> Any:
+        """A proto2 group: a field of type GROUP and the nested message it declares, as protoc
+        builds them (field name the group name in lower case, message where it is written)."""
+        group_token = self.next()
+        if self.syntax == "proto3":
+            raise self.error("Groups are not supported in proto3 syntax.", group_token)
+        if self.syntax == "editions":
+            raise self.error("Group syntax is no longer supported in editions.", group_token)
+        if message is None or extendee is not None:
+            raise self.error(
+                "Groups in extend blocks are not supported; declare a message and extend with a "
+                "field of that type.",
+                group_token,
+            )
+        name_token = self.identifier("group name")
+        if not name_token.text[:1].isupper():
+            raise self.error("Group names must start with a capital letter.", name_token)
+        field.name = name_token.text.lower()
+        field.type = FD.TYPE_GROUP
+        self.expect("=")
+        number, number_token = self.integer("field number")
+        if not 1 <= number <= _MAX_FIELD_NUMBER:
+            raise self.error(
+                f"Field numbers must be positive integers no greater than {_MAX_FIELD_NUMBER}.",
+                number_token,
+            )
+        field.number = number
+        if oneof_index is not None:
+            field.oneof_index = oneof_index
+        self.bracket_options(field, field.options)
+        if not field.options.ListFields():
+            field.ClearField("options")
+        field_index = len(message.field) - 1
+        self.parsed.positions.setdefault(f"{scope}.{field.name}".lstrip("."), name_token)
+        self.comment((*path, field_index), start)
+        nested = message.nested_type.add(name=name_token.text)
+        full = f"{scope}.{nested.name}".lstrip(".")
+        self.parsed.positions.setdefault(full, name_token)
+        self.parsed.pending.append(Pending(field, "type_name", nested.name, scope, name_token))
+        self.expect("{")
+        self.message_body(nested, full, (*path[:-1], 3, len(message.nested_type) - 1))
         return field
 
     def map_field(self, message: Any, scope: str, path: tuple[int, ...], start: Token) -> None:

@@ -130,6 +130,7 @@ class ProtobufPayloadValidator:
     def __init__(self, pool: descriptor_pool.DescriptorPool, file_name: str) -> None:
         self._file = pool.FindFileByName(file_name)
         self._classes: dict[bytes, Any] = {}
+        self._first: tuple[Any, bool] | None = None  # the entry of [0], once built
         self._lock = threading.Lock()
 
     def message_class(self, indexes: Sequence[int]) -> Any:
@@ -150,19 +151,24 @@ class ProtobufPayloadValidator:
         return found
 
     def __call__(self, payload: bytes) -> Any:
-        if payload[:1] == b"\x00":  # the [0] shortcut: skip the varint reader
-            entry, offset = self._classes.get(b"\x00"), 1
-            if entry is None:
-                entry = self._entry_or_invalid([0])
+        first = self._first
+        if first is not None and payload[:1] == b"\x00":  # the [0] shortcut, the usual case
+            message_class, check_required = first
+            body = payload[1:]
         else:
-            try:
-                indexes, offset = read_message_indexes(payload)
-            except ValueError as error:
-                raise ProtobufPayloadInvalid(f"#: {error}", "#") from None
-            entry = self._entry_or_invalid(indexes)
-        message_class, check_required = entry
+            if payload[:1] == b"\x00":
+                entry, offset = self._entry_or_invalid([0]), 1
+                self._first = entry
+            else:
+                try:
+                    indexes, offset = read_message_indexes(payload)
+                except ValueError as error:
+                    raise ProtobufPayloadInvalid(f"#: {error}", "#") from None
+                entry = self._entry_or_invalid(indexes)
+            message_class, check_required = entry
+            body = payload[offset:]
         try:
-            message = message_class.FromString(payload[offset:])
+            message = message_class.FromString(body)
         except DecodeError as error:
             raise ProtobufPayloadInvalid(
                 f"#: the payload is not a valid {message_class.DESCRIPTOR.full_name} ({error})", "#"
@@ -175,6 +181,37 @@ class ProtobufPayloadValidator:
                 "#",
             )
         return message
+
+    def decode_framed(self, frame: bytes) -> Any:
+        """``self(frame[5:])`` for a whole Confluent frame, without copying the payload twice."""
+        first = self._first
+        if first is not None and not first[1] and frame[5:6] == b"\x00":
+            try:
+                return first[0].FromString(frame[6:])
+            except DecodeError:
+                pass  # the general path explains
+        return self(frame[5:])
+
+    def validate_frames(self, frames: Sequence[bytes]) -> None:
+        """Check whole Confluent frames, dropping each message once decoded (the gate's
+        batches without rules); raises ``ProtobufPayloadInvalid`` for the first bad one."""
+        first = self._first
+        if first is None and self._file.message_types_by_name:
+            first = self._first = self._entry_or_invalid([0])
+        if first is None or first[1]:  # no first message, or required fields to check
+            for frame in frames:
+                self(frame[5:])
+            return
+        from_string = first[0].FromString
+        try:
+            for frame in frames:
+                if frame[5] == 0:
+                    from_string(frame[6:])
+                else:
+                    self(frame[5:])
+        except (DecodeError, IndexError):
+            for frame in frames:
+                self(frame[5:])  # raises the error naming what is wrong
 
     def _entry_or_invalid(self, indexes: Sequence[int]) -> tuple[Any, bool]:
         try:

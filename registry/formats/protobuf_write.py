@@ -71,6 +71,7 @@ class _Writer:
             if location.leading_comments
         }
         self.syntax = file.syntax or "proto2"
+        self.groups: dict[str, tuple[int, Any]] = {}  # group type name -> (index, message)
 
     def emit(self, depth: int, text: str, path: tuple[int, ...] | None = None) -> None:
         if path is not None and path in self.comments:
@@ -123,8 +124,12 @@ class _Writer:
     # -- messages --------------------------------------------------------------------------------
 
     def message(self, message: Any, scope: str, depth: int, path: tuple[int, ...]) -> None:
-        full = f"{scope}.{message.name}".lstrip(".")
         self.emit(depth, f"message {message.name} {{", path)
+        self.message_body(message, scope, depth, path)
+
+    def message_body(self, message: Any, scope: str, depth: int, path: tuple[int, ...]) -> None:
+        """The members of ``message`` and its closing brace (a message's or a group's)."""
+        full = f"{scope}.{message.name}".lstrip(".")
         inner = depth + 1
         for name, value in self.options(message.options):
             self.emit(inner, f"option {name} = {value};")
@@ -133,6 +138,13 @@ class _Writer:
             for nested in message.nested_type
             if nested.options.map_entry
         }
+        group_names = {f.type_name for f in message.field if f.type == FD.TYPE_GROUP}
+        groups = {
+            f".{full}.{nested.name}": (index, nested)
+            for index, nested in enumerate(message.nested_type)
+            if f".{full}.{nested.name}" in group_names
+        }
+        self.groups.update(groups)
         fields = list(enumerate(message.field))
         if self.normalize:
             fields.sort(key=lambda item: item[1].number)
@@ -160,7 +172,7 @@ class _Writer:
                     )
             self.emit(inner, "}")
         for index, nested in enumerate(message.nested_type):
-            if f".{full}.{nested.name}" not in maps:
+            if f".{full}.{nested.name}" not in maps and f".{full}.{nested.name}" not in groups:
                 self.message(nested, full, inner, (*path, 3, index))
         for index, enum in enumerate(message.enum_type):
             self.enum(enum, inner, (*path, 4, index))
@@ -207,6 +219,13 @@ class _Writer:
         suffix = (
             f" [{', '.join(f'{name} = {value}' for name, value in options)}]" if options else ""
         )
+        group = self.groups.get(field.type_name) if field.type == FD.TYPE_GROUP else None
+        if group is not None:  # the group's message is written where the field is
+            index, nested = group
+            self.emit(depth, f"{label}group {nested.name} = {field.number}{suffix} {{", path)
+            message_path = path[:-2] if path[-2:-1] == (2,) else path
+            self.message_body(nested, scope, depth, (*message_path, 3, index))
+            return
         self.emit(depth, f"{label}{type_text} {field.name} = {field.number}{suffix};", path)
 
     def label(self, field: Any, in_oneof: bool) -> str:

@@ -215,3 +215,75 @@ def test_all_seven_levels(level: CompatibilityLevel, candidate: str, compatible:
     assert (messages == []) is compatible, messages
     if not compatible:
         assert messages[-1] == f"{{compatibility: '{level.value}'}}"
+
+
+# -- reserved numbers and names: no difference of their own, as in Confluent's SchemaDiff -----
+# Confluent's Protobuf diff has no difference type for ``reserved`` (its COMPATIBLE_CHANGES
+# and Difference.Type list none): reserving a removed field, removing a reservation and
+# reusing a reserved number are judged by the fields alone, in both directions. A reused
+# number meets the field it once had in a transitive check, where its type is compared.
+
+RESERVED_CASES = [
+    (  # a field removed and its number and name reserved
+        proto3("message M { int32 a = 1; string b = 2; }"),
+        proto3('message M { int32 a = 1; reserved 2; reserved "b"; }'),
+        [("FIELD_REMOVED", "#/M/2")],
+    ),
+    (  # a reservation removed, the number and name reused with a field
+        proto3('message M { int32 a = 1; reserved 2 to 4; reserved "b"; }'),
+        proto3("message M { int32 a = 1; string b = 2; }"),
+        [("FIELD_ADDED", "#/M/2")],
+    ),
+    (  # only the reservations change
+        proto3("message M { int32 a = 1; reserved 2, 5 to max; }"),
+        proto3('message M { int32 a = 1; reserved 3; reserved "x"; }'),
+        [],
+    ),
+    (  # enum value reservations
+        proto3("enum E { A = 0; B = 1; }"),
+        proto3('enum E { A = 0; reserved 1; reserved "B"; }'),
+        [("ENUM_CONST_REMOVED", "#/E/1")],
+    ),
+    (
+        proto3("enum E { A = 0; reserved 1 to 3; }"),
+        proto3("enum E { A = 0; C = 2; }"),
+        [("ENUM_CONST_ADDED", "#/E/2")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("writer", "reader", "expected"), RESERVED_CASES)
+def test_reserved_numbers_and_names_are_no_difference(
+    writer: str, reader: str, expected: list[tuple[str, str]]
+) -> None:
+    assert differences(writer, reader) == expected
+    assert [(kind, path) for kind, path in differences(reader, writer)] == [
+        (kind.replace("REMOVED", "@").replace("ADDED", "REMOVED").replace("@", "ADDED"), path)
+        for kind, path in expected
+    ]
+    assert check(reader=reader, writer=writer) == []  # BACKWARD
+    assert check(reader=writer, writer=reader) == []  # FORWARD
+
+
+def test_a_reused_reserved_number_is_caught_transitively_by_its_type() -> None:
+    v1 = parse(proto3("message M { int32 a = 1; int64 b = 2; }"))
+    v2 = parse(proto3("message M { int32 a = 1; reserved 2; }"))
+    reuse = parse(proto3("message M { int32 a = 1; string b = 2; }"))
+    existing = [ExistingVersion(1, v1), ExistingVersion(2, v2)]
+    assert check_compatibility(CompatibilityLevel.BACKWARD, reuse, existing) == []
+    for level in (CompatibilityLevel.BACKWARD_TRANSITIVE, CompatibilityLevel.FULL_TRANSITIVE):
+        messages = check_compatibility(level, reuse, existing)
+        assert any("FIELD_SCALAR_KIND_CHANGED" in m and "#/M/2" in m for m in messages), messages
+    same_group = parse(proto3("message M { int32 a = 1; uint64 b = 2; }"))  # int64's group
+    assert check_compatibility(CompatibilityLevel.FULL_TRANSITIVE, same_group, existing) == []
+
+
+def test_groups_compare_like_nested_messages() -> None:
+    old = proto2("message M { optional group G = 1 { optional int32 a = 1; } }")
+    added = proto2(
+        "message M { optional group G = 1 { optional int32 a = 1; optional string b = 2; } }"
+    )
+    changed = proto2("message M { optional group G = 1 { optional string a = 1; } }")
+    assert check(reader=added, writer=old) == [] and check(reader=old, writer=added) == []
+    assert ("FIELD_SCALAR_KIND_CHANGED", "#/M/G/1") in differences(old, changed)
+    assert check(reader=changed, writer=old) != []

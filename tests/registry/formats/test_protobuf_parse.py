@@ -258,11 +258,85 @@ def test_bad_schemas_name_what_is_wrong(text: str, expected: str) -> None:
     assert raised.value.error_code == 42201
 
 
-def test_groups_are_refused_clearly() -> None:
-    with pytest.raises(InvalidSchema, match="Groups are not supported"):
-        PROTOBUF.parse(
-            'syntax = "proto2";\nmessage A { optional group G = 1 { optional int32 a = 2; } }'
-        )
+GROUPS = """syntax = "proto2";
+package shop;
+
+message Order {
+  required int64 id = 1;
+  optional group Address = 2 [deprecated = true] {
+    optional string city = 1;
+    repeated group Line = 2 {
+      optional string text = 1;
+    }
+  }
+  repeated group Item = 3 {
+    required string sku = 1;
+  }
+  oneof pay {
+    group Card = 4 {
+      optional string last4 = 1;
+    }
+    string voucher = 5;
+  }
+  message After {
+    optional int32 x = 1;
+  }
+}
+"""
+
+
+def test_proto2_groups_are_parsed_as_protoc_builds_them(tmp_path: Path) -> None:
+    schema = PROTOBUF.parse(GROUPS)
+    assert schema.canonical_string == GROUPS  # written back as groups, where they were
+    descriptors = compile_with_protoc(tmp_path, {"order.proto": GROUPS}, "order.proto")
+    protoc = next(f for f in descriptors.file if f.name == "order.proto")
+    ours = schema.file_descriptor_proto
+    for mine, theirs in ((ours.message_type[0], protoc.message_type[0]),):
+        assert [n.name for n in mine.nested_type] == [n.name for n in theirs.nested_type]
+        assert [(f.name, f.number, f.type, f.label, f.type_name) for f in mine.field] == [
+            (f.name, f.number, f.type, f.label, f.type_name) for f in theirs.field
+        ]
+        assert [f.HasField("oneof_index") for f in mine.field] == [
+            f.HasField("oneof_index") for f in theirs.field
+        ]
+    encoded = base64.b64encode(protoc.SerializeToString()).decode()
+    assert PROTOBUF.parse(encoded).canonical_string == GROUPS  # protoc's descriptor, same text
+
+
+def test_group_payloads_decode() -> None:
+    validator = PROTOBUF.parse(GROUPS).payload_validator
+    order = validator.message_class([0])(id=1)
+    order.address.city = "Lyon"
+    order.address.line.add(text="first floor")
+    order.item.add(sku="a-1")
+    order.card.last4 = "4242"
+    decoded = validator(b"\x00" + order.SerializeToString())
+    assert decoded == order and decoded.WhichOneof("pay") == "card"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'syntax = "proto3";\nmessage A { group G = 1 { } }',
+            "line 2 column 13: Groups are not supported in proto3",
+        ),
+        ('edition = "2023";\nmessage A { group G = 1 { } }', "no longer supported in editions"),
+        (
+            'syntax = "proto2";\nmessage A { optional group g = 1 { } }',
+            "line 2 column 28: Group names must start with a capital",
+        ),
+        (
+            'syntax = "proto2";\nmessage A { extensions 10 to 20; }\nextend A { optional group G = 10 { } }',
+            "Groups in extend blocks are not supported",
+        ),
+        ('syntax = "proto2";\nmessage A { optional group G = 1 { optional int32 a = 1 }', "line 2"),
+    ],
+)
+def test_bad_groups_name_what_is_wrong(text: str, expected: str) -> None:
+    with pytest.raises(InvalidSchema, match=expected) as raised:
+        PROTOBUF.parse(text)
+    assert raised.value.error_code == 42201
 
 
 _PROTO_ALPHABET = st.sampled_from(
