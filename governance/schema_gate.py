@@ -129,6 +129,8 @@ class _FrameCheck:
                     for frame in frames:
                         validator(frame[_HEADER:])
                 return True
+            if isinstance(validator, RuleCheckedValidator):  # decode and rules in one call
+                return all(validator.passes(frame[_HEADER:]) for frame in frames)
             rule_value = self.rule_value
             decode_framed = getattr(validator, "decode_framed", None)
             for frame in frames:
