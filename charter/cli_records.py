@@ -97,7 +97,9 @@ def produce(
         if error is not None and not failures:
             failures.append(error.str())
 
-    producer = Producer(options.bootstrap_servers, registry=options.registry())
+    producer = Producer(
+        options.bootstrap_servers, registry=options.registry(), **options.kafka_config()
+    )
     stream = input_file.open(encoding="utf-8") if input_file else sys.stdin
     progress = _Progress(input_file)
     count = 0
@@ -180,6 +182,7 @@ def consume(
         group_id=group,
         auto_offset_reset="earliest" if from_beginning else "latest",
         on_error=on_error,
+        **options.kafka_config(),
     )
     seen = 0
     try:

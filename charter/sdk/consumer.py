@@ -94,6 +94,12 @@ class Consumer:
         self._schemas = SchemaCache(registry, auto_register=False)
         self._bootstrap = bootstrap_servers
         settings = librdkafka_config(bootstrap_servers, config)
+        # The DLQ producer connects as the consumer does (TLS, SASL credentials).
+        self._dlq_settings = {
+            key: value
+            for key, value in settings.items()
+            if key == "bootstrap.servers" or key.startswith(("security.", "sasl.", "ssl."))
+        }
         settings["auto.offset.reset"] = auto_offset_reset
         settings.setdefault("enable.partition.eof", False)
         settings.setdefault("enable.auto.commit", False)
@@ -205,7 +211,7 @@ class Consumer:
 
     def _to_dead_letters(self, error: RecordError, headers: list[Any]) -> None:
         if self._dlq is None:
-            self._dlq = confluent_kafka.Producer({"bootstrap.servers": self._bootstrap})
+            self._dlq = confluent_kafka.Producer(self._dlq_settings)
         headers += [
             ("charter.dlq.reason", error.reason.encode()),
             ("charter.dlq.source.topic", error.topic.encode()),
