@@ -6,13 +6,18 @@ field; ``Codec.decode(payload)`` reads a payload (after the frame) back into
 Python values. Avro encodes with a generated encoder (``avro_encoder``) and
 decodes with fastavro through the registry's payload validator; JSON Schema
 validates with the registry's compiled validator and writes compact JSON text,
-as confluent-kafka's ``JSONSerializer`` does.
+as confluent-kafka's ``JSONSerializer`` does. A schema with references (other
+subjects' Avro named types, JSON Schema ``$ref`` URIs) is built with them
+resolved (``charter.sdk.references``): Avro as one self-contained schema with
+the referenced types inlined, JSON Schema with each reference registered
+under its name for ``$ref``.
 """
 
 from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import fastavro
@@ -23,7 +28,7 @@ from charter.sdk.errors import ValidationError
 from registry.errors import RegistryError
 from registry.formats import get_format
 from registry.formats.avro_payload import AvroPayloadValidator
-from registry.formats.base import PayloadInvalid
+from registry.formats.base import PayloadInvalid, ResolvedReference
 
 __all__ = ["MAGIC", "AvroCodec", "Codec", "JsonCodec", "build_codec", "frame_header", "unframe"]
 
@@ -86,10 +91,12 @@ class JsonCodec:
 
     schema_type = "JSON"
 
-    def __init__(self, schema_id: int, schema_str: str) -> None:
+    def __init__(
+        self, schema_id: int, schema_str: str, references: Sequence[ResolvedReference] = ()
+    ) -> None:
         self.schema_id = schema_id
         self.document = json.loads(schema_str)
-        self._schema = get_format("JSON").parse(schema_str)
+        self._schema = get_format("JSON").parse(schema_str, references)
         self._header = frame_header(schema_id)
 
     def encode(self, value: Any) -> bytes:
@@ -107,14 +114,29 @@ class JsonCodec:
         return self._schema.payload_validator(payload)
 
 
-def build_codec(schema_id: int, schema_type: str | None, schema_str: str) -> Codec:
-    """The codec of a registered schema; ``ValidationError`` for types the SDK cannot write."""
+def _avro_document(schema_str: str, references: Sequence[ResolvedReference]) -> Any:
+    """The schema as JSON; with references, one self-contained schema (their types inlined)."""
+    if not references:
+        return json.loads(schema_str)
+    return get_format("AVRO").parse(schema_str, references).standalone  # type: ignore[attr-defined]
+
+
+def build_codec(
+    schema_id: int,
+    schema_type: str | None,
+    schema_str: str,
+    references: Sequence[ResolvedReference] = (),
+) -> Codec:
+    """The codec of a registered schema; ``ValidationError`` for types the SDK cannot write.
+
+    ``references`` are the schema's references resolved in dependency order.
+    """
     kind = (schema_type or "AVRO").upper()
     try:
         if kind == "AVRO":
-            return AvroCodec(schema_id, json.loads(schema_str))
+            return AvroCodec(schema_id, _avro_document(schema_str, references))
         if kind == "JSON":
-            return JsonCodec(schema_id, schema_str)
+            return JsonCodec(schema_id, schema_str, references)
     except (ValueError, RegistryError, fastavro.schema.SchemaParseException) as error:
         raise ValidationError(f"#: schema {schema_id} cannot be used: {error}", "#") from None
     raise ValidationError(f"#: the SDK does not serialize {kind} schemas yet (planned)", "#")

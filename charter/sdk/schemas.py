@@ -8,6 +8,8 @@ fetches and compiles a writer schema once per id (ids are immutable).
 A schema given by the caller may be an Avro schema (dict or JSON text), a JSON
 Schema (recognised by ``$schema``, ``properties`` or ``"type": "object"``), a
 ``registry_client.Schema``, a dataclass or a marshmallow schema (``typed``).
+A schema's references are resolved through the registry (``references``),
+each referenced version fetched once per cache.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from charter.sdk.codecs import Codec, build_codec
 from charter.sdk.errors import RegistryClientError, ValidationError
+from charter.sdk.references import resolve_references
 from charter.sdk.registry_client import RegisteredSchema, Schema, SchemaRegistryClient
 from charter.sdk.rules import ContractRules, compile_write_rules
 from charter.sdk.typed import avro_schema_of, is_typed
@@ -73,6 +76,7 @@ class SchemaCache:
         self.auto_register = auto_register
         self._writes: dict[tuple[str, Any], tuple[Any, WriteSchema]] = {}
         self._reads: dict[int, Codec] = {}
+        self._versions: dict[tuple[str, Any], tuple[str, tuple[Mapping[str, Any], ...], int]] = {}
         self._lock = threading.Lock()
 
     def for_write(self, subject: str, schema: Any = None) -> WriteSchema:
@@ -100,9 +104,30 @@ class SchemaCache:
             raise ValidationError(f"#: subject {subject!r}: {error.message}") from None
         return self._compile(registered)
 
+    def _fetch_version(
+        self, subject: str, version: int | str
+    ) -> tuple[str, tuple[Mapping[str, Any], ...], int]:
+        """A referenced version: its text, its own references and its version number."""
+        key = (subject, version)
+        found = self._versions.get(key)
+        if found is None:
+            try:
+                registered = self.client.get_version(subject, version)
+            except RegistryClientError as error:
+                raise ValidationError(
+                    f"#: referenced schema {subject} version {version}: {error.message}"
+                ) from None
+            found = (registered.schema.schema_str, registered.schema.references, registered.version)
+            self._versions[key] = found
+        return found
+
+    def _codec(self, schema_id: int, schema: Schema) -> Codec:
+        references = resolve_references(schema.references, self._fetch_version)
+        return build_codec(schema_id, schema.schema_type, schema.schema_str, references)
+
     def _compile(self, registered: RegisteredSchema) -> WriteSchema:
         schema = registered.schema
-        codec = build_codec(registered.schema_id, schema.schema_type, schema.schema_str)
+        codec = self._codec(registered.schema_id, schema)
         try:
             rules = compile_write_rules(
                 schema.schema_type, codec.document, schema.rule_set, schema.metadata
@@ -115,6 +140,6 @@ class SchemaCache:
         codec = self._reads.get(schema_id)
         if codec is None:
             schema = self.client.get_schema(schema_id)
-            codec = build_codec(schema_id, schema.schema_type, schema.schema_str)
+            codec = self._codec(schema_id, schema)
             self._reads[schema_id] = codec
         return codec

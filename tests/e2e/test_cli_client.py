@@ -334,3 +334,35 @@ def test_new_commands_as_a_subprocess(charter):
     assert "Traceback" not in refused.stderr
     missing = charter_command("group", "describe", "no-such-group")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def test_schema_register_with_references(run, tmp_path):
+    name = subject()
+    address = {"type": "record", "name": "Address", "fields": [{"name": "zip", "type": "string"}]}
+    customer = {
+        "type": "record",
+        "name": "Customer",
+        "fields": [{"name": "home", "type": "Address"}],
+    }
+    (tmp_path / "address.avsc").write_text(json.dumps(address))
+    (tmp_path / "customer.avsc").write_text(json.dumps(customer))
+    assert (
+        run("schema", "register", f"{name}-address", str(tmp_path / "address.avsc")).exit_code == 0
+    )
+    unresolved = run("schema", "register", f"{name}-value", str(tmp_path / "customer.avsc"))
+    assert unresolved.exit_code == 1 and "Address" in unresolved.output
+    registered = run(
+        "schema", "register", f"{name}-value", str(tmp_path / "customer.avsc"),
+        "--reference", f"Address={name}-address:1",
+    )  # fmt: skip
+    assert registered.exit_code == 0, registered.output
+    shown = json.loads(run("-o", "json", "schema", "show", f"{name}-value").output)
+    assert shown["references"] == [{"name": "Address", "subject": f"{name}-address", "version": 1}]
+    produced = run("produce", name, input='{"home": {"zip": "69001"}}\n')
+    assert produced.exit_code == 0, produced.output
+    consumed = run("consume", name, "--from-beginning", "--max-messages", "1", "--timeout", "20")
+    assert json.loads(consumed.output) == {"home": {"zip": "69001"}}
+    bad = run(
+        "schema", "register", f"{name}-x", str(tmp_path / "customer.avsc"), "--reference", "A"
+    )
+    assert bad.exit_code == 2 and "NAME=SUBJECT:VERSION" in bad.output
