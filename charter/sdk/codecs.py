@@ -15,6 +15,7 @@ under its name for ``$ref``.
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 from collections.abc import Sequence
@@ -59,6 +60,16 @@ class Codec(Protocol):
 
     def decode(self, payload: bytes) -> Any: ...
 
+    def decode_as(self, payload: bytes, reader: Any) -> Any:
+        """``payload`` (written with this schema) read as ``reader``'s schema (a codec of the
+        same type): Avro schema resolution, or JSON validated against the reader."""
+        ...
+
+    def conform(self, value: Any) -> Any:
+        """``value`` (e.g. after migration rules) as this schema reads it; ``PayloadInvalid``
+        when it does not fit."""
+        ...
+
 
 class AvroCodec:
     """An Avro schema compiled once: a generated encoder and fastavro's reader."""
@@ -84,6 +95,27 @@ class AvroCodec:
 
     def decode(self, payload: bytes) -> Any:
         return self._reader(payload)
+
+    def decode_as(self, payload: bytes, reader: Any) -> Any:
+        if not isinstance(reader, AvroCodec):
+            raise PayloadInvalid(f"#: cannot read Avro as {reader.schema_type}", "#")
+        try:
+            return fastavro.schemaless_reader(io.BytesIO(payload), self._parsed, reader._parsed)
+        except fastavro.read.SchemaResolutionError as error:
+            raise PayloadInvalid(f"#: the reader schema cannot read this record: {error}") from None
+        except Exception:  # a broken payload: the writer's reader names the field
+            self._reader(payload)
+            raise
+
+    def conform(self, value: Any) -> Any:
+        """Written with fastavro (missing fields take their defaults, unknown ones are dropped)
+        and read back, so the value has exactly this schema's shape."""
+        buffer = io.BytesIO()
+        try:
+            fastavro.schemaless_writer(buffer, self._parsed, value)
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            raise PayloadInvalid(f"#: the value does not fit the reader schema: {error}") from None
+        return self._reader(buffer.getvalue())
 
 
 class JsonCodec:
@@ -112,6 +144,15 @@ class JsonCodec:
 
     def decode(self, payload: bytes) -> Any:
         return self._schema.payload_validator(payload)
+
+    def decode_as(self, payload: bytes, reader: Any) -> Any:
+        if not isinstance(reader, JsonCodec):
+            raise PayloadInvalid(f"#: cannot read JSON as {reader.schema_type}", "#")
+        return reader.conform(self.decode(payload))
+
+    def conform(self, value: Any) -> Any:
+        self._schema.validate(value)  # type: ignore[attr-defined]
+        return value
 
 
 def _avro_document(schema_str: str, references: Sequence[ResolvedReference]) -> Any:

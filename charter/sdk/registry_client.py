@@ -87,8 +87,28 @@ class SchemaRegistryClient(RestClient):
     def get_schema(self, schema_id: int) -> Schema:
         return _schema_of(self.call("GET", f"/schemas/ids/{int(schema_id)}"))
 
-    def get_version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
-        return _registered(self.call("GET", f"/subjects/{_quote(subject)}/versions/{version}"))
+    def get_version(
+        self, subject: str, version: int | str = "latest", *, deleted: bool = False
+    ) -> RegisteredSchema:
+        query = "?deleted=true" if deleted else ""
+        path = f"/subjects/{_quote(subject)}/versions/{version}{query}"
+        return _registered(self.call("GET", path))
+
+    def get_latest_with_metadata(
+        self, subject: str, metadata: Mapping[str, str], *, deleted: bool = False
+    ) -> RegisteredSchema:
+        """The latest version of ``subject`` whose ``metadata.properties`` hold ``metadata``."""
+        query: list[tuple[str, str]] = [("deleted", "true")] if deleted else []
+        for key, value in metadata.items():
+            query += [("key", key), ("value", value)]
+        path = f"/subjects/{_quote(subject)}/metadata?{urllib.parse.urlencode(query)}"
+        return _registered(self.call("GET", path))
+
+    def schema_versions(self, schema_id: int, *, deleted: bool = False) -> list[tuple[str, int]]:
+        """Every (subject, version) holding schema ``schema_id``."""
+        query = "?deleted=true" if deleted else ""
+        pairs = self.call("GET", f"/schemas/ids/{int(schema_id)}/versions{query}")
+        return [(str(pair["subject"]), int(pair["version"])) for pair in pairs]
 
     def get_latest(self, subject: str) -> RegisteredSchema:
         return self.get_version(subject, "latest")

@@ -1,4 +1,4 @@
-"""Client-side data-contract rules: the WRITE-mode rules of a schema version, run before sending.
+"""Client-side data-contract rules: WRITE-mode rules before sending, READ-mode rules on consume.
 
 One small interface, ``compile_write_rules(...) -> ContractRules``, whose
 ``check(message)`` answers the violations of one decoded value. The work is
@@ -9,6 +9,12 @@ broker's gate runs), so the SDK and the gate judge a record the same way:
 A rule the client cannot run — a TRANSFORM such as ``ENCRYPT`` for PII fields,
 or a rule type it does not know — fails closed with the rule's name (field
 encryption is planned): sending the value untransformed would break the contract.
+
+``compile_read_rules`` does the same for the ``READ`` and ``WRITEREAD`` rules a
+consumer runs on a decoded value. The governance engine compiles write-time
+rules, so each read rule is handed to it as a write rule carrying its read
+action (for ``WRITEREAD``, the second of ``onFailure: "ERROR,NONE"``, as
+Confluent reads it).
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from typing import Any, Protocol
 
 from governance.rules import compile_rule_set
 
-__all__ = ["ContractRules", "RuleViolation", "compile_write_rules"]
+__all__ = ["ContractRules", "RuleViolation", "compile_read_rules", "compile_write_rules"]
 
 _WRITE_MODES = frozenset({"WRITE", "WRITEREAD"})
+_READ_MODES = frozenset({"READ", "WRITEREAD"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +76,48 @@ def compile_write_rules(
         _engine_rules(schema_type, document, {"domainRules": conditions}, metadata),
         tuple(_unsupported_violation(rule) for rule in unsupported),
     )
+
+
+def compile_read_rules(
+    schema_type: str,
+    document: Any,
+    rule_set: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+) -> ContractRules:
+    """The read-time rules of a schema version, compiled once (``ValueError`` if one cannot)."""
+    domain_rules = [
+        rule
+        for rule in (rule_set or {}).get("domainRules") or ()
+        if not rule.get("disabled") and str(rule.get("mode", "WRITEREAD")).upper() in _READ_MODES
+    ]
+    if not domain_rules:
+        return NO_RULES
+    unsupported = [rule for rule in domain_rules if not _runnable(rule)]
+    conditions = [_as_write_rule(rule) for rule in domain_rules if _runnable(rule)]
+    return _CompiledRules(
+        _engine_rules(schema_type, document, {"domainRules": conditions}, metadata),
+        tuple(_unsupported_violation(rule) for rule in unsupported),
+    )
+
+
+def _read_action(rule: Mapping[str, Any], key: str) -> str | None:
+    """The read half of ``onFailure``/``onSuccess``: ``"A,B"`` is write A, read B."""
+    text = rule.get(key)
+    if text is None:
+        return None
+    parts = [part.strip() for part in str(text).split(",")]
+    if str(rule.get("mode", "WRITEREAD")).upper() == "WRITEREAD" and len(parts) > 1:
+        return parts[1]
+    return parts[0]
+
+
+def _as_write_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    relabelled = {**rule, "mode": "WRITE"}
+    for key in ("onFailure", "onSuccess"):
+        action = _read_action(rule, key)
+        if action is not None:
+            relabelled[key] = action
+    return relabelled
 
 
 def _runnable(rule: Mapping[str, Any]) -> bool:

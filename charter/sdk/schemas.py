@@ -76,6 +76,7 @@ class SchemaCache:
         self.auto_register = auto_register
         self._writes: dict[tuple[str, Any], tuple[Any, WriteSchema]] = {}
         self._reads: dict[int, Codec] = {}
+        self._schemas: dict[int, Schema] = {}
         self._versions: dict[tuple[str, Any], tuple[str, tuple[Mapping[str, Any], ...], int]] = {}
         self._lock = threading.Lock()
 
@@ -139,7 +140,14 @@ class SchemaCache:
     def for_read(self, schema_id: int) -> Codec:
         codec = self._reads.get(schema_id)
         if codec is None:
-            schema = self.client.get_schema(schema_id)
-            codec = self._codec(schema_id, schema)
+            codec = self._codec(schema_id, self.schema_of(schema_id))
             self._reads[schema_id] = codec
         return codec
+
+    def schema_of(self, schema_id: int) -> Schema:
+        """The registry's answer for ``schema_id`` (with its rule set), fetched once."""
+        schema = self._schemas.get(schema_id)
+        if schema is None:
+            schema = self.client.get_schema(schema_id)
+            self._schemas[schema_id] = schema
+        return schema
