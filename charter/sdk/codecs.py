@@ -103,9 +103,11 @@ class AvroCodec:
             return fastavro.schemaless_reader(io.BytesIO(payload), self._parsed, reader._parsed)
         except fastavro.read.SchemaResolutionError as error:
             raise PayloadInvalid(f"#: the reader schema cannot read this record: {error}") from None
-        except Exception:  # a broken payload: the writer's reader names the field
+        except Exception as error:  # a broken payload: the writer's reader names the field
             self._reader(payload)
-            raise
+            raise PayloadInvalid(
+                f"#: cannot read the record as the reader schema: {error}"
+            ) from None
 
     def conform(self, value: Any) -> Any:
         """Written with fastavro (missing fields take their defaults, unknown ones are dropped)
@@ -113,7 +115,7 @@ class AvroCodec:
         buffer = io.BytesIO()
         try:
             fastavro.schemaless_writer(buffer, self._parsed, value)
-        except (TypeError, ValueError, KeyError, AttributeError) as error:
+        except Exception as error:  # fastavro raises many kinds: any means it does not fit
             raise PayloadInvalid(f"#: the value does not fit the reader schema: {error}") from None
         return self._reader(buffer.getvalue())
 

@@ -126,6 +126,10 @@ class ValueReader:
             migration = self._migration(subject, schema_id, reader_version)
         except RegistryClientError as error:
             raise ValidationError(f"#: subject {subject!r}: {error.message}") from None
+        if not (hasattr(writer, "decode_as") and hasattr(reader, "conform")):
+            raise ValidationError(
+                f"#: reading a {writer.schema_type} record as another version is not supported"
+            )
         if reader.schema_type != writer.schema_type:
             raise ValidationError(
                 f"#: {writer.schema_type} record cannot be read as {reader.schema_type} "

@@ -254,7 +254,8 @@ def test_policy_list_enable_disable(run, files):
     assert unknown.output.startswith("Error: Policy 'no-such-policy' not found")
 
 
-def test_group_list_and_describe_with_lag(charter, run, files):
+@pytest.mark.parametrize("protocol", ["classic", "consumer"])  # KIP-848 groups too
+def test_group_list_and_describe_with_lag(charter, run, files, protocol):
     topic = subject()
     group = f"g-{topic}"
     assert run("topic", "create", topic, "--partitions", "2").exit_code == 0
@@ -269,6 +270,7 @@ def test_group_list_and_describe_with_lag(charter, run, files):
         group_id=group,
         auto_offset_reset="earliest",
         client_id="lag-test",
+        group_protocol=protocol,
     )
     try:
         read = [_until(lambda: consumer.poll(1.0), "a record") for _ in range(2)]
@@ -278,7 +280,7 @@ def test_group_list_and_describe_with_lag(charter, run, files):
         listed = json.loads(run("-o", "json", "group", "list").output)
     finally:
         consumer.close()
-    assert {"group": group, "state": "Stable", "type": "classic"} in listed
+    assert {"group": group, "state": "Stable", "type": protocol} in listed
     assert described["state"] == "Stable"
     [member] = described["members"]
     assert member["client_id"] == "lag-test"

@@ -213,3 +213,14 @@ def test_plan_order_and_modes():
     assert plan_migration(2, 2, rule_sets).steps == ()
     disabled = {2: {"migrationRules": [{**migration("UPGRADE", "x"), "disabled": True}]}}
     assert plan_migration(1, 2, disabled).steps == ()
+
+
+def test_resolution_without_rules_that_cannot_read_the_writer_is_a_record_error():
+    registry = FakeRegistry()
+    registry.add(V1)
+    registry.add({**V1, "fields": [*V1["fields"], {"name": "age", "type": "int"}]})  # no default
+    reader, schemas = reader_for(registry, use_latest_version=True)
+    with pytest.raises(ValidationError, match="reader schema cannot read"):
+        reader.read("people", 101, payload(schemas, 101, {"name": "a", "size": 1}))
+    with pytest.raises(ValidationError):  # a truncated payload names the field, as before
+        reader.read("people", 101, payload(schemas, 101, {"name": "a", "size": 1})[:-1])
