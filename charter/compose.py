@@ -42,6 +42,7 @@ from governance.runtime import Governance
 from governance.schema_gate import SchemaGate
 from governance.security import store as security_store
 from registry import store as registry_store
+from registry.deks import store as dek_store
 from registry.events import registry_outbox
 from registry.service import RegistryService
 
@@ -67,6 +68,7 @@ def migrate(database: peewee.Database) -> None:
         database,
         [
             registry_store,
+            dek_store,
             broker_store,
             groups_store,
             governance_store,

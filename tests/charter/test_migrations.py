@@ -69,11 +69,13 @@ def _expected() -> list[tuple[str, int]]:
     from governance import store as governance_store
     from governance.security import store as security_store
     from registry import store as registry_store
+    from registry.deks import store as dek_store
 
     stores = (
         broker_store,
         groups_store,
         registry_store,
+        dek_store,
         governance_store,
         security_store,
         catalog_migrations,

@@ -142,3 +142,31 @@ def charter_command_key(charter: CharterProcess, environment: dict[str, str]) ->
     )  # fmt: skip
     document = json.loads(created.stdout)
     return str(document["secret"])
+
+
+def test_dek_registry_permissions(charter):
+    """KEKs are the cluster managers'; a subject's writers register its DEKs, readers read them."""
+    import base64
+
+    import requests
+
+    base = f"{charter.url}/dek-registry/v1"
+    kek = {"name": f"kek-{uuid.uuid4().hex[:8]}", "kmsType": "local-kms", "kmsKeyId": "k"}
+    subject = f"orders-{uuid.uuid4().hex[:8]}-value"
+    dek = {"encryptedKeyMaterial": base64.b64encode(b"k" * 32).decode()}
+
+    def call(method: str, path: str, user: str, body: dict | None = None) -> requests.Response:
+        return requests.request(
+            method, base + path, json=body, auth=(user, PASSWORDS[user]), timeout=10
+        )
+
+    assert call("POST", "/keks", "alice", kek).status_code == 403
+    assert call("POST", "/keks", "admin", kek).status_code == 200
+    assert call("GET", f"/keks/{kek['name']}", "bob").status_code == 200
+    assert call("POST", f"/keks/{kek['name']}/deks/{subject}", "mallory", dek).status_code == 403
+    assert call("POST", f"/keks/{kek['name']}/deks/{subject}", "bob", dek).status_code == 403
+    assert call("POST", f"/keks/{kek['name']}/deks/{subject}", "dave", dek).status_code == 200
+    assert call("GET", f"/keks/{kek['name']}/deks/{subject}/versions/1", "bob").status_code == 200
+    assert call("GET", f"/keks/{kek['name']}/deks/{subject}", "mallory").status_code == 403
+    no_credentials = requests.get(f"{base}/keks/{kek['name']}", timeout=10)
+    assert no_credentials.status_code == 401
