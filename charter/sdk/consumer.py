@@ -81,6 +81,7 @@ class Consumer:
         registry: SchemaRegistryClient | None = None,
         use_latest_version: bool = False,
         use_latest_with_metadata: Mapping[str, str] | None = None,
+        rule_config: Mapping[str, str] | None = None,
         **config: Any,
     ) -> None:
         if on_error not in _ON_ERROR:
@@ -99,7 +100,7 @@ class Consumer:
         self.group_id = group_id
         self.skipped = 0
         self.last_error: RecordError | None = None
-        self._schemas = SchemaCache(registry, auto_register=False)
+        self._schemas = SchemaCache(registry, auto_register=False, rule_config=rule_config)
         self._values = ValueReader(
             registry,
             self._schemas,

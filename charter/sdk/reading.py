@@ -10,8 +10,9 @@ deserializers do:
   (``migrations``) and conforms the result to the reader schema; without
   migration rules, Avro schema resolution (writer → reader) or, for JSON
   Schema, validation against the reader;
-- runs the READ-mode condition rules of the schema the value ends up in (the
-  writer's when no reader version is asked for).
+- decrypts the fields of its ``ENCRYPT`` rules (``charter.sdk.encryption``)
+  and runs the READ-mode condition rules of the schema the value ends up in
+  (the writer's when no reader version is asked for).
 
 Every failure is a ``ValidationError`` naming the rule or the field, which the
 consumer turns into a ``RecordError`` for its ``on_error`` policy. The reader
@@ -23,14 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from charter.sdk.codecs import Codec
 from charter.sdk.errors import RegistryClientError, ValidationError
 from charter.sdk.migrations import Migration, plan_migration, versions_between
-from charter.sdk.registry_client import RegisteredSchema, SchemaRegistryClient
-from charter.sdk.rules import NO_RULES, ContractRules, compile_read_rules
+from charter.sdk.registry_client import RegisteredSchema, Schema, SchemaRegistryClient
+from charter.sdk.rules import NO_RULES, READ_MODES, ContractRules, compile_read_rules
 from charter.sdk.schemas import SchemaCache
 from registry.formats.base import PayloadInvalid
 
@@ -48,6 +49,7 @@ class _Plan:
     migration: Migration
     rules: ContractRules
     subject: str
+    decrypt: Callable[[Any], Any] | None = None
 
 
 class ValueReader:
@@ -85,6 +87,8 @@ class ValueReader:
                 value = plan.writer.decode_as(payload, plan.reader)
         except PayloadInvalid as invalid:
             raise ValidationError(invalid.message, invalid.path) from None
+        if plan.decrypt is not None:
+            value = plan.decrypt(value)
         if plan.rules is not NO_RULES:
             self._check(plan, value)
         return value
@@ -114,15 +118,13 @@ class ValueReader:
         try:
             if not self.chooses_reader:
                 schema = self.schemas.schema_of(schema_id)
-                rules = self._rules(writer, schema.rule_set, schema.metadata)
-                return _Plan(writer, None, Migration(), rules, subject)
+                rules, decrypt = self._rules(writer, schema, subject)
+                return _Plan(writer, None, Migration(), rules, subject, decrypt)
             reader_version = self._reader(subject)
             reader = self.schemas.for_read(reader_version.schema_id)
-            rules = self._rules(
-                reader, reader_version.schema.rule_set, reader_version.schema.metadata
-            )
+            rules, decrypt = self._rules(reader, reader_version.schema, subject)
             if reader_version.schema_id == schema_id:
-                return _Plan(writer, None, Migration(), rules, subject)
+                return _Plan(writer, None, Migration(), rules, subject, decrypt)
             migration = self._migration(subject, schema_id, reader_version)
         except RegistryClientError as error:
             raise ValidationError(f"#: subject {subject!r}: {error.message}") from None
@@ -135,14 +137,24 @@ class ValueReader:
                 f"#: {writer.schema_type} record cannot be read as {reader.schema_type} "
                 f"version {reader_version.version} of {subject}"
             )
-        return _Plan(writer, reader, migration, rules, subject)
+        return _Plan(writer, reader, migration, rules, subject, decrypt)
 
-    @staticmethod
-    def _rules(codec: Codec, rule_set: Any, metadata: Any) -> ContractRules:
+    def _rules(
+        self, codec: Codec, schema: Schema, subject: str
+    ) -> tuple[ContractRules, Callable[[Any], Any] | None]:
+        """The READ condition rules and the field decryption of the schema values are read as."""
+        encryption = self.schemas.encryption(codec, schema, subject, READ_MODES)
         try:
-            return compile_read_rules(codec.schema_type, codec.document, rule_set, metadata)
+            rules = compile_read_rules(
+                codec.schema_type,
+                codec.document,
+                schema.rule_set,
+                schema.metadata,
+                encryption_handled=True,
+            )
         except ValueError as error:
             raise ValidationError(f"#: {error}") from None
+        return rules, encryption.decrypt if encryption is not None else None
 
     def _reader(self, subject: str) -> RegisteredSchema:
         found = self._readers.get(subject)

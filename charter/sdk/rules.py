@@ -6,9 +6,10 @@ done by the governance engine's rule code (``governance.rules``, what the
 broker's gate runs), so the SDK and the gate judge a record the same way:
 ``CEL`` and ``CEL_FIELD`` condition rules.
 
-A rule the client cannot run — a TRANSFORM such as ``ENCRYPT`` for PII fields,
-or a rule type it does not know — fails closed with the rule's name (field
-encryption is planned): sending the value untransformed would break the contract.
+A rule the client cannot run — a TRANSFORM it does not know, or ``ENCRYPT``
+where the caller does not run encryption (``charter.sdk.encryption``) — fails
+closed with the rule's name: sending the value untransformed would break the
+contract.
 
 ``compile_read_rules`` does the same for the ``READ`` and ``WRITEREAD`` rules a
 consumer runs on a decoded value. The governance engine compiles write-time
@@ -23,12 +24,20 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from charter.sdk.encryption import is_encrypt_rule
 from governance.rules import compile_rule_set
 
-__all__ = ["ContractRules", "RuleViolation", "compile_read_rules", "compile_write_rules"]
+__all__ = [
+    "READ_MODES",
+    "WRITE_MODES",
+    "ContractRules",
+    "RuleViolation",
+    "compile_read_rules",
+    "compile_write_rules",
+]
 
-_WRITE_MODES = frozenset({"WRITE", "WRITEREAD"})
-_READ_MODES = frozenset({"READ", "WRITEREAD"})
+WRITE_MODES = frozenset({"WRITE", "WRITEREAD"})
+READ_MODES = frozenset({"READ", "WRITEREAD"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,12 +70,20 @@ def compile_write_rules(
     document: Any,
     rule_set: Mapping[str, Any] | None,
     metadata: Mapping[str, Any] | None,
+    *,
+    encryption_handled: bool = False,
 ) -> ContractRules:
-    """The write-time rules of a schema version, compiled once (``ValueError`` if one cannot compile)."""
+    """The write-time rules of a schema version, compiled once (``ValueError`` if one cannot compile).
+
+    ``encryption_handled``: the ENCRYPT rules run in ``charter.sdk.encryption``, so they are
+    left out here instead of failing closed.
+    """
     domain_rules = [
         rule
         for rule in (rule_set or {}).get("domainRules") or ()
-        if not rule.get("disabled") and str(rule.get("mode", "WRITEREAD")).upper() in _WRITE_MODES
+        if not rule.get("disabled")
+        and str(rule.get("mode", "WRITEREAD")).upper() in WRITE_MODES
+        and not (encryption_handled and is_encrypt_rule(rule))
     ]
     if not domain_rules:
         return NO_RULES
@@ -83,12 +100,16 @@ def compile_read_rules(
     document: Any,
     rule_set: Mapping[str, Any] | None,
     metadata: Mapping[str, Any] | None,
+    *,
+    encryption_handled: bool = False,
 ) -> ContractRules:
     """The read-time rules of a schema version, compiled once (``ValueError`` if one cannot)."""
     domain_rules = [
         rule
         for rule in (rule_set or {}).get("domainRules") or ()
-        if not rule.get("disabled") and str(rule.get("mode", "WRITEREAD")).upper() in _READ_MODES
+        if not rule.get("disabled")
+        and str(rule.get("mode", "WRITEREAD")).upper() in READ_MODES
+        and not (encryption_handled and is_encrypt_rule(rule))
     ]
     if not domain_rules:
         return NO_RULES

@@ -17,14 +17,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from charter.sdk.codecs import Codec, build_codec
+from charter.sdk.encryption import FieldEncryption, compile_encryption
 from charter.sdk.errors import RegistryClientError, ValidationError
 from charter.sdk.references import resolve_references
 from charter.sdk.registry_client import RegisteredSchema, Schema, SchemaRegistryClient
-from charter.sdk.rules import ContractRules, compile_write_rules
+from charter.sdk.rules import WRITE_MODES, ContractRules, compile_write_rules
 from charter.sdk.typed import avro_schema_of, is_typed
 
 __all__ = ["SchemaCache", "WriteSchema", "as_schema"]
@@ -32,12 +33,14 @@ __all__ = ["SchemaCache", "WriteSchema", "as_schema"]
 
 @dataclasses.dataclass(frozen=True)
 class WriteSchema:
-    """What a producer needs per (subject, schema): the codec (id inside) and the write rules."""
+    """What a producer needs per (subject, schema): the codec (id inside), the write rules and
+    the field encryption of its ENCRYPT rules (None without)."""
 
     subject: str
     version: int
     codec: Codec
     rules: ContractRules
+    encrypt: Callable[[Any], Any] | None = None
 
 
 def _looks_like_json_schema(document: Mapping[str, Any]) -> bool:
@@ -71,9 +74,16 @@ def as_schema(schema: Any, schema_type: str | None = None) -> Schema:
 class SchemaCache:
     """Registry answers and compiled codecs, per client; thread-safe."""
 
-    def __init__(self, client: SchemaRegistryClient, *, auto_register: bool = True) -> None:
+    def __init__(
+        self,
+        client: SchemaRegistryClient,
+        *,
+        auto_register: bool = True,
+        rule_config: Mapping[str, str] | None = None,
+    ) -> None:
         self.client = client
         self.auto_register = auto_register
+        self.rule_config = dict(rule_config or {})
         self._writes: dict[tuple[str, Any], tuple[Any, WriteSchema]] = {}
         self._reads: dict[int, Codec] = {}
         self._schemas: dict[int, Schema] = {}
@@ -126,16 +136,38 @@ class SchemaCache:
         references = resolve_references(schema.references, self._fetch_version)
         return build_codec(schema_id, schema.schema_type, schema.schema_str, references)
 
+    def encryption(
+        self, codec: Codec, schema: Schema, subject: str, modes: frozenset[str]
+    ) -> FieldEncryption | None:
+        """The field encryption of ``schema``'s ENCRYPT rules in ``modes`` (``ValidationError``
+        when one cannot run in the SDK)."""
+        return compile_encryption(
+            codec.schema_type,
+            codec.document,
+            schema.rule_set,
+            schema.metadata,
+            modes=modes,
+            subject=subject,
+            rest=self.client,
+            rule_config=self.rule_config,
+        )
+
     def _compile(self, registered: RegisteredSchema) -> WriteSchema:
         schema = registered.schema
         codec = self._codec(registered.schema_id, schema)
+        encryption = self.encryption(codec, schema, registered.subject, WRITE_MODES)
         try:
             rules = compile_write_rules(
-                schema.schema_type, codec.document, schema.rule_set, schema.metadata
+                schema.schema_type,
+                codec.document,
+                schema.rule_set,
+                schema.metadata,
+                encryption_handled=True,
             )
         except ValueError as error:
             raise ValidationError(f"#: {error}") from None
-        return WriteSchema(registered.subject, registered.version, codec, rules)
+        encrypt = encryption.encrypt if encryption is not None else None
+        return WriteSchema(registered.subject, registered.version, codec, rules, encrypt)
 
     def for_read(self, schema_id: int) -> Codec:
         codec = self._reads.get(schema_id)

@@ -1,11 +1,12 @@
-"""Confluent's client-side field encryption (CSFLE) against ``charter up``'s DEK registry.
+"""Client-side field encryption (CSFLE) against ``charter up``'s DEK registry, SDK and Confluent.
 
 confluent-kafka's ``AvroSerializer`` with an ``ENCRYPT`` rule on PII-tagged
 fields and its ``FieldEncryptionExecutor`` (local KMS, a secret from config)
 registers the KEK and a DEK in Charter's ``/dek-registry/v1`` and encrypts the
-field; its ``AvroDeserializer`` reads the DEK back and decrypts. The SDK does
-not run ENCRYPT rules yet: it refuses such records as a ``RecordError``
-rather than hand out ciphertext as if it were the value.
+field; its ``AvroDeserializer`` reads the DEK back and decrypts. The SDK's
+producer and consumer do the same with the same keys, so each side reads the
+other's records; without the secret the SDK refuses rather than send
+plaintext or hand out ciphertext.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from confluent_kafka.schema_registry.schema_registry_client import (  # noqa: E4
 )
 from confluent_kafka.serialization import MessageField, SerializationContext  # noqa: E402
 
+from charter import Producer, ValidationError  # noqa: E402
 from charter.sdk import RecordErrorRaised  # noqa: E402
 from tests.charter.processes import CharterProcess, running_up  # noqa: E402
 from tests.e2e.test_sdk import consume, raw_records  # noqa: E402
@@ -115,6 +117,28 @@ def test_confluent_field_encryption_round_trips_through_charters_dek_registry(ch
         {"id": 1, "ssn": "123-45-6781"},
     ]
 
-    # The SDK cannot decrypt yet: a record error naming the rule, never ciphertext as the value.
-    with pytest.raises(RecordErrorRaised, match="encryptPII"):
+    # The SDK decrypts confluent's records with the same DEK...
+    read = consume(charter, topic, 2, rule_config=SECRET)
+    assert [m.value for m in read] == [
+        {"id": 0, "ssn": "123-45-6780"},
+        {"id": 1, "ssn": "123-45-6781"},
+    ]
+    # ...and without the secret refuses them rather than hand out ciphertext as the value.
+    with pytest.raises(RecordErrorRaised, match="encryptPII.*secret"):
         consume(charter, topic, 1)
+
+    # The SDK encrypts with the subject's DEK; confluent's deserializer decrypts.
+    with Producer(charter.bootstrap, charter.url, auto_register=False, rule_config=SECRET) as sdk:
+        sdk.produce(topic, {"id": 2, "ssn": "987-65-4321"})
+    (_, _, sdk_written) = raw_records(charter, topic, 3)
+    assert b"987-65-4321" not in sdk_written.value()
+    assert deserialize(sdk_written.value(), context) == {"id": 2, "ssn": "987-65-4321"}
+    assert consume(charter, topic, 3, rule_config=SECRET)[2].value == {
+        "id": 2,
+        "ssn": "987-65-4321",
+    }
+    with (
+        Producer(charter.bootstrap, charter.url, auto_register=False) as no_secret,
+        pytest.raises(ValidationError, match="encryptPII.*secret"),
+    ):
+        no_secret.produce(topic, {"id": 3, "ssn": "plain"})
