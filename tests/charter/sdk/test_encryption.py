@@ -178,3 +178,11 @@ def test_keys_are_byte_compatible_with_tink_and_confluents_local_kms():
         "id": 1, "ssn": "123", "email": None, "photo": b"p", "home": {"street": "Main"},
         "work": None,
     }  # fmt: skip
+
+
+def test_the_secret_may_come_from_local_secret(monkeypatch):
+    monkeypatch.setenv("LOCAL_SECRET", "from-env")
+    registry = FakeDekRegistry()
+    encrypted = encryption(registry, secret=None).encrypt(customer())
+    monkeypatch.delenv("LOCAL_SECRET")
+    assert encryption(registry, READ_MODES, secret="from-env").decrypt(encrypted) == customer()
