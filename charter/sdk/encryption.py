@@ -175,7 +175,9 @@ def _rule_of(raw: Mapping[str, Any]) -> EncryptRule:
     algorithm = str(params.get("encrypt.dek.algorithm") or "AES256_GCM").upper()
     if algorithm not in _KEY_SIZES:
         raise refuse(f"DEK algorithm {algorithm}: the SDK supports AES128_GCM and AES256_GCM")
-    if int(params.get("encrypt.dek.expiry.days") or 0) > 0:
+    if not raw.get("tags"):
+        raise refuse("no tags: the SDK encrypts the fields whose tags the rule names")
+    if str(params.get("encrypt.dek.expiry.days") or "0").strip() not in ("0", "-1"):
         raise refuse("encrypt.dek.expiry.days (DEK rotation) is not supported by the SDK yet")
     return EncryptRule(
         name,
@@ -236,8 +238,8 @@ def _record_plans(
                 plans.append(("record", field["name"], inner))
             continue
         tags = _tags(f"{full}.{field['name']}", field, metadata)
-        matching = [rule for rule in rules if not rule.tags or rule.tags & tags]
-        if not matching or not tags:
+        matching = [rule for rule in rules if rule.tags & tags]
+        if not matching:
             continue
         kind = target if isinstance(target, str) else (target or {}).get("type")
         if kind not in ("string", "bytes"):

@@ -134,11 +134,22 @@ def test_a_tampered_field_is_a_validation_error():
         ({"encrypt.kms.type": "aws-kms"}, "s", "local-kms only"),
         ({"encrypt.dek.algorithm": "AES256_SIV"}, "s", "AES128_GCM and AES256_GCM"),
         ({"encrypt.dek.expiry.days": "30"}, "s", "rotation"),
+        ({"encrypt.dek.expiry.days": "soon"}, "s", "rotation"),
     ],
 )
 def test_rules_the_sdk_cannot_run_are_refused(params, secret, message):
     with pytest.raises(ValidationError, match=message):
         encryption(FakeDekRegistry(), secret=secret, **params)
+
+
+def test_a_rule_without_tags_is_refused():
+    untagged = rule_set()
+    del untagged["domainRules"][0]["tags"]
+    with pytest.raises(ValidationError, match="no tags"):
+        compile_encryption(
+            "AVRO", CUSTOMER, untagged, None, modes=WRITE_MODES, subject="s",
+            rest=FakeDekRegistry(), rule_config={"secret": "s"},  # type: ignore[arg-type]
+        )  # fmt: skip
 
 
 def test_no_rules_in_the_mode_means_no_encryption():
