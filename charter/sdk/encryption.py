@@ -8,17 +8,19 @@ params, a KEK (``encrypt.kek.name``, ``encrypt.kms.type``,
 AES256_GCM by default). Every string or bytes field of an Avro record (through
 nested records and nullable unions) whose tags meet the rule's is encrypted
 with the subject's DEK: AES-GCM with a random 12-byte IV, written as
-``IV || ciphertext || tag`` (Tink's RAW AES-GCM), strings as base64 text.
+``IV || ciphertext || tag`` (Tink's RAW AES-GCM), or with ``AES256_SIV``
+deterministically (Tink's RAW AES-SIV), strings as base64 text.
 The DEK lives in the DEK registry (``/dek-registry/v1``) encrypted by the
 KEK; the SDK creates the KEK and DEK on first use as Confluent's executor
 does, and keeps raw keys in memory only. The DEK's plaintext is Tink's
-``AesGcmKey`` (``0x1a, length, key bytes``), so either side reads the other's.
+``AesGcmKey``/``AesSivKey`` (a proto tag, the length, the key bytes), so
+either side reads the other's.
 
 KMS: ``local-kms`` (a key derived from a secret with HKDF-SHA256, as
 Confluent's ``LocalKmsClient``), the secret from ``rule_config={"secret": …}``
-or ``LOCAL_SECRET``. Other KMS types, AES256_SIV and DEK expiry (versioned
-ciphertexts) are refused when the rule is compiled, so the SDK fails closed
-rather than send plaintext.
+or ``LOCAL_SECRET``. Other KMS types and DEK expiry (versioned ciphertexts)
+are refused when the rule is compiled, so the SDK fails closed rather than
+send plaintext.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from charter.sdk.errors import RegistryClientError, ValidationError
@@ -41,7 +43,9 @@ from charter.sdk.rest import RestClient
 
 __all__ = ["FieldEncryption", "compile_encryption", "is_encrypt_rule"]
 
-_KEY_SIZES = {"AES128_GCM": 16, "AES256_GCM": 32}
+_KEY_SIZES = {"AES128_GCM": 16, "AES256_GCM": 32, "AES256_SIV": 64}
+# The field number of ``key_value`` in Tink's AesGcmKey (3) and AesSivKey (2), as a proto tag.
+_KEY_VALUE_TAG = {"AES128_GCM": 0x1A, "AES256_GCM": 0x1A, "AES256_SIV": 0x12}
 _IV_BYTES = 12
 _NOT_FOUND = 404
 _CONFLICT = 409
@@ -75,15 +79,39 @@ class LocalKms:
         return self._aead.decrypt(ciphertext[:_IV_BYTES], ciphertext[_IV_BYTES:], b"")
 
 
-def _tink_aes_gcm_key(raw: bytes) -> bytes:
-    """Tink's serialized ``AesGcmKey`` (version 0 is omitted; field 3 holds the key)."""
-    return bytes([0x1A, len(raw)]) + raw
+def _tink_key(raw: bytes, algorithm: str = "AES256_GCM") -> bytes:
+    """Tink's serialized ``AesGcmKey``/``AesSivKey`` (version 0 omitted, then the key bytes)."""
+    return bytes([_KEY_VALUE_TAG[algorithm], len(raw)]) + raw
 
 
-def _raw_key(tink_key: bytes) -> bytes:
-    if len(tink_key) < 2 or tink_key[0] != 0x1A or tink_key[1] != len(tink_key) - 2:
-        raise ValueError("the DEK is not a Tink AesGcmKey")
+def _raw_key(tink_key: bytes, algorithm: str = "AES256_GCM") -> bytes:
+    tag = _KEY_VALUE_TAG[algorithm]
+    if len(tink_key) < 2 or tink_key[0] != tag or tink_key[1] != len(tink_key) - 2:
+        raise ValueError(f"the DEK is not a Tink key for {algorithm}")
     return tink_key[2:]
+
+
+class FieldCipher:
+    """A DEK as Tink's RAW primitives use it: AES-GCM (random IV ‖ ciphertext ‖ tag) or
+    AES-SIV (deterministic, SIV ‖ ciphertext), with empty associated data."""
+
+    def __init__(self, raw: bytes, algorithm: str) -> None:
+        self.deterministic = algorithm == "AES256_SIV"
+        self._siv = AESSIV(raw) if self.deterministic else None
+        self._gcm = None if self.deterministic else AESGCM(raw)
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        if self._siv is not None:
+            return self._siv.encrypt(plaintext, [b""])
+        iv = os.urandom(_IV_BYTES)
+        return iv + self._gcm.encrypt(iv, plaintext, b"")  # type: ignore[union-attr]
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        if self._siv is not None:
+            return self._siv.decrypt(ciphertext, [b""])
+        return self._gcm.decrypt(  # type: ignore[union-attr]
+            ciphertext[:_IV_BYTES], ciphertext[_IV_BYTES:], b""
+        )
 
 
 class KeyRing:
@@ -92,15 +120,15 @@ class KeyRing:
     def __init__(self, rest: RestClient, secret: str) -> None:
         self.rest = rest
         self.kms = LocalKms(secret)
-        self._keys: dict[tuple[str, str, str], AESGCM] = {}
+        self._keys: dict[tuple[str, str, str], FieldCipher] = {}
         self._lock = threading.Lock()
 
-    def aead(self, rule: EncryptRule, subject: str) -> AESGCM:
+    def cipher(self, rule: EncryptRule, subject: str) -> FieldCipher:
         key = (rule.kek_name, subject, rule.algorithm)
         found = self._keys.get(key)
         if found is None:
             with self._lock:
-                found = self._keys.get(key) or AESGCM(self._dek(rule, subject))
+                found = self._keys.get(key) or FieldCipher(self._dek(rule, subject), rule.algorithm)
                 self._keys[key] = found
         return found
 
@@ -115,7 +143,8 @@ class KeyRing:
             if error.status != _NOT_FOUND:
                 raise
             raw = os.urandom(_KEY_SIZES[rule.algorithm])
-            material = base64.b64encode(self.kms.encrypt(_tink_aes_gcm_key(raw))).decode()
+            tink_key = _tink_key(raw, rule.algorithm)
+            material = base64.b64encode(self.kms.encrypt(tink_key)).decode()
             body = {"version": 1, "algorithm": rule.algorithm, "encryptedKeyMaterial": material}
             try:
                 dek = self.rest.call("POST", path, body)
@@ -124,7 +153,7 @@ class KeyRing:
                     raise
                 dek = self.rest.call("GET", f"{path}/versions/1{query}")
         encrypted = base64.b64decode(dek["encryptedKeyMaterial"])
-        return _raw_key(self.kms.decrypt(encrypted))
+        return _raw_key(self.kms.decrypt(encrypted), rule.algorithm)
 
     def _kek(self, rule: EncryptRule) -> None:
         """Make sure the KEK exists (created with the rule's KMS type and key id when absent)."""
@@ -174,7 +203,7 @@ def _rule_of(raw: Mapping[str, Any]) -> EncryptRule:
         raise refuse(f"KMS type {kms_type!r}: the SDK supports local-kms only (planned: others)")
     algorithm = str(params.get("encrypt.dek.algorithm") or "AES256_GCM").upper()
     if algorithm not in _KEY_SIZES:
-        raise refuse(f"DEK algorithm {algorithm}: the SDK supports AES128_GCM and AES256_GCM")
+        raise refuse(f"DEK algorithm {algorithm}: use one of {', '.join(_KEY_SIZES)}")
     if not raw.get("tags"):
         raise refuse("no tags: the SDK encrypts the fields whose tags the rule names")
     if str(params.get("encrypt.dek.expiry.days") or "0").strip() not in ("0", "-1"):
@@ -209,48 +238,113 @@ def _tags(full_name: str, field: Mapping[str, Any], metadata: Mapping[str, Any] 
 _Plan = tuple[Any, ...]
 
 
-def _record_plans(
-    schema: Mapping[str, Any],
-    rules: list[EncryptRule],
-    metadata: Mapping[str, Any] | None,
-    named: dict[str, Mapping[str, Any]],
-    namespace: str | None,
-    depth: int,
-) -> list[_Plan]:
-    if depth > 64:
-        raise ValidationError("#: the schema nests records too deeply to encrypt fields")
-    name = str(schema.get("name", ""))
-    namespace = schema.get("namespace", namespace)
-    full = name if "." in name or not namespace else f"{namespace}.{name}"
-    named[full] = schema
-    named.setdefault(name, schema)
-    plans: list[_Plan] = []
-    for field in schema.get("fields", ()):
-        field_type = field["type"]
-        branches = field_type if isinstance(field_type, list) else [field_type]
-        concrete = [branch for branch in branches if branch != "null"]
-        target = concrete[0] if len(concrete) == 1 else None
-        if isinstance(target, str) and target in named:
-            target = named[target]
-        if isinstance(target, Mapping) and target.get("type") == "record":
-            inner = _record_plans(target, rules, metadata, named, namespace, depth + 1)
-            if inner:
-                plans.append(("record", field["name"], inner))
-            continue
-        tags = _tags(f"{full}.{field['name']}", field, metadata)
-        matching = [rule for rule in rules if rule.tags & tags]
-        if not matching:
-            continue
-        kind = target if isinstance(target, str) else (target or {}).get("type")
-        if kind not in ("string", "bytes"):
-            raise ValidationError(
-                f"#: ENCRYPT rule {matching[0].name!r}: field {full}.{field['name']} is "
-                f"{kind or 'a union'}; only string and bytes fields can be encrypted",
-                "#",
-                rule=matching[0].name,
-            )
-        plans.append(("crypt", field["name"], kind, matching[0]))
-    return plans
+class _Planner:
+    """Walks an Avro record schema once and plans which fields to encrypt.
+
+    Records are followed through fields and nullable unions. A matching tagged
+    field the SDK cannot reach — inside an array, a map, a union of several
+    types, or a recursive record — is refused, so nothing tagged leaves
+    unencrypted.
+    """
+
+    def __init__(self, rules: list[EncryptRule], metadata: Mapping[str, Any] | None) -> None:
+        self.rules = rules
+        self.metadata = metadata
+        self.named: dict[str, Mapping[str, Any]] = {}
+
+    def refuse(self, rule: EncryptRule, where: str, why: str) -> ValidationError:
+        return ValidationError(
+            f"#: ENCRYPT rule {rule.name!r}: field {where} {why}", "#", rule=rule.name
+        )
+
+    def record(
+        self, schema: Mapping[str, Any], namespace: str | None, stack: frozenset[str]
+    ) -> list[_Plan]:
+        name = str(schema.get("name", ""))
+        namespace = schema.get("namespace", namespace)
+        full = name if "." in name or not namespace else f"{namespace}.{name}"
+        self.named[full] = schema
+        self.named.setdefault(name, schema)
+        stack = stack | {full}
+        plans: list[_Plan] = []
+        for field in schema.get("fields", ()):
+            where = f"{full}.{field['name']}"
+            field_type = field["type"]
+            branches = field_type if isinstance(field_type, list) else [field_type]
+            concrete = [self._resolve(branch) for branch in branches if branch != "null"]
+            if len(concrete) == 1 and _is_record(concrete[0]):
+                inner = self._nested(concrete[0], namespace, stack, where, "recursive")
+                if inner:
+                    plans.append(("record", field["name"], inner))
+                continue
+            for branch in concrete:  # records the SDK does not descend into
+                self._unreachable(branch, namespace, stack, where)
+            matching = [
+                rule for rule in self.rules if rule.tags & _tags(where, field, self.metadata)
+            ]
+            if not matching:
+                continue
+            target = concrete[0] if len(concrete) == 1 else None
+            kind = target if isinstance(target, str) else (target or {}).get("type")
+            if kind not in ("string", "bytes"):
+                raise self.refuse(
+                    matching[0], where, f"is {kind or 'a union'}; only string and bytes fields "
+                    "can be encrypted",
+                )  # fmt: skip
+            plans.append(("crypt", field["name"], kind, matching[0]))
+        return plans
+
+    def _resolve(self, schema: Any) -> Any:
+        return self.named.get(schema, schema) if isinstance(schema, str) else schema
+
+    def _nested(
+        self,
+        schema: Mapping[str, Any],
+        namespace: str | None,
+        stack: frozenset[str],
+        where: str,
+        how: str,
+    ) -> list[_Plan]:
+        name = str(schema.get("name", ""))
+        full = name if "." in name or not schema.get("namespace", namespace) else (
+            f"{schema.get('namespace', namespace)}.{name}"
+        )  # fmt: skip
+        if full in stack or len(stack) > 64:
+            if self._has_tagged(schema, namespace):
+                raise self.refuse(self.rules[0], where, f"is {how}: not supported by the SDK yet")
+            return []
+        plans = self.record(schema, namespace, stack)
+        if plans and how != "recursive":
+            raise self.refuse(self.rules[0], where, f"holds tagged fields {how}: not supported yet")
+        return plans
+
+    def _unreachable(
+        self, schema: Any, namespace: str | None, stack: frozenset[str], where: str
+    ) -> None:
+        schema = self._resolve(schema)
+        if _is_record(schema):
+            self._nested(schema, namespace, stack, where, "in a union of several types")
+        elif isinstance(schema, Mapping) and schema.get("type") in ("array", "map"):
+            inner = schema.get("items") if schema["type"] == "array" else schema.get("values")
+            for branch in inner if isinstance(inner, list) else [inner]:
+                if branch != "null":
+                    resolved = self._resolve(branch)
+                    if _is_record(resolved):
+                        how = f"inside {'an array' if schema['type'] == 'array' else 'a map'}"
+                        self._nested(resolved, namespace, stack, where, how)
+
+    def _has_tagged(self, schema: Mapping[str, Any], namespace: str | None) -> bool:
+        name = str(schema.get("name", ""))
+        full = name if "." in name or not namespace else f"{namespace}.{name}"
+        return any(
+            rule.tags & _tags(f"{full}.{field['name']}", field, self.metadata)
+            for field in schema.get("fields", ())
+            for rule in self.rules
+        )
+
+
+def _is_record(schema: Any) -> bool:
+    return isinstance(schema, Mapping) and schema.get("type") == "record"
 
 
 class FieldEncryption:
@@ -283,15 +377,13 @@ class FieldEncryption:
 
     def _encrypt_one(self, value: Any, kind: str, rule: EncryptRule) -> Any:
         plaintext = value.encode("utf-8") if kind == "string" else bytes(value)
-        iv = os.urandom(_IV_BYTES)
-        ciphertext = iv + self.keys.aead(rule, self.subject).encrypt(iv, plaintext, b"")
+        ciphertext = self.keys.cipher(rule, self.subject).encrypt(plaintext)
         return base64.b64encode(ciphertext).decode() if kind == "string" else ciphertext
 
     def _decrypt_one(self, value: Any, kind: str, rule: EncryptRule) -> Any:
         try:
             ciphertext = base64.b64decode(value) if kind == "string" else bytes(value)
-            aead = self.keys.aead(rule, self.subject)
-            plaintext = aead.decrypt(ciphertext[:_IV_BYTES], ciphertext[_IV_BYTES:], b"")
+            plaintext = self.keys.cipher(rule, self.subject).decrypt(ciphertext)
         except (InvalidTag, ValueError) as error:
             raise ValidationError(
                 f"#: ENCRYPT rule {rule.name!r}: a field does not decrypt with the subject's "
@@ -340,5 +432,5 @@ def compile_encryption(
             "#",
             rule=first,
         )
-    plans = _record_plans(document, rules, metadata, {}, None, 0)
+    plans = _Planner(rules, metadata).record(document, None, frozenset())
     return FieldEncryption(plans, KeyRing(rest, secret), subject)

@@ -63,12 +63,13 @@ def charter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CharterProcess
         yield process
 
 
-def encrypting_rules(kek: str) -> RuleSet:
+def encrypting_rules(kek: str, algorithm: str) -> RuleSet:
     params = RuleParams(
         {
             "encrypt.kek.name": kek,
             "encrypt.kms.type": "local-kms",
             "encrypt.kms.key.id": "local-kms://charter-test",
+            "encrypt.dek.algorithm": algorithm,
         }
     )
     rule = Rule(
@@ -85,11 +86,14 @@ def executors() -> RuleRegistry:
     return registry
 
 
-def test_confluent_field_encryption_round_trips_through_charters_dek_registry(charter):
+@pytest.mark.parametrize("algorithm", ["AES256_GCM", "AES256_SIV"])
+def test_confluent_field_encryption_round_trips_through_charters_dek_registry(charter, algorithm):
     topic = f"customers-{uuid.uuid4().hex[:8]}"
     kek = f"kek-{topic}"
     registry = ConfluentRegistry({"url": charter.url})
-    schema = ConfluentSchema(json.dumps(CUSTOMER), "AVRO", [], None, encrypting_rules(kek))
+    schema = ConfluentSchema(
+        json.dumps(CUSTOMER), "AVRO", [], None, encrypting_rules(kek, algorithm)
+    )
     registry.register_schema(f"{topic}-value", schema)
     serialize = AvroSerializer(
         registry, schema_str=None,
@@ -105,9 +109,10 @@ def test_confluent_field_encryption_round_trips_through_charters_dek_registry(ch
     stored_kek = requests.get(f"{charter.url}/dek-registry/v1/keks/{kek}", timeout=10).json()
     assert stored_kek["kmsType"] == "local-kms" and stored_kek["shared"] is False
     dek = requests.get(
-        f"{charter.url}/dek-registry/v1/keks/{kek}/deks/{topic}-value", timeout=10
+        f"{charter.url}/dek-registry/v1/keks/{kek}/deks/{topic}-value?algorithm={algorithm}",
+        timeout=10,
     ).json()
-    assert dek["version"] == 1 and dek["algorithm"] == "AES256_GCM" and dek["encryptedKeyMaterial"]
+    assert dek["version"] == 1 and dek["algorithm"] == algorithm and dek["encryptedKeyMaterial"]
 
     written = raw_records(charter, topic, 2)
     assert all(b"123-45-678" not in message.value() for message in written)  # ciphertext

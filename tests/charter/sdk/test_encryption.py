@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from charter.sdk.encryption import (
+    FieldCipher,
     LocalKms,
     _raw_key,
-    _tink_aes_gcm_key,
+    _tink_key,
     compile_encryption,
 )
 from charter.sdk.errors import RegistryClientError, ValidationError
@@ -132,7 +133,7 @@ def test_a_tampered_field_is_a_validation_error():
     [
         ({}, None, "needs a secret"),
         ({"encrypt.kms.type": "aws-kms"}, "s", "local-kms only"),
-        ({"encrypt.dek.algorithm": "AES256_SIV"}, "s", "AES128_GCM and AES256_GCM"),
+        ({"encrypt.dek.algorithm": "ROT13"}, "s", "AES128_GCM, AES256_GCM, AES256_SIV"),
         ({"encrypt.dek.expiry.days": "30"}, "s", "rotation"),
         ({"encrypt.dek.expiry.days": "soon"}, "s", "rotation"),
     ],
@@ -172,7 +173,7 @@ def test_keys_are_byte_compatible_with_tink_and_confluents_local_kms():
     assert confluent_kms.decrypt(ours.encrypt(b"dek"), b"") == b"dek"
     cryptor = Cryptor(DekAlgorithm.AES256_GCM)
     tink_key = cryptor.generate_key()
-    assert _tink_aes_gcm_key(_raw_key(tink_key)) == tink_key
+    assert _tink_key(_raw_key(tink_key)) == tink_key
     registry = FakeDekRegistry()
     registry.keks["k"] = {"name": "k"}
     registry.deks["c-value"] = {"encryptedKeyMaterial": base64.b64encode(ours.encrypt(tink_key))}
@@ -197,3 +198,68 @@ def test_the_secret_may_come_from_local_secret(monkeypatch):
     encrypted = encryption(registry, secret=None).encrypt(customer())
     monkeypatch.delenv("LOCAL_SECRET")
     assert encryption(registry, READ_MODES, secret="from-env").decrypt(encrypted) == customer()
+
+
+def test_aes_siv_is_deterministic_and_matches_tink():
+    pytest.importorskip("tink")
+    from confluent_kafka.schema_registry.rules.encryption.dek_registry.dek_registry_client import (
+        DekAlgorithm,
+    )
+    from confluent_kafka.schema_registry.rules.encryption.encrypt_executor import Cryptor
+
+    cryptor = Cryptor(DekAlgorithm.AES256_SIV)
+    tink_key = cryptor.generate_key()
+    raw = _raw_key(tink_key, "AES256_SIV")
+    assert _tink_key(raw, "AES256_SIV") == tink_key
+    cipher = FieldCipher(raw, "AES256_SIV")
+    assert (
+        cipher.encrypt(b"123") == cryptor.encrypt(tink_key, b"123", b"") == cipher.encrypt(b"123")
+    )
+    assert cipher.decrypt(cryptor.encrypt(tink_key, b"456", b"")) == b"456"
+
+    registry = FakeDekRegistry()
+    siv = encryption(registry, **{"encrypt.dek.algorithm": "AES256_SIV"})
+    first, second = siv.encrypt(customer()), siv.encrypt(customer())
+    assert first["ssn"] == second["ssn"] != "123"  # deterministic: joinable, still not plaintext
+    reader = encryption(registry, READ_MODES, **{"encrypt.dek.algorithm": "AES256_SIV"})
+    assert reader.decrypt(first) == customer()
+
+
+def _compile(document: dict) -> Any:
+    return compile_encryption(
+        "AVRO", document, rule_set(), None, modes=WRITE_MODES, subject="s",
+        rest=FakeDekRegistry(), rule_config={"secret": "s"},  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_tagged_fields_the_sdk_cannot_reach_are_refused_not_sent_in_plaintext():
+    tagged = {"type": "record", "name": "T", "fields": [
+        {"name": "secret", "type": "string", "confluent:tags": ["PII"]}]}  # fmt: skip
+    in_array = {"type": "record", "name": "R", "fields": [
+        {"name": "items", "type": {"type": "array", "items": tagged}}]}  # fmt: skip
+    with pytest.raises(ValidationError, match="R.items holds tagged fields inside an array"):
+        _compile(in_array)
+    in_map = {"type": "record", "name": "R", "fields": [
+        {"name": "byKey", "type": {"type": "map", "values": tagged}}]}  # fmt: skip
+    with pytest.raises(ValidationError, match="inside a map"):
+        _compile(in_map)
+    in_union = {"type": "record", "name": "R", "fields": [
+        {"name": "either", "type": ["null", "string", tagged]}]}  # fmt: skip
+    with pytest.raises(ValidationError, match="union of several types"):
+        _compile(in_union)
+    not_text = {"type": "record", "name": "R", "fields": [
+        {"name": "n", "type": "long", "confluent:tags": ["PII"]}]}  # fmt: skip
+    with pytest.raises(ValidationError, match="R.n is long"):
+        _compile(not_text)
+
+
+def test_recursive_schemas():
+    untagged = {"type": "record", "name": "Node", "fields": [
+        {"name": "label", "type": "string"},
+        {"name": "next", "type": ["null", "Node"], "default": None}]}  # fmt: skip
+    assert _compile(untagged).plans == []
+    tagged = {"type": "record", "name": "Node", "fields": [
+        {"name": "label", "type": "string", "confluent:tags": ["PII"]},
+        {"name": "next", "type": ["null", "Node"], "default": None}]}  # fmt: skip
+    with pytest.raises(ValidationError, match="Node.next is recursive"):
+        _compile(tagged)
