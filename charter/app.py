@@ -26,6 +26,9 @@ from charter.events import start_http_events
 from charter.health import create_health_blueprint
 from governance import api as governance_api
 from registry import api as registry_api
+from registry.deks import api as dek_api
+from registry.deks.service import DekService
+from registry.deks.store import DekStore
 
 __all__ = ["create_app", "migrate"]
 
@@ -66,6 +69,7 @@ def create_app(
             kafka_cluster_id=functools.partial(load_or_create_cluster_id, settings.data_dir),
         )
     )
+    app.register_blueprint(dek_api.create_blueprint(DekService(DekStore(database))))
     app.register_blueprint(create_health_blueprint(database))
     app.register_blueprint(governance_api.create_blueprint(governance.service))
     app.register_blueprint(catalog_api.create_blueprint(catalog))

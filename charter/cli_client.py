@@ -1,12 +1,20 @@
 """What the client commands share: global options, the output format, errors as one line.
 
 ``add_client_commands(main)`` puts ``--bootstrap-server``, ``--registry-url``
-(env ``CHARTER_BOOTSTRAP_SERVERS``, ``CHARTER_REGISTRY_URL``) and ``--output
-json|table`` (env ``CHARTER_OUTPUT``) on the ``charter`` group and registers the
-client commands: ``schema``, ``topic``, ``produce``, ``consume``,
+(env ``CHARTER_BOOTSTRAP_SERVERS``, ``CHARTER_REGISTRY_URL``), ``--output
+json|table`` (env ``CHARTER_OUTPUT``) and the credentials (``--username``,
+``--password``, ``--api-key``, ``--sasl-mechanism``; env ``CHARTER_USERNAME``,
+``CHARTER_PASSWORD``, ``CHARTER_API_KEY``, ``CHARTER_SASL_MECHANISM``) on the
+``charter`` group and registers the client commands: ``schema``, ``topic``,
+``produce``, ``consume``, ``group``, ``policy``, ``catalog search``,
 ``completion``. The options are stored in the click context, so the server
 commands' signatures stay as they are. Every SDK error ends the command with a
 one-line message and exit code 1, never a traceback.
+
+Credentials: HTTP calls send Basic ``username:password``, or ``Bearer
+API_KEY`` when only an API key is given; Kafka connections use SASL
+(``SASL_PLAINTEXT``, mechanism PLAIN unless ``--sasl-mechanism``) when a
+username and password are given.
 """
 
 from __future__ import annotations
@@ -34,16 +42,52 @@ DEFAULT_REGISTRY = "http://127.0.0.1:8081"
 _META_KEY = "charter.client"
 
 
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
 @dataclasses.dataclass
 class ClientOptions:
     bootstrap_servers: str = DEFAULT_BOOTSTRAP
     registry_url: str = DEFAULT_REGISTRY
     output: str = "table"
+    username: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+    sasl_mechanism: str = "PLAIN"
+
+    def _http_credentials(self) -> dict[str, Any]:
+        if self.username is not None:
+            if self.password is None:
+                raise click.UsageError("--username needs --password (or CHARTER_PASSWORD)")
+            return {"auth": (self.username, self.password)}
+        if self.api_key is not None:
+            return {"token": self.api_key}
+        return {}
 
     def registry(self) -> Any:
+        """The SDK's registry client for ``--registry-url`` with the credentials."""
         from charter.sdk import SchemaRegistryClient
 
-        return SchemaRegistryClient(self.registry_url)
+        return SchemaRegistryClient(self.registry_url, **self._http_credentials())
+
+    def platform(self) -> Any:
+        """The client of Charter's catalog and governance APIs (same URL as the registry)."""
+        from charter.sdk.platform_client import PlatformClient
+
+        return PlatformClient(self.registry_url, **self._http_credentials())
+
+    def kafka_config(self) -> dict[str, str]:
+        """librdkafka settings for the credentials (SASL), empty without a username."""
+        if self.username is None:
+            return {}
+        if self.password is None:
+            raise click.UsageError("--username needs --password (or CHARTER_PASSWORD)")
+        return {
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": self.sasl_mechanism,
+            "sasl.username": self.username,
+            "sasl.password": self.password,
+        }
 
 
 def options_of(ctx: click.Context) -> ClientOptions:
@@ -80,6 +124,35 @@ GLOBAL_OPTIONS = [
         expose_value=False,
         callback=_store("output"),
         help="Output of client commands: a table or JSON [table].",
+    ),
+    click.Option(
+        ["--username"],
+        envvar="CHARTER_USERNAME",
+        expose_value=False,
+        callback=_store("username"),
+        help="User for HTTP Basic auth and Kafka SASL (a platform run with --auth).",
+    ),
+    click.Option(
+        ["--password"],
+        envvar="CHARTER_PASSWORD",
+        expose_value=False,
+        callback=_store("password"),
+        help="Password of --username (prefer the CHARTER_PASSWORD variable).",
+    ),
+    click.Option(
+        ["--api-key"],
+        envvar="CHARTER_API_KEY",
+        expose_value=False,
+        callback=_store("api_key"),
+        help="API key for HTTP calls (Bearer) when no --username is given.",
+    ),
+    click.Option(
+        ["--sasl-mechanism"],
+        type=click.Choice(SASL_MECHANISMS, case_sensitive=False),
+        envvar="CHARTER_SASL_MECHANISM",
+        expose_value=False,
+        callback=_store("sasl_mechanism"),
+        help="SASL mechanism for Kafka with --username [PLAIN].",
     ),
 ]
 
@@ -133,10 +206,11 @@ def emit(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(*columns, title=title)
-    for row in rows:
-        table.add_row(*(str(cell) for cell in row))
+    for row in rows:  # cells as plain text: "[a-z]" in a value is not rich markup
+        table.add_row(*(Text(str(cell)) for cell in row))
     Console().print(table)
 
 
@@ -169,10 +243,16 @@ def completion_command(main: click.Group) -> click.Command:
 
 def add_client_commands(main: click.Group) -> None:
     """Add the global client options and the client commands to ``main``."""
+    from charter.cli_catalog import search
+    from charter.cli_group import group
+    from charter.cli_policy import policy
     from charter.cli_records import consume, produce
     from charter.cli_schema import schema
     from charter.cli_topic import topic
 
     main.params.extend(GLOBAL_OPTIONS)
-    for command in (schema, topic, produce, consume, completion_command(main)):
+    for command in (schema, topic, produce, consume, group, policy, completion_command(main)):
         main.add_command(command)
+    catalog = main.commands.get("catalog")
+    if isinstance(catalog, click.Group):
+        catalog.add_command(search)

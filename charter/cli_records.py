@@ -97,7 +97,9 @@ def produce(
         if error is not None and not failures:
             failures.append(error.str())
 
-    producer = Producer(options.bootstrap_servers, registry=options.registry())
+    producer = Producer(
+        options.bootstrap_servers, registry=options.registry(), **options.kafka_config()
+    )
     stream = input_file.open(encoding="utf-8") if input_file else sys.stdin
     progress = _Progress(input_file)
     count = 0
@@ -159,6 +161,11 @@ def _key_of(record: dict[str, Any], key_field: str | None, number: int) -> str |
     show_default=True,
     help="An undecodable record: stop with its reason, or skip it (with a warning).",
 )
+@click.option(
+    "--use-latest-version",
+    is_flag=True,
+    help="Read every record as the latest version of TOPIC-value (migration rules applied).",
+)
 @client_command
 def consume(
     options: ClientOptions,
@@ -169,6 +176,7 @@ def consume(
     idle_timeout: float | None,
     metadata: bool,
     on_error: str,
+    use_latest_version: bool,
 ) -> None:
     """Print TOPIC's records as JSON lines (decoded with their schemas)."""
     from charter.sdk import Consumer, RecordErrorRaised
@@ -180,6 +188,8 @@ def consume(
         group_id=group,
         auto_offset_reset="earliest" if from_beginning else "latest",
         on_error=on_error,
+        use_latest_version=use_latest_version,
+        **options.kafka_config(),
     )
     seen = 0
     try:

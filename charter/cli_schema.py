@@ -31,6 +31,15 @@ def _read_schema(file: Path, schema_type: str | None) -> tuple[str, str]:
         raise click.ClickException(f"{file}: {error}") from None
 
 
+def _reference(text: str) -> dict[str, Any]:
+    """``NAME=SUBJECT:VERSION`` as the registry's reference object."""
+    name, _, target = text.partition("=")
+    subject, _, version = target.rpartition(":")
+    if not name or not subject or not version.isdigit():
+        raise click.BadParameter(f"{text!r} is not NAME=SUBJECT:VERSION", param_hint="--reference")
+    return {"name": name, "subject": subject, "version": int(version)}
+
+
 def _pretty(schema_str: str, schema_type: str) -> str:
     if schema_type == "PROTOBUF":
         return schema_str
@@ -47,15 +56,30 @@ def schema() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--type", "schema_type", type=_TYPES, help="Schema type [from the file].")
 @click.option("--normalize", is_flag=True, help="Register the normalized form.")
+@click.option(
+    "--reference",
+    "references",
+    multiple=True,
+    metavar="NAME=SUBJECT:VERSION",
+    help="A schema reference (an Avro full name, a JSON $ref, a .proto import); repeatable.",
+)
 @client_command
 def register(
-    options: ClientOptions, subject: str, file: Path, schema_type: str | None, normalize: bool
+    options: ClientOptions,
+    subject: str,
+    file: Path,
+    schema_type: str | None,
+    normalize: bool,
+    references: tuple[str, ...],
 ) -> None:
     """Register FILE under SUBJECT and print its id."""
     from charter.sdk import Schema
 
     text, kind = _read_schema(file, schema_type)
-    schema_id = options.registry().register(subject, Schema(text, kind), normalize=normalize)
+    parsed = tuple(_reference(item) for item in references)
+    schema_id = options.registry().register(
+        subject, Schema(text, kind, references=parsed), normalize=normalize
+    )
     if options.output == "json":
         click.echo(to_json({"subject": subject, "id": schema_id}))
     else:
@@ -96,7 +120,12 @@ def show(options: ClientOptions, subject: str, version: str) -> None:
         "schemaType": found.schema.schema_type,
         "schema": found.schema.schema_str,
     }
-    for key, value in (("metadata", found.schema.metadata), ("ruleSet", found.schema.rule_set)):
+    shown = (
+        ("references", list(found.schema.references)),
+        ("metadata", found.schema.metadata),
+        ("ruleSet", found.schema.rule_set),
+    )
+    for key, value in shown:
         if value:
             document[key] = value
     if options.output == "json":
@@ -108,6 +137,11 @@ def show(options: ClientOptions, subject: str, version: str) -> None:
     )
     language = "protobuf" if found.schema.schema_type == "PROTOBUF" else "json"
     print_code(_pretty(found.schema.schema_str, found.schema.schema_type), language)
+    for reference in found.schema.references:
+        click.echo(
+            f"references {reference['name']} = {reference['subject']} "
+            f"version {reference['version']}"
+        )
     if found.schema.rule_set:
         click.echo("ruleSet:")
         print_code(json.dumps(found.schema.rule_set, indent=2), "json")

@@ -67,6 +67,7 @@ def create(
             partitions=partitions,
             replication_factor=replication_factor,
             config=config,
+            client_config=options.kafka_config(),
         )
     else:
         create_topic(
@@ -76,6 +77,7 @@ def create(
             replication_factor=replication_factor,
             validation=validation,
             config=config,
+            client_config=options.kafka_config(),
         )
     document = {"topic": name, "partitions": partitions, "validation": validation}
     if schema_id is not None:
@@ -93,7 +95,7 @@ def list_topics(options: ClientOptions) -> None:
     """Every topic with its partition count."""
     from charter.sdk.admin import list_topics as topics_of
 
-    found = topics_of(options.bootstrap_servers)
+    found = topics_of(options.bootstrap_servers, client_config=options.kafka_config())
     document = [{"topic": info.name, "partitions": info.partitions} for info in found]
     emit(
         options, document, [(info.name, info.partitions) for info in found], ("topic", "partitions")
@@ -107,7 +109,7 @@ def describe(options: ClientOptions, name: str) -> None:
     """Partitions, validation mode and configs of topic NAME (the table: charter.* and overrides)."""
     from charter.sdk.admin import describe_topic
 
-    info = describe_topic(options.bootstrap_servers, name)
+    info = describe_topic(options.bootstrap_servers, name, client_config=options.kafka_config())
     document = {
         "topic": info.name,
         "partitions": info.partitions,

@@ -47,6 +47,7 @@ from governance.security import store as security_store
 from governance.security.kafka_admin import KafkaSecurityAdmin
 from governance.topic_fields import TopicFields
 from registry import store as registry_store
+from registry.deks import store as dek_store
 from registry.events import registry_outbox
 from registry.service import RegistryService
 
@@ -72,6 +73,7 @@ def migrate(database: peewee.Database) -> None:
         database,
         [
             registry_store,
+            dek_store,
             broker_store,
             groups_store,
             broker_log_end,

@@ -316,7 +316,17 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
 
 # Settings of the client commands (``charter produce``, ``schema``, ...; charter.cli_client),
 # read by click, not by the servers: they may be set in a shell that also runs ``charter up``.
-CLIENT_ENV = frozenset({"CHARTER_BOOTSTRAP_SERVERS", "CHARTER_REGISTRY_URL", "CHARTER_OUTPUT"})
+CLIENT_ENV = frozenset(
+    {
+        "CHARTER_BOOTSTRAP_SERVERS",
+        "CHARTER_REGISTRY_URL",
+        "CHARTER_OUTPUT",
+        "CHARTER_USERNAME",
+        "CHARTER_PASSWORD",
+        "CHARTER_API_KEY",
+        "CHARTER_SASL_MECHANISM",
+    }
+)
 
 # Variables with the prefix that are not settings (test switches, the config path itself).
 _IGNORED_ENV = (

@@ -47,8 +47,9 @@ class TopicInfo:
         return self.configs.get(VALIDATION_CONFIG)
 
 
-def _admin(bootstrap_servers: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap_servers})
+def _admin(bootstrap_servers: str, client_config: Mapping[str, Any] | None = None) -> AdminClient:
+    """``client_config``: librdkafka settings such as SASL credentials."""
+    return AdminClient({**(client_config or {}), "bootstrap.servers": bootstrap_servers})
 
 
 def create_topic(
@@ -59,6 +60,7 @@ def create_topic(
     replication_factor: int = 1,
     validation: str | None = None,
     config: Mapping[str, str] | None = None,
+    client_config: Mapping[str, Any] | None = None,
 ) -> None:
     """Create ``topic``; ``validation`` sets ``charter.value.schema.validation`` (none|id|full)."""
     configs = dict(config or {})
@@ -67,7 +69,8 @@ def create_topic(
             raise ValueError(f"validation must be one of {', '.join(VALIDATION_MODES)}")
         configs[VALIDATION_CONFIG] = validation
     new_topic = NewTopic(topic, partitions, replication_factor, config=configs)
-    admin = _admin(bootstrap_servers)  # held until the answer: a dropped client cancels it
+    # The client is held until the answer: a dropped client cancels the request.
+    admin = _admin(bootstrap_servers, client_config)
     futures = admin.create_topics([new_topic], request_timeout=_TIMEOUT_S)
     try:
         futures[topic].result(timeout=_TIMEOUT_S)
@@ -85,6 +88,7 @@ def create_governed_topic(
     partitions: int = 1,
     replication_factor: int = 1,
     config: Mapping[str, str] | None = None,
+    client_config: Mapping[str, Any] | None = None,
 ) -> int:
     """Register ``schema`` under ``<topic>-value`` and create the topic validating it; the schema id."""
     client = SchemaRegistryClient(registry) if isinstance(registry, str) else registry
@@ -96,24 +100,35 @@ def create_governed_topic(
         replication_factor=replication_factor,
         validation=validation,
         config=config,
+        client_config=client_config,
     )
     return schema_id
 
 
-def list_topics(bootstrap_servers: str) -> list[TopicInfo]:
+def list_topics(
+    bootstrap_servers: str, *, client_config: Mapping[str, Any] | None = None
+) -> list[TopicInfo]:
     """Every topic with its partition count (configs left empty: ``describe_topic`` has them)."""
-    admin = _admin(bootstrap_servers)
-    metadata = admin.list_topics(timeout=_TIMEOUT_S)
+    admin = _admin(bootstrap_servers, client_config)
+    try:
+        metadata = admin.list_topics(timeout=_TIMEOUT_S)
+    except confluent_kafka.KafkaException as error:
+        raise CharterError(f"listing topics: {error.args[0].str()}") from None
     return sorted(
         (TopicInfo(name, len(topic.partitions), {}) for name, topic in metadata.topics.items()),
         key=lambda info: info.name,
     )
 
 
-def describe_topic(bootstrap_servers: str, topic: str) -> TopicInfo:
+def describe_topic(
+    bootstrap_servers: str, topic: str, *, client_config: Mapping[str, Any] | None = None
+) -> TopicInfo:
     """``topic``'s partition count and its configs (``CharterError`` when it does not exist)."""
-    admin = _admin(bootstrap_servers)
-    metadata = admin.list_topics(topic, timeout=_TIMEOUT_S).topics.get(topic)
+    admin = _admin(bootstrap_servers, client_config)
+    try:
+        metadata = admin.list_topics(topic, timeout=_TIMEOUT_S).topics.get(topic)
+    except confluent_kafka.KafkaException as error:
+        raise CharterError(f"topic {topic!r}: {error.args[0].str()}") from None
     if metadata is None or metadata.error is not None:
         raise CharterError(f"topic {topic!r} does not exist")
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)

@@ -6,11 +6,16 @@ field; ``Codec.decode(payload)`` reads a payload (after the frame) back into
 Python values. Avro encodes with a generated encoder (``avro_encoder``) and
 decodes with fastavro through the registry's payload validator; JSON Schema
 validates with the registry's compiled validator and writes compact JSON text,
-as confluent-kafka's ``JSONSerializer`` does. Protobuf is ``protobuf_codec``.
+as confluent-kafka's ``JSONSerializer`` does. A schema with references (other
+subjects' Avro named types, JSON Schema ``$ref`` URIs) is built with them
+resolved (``charter.sdk.references``): Avro as one self-contained schema with
+the referenced types inlined, JSON Schema with each reference registered
+under its name for ``$ref``. Protobuf is ``protobuf_codec``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 from collections.abc import Sequence
@@ -55,6 +60,16 @@ class Codec(Protocol):
 
     def decode(self, payload: bytes) -> Any: ...
 
+    def decode_as(self, payload: bytes, reader: Any) -> Any:
+        """``payload`` (written with this schema) read as ``reader``'s schema (a codec of the
+        same type): Avro schema resolution, or JSON validated against the reader."""
+        ...
+
+    def conform(self, value: Any) -> Any:
+        """``value`` (e.g. after migration rules) as this schema reads it; ``PayloadInvalid``
+        when it does not fit."""
+        ...
+
 
 class AvroCodec:
     """An Avro schema compiled once: a generated encoder and fastavro's reader."""
@@ -81,16 +96,41 @@ class AvroCodec:
     def decode(self, payload: bytes) -> Any:
         return self._reader(payload)
 
+    def decode_as(self, payload: bytes, reader: Any) -> Any:
+        if not isinstance(reader, AvroCodec):
+            raise PayloadInvalid(f"#: cannot read Avro as {reader.schema_type}", "#")
+        try:
+            return fastavro.schemaless_reader(io.BytesIO(payload), self._parsed, reader._parsed)
+        except fastavro.read.SchemaResolutionError as error:
+            raise PayloadInvalid(f"#: the reader schema cannot read this record: {error}") from None
+        except Exception as error:  # a broken payload: the writer's reader names the field
+            self._reader(payload)
+            raise PayloadInvalid(
+                f"#: cannot read the record as the reader schema: {error}"
+            ) from None
+
+    def conform(self, value: Any) -> Any:
+        """Written with fastavro (missing fields take their defaults, unknown ones are dropped)
+        and read back, so the value has exactly this schema's shape."""
+        buffer = io.BytesIO()
+        try:
+            fastavro.schemaless_writer(buffer, self._parsed, value)
+        except Exception as error:  # fastavro raises many kinds: any means it does not fit
+            raise PayloadInvalid(f"#: the value does not fit the reader schema: {error}") from None
+        return self._reader(buffer.getvalue())
+
 
 class JsonCodec:
     """A JSON Schema compiled once by the registry's JSON format; values written as compact JSON."""
 
     schema_type = "JSON"
 
-    def __init__(self, schema_id: int, schema_str: str) -> None:
+    def __init__(
+        self, schema_id: int, schema_str: str, references: Sequence[ResolvedReference] = ()
+    ) -> None:
         self.schema_id = schema_id
         self.document = json.loads(schema_str)
-        self._schema = get_format("JSON").parse(schema_str)
+        self._schema = get_format("JSON").parse(schema_str, references)
         self._header = frame_header(schema_id)
 
     def encode(self, value: Any) -> bytes:
@@ -107,6 +147,22 @@ class JsonCodec:
     def decode(self, payload: bytes) -> Any:
         return self._schema.payload_validator(payload)
 
+    def decode_as(self, payload: bytes, reader: Any) -> Any:
+        if not isinstance(reader, JsonCodec):
+            raise PayloadInvalid(f"#: cannot read JSON as {reader.schema_type}", "#")
+        return reader.conform(self.decode(payload))
+
+    def conform(self, value: Any) -> Any:
+        self._schema.validate(value)  # type: ignore[attr-defined]
+        return value
+
+
+def _avro_document(schema_str: str, references: Sequence[ResolvedReference]) -> Any:
+    """The schema as JSON; with references, one self-contained schema (their types inlined)."""
+    if not references:
+        return json.loads(schema_str)
+    return get_format("AVRO").parse(schema_str, references).standalone  # type: ignore[attr-defined]
+
 
 def build_codec(
     schema_id: int,
@@ -116,14 +172,14 @@ def build_codec(
 ) -> Codec:
     """The codec of a registered schema; ``ValidationError`` for types the SDK cannot write.
 
-    ``references`` are the schema's references already fetched (Protobuf imports).
+    ``references`` are the schema's references resolved in dependency order.
     """
     kind = (schema_type or "AVRO").upper()
     try:
         if kind == "AVRO":
-            return AvroCodec(schema_id, json.loads(schema_str))
+            return AvroCodec(schema_id, _avro_document(schema_str, references))
         if kind == "JSON":
-            return JsonCodec(schema_id, schema_str)
+            return JsonCodec(schema_id, schema_str, references)
         if kind == "PROTOBUF":
             from charter.sdk.protobuf_codec import ProtobufCodec  # it imports this module
 

@@ -8,6 +8,11 @@ carrying it), ``"skip"`` (counted in ``skipped``, the last one in
 ``last_error``), or ``"dlq"`` (its bytes forwarded unchanged to ``dlq_topic``
 with ``charter.dlq.*`` headers saying why).
 
+Values pass the reader's side of their contract (``charter.sdk.reading``): the
+READ-mode condition rules of their schema and, with ``use_latest_version=True``
+or ``use_latest_with_metadata={...}``, the migration rules between the
+writer's version and the reader's; a failure is a ``RecordError`` too.
+
 With ``group_id`` the consumer subscribes to ``topics`` (needs a broker with
 consumer groups); without, it assigns itself every partition of ``topics`` and
 starts at ``auto_offset_reset`` (``earliest`` or ``latest``), with no commits.
@@ -19,7 +24,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import confluent_kafka
@@ -33,6 +38,7 @@ from charter.sdk.errors import (
     ValidationError,
 )
 from charter.sdk.producer import librdkafka_config
+from charter.sdk.reading import ValueReader
 from charter.sdk.registry_client import SchemaRegistryClient
 from charter.sdk.schemas import SchemaCache
 from registry.formats.base import PayloadInvalid
@@ -73,6 +79,9 @@ class Consumer:
         on_error: str = "raise",
         dlq_topic: str | None = None,
         registry: SchemaRegistryClient | None = None,
+        use_latest_version: bool = False,
+        use_latest_with_metadata: Mapping[str, str] | None = None,
+        rule_config: Mapping[str, str] | None = None,
         **config: Any,
     ) -> None:
         if on_error not in _ON_ERROR:
@@ -91,9 +100,21 @@ class Consumer:
         self.group_id = group_id
         self.skipped = 0
         self.last_error: RecordError | None = None
-        self._schemas = SchemaCache(registry, auto_register=False)
+        self._schemas = SchemaCache(registry, auto_register=False, rule_config=rule_config)
+        self._values = ValueReader(
+            registry,
+            self._schemas,
+            use_latest_version=use_latest_version,
+            use_latest_with_metadata=use_latest_with_metadata,
+        )
         self._bootstrap = bootstrap_servers
         settings = librdkafka_config(bootstrap_servers, config)
+        # The DLQ producer connects as the consumer does (TLS, SASL credentials).
+        self._dlq_settings = {
+            key: value
+            for key, value in settings.items()
+            if key == "bootstrap.servers" or key.startswith(("security.", "sasl.", "ssl."))
+        }
         settings["auto.offset.reset"] = auto_offset_reset
         settings.setdefault("enable.partition.eof", False)
         settings.setdefault("enable.auto.commit", False)
@@ -174,7 +195,7 @@ class Consumer:
             value = raw.value()
             if value is not None:
                 schema_id, payload = unframe(value)
-                value = self._schemas.for_read(schema_id).decode(payload)
+                value = self._values.read(raw.topic(), schema_id, payload)
         except (ValueError, PayloadInvalid, ValidationError, RegistryClientError) as error:
             reason = getattr(error, "message", None) or str(error)
             return self._undecodable(raw, schema_id, reason)
@@ -205,7 +226,7 @@ class Consumer:
 
     def _to_dead_letters(self, error: RecordError, headers: list[Any]) -> None:
         if self._dlq is None:
-            self._dlq = confluent_kafka.Producer({"bootstrap.servers": self._bootstrap})
+            self._dlq = confluent_kafka.Producer(self._dlq_settings)
         headers += [
             ("charter.dlq.reason", error.reason.encode()),
             ("charter.dlq.source.topic", error.topic.encode()),

@@ -41,7 +41,8 @@ class Producer:
     """``Producer(bootstrap_servers=..., registry_url=..., **librdkafka_config)``.
 
     ``auto_register=False`` only looks schemas up (the subject must hold them);
-    ``registry`` passes a ready ``SchemaRegistryClient`` instead of ``registry_url``.
+    ``registry`` passes a ready ``SchemaRegistryClient`` instead of ``registry_url``;
+    ``rule_config`` configures rule executors (``{"secret": …}`` for ENCRYPT's local KMS).
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class Producer:
         *,
         registry: SchemaRegistryClient | None = None,
         auto_register: bool = True,
+        rule_config: Mapping[str, str] | None = None,
         **config: Any,
     ) -> None:
         if registry is None:
@@ -58,7 +60,7 @@ class Producer:
                 raise ValueError("Producer needs registry_url= (or registry=)")
             registry = SchemaRegistryClient(registry_url)
         self.registry = registry
-        self._schemas = SchemaCache(registry, auto_register=auto_register)
+        self._schemas = SchemaCache(registry, auto_register=auto_register, rule_config=rule_config)
         self._producer = confluent_kafka.Producer(librdkafka_config(bootstrap_servers, config))
         self._last_schema: dict[str, tuple[Any, WriteSchema]] = {}
 
@@ -124,6 +126,8 @@ class Producer:
             violations = write_schema.rules.check(checked)
             if violations:
                 self._enforce(violations, write_schema.subject, value)
+        if write_schema.encrypt is not None:  # conditions judged the plaintext; it never leaves
+            framed = write_schema.codec.encode(write_schema.encrypt(value))
         return framed
 
     def _enforce(self, violations: list[RuleViolation], subject: str, value: Any) -> None:

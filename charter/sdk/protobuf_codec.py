@@ -13,14 +13,13 @@ with a generated class: each imported file that is not built in
 (``google/protobuf/``, ``google/type/``, ``confluent/``) is registered first
 under a subject named after its import path, and becomes a reference; the
 file itself is sent as ``.proto`` text, written from its descriptor by the
-registry's own Protobuf format. ``resolve_references`` fetches a stored
-schema's references, transitively, for decoding.
+registry's own Protobuf format.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import descriptor_pb2
@@ -47,7 +46,6 @@ __all__ = [
     "is_message",
     "is_message_class",
     "looks_like_proto",
-    "resolve_references",
     "schema_of_message_class",
 ]
 
@@ -189,38 +187,3 @@ def _proto_text(file: Any, references: Sequence[ResolvedReference]) -> str:
         return str(get_format("PROTOBUF").parse(encoded, tuple(references)).canonical_string)
     except RegistryError as error:
         raise ValidationError(f"#: {file.name} cannot be registered: {error}") from None
-
-
-# -- references of stored schemas -----------------------------------------------------------
-
-
-def resolve_references(
-    client: SchemaRegistryClient, references: Iterable[Mapping[str, Any]]
-) -> tuple[ResolvedReference, ...]:
-    """The schemas ``references`` name, fetched transitively, dependencies first."""
-    out: list[ResolvedReference] = []
-    _resolve_into(client, references, out, set())
-    return tuple(out)
-
-
-def _resolve_into(
-    client: SchemaRegistryClient,
-    references: Iterable[Mapping[str, Any]],
-    out: list[ResolvedReference],
-    visiting: set[tuple[str, int]],
-) -> None:
-    for reference in references:
-        subject, version = str(reference["subject"]), int(reference["version"])
-        if (subject, version) in visiting:
-            continue
-        visiting.add((subject, version))
-        try:
-            registered = client.get_version(subject, version)
-        except RegistryClientError as error:
-            raise ValidationError(f"#: reference {reference['name']!r}: {error.message}") from None
-        _resolve_into(client, registered.schema.references, out, visiting)
-        item = ResolvedReference(
-            str(reference["name"]), subject, registered.version, registered.schema.schema_str
-        )
-        if item not in out:
-            out.append(item)

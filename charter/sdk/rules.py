@@ -1,4 +1,4 @@
-"""Client-side data-contract rules: the WRITE-mode rules of a schema version, run before sending.
+"""Client-side data-contract rules: WRITE-mode rules before sending, READ-mode rules on consume.
 
 One small interface, ``compile_write_rules(...) -> ContractRules``, whose
 ``check(message)`` answers the violations of one decoded value. The work is
@@ -6,9 +6,16 @@ done by the governance engine's rule code (``governance.rules``, what the
 broker's gate runs), so the SDK and the gate judge a record the same way:
 ``CEL`` and ``CEL_FIELD`` condition rules.
 
-A rule the client cannot run — a TRANSFORM such as ``ENCRYPT`` for PII fields,
-or a rule type it does not know — fails closed with the rule's name (field
-encryption is planned): sending the value untransformed would break the contract.
+A rule the client cannot run — a TRANSFORM it does not know, or ``ENCRYPT``
+where the caller does not run encryption (``charter.sdk.encryption``) — fails
+closed with the rule's name: sending the value untransformed would break the
+contract.
+
+``compile_read_rules`` does the same for the ``READ`` and ``WRITEREAD`` rules a
+consumer runs on a decoded value. The governance engine compiles write-time
+rules, so each read rule is handed to it as a write rule carrying its read
+action (for ``WRITEREAD``, the second of ``onFailure: "ERROR,NONE"``, as
+Confluent reads it).
 """
 
 from __future__ import annotations
@@ -17,11 +24,20 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from charter.sdk.encryption import is_encrypt_rule
 from governance.rules import compile_rule_set
 
-__all__ = ["ContractRules", "RuleViolation", "compile_write_rules"]
+__all__ = [
+    "READ_MODES",
+    "WRITE_MODES",
+    "ContractRules",
+    "RuleViolation",
+    "compile_read_rules",
+    "compile_write_rules",
+]
 
-_WRITE_MODES = frozenset({"WRITE", "WRITEREAD"})
+WRITE_MODES = frozenset({"WRITE", "WRITEREAD"})
+READ_MODES = frozenset({"READ", "WRITEREAD"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,12 +70,20 @@ def compile_write_rules(
     document: Any,
     rule_set: Mapping[str, Any] | None,
     metadata: Mapping[str, Any] | None,
+    *,
+    encryption_handled: bool = False,
 ) -> ContractRules:
-    """The write-time rules of a schema version, compiled once (``ValueError`` if one cannot compile)."""
+    """The write-time rules of a schema version, compiled once (``ValueError`` if one cannot compile).
+
+    ``encryption_handled``: the ENCRYPT rules run in ``charter.sdk.encryption``, so they are
+    left out here instead of failing closed.
+    """
     domain_rules = [
         rule
         for rule in (rule_set or {}).get("domainRules") or ()
-        if not rule.get("disabled") and str(rule.get("mode", "WRITEREAD")).upper() in _WRITE_MODES
+        if not rule.get("disabled")
+        and str(rule.get("mode", "WRITEREAD")).upper() in WRITE_MODES
+        and not (encryption_handled and is_encrypt_rule(rule))
     ]
     if not domain_rules:
         return NO_RULES
@@ -69,6 +93,52 @@ def compile_write_rules(
         _engine_rules(schema_type, document, {"domainRules": conditions}, metadata),
         tuple(_unsupported_violation(rule) for rule in unsupported),
     )
+
+
+def compile_read_rules(
+    schema_type: str,
+    document: Any,
+    rule_set: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    *,
+    encryption_handled: bool = False,
+) -> ContractRules:
+    """The read-time rules of a schema version, compiled once (``ValueError`` if one cannot)."""
+    domain_rules = [
+        rule
+        for rule in (rule_set or {}).get("domainRules") or ()
+        if not rule.get("disabled")
+        and str(rule.get("mode", "WRITEREAD")).upper() in READ_MODES
+        and not (encryption_handled and is_encrypt_rule(rule))
+    ]
+    if not domain_rules:
+        return NO_RULES
+    unsupported = [rule for rule in domain_rules if not _runnable(rule)]
+    conditions = [_as_write_rule(rule) for rule in domain_rules if _runnable(rule)]
+    return _CompiledRules(
+        _engine_rules(schema_type, document, {"domainRules": conditions}, metadata),
+        tuple(_unsupported_violation(rule) for rule in unsupported),
+    )
+
+
+def _read_action(rule: Mapping[str, Any], key: str) -> str | None:
+    """The read half of ``onFailure``/``onSuccess``: ``"A,B"`` is write A, read B."""
+    text = rule.get(key)
+    if text is None:
+        return None
+    parts = [part.strip() for part in str(text).split(",")]
+    if str(rule.get("mode", "WRITEREAD")).upper() == "WRITEREAD" and len(parts) > 1:
+        return parts[1]
+    return parts[0]
+
+
+def _as_write_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    relabelled = {**rule, "mode": "WRITE"}
+    for key in ("onFailure", "onSuccess"):
+        action = _read_action(rule, key)
+        if action is not None:
+            relabelled[key] = action
+    return relabelled
 
 
 def _runnable(rule: Mapping[str, Any]) -> bool:

@@ -9,7 +9,8 @@ A schema given by the caller may be an Avro schema (dict or JSON text), a JSON
 Schema (recognised by ``$schema``, ``properties`` or ``"type": "object"``),
 ``.proto`` text (Protobuf), a generated Protobuf message class
 (``protobuf_codec``), a ``registry_client.Schema``, a dataclass or a
-marshmallow schema (``typed``).
+marshmallow schema (``typed``). A schema's references are resolved through
+the registry (``references``), each referenced version fetched once per cache.
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from charter.sdk.codecs import Codec, build_codec
+from charter.sdk.encryption import FieldEncryption, compile_encryption
 from charter.sdk.errors import RegistryClientError, ValidationError
 from charter.sdk.protobuf_codec import (
     is_message_class,
     looks_like_proto,
-    resolve_references,
     schema_of_message_class,
 )
+from charter.sdk.references import resolve_references
 from charter.sdk.registry_client import RegisteredSchema, Schema, SchemaRegistryClient
-from charter.sdk.rules import ContractRules, compile_write_rules
+from charter.sdk.rules import WRITE_MODES, ContractRules, compile_write_rules
 from charter.sdk.typed import avro_schema_of, is_typed
 
 __all__ = ["SchemaCache", "WriteSchema", "as_schema"]
@@ -37,12 +39,14 @@ __all__ = ["SchemaCache", "WriteSchema", "as_schema"]
 
 @dataclasses.dataclass(frozen=True)
 class WriteSchema:
-    """What a producer needs per (subject, schema): the codec (id inside) and the write rules."""
+    """What a producer needs per (subject, schema): the codec (id inside), the write rules and
+    the field encryption of its ENCRYPT rules (None without)."""
 
     subject: str
     version: int
     codec: Codec
     rules: ContractRules
+    encrypt: Callable[[Any], Any] | None = None
 
 
 def _looks_like_json_schema(document: Mapping[str, Any]) -> bool:
@@ -76,11 +80,20 @@ def as_schema(schema: Any, schema_type: str | None = None) -> Schema:
 class SchemaCache:
     """Registry answers and compiled codecs, per client; thread-safe."""
 
-    def __init__(self, client: SchemaRegistryClient, *, auto_register: bool = True) -> None:
+    def __init__(
+        self,
+        client: SchemaRegistryClient,
+        *,
+        auto_register: bool = True,
+        rule_config: Mapping[str, str] | None = None,
+    ) -> None:
         self.client = client
         self.auto_register = auto_register
+        self.rule_config = dict(rule_config or {})
         self._writes: dict[tuple[str, Any], tuple[Any, WriteSchema]] = {}
         self._reads: dict[int, Codec] = {}
+        self._schemas: dict[int, Schema] = {}
+        self._versions: dict[tuple[str, Any], tuple[str, tuple[Mapping[str, Any], ...], int]] = {}
         self._lock = threading.Lock()
 
     def for_write(self, subject: str, schema: Any = None) -> WriteSchema:
@@ -113,31 +126,71 @@ class SchemaCache:
             raise ValidationError(f"#: subject {subject!r}: {error.message}") from None
         return self._compile(registered)
 
+    def _fetch_version(
+        self, subject: str, version: int | str
+    ) -> tuple[str, tuple[Mapping[str, Any], ...], int]:
+        """A referenced version: its text, its own references and its version number."""
+        key = (subject, version)
+        found = self._versions.get(key)
+        if found is None:
+            try:
+                registered = self.client.get_version(subject, version)
+            except RegistryClientError as error:
+                raise ValidationError(
+                    f"#: referenced schema {subject} version {version}: {error.message}"
+                ) from None
+            found = (registered.schema.schema_str, registered.schema.references, registered.version)
+            self._versions[key] = found
+        return found
+
+    def _codec(self, schema_id: int, schema: Schema) -> Codec:
+        references = resolve_references(schema.references, self._fetch_version)
+        return build_codec(schema_id, schema.schema_type, schema.schema_str, references)
+
+    def encryption(
+        self, codec: Codec, schema: Schema, subject: str, modes: frozenset[str]
+    ) -> FieldEncryption | None:
+        """The field encryption of ``schema``'s ENCRYPT rules in ``modes`` (``ValidationError``
+        when one cannot run in the SDK)."""
+        return compile_encryption(
+            codec.schema_type,
+            codec.document,
+            schema.rule_set,
+            schema.metadata,
+            modes=modes,
+            subject=subject,
+            rest=self.client,
+            rule_config=self.rule_config,
+        )
+
     def _compile(self, registered: RegisteredSchema) -> WriteSchema:
         schema = registered.schema
-        codec = build_codec(
-            registered.schema_id, schema.schema_type, schema.schema_str, self._references(schema)
-        )
+        codec = self._codec(registered.schema_id, schema)
+        encryption = self.encryption(codec, schema, registered.subject, WRITE_MODES)
         try:
             rules = compile_write_rules(
-                schema.schema_type, codec.document, schema.rule_set, schema.metadata
+                schema.schema_type,
+                codec.document,
+                schema.rule_set,
+                schema.metadata,
+                encryption_handled=True,
             )
         except ValueError as error:
             raise ValidationError(f"#: {error}") from None
-        return WriteSchema(registered.subject, registered.version, codec, rules)
+        encrypt = encryption.encrypt if encryption is not None else None
+        return WriteSchema(registered.subject, registered.version, codec, rules, encrypt)
 
     def for_read(self, schema_id: int) -> Codec:
         codec = self._reads.get(schema_id)
         if codec is None:
-            schema = self.client.get_schema(schema_id)
-            codec = build_codec(
-                schema_id, schema.schema_type, schema.schema_str, self._references(schema)
-            )
+            codec = self._codec(schema_id, self.schema_of(schema_id))
             self._reads[schema_id] = codec
         return codec
 
-    def _references(self, schema: Schema) -> tuple[Any, ...]:
-        """A Protobuf schema's imports, fetched (the codec parses the schema with them)."""
-        if schema.schema_type.upper() != "PROTOBUF" or not schema.references:
-            return ()
-        return resolve_references(self.client, schema.references)
+    def schema_of(self, schema_id: int) -> Schema:
+        """The registry's answer for ``schema_id`` (with its rule set), fetched once."""
+        schema = self._schemas.get(schema_id)
+        if schema is None:
+            schema = self.client.get_schema(schema_id)
+            self._schemas[schema_id] = schema
+        return schema

@@ -116,6 +116,12 @@ ROUTE_NEEDS: dict[str, Need | EntityNeed | str] = {
     "registry.get_subject_mode": _READ_SUBJECT,
     "registry.put_subject_mode": Need(Action.ALTER, _S),
     "registry.delete_subject_mode": Need(Action.ALTER, _S),
+    # /dek-registry/v1: a producer writing a subject registers its DEKs; readers of the
+    # subject read them. Creating a KEK (it names a KMS key) stays with the cluster's managers.
+    "dek_registry.create_subject_dek": Need(Action.WRITE, _S),
+    "dek_registry.get_dek": _READ_SUBJECT,
+    "dek_registry.get_dek_version": _READ_SUBJECT,
+    "dek_registry.list_dek_versions": _READ_SUBJECT,
     # /security/v1: users, keys and bindings are SystemAdmin's (administer); whoami is anyone's
     "security.whoami": AUTHENTICATED,
     # /catalog/v1: reads need read on the entity's topic or subject (search, glossary: on some

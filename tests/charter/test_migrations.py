@@ -71,12 +71,14 @@ def _expected() -> list[tuple[str, int]]:
     from governance.security import sessions as sessions_store
     from governance.security import store as security_store
     from registry import store as registry_store
+    from registry.deks import store as dek_store
 
     stores = (
         broker_store,
         groups_store,
         log_end_store,
         registry_store,
+        dek_store,
         governance_store,
         security_store,
         sessions_store,

@@ -1,7 +1,8 @@
 """The client commands against ``charter up``: through click's runner and as a user runs them.
 
-``schema``, ``topic``, ``produce`` and ``consume``; exit codes, one-line errors
-without tracebacks, JSON output, no progress bar when stderr is not a terminal.
+``schema``, ``topic``, ``produce``, ``consume``, ``catalog search``, ``policy``
+and ``group``; exit codes, one-line errors without tracebacks, JSON output, no
+progress bar when stderr is not a terminal.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from charter import Consumer, Producer
 from charter.cli import main
 from tests.charter.processes import CharterProcess, running_up
 from tests.registry.server_process import REPO_ROOT
@@ -182,3 +185,186 @@ def test_as_a_subprocess(charter, files, tmp_path):
 def test_completion_script():
     result = CliRunner().invoke(main, ["completion", "bash"])
     assert result.exit_code == 0 and "_CHARTER_COMPLETE" in result.output
+
+
+def _until(check, what: str, attempts: int = 100):
+    """``check()``'s first truthy answer, polled (the catalog indexes from the event stream)."""
+    for _ in range(attempts):
+        answer = check()
+        if answer:
+            return answer
+        time.sleep(0.2)
+    raise AssertionError(f"never saw {what}")
+
+
+def test_catalog_search(run, files):
+    name = subject()
+    field = f"carrier_{name[4:]}"  # an Avro name: no dash
+    documented = {
+        "type": "record",
+        "name": "Shipment",
+        "doc": f"parcels of {name}",
+        "fields": [{"name": field, "type": "string", "doc": "who carries it"}],
+    }
+    schema_file = files["v1"].with_name("shipment.avsc")
+    schema_file.write_text(json.dumps(documented))
+    assert run("schema", "register", f"{name}-value", str(schema_file)).exit_code == 0
+
+    def found():
+        result = run("-o", "json", "catalog", "search", field, "--type", "field")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["results"]
+
+    results = _until(found, "the field in the catalog")
+    assert [(r["type"], r["qualifiedName"]) for r in results] == [
+        ("field", f"field:{name}-value:{field}")
+    ]
+    table = run("catalog", "search", name)
+    assert table.exit_code == 0, table.output
+    assert "subject" in table.output and "field" in table.output
+    none = json.loads(run("-o", "json", "catalog", "search", name, "--tag", "NO-SUCH").output)
+    assert none["total"] == 0 and none["results"] == []
+
+
+def test_policy_list_enable_disable(run, files):
+    listed = json.loads(run("-o", "json", "policy", "list").output)
+    assert "max-record-bytes" in {state["name"] for state in listed}
+    table = run("policy", "list")
+    assert table.exit_code == 0 and "required-fields" in table.output
+
+    enabled = run("-o", "json", "policy", "enable", "required-fields", "--param", "fields=id,sku")
+    assert enabled.exit_code == 0, enabled.output
+    assert json.loads(enabled.output)["params"] == {"fields": ["id", "sku"]}
+    assert json.loads(enabled.output)["enabled"] is True
+    try:
+        refused = run("schema", "register", f"{subject()}-value", str(files["v1"]))
+        assert refused.exit_code == 1 and "sku" in refused.output
+    finally:
+        disabled = run("policy", "disable", "required-fields")
+    assert (
+        disabled.exit_code == 0 and "required-fields disabled (fields=id, sku)" in disabled.output
+    )
+    assert run("schema", "register", f"{subject()}-value", str(files["v1"])).exit_code == 0
+
+    bad = run("policy", "enable", "max-record-bytes", "--param", "max_bytes=lots")
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "param 'max_bytes' must be an integer" in bad.output
+    unknown = run("policy", "disable", "no-such-policy")
+    assert unknown.exit_code == 1
+    assert unknown.output.startswith("Error: Policy 'no-such-policy' not found")
+
+
+@pytest.mark.parametrize("protocol", ["classic", "consumer"])  # KIP-848 groups too
+def test_group_list_and_describe_with_lag(charter, run, files, protocol):
+    topic = subject()
+    group = f"g-{topic}"
+    assert run("topic", "create", topic, "--partitions", "2").exit_code == 0
+    with Producer(charter.bootstrap, registry_url=charter.url) as producer:
+        for number in range(6):
+            producer.produce(topic, {"id": number, "customer": "c"}, schema=ORDER, partition=0)
+        producer.produce(topic, {"id": 6, "customer": "c"}, schema=ORDER, partition=1)
+    consumer = Consumer(
+        charter.bootstrap,
+        registry_url=charter.url,
+        topics=[topic],
+        group_id=group,
+        auto_offset_reset="earliest",
+        client_id="lag-test",
+        group_protocol=protocol,
+    )
+    try:
+        read = [_until(lambda: consumer.poll(1.0), "a record") for _ in range(2)]
+        consumer.commit()
+        # The member stays in the group while the command runs.
+        described = json.loads(run("-o", "json", "group", "describe", group).output)
+        listed = json.loads(run("-o", "json", "group", "list").output)
+    finally:
+        consumer.close()
+    assert {"group": group, "state": "Stable", "type": protocol} in listed
+    assert described["state"] == "Stable"
+    [member] = described["members"]
+    assert member["client_id"] == "lag-test"
+    assert sorted(a["partition"] for a in member["assignment"]) == [0, 1]
+    by_partition = {p["partition"]: p for p in described["partitions"]}
+    committed = {0: 0, 1: 0}
+    for message in read:
+        committed[message.partition] = message.offset + 1
+    for partition, end in ((0, 6), (1, 1)):
+        row = by_partition[partition]
+        assert row["high_watermark"] == end
+        assert row["committed"] == (committed[partition] or None)
+        expected_lag = end - committed[partition] if committed[partition] else None
+        assert row["lag"] == expected_lag
+        assert row["member_id"] == member["member_id"]
+    assert described["total_lag"] == sum(p["lag"] or 0 for p in described["partitions"])
+
+    after = run("group", "describe", group)  # the member left: Empty, offsets and lag remain
+    assert after.exit_code == 0 and "Empty" in after.output and topic in after.output
+    missing = run("group", "describe", f"no-{group}")
+    assert missing.exit_code == 1
+    assert missing.output.strip() == f"Error: consumer group 'no-{group}' does not exist"
+
+
+def test_new_commands_as_a_subprocess(charter):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
+    environment.update(
+        CHARTER_BOOTSTRAP_SERVERS=charter.bootstrap,
+        CHARTER_REGISTRY_URL=charter.url,
+        CHARTER_OUTPUT="json",
+        PYTHONPATH=str(REPO_ROOT),
+    )
+
+    def charter_command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "charter", *args],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=120,
+        )
+
+    groups = charter_command("group", "list")
+    assert groups.returncode == 0, groups.stderr
+    assert isinstance(json.loads(groups.stdout), list)
+    policies = charter_command("policy", "list")
+    assert policies.returncode == 0 and json.loads(policies.stdout)
+    search = charter_command("catalog", "search", "anything")
+    assert search.returncode == 0 and "results" in json.loads(search.stdout)
+    refused = charter_command("policy", "enable", "topic-naming", "--param", "pattern=(")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error: policy topic-naming: param 'pattern'")
+    assert "Traceback" not in refused.stderr
+    missing = charter_command("group", "describe", "no-such-group")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def test_schema_register_with_references(run, tmp_path):
+    name = subject()
+    address = {"type": "record", "name": "Address", "fields": [{"name": "zip", "type": "string"}]}
+    customer = {
+        "type": "record",
+        "name": "Customer",
+        "fields": [{"name": "home", "type": "Address"}],
+    }
+    (tmp_path / "address.avsc").write_text(json.dumps(address))
+    (tmp_path / "customer.avsc").write_text(json.dumps(customer))
+    assert (
+        run("schema", "register", f"{name}-address", str(tmp_path / "address.avsc")).exit_code == 0
+    )
+    unresolved = run("schema", "register", f"{name}-value", str(tmp_path / "customer.avsc"))
+    assert unresolved.exit_code == 1 and "Address" in unresolved.output
+    registered = run(
+        "schema", "register", f"{name}-value", str(tmp_path / "customer.avsc"),
+        "--reference", f"Address={name}-address:1",
+    )  # fmt: skip
+    assert registered.exit_code == 0, registered.output
+    shown = json.loads(run("-o", "json", "schema", "show", f"{name}-value").output)
+    assert shown["references"] == [{"name": "Address", "subject": f"{name}-address", "version": 1}]
+    produced = run("produce", name, input='{"home": {"zip": "69001"}}\n')
+    assert produced.exit_code == 0, produced.output
+    consumed = run("consume", name, "--from-beginning", "--max-messages", "1", "--timeout", "20")
+    assert json.loads(consumed.output) == {"home": {"zip": "69001"}}
+    bad = run(
+        "schema", "register", f"{name}-x", str(tmp_path / "customer.avsc"), "--reference", "A"
+    )
+    assert bad.exit_code == 2 and "NAME=SUBJECT:VERSION" in bad.output

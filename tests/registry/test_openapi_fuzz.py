@@ -163,6 +163,16 @@ def test_openapi_file_describes_every_registry_route() -> None:
         ("GET", "/catalog/v1/lineage"),
         ("GET", "/catalog/v1/impact"),
         ("POST", "/catalog/v1/impact"),
+        ("GET", "/dek-registry/v1/keks"),
+        ("POST", "/dek-registry/v1/keks"),
+        ("GET", "/dek-registry/v1/keks/{name}"),
+        ("PUT", "/dek-registry/v1/keks/{name}"),
+        ("GET", "/dek-registry/v1/keks/{name}/deks"),
+        ("POST", "/dek-registry/v1/keks/{name}/deks"),
+        ("GET", "/dek-registry/v1/keks/{name}/deks/{subject}"),
+        ("POST", "/dek-registry/v1/keks/{name}/deks/{subject}"),
+        ("GET", "/dek-registry/v1/keks/{name}/deks/{subject}/versions"),
+        ("GET", "/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}"),
     }
     assert documented == expected
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+from click.shell_completion import BashComplete
 from click.testing import CliRunner
 
 from charter.cli import main
+from charter.cli_client import ClientOptions
+from charter.cli_policy import _typed
 from charter.config import load_settings
 
 
@@ -13,6 +17,10 @@ def test_client_env_vars_do_not_upset_server_settings():
         "CHARTER_REGISTRY_URL": "http://registry:8081",
         "CHARTER_BOOTSTRAP_SERVERS": "broker:9092",
         "CHARTER_OUTPUT": "json",
+        "CHARTER_USERNAME": "alice",
+        "CHARTER_PASSWORD": "secret",
+        "CHARTER_API_KEY": "key",
+        "CHARTER_SASL_MECHANISM": "SCRAM-SHA-256",
         "CHARTER_HTTP_PORT": "18081",
     }
     assert load_settings(environ=environ).http_port == 18081
@@ -51,6 +59,77 @@ def test_client_commands_are_listed_with_global_options():
         "topic",
         "produce",
         "consume",
+        "group",
+        "policy",
+        "--username",
+        "--api-key",
     ):
         assert word in result.output
-    assert "group" not in result.output.split("Commands:")[1]  # consumer groups: not built here
+
+
+def _completions(args: list[str], incomplete: str) -> list[str]:
+    complete = BashComplete(main, {}, "charter", "_CHARTER_COMPLETE")
+    return [item.value for item in complete.get_completions(args, incomplete)]
+
+
+def test_completion_covers_the_new_commands_and_options():
+    assert {"--username", "--password", "--api-key", "--sasl-mechanism"} <= set(
+        _completions([], "--")
+    )
+    assert {"group", "policy", "catalog"} <= set(_completions([], ""))
+    assert set(_completions(["group"], "")) == {"list", "describe"}
+    assert set(_completions(["policy"], "")) == {"list", "enable", "disable"}
+    assert "search" in _completions(["catalog"], "")
+    assert "--tag" in _completions(["catalog", "search"], "--")
+    assert set(_completions(["catalog", "search", "--type"], "")) == {
+        "topic",
+        "subject",
+        "field",
+        "term",
+    }
+
+
+def test_credentials_become_basic_auth_and_sasl():
+    options = ClientOptions(username="alice", password="secret", sasl_mechanism="SCRAM-SHA-512")
+    assert options.kafka_config() == {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "alice",
+        "sasl.password": "secret",
+    }
+    assert options.registry()._headers["Authorization"] == "Basic YWxpY2U6c2VjcmV0"
+    keyed = ClientOptions(api_key="k-1")
+    assert keyed.kafka_config() == {}
+    assert keyed.platform()._headers["Authorization"] == "Bearer k-1"
+    assert "Authorization" not in ClientOptions().registry()._headers
+
+
+def test_a_username_without_password_is_a_usage_error():
+    result = CliRunner().invoke(
+        main,
+        ["--registry-url", "http://127.0.0.1:1", "--username", "alice", "policy", "list"],
+        env={"CHARTER_PASSWORD": None},
+    )
+    assert result.exit_code == 2
+    assert "--username needs --password" in result.output
+
+
+def test_unreachable_platform_is_one_line_for_the_new_commands():
+    for command in (["policy", "list"], ["catalog", "search", "x"]):
+        result = CliRunner().invoke(main, ["--registry-url", "http://127.0.0.1:1", *command])
+        assert result.exit_code == 1, command
+        assert result.output.startswith("Error: Charter http://127.0.0.1:1 unreachable")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("5", "integer", 5),
+        ("five", "integer", "five"),  # sent as is: the server's error names the param
+        ("a, b,c", "string-list", ["a", "b", "c"]),
+        ('["a,b"]', "string-list", ["a,b"]),
+        ("^orders-", "regex", "^orders-"),
+    ],
+)
+def test_policy_params_take_their_declared_type(text, kind, expected):
+    assert _typed("p", text, {"p": kind}) == expected
