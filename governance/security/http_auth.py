@@ -17,11 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Flask, Response, current_app, redirect, request, url_for
+from flask import Flask, Request, Response, current_app, redirect, request, url_for
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
@@ -80,22 +80,23 @@ def _authenticate(service: SecurityService, header: str, address: str | None) ->
     raise AuthenticationFailed("authentication required: Basic or Bearer credentials")
 
 
-def _effective_route() -> tuple[str | None, dict[str, Any]]:
-    """The endpoint and view arguments that will serve this request, also when a subject holds
+def _effective_route(req: Request) -> tuple[str | None, Mapping[str, Any]]:
+    """The endpoint and view arguments that will serve ``req``, also when a subject holds
     ``%2F`` (the registry re-routes on the raw path then; authorize what it will run)."""
-    endpoint = request.url_rule.endpoint if request.url_rule is not None else None
-    view_args = dict(request.view_args or {})
-    raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    rule = req.url_rule
+    endpoint = rule.endpoint if rule is not None else None
+    environ = req.environ
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
     raw_path = raw_uri.split("?", 1)[0]
     if "%2f" not in raw_path.lower():
-        return endpoint, view_args
+        return endpoint, req.view_args or {}
     marked = raw_path.replace("%2F", "\x00").replace("%2f", "\x00")
     try:
         path = unquote(marked, errors="strict")
-        adapter = current_app.url_map.bind_to_environ(request.environ)
-        rule, args = adapter.match(path, method=request.method, return_rule=True)
+        adapter = current_app.url_map.bind_to_environ(environ)
+        rule, args = adapter.match(path, method=req.method, return_rule=True)
     except (UnicodeDecodeError, HTTPException):
-        return endpoint, view_args
+        return endpoint, req.view_args or {}
     return rule.endpoint, {
         k: v.replace("\x00", "/") if isinstance(v, str) else v for k, v in args.items()
     }
@@ -117,14 +118,14 @@ def _web_error_response(error: SecurityError) -> Response:
 
 
 def _target(
-    need: Need | EntityNeed, view_args: dict[str, Any]
+    req: Request, need: Need | EntityNeed, view_args: Mapping[str, Any]
 ) -> tuple[Action, ResourceType, str | None]:
     """What ``need`` asks for on this request: (action, resource type, name or None for
     "some resource of that type")."""
     if isinstance(need, Need) and need.arg is None:
         return need.action, need.kind, None
     arg = str(need.arg)
-    raw = request.args.get(arg, "") if need.query else view_args.get(arg, "")
+    raw = req.args.get(arg, "") if need.query else view_args.get(arg, "")
     if isinstance(need, EntityNeed):
         kind, name = entity_resource(str(raw))
         return need.action, kind, name
@@ -137,59 +138,62 @@ def install_http_auth(
     authorizer: Authorizer,
     sessions: WebSessions | None = None,
 ) -> Callable[[], Response | None]:
-    def _principal(web: bool) -> str:
-        header = request.headers.get("Authorization", "")
-        cookie = request.cookies.get(COOKIE_NAME) if web and sessions is not None else None
+    def _principal(req: Request, web: bool) -> str:
+        header = req.environ.get("HTTP_AUTHORIZATION", "")
+        cookie = req.cookies.get(COOKIE_NAME) if web and sessions is not None else None
         if cookie and not header and sessions is not None:
             session = sessions.find(cookie)
             if session is None:
                 raise AuthenticationFailed("the session has ended: sign in again")
-            request.environ[WEB_SESSION_ENVIRON_KEY] = session
+            req.environ[WEB_SESSION_ENVIRON_KEY] = session
             return session.principal
-        address = request.remote_addr
+        address = req.remote_addr
         principal = service.remembered(header, address) if header else None
         if principal is None:
+            generation = service.authorizer_generation()  # before the check: see ``remember``
             principal = _authenticate(service, header, address)
-            service.remember(header, principal)
+            service.remember(header, principal, generation)
         return principal
 
     @app.before_request
     def _authenticate_and_authorize() -> Response | None:
-        endpoint, view_args = _effective_route()
-        need = need_for(endpoint, request.method)
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        endpoint, view_args = _effective_route(req)
+        need = need_for(endpoint, req.method)
         if need == PUBLIC:
             return None
         web = endpoint is not None and endpoint.startswith(WEB_UI_PREFIX)
         try:
-            principal = _principal(web)
+            principal = _principal(req, web)
         except SecurityError as error:
-            browser = web and sessions is not None and "Authorization" not in request.headers
-            if browser and error.http_status == 401 and request.method in ("GET", "HEAD"):
-                target = request.full_path.rstrip("?")
+            browser = web and sessions is not None and "HTTP_AUTHORIZATION" not in req.environ
+            if browser and error.http_status == 401 and req.method in ("GET", "HEAD"):
+                target = req.full_path.rstrip("?")
                 return redirect(url_for(LOGIN_ENDPOINT, next=target), code=303)
             return _web_error_response(error) if web else security_error_response(error)
-        request.environ[PRINCIPAL_ENVIRON_KEY] = principal
+        req.environ[PRINCIPAL_ENVIRON_KEY] = principal
         if isinstance(need, Need | EntityNeed):
-            detail = f"{request.method} {request.path}"
-            action, kind, name = _target(need, view_args)
+            action, kind, name = _target(req, need, view_args)
             if name is None:
-                name = CLUSTER_NAME if kind is ResourceType.CLUSTER else "*"
                 allowed = authorizer.allows_some(principal, action, kind)
-                if not allowed:
-                    authorizer.authorize(principal, action, kind, name, detail)
+                name = CLUSTER_NAME if kind is ResourceType.CLUSTER else "*"
             else:
-                allowed = authorizer.authorize(principal, action, kind, name, detail)
-            if not allowed:
+                allowed = authorizer.allows(principal, action, kind, name)
+            if not allowed:  # ask again through ``authorize``, which audits the denial
+                authorizer.authorize(principal, action, kind, name, f"{req.method} {req.path}")
                 error = Forbidden(f"{principal} is not allowed to {action} {kind}:{name}")
                 return _web_error_response(error) if web else security_error_response(error)
         return None
 
     @app.after_request
     def _filter_lists(response: Response) -> Response:
-        rule = request.url_rule
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        rule = req.url_rule
         kind = FILTERED_LISTS.get(rule.endpoint) if rule is not None else None
-        principal = request.environ.get(PRINCIPAL_ENVIRON_KEY)
-        if kind is None or principal is None or response.status_code != 200:
+        if kind is None or response.status_code != 200:
+            return response
+        principal = req.environ.get(PRINCIPAL_ENVIRON_KEY)
+        if principal is None:
             return response
         try:
             names = json.loads(response.get_data())
