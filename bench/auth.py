@@ -9,9 +9,9 @@ request) and one without. Rounds alternate between them (only one is loaded at
 a time): a confluent-kafka producer sends ``--messages`` records (acks=1) and
 a keep-alive HTTP client reads ``GET /schemas/ids/1`` for ``--seconds``. The
 script prints per-round figures, medians with ranges, and the on/off ratios.
-Target: >= 0.9 for both. Reads are also counted per CPU second of the stack's
-processes (``/proc``): what a read costs the server, which the machine's load
-moves far less than the wall-clock rate.
+Target: >= 0.9 for both. Both are also counted per CPU second of the stack's
+processes (``/proc``): what a record or a read costs the server, which the
+machine's load moves far less than the wall-clock rate.
 
 Before the stacks, the same read is measured in process (``--wsgi-requests``
 per round, 0 to skip): two apps from ``create_app`` over their own data
@@ -148,12 +148,14 @@ class Stack:
         self.process.wait(30)
 
 
-def produce_rate(stack: Stack, messages: int) -> float:
+def produce_rate(stack: Stack, messages: int) -> tuple[float, float]:
+    """Messages per second, and per CPU second of the stack's processes."""
     from confluent_kafka import Producer
 
     producer = Producer({**stack.kafka_config(), "acks": 1, "linger.ms": 5})
     producer.list_topics(timeout=10)  # connected and authenticated before the clock starts
     payload = b"x" * 100
+    cpu_before = stack_cpu_s(stack)
     started = time.perf_counter()
     for _ in range(messages):
         while True:
@@ -163,7 +165,17 @@ def produce_rate(stack: Stack, messages: int) -> float:
             except BufferError:
                 producer.poll(0.01)
     producer.flush(60)
-    return messages / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    cpu = stack_cpu_s(stack) - cpu_before
+    return messages / elapsed, messages / cpu if cpu > 0 else float("nan")
+
+
+METRICS = (
+    ("produce", " msg/s"),
+    ("produce per server CPU", " msg/cpu-s"),
+    ("read", " req/s"),
+    ("read per server CPU", " req/cpu-s"),
+)
 
 
 def stack_cpu_s(stack: Stack) -> float:
@@ -307,7 +319,7 @@ def main() -> None:
         stacks["off"] = Stack(root, auth=False)
         stacks["on"] = Stack(root, auth=True)
         results: dict[str, dict[str, list[float]]] = {
-            name: {"produce": [], "read": [], "read per server CPU": []} for name in stacks
+            name: {metric: [] for metric, _ in METRICS} for name in stacks
         }
         for stack in stacks.values():  # warm-up, not counted
             produce_rate(stack, options.messages // 10)
@@ -315,7 +327,9 @@ def main() -> None:
         for round_index in range(options.rounds):
             order = ["off", "on"] if round_index % 2 == 0 else ["on", "off"]
             for name in order:
-                results[name]["produce"].append(produce_rate(stacks[name], options.messages))
+                produced, produced_per_cpu = produce_rate(stacks[name], options.messages)
+                results[name]["produce"].append(produced)
+                results[name]["produce per server CPU"].append(produced_per_cpu)
                 reads, reads_per_cpu = read_rate(stacks[name], options.seconds)
                 results[name]["read"].append(reads)
                 results[name]["read per server CPU"].append(reads_per_cpu)
@@ -323,14 +337,14 @@ def main() -> None:
                 f"round {round_index + 1}: "
                 + ", ".join(
                     f"{name} produce {results[name]['produce'][-1]:.0f} msg/s "
+                    f"({results[name]['produce per server CPU'][-1]:.0f}/cpu-s) "
                     f"read {results[name]['read'][-1]:.0f} req/s "
                     f"({results[name]['read per server CPU'][-1]:.0f}/cpu-s)"
                     for name in ("off", "on")
                 ),
                 flush=True,
             )
-        metrics = (("produce", " msg/s"), ("read", " req/s"), ("read per server CPU", " req/cpu-s"))
-        for metric, unit in metrics:
+        for metric, unit in METRICS:
             off, on = results["off"][metric], results["on"][metric]
             ratios = [a / b for a, b in zip(on, off, strict=True)]
             print(f"{metric}: auth off {spread(off, 0, unit)}; auth on {spread(on, 0, unit)}")
