@@ -16,12 +16,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Flask, Request, Response, current_app, redirect, request, url_for
+from flask import (
+    Flask,
+    Request,
+    Response,
+    after_this_request,
+    current_app,
+    redirect,
+    request,
+    url_for,
+)
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
@@ -132,6 +142,22 @@ def _target(
     return need.action, need.kind, str(raw)
 
 
+def _filter_list(
+    authorizer: Authorizer, principal: str, kind: ResourceType, response: Response
+) -> Response:
+    """Keep only the names ``principal`` may read in a JSON array answer."""
+    if response.status_code != 200:
+        return response
+    try:
+        names = json.loads(response.get_data())
+    except ValueError:
+        return response
+    if isinstance(names, list):
+        kept = [n for n in names if authorizer.allows(principal, Action.READ, kind, str(n))]
+        response.set_data(json.dumps(kept))
+    return response
+
+
 def install_http_auth(
     app: Flask,
     service: SecurityService,
@@ -160,7 +186,7 @@ def install_http_auth(
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         endpoint, view_args = _effective_route(req)
         need = need_for(endpoint, req.method)
-        if need == PUBLIC:
+        if isinstance(need, str) and need == PUBLIC:
             return None
         web = endpoint is not None and endpoint.startswith(WEB_UI_PREFIX)
         try:
@@ -172,6 +198,9 @@ def install_http_auth(
                 return redirect(url_for(LOGIN_ENDPOINT, next=target), code=303)
             return _web_error_response(error) if web else security_error_response(error)
         req.environ[PRINCIPAL_ENVIRON_KEY] = principal
+        listed = FILTERED_LISTS.get(endpoint) if endpoint is not None else None
+        if listed is not None:  # only these requests pay for a response hook
+            after_this_request(functools.partial(_filter_list, authorizer, principal, listed))
         if isinstance(need, Need | EntityNeed):
             action, kind, name = _target(req, need, view_args)
             if name is None:
@@ -184,24 +213,5 @@ def install_http_auth(
                 error = Forbidden(f"{principal} is not allowed to {action} {kind}:{name}")
                 return _web_error_response(error) if web else security_error_response(error)
         return None
-
-    @app.after_request
-    def _filter_lists(response: Response) -> Response:
-        req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        rule = req.url_rule
-        kind = FILTERED_LISTS.get(rule.endpoint) if rule is not None else None
-        if kind is None or response.status_code != 200:
-            return response
-        principal = req.environ.get(PRINCIPAL_ENVIRON_KEY)
-        if principal is None:
-            return response
-        try:
-            names = json.loads(response.get_data())
-        except ValueError:
-            return response
-        if isinstance(names, list):
-            kept = [n for n in names if authorizer.allows(principal, Action.READ, kind, str(n))]
-            response.set_data(json.dumps(kept))
-        return response
 
     return _authenticate_and_authorize
