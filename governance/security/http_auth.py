@@ -10,6 +10,11 @@ the login page. The principal is put in the WSGI environ under
 see who asked. Then the route's need (``routes.ROUTE_NEEDS``) is asked of the
 authorizer. Answers: 401 (40101, with ``WWW-Authenticate``), 403 (40301), 429
 (42901) after too many failures; each is audited by the service/authorizer.
+
+This runs on every request, so it stays lean: the request object is looked up
+once, verified credentials come from the service's cache (no parse, no database
+read, no scrypt), an allowed request only asks the authorizer's memo, and the
+audit detail is built for denials alone.
 """
 
 from __future__ import annotations
@@ -198,9 +203,6 @@ def install_http_auth(
                 return redirect(url_for(LOGIN_ENDPOINT, next=target), code=303)
             return _web_error_response(error) if web else security_error_response(error)
         req.environ[PRINCIPAL_ENVIRON_KEY] = principal
-        listed = FILTERED_LISTS.get(endpoint) if endpoint is not None else None
-        if listed is not None:  # only these requests pay for a response hook
-            after_this_request(functools.partial(_filter_list, authorizer, principal, listed))
         if isinstance(need, Need | EntityNeed):
             action, kind, name = _target(req, need, view_args)
             if name is None:
@@ -212,6 +214,9 @@ def install_http_auth(
                 authorizer.authorize(principal, action, kind, name, f"{req.method} {req.path}")
                 error = Forbidden(f"{principal} is not allowed to {action} {kind}:{name}")
                 return _web_error_response(error) if web else security_error_response(error)
+        listed = FILTERED_LISTS.get(endpoint) if endpoint is not None else None
+        if listed is not None:  # only these requests pay for a response hook
+            after_this_request(functools.partial(_filter_list, authorizer, principal, listed))
         return None
 
     return _authenticate_and_authorize
