@@ -41,18 +41,23 @@ READER = basic("reader", "reader-password")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_args(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
-    """How the app and the CLI (the other process) find the same database."""
-    if request.param == "sqlite":
-        return ["--data-dir", str(tmp_path)]
-    return ["--data-dir", str(tmp_path), "--database-url", request.getfixturevalue("pg_schema_url")]
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The app's database: the data dir's SQLite file (None), or a private PostgreSQL schema."""
+    return None if request.param == "sqlite" else request.getfixturevalue("pg_schema_url")
 
 
 @pytest.fixture
-def app(tmp_path: Path, database_args: list[str]) -> Iterator[Flask]:
-    url = database_args[3] if len(database_args) > 2 else None
+def database_args(tmp_path: Path, database_url: str | None) -> list[str]:
+    """How the CLI (the other process) finds the app's database."""
+    return ["--data-dir", str(tmp_path)] + (
+        ["--database-url", database_url] if database_url else []
+    )
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str | None) -> Iterator[Flask]:
     application = create_app(
-        Settings(data_dir=tmp_path, database_url=url, auth=True, auth_failure_limit=3)
+        Settings(data_dir=tmp_path, database_url=database_url, auth=True, auth_failure_limit=3)
     )
     security: SecurityService = application.extensions["charter.security"]
     security.bootstrap_admin("admin-password")
