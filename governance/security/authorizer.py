@@ -74,7 +74,7 @@ class RoleBindingAuthorizer:
         self._lock = threading.Lock()
         self._generation = -1
         self._bindings: Mapping[str, tuple[Binding, ...]] = {}
-        self._memo: dict[tuple[str, str, str, str], bool] = {}
+        self._memo: dict[tuple[str, Action, ResourceType, str], bool] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -96,7 +96,7 @@ class RoleBindingAuthorizer:
 
     def allows(self, principal: str, action: Action, kind: ResourceType, name: str) -> bool:
         self._ensure_loaded()
-        key = (principal, action.value, kind.value, name)
+        key = (principal, action, kind, name)  # str enums: hashed and compared as their values
         memo = self._memo
         answer = memo.get(key)
         if answer is None:
@@ -111,7 +111,7 @@ class RoleBindingAuthorizer:
 
     def allows_some(self, principal: str, action: Action, kind: ResourceType) -> bool:
         self._ensure_loaded()
-        key = (principal, action.value, kind.value, "\0some")  # no resource name holds NUL
+        key = (principal, action, kind, "\0some")  # no resource name holds NUL
         answer = self._memo.get(key)
         if answer is None:
             answer = any(

@@ -15,19 +15,34 @@ authorizer. Answers: 401 (40101, with ``WWW-Authenticate``), 403 (40301), 429
 (42901) after too many failures, 429 (42902, with ``Retry-After``) over the
 per-principal request rate (``http_request_rate``); each failure or denial is
 audited by the service/authorizer.
+
+This runs on every request, so it stays lean: the request object is looked up
+once, verified credentials come from the service's cache (no parse, no database
+read, no scrypt), an allowed request only asks the authorizer's memo, and the
+audit detail is built for denials alone.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Flask, Response, current_app, redirect, request, url_for
+from flask import (
+    Flask,
+    Request,
+    Response,
+    after_this_request,
+    current_app,
+    redirect,
+    request,
+    url_for,
+)
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
@@ -112,22 +127,23 @@ def _authenticate(
     raise AuthenticationFailed("authentication required: Basic or Bearer credentials")
 
 
-def _effective_route() -> tuple[str | None, dict[str, Any]]:
-    """The endpoint and view arguments that will serve this request, also when a subject holds
+def _effective_route(req: Request) -> tuple[str | None, Mapping[str, Any]]:
+    """The endpoint and view arguments that will serve ``req``, also when a subject holds
     ``%2F`` (the registry re-routes on the raw path then; authorize what it will run)."""
-    endpoint = request.url_rule.endpoint if request.url_rule is not None else None
-    view_args = dict(request.view_args or {})
-    raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    rule = req.url_rule
+    endpoint = rule.endpoint if rule is not None else None
+    environ = req.environ
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
     raw_path = raw_uri.split("?", 1)[0]
     if "%2f" not in raw_path.lower():
-        return endpoint, view_args
+        return endpoint, req.view_args or {}
     marked = raw_path.replace("%2F", "\x00").replace("%2f", "\x00")
     try:
         path = unquote(marked, errors="strict")
-        adapter = current_app.url_map.bind_to_environ(request.environ)
-        rule, args = adapter.match(path, method=request.method, return_rule=True)
+        adapter = current_app.url_map.bind_to_environ(environ)
+        rule, args = adapter.match(path, method=req.method, return_rule=True)
     except (UnicodeDecodeError, HTTPException):
-        return endpoint, view_args
+        return endpoint, req.view_args or {}
     return rule.endpoint, {
         k: v.replace("\x00", "/") if isinstance(v, str) else v for k, v in args.items()
     }
@@ -149,18 +165,34 @@ def _web_error_response(error: SecurityError) -> Response:
 
 
 def _target(
-    need: Need | EntityNeed, view_args: dict[str, Any]
+    req: Request, need: Need | EntityNeed, view_args: Mapping[str, Any]
 ) -> tuple[Action, ResourceType, str | None]:
     """What ``need`` asks for on this request: (action, resource type, name or None for
     "some resource of that type")."""
     if isinstance(need, Need) and need.arg is None:
         return need.action, need.kind, None
     arg = str(need.arg)
-    raw = request.args.get(arg, "") if need.query else view_args.get(arg, "")
+    raw = req.args.get(arg, "") if need.query else view_args.get(arg, "")
     if isinstance(need, EntityNeed):
         kind, name = entity_resource(str(raw))
         return need.action, kind, name
     return need.action, need.kind, str(raw)
+
+
+def _filter_list(
+    authorizer: Authorizer, principal: str, kind: ResourceType, response: Response
+) -> Response:
+    """Keep only the names ``principal`` may read in a JSON array answer."""
+    if response.status_code != 200:
+        return response
+    try:
+        names = json.loads(response.get_data())
+    except ValueError:
+        return response
+    if isinstance(names, list):
+        kept = [n for n in names if authorizer.allows(principal, Action.READ, kind, str(n))]
+        response.set_data(json.dumps(kept))
+    return response
 
 
 def install_http_auth(
@@ -171,42 +203,45 @@ def install_http_auth(
     limiter: RequestRateLimiter | None = None,
     tokens: JwtValidator | None = None,
 ) -> Callable[[], Response | None]:
-    def _principal(web: bool) -> str:
-        header = request.headers.get("Authorization", "")
-        cookie = request.cookies.get(COOKIE_NAME) if web and sessions is not None else None
+    def _principal(req: Request, web: bool) -> str:
+        header = req.environ.get("HTTP_AUTHORIZATION", "")
+        cookie = req.cookies.get(COOKIE_NAME) if web and sessions is not None else None
         if cookie and not header and sessions is not None:
             session = sessions.find(cookie)
             if session is None:
                 raise AuthenticationFailed("the session has ended: sign in again")
-            request.environ[WEB_SESSION_ENVIRON_KEY] = session
+            req.environ[WEB_SESSION_ENVIRON_KEY] = session
             return session.principal
-        certificate_principal = request.environ.get(CERTIFICATE_PRINCIPAL_ENVIRON_KEY)
+        certificate_principal = req.environ.get(CERTIFICATE_PRINCIPAL_ENVIRON_KEY)
         if not header and certificate_principal:
             return str(certificate_principal)
-        address = request.remote_addr
+        address = req.remote_addr
         principal = service.remembered(header, address) if header else None
         if principal is None:
+            generation = service.authorizer_generation()  # before the check: see ``remember``
             principal = _authenticate(service, header, address, tokens)
             if not looks_like_jwt(header.partition(" ")[2].strip()):
-                service.remember(header, principal)  # a JWT is checked each time (expiry)
+                # a JWT is checked each time (expiry)
+                service.remember(header, principal, generation)
         return principal
 
     @app.before_request
     def _authenticate_and_authorize() -> Response | None:
-        endpoint, view_args = _effective_route()
-        need = need_for(endpoint, request.method)
-        if need == PUBLIC:
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        endpoint, view_args = _effective_route(req)
+        need = need_for(endpoint, req.method)
+        if isinstance(need, str) and need == PUBLIC:
             return None
         web = endpoint is not None and endpoint.startswith(WEB_UI_PREFIX)
         try:
-            principal = _principal(web)
+            principal = _principal(req, web)
         except SecurityError as error:
-            browser = web and sessions is not None and "Authorization" not in request.headers
-            if browser and error.http_status == 401 and request.method in ("GET", "HEAD"):
-                target = request.full_path.rstrip("?")
+            browser = web and sessions is not None and "HTTP_AUTHORIZATION" not in req.environ
+            if browser and error.http_status == 401 and req.method in ("GET", "HEAD"):
+                target = req.full_path.rstrip("?")
                 return redirect(url_for(LOGIN_ENDPOINT, next=target), code=303)
             return _web_error_response(error) if web else security_error_response(error)
-        request.environ[PRINCIPAL_ENVIRON_KEY] = principal
+        req.environ[PRINCIPAL_ENVIRON_KEY] = principal
         if limiter is not None:
             wait_s = limiter.try_acquire(principal)
             if wait_s > 0:
@@ -217,34 +252,19 @@ def install_http_auth(
                     )
                 )
         if isinstance(need, Need | EntityNeed):
-            detail = f"{request.method} {request.path}"
-            action, kind, name = _target(need, view_args)
+            action, kind, name = _target(req, need, view_args)
             if name is None:
-                name = CLUSTER_NAME if kind is ResourceType.CLUSTER else "*"
                 allowed = authorizer.allows_some(principal, action, kind)
-                if not allowed:
-                    authorizer.authorize(principal, action, kind, name, detail)
+                name = CLUSTER_NAME if kind is ResourceType.CLUSTER else "*"
             else:
-                allowed = authorizer.authorize(principal, action, kind, name, detail)
-            if not allowed:
+                allowed = authorizer.allows(principal, action, kind, name)
+            if not allowed:  # ask again through ``authorize``, which audits the denial
+                authorizer.authorize(principal, action, kind, name, f"{req.method} {req.path}")
                 error = Forbidden(f"{principal} is not allowed to {action} {kind}:{name}")
                 return _web_error_response(error) if web else security_error_response(error)
+        listed = FILTERED_LISTS.get(endpoint) if endpoint is not None else None
+        if listed is not None:  # only these requests pay for a response hook
+            after_this_request(functools.partial(_filter_list, authorizer, principal, listed))
         return None
-
-    @app.after_request
-    def _filter_lists(response: Response) -> Response:
-        rule = request.url_rule
-        kind = FILTERED_LISTS.get(rule.endpoint) if rule is not None else None
-        principal = request.environ.get(PRINCIPAL_ENVIRON_KEY)
-        if kind is None or principal is None or response.status_code != 200:
-            return response
-        try:
-            names = json.loads(response.get_data())
-        except ValueError:
-            return response
-        if isinstance(names, list):
-            kept = [n for n in names if authorizer.allows(principal, Action.READ, kind, str(n))]
-            response.set_data(json.dumps(kept))
-        return response
 
     return _authenticate_and_authorize

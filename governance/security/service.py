@@ -5,8 +5,13 @@ refreshes the authorizer at once. Credential checks are constant-time
 (``credentials``), rate-limited per user and address (``ratelimit``), and each
 failure is audited (outcome ``denied``) without the secret. HTTP credentials
 that verified are remembered for ``cache_ttl_s`` (``remember``/``remembered``,
-keyed by an HMAC under a per-process random key, forgotten when anything
-changes), so HTTP requests do not pay scrypt each time.
+keyed by a MAC of the whole ``Authorization`` value under a per-process random
+key: keyed BLAKE2b, so the secret is neither kept nor compared), so HTTP
+requests do not pay scrypt, a parse or a database read each time. An entry is
+forgotten at once on this process's changes, and is void as soon as the
+authorizer's snapshot generation moves: another process's change (password,
+user, API key, role binding) takes effect here within the authorizer's
+``refresh_interval_s``.
 """
 
 from __future__ import annotations
@@ -69,7 +74,8 @@ class SecurityService:
         self.limiter = limiter or FailureLimiter()
         self.cache_ttl_s = cache_ttl_s
         self._cache_key = secrets.token_bytes(32)
-        self._verified: dict[bytes, tuple[str, float, int]] = {}
+        # MAC of the header -> (principal, user name, expires at, authorizer generation)
+        self._verified: dict[bytes, tuple[str, str, float, int]] = {}
         self._lock = threading.Lock()
 
     # -- users --------------------------------------------------------------------------------
@@ -229,32 +235,45 @@ class SecurityService:
         self.limiter.succeeded(name, address)
         return principal
 
+    def _verified_id(self, credentials_text: str) -> bytes:
+        """The cache key of an ``Authorization`` value: keyed BLAKE2b (a MAC, like HMAC, at a
+        third of its cost) under the per-process key."""
+        return hashlib.blake2b(
+            credentials_text.encode(), key=self._cache_key, person=b"charter-verified"
+        ).digest()
+
     def remembered(self, credentials_text: str, address: str | None) -> str | None:
         """The principal of credentials that verified recently (an HTTP ``Authorization``
         value), or None; the rate limit still applies."""
         if not self._verified:
             return None
-        key = hmac.digest(self._cache_key, credentials_text.encode(), hashlib.sha256)
-        cached = self._verified.get(key)
-        if cached is None or cached[1] <= time.monotonic():
+        cached = self._verified.get(self._verified_id(credentials_text))
+        if cached is None:
             return None
-        if cached[2] != self.authorizer_generation():
+        principal, name, expires_at, generation = cached
+        if generation != self.authorizer.generation or expires_at <= time.monotonic():
             return None
-        name = cached[0].partition(":")[2]
         if self.limiter.active():
             self.refuse_if_blocked(name, address, "cached credentials")
-        return cached[0]
+        return principal
 
-    def remember(self, credentials_text: str, principal: str) -> None:
-        key = hmac.digest(self._cache_key, credentials_text.encode(), hashlib.sha256)
+    def remember(
+        self, credentials_text: str, principal: str, generation: int | None = None
+    ) -> None:
+        """Remember verified credentials; ``generation`` is the authorizer's generation read
+        *before* they were checked (default: now), so a change that lands between the check and
+        this call still voids the entry."""
+        key = self._verified_id(credentials_text)
+        entry = (
+            principal,
+            principal.partition(":")[2],
+            time.monotonic() + self.cache_ttl_s,
+            self.authorizer.generation if generation is None else generation,
+        )
         with self._lock:
             if len(self._verified) > 10_000:
                 self._verified = {}
-            self._verified[key] = (
-                principal,
-                time.monotonic() + self.cache_ttl_s,
-                self.authorizer_generation(),
-            )
+            self._verified[key] = entry
 
     def authenticate_api_key(self, token: str, address: str | None) -> str:
         parsed = credentials.parse_api_key(token)
