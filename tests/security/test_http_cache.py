@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 
 from charter.app import create_app
 from charter.config import Settings
+from governance.security.audit import security_entries
 from governance.security.service import SecurityService
 from governance.security.store import SecurityStore
 
@@ -143,7 +144,7 @@ def test_a_role_binding_removed_elsewhere_denies_at_once_after_a_refresh(
     security_of(app).audit.flush()
     denials = {
         (row.actor, row.action, row.resource)
-        for row in security_of(app).store.audit(100, outcome="denied")
+        for row in security_entries(security_of(app).store.database, limit=100, outcome="denied")
     }
     assert ("User:reader", "subject.read", "Subject:*") in denials
     assert ("User:reader", "subject.read", "Subject:orders-value") in denials
