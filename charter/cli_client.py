@@ -181,11 +181,26 @@ def _json_default(value: Any) -> Any:
 
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
+    if isinstance(value, datetime.timedelta):  # a Protobuf Duration: proto3 JSON's form
+        return _duration_text(value)
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _duration_text(value: Any) -> str:
+    """``value`` (a timedelta) as proto3 JSON writes a Duration: seconds with 0, 3 or 6
+    fractional digits and an ``s`` (``-1.500s``)."""
+    micros = value // type(value)(microseconds=1)
+    sign = "-" if micros < 0 else ""
+    seconds, fraction = divmod(abs(micros), 1_000_000)
+    if fraction == 0:
+        return f"{sign}{seconds}s"
+    if fraction % 1000 == 0:
+        return f"{sign}{seconds}.{fraction // 1000:03d}s"
+    return f"{sign}{seconds}.{fraction:06d}s"
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from click.shell_completion import BashComplete
 from click.testing import CliRunner
 
+from charter import cli_client
 from charter.cli import main
 from charter.cli_client import ClientOptions
 from charter.cli_policy import _typed
@@ -133,3 +136,15 @@ def test_unreachable_platform_is_one_line_for_the_new_commands():
 )
 def test_policy_params_take_their_declared_type(text, kind, expected):
     assert _typed("p", text, {"p": kind}) == expected
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (datetime.timedelta(seconds=3), '"3s"'),
+        (datetime.timedelta(seconds=-1, milliseconds=-500), '"-1.500s"'),
+        (datetime.timedelta(microseconds=1), '"0.000001s"'),
+    ],
+)
+def test_durations_print_as_proto3_json_does(delta: datetime.timedelta, text: str) -> None:
+    assert cli_client.to_json(delta) == text
