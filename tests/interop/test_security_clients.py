@@ -8,7 +8,6 @@ SCRAM-SHA-256/512; each role is allowed what it should be and denied the rest
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.charter.processes import CharterProcess
+from tests.interop.roundtrip import VALUES, aiokafka_round_trip, kafka_python_round_trip
 from tests.security.raw import plain_client
 from tests.security.stack import PASSWORDS, secured_up
 
@@ -99,8 +99,6 @@ def test_confluent_kafka_produces_and_consumes_with_sasl(
 def test_kafka_python_produces_and_consumes_with_sasl(
     charter: CharterProcess, mechanism: str
 ) -> None:
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
     topic = f"orders-kafka-python-{mechanism.lower()}"
     _create_topic(charter, "alice", topic)
 
@@ -113,22 +111,11 @@ def test_kafka_python_produces_and_consumes_with_sasl(
             "sasl_plain_password": PASSWORDS[user],
         }
 
-    producer = KafkaProducer(**config("dave"))
-    for index in range(3):
-        producer.send(topic, b"v%d" % index).get(timeout=30)
-    producer.close()
-    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
-    consumer.assign([TopicPartition(topic, 0)])
-    consumer.seek_to_beginning()
-    values = [message.value for _, message in zip(range(3), consumer, strict=False)]
-    consumer.close()
-    assert values == [b"v0", b"v1", b"v2"]
+    assert kafka_python_round_trip(topic, config("dave"), config("bob")) == VALUES
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 def test_aiokafka_produces_and_consumes_with_sasl(charter: CharterProcess, mechanism: str) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
     topic = f"orders-aiokafka-{mechanism.lower()}"
     _create_topic(charter, "alice", topic)
 
@@ -141,29 +128,7 @@ def test_aiokafka_produces_and_consumes_with_sasl(charter: CharterProcess, mecha
             "sasl_plain_password": PASSWORDS[user],
         }
 
-    async def run() -> list[bytes]:
-        producer = AIOKafkaProducer(**config("dave"))
-        await producer.start()
-        try:
-            for index in range(3):
-                await producer.send_and_wait(topic, b"v%d" % index)
-        finally:
-            await producer.stop()
-        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partition = TopicPartition(topic, 0)
-            consumer.assign([partition])
-            await consumer.seek_to_beginning(partition)
-            values: list[bytes] = []
-            while len(values) < 3:
-                batch = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 30)
-                values += [message.value for messages in batch.values() for message in messages]
-            return values
-        finally:
-            await consumer.stop()
-
-    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+    assert aiokafka_round_trip(topic, config("dave"), config("bob")) == VALUES
 
 
 def test_wrong_password_fails_authentication(charter: CharterProcess) -> None:

@@ -32,6 +32,7 @@ from charter.compose import open_migrated_database
 from charter.config import Settings
 from charter.security import security_service
 from tests.charter.kafka_wire import RawClient
+from tests.interop.roundtrip import VALUES, aiokafka_round_trip, kafka_python_round_trip
 from tests.security.stack import PASSWORDS
 from tests.security.test_broker import SecuredBroker
 from tests.tls.certs import Pki, make_pki
@@ -185,8 +186,6 @@ def test_each_listener_advertises_itself(stack: Stack) -> None:
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_kafka_python_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
     topic = _topic(stack, "kafka-python")
 
     def config(user: str) -> dict[str, Any]:
@@ -199,22 +198,11 @@ def test_kafka_python_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
             "sasl_plain_password": PASSWORDS[user],
         }
 
-    producer = KafkaProducer(**config("dave"))
-    for index in range(3):
-        producer.send(topic, b"v%d" % index).get(timeout=30)
-    producer.close()
-    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
-    partition = TopicPartition(topic, 0)
-    consumer.assign([partition])
-    consumer.seek_to_beginning(partition)
-    values = [message.value for message in consumer][:3]
-    consumer.close()
-    assert values == [b"v0", b"v1", b"v2"]
+    assert kafka_python_round_trip(topic, config("dave"), config("bob")) == VALUES
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
 def test_aiokafka_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
     from aiokafka.helpers import create_ssl_context
 
     topic = _topic(stack, "aiokafka")
@@ -229,26 +217,7 @@ def test_aiokafka_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
             "sasl_plain_password": PASSWORDS[user],
         }
 
-    async def run() -> list[bytes]:
-        producer = AIOKafkaProducer(**config("dave"))
-        await producer.start()
-        try:
-            for index in range(3):
-                await producer.send_and_wait(topic, b"v%d" % index)
-        finally:
-            await producer.stop()
-        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partition = TopicPartition(topic, 0)
-            consumer.assign([partition])
-            await consumer.seek_to_beginning(partition)
-            batches = await consumer.getmany(partition, timeout_ms=10000)
-            return [message.value for message in batches.get(partition, [])]
-        finally:
-            await consumer.stop()
-
-    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+    assert aiokafka_round_trip(topic, config("dave"), config("bob")) == VALUES
 
 
 def test_mtls_principal_follows_role_bindings(stack: Stack) -> None:
@@ -262,7 +231,7 @@ def test_mtls_principal_follows_role_bindings(stack: Stack) -> None:
 
 
 def test_kafka_python_over_ssl_with_client_certificates(stack: Stack) -> None:
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka import KafkaProducer
     from kafka.errors import TopicAuthorizationFailedError
 
     topic = _topic(stack, "kafka-python-mtls")
@@ -277,17 +246,7 @@ def test_kafka_python_over_ssl_with_client_certificates(stack: Stack) -> None:
             "ssl_keyfile": str(key),
         }
 
-    producer = KafkaProducer(**config("alice"))
-    for index in range(3):
-        producer.send(topic, b"v%d" % index).get(timeout=30)
-    producer.close()
-    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
-    partition = TopicPartition(topic, 0)
-    consumer.assign([partition])
-    consumer.seek_to_beginning(partition)
-    values = [message.value for message in consumer][:3]
-    consumer.close()
-    assert values == [b"v0", b"v1", b"v2"]
+    assert kafka_python_round_trip(topic, config("alice"), config("bob")) == VALUES
     denied = KafkaProducer(**config("mallory"), max_block_ms=10000)
     with pytest.raises(TopicAuthorizationFailedError):
         denied.send(topic, b"x").get(timeout=30)
@@ -295,7 +254,6 @@ def test_kafka_python_over_ssl_with_client_certificates(stack: Stack) -> None:
 
 
 def test_aiokafka_over_ssl_with_client_certificates(stack: Stack) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
     from aiokafka.helpers import create_ssl_context
 
     topic = _topic(stack, "aiokafka-mtls")
@@ -309,26 +267,7 @@ def test_aiokafka_over_ssl_with_client_certificates(stack: Stack) -> None:
             "ssl_context": context,
         }
 
-    async def run() -> list[bytes]:
-        producer = AIOKafkaProducer(**config("alice"))
-        await producer.start()
-        try:
-            for index in range(3):
-                await producer.send_and_wait(topic, b"v%d" % index)
-        finally:
-            await producer.stop()
-        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partition = TopicPartition(topic, 0)
-            consumer.assign([partition])
-            await consumer.seek_to_beginning(partition)
-            batches = await consumer.getmany(partition, timeout_ms=10000)
-            return [message.value for message in batches.get(partition, [])]
-        finally:
-            await consumer.stop()
-
-    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+    assert aiokafka_round_trip(topic, config("alice"), config("bob")) == VALUES
 
 
 def _tls_socket(stack: Stack, cert: Path | None = None, key: Path | None = None) -> ssl.SSLSocket:
