@@ -1,16 +1,53 @@
-"""Three records produced as one user and read back as another, with kafka-python or aiokafka.
+"""Records produced as one user and read back as another, with confluent-kafka, kafka-python
+or aiokafka.
 
 The security interop tests (SASL_PLAINTEXT, SASL_SSL, SSL with client
-certificates) differ only in the client configs; ``writer`` and ``reader`` are
-those clients' keyword arguments.
+certificates) differ only in the client configs: ``config``, ``writer`` and
+``reader`` are the clients' settings (confluent-kafka's include
+``bootstrap.servers``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+
 VALUES = [b"v0", b"v1", b"v2"]
+
+
+def confluent_produce(config: dict[str, Any], topic: str, count: int) -> list[Any]:
+    """``v0``, ``v1``, … sent with confluent-kafka; each delivery's error (None: delivered)."""
+    producer = Producer({"linger.ms": 5, "message.timeout.ms": 20000, **config})
+    results: list[Any] = []
+    for index in range(count):
+        producer.produce(topic, value=b"v%d" % index, on_delivery=lambda e, m: results.append(e))
+    producer.flush(30)
+    return results
+
+
+def confluent_consume(config: dict[str, Any], topic: str, count: int, group: str) -> list[Any]:
+    """Up to ``count`` values of partition 0 from its start (30 s at most), or ``[error]``
+    for the first error other than end-of-partition."""
+    consumer = Consumer({"group.id": group, "enable.auto.commit": False, **config})
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    values: list[Any] = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(values) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                return [message.error()]
+            values.append(message.value())
+    finally:
+        consumer.close()
+    return values
 
 
 def kafka_python_round_trip(

@@ -14,12 +14,17 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka import TopicPartition as ConfluentPartition
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.charter.processes import CharterProcess
-from tests.interop.roundtrip import VALUES, aiokafka_round_trip, kafka_python_round_trip
+from tests.interop.roundtrip import (
+    VALUES,
+    aiokafka_round_trip,
+    confluent_consume,
+    confluent_produce,
+    kafka_python_round_trip,
+)
 from tests.security.raw import plain_client
 from tests.security.stack import PASSWORDS, secured_up
 
@@ -47,41 +52,14 @@ def _create_topic(charter: CharterProcess, user: str, topic: str) -> None:
 
 
 def _confluent_produce(charter: CharterProcess, config: dict, topic: str, count: int) -> list:
-    producer = Producer({"bootstrap.servers": charter.bootstrap, "linger.ms": 5, **config})
-    errors: list = []
-    for index in range(count):
-        producer.produce(topic, value=b"v%d" % index, on_delivery=lambda e, m: errors.append(e))
-    producer.flush(30)
-    return errors
+    return confluent_produce({"bootstrap.servers": charter.bootstrap, **config}, topic, count)
 
 
 def _confluent_consume(
     charter: CharterProcess, config: dict, topic: str, count: int, group: str = "bob-confluent"
 ) -> list:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": charter.bootstrap,
-            "group.id": group,
-            "enable.auto.commit": False,
-            **config,
-        }
-    )
-    consumer.assign([ConfluentPartition(topic, 0, OFFSET_BEGINNING)])
-    values: list = []
-    deadline = time.monotonic() + 30
-    try:
-        while len(values) < count and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    continue
-                return [message.error()]
-            values.append(message.value())
-    finally:
-        consumer.close()
-    return values
+    config = {"bootstrap.servers": charter.bootstrap, **config}
+    return confluent_consume(config, topic, count, group)
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)

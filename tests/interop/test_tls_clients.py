@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka import TopicPartition as ConfluentPartition
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
@@ -32,7 +31,13 @@ from charter.compose import open_migrated_database
 from charter.config import Settings
 from charter.security import security_service
 from tests.charter.kafka_wire import RawClient
-from tests.interop.roundtrip import VALUES, aiokafka_round_trip, kafka_python_round_trip
+from tests.interop.roundtrip import (
+    VALUES,
+    aiokafka_round_trip,
+    confluent_consume,
+    confluent_produce,
+    kafka_python_round_trip,
+)
 from tests.security.stack import PASSWORDS
 from tests.security.test_broker import SecuredBroker
 from tests.tls.certs import Pki, make_pki
@@ -126,32 +131,11 @@ def _mtls(stack: Stack, user: str) -> dict[str, Any]:
 
 
 def _produce(config: dict[str, Any], topic: str, count: int) -> list[Any]:
-    producer = Producer({"linger.ms": 5, "message.timeout.ms": 20000, **config})
-    results: list[Any] = []
-    for index in range(count):
-        producer.produce(topic, value=b"v%d" % index, on_delivery=lambda e, m: results.append(e))
-    producer.flush(30)
-    return results
+    return confluent_produce(config, topic, count)
 
 
 def _consume(config: dict[str, Any], topic: str, count: int, group: str = "bob-tls") -> list[Any]:
-    consumer = Consumer({"group.id": group, "enable.auto.commit": False, **config})
-    consumer.assign([ConfluentPartition(topic, 0, OFFSET_BEGINNING)])
-    values: list[Any] = []
-    deadline = time.monotonic() + 30
-    try:
-        while len(values) < count and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    continue
-                return [message.error()]
-            values.append(message.value())
-    finally:
-        consumer.close()
-    return values
+    return confluent_consume(config, topic, count, group)
 
 
 def _topic(stack: Stack, prefix: str) -> str:
