@@ -41,7 +41,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from support import free_port, spread  # noqa: E402 - bench/ is on sys.path
+from support import free_port, produce_seconds, spread  # noqa: E402 - bench/ is on sys.path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # First, ahead of bench/: bench/catalog.py would shadow the ``catalog`` package otherwise.
@@ -150,23 +150,9 @@ class Stack:
 
 def produce_rate(stack: Stack, messages: int) -> tuple[float, float]:
     """Messages per second, and per CPU second of the stack's processes."""
-    from confluent_kafka import Producer
-
-    producer = Producer({**stack.kafka_config(), "acks": 1, "linger.ms": 5})
-    producer.list_topics(timeout=10)  # connected and authenticated before the clock starts
-    payload = b"x" * 100
-    cpu_before = stack_cpu_s(stack)
-    started = time.perf_counter()
-    for _ in range(messages):
-        while True:
-            try:
-                producer.produce(TOPIC, payload)
-                break
-            except BufferError:
-                producer.poll(0.01)
-    producer.flush(60)
-    elapsed = time.perf_counter() - started
-    cpu = stack_cpu_s(stack) - cpu_before
+    elapsed, cpu = produce_seconds(
+        stack.kafka_config(), TOPIC, messages, b"x" * 100, lambda: stack_cpu_s(stack)
+    )
     return messages / elapsed, messages / cpu if cpu > 0 else float("nan")
 
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support import free_port, spread  # noqa: E402 - bench/ is on sys.path
+from support import free_port, produce_seconds, spread  # noqa: E402 - bench/ is on sys.path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # before bench/, whose catalog.py would shadow the package
@@ -131,21 +131,8 @@ class Broker:
 
 
 def produce_rate(config: dict[str, Any], messages: int, size: int) -> float:
-    from confluent_kafka import Producer
-
-    producer = Producer({**config, "acks": 1, "linger.ms": 5})
-    producer.list_topics(timeout=10)  # connected and authenticated before the clock starts
-    payload = b"x" * size
-    started = time.perf_counter()
-    for _ in range(messages):
-        while True:
-            try:
-                producer.produce(TOPIC, payload)
-                break
-            except BufferError:
-                producer.poll(0.01)
-    producer.flush(60)
-    return messages / (time.perf_counter() - started)
+    elapsed, _ = produce_seconds(config, TOPIC, messages, b"x" * size)
+    return messages / elapsed
 
 
 def main() -> None:

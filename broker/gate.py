@@ -2,9 +2,13 @@
 
 The engine (``governance.gate.Gate``) decides; this adapter does the broker's
 part. Per partition of a produce request, ``BrokerGate.context`` builds the
-``GateContext`` (topic gate config parsed once per config change) and asks the
-engine whether it ``inspects`` the records. When it does not (the default
-``PassThroughGate``), nothing else happens: no record is decoded. When it does,
+``GateContext`` (topic gate config parsed once per config change) and
+``inspects`` asks the engine whether it reads the records. When it does not (the
+default ``PassThroughGate``), no record is decoded: after the append,
+``observe_unread`` hands an engine that is an ``UnreadObserver`` (lineage) each
+batch's record count and the first 5 bytes of its first value (of a compressed
+batch, read at most once a second per producer: the schema id for lineage).
+When it does,
 ``admit`` decodes the batch, runs ``Gate.check`` and applies the verdict on a
 worker thread, so a slow or CPU-heavy check never stalls other connections:
 
@@ -28,8 +32,9 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from broker.config_catalog import gate_config
 from broker.protocol.records import (
@@ -37,6 +42,7 @@ from broker.protocol.records import (
     Record,
     RecordFields,
     build_batch,
+    first_value_prefix,
     read_batches,
     rebuild_batch,
     record_fields,
@@ -44,6 +50,7 @@ from broker.protocol.records import (
 from governance.gate import (
     ACCEPT,
     DLQ_HEADER_PREFIX,
+    FRAME_PREFIX,
     Accept,
     DeadLetter,
     Gate,
@@ -54,6 +61,7 @@ from governance.gate import (
     RecordError,
     Reject,
     Route,
+    UnreadObserver,
     Verdict,
 )
 
@@ -74,6 +82,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_GATE_WORKERS = 2
+PREFIX_REFRESH_S = 1.0  # how long a compressed batch's value prefix stands for its producer's
+_MAX_PREFIXES = 10_000
 SOURCE_TOPIC_HEADER = DLQ_HEADER_PREFIX + "source.topic"
 SOURCE_PARTITION_HEADER = DLQ_HEADER_PREFIX + "source.partition"
 
@@ -102,6 +112,9 @@ class BrokerGate:
 
     def __init__(self, gate: Gate | None = None, *, workers: int = DEFAULT_GATE_WORKERS) -> None:
         self.gate: Gate = gate or PassThroughGate()
+        has_observer = callable(getattr(self.gate, "observe_unread", None))
+        self._observer = cast(UnreadObserver, self.gate) if has_observer else None
+        self._prefixes: dict[tuple[str, str | None, str], tuple[float, bytes | None]] = {}
         self._workers = workers
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._configs: dict[str, tuple[Mapping[str, str], GateConfig]] = {}
@@ -116,7 +129,7 @@ class BrokerGate:
         client_id: str | None,
         producer_id: int,
     ) -> GateContext | None:
-        """The gate context when the engine inspects this partition's records, else None."""
+        """The gate context of this partition (None when the topic does not exist)."""
         info = topics.get(topic)
         if info is None:
             return None
@@ -124,8 +137,41 @@ class BrokerGate:
         if cached is None or cached[0] is not info.configs:
             cached = (info.configs, gate_config(info.configs, topics.defaults))
             self._configs[topic] = cached
-        context = GateContext(topic, partition, principal, client_id, producer_id, cached[1])
-        return context if self.gate.inspects(context) else None
+        return GateContext(topic, partition, principal, client_id, producer_id, cached[1])
+
+    def inspects(self, context: GateContext) -> bool:
+        """Whether the engine reads this partition's records (``admit``) before the append."""
+        return self.gate.inspects(context)
+
+    def observe_unread(
+        self, context: GateContext, records: bytes, headers: Sequence[BatchHeader]
+    ) -> None:
+        """After appending batches the engine did not inspect: tell it of them (lineage)."""
+        observer = self._observer
+        if observer is None:
+            return
+        for header in headers:
+            if header.compression:
+                prefix = self._compressed_prefix(context, records, header)
+            else:
+                prefix = first_value_prefix(records, header, FRAME_PREFIX)
+            observer.observe_unread(context, prefix, header.records_count)
+
+    def _compressed_prefix(
+        self, context: GateContext, records: bytes, header: BatchHeader
+    ) -> bytes | None:
+        """The first value's prefix of a compressed batch, decompressed at most once a second
+        per (topic, client, principal): the start of a stream still costs tens of µs."""
+        key = (context.topic, context.client_id, context.principal)
+        now = time.monotonic()
+        cached = self._prefixes.get(key)
+        if cached is not None and now - cached[0] < PREFIX_REFRESH_S:
+            return cached[1]
+        prefix = first_value_prefix(records, header, FRAME_PREFIX)
+        if len(self._prefixes) >= _MAX_PREFIXES:
+            self._prefixes.clear()
+        self._prefixes[key] = (now, prefix)
+        return prefix
 
     async def admit(
         self,

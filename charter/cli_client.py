@@ -102,57 +102,51 @@ def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
+def _global(flags: list[str], field: str, help: str, **extra: Any) -> click.Option:
+    """A global option stored on ``ClientOptions.<field>``, also read from ``CHARTER_<FIELD>``."""
+    return click.Option(
+        flags,
+        envvar=f"CHARTER_{field.upper()}",
+        expose_value=False,
+        callback=_store(field),
+        help=help,
+        **extra,
+    )
+
+
 GLOBAL_OPTIONS = [
-    click.Option(
+    _global(
         ["--bootstrap-server"],
-        envvar="CHARTER_BOOTSTRAP_SERVERS",
-        expose_value=False,
-        callback=_store("bootstrap_servers"),
-        help=f"Kafka bootstrap servers for client commands [{DEFAULT_BOOTSTRAP}].",
+        "bootstrap_servers",
+        f"Kafka bootstrap servers for client commands [{DEFAULT_BOOTSTRAP}].",
     ),
-    click.Option(
+    _global(
         ["--registry-url"],
-        envvar="CHARTER_REGISTRY_URL",
-        expose_value=False,
-        callback=_store("registry_url"),
-        help=f"Schema registry URL for client commands [{DEFAULT_REGISTRY}].",
+        "registry_url",
+        f"Schema registry URL for client commands [{DEFAULT_REGISTRY}].",
     ),
-    click.Option(
+    _global(
         ["--output", "-o"],
+        "output",
+        "Output of client commands: a table or JSON [table].",
         type=click.Choice(["table", "json"]),
-        envvar="CHARTER_OUTPUT",
-        expose_value=False,
-        callback=_store("output"),
-        help="Output of client commands: a table or JSON [table].",
     ),
-    click.Option(
+    _global(
         ["--username"],
-        envvar="CHARTER_USERNAME",
-        expose_value=False,
-        callback=_store("username"),
-        help="User for HTTP Basic auth and Kafka SASL (a platform run with --auth).",
+        "username",
+        "User for HTTP Basic auth and Kafka SASL (a platform run with --auth).",
     ),
-    click.Option(
-        ["--password"],
-        envvar="CHARTER_PASSWORD",
-        expose_value=False,
-        callback=_store("password"),
-        help="Password of --username (prefer the CHARTER_PASSWORD variable).",
+    _global(
+        ["--password"], "password", "Password of --username (prefer the CHARTER_PASSWORD variable)."
     ),
-    click.Option(
-        ["--api-key"],
-        envvar="CHARTER_API_KEY",
-        expose_value=False,
-        callback=_store("api_key"),
-        help="API key for HTTP calls (Bearer) when no --username is given.",
+    _global(
+        ["--api-key"], "api_key", "API key for HTTP calls (Bearer) when no --username is given."
     ),
-    click.Option(
+    _global(
         ["--sasl-mechanism"],
+        "sasl_mechanism",
+        "SASL mechanism for Kafka with --username [PLAIN].",
         type=click.Choice(SASL_MECHANISMS, case_sensitive=False),
-        envvar="CHARTER_SASL_MECHANISM",
-        expose_value=False,
-        callback=_store("sasl_mechanism"),
-        help="SASL mechanism for Kafka with --username [PLAIN].",
     ),
 ]
 

@@ -32,6 +32,7 @@ __all__ = [
     "DLQ_HEADER_PREFIX",
     "DLQ_REASON_HEADER",
     "DeadLetter",
+    "FRAME_PREFIX",
     "Gate",
     "GateConfig",
     "GateContext",
@@ -41,6 +42,7 @@ __all__ = [
     "Reject",
     "Route",
     "SubjectNameStrategy",
+    "UnreadObserver",
     "Validation",
     "Verdict",
 ]
@@ -190,6 +192,25 @@ class Gate(Protocol):
         An exception is treated as a rejection of the whole batch (fail closed).
         """
         ...
+
+
+class UnreadObserver(Protocol):
+    """What a ``Gate`` may also offer: hearing of the batches it let through unread.
+
+    The broker calls ``observe_unread`` on its event loop after appending a
+    batch that ``inspects`` declined, once per batch, with the first
+    ``FRAME_PREFIX`` bytes of the first record's value (None when there are
+    fewer, or they could not be read cheaply) and the batch's record count.
+    It must be cheap: no I/O, no decoding beyond those bytes.
+    """
+
+    def observe_unread(
+        self, context: GateContext, value_prefix: bytes | None, count: int
+    ) -> None: ...
+
+
+FRAME_PREFIX = 5
+"""Magic byte 0 and the 4-byte schema id that frame a Confluent-serialized value."""
 
 
 class PassThroughGate:

@@ -15,15 +15,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["LineageKey", "LineageRecorder"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class LineageKey:
+class LineageKey(NamedTuple):
+    """What lineage is counted by (a named tuple: built per produce batch, so cheap to make)."""
+
     topic: str
     client_id: str | None
     principal: str

@@ -451,6 +451,15 @@ class SchemaGate:
             self._compiled[schema_id] = compiled
         return compiled
 
+    def observe_unread(self, context: GateContext, value_prefix: bytes | None, count: int) -> None:
+        """Lineage for a batch let through unread (``governance.gate.UnreadObserver``): its
+        count under the schema id its first value is framed with (None when unframed)."""
+        if self.lineage is not None and count > 0:
+            key = LineageKey(
+                context.topic, context.client_id, context.principal, _schema_id_of(value_prefix)
+            )
+            self.lineage.observe(key, count)
+
     def _observe(self, context: GateContext, accepted: dict[int | None, int]) -> None:
         if self.lineage is None:
             return

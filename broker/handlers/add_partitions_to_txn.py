@@ -18,7 +18,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.authorization import Action, require_topic, require_transactional_id
+from broker.authorization import Action, denied_topics, require_transactional_id
 from broker.errors import BrokerError, UnknownTopicOrPartition, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -28,16 +28,6 @@ __all__ = ["HANDLERS"]
 API_KEY = 24
 _PRODUCER_FENCED_VERSION = 2
 _BATCHED_VERSION = 4
-
-
-def _denied_topics(ctx: RequestContext, topics: set[str]) -> dict[str, ErrorCode]:
-    denied = {}
-    for topic in sorted(topics):
-        try:
-            require_topic(ctx, Action.WRITE, topic)
-        except BrokerError as exc:
-            denied[topic] = kafka_error(exc)[0]
-    return denied
 
 
 def _results(
@@ -53,7 +43,7 @@ def _results(
         require_transactional_id(ctx, Action.WRITE, transactional_id)
     except BrokerError as exc:
         return dict.fromkeys(wanted, kafka_error(exc)[0])
-    denied = _denied_topics(ctx, {topic for topic, _ in wanted})
+    denied = denied_topics(ctx, Action.WRITE, {topic for topic, _ in wanted})
     if denied:
         return {tp: denied.get(tp[0], ErrorCode.operation_not_attempted) for tp in wanted}
     try:

@@ -193,7 +193,8 @@ async def _append(
         headers = read_batches(records)
         for header in headers:
             _check_client_batch(ctx, transactional_id, header, topic, partition)
-        gate_context = ctx.broker.gate.context(
+        gate = ctx.broker.gate
+        gate_context = gate.context(
             ctx.broker.topics,
             topic,
             partition,
@@ -201,9 +202,11 @@ async def _append(
             client_id=ctx.header.client_id,
             producer_id=headers[0].producer_id,
         )
-        if gate_context is not None:  # None: the gate does not read this topic's records
+        if gate_context is not None and gate.inspects(gate_context):
             return await _append_gated(ctx, gate_context, log_, records, headers, flushes)
         result = log_.append(records, headers, now_ms=int(time.time() * 1000), defer_flush=True)
+        if gate_context is not None:  # records the gate did not read: lineage only
+            gate.observe_unread(gate_context, records, headers)
     except DuplicateBatch as duplicate:
         flushes.append(log_)  # its first append's fsync may still be running
         return _PartitionOutcome(

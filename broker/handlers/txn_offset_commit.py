@@ -13,7 +13,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from broker.authorization import Action, require_group, require_topic, require_transactional_id
+from broker.authorization import Action, denied_topics, require_group, require_transactional_id
 from broker.errors import BrokerError, InvalidRequest, fenced_code, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -23,17 +23,6 @@ __all__ = ["HANDLERS"]
 
 API_KEY = 28
 _PRODUCER_FENCED_VERSION = 3
-
-
-def _denied_topics(ctx: RequestContext, topics: set[str]) -> dict[str, ErrorCode]:
-    """TOPIC_AUTHORIZATION_FAILED for each topic the principal may not read (as Kafka)."""
-    denied = {}
-    for topic in sorted(topics):
-        try:
-            require_topic(ctx, Action.READ, topic)
-        except BrokerError as exc:
-            denied[topic] = kafka_error(exc)[0]
-    return denied
 
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
@@ -59,7 +48,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         if not request.group_id:
             raise InvalidRequest("the group id must not be empty")
         require_group(ctx, Action.READ, request.group_id)
-        denied = _denied_topics(ctx, {topic for topic, _ in offsets})
+        denied = denied_topics(ctx, Action.READ, {topic for topic, _ in offsets})
         offsets = {key: value for key, value in offsets.items() if key[0] not in denied}
         if any(offset.offset < 0 for offset in offsets.values()):
             raise InvalidRequest("committed offsets must not be negative")

@@ -67,6 +67,7 @@ __all__ = [
     "build_control_batch",
     "control_type",
     "decompression_limit",
+    "first_value_prefix",
     "iter_batches",
     "iter_records",
     "parse_header",
@@ -505,6 +506,53 @@ def _scan(data: bytes, header: BatchHeader) -> Iterator[RecordFields]:
 
 
 _ZIGZAG = tuple((byte >> 1) ^ -(byte & 1) for byte in range(128))
+
+_PREFIX_WINDOW = 1024  # how much of the records section ``first_value_prefix`` reads
+
+
+def first_value_prefix(
+    buf: bytes | bytearray | memoryview, header: BatchHeader, size: int
+) -> bytes | None:
+    """The first ``size`` bytes of the value of the batch's first record, read cheaply.
+
+    Only the first KiB of the records section is read (decompressed, for gzip,
+    lz4 and zstd, only that far). None when the value is null or shorter than
+    ``size``, the first record does not fit that window, the batch is
+    snappy-compressed, or the bytes are malformed: this never raises, since
+    batches the gate does not inspect are appended unchecked.
+    """
+    start = header.position + BATCH_OVERHEAD
+    end = min(header.position + header.size, len(buf))
+    if header.records_count <= 0 or start >= end:
+        return None
+    codec = header.compression
+    try:
+        if codec == COMPRESSION_NONE:  # read in place
+            data: bytes | bytearray | memoryview = buf
+            pos, end = start, min(end, start + _PREFIX_WINDOW)
+        elif codec in _STREAM_CODECS:
+            data = bytearray(_PREFIX_WINDOW)
+            try:
+                pos, end = 0, _STREAM_CODECS[codec](memoryview(buf)[start:end], data)
+            except Exception as exc:  # cramjam filled the window and had more
+                if "failed to write whole buffer" not in str(exc):
+                    return None
+                pos, end = 0, _PREFIX_WINDOW
+        else:
+            return None
+        length, pos = _read_small(data, pos, end)
+        end = min(end, pos + length)
+        pos += 1  # attributes
+        _, pos = _read_small(data, pos, end)  # timestamp delta
+        _, pos = _read_small(data, pos, end)  # offset delta
+        key_length, pos = _read_small(data, pos, end)
+        pos += max(key_length, 0)
+        value_length, pos = _read_small(data, pos, end)
+    except (CorruptRecord, IndexError):
+        return None
+    if value_length < size or pos + size > end:
+        return None
+    return bytes(data[pos : pos + size])
 
 
 def _read_bytes(data: bytes, pos: int, end: int, what: str) -> tuple[bytes | None, int]:

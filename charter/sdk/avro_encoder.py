@@ -25,6 +25,8 @@ from typing import Any
 
 from fastavro.write import LOGICAL_WRITERS
 
+from registry.formats.codegen import SourceWriter
+
 __all__ = ["Mismatch", "compile_encoder", "logical_python_types"]
 
 _INT = (-(2**31), 2**31 - 1)
@@ -88,32 +90,23 @@ _BASE_TEST = {
 }
 
 
-class _Generator:
+class _Generator(SourceWriter):
     """Writes the source of one schema's encoder functions."""
 
     def __init__(self, named: Mapping[str, Any]) -> None:
         self.named = named
-        self.constants: dict[str, Any] = {
-            "_M": Mismatch,
-            "_long": encode_long,
-            "_S": SMALL,
-            "_L": LENGTHS,
-            "_Mapping": Mapping,
-            "_pd": struct.Struct("<d").pack,
-            "_pf": struct.Struct("<f").pack,
-        }
-        self.functions: list[str] = []
+        super().__init__(
+            {
+                "_M": Mismatch,
+                "_long": encode_long,
+                "_S": SMALL,
+                "_L": LENGTHS,
+                "_Mapping": Mapping,
+                "_pd": struct.Struct("<d").pack,
+                "_pf": struct.Struct("<f").pack,
+            }
+        )
         self.record_functions: dict[str, str] = {}
-        self.counter = 0
-
-    def fresh(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}"
-
-    def constant(self, prefix: str, value: Any) -> str:
-        name = self.fresh(prefix)
-        self.constants[name] = value
-        return name
 
     def resolve(self, schema: Any) -> Any:
         if isinstance(schema, str) and schema in self.named:
@@ -323,7 +316,5 @@ def compile_encoder(
             + "\n    return b''.join(out)",
         ]
     )
-    namespace = dict(generator.constants)
-    exec(compile(source, "<charter avro encoder>", "exec"), namespace)  # noqa: S102
-    encode: Callable[[Any], bytes] = namespace["encode"]
+    encode: Callable[[Any], bytes] = generator.define(source, "encode", "<charter avro encoder>")
     return encode

@@ -31,7 +31,7 @@ from charter.sdk.codecs import Codec
 from charter.sdk.errors import RegistryClientError, ValidationError
 from charter.sdk.migrations import Migration, plan_migration, versions_between
 from charter.sdk.registry_client import RegisteredSchema, Schema, SchemaRegistryClient
-from charter.sdk.rules import NO_RULES, READ_MODES, ContractRules, compile_read_rules
+from charter.sdk.rules import NO_RULES, READ_MODES, ContractRules
 from charter.sdk.schemas import SchemaCache
 from registry.formats.base import PayloadInvalid
 
@@ -143,17 +143,7 @@ class ValueReader:
         self, codec: Codec, schema: Schema, subject: str
     ) -> tuple[ContractRules, Callable[[Any], Any] | None]:
         """The READ condition rules and the field decryption of the schema values are read as."""
-        encryption = self.schemas.encryption(codec, schema, subject, READ_MODES)
-        try:
-            rules = compile_read_rules(
-                codec.schema_type,
-                codec.document,
-                schema.rule_set,
-                schema.metadata,
-                encryption_handled=True,
-            )
-        except ValueError as error:
-            raise ValidationError(f"#: {error}") from None
+        rules, encryption = self.schemas.contract(codec, schema, subject, READ_MODES)
         return rules, encryption.decrypt if encryption is not None else None
 
     def _reader(self, subject: str) -> RegisteredSchema:

@@ -21,7 +21,7 @@ Confluent reads it).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
 
 from charter.sdk.encryption import is_encrypt_rule
@@ -78,20 +78,8 @@ def compile_write_rules(
     ``encryption_handled``: the ENCRYPT rules run in ``charter.sdk.encryption``, so they are
     left out here instead of failing closed.
     """
-    domain_rules = [
-        rule
-        for rule in (rule_set or {}).get("domainRules") or ()
-        if not rule.get("disabled")
-        and str(rule.get("mode", "WRITEREAD")).upper() in WRITE_MODES
-        and not (encryption_handled and is_encrypt_rule(rule))
-    ]
-    if not domain_rules:
-        return NO_RULES
-    unsupported = [rule for rule in domain_rules if not _runnable(rule)]
-    conditions = [rule for rule in domain_rules if _runnable(rule)]
-    return _CompiledRules(
-        _engine_rules(schema_type, document, {"domainRules": conditions}, metadata),
-        tuple(_unsupported_violation(rule) for rule in unsupported),
+    return _compile(
+        schema_type, document, rule_set, metadata, WRITE_MODES, encryption_handled, _same_rule
     )
 
 
@@ -104,17 +92,37 @@ def compile_read_rules(
     encryption_handled: bool = False,
 ) -> ContractRules:
     """The read-time rules of a schema version, compiled once (``ValueError`` if one cannot)."""
+    return _compile(
+        schema_type, document, rule_set, metadata, READ_MODES, encryption_handled, _as_write_rule
+    )
+
+
+def _same_rule(rule: Mapping[str, Any]) -> Mapping[str, Any]:
+    return rule
+
+
+def _compile(
+    schema_type: str,
+    document: Any,
+    rule_set: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    modes: Collection[str],
+    encryption_handled: bool,
+    as_engine_rule: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+) -> ContractRules:
+    """The enabled domain rules of ``modes``, the runnable ones (as ``as_engine_rule`` gives
+    them to the governance engine) compiled, the others reported as unsupported."""
     domain_rules = [
         rule
         for rule in (rule_set or {}).get("domainRules") or ()
         if not rule.get("disabled")
-        and str(rule.get("mode", "WRITEREAD")).upper() in READ_MODES
+        and str(rule.get("mode", "WRITEREAD")).upper() in modes
         and not (encryption_handled and is_encrypt_rule(rule))
     ]
     if not domain_rules:
         return NO_RULES
     unsupported = [rule for rule in domain_rules if not _runnable(rule)]
-    conditions = [_as_write_rule(rule) for rule in domain_rules if _runnable(rule)]
+    conditions = [as_engine_rule(rule) for rule in domain_rules if _runnable(rule)]
     return _CompiledRules(
         _engine_rules(schema_type, document, {"domainRules": conditions}, metadata),
         tuple(_unsupported_violation(rule) for rule in unsupported),

@@ -31,7 +31,12 @@ from charter.sdk.protobuf_codec import (
 )
 from charter.sdk.references import resolve_references
 from charter.sdk.registry_client import RegisteredSchema, Schema, SchemaRegistryClient
-from charter.sdk.rules import WRITE_MODES, ContractRules, compile_write_rules
+from charter.sdk.rules import (
+    WRITE_MODES,
+    ContractRules,
+    compile_read_rules,
+    compile_write_rules,
+)
 from charter.sdk.typed import avro_schema_of, is_typed
 
 __all__ = ["SchemaCache", "WriteSchema", "as_schema"]
@@ -163,13 +168,16 @@ class SchemaCache:
             rule_config=self.rule_config,
         )
 
-    def _compile(self, registered: RegisteredSchema) -> WriteSchema:
-        schema = registered.schema
-        codec = self._codec(registered.schema_id, schema)
-        encryption = self.encryption(codec, schema, registered.subject, WRITE_MODES)
+    def contract(
+        self, codec: Codec, schema: Schema, subject: str, modes: frozenset[str]
+    ) -> tuple[ContractRules, FieldEncryption | None]:
+        """The condition rules and field encryption of ``schema`` in ``modes`` (``WRITE_MODES``
+        or ``READ_MODES``), compiled (``ValidationError`` when one cannot run in the SDK)."""
+        encryption = self.encryption(codec, schema, subject, modes)
+        compile_rules = compile_write_rules if modes is WRITE_MODES else compile_read_rules
         try:
-            rules = compile_write_rules(
-                schema.schema_type,
+            rules = compile_rules(
+                codec.schema_type,
                 codec.document,
                 schema.rule_set,
                 schema.metadata,
@@ -177,6 +185,12 @@ class SchemaCache:
             )
         except ValueError as error:
             raise ValidationError(f"#: {error}") from None
+        return rules, encryption
+
+    def _compile(self, registered: RegisteredSchema) -> WriteSchema:
+        schema = registered.schema
+        codec = self._codec(registered.schema_id, schema)
+        rules, encryption = self.contract(codec, schema, registered.subject, WRITE_MODES)
         encrypt = encryption.encrypt if encryption is not None else None
         return WriteSchema(registered.subject, registered.version, codec, rules, encrypt)
 

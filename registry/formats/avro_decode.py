@@ -33,6 +33,8 @@ from typing import Any
 
 from fastavro.read import LOGICAL_READERS
 
+from registry.formats.codegen import SourceWriter
+
 __all__ = ["ZERO_WIDTH_ITEMS", "Invalid", "compile_decoder", "zero_width"]
 
 ZERO_WIDTH_ITEMS = 65_536
@@ -127,40 +129,31 @@ def zero_width(schema: Any, named: Mapping[str, Any], seen: frozenset[str] = fro
     return zero_width(kind, named, seen)
 
 
-class _Generator:
+class _Generator(SourceWriter):
     """Writes the source of one schema's decoder."""
 
     def __init__(self, named: Mapping[str, Any]) -> None:
         self.named = named
-        self.constants: dict[str, Any] = {
-            "_Invalid": Invalid,
-            "_rl": _read_long,
-            "_ri": _read_int,
-            "_rn": _read_length,
-            "_sl": _skip_long,
-            "_Z": _ZIGZAG,
-            "_B": _BOOLEANS,
-            "_fail": _fail,
-            "_zw": _take_zero_width,
-            "_reset": _reset_budget,
-            "_uf": struct.Struct("<f").unpack_from,
-            "_ud": struct.Struct("<d").unpack_from,
-        }
-        self.functions: list[str] = []
+        super().__init__(
+            {
+                "_Invalid": Invalid,
+                "_rl": _read_long,
+                "_ri": _read_int,
+                "_rn": _read_length,
+                "_sl": _skip_long,
+                "_Z": _ZIGZAG,
+                "_B": _BOOLEANS,
+                "_fail": _fail,
+                "_zw": _take_zero_width,
+                "_reset": _reset_budget,
+                "_uf": struct.Struct("<f").unpack_from,
+                "_ud": struct.Struct("<d").unpack_from,
+            }
+        )
         self.record_functions: dict[tuple[str, bool], str] = {}
         self.references: dict[str, int] = {}
         self.inlining: set[str] = set()
-        self.counter = 0
         self.has_zero_width = False
-
-    def fresh(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}"
-
-    def constant(self, prefix: str, value: Any) -> str:
-        name = self.fresh(prefix)
-        self.constants[name] = value
-        return name
 
     def count_references(self, schema: Any, seen: set[str]) -> None:
         """How often each named record is used (a record used once is inlined)."""
@@ -470,6 +463,5 @@ def compile_decoder(
             "    return v",
         ]
     )
-    namespace = dict(generator.constants)
-    exec(compile(source, "<avro decoder>", "exec"), namespace)  # noqa: S102 - source we generated
-    return namespace["decode"]
+    decode: Callable[[bytes], Any] = generator.define(source, "decode", "<avro decoder>")
+    return decode

@@ -230,6 +230,16 @@ class _Parser(TokenReader):
             self.parsed.pending.append(Pending(field, "type_name", type_name, scope, type_token))
         name_token = self.identifier("field name")
         field.name = name_token.text
+        self.number_and_options(field, oneof_index)
+        if extendee is not None:
+            self.parsed.pending.append(Pending(field, "extendee", extendee, scope, start))
+        self.expect(";")
+        self.parsed.positions.setdefault(f"{scope}.{field.name}".lstrip("."), name_token)
+        self.comment((*path, len(fields) - 1), start)
+        return field
+
+    def number_and_options(self, field: Any, oneof_index: int | None) -> None:
+        """``= <number> [<options>]`` of a field, group or map field, checked as protoc does."""
         self.expect("=")
         number, number_token = self.integer("field number")
         if not 1 <= number <= _MAX_FIELD_NUMBER:
@@ -240,15 +250,9 @@ class _Parser(TokenReader):
         field.number = number
         if oneof_index is not None:
             field.oneof_index = oneof_index
-        if extendee is not None:
-            self.parsed.pending.append(Pending(field, "extendee", extendee, scope, start))
         self.bracket_options(field, field.options)
-        self.expect(";")
         if not field.options.ListFields():
             field.ClearField("options")
-        self.parsed.positions.setdefault(f"{scope}.{field.name}".lstrip("."), name_token)
-        self.comment((*path, len(fields) - 1), start)
-        return field
 
     def group(
         self,
@@ -278,19 +282,7 @@ class _Parser(TokenReader):
             raise self.error("Group names must start with a capital letter.", name_token)
         field.name = name_token.text.lower()
         field.type = FD.TYPE_GROUP
-        self.expect("=")
-        number, number_token = self.integer("field number")
-        if not 1 <= number <= _MAX_FIELD_NUMBER:
-            raise self.error(
-                f"Field numbers must be positive integers no greater than {_MAX_FIELD_NUMBER}.",
-                number_token,
-            )
-        field.number = number
-        if oneof_index is not None:
-            field.oneof_index = oneof_index
-        self.bracket_options(field, field.options)
-        if not field.options.ListFields():
-            field.ClearField("options")
+        self.number_and_options(field, oneof_index)
         field_index = len(message.field) - 1
         self.parsed.positions.setdefault(f"{scope}.{field.name}".lstrip("."), name_token)
         self.comment((*path, field_index), start)
@@ -335,18 +327,8 @@ class _Parser(TokenReader):
             type_name="." + entry_scope,
             type=FD.TYPE_MESSAGE,
         )
-        self.expect("=")
-        number, number_token = self.integer("field number")
-        if not 1 <= number <= _MAX_FIELD_NUMBER:
-            raise self.error(
-                f"Field numbers must be positive integers no greater than {_MAX_FIELD_NUMBER}.",
-                number_token,
-            )
-        field.number = number
-        self.bracket_options(field, field.options)
+        self.number_and_options(field, None)
         self.expect(";")
-        if not field.options.ListFields():
-            field.ClearField("options")
         self.parsed.positions.setdefault(f"{scope}.{field.name}".lstrip("."), name_token)
         self.comment((*path, 2, len(message.field) - 1), start)
 

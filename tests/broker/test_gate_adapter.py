@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from crc32c import crc32c
 
+from broker import gate as gate_module
 from broker.errors import CorruptRecord
 from broker.gate import BrokerGate
 from broker.protocol.records import Record, build_batch, iter_records, read_batches
@@ -71,7 +73,8 @@ def test_pass_through_is_never_asked_for_records(database: Any, tmp_path: Path) 
         context = adapter.context(
             topics, "t", 0, principal="User:ANONYMOUS", client_id=None, producer_id=-1
         )
-        assert context is None  # so the produce handler appends without decoding a record
+        assert context is not None
+        assert not adapter.inspects(context)  # so the produce handler appends without decoding
     finally:
         topics.close()
 
@@ -153,3 +156,41 @@ def test_garbage_records_with_a_valid_crc_are_corrupt_when_inspected() -> None:
     data[17:21] = crc32c(bytes(data[21:])).to_bytes(4, "big")
     with pytest.raises(CorruptRecord):
         _admit(_Fixed(ACCEPT), bytes(data))
+
+
+class _Observer(_Fixed):
+    def __init__(self) -> None:
+        super().__init__(ACCEPT)
+        self.unread: list[tuple[bytes | None, int]] = []
+
+    def inspects(self, context: GateContext) -> bool:
+        return False
+
+    def observe_unread(self, context: GateContext, value_prefix: bytes | None, count: int) -> None:
+        self.unread.append((value_prefix, count))
+
+
+def test_unread_batches_are_observed_with_their_first_value_prefix_and_count() -> None:
+    framed = b"\x00\x00\x00\x00\x07payload"
+    data = build_batch([Record(i, 0, None, framed if i == 0 else b"other") for i in range(3)])
+    observer = _Observer()
+    BrokerGate(observer).observe_unread(CONTEXT, data, read_batches(data))
+    assert observer.unread == [(framed[:5], 3)]
+    BrokerGate(PassThroughGate()).observe_unread(CONTEXT, data, read_batches(data))  # no-op
+
+
+def test_a_compressed_batch_prefix_is_read_once_per_refresh_per_producer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gate_module, "PREFIX_REFRESH_S", 3600.0)
+    first, second = (
+        build_batch([Record(0, 0, None, b"\x00\x00\x00\x00" + bytes([n]) + b"x")], compression=3)
+        for n in (1, 2)
+    )
+    observer = _Observer()
+    adapter = BrokerGate(observer)
+    for data in (first, second):
+        adapter.observe_unread(CONTEXT, data, read_batches(data))
+    other = dataclasses.replace(CONTEXT, client_id="another")
+    adapter.observe_unread(other, second, read_batches(second))
+    assert observer.unread == [(b"\x00\x00\x00\x00\x01", 1)] * 2 + [(b"\x00\x00\x00\x00\x02", 1)]

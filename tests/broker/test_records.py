@@ -15,10 +15,17 @@ from hypothesis import strategies as st
 from broker.errors import CorruptRecord, RecordTooLarge, UnsupportedVersion
 from broker.protocol import records
 from broker.protocol.records import (
+    BATCH_OVERHEAD,
+    COMPRESSION_GZIP,
+    COMPRESSION_LZ4,
+    COMPRESSION_NONE,
+    COMPRESSION_SNAPPY,
+    COMPRESSION_ZSTD,
     DEFAULT_MAX_DECOMPRESSED_BYTES,
     Record,
     build_batch,
     decompression_limit,
+    first_value_prefix,
     iter_records,
     read_batches,
     set_log_append_time,
@@ -430,3 +437,38 @@ def test_rebuild_batch_keeps_a_dense_subset(
     assert [(r.key, r.value, r.headers, r.timestamp_delta) for r in decoded] == [
         (r.key, r.value, r.headers, r.timestamp_delta) for r in kept
     ]
+
+
+@pytest.mark.parametrize(
+    "codec", [COMPRESSION_NONE, COMPRESSION_GZIP, COMPRESSION_LZ4, COMPRESSION_ZSTD]
+)
+def test_first_value_prefix_reads_the_first_value_without_decoding_the_batch(codec: int) -> None:
+    records = [Record(i, 0, b"k" * 200, b"\x00\x00\x00\x01\x02" + bytes(5000)) for i in range(50)]
+    data = build_batch(records, compression=codec)
+    (header,) = read_batches(data)
+    assert first_value_prefix(data, header, 5) == b"\x00\x00\x00\x01\x02"
+
+
+@pytest.mark.parametrize(
+    ("record", "codec"),
+    [
+        (Record(0, 0, None, None), COMPRESSION_NONE),  # null value
+        (Record(0, 0, None, b"\x00\x01"), COMPRESSION_NONE),  # shorter than asked
+        (Record(0, 0, b"k" * 2000, b"\x00" * 9), COMPRESSION_NONE),
+        (Record(0, 0, None, b"\x00" * 9), COMPRESSION_SNAPPY),  # not read cheaply
+    ],
+)
+def test_first_value_prefix_is_none_when_it_cannot_be_read_cheaply(
+    record: Record, codec: int
+) -> None:
+    data = build_batch([record], compression=codec)
+    (header,) = read_batches(data)
+    assert first_value_prefix(data, header, 5) is None
+
+
+def test_first_value_prefix_never_raises_on_garbage_records() -> None:
+    data = bytearray(build_batch([Record(0, 0, None, b"\x00" * 9)]))
+    (header,) = read_batches(bytes(data))
+    for fill in (b"\xff", b"\x80", b"\x00"):
+        data[BATCH_OVERHEAD:] = fill * (len(data) - BATCH_OVERHEAD)
+        assert first_value_prefix(bytes(data), header, 5) is None

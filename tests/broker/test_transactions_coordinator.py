@@ -15,7 +15,13 @@ from broker.transactions import TxnState, store
 
 from .conftest import RunningBroker
 from .test_server_handlers import _Client
-from .test_transactions_protocol import _add_partitions, _end, _module, _produce_txn
+from .test_transactions_protocol import (
+    _add_partitions,
+    _end,
+    _module,
+    _produce_txn,
+    _txn_offset_commit,
+)
 
 
 def _init(client: _Client, txn: str, timeout_ms: int):
@@ -129,37 +135,6 @@ def test_idle_transactional_ids_expire_and_start_over(
         assert fresh.producer_id != pid and fresh.producer_epoch == 0
     finally:
         client.close()
-
-
-def _txn_offset_commit(client: _Client, txn: str, pid: int, epoch: int, offset: int) -> int:
-    module = _module(28, 3)
-    body = client.call(
-        28,
-        3,
-        transactional_id=txn,
-        group_id="g",
-        producer_id=pid,
-        producer_epoch=epoch,
-        generation_id=-1,
-        member_id="",
-        group_instance_id=None,
-        topics=(
-            build(
-                module.TxnOffsetCommitRequestTopic,
-                name="t",
-                partitions=(
-                    build(
-                        module.TxnOffsetCommitRequestPartition,
-                        partition_index=0,
-                        committed_offset=offset,
-                        committed_leader_epoch=-1,
-                        committed_metadata=None,
-                    ),
-                ),
-            ),
-        ),
-    )
-    return body.topics[0].partitions[0].error_code
 
 
 def _offset_fetch(client: _Client, version: int, require_stable: bool) -> dict[int, tuple]:

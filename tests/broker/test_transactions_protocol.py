@@ -82,6 +82,37 @@ def _produce_txn(client: _Client, txn: str | None, topic: str, pid: int, epoch: 
     return body.responses[0].partition_responses[0].error_code
 
 
+def _txn_offset_commit(client: _Client, txn: str, pid: int, epoch: int, offset: int) -> int:
+    module = _module(28, 3)
+    body = client.call(
+        28,
+        3,
+        transactional_id=txn,
+        group_id="g",
+        producer_id=pid,
+        producer_epoch=epoch,
+        generation_id=-1,
+        member_id="",
+        group_instance_id=None,
+        topics=(
+            build(
+                module.TxnOffsetCommitRequestTopic,
+                name="t",
+                partitions=(
+                    build(
+                        module.TxnOffsetCommitRequestPartition,
+                        partition_index=0,
+                        committed_offset=offset,
+                        committed_leader_epoch=-1,
+                        committed_metadata=None,
+                    ),
+                ),
+            ),
+        ),
+    )
+    return body.topics[0].partitions[0].error_code
+
+
 def _fetch(
     client: _Client, version: int, topics, *, session_id=0, epoch=-1, isolation=0, forgotten=()
 ):
@@ -182,34 +213,7 @@ def test_transaction_state_errors(broker: RunningBroker, client: _Client) -> Non
     assert aborted[0].payload["partitions"] == [{"topic": "t", "partition": 0}]
     assert _end(client, "tx2", pid, epoch, True) == ErrorCode.invalid_txn_state
     # TxnOffsetCommit without AddOffsetsToTxn
-    module = _module(28, 3)
-    body = client.call(
-        28,
-        3,
-        transactional_id="tx2",
-        group_id="g",
-        producer_id=pid,
-        producer_epoch=epoch,
-        generation_id=-1,
-        member_id="",
-        group_instance_id=None,
-        topics=(
-            build(
-                module.TxnOffsetCommitRequestTopic,
-                name="t",
-                partitions=(
-                    build(
-                        module.TxnOffsetCommitRequestPartition,
-                        partition_index=0,
-                        committed_offset=1,
-                        committed_leader_epoch=-1,
-                        committed_metadata=None,
-                    ),
-                ),
-            ),
-        ),
-    )
-    assert body.topics[0].partitions[0].error_code == ErrorCode.invalid_txn_state
+    assert _txn_offset_commit(client, "tx2", pid, epoch, 1) == ErrorCode.invalid_txn_state
 
 
 def test_hostile_transactional_requests(broker: RunningBroker, client: _Client) -> None:

@@ -195,3 +195,38 @@ def test_lineage_records_the_authenticated_principal(tmp_path: Path) -> None:
         )
         assert topic["producers"][0]["principal"] == "User:admin"
         assert topic["producers"][0]["clientId"] == "checkout-service"
+
+
+def test_lineage_shows_producers_to_topics_the_gate_does_not_read(tmp_path: Path) -> None:
+    """``charter.value.schema.validation=none``: no record is decoded, yet each batch's record
+    count and its first value's schema id (when framed) reach the catalog."""
+    with running_up(tmp_path / "data", environment=FAST) as charter:
+        admin = AdminClient({"bootstrap.servers": charter.bootstrap})
+        config = {"charter.value.schema.validation": "none"}
+        admin.create_topics([NewTopic("clicks", 1, 1, config=config)])["clicks"].result(30)
+        serializer = AvroSerializer(SchemaRegistryClient({"url": charter.url}), ORDER)
+        context = SerializationContext("clicks", MessageField.VALUE)
+        framed = Producer({"bootstrap.servers": charter.bootstrap, "client.id": "framed-app"})
+        for number in range(3):
+            framed.produce("clicks", serializer({"id": number, "email": "e@x.org"}, context))
+        assert framed.flush(30) == 0
+        raw = Producer({"bootstrap.servers": charter.bootstrap, "client.id": "raw-app"})
+        for number in range(5):
+            raw.produce("clicks", f"not framed {number}".encode())
+        assert raw.flush(30) == 0
+        schema_id = requests.get(
+            f"{charter.url}/subjects/clicks-value/versions/latest", timeout=10
+        ).json()["id"]
+
+        topic = _eventually(
+            charter.url,
+            "topic:clicks",
+            lambda b: (
+                sorted((p["clientId"], p["records"]) for p in b["producers"])
+                == [("framed-app", 3), ("raw-app", 5)]
+            ),
+        )
+        by_client = {p["clientId"]: p for p in topic["producers"]}
+        assert by_client["framed-app"]["schemaIds"] == [schema_id]
+        assert by_client["raw-app"]["schemaIds"] == []
+        assert by_client["raw-app"]["principal"] == "User:ANONYMOUS"

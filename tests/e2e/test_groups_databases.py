@@ -27,6 +27,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.charter.processes import CharterProcess, free_port, launch
+from tests.e2e.resume import consume_and_commit
 
 ENVIRONMENT = {
     "CHARTER_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
@@ -64,30 +65,6 @@ def _up(started: list, data_dir: Path, environment: dict[str, str], ports: tuple
     started.append(process)
     process.wait_ready()
     return process
-
-
-def _consume(bootstrap: str, count: int) -> list[int]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "resumer",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe(["events"])
-    values: list[int] = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(values) < count and time.monotonic() < deadline:
-            message = consumer.poll(0.2)
-            if message is None or message.error():
-                continue
-            values.append(int(message.value()))
-            consumer.commit(message=message, asynchronous=False)
-    finally:
-        consumer.close()
-    return values
 
 
 def _committed(bootstrap: str, group: str, isolation: str) -> int:
@@ -142,7 +119,7 @@ def test_offsets_and_transactions_across_processes_and_kill_9(
     for reader in readers:
         reader.start()
     try:
-        assert _consume(first.bootstrap, 30) == list(range(30))
+        assert consume_and_commit(first.bootstrap, "events", 30) == list(range(30))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (not seen or seen[-1] != 30) and not failures:
             time.sleep(0.1)
@@ -178,7 +155,7 @@ def test_offsets_and_transactions_across_processes_and_kill_9(
     first.process.wait(timeout=10)
 
     second = _up(platform, data_dir, database_environment, ports)
-    assert _consume(second.bootstrap, 30) == list(range(30, 60))
+    assert consume_and_commit(second.bootstrap, "events", 30) == list(range(30, 60))
     # the open transaction's staged offset is not visible, and read_committed waits for its
     # fate (UNSTABLE_OFFSET_COMMIT until the coordinator aborts it after its timeout)
     assert _committed(second.bootstrap, "pipeline", "read_uncommitted") == 10

@@ -3,40 +3,15 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.charter.processes import free_port, launch
+from tests.e2e.resume import consume_and_commit
 
 FAST_GROUPS = {"CHARTER_GROUP_INITIAL_REBALANCE_DELAY_MS": "0"}
-
-
-def consume(bootstrap: str, count: int, **config: object) -> list[int]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "resumer",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            **config,
-        }
-    )
-    consumer.subscribe(["resume"])
-    values: list[int] = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(values) < count and time.monotonic() < deadline:
-            message = consumer.poll(0.2)
-            if message is None or message.error():
-                continue
-            values.append(int(message.value()))
-            consumer.commit(message=message, asynchronous=False)
-    finally:
-        consumer.close()
-    return values
 
 
 def test_group_resumes_after_restart_and_kill_9(tmp_path: Path) -> None:
@@ -52,7 +27,7 @@ def test_group_resumes_after_restart_and_kill_9(tmp_path: Path) -> None:
         for index in range(90):
             producer.produce("resume", value=b"%d" % index)
         assert producer.flush(30) == 0
-        assert consume(bootstrap, 30) == list(range(30))
+        assert consume_and_commit(bootstrap, "resume", 30) == list(range(30))
         assert broker.signal_and_wait(signal.SIGTERM) == 0
     finally:
         broker.stop()
@@ -60,7 +35,7 @@ def test_group_resumes_after_restart_and_kill_9(tmp_path: Path) -> None:
     broker = launch("serve broker", data_dir, kafka_port=port, environment=FAST_GROUPS)
     try:
         broker.wait_ready()
-        assert consume(broker.bootstrap, 30) == list(range(30, 60))
+        assert consume_and_commit(broker.bootstrap, "resume", 30) == list(range(30, 60))
         broker.process.kill()  # kill -9: no clean shutdown after the commits
         broker.process.wait(timeout=10)
     finally:
@@ -69,6 +44,6 @@ def test_group_resumes_after_restart_and_kill_9(tmp_path: Path) -> None:
     broker = launch("serve broker", data_dir, kafka_port=port, environment=FAST_GROUPS)
     try:
         broker.wait_ready()
-        assert consume(broker.bootstrap, 30) == list(range(60, 90))
+        assert consume_and_commit(broker.bootstrap, "resume", 30) == list(range(60, 90))
     finally:
         broker.stop()

@@ -24,23 +24,10 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from charter import Producer, SchemaRegistryClient
 from charter.sdk import RecordErrorRaised, Schema
 from tests.charter.processes import CharterProcess, running_up
+from tests.charter.sdk.people import PERSON_NICK, PERSON_V1, SIZE_TO_HEIGHT
 from tests.e2e.test_sdk import consume, raw_records
 
-V1 = {
-    "type": "record",
-    "name": "Person",
-    "fields": [{"name": "name", "type": "string"}, {"name": "size", "type": "int"}],
-}
-V2 = {
-    "type": "record",
-    "name": "Person",
-    "fields": [
-        {"name": "name", "type": "string"},
-        {"name": "height", "type": "int"},
-        {"name": "nick", "type": ["null", "string"], "default": None},
-    ],
-}
-UPGRADE = "$merge([$sift($, function($v, $k) {$k != 'size'}), {'height': $.'size'}])"
+V1, V2, UPGRADE = PERSON_V1, PERSON_NICK, SIZE_TO_HEIGHT
 DOWNGRADE = (
     "$merge([$sift($, function($v, $k) {$k != 'height' and $k != 'nick'}), {'size': $.'height'}])"
 )

@@ -8,18 +8,23 @@ SCRAM-SHA-256/512; each role is allowed what it should be and denied the rest
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import requests
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka import TopicPartition as ConfluentPartition
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.charter.processes import CharterProcess
+from tests.interop.roundtrip import (
+    VALUES,
+    aiokafka_round_trip,
+    confluent_consume,
+    confluent_produce,
+    kafka_python_round_trip,
+)
 from tests.security.raw import plain_client
 from tests.security.stack import PASSWORDS, secured_up
 
@@ -47,41 +52,14 @@ def _create_topic(charter: CharterProcess, user: str, topic: str) -> None:
 
 
 def _confluent_produce(charter: CharterProcess, config: dict, topic: str, count: int) -> list:
-    producer = Producer({"bootstrap.servers": charter.bootstrap, "linger.ms": 5, **config})
-    errors: list = []
-    for index in range(count):
-        producer.produce(topic, value=b"v%d" % index, on_delivery=lambda e, m: errors.append(e))
-    producer.flush(30)
-    return errors
+    return confluent_produce({"bootstrap.servers": charter.bootstrap, **config}, topic, count)
 
 
 def _confluent_consume(
     charter: CharterProcess, config: dict, topic: str, count: int, group: str = "bob-confluent"
 ) -> list:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": charter.bootstrap,
-            "group.id": group,
-            "enable.auto.commit": False,
-            **config,
-        }
-    )
-    consumer.assign([ConfluentPartition(topic, 0, OFFSET_BEGINNING)])
-    values: list = []
-    deadline = time.monotonic() + 30
-    try:
-        while len(values) < count and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    continue
-                return [message.error()]
-            values.append(message.value())
-    finally:
-        consumer.close()
-    return values
+    config = {"bootstrap.servers": charter.bootstrap, **config}
+    return confluent_consume(config, topic, count, group)
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
@@ -99,8 +77,6 @@ def test_confluent_kafka_produces_and_consumes_with_sasl(
 def test_kafka_python_produces_and_consumes_with_sasl(
     charter: CharterProcess, mechanism: str
 ) -> None:
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
     topic = f"orders-kafka-python-{mechanism.lower()}"
     _create_topic(charter, "alice", topic)
 
@@ -113,22 +89,11 @@ def test_kafka_python_produces_and_consumes_with_sasl(
             "sasl_plain_password": PASSWORDS[user],
         }
 
-    producer = KafkaProducer(**config("dave"))
-    for index in range(3):
-        producer.send(topic, b"v%d" % index).get(timeout=30)
-    producer.close()
-    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
-    consumer.assign([TopicPartition(topic, 0)])
-    consumer.seek_to_beginning()
-    values = [message.value for _, message in zip(range(3), consumer, strict=False)]
-    consumer.close()
-    assert values == [b"v0", b"v1", b"v2"]
+    assert kafka_python_round_trip(topic, config("dave"), config("bob")) == VALUES
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 def test_aiokafka_produces_and_consumes_with_sasl(charter: CharterProcess, mechanism: str) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
     topic = f"orders-aiokafka-{mechanism.lower()}"
     _create_topic(charter, "alice", topic)
 
@@ -141,29 +106,7 @@ def test_aiokafka_produces_and_consumes_with_sasl(charter: CharterProcess, mecha
             "sasl_plain_password": PASSWORDS[user],
         }
 
-    async def run() -> list[bytes]:
-        producer = AIOKafkaProducer(**config("dave"))
-        await producer.start()
-        try:
-            for index in range(3):
-                await producer.send_and_wait(topic, b"v%d" % index)
-        finally:
-            await producer.stop()
-        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partition = TopicPartition(topic, 0)
-            consumer.assign([partition])
-            await consumer.seek_to_beginning(partition)
-            values: list[bytes] = []
-            while len(values) < 3:
-                batch = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 30)
-                values += [message.value for messages in batch.values() for message in messages]
-            return values
-        finally:
-            await consumer.stop()
-
-    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+    assert aiokafka_round_trip(topic, config("dave"), config("bob")) == VALUES
 
 
 def test_wrong_password_fails_authentication(charter: CharterProcess) -> None:

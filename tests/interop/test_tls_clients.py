@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka import TopicPartition as ConfluentPartition
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
@@ -32,6 +31,13 @@ from charter.compose import open_migrated_database
 from charter.config import Settings
 from charter.security import security_service
 from tests.charter.kafka_wire import RawClient
+from tests.interop.roundtrip import (
+    VALUES,
+    aiokafka_round_trip,
+    confluent_consume,
+    confluent_produce,
+    kafka_python_round_trip,
+)
 from tests.security.stack import PASSWORDS
 from tests.security.test_broker import SecuredBroker
 from tests.tls.certs import Pki, make_pki
@@ -125,32 +131,11 @@ def _mtls(stack: Stack, user: str) -> dict[str, Any]:
 
 
 def _produce(config: dict[str, Any], topic: str, count: int) -> list[Any]:
-    producer = Producer({"linger.ms": 5, "message.timeout.ms": 20000, **config})
-    results: list[Any] = []
-    for index in range(count):
-        producer.produce(topic, value=b"v%d" % index, on_delivery=lambda e, m: results.append(e))
-    producer.flush(30)
-    return results
+    return confluent_produce(config, topic, count)
 
 
 def _consume(config: dict[str, Any], topic: str, count: int, group: str = "bob-tls") -> list[Any]:
-    consumer = Consumer({"group.id": group, "enable.auto.commit": False, **config})
-    consumer.assign([ConfluentPartition(topic, 0, OFFSET_BEGINNING)])
-    values: list[Any] = []
-    deadline = time.monotonic() + 30
-    try:
-        while len(values) < count and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    continue
-                return [message.error()]
-            values.append(message.value())
-    finally:
-        consumer.close()
-    return values
+    return confluent_consume(config, topic, count, group)
 
 
 def _topic(stack: Stack, prefix: str) -> str:
@@ -185,8 +170,6 @@ def test_each_listener_advertises_itself(stack: Stack) -> None:
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_kafka_python_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
     topic = _topic(stack, "kafka-python")
 
     def config(user: str) -> dict[str, Any]:
@@ -199,22 +182,11 @@ def test_kafka_python_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
             "sasl_plain_password": PASSWORDS[user],
         }
 
-    producer = KafkaProducer(**config("dave"))
-    for index in range(3):
-        producer.send(topic, b"v%d" % index).get(timeout=30)
-    producer.close()
-    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
-    partition = TopicPartition(topic, 0)
-    consumer.assign([partition])
-    consumer.seek_to_beginning(partition)
-    values = [message.value for message in consumer][:3]
-    consumer.close()
-    assert values == [b"v0", b"v1", b"v2"]
+    assert kafka_python_round_trip(topic, config("dave"), config("bob")) == VALUES
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
 def test_aiokafka_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
     from aiokafka.helpers import create_ssl_context
 
     topic = _topic(stack, "aiokafka")
@@ -229,26 +201,7 @@ def test_aiokafka_over_sasl_ssl(stack: Stack, mechanism: str) -> None:
             "sasl_plain_password": PASSWORDS[user],
         }
 
-    async def run() -> list[bytes]:
-        producer = AIOKafkaProducer(**config("dave"))
-        await producer.start()
-        try:
-            for index in range(3):
-                await producer.send_and_wait(topic, b"v%d" % index)
-        finally:
-            await producer.stop()
-        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partition = TopicPartition(topic, 0)
-            consumer.assign([partition])
-            await consumer.seek_to_beginning(partition)
-            batches = await consumer.getmany(partition, timeout_ms=10000)
-            return [message.value for message in batches.get(partition, [])]
-        finally:
-            await consumer.stop()
-
-    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+    assert aiokafka_round_trip(topic, config("dave"), config("bob")) == VALUES
 
 
 def test_mtls_principal_follows_role_bindings(stack: Stack) -> None:
@@ -262,7 +215,7 @@ def test_mtls_principal_follows_role_bindings(stack: Stack) -> None:
 
 
 def test_kafka_python_over_ssl_with_client_certificates(stack: Stack) -> None:
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka import KafkaProducer
     from kafka.errors import TopicAuthorizationFailedError
 
     topic = _topic(stack, "kafka-python-mtls")
@@ -277,17 +230,7 @@ def test_kafka_python_over_ssl_with_client_certificates(stack: Stack) -> None:
             "ssl_keyfile": str(key),
         }
 
-    producer = KafkaProducer(**config("alice"))
-    for index in range(3):
-        producer.send(topic, b"v%d" % index).get(timeout=30)
-    producer.close()
-    consumer = KafkaConsumer(**config("bob"), enable_auto_commit=False, consumer_timeout_ms=10000)
-    partition = TopicPartition(topic, 0)
-    consumer.assign([partition])
-    consumer.seek_to_beginning(partition)
-    values = [message.value for message in consumer][:3]
-    consumer.close()
-    assert values == [b"v0", b"v1", b"v2"]
+    assert kafka_python_round_trip(topic, config("alice"), config("bob")) == VALUES
     denied = KafkaProducer(**config("mallory"), max_block_ms=10000)
     with pytest.raises(TopicAuthorizationFailedError):
         denied.send(topic, b"x").get(timeout=30)
@@ -295,7 +238,6 @@ def test_kafka_python_over_ssl_with_client_certificates(stack: Stack) -> None:
 
 
 def test_aiokafka_over_ssl_with_client_certificates(stack: Stack) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
     from aiokafka.helpers import create_ssl_context
 
     topic = _topic(stack, "aiokafka-mtls")
@@ -309,26 +251,7 @@ def test_aiokafka_over_ssl_with_client_certificates(stack: Stack) -> None:
             "ssl_context": context,
         }
 
-    async def run() -> list[bytes]:
-        producer = AIOKafkaProducer(**config("alice"))
-        await producer.start()
-        try:
-            for index in range(3):
-                await producer.send_and_wait(topic, b"v%d" % index)
-        finally:
-            await producer.stop()
-        consumer = AIOKafkaConsumer(**config("bob"), enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partition = TopicPartition(topic, 0)
-            consumer.assign([partition])
-            await consumer.seek_to_beginning(partition)
-            batches = await consumer.getmany(partition, timeout_ms=10000)
-            return [message.value for message in batches.get(partition, [])]
-        finally:
-            await consumer.stop()
-
-    assert asyncio.run(run()) == [b"v0", b"v1", b"v2"]
+    assert aiokafka_round_trip(topic, config("alice"), config("bob")) == VALUES
 
 
 def _tls_socket(stack: Stack, cert: Path | None = None, key: Path | None = None) -> ssl.SSLSocket:

@@ -18,28 +18,10 @@ from charter.sdk.migrations import plan_migration
 from charter.sdk.reading import ValueReader
 from charter.sdk.registry_client import RegisteredSchema, Schema
 from charter.sdk.schemas import SchemaCache
+from tests.charter.sdk.people import PERSON_HEIGHT, PERSON_NICK, PERSON_V1, SIZE_TO_HEIGHT
 
 SUBJECT = "people-value"
-V1 = {
-    "type": "record",
-    "name": "Person",
-    "fields": [{"name": "name", "type": "string"}, {"name": "size", "type": "int"}],
-}
-V2 = {
-    "type": "record",
-    "name": "Person",
-    "fields": [{"name": "name", "type": "string"}, {"name": "height", "type": "int"}],
-}
-V3 = {
-    "type": "record",
-    "name": "Person",
-    "fields": [
-        {"name": "name", "type": "string"},
-        {"name": "height", "type": "int"},
-        {"name": "nick", "type": ["null", "string"], "default": None},
-    ],
-}
-UP_1_2 = "$merge([$sift($, function($v, $k) {$k != 'size'}), {'height': $.'size'}])"
+V1, V2, V3, UP_1_2 = PERSON_V1, PERSON_HEIGHT, PERSON_NICK, SIZE_TO_HEIGHT
 DOWN_2_1 = "$merge([$sift($, function($v, $k) {$k != 'height'}), {'size': $.'height'}])"
 
 
