@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import ipaddress
 
 from governance.security.model import Action, ResourceType
@@ -127,8 +128,10 @@ def normalize_host(host: str) -> str:
     return str(address)
 
 
+@functools.lru_cache(maxsize=4096)
 def client_address(address: str | None) -> str | None:
-    """A client's IP address as entries keep hosts, or None when it is not an IP address."""
+    """A client's IP address as entries keep hosts, or None when it is not an IP address
+    (cached: both doors ask it on every request, and clients are few)."""
     if not address or address == ANY_HOST:
         return None
     try:
