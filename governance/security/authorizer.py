@@ -162,9 +162,11 @@ class RoleBindingAuthorizer:
         host: str | None = None,
     ) -> bool:
         self._ensure_loaded()
+        # the memo before the flag: ``refresh`` sets the flag before the new memo, so a memo is
+        # never keyed with an older flag than its own snapshot's
+        memo = self._memo
         # str enums: hashed and compared as their values; the host only when some entry names one
         key = (principal, action, kind, name, host if self._host_specific else None)
-        memo = self._memo
         answer = memo.get(key)
         if answer is None:
             answer = self._decide(principal, action, kind, name, host)
@@ -208,11 +210,12 @@ class RoleBindingAuthorizer:
     ) -> bool:
         self._ensure_loaded()
         # no resource name holds NUL
+        memo = self._memo  # before the flag, as in ``allows``
         key = (principal, action, kind, "\0some", host if self._host_specific else None)
-        answer = self._memo.get(key)
+        answer = memo.get(key)
         if answer is None:
             answer = self._some(principal, action, kind, host)
-            self._memo[key] = answer
+            memo[key] = answer
         return answer
 
     def _some(self, principal: str, action: Action, kind: ResourceType, host: str | None) -> bool:
