@@ -4,16 +4,20 @@ role bindings, SCRAM credentials from salted passwords, and the audit of every c
 from __future__ import annotations
 
 import hashlib
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
+import peewee
 import pytest
 
 from charter.compose import open_migrated_database
 from charter.config import Settings
+from charter.db import apply_migrations
 from charter.security import security_service
 from governance.security import credentials
-from governance.security.acls import Acl, AclFilter, AclNotSupported
+from governance.security import store as store_module
+from governance.security.acls import Acl, AclFilter, AclNotSupported, acl_to_entry
 from governance.security.audit import security_entries
 from governance.security.authorizer import RoleBindingAuthorizer
 from governance.security.errors import (
@@ -203,3 +207,21 @@ def test_scram_alterations_fail_per_user_with_kafkas_errors(admin) -> None:
     assert isinstance(
         admin.alter_scram([], [bad_length], actor="a")["short"], UnacceptableCredential
     )
+
+
+def test_an_existing_database_gains_the_acl_table(tmp_path: Path) -> None:
+    """A database made before ACL entries (security migration 1 only) is upgraded in place."""
+    database = peewee.SqliteDatabase(str(tmp_path / "old.db"))
+    first_only = types.SimpleNamespace(
+        __name__=store_module.__name__,
+        MIGRATION_KEY=store_module.MIGRATION_KEY,
+        MIGRATIONS=store_module.MIGRATIONS[:1],
+    )
+    apply_migrations(database, [first_only])
+    assert "security_acls" not in database.get_tables()
+    apply_migrations(database, [store_module])
+    store = store_module.SecurityStore(database)
+    entry = acl_to_entry(Acl(2, "t", 3, "User:*", "*", 3, 2))
+    [created] = store.create_acl_entries([entry], "test")
+    assert store.acl_entries() == [created] and store.generation() == 1
+    database.close()
