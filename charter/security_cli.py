@@ -184,7 +184,7 @@ def rolebinding_delete(service: SecurityService, binding_id: int) -> None:
 def acl() -> None:
     """Kafka ACLs no role binding expresses (DENY, User:*, a host, CREATE, DESCRIBE_CONFIGS,
     IDEMPOTENT_WRITE, ...): made with Kafka's CreateAcls (kafka-acls, AdminClient), listed and
-    deleted here. ACLs that are role bindings are under ``charter rolebinding``."""
+    deleted here. ACLs that are role bindings are under "charter rolebinding"."""
 
 
 @acl.command("list")
