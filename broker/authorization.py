@@ -14,14 +14,15 @@ Produce                    Topic write (with a transact-    TOPIC_AUTHORIZATION_
 Fetch                      Topic read                       29
 ListOffsets, Metadata      Topic describe (Metadata of all  29 (listing: topics omitted)
                            topics lists only those)
-Metadata auto-create,      Topic create                     29
-CreateTopics
+Metadata auto-create,      Topic create (or Cluster create, 29
+CreateTopics               as Kafka)
 DeleteTopics, DeleteRecs.  Topic delete                     29
-CreatePartitions,          Topic alter                      29
+CreatePartitions           Topic alter                      29
+AlterConfigs, Incremental- Topic alter_configs              29
 AlterConfigs (topic)
-DescribeConfigs (topic)    Topic describe                   29
-Alter/DescribeConfigs      Cluster alter / describe         CLUSTER_AUTHORIZATION_FAILED (31)
-(broker)
+DescribeConfigs (topic)    Topic describe_configs           29
+Alter/DescribeConfigs      Cluster alter_configs /          CLUSTER_AUTHORIZATION_FAILED (31)
+(broker)                   describe_configs
 JoinGroup, SyncGroup,      Group read                       GROUP_AUTHORIZATION_FAILED (30)
 Heartbeat, LeaveGroup,                                      per group
 OffsetCommit, TxnOffset-
@@ -41,9 +42,9 @@ AddPartitionsToTxn,                                         FAILED (53)
 AddOffsetsToTxn, EndTxn,
 TxnOffsetCommit,
 FindCoordinator (txn)      TransactionalId describe         53
-InitProducerId without a   Cluster write (Kafka's           31
-transactional id           IDEMPOTENT_WRITE) or write on
-(idempotent producer)      some topic, as Kafka 3+
+InitProducerId without a   Cluster idempotent_write or      31
+transactional id           write on some topic, as Kafka 3+
+(idempotent producer)
 AddPartitionsToTxn         Topic write per topic            29 per partition
 TxnOffsetCommit            Topic read per topic             29 per partition
 Describe/CreateAcls,       Cluster describe / alter         31 (SECURITY_DISABLED, 54,
@@ -54,6 +55,9 @@ Credentials
 
 ``authorized_operations`` answers KIP-430's "what may I do here" from the same
 decisions (Kafka operation codes mapped to our actions in ``_OPERATIONS``).
+
+Each question carries the client's IP address (``host``), which ACL entries
+with a host other than ``*`` are matched against.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from broker.errors import (
     TransactionalIdAuthorizationFailed,
     kafka_error,
 )
+from governance.security.acl_entries import client_address
 from governance.security.model import CLUSTER_NAME, Action, ResourceType
 
 if TYPE_CHECKING:
@@ -81,6 +86,7 @@ __all__ = [
     "NOT_REQUESTED",
     "Action",
     "authorized_operations",
+    "client_host",
     "denied_topics",
     "may_describe_group",
     "may_describe_topic",
@@ -97,11 +103,19 @@ def _detail(ctx: RequestContext) -> str:
     return f"kafka api {ctx.header.api_key} from {ctx.connection.peer} (client.id {client})"
 
 
+def client_host(ctx: RequestContext) -> str | None:
+    """The client's IP address (``ConnectionState.peer`` is ``address:port``), canonical as
+    ACL entries keep it; None when unknown."""
+    return client_address(ctx.connection.peer.rpartition(":")[0].strip("[]"))
+
+
 def _allowed(ctx: RequestContext, action: Action, kind: ResourceType, name: str) -> bool:
     authorizer = ctx.broker.authorizer
-    if authorizer.allows(ctx.principal, action, kind, name):
+    host = client_host(ctx)
+    if authorizer.allows(ctx.principal, action, kind, name, host=host):
         return True
-    authorizer.authorize(ctx.principal, action, kind, name, _detail(ctx))  # audits the denial
+    # ask again through ``authorize``, which audits the denial
+    authorizer.authorize(ctx.principal, action, kind, name, _detail(ctx), host=host)
     return False
 
 
@@ -127,7 +141,9 @@ def denied_topics(
 
 def may_describe_topic(ctx: RequestContext, topic: str) -> bool:
     """For listings: whether the topic is shown (no audit entry for what is left out)."""
-    return ctx.broker.authorizer.allows(ctx.principal, Action.DESCRIBE, ResourceType.TOPIC, topic)
+    return ctx.broker.authorizer.allows(
+        ctx.principal, Action.DESCRIBE, ResourceType.TOPIC, topic, host=client_host(ctx)
+    )
 
 
 def require_group(ctx: RequestContext, action: Action, group: str) -> None:
@@ -155,18 +171,18 @@ _OPERATIONS: dict[ResourceType, tuple[tuple[int, Action], ...]] = {
         (6, Action.DELETE),
         (7, Action.ALTER),
         (8, Action.DESCRIBE),
-        (10, Action.DESCRIBE),  # DESCRIBE_CONFIGS
-        (11, Action.ALTER),  # ALTER_CONFIGS
+        (10, Action.DESCRIBE_CONFIGS),
+        (11, Action.ALTER_CONFIGS),
     ),
     ResourceType.GROUP: ((3, Action.READ), (6, Action.DELETE), (8, Action.DESCRIBE)),
     ResourceType.CLUSTER: (
         (5, Action.CREATE),
         (7, Action.ALTER),
         (8, Action.DESCRIBE),
-        (9, Action.ALTER),  # CLUSTER_ACTION
-        (10, Action.DESCRIBE),  # DESCRIBE_CONFIGS
-        (11, Action.ALTER),  # ALTER_CONFIGS
-        (12, Action.WRITE),  # IDEMPOTENT_WRITE
+        (9, Action.CLUSTER_ACTION),
+        (10, Action.DESCRIBE_CONFIGS),
+        (11, Action.ALTER_CONFIGS),
+        (12, Action.IDEMPOTENT_WRITE),
     ),
 }
 
@@ -174,16 +190,19 @@ _OPERATIONS: dict[ResourceType, tuple[tuple[int, Action], ...]] = {
 def authorized_operations(ctx: RequestContext, kind: ResourceType, name: str) -> int:
     """The bit set of Kafka operations the principal may do on the resource (KIP-430)."""
     authorizer = ctx.broker.authorizer
+    host = client_host(ctx)
     bits = 0
     for code, action in _OPERATIONS[kind]:
-        if authorizer.allows(ctx.principal, action, kind, name):
+        if authorizer.allows(ctx.principal, action, kind, name, host=host):
             bits |= 1 << code
     return bits
 
 
 def may_describe_group(ctx: RequestContext, group: str) -> bool:
     """For ListGroups: whether the group is shown (no audit entry for what is left out)."""
-    return ctx.broker.authorizer.allows(ctx.principal, Action.DESCRIBE, ResourceType.GROUP, group)
+    return ctx.broker.authorizer.allows(
+        ctx.principal, Action.DESCRIBE, ResourceType.GROUP, group, host=client_host(ctx)
+    )
 
 
 def require_transactional_id(ctx: RequestContext, action: Action, transactional_id: str) -> None:
@@ -196,11 +215,13 @@ def require_transactional_id(ctx: RequestContext, action: Action, transactional_
 
 def require_idempotent_write(ctx: RequestContext) -> None:
     """An idempotent producer's InitProducerId: Kafka 3+ allows it with IDEMPOTENT_WRITE on the
-    cluster (here: write on the cluster) or WRITE on any topic."""
+    cluster or WRITE on some topic."""
     authorizer = ctx.broker.authorizer
-    if authorizer.allows_some(ctx.principal, Action.WRITE, ResourceType.TOPIC):
+    if authorizer.allows_some(
+        ctx.principal, Action.WRITE, ResourceType.TOPIC, host=client_host(ctx)
+    ):
         return
-    if not _allowed(ctx, Action.WRITE, ResourceType.CLUSTER, CLUSTER_NAME):
+    if not _allowed(ctx, Action.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME):
         raise ClusterAuthorizationFailed(
             f"{ctx.principal} may not write to any topic (an idempotent producer needs that)"
         )

@@ -234,6 +234,7 @@ def _secure_start(settings: Settings) -> None:
 main.add_command(security_cli.user)
 main.add_command(security_cli.apikey)
 main.add_command(security_cli.rolebinding)
+main.add_command(security_cli.acl)
 
 
 @main.group()

@@ -1,4 +1,4 @@
-"""``charter user|apikey|rolebinding``: manage principals and permissions on the database.
+"""``charter user|apikey|rolebinding|acl``: manage principals and permissions on the database.
 
 They work on the database directly (the same one ``charter up`` uses: the
 data dir's SQLite or ``--database-url``), so they also work before the first
@@ -25,7 +25,7 @@ from charter.security import security_service
 from governance.security.errors import SecurityError
 from governance.security.service import SecurityService
 
-__all__ = ["apikey", "rolebinding", "user"]
+__all__ = ["acl", "apikey", "rolebinding", "user"]
 
 
 def _database_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -178,3 +178,26 @@ def rolebinding_list(service: SecurityService, principal: str | None) -> None:
 def rolebinding_delete(service: SecurityService, binding_id: int) -> None:
     service.delete_binding(binding_id, actor=_actor())
     click.echo(f"deleted role binding {binding_id}")
+
+
+@click.group()
+def acl() -> None:
+    """Kafka ACLs no role binding expresses (DENY, User:*, a host, CREATE, DESCRIBE_CONFIGS,
+    IDEMPOTENT_WRITE, ...): made with Kafka's CreateAcls (kafka-acls, AdminClient), listed and
+    deleted here. ACLs that are role bindings are under "charter rolebinding"."""
+
+
+@acl.command("list")
+@click.option("--principal", default=None, help="User:NAME or User:*")
+@_database_options
+def acl_list(service: SecurityService, principal: str | None) -> None:
+    _print([entry.to_json() for entry in service.acl_entries(principal)])
+
+
+@acl.command("delete")
+@click.argument("entry_id", type=int)
+@_database_options
+def acl_delete(service: SecurityService, entry_id: int) -> None:
+    """Delete the ACL entry ENTRY_ID (e.g. a DENY that locks administrators out)."""
+    service.delete_acl_entry(entry_id, actor=_actor(), via="charter acl delete")
+    click.echo(f"deleted ACL entry {entry_id}")

@@ -35,14 +35,14 @@ def _alter(ctx: RequestContext, resource: Any, validate_only: bool) -> None:
     if duplicates(names):
         raise InvalidRequest("Error due to duplicate config keys")
     if resource.resource_type == RESOURCE_TOPIC:
-        require_topic(ctx, Action.ALTER, resource.resource_name)
+        require_topic(ctx, Action.ALTER_CONFIGS, resource.resource_name)
         configs = {config.name: config.value for config in resource.configs}
         planned = ctx.broker.topics.alter_configs(resource.resource_name, configs, True)
         check_alter_config(ctx.broker.hooks, ctx.principal, planned.name, planned.configs)
         if not validate_only:
             ctx.broker.topics.alter_configs(resource.resource_name, configs)
     elif resource.resource_type == RESOURCE_BROKER:
-        require_cluster(ctx, Action.ALTER)
+        require_cluster(ctx, Action.ALTER_CONFIGS)
         alter_broker_resource(ctx, resource.resource_name, names)
     else:
         raise InvalidRequest(f"Unsupported resource type {resource.resource_type}")

@@ -1,10 +1,12 @@
-"""CreateAcls (key 30): each ACL becomes the role binding that grants exactly it.
+"""CreateAcls (key 30): each ACL becomes the role binding that is exactly it, or an ACL entry.
 
 Needs Cluster alter (SystemAdmin); else every result is CLUSTER_AUTHORIZATION_FAILED,
-and SECURITY_DISABLED with auth off. An ACL with no role-binding form (DENY, a
-host, an unsupported operation or resource type) is INVALID_REQUEST with the
-reason; the others in the request are still created. Each creation is audited
-(``rolebinding.create ... (via Kafka CreateAcls)``).
+and SECURITY_DISABLED with auth off. ACLs no role expresses (DENY, a host,
+``User:*``, CREATE, DESCRIBE_CONFIGS, ...) are kept as ACL entries
+(``governance.security.acls.place_acl``); one Charter cannot keep (a USER
+resource, a host name, ...) is INVALID_REQUEST with the reason, and the others
+in the request are still created. Each creation is audited
+(``rolebinding.create``/``acl.create ... (via Kafka CreateAcls)``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""DeleteAcls (key 31): delete the role bindings whose ACL form matches each filter.
+"""DeleteAcls (key 31): delete the role bindings and ACL entries whose ACL matches each filter.
 
 Needs Cluster alter (SystemAdmin); else every filter result is
 CLUSTER_AUTHORIZATION_FAILED, and SECURITY_DISABLED with auth off. A filter
 with an UNKNOWN field is INVALID_REQUEST. Each result lists the ACLs deleted;
-each deletion is audited (``rolebinding.delete ... (via Kafka DeleteAcls)``).
+each deletion is audited (``rolebinding.delete``/``acl.delete ... (via Kafka
+DeleteAcls)``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DescribeAcls (key 29): the role bindings that have a Kafka ACL form, matching a filter.
+"""DescribeAcls (key 29): the role bindings that have a Kafka ACL form and the ACL entries, filtered.
 
 Needs Cluster describe (else CLUSTER_AUTHORIZATION_FAILED); SECURITY_DISABLED
 with auth off; a filter with an UNKNOWN field is INVALID_REQUEST. The mapping

@@ -34,7 +34,7 @@ def _entries(ctx: RequestContext, resource: Any, synonyms: bool, docs: bool) -> 
     keys = resource.configuration_keys
     if resource.resource_type == RESOURCE_TOPIC:
         validate_topic_name(resource.resource_name)
-        require_topic(ctx, Action.DESCRIBE, resource.resource_name)
+        require_topic(ctx, Action.DESCRIBE_CONFIGS, resource.resource_name)
         return topics.describe_configs(
             resource.resource_name,
             keys,
@@ -45,7 +45,7 @@ def _entries(ctx: RequestContext, resource: Any, synonyms: bool, docs: bool) -> 
         problem = broker_resource_error(ctx, resource.resource_name)
         if problem is not None:
             raise problem
-        require_cluster(ctx, Action.DESCRIBE)
+        require_cluster(ctx, Action.DESCRIBE_CONFIGS)
         if resource.resource_name == "":
             return []
         return topics.describe_broker_configs(

@@ -31,7 +31,7 @@ API_KEY = 44
 
 def _alter(ctx: RequestContext, resource: Any, validate_only: bool) -> None:
     if resource.resource_type == RESOURCE_TOPIC:
-        require_topic(ctx, Action.ALTER, resource.resource_name)
+        require_topic(ctx, Action.ALTER_CONFIGS, resource.resource_name)
         ops = [
             AlterOp(config.name, int(config.config_operation), config.value)
             for config in resource.configs
@@ -41,7 +41,7 @@ def _alter(ctx: RequestContext, resource: Any, validate_only: bool) -> None:
         if not validate_only:
             ctx.broker.topics.incremental_alter_configs(resource.resource_name, ops)
     elif resource.resource_type == RESOURCE_BROKER:
-        require_cluster(ctx, Action.ALTER)
+        require_cluster(ctx, Action.ALTER_CONFIGS)
         alter_broker_resource(
             ctx, resource.resource_name, [config.name for config in resource.configs]
         )

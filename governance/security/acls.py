@@ -1,9 +1,10 @@
-"""Kafka ACLs as a view of role bindings: the mapping both ways, and Kafka's ACL filters.
+"""Kafka ACLs over Charter's permission model: the mapping both ways, and Kafka's ACL filters.
 
-Charter has one permission model, role bindings; the Kafka ACL APIs
-(CreateAcls, DescribeAcls, DeleteAcls) read and write it. An ACL maps to a
-binding when its operation on its resource type is exactly what a role allows
-there (Kafka's READ, WRITE, DELETE and ALTER imply DESCRIBE, as the roles do):
+The Kafka ACL APIs (CreateAcls, DescribeAcls, DeleteAcls) read and write the
+one permission model. An ALLOW ACL for ``User:NAME`` on host ``*`` whose
+operation on its resource type is exactly what a role allows there (Kafka's
+READ, WRITE, DELETE and ALTER imply DESCRIBE, as the roles do) is that role
+binding:
 
 =================  =====================  ==================================
 ACL operation      resource type          role binding
@@ -17,15 +18,19 @@ DESCRIBE           TRANSACTIONAL_ID       DeveloperRead
 ALL                CLUSTER                SystemAdmin on ``Cluster:charter``
 =================  =====================  ==================================
 
+Every other ACL (DENY, a host other than ``*``, the principal ``User:*``, an
+operation no role is exactly — CREATE, DESCRIBE_CONFIGS, IDEMPOTENT_WRITE, ...)
+is kept as it is, an ``AclEntry`` (``governance.security.acl_entries`` says
+what it allows and denies). ``place_acl`` decides which.
+
 Names: LITERAL ``orders`` is ``Topic:orders``, PREFIXED ``orders-`` is
 ``Topic:orders-*``, and Kafka's wildcard (LITERAL ``*``) is the empty prefix
-``Topic:*``. The cluster's name is Kafka's ``kafka-cluster``. The host is
-always ``*`` and the permission ALLOW: a binding only grants, so a DENY ACL, a
-per-host ACL, another operation (CREATE, ALTER_CONFIGS, IDEMPOTENT_WRITE, ...)
-or a principal other than ``User:NAME`` is refused with a message that says so
-(``AclNotSupported``), never stored half-way. Bindings with no ACL equivalent
-(Subject resources, DataSteward) are not shown as ACLs and not deleted by
-DeleteAcls; ``/security/v1/rolebindings`` shows everything.
+``Topic:*``. The cluster's name is Kafka's ``kafka-cluster``. Hosts are ``*``
+or an IP address. Principals are ``User:NAME`` or ``User:*``; USER and
+DELEGATION_TOKEN resources are refused (``AclNotSupported``: Charter has no
+delegation tokens). Bindings with no ACL equivalent (Subject resources,
+DataSteward) are not shown as ACLs and not deleted by DeleteAcls;
+``/security/v1/rolebindings`` and ``/security/v1/acls`` show everything.
 """
 
 from __future__ import annotations
@@ -33,6 +38,17 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from governance.security.acl_entries import (
+    ANY_HOST,
+    WILDCARD,
+    WILDCARD_PRINCIPAL,
+    AclEntry,
+    AclOperation,
+    AclPermission,
+    AclResourceType,
+    PatternType,
+    normalize_host,
+)
 from governance.security.errors import InvalidSecurityRequest
 from governance.security.model import (
     CLUSTER,
@@ -53,65 +69,18 @@ __all__ = [
     "AclResourceType",
     "PatternType",
     "acl_to_binding",
+    "acl_to_entry",
     "binding_to_acls",
+    "entry_to_acl",
+    "place_acl",
 ]
 
 KAFKA_CLUSTER_NAME = "kafka-cluster"
-_WILDCARD = "*"
-_ANY_HOST = "*"
 _MAX_NAME = 255
 
 
-class AclResourceType(enum.IntEnum):
-    """Kafka's ``ResourceType`` codes."""
-
-    UNKNOWN = 0
-    ANY = 1
-    TOPIC = 2
-    GROUP = 3
-    CLUSTER = 4
-    TRANSACTIONAL_ID = 5
-    DELEGATION_TOKEN = 6
-    USER = 7
-
-
-class AclOperation(enum.IntEnum):
-    """Kafka's ``AclOperation`` codes."""
-
-    UNKNOWN = 0
-    ANY = 1
-    ALL = 2
-    READ = 3
-    WRITE = 4
-    CREATE = 5
-    DELETE = 6
-    ALTER = 7
-    DESCRIBE = 8
-    CLUSTER_ACTION = 9
-    DESCRIBE_CONFIGS = 10
-    ALTER_CONFIGS = 11
-    IDEMPOTENT_WRITE = 12
-    CREATE_TOKENS = 13
-    DESCRIBE_TOKENS = 14
-
-
-class AclPermission(enum.IntEnum):
-    UNKNOWN = 0
-    ANY = 1
-    DENY = 2
-    ALLOW = 3
-
-
-class PatternType(enum.IntEnum):
-    UNKNOWN = 0
-    ANY = 1
-    MATCH = 2
-    LITERAL = 3
-    PREFIXED = 4
-
-
 class AclNotSupported(InvalidSecurityRequest):
-    """A well-formed Kafka ACL that role bindings cannot express (DENY, a host, ...)."""
+    """A well-formed Kafka ACL that Charter cannot express (a USER resource, ...)."""
 
 
 _KINDS = {
@@ -162,9 +131,9 @@ def _enum(kind: type[enum.IntEnum], value: int, what: str) -> enum.IntEnum:
         raise InvalidSecurityRequest(f"unknown {what} {value}") from None
 
 
-def acl_to_binding(acl: Acl) -> tuple[str, Role, ResourcePattern]:
-    """The role binding that grants exactly ``acl``; ``InvalidSecurityRequest`` (malformed)
-    or ``AclNotSupported`` (well-formed, but no binding expresses it) otherwise."""
+def acl_to_entry(acl: Acl) -> AclEntry:
+    """The checked ACL as an entry (id 0); ``InvalidSecurityRequest`` (malformed) or
+    ``AclNotSupported`` (well-formed, but about something Charter does not have)."""
     acl_type = _enum(AclResourceType, acl.resource_type, "resource type")
     pattern = _enum(PatternType, acl.pattern_type, "pattern type")
     operation = _enum(AclOperation, acl.operation, "operation")
@@ -184,40 +153,82 @@ def acl_to_binding(acl: Acl) -> tuple[str, Role, ResourcePattern]:
     name = acl.resource_name or ""
     if not name or len(name) > _MAX_NAME:
         raise InvalidSecurityRequest(f"resource name must be 1 to {_MAX_NAME} characters")
-    if permission is AclPermission.DENY:
-        raise AclNotSupported("DENY ACLs are not supported: role bindings only grant")
-    if acl.host != _ANY_HOST:
-        raise AclNotSupported(
-            f"per-host ACLs are not supported: the host must be '*', not {acl.host!r}"
-        )
     try:
-        principal = parse_principal(acl.principal)
-    except InvalidSecurityRequest as exc:
-        raise AclNotSupported(f"ACL principals must be User:NAME ({exc})") from None
+        host = normalize_host(str(acl.host))
+    except ValueError:
+        raise InvalidSecurityRequest(
+            f"an ACL's host must be '*' or an IP address, not {acl.host!r}"
+        ) from None
+    principal = acl.principal
+    if principal != WILDCARD_PRINCIPAL:
+        try:
+            principal = parse_principal(principal)
+        except InvalidSecurityRequest as exc:
+            raise AclNotSupported(f"ACL principals must be User:NAME or User:* ({exc})") from None
     kind = _KINDS.get(acl_type)
     if kind is None:
         raise AclNotSupported(f"ACLs on {acl_type.name} resources are not supported")
-    role = _ROLES.get((kind, operation))
-    if role is None:
-        supported = ", ".join(op.name for (k, op) in _ROLES if k is kind)
-        raise AclNotSupported(
-            f"{operation.name} on {acl_type.name} has no role binding equivalent "
-            f"(supported: {supported})"
-        )
     if kind is ResourceType.CLUSTER:
         if name != KAFKA_CLUSTER_NAME or pattern is not PatternType.LITERAL:
             raise InvalidSecurityRequest(
                 f"the only CLUSTER resource is the LITERAL {KAFKA_CLUSTER_NAME!r}"
             )
-        return principal, role, CLUSTER
-    if "\x00" in name or any(ord(c) < 0x20 for c in name):
+    elif any(ord(c) < 0x20 or c == "\x7f" for c in name):
         raise InvalidSecurityRequest("resource names may not hold control characters")
-    if pattern is PatternType.LITERAL and name == _WILDCARD:
-        return principal, role, ResourcePattern(kind, "", prefix=True)
-    if pattern is PatternType.LITERAL and name.endswith("*"):
+    return AclEntry(0, principal, host, kind, name, pattern, operation, permission)
+
+
+def acl_to_binding(acl: Acl) -> tuple[str, Role, ResourcePattern]:
+    """The role binding that grants exactly ``acl``; ``InvalidSecurityRequest`` (malformed)
+    or ``AclNotSupported`` (no binding expresses it: keep it as an entry) otherwise."""
+    entry = acl_to_entry(acl)
+    if entry.permission is AclPermission.DENY:
+        raise AclNotSupported("DENY ACLs are not role bindings: role bindings only grant")
+    if entry.host != ANY_HOST:
+        raise AclNotSupported(f"per-host ACLs are not role bindings (host {entry.host!r})")
+    if entry.principal == WILDCARD_PRINCIPAL:
+        raise AclNotSupported("ACLs for User:* are not role bindings")
+    role = _ROLES.get((entry.kind, entry.operation))
+    acl_type = _ACL_TYPES[entry.kind]
+    if role is None:
+        supported = ", ".join(op.name for (k, op) in _ROLES if k is entry.kind)
+        raise AclNotSupported(
+            f"{entry.operation.name} on {acl_type.name} has no role binding equivalent "
+            f"(those with one: {supported})"
+        )
+    if entry.kind is ResourceType.CLUSTER:
+        return entry.principal, role, CLUSTER
+    if entry.pattern_type is PatternType.LITERAL and entry.name == WILDCARD:
+        return entry.principal, role, ResourcePattern(entry.kind, "", prefix=True)
+    if entry.pattern_type is PatternType.LITERAL and entry.name.endswith("*"):
         # a literal ending in * would read back as a prefix from the binding's text form
-        raise AclNotSupported("literal resource names ending in '*' are not supported")
-    return principal, role, ResourcePattern(kind, name, prefix=pattern is PatternType.PREFIXED)
+        raise AclNotSupported("literal resource names ending in '*' are not role bindings")
+    prefix = entry.pattern_type is PatternType.PREFIXED
+    return entry.principal, role, ResourcePattern(entry.kind, entry.name, prefix)
+
+
+def place_acl(acl: Acl) -> tuple[str, Role, ResourcePattern] | AclEntry:
+    """Where a new ACL is kept: the role binding that is exactly it, else an entry.
+    ``InvalidSecurityRequest``/``AclNotSupported`` when it cannot be kept at all."""
+    entry = acl_to_entry(acl)
+    try:
+        return acl_to_binding(acl)
+    except AclNotSupported:
+        return entry
+
+
+def entry_to_acl(entry: AclEntry) -> Acl:
+    """An entry in Kafka's form."""
+    name = KAFKA_CLUSTER_NAME if entry.kind is ResourceType.CLUSTER else entry.name
+    return Acl(
+        _ACL_TYPES[entry.kind],
+        name,
+        entry.pattern_type,
+        entry.principal,
+        entry.host,
+        entry.operation,
+        entry.permission,
+    )
 
 
 def binding_to_acls(binding: Binding) -> list[Acl]:
@@ -230,7 +241,7 @@ def binding_to_acls(binding: Binding) -> list[Acl]:
     if pattern.kind is ResourceType.CLUSTER:
         name, pattern_type = KAFKA_CLUSTER_NAME, PatternType.LITERAL
     elif pattern.prefix and not pattern.name:
-        name, pattern_type = _WILDCARD, PatternType.LITERAL
+        name, pattern_type = WILDCARD, PatternType.LITERAL
     else:
         name = pattern.name
         pattern_type = PatternType.PREFIXED if pattern.prefix else PatternType.LITERAL
@@ -240,7 +251,7 @@ def binding_to_acls(binding: Binding) -> list[Acl]:
             name,
             pattern_type,
             binding.principal,
-            _ANY_HOST,
+            ANY_HOST,
             operation,
             AclPermission.ALLOW,
         )
@@ -290,5 +301,5 @@ class AclFilter:
                 return True
             if acl.pattern_type == PatternType.PREFIXED:
                 return name.startswith(acl.resource_name)
-            return acl.resource_name in (name, _WILDCARD)
+            return acl.resource_name in (name, WILDCARD)
         return acl.pattern_type == self.pattern_type and (name is None or name == acl.resource_name)

@@ -1,4 +1,4 @@
-"""``/security/v1``: users, API keys and role bindings over REST (DESIGN.md, Security).
+"""``/security/v1``: users, API keys, role bindings and Kafka ACL entries over REST (DESIGN.md).
 
 Parse the request, call ``SecurityService``, format the answer; the permission
 each route needs is in ``routes`` (SystemAdmin's ``manage`` on the cluster,
@@ -106,6 +106,17 @@ def create_blueprint(service: SecurityService) -> Blueprint:
     def delete_binding(binding_id: int) -> Response:
         service.delete_binding(binding_id, actor=_actor())
         return jsonify({"id": binding_id})
+
+    @bp.get("/acls")
+    def list_acl_entries() -> Response:
+        """The Kafka ACLs no role binding expresses (made with CreateAcls)."""
+        principal = request.args.get("principal")
+        return jsonify([entry.to_json() for entry in service.acl_entries(principal)])
+
+    @bp.delete("/acls/<int:entry_id>")
+    def delete_acl_entry(entry_id: int) -> Response:
+        service.delete_acl_entry(entry_id, actor=_actor(), via="REST")
+        return jsonify({"id": entry_id})
 
     @bp.get("/audit")
     def audit() -> Response:

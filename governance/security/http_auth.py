@@ -46,6 +46,7 @@ from flask import (
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from governance.security.acl_entries import client_address
 from governance.security.authorizer import Authorizer
 from governance.security.errors import (
     AuthenticationFailed,
@@ -180,7 +181,11 @@ def _target(
 
 
 def _filter_list(
-    authorizer: Authorizer, principal: str, kind: ResourceType, response: Response
+    authorizer: Authorizer,
+    principal: str,
+    kind: ResourceType,
+    host: str | None,
+    response: Response,
 ) -> Response:
     """Keep only the names ``principal`` may read in a JSON array answer."""
     if response.status_code != 200:
@@ -190,7 +195,9 @@ def _filter_list(
     except ValueError:
         return response
     if isinstance(names, list):
-        kept = [n for n in names if authorizer.allows(principal, Action.READ, kind, str(n))]
+        kept = [
+            n for n in names if authorizer.allows(principal, Action.READ, kind, str(n), host=host)
+        ]
         response.set_data(json.dumps(kept))
     return response
 
@@ -253,18 +260,21 @@ def install_http_auth(
                 )
         if isinstance(need, Need | EntityNeed):
             action, kind, name = _target(req, need, view_args)
+            host = client_address(req.remote_addr)
             if name is None:
-                allowed = authorizer.allows_some(principal, action, kind)
+                allowed = authorizer.allows_some(principal, action, kind, host=host)
                 name = CLUSTER_NAME if kind is ResourceType.CLUSTER else "*"
             else:
-                allowed = authorizer.allows(principal, action, kind, name)
+                allowed = authorizer.allows(principal, action, kind, name, host=host)
             if not allowed:  # ask again through ``authorize``, which audits the denial
-                authorizer.authorize(principal, action, kind, name, f"{req.method} {req.path}")
+                detail = f"{req.method} {req.path}"
+                authorizer.authorize(principal, action, kind, name, detail, host=host)
                 error = Forbidden(f"{principal} is not allowed to {action} {kind}:{name}")
                 return _web_error_response(error) if web else security_error_response(error)
         listed = FILTERED_LISTS.get(endpoint) if endpoint is not None else None
         if listed is not None:  # only these requests pay for a response hook
-            after_this_request(functools.partial(_filter_list, authorizer, principal, listed))
+            host = client_address(req.remote_addr)
+            after_this_request(functools.partial(_filter_list, authorizer, principal, listed, host))
         return None
 
     return _authenticate_and_authorize

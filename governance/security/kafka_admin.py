@@ -1,9 +1,9 @@
-"""The Kafka door's security administration: ACLs over role bindings, SCRAM credentials (KIP-554).
+"""The Kafka door's security administration: ACLs (role bindings and ACL entries), SCRAM (KIP-554).
 
 The broker's handlers call these after authorizing the request (Cluster
 describe/alter); every change goes through ``SecurityService`` so it is audited
-(``rolebinding.create|delete`` with ``via Kafka CreateAcls|DeleteAcls``,
-``scram.upsert|delete``) and the authorizer reloads at once. Errors are
+(``rolebinding.create|delete`` or ``acl.create|delete`` with ``via Kafka
+CreateAcls|DeleteAcls``, ``scram.upsert|delete``) and the authorizer reloads at once. Errors are
 ``SecurityError``s; the broker maps them to Kafka codes in one table.
 """
 
@@ -13,7 +13,8 @@ import dataclasses
 import hashlib
 from collections.abc import Sequence
 
-from governance.security.acls import Acl, AclFilter, acl_to_binding, binding_to_acls
+from governance.security.acl_entries import AclEntry
+from governance.security.acls import Acl, AclFilter, binding_to_acls, entry_to_acl, place_acl
 from governance.security.credentials import (
     SCRAM_ALGORITHMS,
     SCRAM_ITERATIONS,
@@ -76,40 +77,51 @@ class KafkaSecurityAdmin:
     # -- ACLs ---------------------------------------------------------------------------------
 
     def describe_acls(self, acl_filter: AclFilter) -> list[Acl]:
-        """The ACLs (role bindings with an ACL form) matching ``acl_filter``."""
+        """The ACLs (role bindings with an ACL form, then ACL entries) matching ``acl_filter``."""
         acl_filter.check()
-        return [
-            acl
-            for binding in self.service.store.bindings()
-            for acl in binding_to_acls(binding)
-            if acl_filter.matches(acl)
-        ]
+        store = self.service.store
+        found = [acl for binding in store.bindings() for acl in binding_to_acls(binding)]
+        found += [entry_to_acl(entry) for entry in store.acl_entries()]
+        return [acl for acl in found if acl_filter.matches(acl)]
 
     def create_acls(self, acls: Sequence[Acl], *, actor: str) -> list[SecurityError | None]:
-        """Create the role bindings the ACLs map to, in one transaction; per ACL None or why
-        it was refused (``InvalidSecurityRequest``/``AclNotSupported``)."""
+        """Keep each ACL as the role binding that is exactly it or as an ACL entry, all in one
+        transaction; per ACL None or why it was refused (``InvalidSecurityRequest``)."""
         outcomes: list[SecurityError | None] = []
-        wanted = []
+        bindings = []
+        entries: list[AclEntry] = []
         for acl in acls:
             try:
-                wanted.append(acl_to_binding(acl))
+                placed = place_acl(acl)
             except SecurityError as exc:
                 outcomes.append(exc)
+                continue
+            outcomes.append(None)
+            if isinstance(placed, AclEntry):
+                entries.append(placed)
             else:
-                outcomes.append(None)
-        if wanted:
-            self.service.create_bindings(wanted, actor=actor, via="Kafka CreateAcls")
+                bindings.append(placed)
+        if bindings or entries:
+            self.service.change_acls(
+                new_bindings=bindings, new_entries=entries, actor=actor, via="Kafka CreateAcls"
+            )
             self._audit_written()
         return outcomes
 
     def delete_acls(
         self, filters: Sequence[AclFilter], *, actor: str
     ) -> list[list[Acl] | SecurityError]:
-        """Delete the bindings whose ACL matches each filter, in one transaction; per filter
-        the ACLs it deleted (a binding once, under the first filter matching it) or why the
+        """Delete the bindings and entries whose ACL matches each filter, in one transaction; per
+        filter the ACLs it deleted (each once, under the first filter matching it) or why the
         filter is invalid."""
-        bindings = self.service.store.bindings()
-        doomed: dict[int, None] = {}
+        store = self.service.store
+        candidates: list[tuple[tuple[str, int], list[Acl]]] = [
+            (("binding", binding.id), binding_to_acls(binding)) for binding in store.bindings()
+        ]
+        candidates += [
+            (("entry", entry.id), [entry_to_acl(entry)]) for entry in store.acl_entries()
+        ]
+        doomed: dict[tuple[str, int], None] = {}
         outcomes: list[list[Acl] | SecurityError] = []
         for acl_filter in filters:
             try:
@@ -118,16 +130,21 @@ class KafkaSecurityAdmin:
                 outcomes.append(exc)
                 continue
             matched = []
-            for binding in bindings:
-                if binding.id in doomed:
+            for key, forms in candidates:
+                if key in doomed:
                     continue
-                acls = [acl for acl in binding_to_acls(binding) if acl_filter.matches(acl)]
+                acls = [acl for acl in forms if acl_filter.matches(acl)]
                 if acls:
-                    doomed[binding.id] = None
+                    doomed[key] = None
                     matched.extend(acls)
             outcomes.append(matched)
         if doomed:
-            self.service.delete_bindings(list(doomed), actor=actor, via="Kafka DeleteAcls")
+            self.service.change_acls(
+                doomed_bindings=[key[1] for key in doomed if key[0] == "binding"],
+                doomed_entries=[key[1] for key in doomed if key[0] == "entry"],
+                actor=actor,
+                via="Kafka DeleteAcls",
+            )
             self._audit_written()
         return outcomes
 

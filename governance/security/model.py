@@ -41,6 +41,11 @@ class Action(enum.StrEnum):
     DESCRIBE = "describe"  # metadata, configs, offsets
     MANAGE = "manage"  # policies, tags and other curation
     ADMINISTER = "administer"  # users, API keys, role bindings: SystemAdmin's alone
+    # Kafka's finer operations, asked by the broker (and granted by ACL entries)
+    DESCRIBE_CONFIGS = "describe_configs"  # DescribeConfigs
+    ALTER_CONFIGS = "alter_configs"  # AlterConfigs, IncrementalAlterConfigs
+    IDEMPOTENT_WRITE = "idempotent_write"  # an idempotent producer's InitProducerId (cluster)
+    CLUSTER_ACTION = "cluster_action"  # inter-broker requests (none in Charter)
 
 
 class ResourceType(enum.StrEnum):
@@ -60,7 +65,9 @@ class Role(enum.StrEnum):
 
 
 _ALL = frozenset(Action)
-_READ = frozenset({Action.READ, Action.DESCRIBE})
+_READ = frozenset({Action.READ, Action.DESCRIBE, Action.DESCRIBE_CONFIGS})
+# a role that may describe a topic or the cluster may describe its configs, one that may alter
+# it may alter its configs (as before Kafka's finer operations were actions of their own)
 
 ROLE_ACTIONS: dict[Role, dict[ResourceType, frozenset[Action]]] = {
     Role.SYSTEM_ADMIN: {kind: _ALL for kind in ResourceType},
@@ -76,10 +83,12 @@ ROLE_ACTIONS: dict[Role, dict[ResourceType, frozenset[Action]]] = {
         ResourceType.GROUP: _READ,
         ResourceType.TRANSACTIONAL_ID: frozenset({Action.DESCRIBE}),
         # policies and tags are managed on the cluster resource
-        ResourceType.CLUSTER: frozenset({Action.READ, Action.DESCRIBE, Action.MANAGE}),
+        ResourceType.CLUSTER: frozenset(
+            {Action.READ, Action.DESCRIBE, Action.DESCRIBE_CONFIGS, Action.MANAGE}
+        ),
     },
     Role.DEVELOPER_WRITE: {
-        ResourceType.TOPIC: frozenset({Action.WRITE, Action.DESCRIBE}),
+        ResourceType.TOPIC: frozenset({Action.WRITE, Action.DESCRIBE, Action.DESCRIBE_CONFIGS}),
         ResourceType.SUBJECT: frozenset({Action.WRITE, Action.READ, Action.DESCRIBE}),
         # a transactional producer's id (InitProducerId, AddPartitionsToTxn, EndTxn, ...)
         ResourceType.TRANSACTIONAL_ID: frozenset({Action.WRITE, Action.DESCRIBE}),

@@ -1,4 +1,4 @@
-"""Security decisions: managing users, API keys and role bindings; checking credentials.
+"""Security decisions: managing users, API keys, role bindings and ACL entries; checking credentials.
 
 Every change is audited (outcome ``success``) with the actor who made it, and
 refreshes the authorizer at once. Credential checks are constant-time
@@ -22,11 +22,13 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from typing import NoReturn
 
 import peewee
 
 from governance.security import credentials
+from governance.security.acl_entries import AclEntry
 from governance.security.audit import AuditSink
 from governance.security.authorizer import RoleBindingAuthorizer
 from governance.security.errors import (
@@ -207,6 +209,62 @@ class SecurityService:
             f"{binding.principal} {binding.role}" + (f" (via {via})" if via else ""),
         )
 
+    # -- ACL entries (Kafka ACLs no role expresses) -------------------------------------------
+
+    def change_acls(
+        self,
+        *,
+        new_bindings: Sequence[tuple[str, Role, ResourcePattern]] = (),
+        new_entries: Sequence[AclEntry] = (),
+        doomed_bindings: Sequence[int] = (),
+        doomed_entries: Sequence[int] = (),
+        actor: str,
+        via: str,
+    ) -> None:
+        """Create and delete role bindings and ACL entries in one transaction (existing ones
+        are left, missing ones skipped); each change is audited, and the authorizer reloads
+        once."""
+        store = self.store
+        for attempt in range(2):
+            try:
+                with store.database.atomic():
+                    created = store.create_bindings(new_bindings, actor)
+                    created_entries = store.create_acl_entries(new_entries, actor)
+                    deleted = store.delete_bindings(doomed_bindings)
+                    deleted_entries = store.delete_acl_entries(doomed_entries)
+                break
+            except peewee.IntegrityError:  # another process created one meanwhile: skip it now
+                if attempt:
+                    raise
+        suffix = f" (via {via})"
+        for action, bindings in (("create", created), ("delete", deleted)):
+            for binding in bindings:
+                self._record(
+                    actor,
+                    f"rolebinding.{action}",
+                    str(binding.resource),
+                    f"{binding.principal} {binding.role}{suffix}",
+                )
+        for action, entries in (("create", created_entries), ("delete", deleted_entries)):
+            for entry in entries:
+                self._record(
+                    actor, f"acl.{action}", _entry_resource(entry), _entry_detail(entry) + suffix
+                )
+        self._apply()
+
+    def acl_entries(self, principal: str | None = None) -> list[AclEntry]:
+        if principal and principal != "User:*":
+            principal = parse_principal(principal)
+        return self.store.acl_entries(principal or None)
+
+    def delete_acl_entry(self, entry_id: int, *, actor: str, via: str = "") -> None:
+        deleted = self.store.delete_acl_entries([entry_id])
+        if not deleted:
+            raise BindingNotFound(f"ACL entry {entry_id} not found")
+        entry = deleted[0]
+        detail = _entry_detail(entry) + (f" (via {via})" if via else "")
+        self._changed(actor, "acl.delete", _entry_resource(entry), detail)
+
     def changed(self, actor: str, action: str, resource: str, detail: str = "") -> None:
         """Audit a permission or credential change (outcome ``success``) and apply it at once."""
         self._changed(actor, action, resource, detail)
@@ -325,3 +383,15 @@ class SecurityService:
             "denied",
             f"{method}: {reason}",
         )
+
+
+def _entry_resource(entry: AclEntry) -> str:
+    prefixed = entry.pattern_type.name == "PREFIXED"
+    return f"{entry.kind}:{entry.name}{'*' if prefixed else ''}"
+
+
+def _entry_detail(entry: AclEntry) -> str:
+    return (
+        f"{entry.permission.name} {entry.operation.name} for {entry.principal} "
+        f"from host {entry.host} ({entry.pattern_type.name})"
+    )

@@ -4,6 +4,8 @@
 - ``security_scram``: per user and mechanism, salt, iterations, StoredKey, ServerKey;
 - ``security_api_keys``: key id, owner, SHA-256 of the secret;
 - ``security_role_bindings``: principal, role, resource pattern (type, name, prefix);
+- ``security_acls``: Kafka ACL entries no role expresses (``acl_entries``): principal,
+  host, resource type, name, pattern type, operation and permission (Kafka's codes);
 - ``security_generation``: one row, bumped in the same transaction as every
   change above, so each process reloads its cached bindings when it moves.
 
@@ -22,6 +24,7 @@ from typing import Any
 
 import peewee
 
+from governance.security.acl_entries import AclEntry, AclOperation, AclPermission, PatternType
 from governance.security.credentials import ScramCredential
 from governance.security.model import ResourcePattern, ResourceType, Role
 
@@ -115,6 +118,35 @@ def _models(bound: peewee.Database) -> dict[str, type[peewee.Model]]:
             table_name = "security_role_bindings"
             indexes = ((("principal", "role", "resource_type", "resource_name", "prefix"), True),)
 
+    class AclRow(_Base):
+        id = peewee.AutoField()
+        principal = peewee.CharField(max_length=140, index=True)
+        host = peewee.CharField(max_length=64)
+        resource_type = peewee.CharField(max_length=20)
+        resource_name = peewee.CharField(max_length=255)
+        pattern_type = peewee.SmallIntegerField()
+        operation = peewee.SmallIntegerField()
+        permission = peewee.SmallIntegerField()
+        created_by = peewee.CharField(max_length=140)
+        created_at_ms = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "security_acls"
+            indexes = (
+                (
+                    (
+                        "principal",
+                        "host",
+                        "resource_type",
+                        "resource_name",
+                        "pattern_type",
+                        "operation",
+                        "permission",
+                    ),
+                    True,
+                ),
+            )
+
     class Generation(_Base):
         id = peewee.IntegerField(primary_key=True)
         generation = peewee.BigIntegerField()
@@ -127,17 +159,22 @@ def _models(bound: peewee.Database) -> dict[str, type[peewee.Model]]:
         "scram": Scram,
         "api_key": ApiKey,
         "binding": RoleBinding,
+        "acl": AclRow,
         "generation": Generation,
     }
 
 
 def _create_tables(database: peewee.Database) -> None:
     models = _models(database)
-    database.create_tables(list(models.values()))
+    database.create_tables([model for key, model in models.items() if key != "acl"])
     models["generation"].create(id=1, generation=0)
 
 
-MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables]
+def _create_acl_table(database: peewee.Database) -> None:
+    _models(database)["acl"].create_table()
+
+
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables, _create_acl_table]
 
 
 def _now_ms() -> int:
@@ -154,6 +191,7 @@ class SecurityStore:
         self._scram = models["scram"]
         self._api_key = models["api_key"]
         self._binding = models["binding"]
+        self._acl = models["acl"]
         self._generation = models["generation"]
 
     # -- change tracking --------------------------------------------------------------------
@@ -209,6 +247,7 @@ class SecurityStore:
             self._scram.delete().where(self._scram.user == name).execute()
             self._api_key.delete().where(self._api_key.user == name).execute()
             self._binding.delete().where(self._binding.principal == f"User:{name}").execute()
+            self._acl.delete().where(self._acl.principal == f"User:{name}").execute()
             self._bump()
         return True
 
@@ -404,3 +443,66 @@ class SecurityStore:
     def _to_binding(row: Any) -> Binding:
         pattern = ResourcePattern(ResourceType(row.resource_type), row.resource_name, row.prefix)
         return Binding(row.id, row.principal, Role(row.role), pattern)
+
+    # -- ACL entries --------------------------------------------------------------------------
+
+    def acl_entries(self, principal: str | None = None) -> list[AclEntry]:
+        query = self._acl.select().order_by(self._acl.id)
+        if principal is not None:
+            query = query.where(self._acl.principal == principal)
+        return [self._to_entry(row) for row in query]
+
+    def create_acl_entries(self, wanted: Iterable[AclEntry], created_by: str) -> list[AclEntry]:
+        """Create the entries that do not exist yet (ids are ignored), in one transaction;
+        those created."""
+        model = self._acl
+        now = _now_ms()
+        unique = {entry.key: entry for entry in wanted}
+        rows = [
+            {
+                "principal": entry.principal,
+                "host": entry.host,
+                "resource_type": entry.kind.value,
+                "resource_name": entry.name,
+                "pattern_type": int(entry.pattern_type),
+                "operation": int(entry.operation),
+                "permission": int(entry.permission),
+                "created_by": created_by,
+                "created_at_ms": now,
+            }
+            for entry in unique.values()
+        ]
+        if not rows:
+            return []
+        with self.database.atomic():  # write first, as ``create_bindings``
+            query = model.insert_many(rows).on_conflict_ignore().returning(model).objects()
+            created = [self._to_entry(row) for row in query.execute()]
+            if created:
+                self._bump()
+        return created
+
+    def delete_acl_entries(self, entry_ids: Iterable[int]) -> list[AclEntry]:
+        """Delete the entries that still exist, in one transaction; those deleted."""
+        ids = list(entry_ids)
+        if not ids:
+            return []
+        model = self._acl
+        with self.database.atomic():
+            query = model.delete().where(model.id.in_(ids)).returning(model).objects()
+            deleted = [self._to_entry(row) for row in query.execute()]
+            if deleted:
+                self._bump()
+        return deleted
+
+    @staticmethod
+    def _to_entry(row: Any) -> AclEntry:
+        return AclEntry(
+            row.id,
+            row.principal,
+            row.host,
+            ResourceType(row.resource_type),
+            row.resource_name,
+            PatternType(row.pattern_type),
+            AclOperation(row.operation),
+            AclPermission(row.permission),
+        )

@@ -9,7 +9,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -109,7 +116,7 @@ def test_confluent_acls_create_describe_delete_and_they_are_in_force(
     )
     results = admin.create_acls([grant, deny])
     assert results[grant].result(30) is None
-    assert _error_code(results[deny]) == KafkaError.INVALID_REQUEST
+    assert results[deny].result(30) is None  # kept as an ACL entry (no role is a DENY)
 
     described = admin.describe_acls(
         AclBindingFilter(
@@ -123,7 +130,8 @@ def test_confluent_acls_create_describe_delete_and_they_are_in_force(
         )
     ).result(30)
     assert [(b.name, b.operation, b.permission_type) for b in described] == [
-        (topic, AclOperation.WRITE, AclPermissionType.ALLOW)
+        (topic, AclOperation.WRITE, AclPermissionType.ALLOW),
+        (topic, AclOperation.READ, AclPermissionType.DENY),
     ]
     assert _produce_one(charter, topic, _sasl("mallory")) is None  # granted at once
 
@@ -136,12 +144,117 @@ def test_confluent_acls_create_describe_delete_and_they_are_in_force(
         AclOperation.ANY,
         AclPermissionType.ANY,
     )
-    [deleted] = admin.delete_acls([matching])[matching].result(30)
-    assert (deleted.principal, deleted.name) == ("User:mallory", topic)
+    deleted = admin.delete_acls([matching])[matching].result(30)
+    assert {(d.principal, d.name, d.permission_type) for d in deleted} == {
+        ("User:mallory", topic, AclPermissionType.ALLOW),
+        ("User:mallory", topic, AclPermissionType.DENY),
+    }
     assert (
         _produce_one(charter, topic, _sasl("mallory")).code()
         == KafkaError.TOPIC_AUTHORIZATION_FAILED
     )
+
+
+def _consume_one(charter: CharterProcess, user: str, topic: str) -> bytes | KafkaError:
+    """The first record of ``topic`` (or the error the consumer got), assigned, no commits."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": charter.bootstrap,
+            "group.id": f"{user}-acl",
+            "enable.auto.commit": False,
+            **_sasl(user),
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    try:
+        for _ in range(60):  # at most ~30 s
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                return message.error()
+            return message.value()
+        return KafkaError(KafkaError._TIMED_OUT)
+    finally:
+        consumer.close()
+
+
+def _acl(topic_or_cluster: str, principal: str, operation, permission) -> AclBinding:
+    cluster = topic_or_cluster == "kafka-cluster"
+    return AclBinding(
+        ResourceType.BROKER if cluster else ResourceType.TOPIC,
+        topic_or_cluster,
+        ResourcePatternType.LITERAL,
+        principal,
+        "*",
+        operation,
+        permission,
+    )
+
+
+def test_confluent_deny_create_on_cluster_and_user_wildcard_in_force_end_to_end(
+    charter: CharterProcess,
+) -> None:
+    """DENY READ stops a DeveloperRead consumer; CREATE on the cluster lets a principal with no
+    role create topics; ``User:*`` WRITE lets anyone's idempotent producer write; DENY WRITE for
+    one principal beats it."""
+    admin = _admin(charter, "admin")
+    suffix = uuid.uuid4().hex[:6]
+    watched, shared, made = f"orders-deny-{suffix}", f"shared-{suffix}", f"made-{suffix}"
+    for topic in (watched, shared):
+        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    assert _produce_one(charter, watched, _sasl("admin")) is None
+    assert _consume_one(charter, "bob", watched) == b"v"  # DeveloperRead on orders-*
+    mallory = _admin(charter, "mallory")
+    assert _error_code(mallory.create_topics([NewTopic(made, 1, 1)])[made]) == (
+        KafkaError.TOPIC_AUTHORIZATION_FAILED
+    )
+    idempotent = {"enable.idempotence": True, **_sasl("mallory")}
+    assert _produce_one(charter, shared, idempotent).code() in (
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    )
+
+    allow, deny = AclPermissionType.ALLOW, AclPermissionType.DENY
+    acls = [
+        _acl(watched, "User:bob", AclOperation.READ, deny),
+        _acl("kafka-cluster", "User:mallory", AclOperation.CREATE, allow),
+        _acl(shared, "User:*", AclOperation.WRITE, allow),
+    ]
+    for future in admin.create_acls(acls).values():
+        assert future.result(30) is None
+    try:
+        denied = _consume_one(charter, "bob", watched)
+        assert isinstance(denied, KafkaError)
+        assert denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        assert mallory.create_topics([NewTopic(made, 1, 1)])[made].result(30) is None
+        assert _produce_one(charter, shared, idempotent) is None  # User:* WRITE
+        assert _produce_one(charter, shared, _sasl("dave")) is None
+        no_write = _acl(shared, "User:dave", AclOperation.WRITE, deny)
+        admin.create_acls([no_write])[no_write].result(30)
+        acls.append(no_write)
+        assert (
+            _produce_one(charter, shared, _sasl("dave")).code()
+            == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        )
+    finally:
+        filters = [
+            AclBindingFilter(
+                acl.restype,
+                acl.name,
+                ResourcePatternType.LITERAL,
+                acl.principal,
+                "*",
+                acl.operation,
+                acl.permission_type,
+            )
+            for acl in acls
+        ]
+        for future in admin.delete_acls(filters).values():
+            future.result(30)
+    assert _consume_one(charter, "bob", watched) == b"v"  # in force again at once
 
 
 def test_confluent_acl_apis_are_systemadmins_only(charter: CharterProcess) -> None:
@@ -239,8 +352,9 @@ def test_kafka_python_acls_and_scram(charter: CharterProcess) -> None:
     try:
         pattern = ResourcePattern(KResourceType.GROUP, "kp-", ACLResourcePatternType.PREFIXED)
         acl = ACL("User:dave", "*", ACLOperation.READ, ACLPermissionType.ALLOW, pattern)
-        created = admin.create_acls([acl])
-        assert created["succeeded"] == [acl] and created["failed"] == []
+        deny = ACL("User:dave", "127.0.0.1", ACLOperation.DELETE, ACLPermissionType.DENY, pattern)
+        created = admin.create_acls([acl, deny])
+        assert created["succeeded"] == [acl, deny] and created["failed"] == []
         acls, _error = admin.describe_acls(
             ACLFilter(
                 "User:dave",
@@ -250,8 +364,9 @@ def test_kafka_python_acls_and_scram(charter: CharterProcess) -> None:
                 ResourcePatternFilter(KResourceType.GROUP, None, ACLResourcePatternType.ANY),
             )
         )
-        assert [(a.resource_pattern.resource_name, a.operation) for a in acls] == [
-            ("kp-", ACLOperation.READ)
+        assert [(a.resource_pattern.resource_name, a.operation, a.host) for a in acls] == [
+            ("kp-", ACLOperation.READ, "*"),
+            ("kp-", ACLOperation.DELETE, "127.0.0.1"),
         ]
         [(_, deleted, error)] = admin.delete_acls(
             [
@@ -264,7 +379,10 @@ def test_kafka_python_acls_and_scram(charter: CharterProcess) -> None:
                 )
             ]
         )
-        assert [a.resource_pattern.resource_name for a in deleted] == ["kp-"]
+        assert [(a.resource_pattern.resource_name, a.permission_type) for a in deleted] == [
+            ("kp-", ACLPermissionType.ALLOW),
+            ("kp-", ACLPermissionType.DENY),
+        ]
         outcome = admin.alter_user_scram_credentials(
             [KUpsertion("kpuser", KScram.SCRAM_SHA_256, "kp-secret-1", iterations=4096)]
         )
@@ -293,8 +411,6 @@ def test_kafka_python_acls_and_scram(charter: CharterProcess) -> None:
 
 def _commit_groups(charter: CharterProcess, topic: str, groups: tuple[str, ...]) -> None:
     """Groups with a committed offset (made by admin), for the listing tests."""
-    from confluent_kafka import Consumer, TopicPartition
-
     admin = _admin(charter, "admin")
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
     for group in groups:

@@ -190,16 +190,15 @@ def test_acl_apis_need_the_cluster_and_map_onto_role_bindings(broker: SecuredBro
     with _as(broker, "admin") as admin:
         created = admin.call(
             create_acls(
-                acl(2, "secret", 3, "User:bob", 3),  # READ topic secret
-                acl(2, "secret", 3, "User:bob", 3, permission=2),  # DENY: refused
-                acl(2, "secret", 3, "User:bob", 3, host="10.0.0.1"),  # a host: refused
-                acl(2, "secret", 3, "User:bob", 5),  # CREATE: no role
+                acl(2, "secret", 3, "User:bob", 3),  # READ topic secret: DeveloperRead
+                acl(2, "secret", 3, "User:bob", 3, host="db-host"),  # not an IP address
+                acl(2, "secret", 3, "Group:ops", 3),  # not a User principal
                 acl(7, "bob", 3, "User:bob", 7),  # USER resources
             )
         )
         codes = [r.error_code for r in created.results]
-        assert codes == [0, 42, 42, 42, 42]
-        assert "DENY" in created.results[1].error_message
+        assert codes == [0, 42, 42, 42]
+        assert "IP address" in created.results[1].error_message
         found = admin.call(describe_acls(resource_type_filter=2, principal_filter="User:bob"))
         assert found.error_code == 0
         shown = {
@@ -459,3 +458,84 @@ def test_authorized_operations_when_asked_kip_430(broker: SecuredBroker) -> None
         assert cluster.cluster_authorized_operations == sum(
             1 << op for op in (5, 7, 8, 9, 10, 11, 12)
         )
+
+
+def _create_topic(name: str):
+    creatable = nested(
+        19,
+        7,
+        "CreatableTopic",
+        name=name,
+        num_partitions=1,
+        replication_factor=1,
+        assignments=(),
+        configs=(),
+    )
+    return request(
+        19, 7, topics=(creatable,), timeout=datetime.timedelta(seconds=10), validate_only=False
+    )
+
+
+def _describe_configs(topic: str):
+    resource = nested(
+        32,
+        4,
+        "DescribeConfigsResource",
+        resource_type=2,
+        resource_name=topic,
+        configuration_keys=("retention.ms",),
+    )
+    return request(
+        32, 4, resources=(resource,), include_synonyms=False, include_documentation=False
+    )
+
+
+def test_acls_no_role_expresses_are_in_force_deny_first(broker: SecuredBroker) -> None:
+    """DENY over a role binding, CREATE on the cluster, DESCRIBE_CONFIGS, IDEMPOTENT_WRITE,
+    ``User:*`` and hosts, through the broker's own checks (the client connects from 127.0.0.1)."""
+    with _as(broker, "bob") as bob:  # DeveloperRead on orders-*
+        assert bob.fetch("orders-1", 0, 0).error_code == 0
+    with _as(broker, "mallory") as mallory:  # nothing
+        [topic] = mallory.call(_create_topic("m-1")).topics
+        assert topic.error_code == 29
+        assert mallory.call(init_producer_id(None)).error_code == CLUSTER_AUTHORIZATION_FAILED
+        [result] = mallory.call(_describe_configs("secret")).results
+        assert result.error_code == 29
+    with _as(broker, "admin") as admin:
+        created = admin.call(
+            create_acls(
+                acl(2, "orders-1", 3, "User:bob", 3, permission=2),  # DENY READ orders-1
+                acl(4, "kafka-cluster", 3, "User:mallory", 5),  # ALLOW CREATE on the cluster
+                acl(4, "kafka-cluster", 3, "User:mallory", 12),  # ALLOW IDEMPOTENT_WRITE
+                acl(2, "*", 3, "User:*", 10),  # everyone may DESCRIBE_CONFIGS every topic
+                acl(2, "secret", 3, "User:mallory", 3, host="127.0.0.1"),  # READ from here
+                acl(2, "secret", 3, "User:mallory", 4, host="10.9.9.9"),  # WRITE from elsewhere
+            )
+        )
+        assert [r.error_code for r in created.results] == [0] * 6
+        shown = admin.call(describe_acls(permission_type=2))
+        assert [(r.resource_name, [a.principal for a in r.acls]) for r in shown.resources] == [
+            ("orders-1", ["User:bob"])
+        ]
+    with _as(broker, "bob") as bob:
+        assert bob.fetch("orders-1", 0, 0).error_code == 29  # DENY beats DeveloperRead
+        [result] = bob.call(_describe_configs("secret")).results
+        assert result.error_code == 0  # User:* DESCRIBE_CONFIGS
+    with _as(broker, "mallory") as mallory:
+        [topic] = mallory.call(_create_topic("m-1")).topics
+        assert topic.error_code == 0
+        assert mallory.call(init_producer_id(None)).error_code == 0
+        assert mallory.fetch("secret", 0, 0).error_code == 0  # the host matches
+        assert mallory.produce("secret", 0, b"").error_code == 29  # that WRITE is another host's
+    with _as(broker, "admin") as admin:
+        deleted = admin.call(delete_acls(acl_filter(31, permission_type=2)))
+        [result] = deleted.filter_results
+        assert [(a.resource_name, a.permission_type) for a in result.matching_acls] == [
+            ("orders-1", 2)
+        ]
+    with _as(broker, "bob") as bob:
+        assert bob.fetch("orders-1", 0, 0).error_code == 0  # the DENY is gone at once
+    audit = _audit(broker)
+    assert ("User:admin", "acl.create", "Topic:orders-1", "success") in audit
+    assert ("User:admin", "acl.delete", "Topic:orders-1", "success") in audit
+    assert ("User:bob", "topic.read", "Topic:orders-1", "denied") in audit

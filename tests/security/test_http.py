@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 
 from charter.app import create_app
 from charter.config import Settings
+from governance.security.acls import Acl
+from governance.security.kafka_admin import KafkaSecurityAdmin
 from governance.security.service import SecurityService
 from registry.hooks import ALLOW
 
@@ -64,6 +66,7 @@ DOORS = [
     ("DELETE", "/subjects/orders-value/versions/1", None, ADMIN, DEV),
     ("GET", "/security/v1/users", None, ADMIN, DEV),
     ("GET", "/security/v1/rolebindings", None, ADMIN, READER),
+    ("GET", "/security/v1/acls", None, ADMIN, READER),
     ("GET", "/no/such/route", None, None, None),
 ]
 
@@ -235,3 +238,24 @@ def test_a_data_steward_curates_but_cannot_grant_roles(client: FlaskClient) -> N
         "/governance/v1/policies/owner-required", json={"enabled": True}, headers=stew
     )
     assert policy.status_code == 200, policy.get_data(as_text=True)
+
+
+def test_acl_entries_apply_to_http_too_and_are_listed_and_deleted(app: Flask) -> None:
+    """A Kafka DENY on the cluster is the one authorizer's: HTTP's cluster checks obey it (the
+    test client's address is 127.0.0.1)."""
+    client = app.test_client()
+    security: SecurityService = app.extensions["charter.security"]
+    admin = KafkaSecurityAdmin(security)
+    deny_alter = Acl(4, "kafka-cluster", 3, "User:admin", "127.0.0.1", 7, 2)  # DENY ALTER
+    assert admin.create_acls([deny_alter], actor="User:admin") == [None]
+    assert client.put("/config", json={"compatibility": "NONE"}, headers=ADMIN).status_code == 403
+    assert client.get("/security/v1/users", headers=ADMIN).status_code == 200  # not ALTER
+    listed = client.get("/security/v1/acls", headers=ADMIN).json
+    assert [(e["principal"], e["host"], e["operation"], e["permission"]) for e in listed] == [
+        ("User:admin", "127.0.0.1", "ALTER", "DENY")
+    ]
+    assert client.get("/security/v1/acls?principal=User:*", headers=ADMIN).json == []
+    entry_id = listed[0]["id"]
+    assert client.delete(f"/security/v1/acls/{entry_id}", headers=ADMIN).status_code == 200
+    assert client.delete(f"/security/v1/acls/{entry_id}", headers=ADMIN).status_code == 404
+    assert client.put("/config", json={"compatibility": "NONE"}, headers=ADMIN).status_code == 200

@@ -4,17 +4,22 @@ role bindings, SCRAM credentials from salted passwords, and the audit of every c
 from __future__ import annotations
 
 import hashlib
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
+import peewee
 import pytest
 
 from charter.compose import open_migrated_database
 from charter.config import Settings
+from charter.db import apply_migrations
 from charter.security import security_service
 from governance.security import credentials
-from governance.security.acls import Acl, AclFilter, AclNotSupported
+from governance.security import store as store_module
+from governance.security.acls import Acl, AclFilter, AclNotSupported, acl_to_entry
 from governance.security.audit import security_entries
+from governance.security.authorizer import RoleBindingAuthorizer
 from governance.security.errors import (
     CredentialNotFound,
     DuplicateAlteration,
@@ -69,8 +74,62 @@ def test_created_acls_are_bindings_the_authorizer_uses_and_are_audited(admin) ->
     ]
     assert any("via Kafka CreateAcls" in entry[3] for entry in _audit(admin))
     assert len(admin.describe_acls(ANY_FILTER)) == 2
-    [denied] = admin.create_acls([Acl(2, "x", 3, "User:alice", "*", 3, 2)], actor="User:admin")
-    assert isinstance(denied, AclNotSupported)  # DENY
+    [refused] = admin.create_acls([Acl(7, "x", 3, "User:alice", "*", 3, 3)], actor="User:admin")
+    assert isinstance(refused, AclNotSupported)  # USER resources
+
+
+def test_acls_no_role_expresses_are_entries_in_force_listed_deleted_and_audited(admin) -> None:
+    service = admin.service
+    service.create_binding("User:alice", "DeveloperRead", "Topic:orders-*", actor="t")
+    # a second authorizer over the same database stands for another process
+    other = RoleBindingAuthorizer(service.store, refresh_interval_s=3600)
+    assert other.allows("User:alice", Action.READ, ResourceType.TOPIC, "orders-1")
+    created = admin.create_acls(
+        [
+            Acl(2, "orders-1", 3, "User:alice", "*", 3, 2),  # DENY READ orders-1
+            Acl(4, "kafka-cluster", 3, "User:alice", "*", 5, 3),  # ALLOW CREATE cluster
+            Acl(2, "*", 3, "User:*", "10.1.2.3", 10, 3),  # everyone's DESCRIBE_CONFIGS, one host
+        ],
+        actor="User:admin",
+    )
+    assert created == [None, None, None]
+    assert service.bindings("User:alice")[0].role.value == "DeveloperRead"  # no new binding
+    authorizer = service.authorizer
+    topic = ResourceType.TOPIC
+    assert not authorizer.allows("User:alice", Action.READ, topic, "orders-1")  # DENY wins
+    assert authorizer.allows("User:alice", Action.READ, topic, "orders-2")
+    assert authorizer.allows("User:alice", Action.CREATE, topic, "anything")  # cluster CREATE
+    assert authorizer.allows("User:bob", Action.DESCRIBE_CONFIGS, topic, "t", host="10.1.2.3")
+    assert not authorizer.allows("User:bob", Action.DESCRIBE_CONFIGS, topic, "t", host="10.1.2.4")
+    assert not authorizer.allows("User:bob", Action.DESCRIBE_CONFIGS, topic, "t")
+    # the other process sees the change when it reloads (the generation moved)
+    other.refresh()
+    assert not other.allows("User:alice", Action.READ, topic, "orders-1")
+    acls = admin.describe_acls(ANY_FILTER)
+    assert {(a.resource_name, a.operation, a.permission, a.host) for a in acls} == {
+        ("orders-", 3, 3, "*"),
+        ("orders-1", 3, 2, "*"),
+        ("kafka-cluster", 5, 3, "*"),
+        ("*", 10, 3, "10.1.2.3"),
+    }
+    only_denies = admin.describe_acls(AclFilter(1, None, 1, None, None, 1, 2))
+    assert [(a.resource_name, a.permission) for a in only_denies] == [("orders-1", 2)]
+    assert [e.operation.name for e in service.acl_entries("User:*")] == ["DESCRIBE_CONFIGS"]
+    again = admin.create_acls([Acl(2, "orders-1", 3, "User:alice", "*", 3, 2)], actor="t")
+    assert again == [None] and len(service.acl_entries()) == 3  # existing: left as it is
+    [deleted] = admin.delete_acls([AclFilter(1, None, 1, None, None, 1, 2)], actor="User:admin")
+    assert [(a.resource_name, a.permission) for a in deleted] == [("orders-1", 2)]
+    assert authorizer.allows("User:alice", Action.READ, topic, "orders-1")
+    other.refresh()
+    assert other.allows("User:alice", Action.READ, topic, "orders-1")
+    audit = [entry[:3] for entry in _audit(admin)]
+    assert ("User:admin", "acl.create", "Topic:orders-1") in audit
+    assert ("User:admin", "acl.create", "Cluster:kafka-cluster") in audit
+    assert ("User:admin", "acl.delete", "Topic:orders-1") in audit
+    assert any("DENY READ for User:alice" in entry[3] for entry in _audit(admin))
+    service.delete_user("alice", actor="t")  # the user's entries go with it
+    assert [e.principal for e in service.acl_entries()] == ["User:*"]
+    other.stop()
 
 
 def test_delete_acls_deletes_the_matching_bindings_only(admin) -> None:
@@ -148,3 +207,21 @@ def test_scram_alterations_fail_per_user_with_kafkas_errors(admin) -> None:
     assert isinstance(
         admin.alter_scram([], [bad_length], actor="a")["short"], UnacceptableCredential
     )
+
+
+def test_an_existing_database_gains_the_acl_table(tmp_path: Path) -> None:
+    """A database made before ACL entries (security migration 1 only) is upgraded in place."""
+    database = peewee.SqliteDatabase(str(tmp_path / "old.db"))
+    first_only = types.SimpleNamespace(
+        __name__=store_module.__name__,
+        MIGRATION_KEY=store_module.MIGRATION_KEY,
+        MIGRATIONS=store_module.MIGRATIONS[:1],
+    )
+    apply_migrations(database, [first_only])
+    assert "security_acls" not in database.get_tables()
+    apply_migrations(database, [store_module])
+    store = store_module.SecurityStore(database)
+    entry = acl_to_entry(Acl(2, "t", 3, "User:*", "*", 3, 2))
+    [created] = store.create_acl_entries([entry], "test")
+    assert store.acl_entries() == [created] and store.generation() == 1
+    database.close()
