@@ -14,7 +14,7 @@ from typing import Any
 
 import peewee
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from broker.cluster_id import load_or_create_cluster_id
 from catalog import api as catalog_api
@@ -71,6 +71,7 @@ def create_app(
     )
     app.register_blueprint(dek_api.create_blueprint(DekService(DekStore(database))))
     app.register_blueprint(create_health_blueprint(database))
+    _install_url_check(app)  # before authentication, which looks names up
     app.register_blueprint(governance_api.create_blueprint(governance.service))
     app.register_blueprint(catalog_api.create_blueprint(catalog))
     security_service = security.security_service(settings, database)
@@ -84,6 +85,20 @@ def create_app(
     _install_connection_handling(app, database)
     _install_http_error_handler(app)
     return app
+
+
+def _install_url_check(app: Flask) -> None:
+    """A NUL byte (``%00``) in the path or query string is refused with 400 on every route.
+
+    No name or filter Charter stores can hold one (PostgreSQL text cannot at all), so it is
+    refused once here rather than failing deep in a store.
+    """
+
+    @app.before_request
+    def _refuse_nul_bytes() -> None:
+        arguments = request.args.items(multi=True)
+        if "\x00" in request.path or any("\x00" in key + value for key, value in arguments):
+            raise BadRequest("NUL bytes (%00) are not allowed in URLs")
 
 
 def _install_connection_handling(app: Flask, database: peewee.Database) -> None:

@@ -34,6 +34,8 @@ def _text(body: Mapping[str, Any], field: str, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or (required and not value):
         raise InvalidRequestBody(f"{field} must be a non-empty string")
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise InvalidRequestBody(f"{field} must not contain NUL characters")
     return value
 
 
