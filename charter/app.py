@@ -95,7 +95,8 @@ def _install_request_checks(app: Flask, max_request_bytes: int) -> None:
       body too. A body of unknown length (chunked) is read here, up to the limit, and kept
       for the route (``get_data`` returns it): werkzeug would cut it at the limit silently.
     - A NUL byte (``%00``) in the path or query string is 400: no name or filter Charter
-      stores can hold one (PostgreSQL text cannot at all).
+      stores can hold one (PostgreSQL text cannot at all), so it is refused once here
+      rather than failing deep in a store.
     """
 
     @app.before_request

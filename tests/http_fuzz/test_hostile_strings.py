@@ -129,8 +129,17 @@ def test_operators_are_words_not_syntax(app: Flask, text: str) -> None:
         "/catalog/v1/entities/subject:a%00b",
         "/subjects/a%00b/versions",
         "/governance/v1/audit?resource=%00",
+        "/governance/v1/audit?action=%00",
+        "/governance/v1/audit?outcome=%00",
+        "/security/v1/audit?outcome=%00",
+        "/security/v1/apikeys?user=%00",
+        "/catalog/v1/lineage?entity=subject:%00",
+        "/subjects?subjectPrefix=%00",
+        "/schemas?subjectPrefix=%00&latestOnly=true",
         "/dek-registry/v1/keks/%00",
         "/ui/?q=%00",
+        "/ui/governance?action=%00",
+        "/subjects?ignored%00=1",
     ],
 )
 def test_nul_bytes_in_urls_are_refused_by_name(app: Flask, path: str) -> None:
