@@ -19,8 +19,10 @@ MAX_REQUEST_BYTES = 64 * 1024
 KEK = {"name": "kek-1", "kmsType": "local-kms", "kmsKeyId": "local-kms://key-1"}
 DEK = {"subject": "orders-value", "encryptedKeyMaterial": base64.b64encode(b"\x01" * 40).decode()}
 
-# examples per operation: moderate by default, CHARTER_FUZZ_EXAMPLES=500 for a long local run
+# Examples per operation: moderate and derandomized by default (CI sees the same requests every
+# run); CHARTER_FUZZ_EXAMPLES=500 for a long local run with fresh random data each time.
 EXAMPLES = int(os.environ.get("CHARTER_FUZZ_EXAMPLES", "0")) or None
+DERANDOMIZE = EXAMPLES is None
 
 
 def examples(default: int) -> int:

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.http_fuzz.stack import ADMIN, NOBODY, READER, basic, examples, seeded_app
+from tests.http_fuzz.stack import ADMIN, DERANDOMIZE, NOBODY, READER, basic, examples, seeded_app
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SPECS = {"registry": DOCS / "openapi.yaml", "security": DOCS / "openapi-security.yaml"}
@@ -83,7 +83,7 @@ def _fuzz(
     @settings(
         max_examples=max_examples,
         deadline=None,
-        derandomize=True,
+        derandomize=DERANDOMIZE,
         database=None,
         suppress_health_check=list(HealthCheck),
     )

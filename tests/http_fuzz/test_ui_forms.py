@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from tests.http_fuzz.stack import examples, seeded_app
+from tests.http_fuzz.stack import DERANDOMIZE, examples, seeded_app
 
 ENTITIES = [
     "subject:orders-value",
@@ -68,7 +68,7 @@ def _assert_answered(response, path: str) -> None:
 FORMS = settings(
     max_examples=examples(40),
     deadline=None,
-    derandomize=True,
+    derandomize=DERANDOMIZE,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
