@@ -6,6 +6,7 @@ it read and writes what they return.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -87,7 +88,25 @@ def subject_documents(
                 body=f"{subject} {field.type_label}",
             )
         )
-    return docs
+    return [_storable(doc) for doc in docs]
+
+
+def _storable(doc: EntityDoc) -> EntityDoc:
+    """``doc`` without NUL characters, which a registered schema may hold (a JSON Schema
+    property name, a doc, a metadata property) but PostgreSQL text cannot."""
+
+    def clean(text: str) -> str:
+        return text.replace("\x00", "")
+
+    return dataclasses.replace(
+        doc,
+        qualified_name=clean(doc.qualified_name),
+        name=clean(doc.name),
+        description=clean(doc.description),
+        labels={kind: [clean(value) for value in values] for kind, values in doc.labels.items()},
+        path=None if doc.path is None else clean(doc.path),
+        body=clean(doc.body),
+    )
 
 
 def _topic_of(subject: str) -> str | None:

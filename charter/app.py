@@ -14,7 +14,8 @@ from typing import Any
 
 import peewee
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
 
 from broker.cluster_id import load_or_create_cluster_id
 from catalog import api as catalog_api
@@ -71,6 +72,7 @@ def create_app(
     )
     app.register_blueprint(dek_api.create_blueprint(DekService(DekStore(database))))
     app.register_blueprint(create_health_blueprint(database))
+    _install_request_checks(app, settings.max_request_bytes)  # before authentication
     app.register_blueprint(governance_api.create_blueprint(governance.service))
     app.register_blueprint(catalog_api.create_blueprint(catalog))
     security_service = security.security_service(settings, database)
@@ -84,6 +86,31 @@ def create_app(
     _install_connection_handling(app, database)
     _install_http_error_handler(app)
     return app
+
+
+def _install_request_checks(app: Flask, max_request_bytes: int) -> None:
+    """Refusals every route shares, made before authentication and before any route runs.
+
+    - A body over ``max_request_bytes`` is 413 on every route, those that ignore their
+      body too. A body of unknown length (chunked) is read here, up to the limit, and kept
+      for the route (``get_data`` returns it): werkzeug would cut it at the limit silently.
+    - A NUL byte (``%00``) in the path or query string is 400: no name or filter Charter
+      stores can hold one (PostgreSQL text cannot at all), so it is refused once here
+      rather than failing deep in a store.
+    """
+
+    @app.before_request
+    def _refuse_malformed_requests() -> None:
+        if (request.content_length or 0) > max_request_bytes:
+            raise RequestEntityTooLarge()
+        if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+            request.get_data(cache=True)
+            stream = request.stream
+            if isinstance(stream, LimitedStream) and stream.is_exhausted:
+                stream.read(1)  # raises RequestEntityTooLarge if anything is left
+        arguments = request.args.items(multi=True)
+        if "\x00" in request.path or any("\x00" in key + value for key, value in arguments):
+            raise BadRequest("NUL bytes (%00) are not allowed in URLs")
 
 
 def _install_connection_handling(app: Flask, database: peewee.Database) -> None:

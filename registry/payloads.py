@@ -183,12 +183,18 @@ def parse_schema_id(text: str) -> int:
 # -- request bodies ------------------------------------------------------------------------
 
 
+def _without_nul(text: str) -> None:
+    """PostgreSQL text cannot hold NUL, and no name or schema needs one."""
+    if "\x00" in text:
+        raise ValidationError("must not contain NUL characters")
+
+
 class _ReferenceBody(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = fields.String(required=True, validate=validate.Length(min=1))
-    subject = fields.String(required=True, validate=validate.Length(min=1))
+    name = fields.String(required=True, validate=[validate.Length(min=1), _without_nul])
+    subject = fields.String(required=True, validate=[validate.Length(min=1), _without_nul])
     version = fields.Integer(required=True, strict=True)
 
 
@@ -255,6 +261,8 @@ def parse_schema_request(document: dict[str, Any], *, allow_empty: bool = False)
         if not allow_empty:
             raise InvalidSchema("Empty schema")
         body["schema"] = ""
+    if "\x00" in body["schema"]:
+        raise InvalidSchema("Invalid schema: NUL characters are not allowed in a schema's text")
     for name in ("id", "version"):
         value = body[name]
         # Confluent sends -1 / 0 for "not given" in its own request objects.

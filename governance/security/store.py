@@ -45,6 +45,9 @@ MIGRATION_KEY = "security"
 """The name this store's migrations are recorded under (not ``governance``: the governance
 store keeps its own numbering)."""
 
+_MAX_ROW_ID = 2**63 - 1
+"""The largest id a row can have (SQLite INTEGER, PostgreSQL BIGSERIAL)."""
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class UserRow:
@@ -431,6 +434,8 @@ class SecurityStore:
         return [self._to_binding(row) for row in query]
 
     def delete_binding(self, binding_id: int) -> Binding | None:
+        if not 0 < binding_id <= _MAX_ROW_ID:  # no such row (and no 64-bit overflow)
+            return None
         with self.database.atomic():
             row = self._binding.get_or_none(self._binding.id == binding_id)
             if row is None:

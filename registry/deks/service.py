@@ -17,6 +17,7 @@ from typing import Any
 from registry.deks.errors import InvalidKey, KeyAlreadyExists, KeyNotFound
 from registry.deks.store import DekRecord, DekStore, KekRecord
 from registry.errors import InvalidRequestBody
+from registry.payloads import MAX_ID
 
 __all__ = ["ALGORITHMS", "DekService", "LATEST"]
 
@@ -34,6 +35,8 @@ def _text(body: Mapping[str, Any], field: str, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or (required and not value):
         raise InvalidRequestBody(f"{field} must be a non-empty string")
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise InvalidRequestBody(f"{field} must not contain NUL characters")
     return value
 
 
@@ -144,8 +147,8 @@ class DekService:
         kek = self.kek(kek_name)
         subject = _text(body, "subject", required=True) or ""
         version = body.get("version", 1)
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise InvalidKey(f"Invalid version {version!r}; a DEK version is 1 or more")
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_ID:
+            raise InvalidKey(f"Invalid version {version!r}; a DEK version is 1 to 2^31-1")
         algorithm = algorithm_of(_text(body, "algorithm", required=False))
         material = _text(body, "encryptedKeyMaterial", required=False)
         if not material:

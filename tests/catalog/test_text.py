@@ -24,7 +24,6 @@ ODD_QUERIES = [
     "%",
     "_",
     "\\",
-    "\x00",
     "é",
     "💥",
     "a & b | !c <-> d",
@@ -60,8 +59,9 @@ def test_odd_queries_are_searched_as_text(cat: Catalog) -> None:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    query=st.text(max_size=60),
-    tag=st.text(max_size=12),
+    # NUL is refused before any route runs (400; tests/http_fuzz/test_hostile_strings.py)
+    query=st.text(max_size=60).filter(lambda text: "\x00" not in text),
+    tag=st.text(max_size=12).filter(lambda text: "\x00" not in text),
     type_=st.sampled_from(["", "topic", "subject", "field", "term"]),
 )
 def test_hostile_queries_never_fail(cat: Catalog, query: str, tag: str, type_: str) -> None:
