@@ -23,6 +23,7 @@ SAMPLE_ARGUMENTS = {
     "name": "kek-1",
     "key_id": "k",
     "binding_id": "1",
+    "entry_id": "1",
     "filename": "app.css",
     "path": "email",
 }
