@@ -27,7 +27,14 @@ from governance.security.audit import AuditSink, NoAudit
 from governance.security.model import Action, ResourceType, role_allows
 from governance.security.store import Binding, SecurityStore
 
-__all__ = ["AllowEverything", "Authorizer", "ReadPatterns", "RoleBindingAuthorizer"]
+__all__ = [
+    "EVERYTHING",
+    "AllowEverything",
+    "Authorizer",
+    "ReadPatterns",
+    "RoleBindingAuthorizer",
+    "patterns_of",
+]
 
 log = logging.getLogger(__name__)
 
