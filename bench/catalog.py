@@ -20,7 +20,10 @@ created on that server) change the defaults.
    sequential; (b) raw: the same query text straight against the FTS index
    (``SearchIndex.raw_match``, top 20, same process, no HTTP, no filters or
    facets); (c) index: ``SearchIndex.search`` with the filters, total and
-   facets, no HTTP. p50/p95 per round; ratio API p95 / raw p95 per round.
+   facets, no HTTP. p50/p95 per round; ratio API p95 / raw p95 per round;
+   (d) filtered: (c) for a principal who may read the subjects named
+   ``bench1*`` (1,111 of 5,000: a prefix) and 50 other subjects by name, as
+   auth on passes it in (``SearchQuery.visibility``) -> p95 and its ratio to (c).
 
 Targets (issue 11): API p95 <= 3x raw p95; indexing >= 2,000 fields/s.
 """
@@ -28,6 +31,7 @@ Targets (issue 11): API p95 <= 3x raw p95; indexing >= 2,000 fields/s.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import importlib.util
 import json
@@ -250,13 +254,25 @@ def run(database_url: str | None, subjects: int, rounds: int) -> None:
             api_p50, api_p95, raw_p50, raw_p95, idx_p95, ratios = [], [], [], [], [], []
             from werkzeug.datastructures import MultiDict
 
+            from catalog.model import Visibility, VisibleNames
             from catalog.params import parse_search
+
+            limited = Visibility(
+                topics=VisibleNames(),
+                subjects=VisibleNames(
+                    literals=frozenset(f"bench{i}-value" for i in range(2000, subjects, 60)[:50]),
+                    prefixes=("bench1",),
+                ),
+                groups=VisibleNames(),
+            )
+            filtered_p95: list[float] = []
 
             for _ in range(rounds):
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 api: list[float] = []
                 raw: list[float] = []
                 index_times: list[float] = []
+                filtered: list[float] = []
                 for params in queries:
                     url = "/catalog/v1/search?" + urlencode(params)
                     started = time.perf_counter()
@@ -279,17 +295,22 @@ def run(database_url: str | None, subjects: int, rounds: int) -> None:
                     started = time.perf_counter()
                     indexer.index.search(query)
                     index_times.append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    indexer.index.search(dataclasses.replace(query, visibility=limited))
+                    filtered.append(time.perf_counter() - started)
                 connection.close()
                 api_p50.append(statistics.median(api) * 1000)
                 api_p95.append(percentile(api, 0.95) * 1000)
                 raw_p50.append(statistics.median(raw) * 1000)
                 raw_p95.append(percentile(raw, 0.95) * 1000)
                 idx_p95.append(percentile(index_times, 0.95) * 1000)
+                filtered_p95.append(percentile(filtered, 0.95) * 1000)
                 ratios.append(api_p95[-1] / raw_p95[-1])
                 print(
                     f"search: API p50 {api_p50[-1]:.2f} ms p95 {api_p95[-1]:.2f} ms; raw p50 "
                     f"{raw_p50[-1]:.2f} ms p95 {raw_p95[-1]:.2f} ms; index+facets p95 "
-                    f"{idx_p95[-1]:.2f} ms; API/raw p95 {ratios[-1]:.2f}"
+                    f"{idx_p95[-1]:.2f} ms; filtered p95 {filtered_p95[-1]:.2f} ms; "
+                    f"API/raw p95 {ratios[-1]:.2f}"
                 )
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -306,6 +327,9 @@ def run(database_url: str | None, subjects: int, rounds: int) -> None:
     print(f"raw FTS p95              {spread(raw_p95, 2, ' ms')}")
     print(f"index+facets p95         {spread(idx_p95, 2, ' ms')}")
     print(f"API p95 / raw p95        {spread(ratios, 2)}  (target <= 3)")
+    print(f"filtered p95 (prefix)    {spread(filtered_p95, 2, ' ms')}")
+    filtered_ratios = [f / i for f, i in zip(filtered_p95, idx_p95, strict=True)]
+    print(f"filtered / unfiltered    {spread(filtered_ratios, 2)}")
 
 
 def main() -> None:

@@ -5,18 +5,21 @@ Routes: ``GET /search``; ``GET /entities/<qualifiedName>``; curated edits
 ``DELETE /entities/<qn>/{tags,owners,domains,terms}/<value>``; glossary
 ``GET /glossary``, ``PUT|DELETE /glossary/<name>``; ``GET /lineage?entity=``;
 ``GET|POST /impact?subject=`` with a proposed schema as the body. Every catalog
-error becomes ``{"error_code", "message"}`` in ``_error`` below.
+error becomes ``{"error_code", "message"}`` in ``_error`` below. With auth on,
+search, lineage and impact answer only what the principal may read
+(``CatalogService.visibility_for``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from catalog.errors import CatalogError, EntityNotFound, InvalidRequest
 from catalog.impact import analyse_impact
-from catalog.model import Entity
+from catalog.model import Entity, Visibility
 from catalog.params import parse_search
 from catalog.service import EDITABLE_KINDS, CatalogService
 from registry import payloads
@@ -75,6 +78,11 @@ def _actor() -> str:
     return str(request.environ.get(PRINCIPAL_ENVIRON_KEY) or "User:ANONYMOUS")
 
 
+def _visibility(service: CatalogService) -> Visibility:
+    """What the authenticated principal may see (everything with auth off)."""
+    return service.visibility_for(request.environ.get(PRINCIPAL_ENVIRON_KEY))
+
+
 def _json_body() -> Any:
     return payloads.parse_json_body(request.content_type, request.get_data(cache=False))
 
@@ -96,7 +104,8 @@ def create_blueprint(service: CatalogService) -> Blueprint:
 
     @bp.get("/search")
     def search() -> Any:
-        page = service.search(parse_search(request.args))
+        query = dataclasses.replace(parse_search(request.args), visibility=_visibility(service))
+        page = service.search(query)
         return {
             "total": page.total,
             "results": [entity_json(entity) for entity in page.results],
@@ -157,7 +166,7 @@ def create_blueprint(service: CatalogService) -> Blueprint:
     @bp.get("/lineage")
     def lineage() -> Any:
         entity_name = request.args.get("entity", "")
-        return service.lineage(entity_name)
+        return service.lineage(entity_name, _visibility(service))
 
     @bp.route("/impact", methods=["GET", "POST"])
     def impact() -> Any:
@@ -165,6 +174,6 @@ def create_blueprint(service: CatalogService) -> Blueprint:
         if not subject:
             raise InvalidRequest("subject is required: /catalog/v1/impact?subject=<name>")
         proposal = payloads.parse_schema_request(_json_body())
-        return analyse_impact(service, subject, proposal)
+        return analyse_impact(service, subject, proposal, _visibility(service))
 
     return bp

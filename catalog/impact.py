@@ -11,6 +11,8 @@ Two questions, each answered with the registry's own compatibility rules:
 
 Topics carrying the subject come from the naming strategy (``<topic>-value``)
 and the schema ids producers were seen using; groups from committed offsets.
+Topics and groups the asking principal may not read are left out
+(``Visibility``), as in lineage.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.errors import InvalidRequest, SubjectNotFound, UnprocessableSchema
+from catalog.model import EVERYONE, Visibility
 from catalog.service import CatalogService
 from registry import errors as registry_errors
 from registry.formats import get_format
@@ -26,7 +29,12 @@ from registry.service import LATEST, SchemaRequest
 __all__ = ["analyse_impact"]
 
 
-def analyse_impact(service: CatalogService, subject: str, request: SchemaRequest) -> dict[str, Any]:
+def analyse_impact(
+    service: CatalogService,
+    subject: str,
+    request: SchemaRequest,
+    visibility: Visibility = EVERYONE,
+) -> dict[str, Any]:
     registry = service.registry
     try:
         latest = registry.get_version(subject, LATEST)
@@ -52,8 +60,8 @@ def analyse_impact(service: CatalogService, subject: str, request: SchemaRequest
         reader_messages = [item.description for item in found]
     readers_ok = not reader_messages
     topics = []
-    for topic in service.topics_of_subject(subject):
-        lineage = service.lineage(f"topic:{topic}")
+    for topic in service.topics_of_subject(subject, visibility):
+        lineage = service.lineage(f"topic:{topic}", visibility)
         if not lineage["known"]:
             continue
         groups = [

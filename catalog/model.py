@@ -10,13 +10,15 @@ through the API (curation) are kept apart; an ``Entity`` shows both, merged.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from governance.audit import AuditSink
 
 __all__ = [
     "ENTITY_TYPES",
+    "EVERYONE",
+    "EVERY_NAME",
     "LABEL_KINDS",
     "AuditSink",
     "Entity",
@@ -27,6 +29,8 @@ __all__ = [
     "SearchQuery",
     "TopicInfo",
     "TopicSource",
+    "Visibility",
+    "VisibleNames",
     "field_qualified_name",
 ]
 
@@ -81,6 +85,70 @@ class Entity:
 
 
 @dataclasses.dataclass(frozen=True)
+class VisibleNames:
+    """The names of one kind of resource (topics, subjects, groups) someone may read:
+    ``everything``, or the ``literals`` and the names starting with one of ``prefixes``. The
+    strings are data, never syntax: the index compares them as bound values."""
+
+    everything: bool = False
+    literals: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (
+            self.everything or name in self.literals or name.startswith(self.prefixes)
+        )
+
+
+EVERY_NAME = VisibleNames(everything=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Visibility:
+    """What one principal may see in the catalog; ``charter`` builds it from the authorizer
+    (the catalog does not ask governance itself).
+
+    A topic entity is visible when its name is in ``topics``; a subject and its fields and
+    versions when the subject is in ``subjects``; a consumer group (in lineage) when its id
+    is in ``groups``; glossary terms always. ``exact`` False says the names are an upper
+    bound (the authorizer has entries that take away, e.g. DENY): each candidate is then
+    also asked of ``check(kind, name)`` (kind ``topic``, ``subject`` or ``group``).
+    """
+
+    topics: VisibleNames = EVERY_NAME
+    subjects: VisibleNames = EVERY_NAME
+    groups: VisibleNames = EVERY_NAME
+    exact: bool = True
+    check: Callable[[str, str], bool] | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        """The fast path: nothing to filter (SystemAdmin, ``*`` bindings, auth off)."""
+        return self.exact and all(
+            names.everything for names in (self.topics, self.subjects, self.groups)
+        )
+
+    def may_read(self, kind: str, name: str) -> bool:
+        """Whether the ``topic``, ``subject`` or ``group`` ``name`` is visible."""
+        names = {"topic": self.topics, "subject": self.subjects, "group": self.groups}.get(kind)
+        if names is None or name not in names:
+            return False
+        return self.exact or self.check is None or self.check(kind, name)
+
+    def may_see(self, entity_type: str, name: str, subject: str | None) -> bool:
+        """Whether an entity row (type, name, subject) is visible."""
+        if entity_type == "topic":
+            return self.may_read("topic", name)
+        if entity_type in ("subject", "field"):
+            return self.may_read("subject", subject or name)
+        return True  # glossary terms belong to no resource
+
+
+EVERYONE = Visibility()
+"""What a principal sees when auth is off (and SystemAdmin always)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class SearchQuery:
     """A parsed search request; ``text`` is the user's text, searched as words only."""
 
@@ -92,6 +160,8 @@ class SearchQuery:
     limit: int = 20
     offset: int = 0
     facets: bool = True
+    visibility: Visibility = EVERYONE
+    """Only entities this allows are matched, counted and faceted."""
 
 
 @dataclasses.dataclass(frozen=True)

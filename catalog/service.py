@@ -5,13 +5,20 @@ answers around these methods. Curated values (tags, owners, domains, glossary
 terms, a description) are stored apart from what schemas say
 (``catalog_curation``) and merged into the entity and its index text on every
 edit and every re-index.
+
+With auth on, what each principal sees is narrowed by a ``Visibility`` that
+``charter`` derives from the authorizer (``visibility_for``): search pushes it
+into the index query, and the lists inside other answers (a glossary term's
+entities, lineage, impact) leave out the topics, subjects and consumer groups
+the principal may not read (omitted, not redacted: their names are what is
+secret, and a count of hidden ones would leak too).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import peewee
@@ -21,11 +28,13 @@ from catalog.indexer import Indexer
 from catalog.lineage import LineageStore
 from catalog.model import (
     ENTITY_TYPES,
+    EVERYONE,
     AuditSink,
     Entity,
     LogEndSource,
     SearchPage,
     SearchQuery,
+    Visibility,
 )
 from catalog.store import CatalogStore, EntityRow, write_transaction
 from registry.errors import RegistryError
@@ -49,8 +58,11 @@ class CatalogService:
         *,
         audit: AuditSink,
         log_end: LogEndSource | None = None,
+        visibility: Callable[[str], Visibility] | None = None,
     ) -> None:
         self.database = database
+        self.visibility = visibility
+        """Principal -> what it may see (None: everyone sees everything, as with auth off)."""
         self.log_end = log_end
         """Log-end offsets for consumer lag (None: lag is not known)."""
         self.registry = registry
@@ -60,6 +72,13 @@ class CatalogService:
         self.audit = audit
 
     # -- search and entities -------------------------------------------------------------
+
+    def visibility_for(self, principal: str | None) -> Visibility:
+        """What ``principal`` may see; everything when auth is off (no principal, no
+        ``visibility``)."""
+        if principal is None or self.visibility is None:
+            return EVERYONE
+        return self.visibility(principal)
 
     def search(self, query: SearchQuery) -> SearchPage:
         for entity_type in query.types:
@@ -86,9 +105,17 @@ class CatalogService:
             rows = self.store.entities_where("subject = ? AND type = 'field'", (subject,), 5000)
             return sorted(self._entities(rows), key=lambda e: e.path or "")
 
-    def tagged(self, kind: str, value: str) -> list[Entity]:
+    def tagged(self, kind: str, value: str, visibility: Visibility = EVERYONE) -> list[Entity]:
+        """The entities labelled ``kind`` ``value`` that ``visibility`` lets be seen."""
         with _store_errors():
-            return self._entities(self.store.entities_with_label(kind, value))
+            rows = self.store.entities_with_label(kind, value)
+            if not visibility.sees_everything:
+                rows = [
+                    row
+                    for row in rows
+                    if visibility.may_see(row["type"], row["name"], row["subject"])
+                ]
+            return self._entities(rows)
 
     def _entities(self, rows: Sequence[EntityRow]) -> list[Entity]:
         curated = self.store.curation_many([row["qualified_name"] for row in rows])
@@ -184,7 +211,9 @@ class CatalogService:
 
     # -- lineage -------------------------------------------------------------------------
 
-    def lineage(self, entity: str) -> dict[str, Any]:
+    def lineage(self, entity: str, visibility: Visibility = EVERYONE) -> dict[str, Any]:
+        """Producers, consumer groups, subjects and topics around ``entity``; the topics,
+        subjects and groups ``visibility`` hides are left out of the lists."""
         entity_type, _, name = entity.partition(":")
         if entity_type not in ("topic", "subject", "group") or not name:
             raise InvalidRequest(
@@ -192,12 +221,12 @@ class CatalogService:
             )
         with _store_errors():
             if entity_type == "topic":
-                return self._topic_lineage(name)
+                return self._topic_lineage(name, visibility)
             if entity_type == "subject":
-                return self._subject_lineage(name)
-            return self._group_lineage(name)
+                return self._subject_lineage(name, visibility)
+            return self._group_lineage(name, visibility)
 
-    def _topic_lineage(self, topic: str) -> dict[str, Any]:
+    def _topic_lineage(self, topic: str, visibility: Visibility = EVERYONE) -> dict[str, Any]:
         producers = self.lineage_store.producers(topic)
         subjects = {
             s for s in (f"{topic}-key", f"{topic}-value") if self.store.entity_id(f"subject:{s}")
@@ -206,18 +235,21 @@ class CatalogService:
             for schema_id in producer["schemaIds"]:
                 subjects.update(self._subjects_of_schema(schema_id))
         groups = self._with_lag(self.lineage_store.group_topics(topic=topic))
+        known = bool(producers or groups or subjects or self.store.entity_id(f"topic:{topic}"))
+        if not visibility.sees_everything:
+            subjects = {s for s in subjects if visibility.may_read("subject", s)}
+            groups = [g for g in groups if visibility.may_read("group", g["groupId"])]
         return {
             "entity": f"topic:{topic}",
-            "known": bool(
-                producers or groups or subjects or self.store.entity_id(f"topic:{topic}")
-            ),
+            "known": known,
             "producers": producers,
             "consumerGroups": groups,
             "subjects": sorted(subjects),
         }
 
-    def topics_of_subject(self, subject: str) -> list[str]:
-        """Topics carrying ``subject``: by TopicNameStrategy, and where producers used its ids."""
+    def topics_of_subject(self, subject: str, visibility: Visibility = EVERYONE) -> list[str]:
+        """Topics carrying ``subject``: by TopicNameStrategy, and where producers used its ids
+        (those ``visibility`` lets be seen)."""
         topics: set[str] = set()
         for suffix in ("-value", "-key"):
             if subject.endswith(suffix) and len(subject) > len(suffix):
@@ -226,23 +258,26 @@ class CatalogService:
         for producer in self.lineage_store.producers():
             if schema_ids & set(producer["schemaIds"]):
                 topics.add(producer["topic"])
-        return sorted(topics)
+        return sorted(t for t in topics if visibility.may_read("topic", t))
 
-    def _subject_lineage(self, subject: str) -> dict[str, Any]:
-        topics = self.topics_of_subject(subject)
+    def _subject_lineage(self, subject: str, visibility: Visibility) -> dict[str, Any]:
+        topics = self.topics_of_subject(subject, visibility)
         return {
             "entity": f"subject:{subject}",
             "known": self.store.entity_id(f"subject:{subject}") is not None,
-            "topics": [self._topic_lineage(topic) for topic in topics],
+            "topics": [self._topic_lineage(topic, visibility) for topic in topics],
         }
 
-    def _group_lineage(self, group_id: str) -> dict[str, Any]:
+    def _group_lineage(self, group_id: str, visibility: Visibility) -> dict[str, Any]:
         group = self.lineage_store.group(group_id)
+        topics = self.lineage_store.group_topics(group_id=group_id)
+        if not visibility.sees_everything:
+            topics = [t for t in topics if visibility.may_read("topic", t["topic"])]
         return {
             "entity": f"group:{group_id}",
             "known": group is not None,
             "group": group,
-            "topics": self._with_lag(self.lineage_store.group_topics(group_id=group_id)),
+            "topics": self._with_lag(topics),
         }
 
     def _with_lag(self, group_topics: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,7 +5,9 @@ picture, producers, consumer groups with lag), subject (versions, side-by-side
 diff, compatibility, rules, fields), field, glossary term, governance (policies,
 audit log), and with ``auth`` on a login page. Curated tags and descriptions are
 edited with plain HTML forms that post and redirect back. Views only parse the
-request, call the service (or ``catalog.pages``) and render.
+request, call the service (or ``catalog.pages``) and render. With auth on, the
+search page, a term's entity list and the lineage on topic and subject pages
+show only what the signed-in principal may read (as the API does).
 
 Every form carries a CSRF token, checked on every POST before the view runs
 (``catalog.csrf``).
@@ -13,6 +15,7 @@ Every form carries a CSRF token, checked on every POST before the view runs
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +23,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from catalog import csrf
 from catalog.errors import CatalogError
-from catalog.model import ENTITY_TYPES, Entity
+from catalog.model import ENTITY_TYPES, Entity, Visibility
 from catalog.pages import diff_versions, lineage_picture, subject_page, topic_schemas
 from catalog.params import parse_search
 from catalog.service import EDITABLE_KINDS, CatalogService
@@ -46,6 +49,11 @@ def entity_url(entity: Entity) -> str:
 
 def _actor() -> str:
     return str(request.environ.get(PRINCIPAL_ENVIRON_KEY) or "User:ANONYMOUS")
+
+
+def _visibility(service: CatalogService) -> Visibility:
+    """What the signed-in principal may see (everything with auth off)."""
+    return service.visibility_for(request.environ.get(PRINCIPAL_ENVIRON_KEY))
 
 
 def _safe_next(target: str | None) -> str:
@@ -101,7 +109,7 @@ def create_blueprint(
 
     @bp.get("/")
     def search() -> str:
-        query = parse_search(request.args)
+        query = dataclasses.replace(parse_search(request.args), visibility=_visibility(service))
         page = service.search(query)
         args = request.args.to_dict(flat=False)
         return render_template(
@@ -116,7 +124,7 @@ def create_blueprint(
     @bp.get("/topics/<path:name>")
     def topic(name: str) -> str:
         entity = service.entity(f"topic:{name}")
-        lineage = service.lineage(f"topic:{name}")
+        lineage = service.lineage(f"topic:{name}", _visibility(service))
         return render_template(
             "catalog/topic.html",
             entity=entity,
@@ -139,7 +147,7 @@ def create_blueprint(
             entity=entity,
             view=view,
             fields=service.fields_of(name),
-            lineage=service.lineage(f"subject:{name}"),
+            lineage=service.lineage(f"subject:{name}", _visibility(service)),
             diff=diff,
             left=left,
             right=right,
@@ -156,7 +164,9 @@ def create_blueprint(
         if found.type != "term":
             return redirect(entity_url(found))
         return render_template(
-            "catalog/term.html", entity=found, tagged=service.tagged("term", found.name)
+            "catalog/term.html",
+            entity=found,
+            tagged=service.tagged("term", found.name, _visibility(service)),
         )
 
     @bp.post("/entities/<path:qualified_name>/edit")

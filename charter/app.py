@@ -21,6 +21,7 @@ from broker.cluster_id import load_or_create_cluster_id
 from catalog import api as catalog_api
 from catalog import ui as catalog_ui
 from charter import compose, security
+from charter.catalog_access import catalog_visibility
 from charter.compose import migrate
 from charter.config import Settings, load_settings
 from charter.events import start_http_events
@@ -76,6 +77,8 @@ def create_app(
     app.register_blueprint(governance_api.create_blueprint(governance.service))
     app.register_blueprint(catalog_api.create_blueprint(catalog))
     security_service = security.security_service(settings, database)
+    if settings.auth:  # search, lineage and impact answer per principal
+        catalog.visibility = catalog_visibility(security_service.authorizer)
     sessions = security.web_sessions(settings, database, security_service)
     app.register_blueprint(
         catalog_ui.create_blueprint(catalog, governance=governance.service, sessions=sessions)

@@ -5,6 +5,16 @@ expression that matches query words against it; everything around the match
 (type/tag/owner/domain filters, exact-name boost, facets, the page) is the same
 SQL here. Query words reach the database only as bound values, each reduced to
 letters and digits first (``catalog.text.query_terms``).
+
+Per-principal visibility (``SearchQuery.visibility``) is one more condition in
+the same WHERE, so the total, the facets and the page all count only what the
+principal may read: topics by name, subjects and fields by subject, each a
+literal ``IN`` list or a ``substr(column, 1, len) = prefix`` test per prefix,
+all bound values (a pattern holding quotes, ``%``, ``_`` or ``*`` is compared as
+the text it is). Everyone-visible queries (``sees_everything``) add nothing.
+When the visibility is not exact (the authorizer has entries that take away),
+the candidates that pass the patterns are checked one by one
+(``Visibility.check``) and the search runs again over the ids that passed.
 """
 
 from __future__ import annotations
@@ -15,10 +25,17 @@ from typing import Any, Protocol
 
 import peewee
 
-from catalog.model import SearchHit, SearchQuery
+from catalog.model import SearchHit, SearchQuery, Visibility, VisibleNames
 from catalog.text import name_key, query_terms
 
-__all__ = ["FacetCounts", "IndexRow", "Match", "SearchIndex", "SqlSearch"]
+__all__ = [
+    "FacetCounts",
+    "IndexRow",
+    "Match",
+    "SearchIndex",
+    "SqlSearch",
+    "visibility_condition",
+]
 
 FacetCounts = dict[str, dict[str, int]]
 
@@ -79,6 +96,40 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _names_condition(column: str, names: VisibleNames) -> tuple[str | None, list[Any]]:
+    """SQL true for the names in ``names`` (``None``: no name is), with its bound values."""
+    if names.everything:
+        return "1 = 1", []
+    alternatives: list[str] = []
+    params: list[Any] = []
+    literals = sorted(names.literals)
+    if literals:
+        alternatives.append(f"{column} IN ({', '.join('?' for _ in literals)})")
+        params += literals
+    for prefix in names.prefixes:
+        alternatives.append(f"substr({column}, 1, CAST(? AS INTEGER)) = ?")
+        params += [len(prefix), prefix]
+    if not alternatives:
+        return None, []
+    return "(" + " OR ".join(alternatives) + ")", params
+
+
+def visibility_condition(visibility: Visibility) -> tuple[str, list[Any]]:
+    """SQL over ``e`` (catalog_entity) keeping what ``visibility`` lets be seen: glossary
+    terms, topics by name, subjects and their fields by subject."""
+    parts = ["e.type = 'term'"]
+    params: list[Any] = []
+    for types, column, names in (
+        ("'topic'", "e.name", visibility.topics),
+        ("'subject', 'field'", "e.subject", visibility.subjects),
+    ):
+        condition, values = _names_condition(column, names)
+        if condition is not None:
+            parts.append(f"(e.type IN ({types}) AND {condition})")
+            params += values
+    return "(" + " OR ".join(parts) + ")", params
+
+
 class SqlSearch:
     """Filters, facets and paging around a backend's ``match``; backends subclass it."""
 
@@ -100,10 +151,25 @@ class SqlSearch:
     def _run(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return list(self.database.execute_sql(self._sql(text), tuple(params)).fetchall())
 
-    def _source(self, query: SearchQuery) -> tuple[str, str, list[Any], Match | None]:
-        """FROM, WHERE (with ``e`` the entity) and its values for ``query``'s matching set."""
+    def id_set(self, entity_ids: Sequence[int]) -> tuple[str, Any]:  # pragma: no cover
+        """A condition "``e.id`` is one of ``entity_ids``" with one bound value."""
+        raise NotImplementedError
+
+    def _source(
+        self, query: SearchQuery, entity_ids: Sequence[int] | None = None
+    ) -> tuple[str, str, list[Any], Match | None]:
+        """FROM, WHERE (with ``e`` the entity) and its values for ``query``'s matching set
+        (within ``entity_ids`` when given)."""
         conditions: list[str] = []
         params: list[Any] = []
+        if not query.visibility.sees_everything:
+            condition, values = visibility_condition(query.visibility)
+            conditions.append(condition)
+            params += values
+        if entity_ids is not None:
+            condition, value = self.id_set(entity_ids or [-1])  # -1: no entity's id
+            conditions.append(condition)
+            params.append(value)
         terms = query_terms(query.text)
         match: Match | None = None
         source = "catalog_entity e"
@@ -142,7 +208,8 @@ class SqlSearch:
         times: the page (exact name or path first, then rank, type, name), the
         count per type, and the count per label value.
         """
-        source, where, params, match = self._source(query)
+        entity_ids = None if query.visibility.exact else self._checked_candidates(query)
+        source, where, params, match = self._source(query, entity_ids)
         exact = name_key(query.text)
         score = match.score if match is not None else "0"
         score_params = list(match.score_params) if match is not None else []
@@ -186,3 +253,17 @@ class SqlSearch:
                 bucket[value] = count
         hits = [hit for _, hit in sorted(ranked, key=lambda item: item[0])]
         return sum(type_counts.values()), hits, facets
+
+    def _checked_candidates(self, query: SearchQuery) -> list[int]:
+        """The ids of every entity matching ``query`` that its (inexact) visibility lets be
+        seen when each is asked about: the slow path, for principals with DENY entries."""
+        source, where, params, _ = self._source(query)
+        rows = self._run(
+            f"SELECT e.id, e.type, e.name, e.subject FROM {source} WHERE {where}", params
+        )
+        visibility = query.visibility
+        return [
+            int(entity_id)
+            for entity_id, entity_type, name, subject in rows
+            if visibility.may_see(str(entity_type), str(name), subject)
+        ]

@@ -11,6 +11,7 @@ value; they hold only letters and digits, so they cannot be tsquery syntax.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import peewee
 
@@ -52,6 +53,9 @@ class PostgresFts(SqlSearch):
             score="-ts_rank(s.document, to_tsquery('simple', ?), 1)",
             score_params=(text,),
         )
+
+    def id_set(self, entity_ids: Sequence[int]) -> tuple[str, Any]:
+        return "e.id = ANY(?)", [int(i) for i in entity_ids]
 
     def write(self, rows: Sequence[IndexRow]) -> None:
         if not rows:

@@ -9,7 +9,9 @@ they hold only letters and digits, and the expression is a bound value.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import peewee
 
@@ -44,6 +46,10 @@ class SqliteFts(SqlSearch):
             condition_params=(match_expression(terms),),
             score=f"bm25(catalog_fts, {WEIGHTS})",
         )
+
+    def id_set(self, entity_ids: Sequence[int]) -> tuple[str, Any]:
+        # one bound JSON array, however many ids (no limit on the number of variables)
+        return "e.id IN (SELECT value FROM json_each(?))", json.dumps([int(i) for i in entity_ids])
 
     def write(self, rows: Sequence[IndexRow]) -> None:
         self.remove([row.entity_id for row in rows])

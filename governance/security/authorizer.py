@@ -14,11 +14,16 @@ calls ``refresh()`` right after its own changes. Decisions are memoised per
 snapshot. A denial is recorded in the audit sink (outcome ``denied``) by
 ``authorize``; ``allows`` only asks.
 
+``read_patterns`` answers the other way round, for lists too long to ask about
+name by name (the catalog's search): which names of each resource type a
+principal may read, as the literal names and prefixes of its bindings.
+
 ``AllowEverything`` is the authorizer when auth is off.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Mapping
@@ -34,11 +39,82 @@ from governance.security.audit import AuditSink, NoAudit
 from governance.security.model import CLUSTER_NAME, Action, ResourceType, role_allows
 from governance.security.store import Binding, SecurityStore
 
-__all__ = ["AllowEverything", "Authorizer", "RoleBindingAuthorizer"]
+__all__ = [
+    "EVERYTHING",
+    "AllowEverything",
+    "Authorizer",
+    "ReadPatterns",
+    "RoleBindingAuthorizer",
+    "patterns_of",
+]
 
 log = logging.getLogger(__name__)
 
 _MEMO_LIMIT = 100_000
+
+
+_LISTED_KINDS = (
+    ResourceType.TOPIC,
+    ResourceType.SUBJECT,
+    ResourceType.GROUP,
+    ResourceType.TRANSACTIONAL_ID,
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadPatterns:
+    """The names of one resource type a principal may act on, as its bindings' patterns.
+
+    ``everything``: a binding covers every name (a ``Cluster`` binding, a bare ``*`` prefix);
+    else a name is covered when it is one of ``literals`` or starts with one of ``prefixes``.
+    ``exact`` False says the patterns are only an upper bound: some entry may narrow them (a
+    DENY entry, which ``allows`` honours), so a caller must still ask ``allows`` about each
+    name it keeps. Every answer is exact until such entries exist.
+    """
+
+    everything: bool = False
+    literals: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    exact: bool = True
+
+    def covers(self, name: str) -> bool:
+        return self.everything or name in self.literals or name.startswith(self.prefixes)
+
+
+EVERYTHING = ReadPatterns(everything=True)
+_EVERYTHING_UNCHECKED = ReadPatterns(everything=True, exact=False)
+"""An upper bound only: each name must still be asked of ``allows``."""
+
+
+def patterns_of(bindings: tuple[Binding, ...], action: Action) -> dict[ResourceType, ReadPatterns]:
+    """What ``bindings`` allow ``action`` on, per resource type (the logic of ``allows``,
+    turned into patterns: a binding counts when its role allows ``action`` on the type)."""
+    answer: dict[ResourceType, ReadPatterns] = {}
+    for kind in _LISTED_KINDS:
+        everything = False
+        literals: set[str] = set()
+        prefixes: set[str] = set()
+        for binding in bindings:
+            pattern = binding.resource
+            if not role_allows(binding.role, kind, action):
+                continue
+            if pattern.kind is ResourceType.CLUSTER or (
+                pattern.kind is kind and pattern.prefix and not pattern.name
+            ):
+                everything = True
+            elif pattern.kind is kind and pattern.prefix:
+                prefixes.add(pattern.name)
+            elif pattern.kind is kind:
+                literals.add(pattern.name)
+        if everything:
+            answer[kind] = EVERYTHING
+        else:
+            kept = tuple(sorted(p for p in prefixes if not p.startswith(tuple(prefixes - {p}))))
+            answer[kind] = ReadPatterns(
+                literals=frozenset(n for n in literals if not n.startswith(kept)),
+                prefixes=kept,
+            )
+    return answer
 
 
 class Authorizer(Protocol):
@@ -75,6 +151,13 @@ class Authorizer(Protocol):
         authorizeByResourceType: some grant not wholly covered by a DENY)."""
         ...
 
+    def read_patterns(
+        self, principal: str, action: Action = Action.READ
+    ) -> Mapping[ResourceType, ReadPatterns]:
+        """Per resource type (Topic, Subject, Group, TransactionalId), the names on which
+        ``principal`` may do ``action``, as patterns (``ReadPatterns``); nothing is audited."""
+        ...
+
 
 class AllowEverything:
     def authorize(
@@ -105,6 +188,11 @@ class AllowEverything:
     ) -> bool:
         return True
 
+    def read_patterns(
+        self, principal: str, action: Action = Action.READ
+    ) -> Mapping[ResourceType, ReadPatterns]:
+        return dict.fromkeys(_LISTED_KINDS, EVERYTHING)
+
 
 class RoleBindingAuthorizer:
     """Role bindings and ACL entries from ``store``, cached; denials to ``audit``."""
@@ -126,6 +214,8 @@ class RoleBindingAuthorizer:
         self._entries: Mapping[str, tuple[AclEntry, ...]] = {}
         self._host_specific = False
         self._memo: dict[tuple[str, Action, ResourceType, str, str | None], bool] = {}
+        self._patterns: dict[tuple[str, Action], tuple[int, dict[ResourceType, ReadPatterns]]]
+        self._patterns = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -242,6 +332,28 @@ class RoleBindingAuthorizer:
         return any(
             not any(_covers(deny, name, prefix) for deny in denied) for name, prefix in granted
         )
+
+    def read_patterns(
+        self, principal: str, action: Action = Action.READ
+    ) -> Mapping[ResourceType, ReadPatterns]:
+        """Memoised per snapshot generation. From role bindings alone the answer is exact; when
+        ACL entries apply to ``principal`` (its own or ``User:*``: a DENY may take names away,
+        an operation-level ALLOW may add some) every type answers "everything, not exact", so
+        callers ask ``allows`` about each name they keep."""
+        self._ensure_loaded()
+        generation = self._generation
+        key = (principal, action)
+        remembered = self._patterns.get(key)
+        if remembered is not None and remembered[0] == generation:
+            return remembered[1]
+        if self._applicable(principal):
+            answer = dict.fromkeys(_LISTED_KINDS, _EVERYTHING_UNCHECKED)
+        else:
+            answer = patterns_of(self._bindings.get(principal, ()), action)
+        if len(self._patterns) >= _MEMO_LIMIT:
+            self._patterns.clear()
+        self._patterns[key] = (generation, answer)
+        return answer
 
     # -- keeping the snapshot current ---------------------------------------------------------
 

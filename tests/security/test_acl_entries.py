@@ -267,3 +267,18 @@ def test_any_acl_reads_back_as_it_was_given_or_is_refused(
     except InvalidSecurityRequest:
         return
     assert entry_to_acl(entry) == acl
+
+
+def test_read_patterns_are_only_an_upper_bound_once_acl_entries_apply() -> None:
+    """A DENY takes names away and an operation-level ALLOW adds some, so the catalog must ask
+    ``allows`` per name: the patterns say "everything, not exact" for such principals."""
+    reader = Binding(1, "User:alice", Role.DEVELOPER_READ, ResourcePattern(T, "orders", True))
+    denied = _entry(AclOperation.READ, DENY, name="orders-secret")
+    authorizer = _authorizer(denied, bindings=(reader,))
+    topics = authorizer.read_patterns("User:alice")[T]
+    assert topics.everything and not topics.exact
+    assert not authorizer.allows("User:alice", Action.READ, T, "orders-secret")
+    assert authorizer.allows("User:alice", Action.READ, T, "orders-public")
+    assert authorizer.read_patterns("User:bob")[T].exact  # no entry applies to bob
+    everyone = _entry(AclOperation.READ, name="news", principal="User:*")
+    assert not _authorizer(everyone).read_patterns("User:bob")[T].exact

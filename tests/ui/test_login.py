@@ -106,3 +106,23 @@ def test_roles_and_signing_out(page: Any, secured_catalog: str) -> None:
     assert page.locator("h1").inner_text() == "Sign in"
     page.goto(f"{secured_catalog}/ui/subjects/orders-value")
     assert page.locator("h1").inner_text() == "Sign in"
+
+
+def test_search_shows_a_limited_user_only_what_it_may_read(page: Any, secured_catalog: str) -> None:
+    page.goto(f"{secured_catalog}/ui/login")
+    _sign_in(page, "steward", "steward-password")
+    page.goto(f"{secured_catalog}/ui/?q=email")
+    everything = page.locator("ol.hits > li").all_inner_texts()
+    assert any("contacts-value" in hit for hit in everything)
+    page.get_by_role("button", name="Sign out").click()
+    _sign_in(page, "reader", "reader-password")  # DeveloperRead on Subject:orders-*
+    page.goto(f"{secured_catalog}/ui/?q=email")
+    hits = page.locator("ol.hits > li").all_inner_texts()
+    assert hits and all("contacts-value" not in hit for hit in hits)
+    assert any("customer.customerEmail" in hit for hit in hits)
+    assert page.locator("p.total").inner_text() == f"{len(hits)} result{'s' * (len(hits) != 1)}"
+    pii = page.locator("section.facet li", has_text="PII")
+    assert pii.locator(".count").inner_text() == "1"  # contacts-value's email is not counted
+    page.locator("section.facet a", has_text="PII").click()
+    assert page.locator("ol.hits > li").count() == 1
+    assert page.locator("p.total").inner_text() == "1 result"
