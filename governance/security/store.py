@@ -20,13 +20,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee
 
 from governance.security.acl_entries import AclEntry, AclOperation, AclPermission, PatternType
 from governance.security.credentials import ScramCredential
 from governance.security.model import ResourcePattern, ResourceType, Role
+
+_Row = TypeVar("_Row")
 
 __all__ = [
     "MIGRATIONS",
@@ -207,6 +209,29 @@ class SecurityStore:
         self._generation.update(generation=self._generation.generation + 1).where(
             self._generation.id == 1
         ).execute()
+
+    def _insert_new(
+        self, model: Any, rows: list[dict[str, Any]], convert: Callable[[Any], _Row]
+    ) -> list[_Row]:
+        """Insert ``rows`` that do not exist yet, in one transaction; those inserted. Write
+        first (INSERT ... ON CONFLICT DO NOTHING RETURNING): a SQLite transaction that reads
+        before it writes cannot wait for another writer, it fails as "locked"."""
+        with self.database.atomic():
+            query = model.insert_many(rows).on_conflict_ignore().returning(model).objects()
+            created = [convert(row) for row in query.execute()]
+            if created:
+                self._bump()
+        return created
+
+    def _delete_ids(self, model: Any, ids: list[int], convert: Callable[[Any], _Row]) -> list[_Row]:
+        """Delete the rows of ``ids`` that still exist, in one transaction (write first, as
+        ``_insert_new``); those deleted."""
+        with self.database.atomic():
+            query = model.delete().where(model.id.in_(ids)).returning(model).objects()
+            deleted = [convert(row) for row in query.execute()]
+            if deleted:
+                self._bump()
+        return deleted
 
     # -- users --------------------------------------------------------------------------------
 
@@ -394,27 +419,14 @@ class SecurityStore:
         ]
         if not rows:
             return []
-        # write first (INSERT ... ON CONFLICT DO NOTHING RETURNING): a SQLite transaction that
-        # reads before it writes cannot wait for another writer, it fails as "locked"
-        with self.database.atomic():
-            query = model.insert_many(rows).on_conflict_ignore().returning(model).objects()
-            created = [self._to_binding(row) for row in query.execute()]
-            if created:
-                self._bump()
-        return created
+        return self._insert_new(model, rows, self._to_binding)
 
     def delete_bindings(self, binding_ids: Iterable[int]) -> list[Binding]:
         """Delete the bindings that still exist, in one transaction; those deleted."""
         ids = list(binding_ids)
         if not ids:
             return []
-        model = self._binding
-        with self.database.atomic():  # write first (DELETE ... RETURNING), as above
-            query = model.delete().where(model.id.in_(ids)).returning(model).objects()
-            deleted = [self._to_binding(row) for row in query.execute()]
-            if deleted:
-                self._bump()
-        return deleted
+        return self._delete_ids(self._binding, ids, self._to_binding)
 
     def find_binding(self, principal: str, role: Role, resource: ResourcePattern) -> Binding | None:
         model = self._binding
@@ -479,25 +491,14 @@ class SecurityStore:
         ]
         if not rows:
             return []
-        with self.database.atomic():  # write first, as ``create_bindings``
-            query = model.insert_many(rows).on_conflict_ignore().returning(model).objects()
-            created = [self._to_entry(row) for row in query.execute()]
-            if created:
-                self._bump()
-        return created
+        return self._insert_new(model, rows, self._to_entry)
 
     def delete_acl_entries(self, entry_ids: Iterable[int]) -> list[AclEntry]:
         """Delete the entries that still exist, in one transaction; those deleted."""
         ids = list(entry_ids)
         if not ids:
             return []
-        model = self._acl
-        with self.database.atomic():
-            query = model.delete().where(model.id.in_(ids)).returning(model).objects()
-            deleted = [self._to_entry(row) for row in query.execute()]
-            if deleted:
-                self._bump()
-        return deleted
+        return self._delete_ids(self._acl, ids, self._to_entry)
 
     @staticmethod
     def _to_entry(row: Any) -> AclEntry:
