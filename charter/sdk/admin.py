@@ -13,9 +13,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import confluent_kafka
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import ConfigResource, NewTopic
 
+from charter.sdk.admin_client import TIMEOUT_S, AdminConnection
 from charter.sdk.errors import CharterError
 from charter.sdk.registry_client import SchemaRegistryClient
 from charter.sdk.schemas import as_schema
@@ -32,7 +32,6 @@ __all__ = [
 
 VALIDATION_CONFIG = "charter.value.schema.validation"
 VALIDATION_MODES = ("none", "id", "full")
-_TIMEOUT_S = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,11 +44,6 @@ class TopicInfo:
     @property
     def validation(self) -> str | None:
         return self.configs.get(VALIDATION_CONFIG)
-
-
-def _admin(bootstrap_servers: str, client_config: Mapping[str, Any] | None = None) -> AdminClient:
-    """``client_config``: librdkafka settings such as SASL credentials."""
-    return AdminClient({**(client_config or {}), "bootstrap.servers": bootstrap_servers})
 
 
 def create_topic(
@@ -70,12 +64,9 @@ def create_topic(
         configs[VALIDATION_CONFIG] = validation
     new_topic = NewTopic(topic, partitions, replication_factor, config=configs)
     # The client is held until the answer: a dropped client cancels the request.
-    admin = _admin(bootstrap_servers, client_config)
-    futures = admin.create_topics([new_topic], request_timeout=_TIMEOUT_S)
-    try:
-        futures[topic].result(timeout=_TIMEOUT_S)
-    except confluent_kafka.KafkaException as error:
-        raise CharterError(f"topic {topic!r}: {error.args[0].str()}") from None
+    admin = AdminConnection(bootstrap_servers, client_config)
+    futures = admin.client.create_topics([new_topic], request_timeout=TIMEOUT_S)
+    admin.result(futures[topic], f"topic {topic!r}")
 
 
 def create_governed_topic(
@@ -109,11 +100,7 @@ def list_topics(
     bootstrap_servers: str, *, client_config: Mapping[str, Any] | None = None
 ) -> list[TopicInfo]:
     """Every topic with its partition count (configs left empty: ``describe_topic`` has them)."""
-    admin = _admin(bootstrap_servers, client_config)
-    try:
-        metadata = admin.list_topics(timeout=_TIMEOUT_S)
-    except confluent_kafka.KafkaException as error:
-        raise CharterError(f"listing topics: {error.args[0].str()}") from None
+    metadata = AdminConnection(bootstrap_servers, client_config).metadata("listing topics")
     return sorted(
         (TopicInfo(name, len(topic.partitions), {}) for name, topic in metadata.topics.items()),
         key=lambda info: info.name,
@@ -124,18 +111,13 @@ def describe_topic(
     bootstrap_servers: str, topic: str, *, client_config: Mapping[str, Any] | None = None
 ) -> TopicInfo:
     """``topic``'s partition count and its configs (``CharterError`` when it does not exist)."""
-    admin = _admin(bootstrap_servers, client_config)
-    try:
-        metadata = admin.list_topics(topic, timeout=_TIMEOUT_S).topics.get(topic)
-    except confluent_kafka.KafkaException as error:
-        raise CharterError(f"topic {topic!r}: {error.args[0].str()}") from None
+    admin = AdminConnection(bootstrap_servers, client_config)
+    what = f"topic {topic!r}"
+    metadata = admin.metadata(what, topic).topics.get(topic)
     if metadata is None or metadata.error is not None:
-        raise CharterError(f"topic {topic!r} does not exist")
+        raise CharterError(f"{what} does not exist")
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    try:
-        entries = admin.describe_configs([resource])[resource].result(timeout=_TIMEOUT_S)
-    except confluent_kafka.KafkaException as error:
-        raise CharterError(f"topic {topic!r}: {error.args[0].str()}") from None
+    entries = admin.result(admin.client.describe_configs([resource])[resource], what)
     configs = {name: entry.value for name, entry in entries.items() if entry.value is not None}
     overrides = frozenset(name for name, entry in entries.items() if not entry.is_default)
     return TopicInfo(topic, len(metadata.partitions), configs, overrides)

@@ -12,15 +12,14 @@ Charter's broker and any Kafka cluster.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import confluent_kafka
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import OffsetSpec
 
+from charter.sdk.admin_client import TIMEOUT_S, AdminConnection, describe
 from charter.sdk.errors import CharterError
 
 __all__ = [
@@ -31,11 +30,6 @@ __all__ = [
     "describe_group",
     "list_groups",
 ]
-
-_TIMEOUT_S = 30.0
-# librdkafka answers a timed-out request itself; this is the backstop when it does not.
-_WAIT_S = _TIMEOUT_S + 5.0
-_FAILURES = (confluent_kafka.KafkaException, concurrent.futures.TimeoutError)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,11 +78,6 @@ class GroupDescription:
         return sum(partition.lag or 0 for partition in self.partitions)
 
 
-def _admin(bootstrap_servers: str, client_config: Mapping[str, Any] | None) -> AdminClient:
-    """``client_config``: librdkafka settings such as SASL credentials."""
-    return AdminClient({**(client_config or {}), "bootstrap.servers": bootstrap_servers})
-
-
 def _name(enum_value: Any) -> str:
     """``ConsumerGroupState.STABLE`` -> ``Stable``; ``ConsumerGroupType.CLASSIC`` -> ``classic``."""
     name = getattr(enum_value, "name", None) or "UNKNOWN"
@@ -103,30 +92,15 @@ def _kind(enum_value: Any) -> str:
     return _name(enum_value).lower()
 
 
-def _failed(what: str, error: Exception) -> CharterError:
-    if isinstance(error, concurrent.futures.TimeoutError):
-        return CharterError(
-            f"{what}: no answer from the cluster within {_WAIT_S:.0f} s "
-            "(is the address right? does it need --username/--password?)"
-        )
-    if isinstance(error, confluent_kafka.KafkaException) and error.args:
-        detail = error.args[0].str() if hasattr(error.args[0], "str") else str(error.args[0])
-    else:
-        detail = str(error)
-    return CharterError(f"{what}: {detail}")
-
-
 def list_groups(
     bootstrap_servers: str, *, client_config: Mapping[str, Any] | None = None
 ) -> list[GroupListing]:
     """Every consumer group the cluster knows, sorted by id."""
-    admin = _admin(bootstrap_servers, client_config)
-    try:
-        result = admin.list_consumer_groups(request_timeout=_TIMEOUT_S).result(timeout=_WAIT_S)
-    except _FAILURES as error:
-        raise _failed("listing consumer groups", error) from None
+    admin = AdminConnection(bootstrap_servers, client_config)
+    what = "listing consumer groups"
+    result = admin.result(admin.client.list_consumer_groups(request_timeout=TIMEOUT_S), what)
     if result.errors:
-        raise _failed("listing consumer groups", result.errors[0])
+        raise CharterError(f"{what}: {describe(result.errors[0])}")
     listings = [
         GroupListing(listing.group_id, _state(listing.state), _kind(listing.type))
         for listing in result.valid
@@ -138,16 +112,14 @@ def describe_group(
     bootstrap_servers: str, group_id: str, *, client_config: Mapping[str, Any] | None = None
 ) -> GroupDescription:
     """Members, assignments and per-partition lag of ``group_id`` (``CharterError`` if unknown)."""
-    admin = _admin(bootstrap_servers, client_config)
+    admin = AdminConnection(bootstrap_servers, client_config)
+    client = admin.client
     what = f"consumer group {group_id!r}"
-    try:
-        future = admin.describe_consumer_groups([group_id], request_timeout=_TIMEOUT_S)[group_id]
-        description = future.result(timeout=_WAIT_S)
-        request = [ConsumerGroupTopicPartitions(group_id)]
-        offsets_future = admin.list_consumer_group_offsets(request, request_timeout=_TIMEOUT_S)
-        committed = offsets_future[group_id].result(timeout=_WAIT_S).topic_partitions or []
-    except _FAILURES as error:
-        raise _failed(what, error) from None
+    described = client.describe_consumer_groups([group_id], request_timeout=TIMEOUT_S)
+    description = admin.result(described[group_id], what)
+    request = [ConsumerGroupTopicPartitions(group_id)]
+    offsets = client.list_consumer_group_offsets(request, request_timeout=TIMEOUT_S)
+    committed = admin.result(offsets[group_id], what).topic_partitions or []
     members = tuple(_member(member) for member in description.members)
     state = _state(description.state)
     if state == "Dead" and not members and not committed:
@@ -195,7 +167,7 @@ def _member(member: Any) -> MemberInfo:
 
 
 def _high_watermarks(
-    admin: AdminClient, partitions: list[tuple[str, int]], what: str
+    admin: AdminConnection, partitions: list[tuple[str, int]], what: str
 ) -> dict[tuple[str, int], int]:
     if not partitions:
         return {}
@@ -203,9 +175,9 @@ def _high_watermarks(
         TopicPartition(topic, partition): OffsetSpec.latest() for topic, partition in partitions
     }
     found = {}
-    for tp, future in admin.list_offsets(request, request_timeout=_TIMEOUT_S).items():
+    for tp, future in admin.client.list_offsets(request, request_timeout=TIMEOUT_S).items():
         try:
-            found[(tp.topic, tp.partition)] = future.result(timeout=_WAIT_S).offset
-        except _FAILURES:
+            found[(tp.topic, tp.partition)] = admin.result(future, what).offset
+        except CharterError:
             continue  # a deleted topic: the lag is unknown, not an error of the whole group
     return found

@@ -131,6 +131,7 @@ def test_admin_flags_and_an_api_key_as_a_subprocess(charter):
     assert "results" in json.loads(searched.stdout)
     no_sasl = charter_command("group", "list")  # Kafka without SASL: refused, one line
     assert no_sasl.returncode == 1 and "Traceback" not in no_sasl.stderr
+    assert "cannot use the cluster" in no_sasl.stderr  # at once, not after a 30 s timeout
 
 
 def charter_command_key(charter: CharterProcess, environment: dict[str, str]) -> str:
