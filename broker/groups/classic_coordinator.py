@@ -54,6 +54,7 @@ class JoinRequest:
     client_host: str
     require_known_member_id: bool
     reason: str | None = None
+    can_skip_assignment: bool = True  # JoinGroup v9+ (KIP-814)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -233,6 +234,11 @@ class ClassicProtocol:
         unchanged = group.protocol_name in member.protocol_names()
         if group.is_in(_S.STABLE, _S.COMPLETING_REBALANCE) and unchanged:
             self.coordinator.persist(group)
+            if group.leader_id == new_id and not request.can_skip_assignment:
+                # Before KIP-814 Kafka answers a rejoined static leader as a follower, naming
+                # the old leader id: a leader told to assign would reassign, and would rejoin
+                # as soon as its metadata differs from what it assigned with.
+                return dataclasses.replace(group.join_result(member), leader=old_id, members=())
             return group.join_result(member, skip_assignment=True)
         future = member.join_future = asyncio.get_running_loop().create_future()
         if group.is_in(_S.PREPARING_REBALANCE):

@@ -55,6 +55,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         client_host=client_host(ctx),
         require_known_member_id=ctx.api_version >= 4,
         reason=getattr(request, "reason", None),
+        can_skip_assignment=ctx.api_version >= 9,
     )
     try:
         require_group(ctx, Action.READ, request.group_id)

@@ -236,6 +236,37 @@ def test_static_member_rejoins_without_rebalance_and_old_id_is_fenced(env: dict[
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("can_skip_assignment", [True, False])
+def test_a_restarted_static_leader_is_not_asked_to_assign_again(
+    env: dict[str, Any], can_skip_assignment: bool
+) -> None:
+    """v9+ (KIP-814): leader, members and skip_assignment. Before: answered as a follower
+    naming the old leader id, as Kafka did, so the client neither reassigns nor rejoins."""
+
+    async def scenario() -> None:
+        coordinator = make(env)
+        first = await coordinator.classic.join(join_request(instance_id="i-1"))
+        assert first.leader == first.member_id
+        await coordinator.classic.sync(
+            "g", 1, first.member_id, "i-1", None, None, [(first.member_id, b"P")]
+        )
+        request = join_request(instance_id="i-1", can_skip_assignment=can_skip_assignment)
+        again = await coordinator.classic.join(request)
+        assert again.generation == 1
+        assert coordinator.groups["g"].leader_id == again.member_id
+        if can_skip_assignment:
+            assert again.leader == again.member_id and again.skip_assignment
+            assert [member[0] for member in again.members] == [again.member_id]
+        else:
+            assert again.leader == first.member_id and again.members == ()
+            assert not again.skip_assignment
+        synced = await coordinator.classic.sync("g", 1, again.member_id, "i-1", None, None, [])
+        assert synced.assignment == b"P"
+        assert coordinator.groups["g"].generation == 1
+
+    asyncio.run(scenario())
+
+
 def test_join_validation_errors(env: dict[str, Any]) -> None:
     async def scenario() -> None:
         coordinator = make(env)

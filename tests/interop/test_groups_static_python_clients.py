@@ -36,6 +36,17 @@ def _settled(broker: RunningBroker, group_id: str, group: list[Member]) -> tuple
     raise AssertionError("the group kept rebalancing")
 
 
+def _leader_instance(broker: RunningBroker, group_id: str) -> str | None:
+    groups = broker.app.groups
+    assert groups is not None
+
+    def leader() -> str | None:
+        group = groups.groups[group_id]
+        return group.members[group.leader_id].instance_id
+
+    return broker.call(leader)
+
+
 @pytest.mark.parametrize("client", ["kafka-python", "aiokafka"])
 def test_static_member_restart_keeps_its_partitions_without_rebalance(
     client: str, groups_broker: RunningBroker, members: list[Member]
@@ -57,12 +68,15 @@ def test_static_member_restart_keeps_its_partitions_without_rebalance(
         members.append(member)
         return member
 
-    a, b = spawn("a"), spawn("b")
-    generation = _settled(groups_broker, group_id, [a, b])
+    first, second = spawn("a"), spawn("b")
+    generation = _settled(groups_broker, group_id, [first, second])
+    # The leader restarts: the harder case (it must not reassign; KIP-814's skip_assignment).
+    leader = _leader_instance(groups_broker, group_id)
+    (a, b), b_instance = ((second, first), "a") if leader == "a" else ((first, second), "b")
     before_a, before_b = a.assignment, b.assignment
     a_changes = len([e for e in a.snapshot() if e["event"] == "assigned"])
     b.kill()
-    b2 = spawn("b")
+    b2 = spawn(b_instance)
     wait_until(
         lambda: b2.assignment == before_b,
         "the restarted static member to get its partitions back",
