@@ -38,11 +38,17 @@ from tests.registry.server_process import REPO_ROOT, running_server
 DEADLINE_S = 60.0
 
 
-def eventually(check: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> None:
+def eventually(
+    check: Callable[[], bool],
+    what: str,
+    timeout: float = DEADLINE_S,
+    follower: FollowerProcess | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout}s: {what}")
+            report = f"\n{follower.report()}" if follower is not None else ""
+            pytest.fail(f"not within {timeout}s: {what}{report}")
         time.sleep(0.01)
 
 
@@ -260,6 +266,15 @@ class FollowerProcess:
                 found.append((int(parts[0]), parts[1], json.loads(parts[2])))
         return found
 
+    def report(self) -> str:
+        """What a failure message needs: is it alive, its last event, what else it printed."""
+        events = self.events
+        other = [line for line in self.lines if not line.split(" ", 1)[0].isdigit()]
+        return (
+            f"follower alive: {self.process.poll() is None}; {len(events)} events, "
+            f"last {events[-1][0] if events else None}; other output:\n" + "".join(other[-40:])
+        )
+
     def kill(self) -> None:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -403,7 +418,11 @@ def test_a_follower_killed_and_restarted_from_its_position_misses_nothing(
     seen_before = first.events
     with following(database_url, "broker_outbox", after=seen_before[-1][0]) as second:
         wait_for_writers(writers)
-        eventually(lambda: second.events[-1:] != [] and second.events[-1][0] == 180, "the rest")
+        eventually(
+            lambda: second.events[-1:] != [] and second.events[-1][0] == 180,
+            "the rest",
+            follower=second,
+        )
     combined = seen_before + second.events
     check_one_gapless_sequence(combined)
     assert len({(payload["writer"], payload["number"]) for _, _, payload in combined}) == 180
