@@ -5,6 +5,7 @@ transactional-id authorization. confluent-kafka and kafka-python have these admi
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -76,12 +77,25 @@ def _error_code(future) -> int | None:
 
 
 def _produce_one(charter: CharterProcess, topic: str, config: dict) -> KafkaError | None:
+    """The delivery error of one record (None when delivered), or the authentication error
+    librdkafka reports (it would retry until ``message.timeout.ms`` otherwise)."""
+    reported: list[KafkaError] = []
     producer = Producer(
-        {"bootstrap.servers": charter.bootstrap, "message.timeout.ms": 15000, **config}
+        {
+            "bootstrap.servers": charter.bootstrap,
+            "message.timeout.ms": 15000,
+            "error_cb": reported.append,
+            **config,
+        }
     )
     outcome: list = []
     producer.produce(topic, b"v", on_delivery=lambda error, message: outcome.append(error))
-    producer.flush(30)
+    deadline = time.monotonic() + 30
+    while not outcome and time.monotonic() < deadline:
+        producer.poll(0.05)
+        refused = [error for error in reported if error.code() == KafkaError._AUTHENTICATION]
+        if refused:
+            return refused[0]
     return outcome[0] if outcome else KafkaError(KafkaError._MSG_TIMED_OUT)
 
 
@@ -330,7 +344,7 @@ def test_confluent_scram_credentials_upsert_login_describe_delete(
         == KafkaError.RESOURCE_NOT_FOUND
     )
     failed = _produce_one(charter, topic, _sasl(user, "erin-secret-1", mechanism))
-    assert failed is not None  # the credential is gone: authentication fails
+    assert failed is not None and failed.code() == KafkaError._AUTHENTICATION  # it is gone
 
 
 def test_kafka_python_acls_and_scram(charter: CharterProcess) -> None:
