@@ -19,8 +19,8 @@ from typing import Any
 import click
 
 from charter import security_cli
-from charter.compose import StartupError
 from charter.config import LOG_LEVELS, ConfigError, Settings, load_settings
+from charter.errors import StartupError
 from charter.listeners import ListenerError
 
 __all__ = ["main"]

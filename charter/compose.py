@@ -34,6 +34,7 @@ from catalog.service import CatalogService
 from charter import security
 from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
+from charter.errors import StartupError
 from charter.kafka_listeners import kafka_listeners
 from governance import store as governance_store
 from governance.broker_hooks import BrokerHooks
@@ -83,10 +84,6 @@ def migrate(database: peewee.Database) -> None:
             catalog_migrations,
         ],
     )
-
-
-class StartupError(Exception):
-    """The data directory or the database cannot be used; one line naming it (no password)."""
 
 
 def ensure_data_dir(settings: Settings) -> None:

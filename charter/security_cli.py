@@ -15,15 +15,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from charter.compose import StartupError, open_migrated_database
 from charter.config import ConfigError, load_settings
-from charter.security import security_service
+from charter.errors import StartupError
 from governance.security.errors import SecurityError
-from governance.security.service import SecurityService
+
+if TYPE_CHECKING:
+    from governance.security.service import SecurityService
 
 __all__ = ["acl", "apikey", "rolebinding", "user"]
 
@@ -50,6 +51,9 @@ def _database_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def _service(settings: Any) -> Iterator[SecurityService]:
+    from charter.compose import open_migrated_database  # only when a command runs
+    from charter.security import security_service
+
     try:
         database = open_migrated_database(settings)
     except StartupError as exc:

@@ -76,6 +76,7 @@ def start_broker(
 ) -> RunningBroker:
     """Start a broker in a thread over ``data_dir`` on an ephemeral port (its database: SQLite
     in ``data_dir`` unless ``database_url`` names another)."""
+    overrides.setdefault("group_initial_rebalance_delay_ms", 0)  # as processes.launch does
     settings = BrokerSettings(data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
     data_dir.mkdir(parents=True, exist_ok=True)
     database = open_database(database_url or f"sqlite:///{(data_dir / 'charter.db').resolve()}")

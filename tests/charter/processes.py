@@ -169,6 +169,9 @@ def launch(
     # These processes test the broker and the registry, not the gate: their topics take
     # unframed values (docs/decisions.md). Gate tests pass "full" (the product default).
     environ["CHARTER_VALUE_SCHEMA_VALIDATION"] = "none"
+    # A new group starts at once (Kafka's test setups do the same): the 3 s wait for more
+    # members is a deployment default that only slows tests down. Tests of it set it back.
+    environ["CHARTER_GROUP_INITIAL_REBALANCE_DELAY_MS"] = "0"
     environ.update(environment or {})
     process = subprocess.Popen(
         args,
