@@ -53,7 +53,7 @@ def create_app(
 
     registry_service = compose.build_registry(settings, database)
     app.extensions["charter.registry"] = registry_service
-    governance = compose.governance_for(database)
+    governance = compose.governance_for(database, settings)
     app.extensions["charter.governance"] = governance
     catalog = compose.build_catalog(settings, database, registry_service, governance)
     app.extensions["charter.catalog"] = catalog

@@ -202,7 +202,7 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
     database = open_migrated_database(settings)
     app = build_broker(settings, database)
     retention_s = settings.event_retention_hours * 3600
-    governance = governance_for(database)
+    governance = governance_for(database, settings)
     events = start_broker_events(
         database, app.schemas, retention_s=retention_s, governance=governance
     )

@@ -129,14 +129,20 @@ def log_storage_locations(settings: Settings) -> None:
 _GOVERNANCE: weakref.WeakKeyDictionary[peewee.Database, Governance] = weakref.WeakKeyDictionary()
 
 
-def governance_for(database: peewee.Database) -> Governance:
+def governance_for(database: peewee.Database, settings: Settings | None = None) -> Governance:
     """This process's governance over ``database`` (one policy engine for every door).
 
-    Lineage observed at the gate goes to the broker outbox as ``producer_seen`` events.
+    Lineage observed at the gate goes to the broker outbox as ``producer_seen`` events, every
+    ``lineage_report_interval_ms`` (of ``settings``, when the first caller gives them).
     """
     governance = _GOVERNANCE.get(database)
     if governance is None:
-        governance = Governance(database, lineage_sink=_lineage_to_outbox(database))
+        interval_ms = (settings or Settings()).lineage_report_interval_ms
+        governance = Governance(
+            database,
+            lineage_sink=_lineage_to_outbox(database),
+            lineage_interval_s=interval_ms / 1000,
+        )
         _GOVERNANCE[database] = governance
     return governance
 
@@ -158,7 +164,7 @@ def _lineage_to_outbox(database: peewee.Database) -> Any:
 def registry_hooks(settings: Settings, database: peewee.Database) -> list[object]:
     """Checks run before registry changes (``registry.hooks.RegistryHooks``: register, config,
     mode, delete, with the actor): the governance policies."""
-    governance = governance_for(database)
+    governance = governance_for(database, settings)
     return [GovernanceRegistryHooks(governance.engine, governance.direct_audit)]
 
 
@@ -205,7 +211,7 @@ def build_catalog(
         broker_topics,
         [registry_outbox(database), broker_store.broker_outbox(database)],
     )
-    governance = governance or governance_for(database)
+    governance = governance or governance_for(database, settings)
     return CatalogService(
         database, registry, indexer, audit=governance.direct_audit, log_end=broker_topics
     )
@@ -254,7 +260,7 @@ def broker_settings(settings: Settings) -> BrokerSettings:
 
 def produce_gate(settings: Settings, database: peewee.Database, schemas: SchemaState) -> Gate:
     """What checks each produced batch: schema id, payload, data-contract rules, policies."""
-    governance = governance_for(database)
+    governance = governance_for(database, settings)
     return SchemaGate(
         schemas,
         governance.engine,
@@ -273,7 +279,7 @@ def broker_hooks(
 ) -> BrokerHooks:
     """Checks with the principal before create topic, alter config, produce and fetch: the
     governance policies (``schemas`` tells the consume policies a topic's tagged fields)."""
-    governance = governance_for(database)
+    governance = governance_for(database, settings)
     return GovernanceBrokerHooks(
         governance.engine,
         governance.buffered_audit,

@@ -77,6 +77,8 @@ class Settings:
     group_offsets_event_interval_ms: int = 5000
     log_end_report_interval_ms: int = 1000
     """How often the broker writes moved log-end offsets for the catalog's consumer lag."""
+    lineage_report_interval_ms: int = 5000
+    """How often the broker writes the producers it saw (lineage) for the catalog."""
     auth: bool = False
     """Require authentication on HTTP and Kafka (docs/security.md); off: loopback binds only."""
     sasl_session_lifetime_ms: int = 0
@@ -201,6 +203,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "group_consumer_session_timeout_ms": _at_least(1),
     "group_offsets_event_interval_ms": _at_least(0),
     "log_end_report_interval_ms": _at_least(1),
+    "lineage_report_interval_ms": _at_least(1),
     "sasl_session_lifetime_ms": _at_least(0),
     "auth_failure_limit": _at_least(1),
     "auth_failure_window_s": _at_least(1),

@@ -30,7 +30,11 @@ ORDER = json.dumps(
     }
 )
 # Events reach the catalog quickly: offset-commit summaries every 200 ms.
-FAST = {"CHARTER_VALUE_SCHEMA_VALIDATION": "full", "CHARTER_GROUP_OFFSETS_EVENT_INTERVAL_MS": "200"}
+FAST = {
+    "CHARTER_VALUE_SCHEMA_VALIDATION": "full",
+    "CHARTER_GROUP_OFFSETS_EVENT_INTERVAL_MS": "200",
+    "CHARTER_LINEAGE_REPORT_INTERVAL_MS": "200",
+}
 
 
 def _lineage(url: str, entity: str, auth: tuple[str, str] | None = None) -> dict[str, Any]:

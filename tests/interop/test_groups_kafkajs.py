@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.broker.conftest import RunningBroker, start_broker
+from tests.install_lock import installing
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 
@@ -24,14 +25,15 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 def kafkajs_installed() -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed: the kafkajs interop test needs them")
-    if not (JS_DIR / "node_modules" / "kafkajs").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=JS_DIR,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    with installing("npm"):
+        if not (JS_DIR / "node_modules" / "kafkajs").is_dir():
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"],
+                cwd=JS_DIR,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
     return JS_DIR
 
 

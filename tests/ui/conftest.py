@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.install_lock import installing
 from tests.ui.seed import seed_catalog
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,6 +35,13 @@ CHROMIUM_ARGS = [
 def ensure_chromium() -> str | None:
     """Install Debian's chromium if missing; the reason it cannot be had, or None."""
     if Path(CHROMIUM).exists():
+        return None
+    with installing("chromium"):
+        return _install_chromium()
+
+
+def _install_chromium() -> str | None:
+    if Path(CHROMIUM).exists():  # another worker installed it while this one waited
         return None
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         return f"{CHROMIUM} is missing and cannot be installed (needs root and apt-get)"
