@@ -167,9 +167,9 @@ def serve() -> None:
 def serve_http(settings: Settings, supervised: bool = False) -> None:
     """The HTTP tier only: registry, governance, security, catalog and UI (stateless;
     several workers over PostgreSQL)."""
-    from charter.compose import log_storage_locations
     from charter.http_server import run_http
     from charter.listeners import check_ports
+    from charter.storage import log_storage_locations
 
     if not supervised:  # `charter up` checked its ports and said where the data live
         _secure_start(settings)

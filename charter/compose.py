@@ -9,7 +9,6 @@ changes when governance, the catalog indexer or security arrive is this module.
 
 from __future__ import annotations
 
-import logging
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +35,7 @@ from charter.config import ConfigError, Settings
 from charter.db import apply_migrations, open_database
 from charter.errors import StartupError
 from charter.kafka_listeners import kafka_listeners
+from charter.storage import ensure_data_dir, log_storage_locations
 from governance import store as governance_store
 from governance.broker_hooks import BrokerHooks
 from governance.broker_policy import GovernanceBrokerHooks
@@ -65,8 +65,6 @@ __all__ = [
     "open_migrated_database",
 ]
 
-log = logging.getLogger("charter")
-
 
 def migrate(database: peewee.Database) -> None:
     """Bring every package's tables up to date (idempotent, safe across processes)."""
@@ -86,16 +84,6 @@ def migrate(database: peewee.Database) -> None:
     )
 
 
-def ensure_data_dir(settings: Settings) -> None:
-    """Create the data directory; ``StartupError`` when that is not possible."""
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StartupError(
-            f"cannot create the data directory {settings.data_dir}: {exc.strerror or exc}"
-        ) from None
-
-
 def open_migrated_database(settings: Settings) -> peewee.Database:
     """Create the data directory, open the configured database and migrate it.
 
@@ -112,15 +100,6 @@ def open_migrated_database(settings: Settings) -> peewee.Database:
             f"cannot open the database {settings.database_display_url}: {reason}"
         ) from None
     return database
-
-
-def log_storage_locations(settings: Settings) -> None:
-    """Say where this Charter keeps its data (the database URL without its password)."""
-    log.info(
-        "data directory %s; database %s",
-        settings.data_dir.resolve(),
-        settings.database_display_url,
-    )
 
 
 # -- the HTTP tier --------------------------------------------------------------------------

@@ -19,10 +19,10 @@ import sys
 import time
 from collections.abc import Sequence
 
-from charter.compose import ensure_data_dir, log_storage_locations
 from charter.config import ENV_PREFIX, Settings
 from charter.kafka_listeners import listener_bindings
 from charter.listeners import check_bindings
+from charter.storage import ensure_data_dir, log_storage_locations
 
 __all__ = ["run_up"]
 

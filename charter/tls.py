@@ -20,8 +20,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from charter.config import ConfigError, Settings
-from governance.security.http_auth import CERTIFICATE_PRINCIPAL_ENVIRON_KEY
-from governance.security.principal_mapping import InvalidMappingRules, PrincipalMapper
+from governance.security.principal_mapping import (
+    CERTIFICATE_PRINCIPAL_ENVIRON_KEY,
+    InvalidMappingRules,
+    PrincipalMapper,
+)
 
 __all__ = ["CertificatePrincipal", "principal_mapper", "server_context", "tls_enabled"]
 

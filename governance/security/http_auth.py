@@ -56,6 +56,7 @@ from governance.security.errors import (
 )
 from governance.security.model import CLUSTER_NAME, Action, ResourceType
 from governance.security.oauth import InvalidToken, JwtValidator, looks_like_jwt
+from governance.security.principal_mapping import CERTIFICATE_PRINCIPAL_ENVIRON_KEY
 from governance.security.ratelimit import RequestRateLimiter
 from governance.security.routes import (
     FILTERED_LISTS,
@@ -73,7 +74,6 @@ from registry.hooks import PRINCIPAL_ENVIRON_KEY
 
 __all__ = ["CERTIFICATE_PRINCIPAL_ENVIRON_KEY", "install_http_auth", "security_error_response"]
 
-CERTIFICATE_PRINCIPAL_ENVIRON_KEY = "charter.certificate_principal"
 """The WSGI environ key of the mTLS principal of the request's client certificate."""
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"

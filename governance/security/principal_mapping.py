@@ -18,6 +18,7 @@ import re
 from cryptography import x509
 
 __all__ = [
+    "CERTIFICATE_PRINCIPAL_ENVIRON_KEY",
     "InvalidMappingRules",
     "NoMatchingRule",
     "PrincipalMapper",
@@ -27,6 +28,8 @@ __all__ = [
 _RULE = r"(DEFAULT)|RULE:((?:\\.|[^\\/])*)/((?:\\.|[^\\/])*)/([LU]?)"
 _SPLITTER = re.compile(r"\s*(?:" + _RULE + r")\s*(?:[,\n]\s*|$)")
 _GROUP_REFERENCE = re.compile(r"\\(.)|\$(\d)")
+CERTIFICATE_PRINCIPAL_ENVIRON_KEY = "charter.certificate_principal"
+"""The WSGI environ key under which the HTTPS server puts a client certificate's principal."""
 RESERVED_NAME = "ANONYMOUS"
 """The principal of unauthenticated clients; no credential may claim it."""
 
