@@ -86,6 +86,9 @@ class Settings:
     auth_failure_limit: int = 10
     """Failed logins per user or address within ``auth_failure_window_s`` before refusing."""
     auth_failure_window_s: int = 60
+    super_users: str = ""
+    """Kafka's ``super.users``: ``User:a;User:b`` may do everything on both doors, whatever
+    role bindings and ACL entries say (with ``auth``)."""
     ui_session_lifetime_s: int = 8 * 3600
     """How long a web UI login lasts (with ``auth``); signing out ends it sooner."""
     kafka_request_rate: int = 0
@@ -169,6 +172,19 @@ def _client_auth(value: str) -> str | None:
     )
 
 
+def super_user_principals(value: str) -> frozenset[str]:
+    """``super_users`` as a set of principals (``User:a;User:b``; blanks around ``;`` ignored)."""
+    return frozenset(part.strip() for part in value.split(";") if part.strip())
+
+
+def _super_users(value: str) -> str | None:
+    for principal in super_user_principals(value):
+        kind, _, name = principal.partition(":")
+        if kind != "User" or not name:
+            return f"must be principals User:NAME separated by ';' (not {principal!r})"
+    return None
+
+
 def _validation_level(value: str) -> str | None:
     return None if value in ("none", "id", "full") else "must be one of none, id, full"
 
@@ -207,6 +223,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "sasl_session_lifetime_ms": _at_least(0),
     "auth_failure_limit": _at_least(1),
     "auth_failure_window_s": _at_least(1),
+    "super_users": _super_users,
     "ui_session_lifetime_s": _at_least(60),
     "kafka_request_rate": _at_least(0),
     "kafka_request_burst": _at_least(0),

@@ -33,7 +33,7 @@ from flask import Flask
 
 from broker.auth import Authenticator, NoMechanisms, SaslStep
 from broker.connection import ConnectionState
-from charter.config import ConfigError, Settings
+from charter.config import ConfigError, Settings, super_user_principals
 from charter.kafka_listeners import listener_addresses
 from charter.tls import principal_mapper, server_context
 from governance.security import api as security_api
@@ -69,7 +69,9 @@ def security_service(settings: Settings, database: peewee.Database) -> SecurityS
     return SecurityService(
         store,
         audit,
-        authorizer=RoleBindingAuthorizer(store, audit),
+        authorizer=RoleBindingAuthorizer(
+            store, audit, super_users=super_user_principals(settings.super_users)
+        ),
         limiter=FailureLimiter(settings.auth_failure_limit, settings.auth_failure_window_s),
     )
 

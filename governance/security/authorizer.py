@@ -7,7 +7,9 @@ StandardAuthorizer: a DENY entry that applies wins over every grant (role
 bindings included); otherwise a role binding or an ALLOW entry allows. Entries
 may name ``User:*`` (everyone) and a host (the client's IP address, which the
 caller passes as ``host``; an unknown host matches only ``*`` entries). Topic
-creation is also allowed by CREATE on the cluster, as Kafka's CreateTopics. A daemon
+creation is also allowed by CREATE on the cluster, as Kafka's CreateTopics. Super
+users (Kafka's ``super.users``) may do everything, whatever entry or binding
+says, and are not audited as denied since they never are. A daemon
 thread reloads the snapshot when the store's generation moves (another process
 changed a binding; within ``refresh_interval_s``), and the security service
 calls ``refresh()`` right after its own changes. Decisions are memoised per
@@ -203,9 +205,11 @@ class RoleBindingAuthorizer:
         audit: AuditSink | None = None,
         *,
         refresh_interval_s: float = 1.0,
+        super_users: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.audit = audit or NoAudit()
+        self.super_users = super_users
         self.refresh_interval_s = refresh_interval_s
         self._lock = threading.Lock()
         self._generation = -1
@@ -259,6 +263,8 @@ class RoleBindingAuthorizer:
         key = (principal, action, kind, name, host if self._host_specific else None)
         answer = memo.get(key)
         if answer is None:
+            if principal in self.super_users:
+                return True
             answer = self._decide(principal, action, kind, name, host)
             if action is Action.CREATE and kind is ResourceType.TOPIC and not answer:
                 # Kafka's CreateTopics (and Metadata's auto-creation): CREATE on the cluster
@@ -304,7 +310,7 @@ class RoleBindingAuthorizer:
         key = (principal, action, kind, "\0some", host if self._host_specific else None)
         answer = memo.get(key)
         if answer is None:
-            answer = self._some(principal, action, kind, host)
+            answer = principal in self.super_users or self._some(principal, action, kind, host)
             memo[key] = answer
         return answer
 
@@ -346,7 +352,9 @@ class RoleBindingAuthorizer:
         remembered = self._patterns.get(key)
         if remembered is not None and remembered[0] == generation:
             return remembered[1]
-        if self._applicable(principal):
+        if principal in self.super_users:
+            answer = dict.fromkeys(_LISTED_KINDS, EVERYTHING)
+        elif self._applicable(principal):
             answer = dict.fromkeys(_LISTED_KINDS, _EVERYTHING_UNCHECKED)
         else:
             answer = patterns_of(self._bindings.get(principal, ()), action)

@@ -219,3 +219,24 @@ def test_schema_registry_client_with_basic_auth(charter: CharterProcess) -> None
         client("dave", "wrong-password").get_subjects()
     assert failure.value.http_status_code == 401 and failure.value.error_code == 40101
     assert subject not in client("mallory").get_subjects()
+
+
+def test_a_super_user_without_bindings_may_do_everything(charter: CharterProcess) -> None:
+    topic = "root-owned"  # outside every binding's prefix
+    _create_topic(charter, "root", topic)
+    assert _confluent_produce(charter, _sasl("root", "SCRAM-SHA-256"), topic, 2) == [None] * 2
+    assert len(_confluent_consume(charter, _sasl("root"), topic, 2, group="root-group")) == 2
+    registered = requests.post(
+        f"{charter.url}/subjects/{topic}-value/versions",
+        json={"schema": '"string"'},
+        auth=("root", PASSWORDS["root"]),
+        timeout=10,
+    )
+    assert registered.status_code == 200, registered.text
+    users = requests.get(
+        f"{charter.url}/security/v1/users", auth=("root", PASSWORDS["root"]), timeout=10
+    )
+    assert users.status_code == 200 and "mallory" in users.text
+    # mallory, with no bindings and no super user, is still refused the same
+    [error] = _confluent_produce(charter, _sasl("mallory"), topic, 1)
+    assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED

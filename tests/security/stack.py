@@ -7,7 +7,8 @@ processes start (so both tiers load them at start):
 - ``alice``: ResourceOwner on ``Topic:orders-*`` and ``Subject:orders-*``;
 - ``dave``: DeveloperWrite on ``Topic:orders-*`` and ``Subject:orders-*``;
 - ``bob``: DeveloperRead on ``Topic:orders-*``, ``Subject:orders-*``, ``Group:bob-*``;
-- ``mallory``: no bindings.
+- ``mallory``: no bindings;
+- ``root``: no bindings either, but a super user (``super_users``): allowed everything.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ PASSWORDS = {
     "dave": "dave-secret-1",
     "bob": "bob-secret-1",
     "mallory": "mallory-secret-1",
+    "root": "root-secret-1",
 }
 BINDINGS = [
     ("alice", "ResourceOwner", "Topic:orders-*"),
@@ -66,7 +68,7 @@ def secured_up(data_dir: Path, *extra_args: str) -> Iterator[CharterProcess]:
         "up",
         data_dir,
         extra_args=("--auth", *extra_args),
-        environment={"CHARTER_ADMIN_PASSWORD": ADMIN_PASSWORD},
+        environment={"CHARTER_ADMIN_PASSWORD": ADMIN_PASSWORD, "CHARTER_SUPER_USERS": "User:root"},
     )
     try:
         charter.wait_ready()

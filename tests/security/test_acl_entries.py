@@ -20,7 +20,7 @@ from governance.security.acl_entries import (
     normalize_host,
 )
 from governance.security.acls import Acl, acl_to_entry, entry_to_acl, place_acl
-from governance.security.authorizer import RoleBindingAuthorizer
+from governance.security.authorizer import EVERYTHING, RoleBindingAuthorizer
 from governance.security.errors import InvalidSecurityRequest
 from governance.security.model import (
     CLUSTER_NAME,
@@ -282,3 +282,33 @@ def test_read_patterns_are_only_an_upper_bound_once_acl_entries_apply() -> None:
     assert authorizer.read_patterns("User:bob")[T].exact  # no entry applies to bob
     everyone = _entry(AclOperation.READ, name="news", principal="User:*")
     assert not _authorizer(everyone).read_patterns("User:bob")[T].exact
+
+
+def test_super_users_may_do_everything_a_deny_all_included() -> None:
+    deny_everyone = _entry(AclOperation.ALL, DENY, name="*", principal="User:*")
+    authorizer = RoleBindingAuthorizer(
+        _Store([], [deny_everyone]),  # type: ignore[arg-type]
+        super_users=frozenset({"User:root"}),
+    )
+    authorizer._thread = object()  # type: ignore[assignment]
+    for action in KAFKA_ACTIONS:
+        assert authorizer.allows("User:root", action, T, "orders-1")
+        assert authorizer.allows_some("User:root", action, T)
+        assert not authorizer.allows("User:alice", action, T, "orders-1")
+    assert authorizer.read_patterns("User:root")[T] == EVERYTHING
+    assert not authorizer.read_patterns("User:alice")[T].exact
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("User:a;User:b", None), (" User:a ; ", None), ("", None), ("alice", "User:NAME"),
+     ("Group:ops", "User:NAME"), ("User:", "User:NAME")],
+)  # fmt: skip
+def test_super_users_setting_names_user_principals(value: str, problem: str | None) -> None:
+    from charter.config import ConfigError, load_settings
+
+    if problem is None:
+        load_settings(environ={"CHARTER_SUPER_USERS": value})
+    else:
+        with pytest.raises(ConfigError, match=problem):
+            load_settings(environ={"CHARTER_SUPER_USERS": value})
