@@ -27,6 +27,7 @@ __all__ = [
     "TransactionalIdNotFound",
     "CorruptRecord",
     "DuplicateSequenceNumber",
+    "ElectionNotNeeded",
     "FencedInstanceId",
     "FencedMemberEpoch",
     "GroupAuthorizationFailed",
@@ -355,6 +356,13 @@ class UnsupportedSaslMechanism(BrokerError):
     """A SCRAM mechanism this broker does not know (AlterUserScramCredentials)."""
 
     error_code = 33
+
+
+class ElectionNotNeeded(BrokerError):
+    """The partition already has the leader an election would choose (a single broker's
+    partitions always do)."""
+
+    error_code = 84
 
 
 class SecurityDisabled(BrokerError):

@@ -42,6 +42,8 @@ HANDLER_MODULES: tuple[str, ...] = (
     "delete_topics",
     "create_partitions",
     "delete_records",
+    "describe_log_dirs",
+    "elect_leaders",
     "describe_configs",
     "alter_configs",
     "incremental_alter_configs",

@@ -6,7 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ElectionType,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -210,3 +217,28 @@ def test_delete_records_then_consume_from_new_start(broker: Any, admin: AdminCli
     beyond = admin.delete_records([TopicPartition("trim", 0, 99)])
     [future] = beyond.values()
     assert error_of(future).code() == KafkaError.OFFSET_OUT_OF_RANGE
+
+
+def test_elect_leaders_answers_not_needed(admin: AdminClient) -> None:
+    admin.create_topics([NewTopic("lead", 2)])["lead"].result(timeout=TIMEOUT)
+    wanted = [TopicPartition("lead", 0), TopicPartition("lead", 1), TopicPartition("gone", 0)]
+    for election in (ElectionType.PREFERRED, ElectionType.UNCLEAN):
+        results = admin.elect_leaders(election, wanted).result(timeout=TIMEOUT)
+        codes = {(tp.topic, tp.partition): error.code() for tp, error in results.items()}
+        assert codes == {
+            ("lead", 0): KafkaError.ELECTION_NOT_NEEDED,
+            ("lead", 1): KafkaError.ELECTION_NOT_NEEDED,
+            ("gone", 0): KafkaError.UNKNOWN_TOPIC_OR_PART,
+        }
+    # every partition: those that already have their leader are left out, as Kafka does
+    assert admin.elect_leaders(ElectionType.PREFERRED, None).result(timeout=TIMEOUT) == {}
+
+
+def test_scram_description_error_is_answered_per_user(admin: AdminClient) -> None:
+    """The test broker has no security service: SECURITY_DISABLED per user named, not a
+    top-level error (librdkafka aborts the process on one)."""
+    futures = admin.describe_user_scram_credentials(["alice", "bob"])
+    assert {user: error_of(future).code() for user, future in futures.items()} == {
+        "alice": KafkaError.SECURITY_DISABLED,
+        "bob": KafkaError.SECURITY_DISABLED,
+    }

@@ -159,3 +159,34 @@ def test_delete_records(broker: Any, admin: KafkaAdminClient) -> None:
     finally:
         consumer.close()
     assert values == [(5, b"r5"), (6, b"r6"), (7, b"r7")]
+
+
+def test_describe_log_dirs_sizes_partitions(broker: Any, admin: KafkaAdminClient) -> None:
+    broker.create_topic("sized", partitions=2)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer.send("sized", value=b"x" * 1000, partition=0)
+    producer.flush(timeout=15)
+    producer.close()
+    [answer] = admin.describe_log_dirs({"sized": [0, 1, 7], "absent": [0]})
+    [log_dir] = answer["log_dirs"]
+    assert log_dir["error_code"] == 0
+    assert log_dir["log_dir"] == str((broker.data_dir / "log").resolve())
+    assert log_dir["usable_bytes"] > 0
+    [topic] = log_dir["topics"]
+    sizes = {p["partition_index"]: p["partition_size"] for p in topic["partitions"]}
+    assert topic["name"] == "sized"
+    assert sizes[1] == 0 and sizes[0] > 1000
+    assert set(sizes) == {0, 1}
+
+
+def test_elect_leaders_is_never_needed(broker: Any, admin: KafkaAdminClient) -> None:
+    broker.create_topic("elected", partitions=2)
+    response = admin.elect_leaders(0, {"elected": [0, 1]})
+    codes = {
+        (result.topic, p.partition_id): p.error_code
+        for result in response.replica_election_results
+        for p in result.partition_result
+    }
+    assert codes == {("elected", 0): 84, ("elected", 1): 84}  # ELECTION_NOT_NEEDED
+    with pytest.raises(kafka_errors.UnknownTopicOrPartitionError):
+        admin.elect_leaders(1, {"absent": [0]})
