@@ -67,6 +67,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "txn_offset_commit",
     "describe_transactions",
     "list_transactions",
+    "describe_producers",
     # security administration (governance.security.kafka_admin)
     "describe_acls",
     "create_acls",
