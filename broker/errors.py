@@ -48,6 +48,7 @@ __all__ = [
     "InvalidTopic",
     "KAFKA_ERROR_NAMES",
     "MemberIdRequired",
+    "NoReassignmentInProgress",
     "NonEmptyGroup",
     "OffsetMetadataTooLarge",
     "OffsetOutOfRange",
@@ -363,6 +364,12 @@ class ElectionNotNeeded(BrokerError):
     partitions always do)."""
 
     error_code = 84
+
+
+class NoReassignmentInProgress(BrokerError):
+    """A reassignment to cancel when none is in progress."""
+
+    error_code = 85
 
 
 class SecurityDisabled(BrokerError):

@@ -44,6 +44,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "delete_records",
     "describe_log_dirs",
     "elect_leaders",
+    "partition_reassignments",
     "describe_configs",
     "alter_configs",
     "incremental_alter_configs",

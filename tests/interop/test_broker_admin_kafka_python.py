@@ -190,3 +190,21 @@ def test_elect_leaders_is_never_needed(broker: Any, admin: KafkaAdminClient) -> 
     assert codes == {("elected", 0): 84, ("elected", 1): 84}  # ELECTION_NOT_NEEDED
     with pytest.raises(kafka_errors.UnknownTopicOrPartitionError):
         admin.elect_leaders(1, {"absent": [0]})
+
+
+def test_partition_reassignments_on_one_broker(broker: Any, admin: KafkaAdminClient) -> None:
+    broker.create_topic("moved", partitions=2)
+    first, second = TopicPartition("moved", 0), TopicPartition("moved", 1)
+    results = admin.alter_partition_reassignments(
+        {first: [0], second: [3], TopicPartition("absent", 0): [0]}
+    )
+    assert results == {
+        first: None,
+        second: kafka_errors.InvalidReplicationAssignmentError,
+        TopicPartition("absent", 0): kafka_errors.UnknownTopicOrPartitionError,
+    }
+    assert admin.alter_partition_reassignments({first: None}) == {
+        first: kafka_errors.NoReassignmentInProgressError
+    }
+    assert admin.list_partition_reassignments() == {}
+    assert admin.list_partition_reassignments([first]) == {}
