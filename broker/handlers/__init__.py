@@ -32,6 +32,7 @@ __all__ = [
 HANDLER_MODULES: tuple[str, ...] = (
     "api_versions",
     "metadata",
+    "describe_topic_partitions",
     "produce",
     "fetch",
     "list_offsets",

@@ -208,3 +208,22 @@ def test_partition_reassignments_on_one_broker(broker: Any, admin: KafkaAdminCli
     }
     assert admin.list_partition_reassignments() == {}
     assert admin.list_partition_reassignments([first]) == {}
+
+
+def test_describe_topic_partitions_pages(broker: Any, admin: KafkaAdminClient) -> None:
+    broker.create_topic("paged-a", partitions=3)
+    broker.create_topic("paged-b", partitions=2)
+    first = admin.describe_topic_partitions(
+        ["paged-b", "paged-a", "paged-x"], response_partition_limit=4
+    )
+    listed = [(t["name"], [p["partition_index"] for p in t["partitions"]]) for t in first["topics"]]
+    assert listed == [("paged-a", [0, 1, 2]), ("paged-b", [0])]
+    assert first["next_cursor"] == {"topic_name": "paged-b", "partition_index": 1}
+    rest = admin.describe_topic_partitions(
+        ["paged-b", "paged-a", "paged-x"], cursor=first["next_cursor"]
+    )
+    entries = {t["name"]: t for t in rest["topics"]}
+    assert [p["partition_index"] for p in entries["paged-b"]["partitions"]] == [1]
+    assert entries["paged-b"]["partitions"][0]["leader_id"] == 0
+    assert entries["paged-x"]["error_code"] == 3  # UNKNOWN_TOPIC_OR_PARTITION
+    assert rest["next_cursor"] is None
