@@ -50,6 +50,7 @@ __all__ = [
     "MemberIdRequired",
     "NoReassignmentInProgress",
     "NonEmptyGroup",
+    "NotEnoughReplicas",
     "OffsetMetadataTooLarge",
     "OffsetOutOfRange",
     "OutOfOrderSequenceNumber",
@@ -109,6 +110,13 @@ class RecordTooLarge(BrokerError):
     """MESSAGE_TOO_LARGE: the batch exceeds ``max.message.bytes``."""
 
     error_code = 10
+
+
+class NotEnoughReplicas(BrokerError):
+    """An acks=all produce to a topic whose ``min.insync.replicas`` exceeds its in-sync
+    replicas (this broker alone)."""
+
+    error_code = 19
 
 
 class InvalidTopic(BrokerError):

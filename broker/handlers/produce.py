@@ -2,7 +2,8 @@
 
 Per partition: first the shape Kafka's ``ProduceRequest.validateRecords`` demands
 of v3+ requests (exactly one complete record batch, magic 2: INVALID_RECORD
-otherwise), then ``read_batches`` checks lengths, magic and CRC (CORRUPT_MESSAGE),
+otherwise), then acks=all against the topic's ``min.insync.replicas`` (one
+replica here: NOT_ENOUGH_REPLICAS above 1, as Kafka's leader answers), then ``read_batches`` checks lengths, magic and CRC (CORRUPT_MESSAGE),
 then header rules a client batch must follow (known compression codec, no
 control batch); a transactional batch needs the request's transactional id and
 a producer whose ongoing transaction holds the partition
@@ -37,7 +38,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from broker.authorization import Action, require_topic, require_transactional_id
-from broker.errors import BrokerError, kafka_error
+from broker.errors import BrokerError, NotEnoughReplicas, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.deferred import Deferred
 from broker.handlers.topic_access import partition_log
@@ -51,6 +52,8 @@ __all__ = ["HANDLERS"]
 
 API_KEY = 0
 _VALID_ACKS = frozenset({-1, 0, 1})
+_ACKS_ALL = -1
+_IN_SYNC_REPLICAS = 1  # this broker, the only replica of every partition
 _RECORD_ERRORS_VERSION = 8
 _UTC = datetime.UTC
 log = logging.getLogger(__name__)
@@ -178,8 +181,19 @@ class _PartitionOutcome:
         self.record_errors = record_errors
 
 
+def _check_in_sync_replicas(log_: PartitionLog, acks: int, topic: str, partition: int) -> None:
+    """acks=all needs ``min.insync.replicas`` in-sync replicas, as Kafka's leader checks."""
+    required = log_.config.min_insync_replicas
+    if acks == _ACKS_ALL and required > _IN_SYNC_REPLICAS:
+        raise NotEnoughReplicas(
+            f"The size of the current ISR {_IN_SYNC_REPLICAS} is insufficient to satisfy "
+            f"the min.isr requirement of {required} for partition {topic}-{partition}"
+        )
+
+
 async def _append(
     ctx: RequestContext,
+    acks: int,
     transactional_id: str | None,
     topic: str,
     partition: int,
@@ -189,6 +203,7 @@ async def _append(
     try:
         log_ = partition_log(ctx.broker.topics, topic, partition)
         _check_request_shape(records, ctx.api_version)
+        _check_in_sync_replicas(log_, acks, topic, partition)
         assert records is not None
         headers = read_batches(records)
         for header in headers:
@@ -357,6 +372,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             for partition_data in topic_data.partition_data:
                 outcomes[(topic_data.name, partition_data.index)] = denied or await _append(
                     ctx,
+                    acks,
                     request.transactional_id,
                     topic_data.name,
                     partition_data.index,

@@ -39,6 +39,7 @@ LOG_CONFIG_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "index_interval_bytes": ("index.interval.bytes", _identity),
     "max_message_bytes": ("max.message.bytes", _identity),
     "message_timestamp_type": ("message.timestamp.type", _identity),
+    "min_insync_replicas": ("min.insync.replicas", _identity),
 }
 """Which topic config each ``LogConfig`` field holds, and how its parsed value is stored."""
 
@@ -72,6 +73,8 @@ class LogConfig:
     index_interval_bytes: int = _default("index_interval_bytes")
     max_message_bytes: int = _default("max_message_bytes")
     message_timestamp_type: str = _default("message_timestamp_type")
+    min_insync_replicas: int = _default("min_insync_replicas")
+    """An acks=all produce needs this many in-sync replicas; here there is always one."""
 
     @property
     def log_append_time(self) -> bool:

@@ -125,3 +125,26 @@ def test_consume_from_the_middle_and_unknown_topic(broker: RunningBroker) -> Non
         consumer.close()
         total += high - low
     assert total == 20
+
+
+def test_acks_all_needs_min_insync_replicas(broker: RunningBroker) -> None:
+    """One broker is one in-sync replica: min.insync.replicas=2 refuses acks=all with
+    NOT_ENOUGH_REPLICAS (acks=1 is unaffected), as Kafka's leader does."""
+    broker.create_topic("isr", **{"min.insync.replicas": "2"})
+
+    def deliver(acks: str) -> KafkaError | None:
+        producer = Producer(
+            {"bootstrap.servers": broker.bootstrap, "acks": acks, "retries": 0, "linger.ms": 0}
+        )
+        errors: list[KafkaError | None] = []
+        producer.produce("isr", value=b"x", on_delivery=lambda err, msg: errors.append(err))
+        assert producer.flush(30) == 0
+        return errors[0]
+
+    refused = deliver("all")
+    assert refused is not None and refused.code() == KafkaError.NOT_ENOUGH_REPLICAS
+    assert deliver("1") is None
+    topics = broker.app.topics
+    assert topics is not None
+    broker.call(lambda: topics.alter_configs("isr", {"min.insync.replicas": "1"}))
+    assert deliver("all") is None
