@@ -10,7 +10,9 @@ a producer whose ongoing transaction holds the partition
 (``TransactionCoordinator.check_produce``: INVALID_PRODUCER_ID_MAPPING,
 INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE otherwise), and a batch without the
 transactional bit from a producer with an open transaction in the partition is
-INVALID_TXN_STATE (the log's producer state); the gate decides
+INVALID_TXN_STATE (the log's producer state); CreateTime timestamps outside the
+topic's ``message.timestamp.before/after.max.ms`` are INVALID_TIMESTAMP with an
+error per record (``broker.log.timestamps``); the gate decides
 (INVALID_RECORD with per-record errors when it rejects, v8+); ``log.append``
 assigns offsets and enforces idempotent-producer sequencing. A retried batch
 the log already holds is answered as success with its original offsets. When
@@ -44,6 +46,7 @@ from broker.handlers.deferred import Deferred
 from broker.handlers.topic_access import partition_log
 from broker.hooks import check_produce
 from broker.log import DuplicateBatch, PartitionLog
+from broker.log.timestamps import out_of_range_timestamps
 from broker.protocol import build, response_module
 from broker.protocol.records import BatchHeader, decompression_limit, read_batches
 from governance.gate import GateContext, Reject
@@ -94,10 +97,29 @@ def _batch_extent(records: bytes, position: int) -> int | None:
 
 
 class _Rejected(Exception):
-    def __init__(self, error: ErrorCode, message: str) -> None:
+    def __init__(
+        self,
+        error: ErrorCode,
+        message: str,
+        record_errors: tuple[tuple[int, str | None], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.error = error
         self.message = message
+        self.record_errors = record_errors
+
+
+def _check_timestamps(
+    log_: PartitionLog, records: bytes, headers: list[BatchHeader], now_ms: int
+) -> None:
+    """INVALID_TIMESTAMP with an error per record outside the topic's CreateTime bounds."""
+    errors = out_of_range_timestamps(log_.config, records, headers, now_ms)
+    if errors:
+        raise _Rejected(
+            ErrorCode.invalid_timestamp,
+            ", ".join(message for _, message in errors),
+            tuple(errors),
+        )
 
 
 def _check_request_shape(records: bytes | None, version: int) -> None:
@@ -208,6 +230,7 @@ async def _append(
         headers = read_batches(records)
         for header in headers:
             _check_client_batch(ctx, transactional_id, header, topic, partition)
+        _check_timestamps(log_, records, headers, int(time.time() * 1000))
         gate = ctx.broker.gate
         gate_context = gate.context(
             ctx.broker.topics,
@@ -231,7 +254,9 @@ async def _append(
         code, message = kafka_error(exc)
         return _PartitionOutcome(code, error_message=message)
     except _Rejected as rejected:
-        return _PartitionOutcome(rejected.error, error_message=rejected.message)
+        return _PartitionOutcome(
+            rejected.error, error_message=rejected.message, record_errors=rejected.record_errors
+        )
     if result.flush_due:
         flushes.append(log_)
     ctx.broker.appends.notify(topic, partition)

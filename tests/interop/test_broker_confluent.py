@@ -148,3 +148,28 @@ def test_acks_all_needs_min_insync_replicas(broker: RunningBroker) -> None:
     assert topics is not None
     broker.call(lambda: topics.alter_configs("isr", {"min.insync.replicas": "1"}))
     assert deliver("all") is None
+
+
+@pytest.mark.parametrize(
+    ("config", "offset_s"),
+    [
+        ({"message.timestamp.before.max.ms": "60000"}, -3600),
+        ({"message.timestamp.after.max.ms": "60000"}, 3600),
+        ({"message.timestamp.difference.max.ms": "60000"}, 3600),
+    ],
+)
+def test_create_time_out_of_range_is_invalid_timestamp(
+    broker: RunningBroker, config: dict[str, str], offset_s: int
+) -> None:
+    broker.create_topic("bounded", **config)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    errors: list[KafkaError | None] = []
+    now_ms = int(time.time() * 1000)
+    for timestamp in (now_ms + offset_s * 1000, now_ms):
+        producer.produce(
+            "bounded", value=b"x", timestamp=timestamp, on_delivery=lambda e, m: errors.append(e)
+        )
+        assert producer.flush(30) == 0
+    refused, accepted = errors
+    assert refused is not None and refused.code() == KafkaError.INVALID_TIMESTAMP
+    assert accepted is None
