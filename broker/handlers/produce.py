@@ -230,6 +230,7 @@ async def _append(
         headers = read_batches(records)
         for header in headers:
             _check_client_batch(ctx, transactional_id, header, topic, partition)
+        log_.check_sizes(headers)  # before any record is read, as Kafka
         _check_timestamps(log_, records, headers, int(time.time() * 1000))
         gate = ctx.broker.gate
         gate_context = gate.context(
