@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from confluent_kafka import (
     Consumer,
+    ConsumerGroupTopicPartitions,
     ElectionType,
     KafkaError,
     KafkaException,
@@ -242,3 +243,45 @@ def test_scram_description_error_is_answered_per_user(admin: AdminClient) -> Non
         "alice": KafkaError.SECURITY_DISABLED,
         "bob": KafkaError.SECURITY_DISABLED,
     }
+
+
+def test_deleting_a_topic_deletes_its_committed_offsets(broker: Any, admin: AdminClient) -> None:
+    """As Kafka's coordinator: a topic created again under the name is read from the reset
+    point, not from the offsets committed for the deleted one."""
+    admin.create_topics([NewTopic("again", 1)])["again"].result(timeout=TIMEOUT)
+    kept = [TopicPartition("kept", 0, 3)]
+    admin.create_topics([NewTopic("kept", 1)])["kept"].result(timeout=TIMEOUT)
+    for group in ("reader", "other"):
+        committed = [TopicPartition("again", 0, 5)] + (kept if group == "other" else [])
+        admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, committed)])[
+            group
+        ].result(timeout=TIMEOUT)
+    admin.delete_topics(["again"])["again"].result(timeout=TIMEOUT)
+    admin.create_topics([NewTopic("again", 1)])["again"].result(timeout=TIMEOUT)
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce("again", value=b"first")
+    assert producer.flush(TIMEOUT) == 0
+
+    def offsets(group: str) -> list[tuple[str, int]]:
+        found = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
+        return [(tp.topic, tp.offset) for tp in found.result(timeout=TIMEOUT).topic_partitions]
+
+    assert offsets("other") == [("kept", 3)]
+    assert offsets("reader") == []
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": "reader",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.assign([TopicPartition("again", 0)])  # from the committed offset, if any
+        message = None
+        for _ in range(60):
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                break
+        assert message is not None and message.value() == b"first"
+    finally:
+        consumer.close()
