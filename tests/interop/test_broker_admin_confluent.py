@@ -285,3 +285,14 @@ def test_deleting_a_topic_deletes_its_committed_offsets(broker: Any, admin: Admi
         assert message is not None and message.value() == b"first"
     finally:
         consumer.close()
+
+
+def test_delete_records_of_a_compacted_topic_is_a_policy_violation(admin: AdminClient) -> None:
+    for name, policy in (("compacted", "compact"), ("both", "compact,delete")):
+        admin.create_topics([NewTopic(name, 1, config={"cleanup.policy": policy})])[name].result(
+            timeout=TIMEOUT
+        )
+    [refused] = admin.delete_records([TopicPartition("compacted", 0, 0)]).values()
+    assert error_of(refused).code() == KafkaError.POLICY_VIOLATION
+    [allowed] = admin.delete_records([TopicPartition("both", 0, 0)]).values()
+    assert allowed.result(timeout=TIMEOUT).low_watermark == 0
