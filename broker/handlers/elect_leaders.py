@@ -11,6 +11,7 @@ answers CLUSTER_AUTHORIZATION_FAILED, at the top level too from v1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -34,7 +35,11 @@ def _elect(ctx: RequestContext, election_type: int, topic: str, partition: int) 
     raise ElectionNotNeeded("Leader election not needed for topic partition.")
 
 
-def _results(module: Any, requested: dict[str, list[int]], outcome: Any) -> tuple[Any, ...]:
+def _results(
+    module: Any,
+    requested: dict[str, list[int]],
+    outcome: Callable[[str, int], tuple[ErrorCode, str | None]],
+) -> tuple[Any, ...]:
     return tuple(
         build(
             module.ReplicaElectionResult,
