@@ -173,3 +173,19 @@ def test_create_time_out_of_range_is_invalid_timestamp(
     refused, accepted = errors
     assert refused is not None and refused.code() == KafkaError.INVALID_TIMESTAMP
     assert accepted is None
+
+
+def test_no_auto_creation_answers_unknown_topic(broker_factory) -> None:
+    """auto.create.topics.enable=false: Metadata answers UNKNOWN_TOPIC_OR_PARTITION, the
+    producer's delivery fails with it, and no topic appears."""
+    strict = broker_factory(auto_create_topics=False)
+    producer = Producer(
+        {"bootstrap.servers": strict.bootstrap, "topic.metadata.propagation.max.ms": 500}
+    )
+    errors: list[KafkaError | None] = []
+    producer.produce("never-made", value=b"x", on_delivery=lambda err, msg: errors.append(err))
+    assert producer.flush(30) == 0
+    [error] = errors
+    assert error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+    topics = strict.app.topics
+    assert topics is not None and strict.call(lambda: topics.get("never-made")) is None
