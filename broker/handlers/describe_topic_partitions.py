@@ -98,7 +98,9 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         if budget == 0:
             next_cursor = build(module.Cursor, topic_name=name, partition_index=0)
             break
-        first = cursor.partition_index if cursor is not None and name == cursor.topic_name else 0
+        first = 0
+        if cursor is not None and name == cursor.topic_name:
+            first = min(max(int(cursor.partition_index), 0), topic.partitions)
         last = min(topic.partitions, first + budget)
         entries.append(_topic(module, ctx, topic, range(first, last)))
         budget -= last - first
