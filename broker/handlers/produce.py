@@ -3,9 +3,10 @@
 Per partition: first the shape Kafka's ``ProduceRequest.validateRecords`` demands
 of v3+ requests (exactly one complete record batch, magic 2: INVALID_RECORD
 otherwise), then acks=all against the topic's ``min.insync.replicas`` (one
-replica here: NOT_ENOUGH_REPLICAS above 1, as Kafka's leader answers), then ``read_batches`` checks lengths, magic and CRC (CORRUPT_MESSAGE),
-then header rules a client batch must follow (known compression codec, no
-control batch); a transactional batch needs the request's transactional id and
+replica here: NOT_ENOUGH_REPLICAS above 1, as Kafka's leader answers), then
+``read_batches`` checks lengths, magic and CRC (CORRUPT_MESSAGE), then header
+rules a client batch must follow (known compression codec, no control batch),
+then batch sizes (MESSAGE_TOO_LARGE, before any record is read); a transactional batch needs the request's transactional id and
 a producer whose ongoing transaction holds the partition
 (``TransactionCoordinator.check_produce``: INVALID_PRODUCER_ID_MAPPING,
 INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE otherwise), and a batch without the
