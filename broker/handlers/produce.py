@@ -1,31 +1,35 @@
 """Produce (key 0): validate batches, pass the gate, append to the log, acknowledge.
 
-Per partition: first the shape Kafka's ``ProduceRequest.validateRecords`` demands
-of v3+ requests (exactly one complete record batch, magic 2: INVALID_RECORD
-otherwise), then acks=all against the topic's ``min.insync.replicas`` (one
-replica here: NOT_ENOUGH_REPLICAS above 1, as Kafka's leader answers), then
-``read_batches`` checks lengths, magic and CRC (CORRUPT_MESSAGE), then header
-rules a client batch must follow (known compression codec, no control batch),
-then batch sizes (MESSAGE_TOO_LARGE, before any record is read); a transactional batch needs the request's transactional id and
-a producer whose ongoing transaction holds the partition
-(``TransactionCoordinator.check_produce``: INVALID_PRODUCER_ID_MAPPING,
-INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE otherwise), and a batch without the
-transactional bit from a producer with an open transaction in the partition is
-INVALID_TXN_STATE (the log's producer state); CreateTime timestamps outside the
-topic's ``message.timestamp.before/after.max.ms`` are INVALID_TIMESTAMP with an
-error per record (``broker.log.timestamps``); the gate decides
-(INVALID_RECORD with per-record errors when it rejects, v8+); ``log.append``
-assigns offsets and enforces idempotent-producer sequencing. A retried batch
-the log already holds is answered as success with its original offsets. When
-an append makes an fsync due (``flush.messages``/``flush.ms``), the group
-commit runs it off the event loop and the response is ``Deferred`` until it is
-done. acks=0 sends no response at all. The broker hooks are asked once per
+Per partition, in Kafka's order:
+
+1. the shape ``ProduceRequest.validateRecords`` demands of v3+ requests (exactly
+   one complete record batch, magic 2: INVALID_RECORD otherwise);
+2. acks=all against the topic's ``min.insync.replicas`` (one replica here:
+   NOT_ENOUGH_REPLICAS above 1, as Kafka's leader answers);
+3. ``read_batches``: lengths, magic and CRC (CORRUPT_MESSAGE);
+4. header rules a client batch must follow (known compression codec, no control
+   batch); a transactional batch needs the request's transactional id and a
+   producer whose ongoing transaction holds the partition
+   (``TransactionCoordinator.check_produce``: INVALID_PRODUCER_ID_MAPPING,
+   INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE otherwise);
+5. batch sizes (MESSAGE_TOO_LARGE), before any record is read;
+6. CreateTime timestamps within the topic's ``message.timestamp.before/after.max.ms``
+   (INVALID_TIMESTAMP with an error per record, ``broker.log.timestamps``);
+7. the gate (INVALID_RECORD with per-record errors when it rejects, v8+);
+8. ``log.append``: offsets, idempotent-producer sequencing, and a batch without
+   the transactional bit from a producer with an open transaction in the
+   partition is INVALID_TXN_STATE.
+
+A retried batch the log already holds is answered as success with its original
+offsets. When an append makes an fsync due (``flush.messages``/``flush.ms``), the
+group commit runs it off the event loop and the response is ``Deferred`` until
+it is done. acks=0 sends no response at all. The broker hooks are asked once per
 topic first (TOPIC_AUTHORIZATION_FAILED on a deny).
 
-Record bytes are never decoded here: when the gate inspects a topic
-(``broker.gate``), ``_append_gated`` has it decode and check the batch on a
-worker thread, then appends what it admits (the batch, or a rebuilt one plus
-dead letters).
+Record bytes are decoded here only for a bounded timestamp check (step 6); when
+the gate inspects a topic (``broker.gate``), ``_append_gated`` has it decode and
+check the batch on a worker thread, then appends what it admits (the batch, or a
+rebuilt one plus dead letters).
 """
 
 from __future__ import annotations
