@@ -27,6 +27,7 @@ __all__ = [
     "TransactionalIdNotFound",
     "CorruptRecord",
     "DuplicateSequenceNumber",
+    "ElectionNotNeeded",
     "FencedInstanceId",
     "FencedMemberEpoch",
     "GroupAuthorizationFailed",
@@ -47,7 +48,9 @@ __all__ = [
     "InvalidTopic",
     "KAFKA_ERROR_NAMES",
     "MemberIdRequired",
+    "NoReassignmentInProgress",
     "NonEmptyGroup",
+    "NotEnoughReplicas",
     "OffsetMetadataTooLarge",
     "OffsetOutOfRange",
     "OutOfOrderSequenceNumber",
@@ -107,6 +110,13 @@ class RecordTooLarge(BrokerError):
     """MESSAGE_TOO_LARGE: the batch exceeds ``max.message.bytes``."""
 
     error_code = 10
+
+
+class NotEnoughReplicas(BrokerError):
+    """An acks=all produce to a topic whose ``min.insync.replicas`` exceeds its in-sync
+    replicas (this broker alone)."""
+
+    error_code = 19
 
 
 class InvalidTopic(BrokerError):
@@ -355,6 +365,19 @@ class UnsupportedSaslMechanism(BrokerError):
     """A SCRAM mechanism this broker does not know (AlterUserScramCredentials)."""
 
     error_code = 33
+
+
+class ElectionNotNeeded(BrokerError):
+    """The partition already has the leader an election would choose (a single broker's
+    partitions always do)."""
+
+    error_code = 84
+
+
+class NoReassignmentInProgress(BrokerError):
+    """A reassignment to cancel when none is in progress."""
+
+    error_code = 85
 
 
 class SecurityDisabled(BrokerError):

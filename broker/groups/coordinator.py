@@ -467,6 +467,32 @@ class GroupCoordinator:
                 committed.pop(key, None)
         return results
 
+    def forget_topic(self, topic: str) -> int:
+        """Delete every group's committed offsets of ``topic``, which was deleted, as Kafka's
+        coordinator does on deleted partitions (a topic created again under the name starts
+        with none); a group left without members or offsets is dropped. Returns how many."""
+        forgotten = 0
+        for group_id, committed in list(self.offsets.items()):
+            gone = [key for key in committed if key[0] == topic]
+            if not gone:
+                continue
+            event = (
+                "group_offsets_deleted",
+                {
+                    "group_id": group_id,
+                    "offsets": [list(key) for key in gone[:_MAX_EVENT_PARTITIONS]],
+                    "reason": "topic deleted",
+                },
+            )
+            self.store.delete_offsets(group_id, gone, [event])
+            for key in gone:
+                committed.pop(key, None)
+            forgotten += len(gone)
+            group = self.groups.get(group_id)
+            if group is not None and not committed and not group.members:
+                self._drop(group, "topic deleted")
+        return forgotten
+
     def expire_offsets(self, now_ms: int) -> int:
         """Delete offsets of member-less groups older than the retention; drop groups left empty."""
         retention_ms = self.settings.offsets_retention_minutes * 60_000

@@ -32,6 +32,7 @@ __all__ = [
 HANDLER_MODULES: tuple[str, ...] = (
     "api_versions",
     "metadata",
+    "describe_topic_partitions",
     "produce",
     "fetch",
     "list_offsets",
@@ -42,6 +43,9 @@ HANDLER_MODULES: tuple[str, ...] = (
     "delete_topics",
     "create_partitions",
     "delete_records",
+    "describe_log_dirs",
+    "elect_leaders",
+    "partition_reassignments",
     "describe_configs",
     "alter_configs",
     "incremental_alter_configs",
@@ -65,6 +69,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "txn_offset_commit",
     "describe_transactions",
     "list_transactions",
+    "describe_producers",
     # security administration (governance.security.kafka_admin)
     "describe_acls",
     "create_acls",

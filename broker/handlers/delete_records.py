@@ -2,7 +2,9 @@
 
 Offset -1 means the high watermark (here the log end offset). An offset beyond
 it, or negative, answers OFFSET_OUT_OF_RANGE; the answer's ``low_watermark`` is
-the partition's new log start offset (segments wholly below it are deleted).
+the partition's new log start offset (segments wholly below it are deleted). A
+topic whose ``cleanup.policy`` lacks ``delete`` (compact only) answers
+POLICY_VIOLATION, as Kafka's partition leader does.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from broker.authorization import Action, require_topic
-from broker.errors import OffsetOutOfRange
+from broker.errors import OffsetOutOfRange, PolicyViolation
 from broker.handlers.admin_support import NO_THROTTLE, attempt
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
@@ -24,6 +26,11 @@ HIGH_WATERMARK = -1
 def _delete_before(ctx: RequestContext, topic: str, partition: int, offset: int) -> int:
     require_topic(ctx, Action.DELETE, topic)
     log = ctx.broker.topics.partition(topic, partition)
+    if not log.config.delete:
+        raise PolicyViolation(
+            f"Records of partition {topic}-{partition} can not be deleted due to the "
+            "configured policy"
+        )
     high_watermark = log.log_end_offset
     if offset == HIGH_WATERMARK:
         offset = high_watermark

@@ -2,6 +2,8 @@
 
 Unknown names answer UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID;
 a name or id given twice answers INVALID_REQUEST, as Kafka's controller does.
+Every group's committed offsets of a deleted topic go with it, as Kafka's group
+coordinator drops them, so a topic created again is read from its reset point.
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ def _delete(ctx: RequestContext, name: str | None, topic_id: uuid.UUID | None) -
     if name is None:
         raise InvalidRequest("Neither topic name nor topic id was given.")
     require_topic(ctx, Action.DELETE, name)
-    return topics.delete(name)
+    deleted = topics.delete(name)
+    if ctx.broker.groups is not None:
+        ctx.broker.groups.forget_topic(name)
+    return deleted
 
 
 def _result(

@@ -1,6 +1,9 @@
 """DescribeUserScramCredentials (key 50, KIP-554): each user's SCRAM mechanisms and iterations.
 
 Needs Cluster describe (else CLUSTER_AUTHORIZATION_FAILED for the request).
+A request-level error is answered in a result per user named (Kafka sets it at
+the top too, but librdkafka 2.x aborts the process on a top-level error: it is
+kept at the top only when no user is named).
 No users (null or empty) lists every user with credentials; a user without
 any is RESOURCE_NOT_FOUND, a user named twice DUPLICATE_RESOURCE, as Kafka.
 """
@@ -24,6 +27,7 @@ API_KEY = 50
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
+    users = [user.name for user in request.users] if request.users else None
     try:
         require_cluster(ctx, Action.DESCRIBE)
         admin = security_admin(ctx, acls=False)
@@ -31,10 +35,17 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
         return build(
             module.DescribeUserScramCredentialsResponse,
             throttle_time=NO_THROTTLE,
-            results=(),
-            **error_fields(exc),
+            results=tuple(
+                build(
+                    module.DescribeUserScramCredentialsResult,
+                    user=user,
+                    credential_infos=(),
+                    **error_fields(exc),
+                )
+                for user in users or ()
+            ),
+            **error_fields(None if users else exc),
         )
-    users = [user.name for user in request.users] if request.users else None
     descriptions = await asyncio.to_thread(admin.describe_scram, users)
     results = tuple(
         build(

@@ -6,7 +6,10 @@ for READ_COMMITTED (v2+). -3 (v7+) is the offset and timestamp of the first
 record with the largest timestamp; -4 (v8+) is the log start offset (every
 record is local); -5 (v9+) answers offset -1, as Kafka does without tiered
 storage. A negative timestamp the request's version does not know answers
-UNSUPPORTED_VERSION.
+UNSUPPORTED_VERSION. A timestamp lookup (and -3) finds only offsets a consumer
+of the request's isolation level may read: one at or past the last stable
+offset answers -1 for READ_COMMITTED, as Kafka filters by the last fetchable
+offset.
 """
 
 from __future__ import annotations
@@ -43,21 +46,22 @@ _FIRST_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL_TIMESTAMP: 8, LATEST_TIERED_T
 
 def _lookup(log: Any, timestamp: int, version: int, committed: bool) -> tuple[int, int]:
     """(timestamp, offset) answering one partition's query."""
+    fetchable = log.last_stable_offset if committed else log.log_end_offset
     if timestamp in (EARLIEST_TIMESTAMP, EARLIEST_LOCAL_TIMESTAMP):
         if version < _FIRST_VERSION.get(timestamp, 0):
             raise _InvalidTimestamp(timestamp)
         return -1, log.log_start_offset
     if timestamp == LATEST_TIMESTAMP:
-        return -1, log.last_stable_offset if committed else log.log_end_offset
+        return -1, fetchable
     if timestamp == MAX_TIMESTAMP and version >= _FIRST_VERSION[MAX_TIMESTAMP]:
         found = log.max_timestamp_offset()
-        return (-1, -1) if found is None else (found.timestamp, found.offset)
-    if timestamp == LATEST_TIERED_TIMESTAMP and version >= _FIRST_VERSION[timestamp]:
+    elif timestamp == LATEST_TIERED_TIMESTAMP and version >= _FIRST_VERSION[timestamp]:
         return -1, -1
-    if timestamp < 0:
+    elif timestamp < 0:
         raise _InvalidTimestamp(timestamp)
-    found = log.offset_for_timestamp(timestamp)
-    if found is None:
+    else:
+        found = log.offset_for_timestamp(timestamp)
+    if found is None or found.offset >= fetchable:
         return -1, -1
     return found.timestamp, found.offset
 

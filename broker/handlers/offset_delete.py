@@ -1,7 +1,8 @@
 """OffsetDelete (key 47): delete a group's committed offsets of topics it no longer consumes.
 
 As Kafka: DELETE on the group (else GROUP_AUTHORIZATION_FAILED for the request),
-then READ on each topic (TOPIC_AUTHORIZATION_FAILED for its partitions, kept).
+then READ on each topic (TOPIC_AUTHORIZATION_FAILED for its partitions, kept),
+then the topic must exist (UNKNOWN_TOPIC_OR_PARTITION for its partitions).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from broker.authorization import Action, require_group, require_topic
-from broker.errors import BrokerError, kafka_error
+from broker.errors import BrokerError, UnknownTopicOrPartition, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator, error_code
 from broker.protocol import build, response_module
@@ -23,18 +24,20 @@ API_KEY = 47
 
 async def handle(ctx: RequestContext, request: Any) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    denied: dict[str, BrokerError] = {}
+    refused: dict[str, BrokerError] = {}
     try:
         require_group(ctx, Action.DELETE, request.group_id)
         for name in dict.fromkeys(t.name for t in request.topics):
             try:
                 require_topic(ctx, Action.READ, name)
+                if ctx.broker.topics.get(name) is None:
+                    raise UnknownTopicOrPartition(f"This server does not host this topic: {name}")
             except BrokerError as exc:
-                denied[name] = exc
+                refused[name] = exc
         keys = [
             (t.name, p.partition_index)
             for t in request.topics
-            if t.name not in denied
+            if t.name not in refused
             for p in t.partitions
         ]
         results = coordinator(ctx).delete_offsets(request.group_id, keys)
@@ -54,7 +57,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
                     module.OffsetDeleteResponsePartition,
                     partition_index=p.partition_index,
                     error_code=error_code(
-                        denied.get(topic.name) or results.get((topic.name, p.partition_index))
+                        refused.get(topic.name) or results.get((topic.name, p.partition_index))
                     ),
                 )
                 for p in topic.partitions

@@ -1,27 +1,35 @@
 """Produce (key 0): validate batches, pass the gate, append to the log, acknowledge.
 
-Per partition: first the shape Kafka's ``ProduceRequest.validateRecords`` demands
-of v3+ requests (exactly one complete record batch, magic 2: INVALID_RECORD
-otherwise), then ``read_batches`` checks lengths, magic and CRC (CORRUPT_MESSAGE),
-then header rules a client batch must follow (known compression codec, no
-control batch); a transactional batch needs the request's transactional id and
-a producer whose ongoing transaction holds the partition
-(``TransactionCoordinator.check_produce``: INVALID_PRODUCER_ID_MAPPING,
-INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE otherwise), and a batch without the
-transactional bit from a producer with an open transaction in the partition is
-INVALID_TXN_STATE (the log's producer state); the gate decides
-(INVALID_RECORD with per-record errors when it rejects, v8+); ``log.append``
-assigns offsets and enforces idempotent-producer sequencing. A retried batch
-the log already holds is answered as success with its original offsets. When
-an append makes an fsync due (``flush.messages``/``flush.ms``), the group
-commit runs it off the event loop and the response is ``Deferred`` until it is
-done. acks=0 sends no response at all. The broker hooks are asked once per
+Per partition, in Kafka's order:
+
+1. the shape ``ProduceRequest.validateRecords`` demands of v3+ requests (exactly
+   one complete record batch, magic 2: INVALID_RECORD otherwise);
+2. acks=all against the topic's ``min.insync.replicas`` (one replica here:
+   NOT_ENOUGH_REPLICAS above 1, as Kafka's leader answers);
+3. ``read_batches``: lengths, magic and CRC (CORRUPT_MESSAGE);
+4. header rules a client batch must follow (known compression codec, no control
+   batch); a transactional batch needs the request's transactional id and a
+   producer whose ongoing transaction holds the partition
+   (``TransactionCoordinator.check_produce``: INVALID_PRODUCER_ID_MAPPING,
+   INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE otherwise);
+5. batch sizes (MESSAGE_TOO_LARGE), before any record is read;
+6. CreateTime timestamps within the topic's ``message.timestamp.before/after.max.ms``
+   (INVALID_TIMESTAMP with an error per record, ``broker.log.timestamps``);
+7. the gate (INVALID_RECORD with per-record errors when it rejects, v8+);
+8. ``log.append``: offsets, idempotent-producer sequencing, and a batch without
+   the transactional bit from a producer with an open transaction in the
+   partition is INVALID_TXN_STATE.
+
+A retried batch the log already holds is answered as success with its original
+offsets. When an append makes an fsync due (``flush.messages``/``flush.ms``), the
+group commit runs it off the event loop and the response is ``Deferred`` until
+it is done. acks=0 sends no response at all. The broker hooks are asked once per
 topic first (TOPIC_AUTHORIZATION_FAILED on a deny).
 
-Record bytes are never decoded here: when the gate inspects a topic
-(``broker.gate``), ``_append_gated`` has it decode and check the batch on a
-worker thread, then appends what it admits (the batch, or a rebuilt one plus
-dead letters).
+Record bytes are decoded here only for a bounded timestamp check (step 6); when
+the gate inspects a topic (``broker.gate``), ``_append_gated`` has it decode and
+check the batch on a worker thread, then appends what it admits (the batch, or a
+rebuilt one plus dead letters).
 """
 
 from __future__ import annotations
@@ -37,12 +45,13 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from broker.authorization import Action, require_topic, require_transactional_id
-from broker.errors import BrokerError, kafka_error
+from broker.errors import BrokerError, NotEnoughReplicas, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.deferred import Deferred
 from broker.handlers.topic_access import partition_log
 from broker.hooks import check_produce
 from broker.log import DuplicateBatch, PartitionLog
+from broker.log.timestamps import out_of_range_timestamps
 from broker.protocol import build, response_module
 from broker.protocol.records import BatchHeader, decompression_limit, read_batches
 from governance.gate import GateContext, Reject
@@ -51,6 +60,8 @@ __all__ = ["HANDLERS"]
 
 API_KEY = 0
 _VALID_ACKS = frozenset({-1, 0, 1})
+_ACKS_ALL = -1
+_IN_SYNC_REPLICAS = 1  # this broker, the only replica of every partition
 _RECORD_ERRORS_VERSION = 8
 _UTC = datetime.UTC
 log = logging.getLogger(__name__)
@@ -91,10 +102,29 @@ def _batch_extent(records: bytes, position: int) -> int | None:
 
 
 class _Rejected(Exception):
-    def __init__(self, error: ErrorCode, message: str) -> None:
+    def __init__(
+        self,
+        error: ErrorCode,
+        message: str,
+        record_errors: tuple[tuple[int, str | None], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.error = error
         self.message = message
+        self.record_errors = record_errors
+
+
+def _check_timestamps(
+    log_: PartitionLog, records: bytes, headers: list[BatchHeader], now_ms: int
+) -> None:
+    """INVALID_TIMESTAMP with an error per record outside the topic's CreateTime bounds."""
+    errors = out_of_range_timestamps(log_.config, records, headers, now_ms)
+    if errors:
+        raise _Rejected(
+            ErrorCode.invalid_timestamp,
+            ", ".join(message for _, message in errors),
+            tuple(errors),
+        )
 
 
 def _check_request_shape(records: bytes | None, version: int) -> None:
@@ -178,8 +208,19 @@ class _PartitionOutcome:
         self.record_errors = record_errors
 
 
+def _check_in_sync_replicas(log_: PartitionLog, acks: int, topic: str, partition: int) -> None:
+    """acks=all needs ``min.insync.replicas`` in-sync replicas, as Kafka's leader checks."""
+    required = log_.config.min_insync_replicas
+    if acks == _ACKS_ALL and required > _IN_SYNC_REPLICAS:
+        raise NotEnoughReplicas(
+            f"The size of the current ISR {_IN_SYNC_REPLICAS} is insufficient to satisfy "
+            f"the min.isr requirement of {required} for partition {topic}-{partition}"
+        )
+
+
 async def _append(
     ctx: RequestContext,
+    acks: int,
     transactional_id: str | None,
     topic: str,
     partition: int,
@@ -189,10 +230,13 @@ async def _append(
     try:
         log_ = partition_log(ctx.broker.topics, topic, partition)
         _check_request_shape(records, ctx.api_version)
+        _check_in_sync_replicas(log_, acks, topic, partition)
         assert records is not None
         headers = read_batches(records)
         for header in headers:
             _check_client_batch(ctx, transactional_id, header, topic, partition)
+        log_.check_sizes(headers)  # before any record is read, as Kafka
+        _check_timestamps(log_, records, headers, int(time.time() * 1000))
         gate = ctx.broker.gate
         gate_context = gate.context(
             ctx.broker.topics,
@@ -216,7 +260,9 @@ async def _append(
         code, message = kafka_error(exc)
         return _PartitionOutcome(code, error_message=message)
     except _Rejected as rejected:
-        return _PartitionOutcome(rejected.error, error_message=rejected.message)
+        return _PartitionOutcome(
+            rejected.error, error_message=rejected.message, record_errors=rejected.record_errors
+        )
     if result.flush_due:
         flushes.append(log_)
     ctx.broker.appends.notify(topic, partition)
@@ -357,6 +403,7 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
             for partition_data in topic_data.partition_data:
                 outcomes[(topic_data.name, partition_data.index)] = denied or await _append(
                     ctx,
+                    acks,
                     request.transactional_id,
                     topic_data.name,
                     partition_data.index,

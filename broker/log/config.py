@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from broker.config_catalog import CONFIG_DEFS
+from broker.config_catalog import CONFIG_DEFS, LONG_MAX
 
 __all__ = ["LogConfig", "LOG_CONFIG_KEYS", "LOG_CONFIG_FIELDS"]
 
@@ -39,6 +39,10 @@ LOG_CONFIG_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "index_interval_bytes": ("index.interval.bytes", _identity),
     "max_message_bytes": ("max.message.bytes", _identity),
     "message_timestamp_type": ("message.timestamp.type", _identity),
+    "min_insync_replicas": ("min.insync.replicas", _identity),
+    "message_timestamp_before_max_ms": ("message.timestamp.before.max.ms", _identity),
+    "message_timestamp_after_max_ms": ("message.timestamp.after.max.ms", _identity),
+    "message_timestamp_difference_max_ms": ("message.timestamp.difference.max.ms", _identity),
 }
 """Which topic config each ``LogConfig`` field holds, and how its parsed value is stored."""
 
@@ -72,10 +76,30 @@ class LogConfig:
     index_interval_bytes: int = _default("index_interval_bytes")
     max_message_bytes: int = _default("max_message_bytes")
     message_timestamp_type: str = _default("message_timestamp_type")
+    min_insync_replicas: int = _default("min_insync_replicas")
+    """An acks=all produce needs this many in-sync replicas; here there is always one."""
+    message_timestamp_before_max_ms: int = _default("message_timestamp_before_max_ms")
+    message_timestamp_after_max_ms: int = _default("message_timestamp_after_max_ms")
+    message_timestamp_difference_max_ms: int = _default("message_timestamp_difference_max_ms")
 
     @property
     def log_append_time(self) -> bool:
         return self.message_timestamp_type == "LogAppendTime"
+
+    @property
+    def timestamp_before_max_ms(self) -> int:
+        """How far behind the broker's clock a CreateTime timestamp may be: the before config,
+        else (when that is unset) the deprecated difference config, as Kafka's ``LogConfig``."""
+        if self.message_timestamp_before_max_ms != LONG_MAX:
+            return self.message_timestamp_before_max_ms
+        return self.message_timestamp_difference_max_ms
+
+    @property
+    def timestamp_after_max_ms(self) -> int:
+        """How far ahead of the broker's clock a CreateTime timestamp may be (as above)."""
+        if self.message_timestamp_after_max_ms != LONG_MAX:
+            return self.message_timestamp_after_max_ms
+        return self.message_timestamp_difference_max_ms
 
     @property
     def compact(self) -> bool:

@@ -303,6 +303,32 @@ class PartitionLog:
 
     # ------------------------------------------------------------------ append
 
+    def check_sizes(self, headers: list[BatchHeader]) -> tuple[int, int]:
+        """What Kafka checks of a produced request before its records: contiguous batches,
+        each within ``max.message.bytes`` (``RecordTooLarge``), all within ``segment.bytes``
+        (``RecordListTooLarge``); returns the (start, end) byte span of the batches. The
+        produce handler asks it before reading any record."""
+        if not headers:
+            raise CorruptRecord("produce request holds no record batches")
+        config = self.config
+        start = headers[0].position
+        expected = start
+        for header in headers:
+            if header.position != expected:
+                raise CorruptRecord("record batches are not contiguous in the request")
+            if header.size > config.max_message_bytes:
+                raise RecordTooLarge(
+                    f"record batch of {header.size} bytes exceeds max.message.bytes "
+                    f"{config.max_message_bytes}"
+                )
+            expected += header.size
+        total = expected - start
+        if total > config.segment_bytes:
+            raise RecordListTooLarge(
+                f"{total} bytes of record batches exceed segment.bytes {config.segment_bytes}"
+            )
+        return start, expected
+
     def append(
         self,
         records: bytes | memoryview,
@@ -325,25 +351,9 @@ class PartitionLog:
         ``OutOfOrderSequenceNumber``, ``InvalidProducerEpoch``, ``InvalidRecord``
         (null key on a compacted topic). Nothing is written when it raises.
         """
-        if not headers:
-            raise CorruptRecord("produce request holds no record batches")
-        config = self.config
-        start = headers[0].position
-        expected = start
-        for header in headers:
-            if header.position != expected:
-                raise CorruptRecord("record batches are not contiguous in the request")
-            if header.size > config.max_message_bytes:
-                raise RecordTooLarge(
-                    f"record batch of {header.size} bytes exceeds max.message.bytes "
-                    f"{config.max_message_bytes}"
-                )
-            expected += header.size
+        start, expected = self.check_sizes(headers)
         total = expected - start
-        if total > config.segment_bytes:
-            raise RecordListTooLarge(
-                f"{total} bytes of record batches exceed segment.bytes {config.segment_bytes}"
-            )
+        config = self.config
         if config.compact:
             _require_keys(records, headers, decompression_limit(config.max_message_bytes))
         log_append_time = config.log_append_time

@@ -47,7 +47,7 @@ def call(handler_module: Any, api_key: int, version: int, manager: TopicManager,
         principal="User:ANONYMOUS",
         connection=SimpleNamespace(peer="127.0.0.1:50000"),  # authorization asks the client's host
         broker=SimpleNamespace(
-            topics=manager, node_id=0, hooks=AllowAll(), authorizer=AllowEverything()
+            topics=manager, node_id=0, hooks=AllowAll(), authorizer=AllowEverything(), groups=None
         ),
     )
     [handler] = handler_module.HANDLERS

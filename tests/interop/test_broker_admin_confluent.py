@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    ElectionType,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -210,3 +218,81 @@ def test_delete_records_then_consume_from_new_start(broker: Any, admin: AdminCli
     beyond = admin.delete_records([TopicPartition("trim", 0, 99)])
     [future] = beyond.values()
     assert error_of(future).code() == KafkaError.OFFSET_OUT_OF_RANGE
+
+
+def test_elect_leaders_answers_not_needed(admin: AdminClient) -> None:
+    admin.create_topics([NewTopic("lead", 2)])["lead"].result(timeout=TIMEOUT)
+    wanted = [TopicPartition("lead", 0), TopicPartition("lead", 1), TopicPartition("gone", 0)]
+    for election in (ElectionType.PREFERRED, ElectionType.UNCLEAN):
+        results = admin.elect_leaders(election, wanted).result(timeout=TIMEOUT)
+        codes = {(tp.topic, tp.partition): error.code() for tp, error in results.items()}
+        assert codes == {
+            ("lead", 0): KafkaError.ELECTION_NOT_NEEDED,
+            ("lead", 1): KafkaError.ELECTION_NOT_NEEDED,
+            ("gone", 0): KafkaError.UNKNOWN_TOPIC_OR_PART,
+        }
+    # every partition: those that already have their leader are left out, as Kafka does
+    assert admin.elect_leaders(ElectionType.PREFERRED, None).result(timeout=TIMEOUT) == {}
+
+
+def test_scram_description_error_is_answered_per_user(admin: AdminClient) -> None:
+    """The test broker has no security service: SECURITY_DISABLED per user named, not a
+    top-level error (librdkafka aborts the process on one)."""
+    futures = admin.describe_user_scram_credentials(["alice", "bob"])
+    assert {user: error_of(future).code() for user, future in futures.items()} == {
+        "alice": KafkaError.SECURITY_DISABLED,
+        "bob": KafkaError.SECURITY_DISABLED,
+    }
+
+
+def test_deleting_a_topic_deletes_its_committed_offsets(broker: Any, admin: AdminClient) -> None:
+    """As Kafka's coordinator: a topic created again under the name is read from the reset
+    point, not from the offsets committed for the deleted one."""
+    admin.create_topics([NewTopic("again", 1)])["again"].result(timeout=TIMEOUT)
+    kept = [TopicPartition("kept", 0, 3)]
+    admin.create_topics([NewTopic("kept", 1)])["kept"].result(timeout=TIMEOUT)
+    for group in ("reader", "other"):
+        committed = [TopicPartition("again", 0, 5)] + (kept if group == "other" else [])
+        admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, committed)])[
+            group
+        ].result(timeout=TIMEOUT)
+    admin.delete_topics(["again"])["again"].result(timeout=TIMEOUT)
+    admin.create_topics([NewTopic("again", 1)])["again"].result(timeout=TIMEOUT)
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce("again", value=b"first")
+    assert producer.flush(TIMEOUT) == 0
+
+    def offsets(group: str) -> list[tuple[str, int]]:
+        found = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
+        return [(tp.topic, tp.offset) for tp in found.result(timeout=TIMEOUT).topic_partitions]
+
+    assert offsets("other") == [("kept", 3)]
+    assert offsets("reader") == []
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": "reader",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.assign([TopicPartition("again", 0)])  # from the committed offset, if any
+        message = None
+        for _ in range(60):
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                break
+        assert message is not None and message.value() == b"first"
+    finally:
+        consumer.close()
+
+
+def test_delete_records_of_a_compacted_topic_is_a_policy_violation(admin: AdminClient) -> None:
+    for name, policy in (("compacted", "compact"), ("both", "compact,delete")):
+        admin.create_topics([NewTopic(name, 1, config={"cleanup.policy": policy})])[name].result(
+            timeout=TIMEOUT
+        )
+    [refused] = admin.delete_records([TopicPartition("compacted", 0, 0)]).values()
+    assert error_of(refused).code() == KafkaError.POLICY_VIOLATION
+    [allowed] = admin.delete_records([TopicPartition("both", 0, 0)]).values()
+    assert allowed.result(timeout=TIMEOUT).low_watermark == 0

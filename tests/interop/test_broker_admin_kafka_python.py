@@ -159,3 +159,71 @@ def test_delete_records(broker: Any, admin: KafkaAdminClient) -> None:
     finally:
         consumer.close()
     assert values == [(5, b"r5"), (6, b"r6"), (7, b"r7")]
+
+
+def test_describe_log_dirs_sizes_partitions(broker: Any, admin: KafkaAdminClient) -> None:
+    broker.create_topic("sized", partitions=2)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer.send("sized", value=b"x" * 1000, partition=0)
+    producer.flush(timeout=15)
+    producer.close()
+    [answer] = admin.describe_log_dirs({"sized": [0, 1, 7], "absent": [0]})
+    [log_dir] = answer["log_dirs"]
+    assert log_dir["error_code"] == 0
+    assert log_dir["log_dir"] == str((broker.data_dir / "log").resolve())
+    assert log_dir["usable_bytes"] > 0
+    [topic] = log_dir["topics"]
+    sizes = {p["partition_index"]: p["partition_size"] for p in topic["partitions"]}
+    assert topic["name"] == "sized"
+    assert sizes[1] == 0 and sizes[0] > 1000
+    assert set(sizes) == {0, 1}
+
+
+def test_elect_leaders_is_never_needed(broker: Any, admin: KafkaAdminClient) -> None:
+    broker.create_topic("elected", partitions=2)
+    response = admin.elect_leaders(0, {"elected": [0, 1]})
+    codes = {
+        (result.topic, p.partition_id): p.error_code
+        for result in response.replica_election_results
+        for p in result.partition_result
+    }
+    assert codes == {("elected", 0): 84, ("elected", 1): 84}  # ELECTION_NOT_NEEDED
+    with pytest.raises(kafka_errors.UnknownTopicOrPartitionError):
+        admin.elect_leaders(1, {"absent": [0]})
+
+
+def test_partition_reassignments_on_one_broker(broker: Any, admin: KafkaAdminClient) -> None:
+    broker.create_topic("moved", partitions=2)
+    first, second = TopicPartition("moved", 0), TopicPartition("moved", 1)
+    results = admin.alter_partition_reassignments(
+        {first: [0], second: [3], TopicPartition("absent", 0): [0]}
+    )
+    assert results == {
+        first: None,
+        second: kafka_errors.InvalidReplicationAssignmentError,
+        TopicPartition("absent", 0): kafka_errors.UnknownTopicOrPartitionError,
+    }
+    assert admin.alter_partition_reassignments({first: None}) == {
+        first: kafka_errors.NoReassignmentInProgressError
+    }
+    assert admin.list_partition_reassignments() == {}
+    assert admin.list_partition_reassignments([first]) == {}
+
+
+def test_describe_topic_partitions_pages(broker: Any, admin: KafkaAdminClient) -> None:
+    broker.create_topic("paged-a", partitions=3)
+    broker.create_topic("paged-b", partitions=2)
+    first = admin.describe_topic_partitions(
+        ["paged-b", "paged-a", "paged-x"], response_partition_limit=4
+    )
+    listed = [(t["name"], [p["partition_index"] for p in t["partitions"]]) for t in first["topics"]]
+    assert listed == [("paged-a", [0, 1, 2]), ("paged-b", [0])]
+    assert first["next_cursor"] == {"topic_name": "paged-b", "partition_index": 1}
+    rest = admin.describe_topic_partitions(
+        ["paged-b", "paged-a", "paged-x"], cursor=first["next_cursor"]
+    )
+    entries = {t["name"]: t for t in rest["topics"]}
+    assert [p["partition_index"] for p in entries["paged-b"]["partitions"]] == [1]
+    assert entries["paged-b"]["partitions"][0]["leader_id"] == 0
+    assert entries["paged-x"]["error_code"] == 3  # UNKNOWN_TOPIC_OR_PARTITION
+    assert rest["next_cursor"] is None

@@ -125,3 +125,67 @@ def test_consume_from_the_middle_and_unknown_topic(broker: RunningBroker) -> Non
         consumer.close()
         total += high - low
     assert total == 20
+
+
+def test_acks_all_needs_min_insync_replicas(broker: RunningBroker) -> None:
+    """One broker is one in-sync replica: min.insync.replicas=2 refuses acks=all with
+    NOT_ENOUGH_REPLICAS (acks=1 is unaffected), as Kafka's leader does."""
+    broker.create_topic("isr", **{"min.insync.replicas": "2"})
+
+    def deliver(acks: str) -> KafkaError | None:
+        producer = Producer(
+            {"bootstrap.servers": broker.bootstrap, "acks": acks, "retries": 0, "linger.ms": 0}
+        )
+        errors: list[KafkaError | None] = []
+        producer.produce("isr", value=b"x", on_delivery=lambda err, msg: errors.append(err))
+        assert producer.flush(30) == 0
+        return errors[0]
+
+    refused = deliver("all")
+    assert refused is not None and refused.code() == KafkaError.NOT_ENOUGH_REPLICAS
+    assert deliver("1") is None
+    topics = broker.app.topics
+    assert topics is not None
+    broker.call(lambda: topics.alter_configs("isr", {"min.insync.replicas": "1"}))
+    assert deliver("all") is None
+
+
+@pytest.mark.parametrize(
+    ("config", "offset_s"),
+    [
+        ({"message.timestamp.before.max.ms": "60000"}, -3600),
+        ({"message.timestamp.after.max.ms": "60000"}, 3600),
+        ({"message.timestamp.difference.max.ms": "60000"}, 3600),
+    ],
+)
+def test_create_time_out_of_range_is_invalid_timestamp(
+    broker: RunningBroker, config: dict[str, str], offset_s: int
+) -> None:
+    broker.create_topic("bounded", **config)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    errors: list[KafkaError | None] = []
+    now_ms = int(time.time() * 1000)
+    for timestamp in (now_ms + offset_s * 1000, now_ms):
+        producer.produce(
+            "bounded", value=b"x", timestamp=timestamp, on_delivery=lambda e, m: errors.append(e)
+        )
+        assert producer.flush(30) == 0
+    refused, accepted = errors
+    assert refused is not None and refused.code() == KafkaError.INVALID_TIMESTAMP
+    assert accepted is None
+
+
+def test_no_auto_creation_answers_unknown_topic(broker_factory) -> None:
+    """auto.create.topics.enable=false: Metadata answers UNKNOWN_TOPIC_OR_PARTITION, the
+    producer's delivery fails with it, and no topic appears."""
+    strict = broker_factory(auto_create_topics=False)
+    producer = Producer(
+        {"bootstrap.servers": strict.bootstrap, "topic.metadata.propagation.max.ms": 500}
+    )
+    errors: list[KafkaError | None] = []
+    producer.produce("never-made", value=b"x", on_delivery=lambda err, msg: errors.append(err))
+    assert producer.flush(30) == 0
+    [error] = errors
+    assert error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+    topics = strict.app.topics
+    assert topics is not None and strict.call(lambda: topics.get("never-made")) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import errors as kafka_errors
 
 from tests.broker.conftest import RunningBroker
 
@@ -81,3 +82,16 @@ def test_large_records_and_offsets(broker: RunningBroker) -> None:
         assert found[partition].offset == 0
     finally:
         consumer.close()
+
+
+def test_acks_all_needs_min_insync_replicas(broker: RunningBroker) -> None:
+    broker.create_topic("isr", **{"min.insync.replicas": "2"})
+    strict = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", retries=0)
+    relaxed = KafkaProducer(bootstrap_servers=broker.bootstrap, acks=1)
+    try:
+        with pytest.raises(kafka_errors.NotEnoughReplicasError):
+            strict.send("isr", b"x").get(timeout=15)
+        assert relaxed.send("isr", b"y").get(timeout=15).offset == 0
+    finally:
+        strict.close()
+        relaxed.close()

@@ -157,6 +157,15 @@ def test_every_rejection_path(stack: Stack) -> None:
     assert sum(entry["count"] for entry in rejected) >= 1
 
 
+def test_size_is_checked_before_the_gate_reads_records(stack: Stack) -> None:
+    """As Kafka checks a batch's size before its records: an oversized batch is
+    MESSAGE_TOO_LARGE, not the gate's INVALID_RECORD, even when its records would fail."""
+    stack.create_topic("sized", **{"max.message.bytes": "2000"})
+    stack.schema_id("sized-value", ORDER)
+    assert _codes(_send(stack, "sized", [b"unframed" * 500])) == [KafkaError.MSG_SIZE_TOO_LARGE]
+    assert _codes(_send(stack, "sized", [b"unframed"])) == [KafkaError.INVALID_RECORD]
+
+
 def test_dlq_routes_failing_records_and_appends_the_rest(stack: Stack) -> None:
     stack.create_topic("checkout")
     stack.create_topic("checkout-dlq", charter__value__schema__validation="none")

@@ -135,8 +135,13 @@ def test_kafka_python_admin_groups_and_offsets(groups_broker: RunningBroker) -> 
         consumer.close()
         offsets = admin.list_group_offsets({"kp-admin": None})["kp-admin"]
         assert {tp.partition: meta.offset for tp, meta in offsets.items()} == {0: 10, 1: 10, 2: 10}
-        deleted = admin.delete_group_offsets("kp-admin", [KafkaTopicPartition("events", 0)])
-        assert [error.__name__ for error in deleted.values()] == ["NoError"]
+        deleted = admin.delete_group_offsets(
+            "kp-admin", [KafkaTopicPartition("events", 0), KafkaTopicPartition("absent", 0)]
+        )
+        assert [error.__name__ for error in deleted.values()] == [
+            "NoError",
+            "UnknownTopicOrPartitionError",
+        ]
         assert admin.delete_groups(["kp-admin", "nope"]) == {
             "kp-admin": "OK",
             "nope": "GroupIdNotFoundError",

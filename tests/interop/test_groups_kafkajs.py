@@ -1,14 +1,13 @@
 """kafkajs (Node.js) as a group consumer: a client from another ecosystem, installed by the test.
 
 The package is pinned in ``tests/interop/js/package.json`` (and its lock file);
-the test runs ``npm ci`` itself when ``node_modules`` is missing, so CI needs
-only node and npm. Skipped, saying why, when they are absent.
+the ``kafkajs_installed`` fixture (``conftest.py``) runs ``npm ci`` when
+``node_modules`` is missing, so CI needs only node and npm. Skipped, saying why, when they are absent.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,25 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.broker.conftest import RunningBroker, start_broker
-from tests.install_lock import installing
-
-JS_DIR = Path(__file__).resolve().parent / "js"
-
-
-@pytest.fixture(scope="module")
-def kafkajs_installed() -> Path:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed: the kafkajs interop test needs them")
-    with installing("npm"):
-        if not (JS_DIR / "node_modules" / "kafkajs").is_dir():
-            subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund"],
-                cwd=JS_DIR,
-                check=True,
-                capture_output=True,
-                timeout=300,
-            )
-    return JS_DIR
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ import pytest
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
+    IsolationLevel,
     KafkaError,
     KafkaException,
     Producer,
     TopicPartition,
 )
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from ..broker.conftest import RunningBroker
 
@@ -113,6 +115,34 @@ def test_open_transaction_holds_back_read_committed(txn_broker: RunningBroker) -
     assert _read_all(txn_broker, "out", "read_uncommitted", partitions=1) == [b"pending"]
     producer.commit_transaction(30)
     assert _read_all(txn_broker, "out", "read_committed", partitions=1) == [b"pending"]
+
+
+def test_offsets_by_time_stop_at_the_last_stable_offset(txn_broker: RunningBroker) -> None:
+    """As Kafka: a timestamp (or max-timestamp) lookup of a read_committed client finds no
+    offset at or past the open transaction; a read_uncommitted one finds it."""
+    producer = _producer(txn_broker, "tx-times")
+    base = 1_900_000_000_000
+    producer.begin_transaction()
+    producer.produce("out", value=b"done", partition=0, timestamp=base)
+    producer.commit_transaction(30)  # offsets 0 (record) and 1 (marker)
+    producer.begin_transaction()
+    producer.produce("out", value=b"open", partition=0, timestamp=base + 10)
+    producer.flush(30)  # offset 2, not committed
+    admin = AdminClient({"bootstrap.servers": txn_broker.bootstrap})
+    partition = TopicPartition("out", 0)
+
+    def lookup(spec: OffsetSpec, isolation: IsolationLevel) -> tuple[int, int]:
+        found = admin.list_offsets({partition: spec}, isolation_level=isolation)[partition]
+        result = found.result(timeout=10)
+        return result.offset, result.timestamp
+
+    committed, uncommitted = IsolationLevel.READ_COMMITTED, IsolationLevel.READ_UNCOMMITTED
+    assert lookup(OffsetSpec.for_timestamp(base + 5), committed) == (-1, -1)
+    assert lookup(OffsetSpec.max_timestamp(), committed) == (-1, -1)
+    assert lookup(OffsetSpec.for_timestamp(base), committed) == (0, base)
+    assert lookup(OffsetSpec.for_timestamp(base + 5), uncommitted) == (2, base + 10)
+    assert lookup(OffsetSpec.max_timestamp(), uncommitted) == (2, base + 10)
+    producer.abort_transaction(30)
 
 
 def test_zombie_producer_is_fenced(txn_broker: RunningBroker) -> None:

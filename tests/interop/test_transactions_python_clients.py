@@ -6,9 +6,11 @@ import asyncio
 import threading
 import time
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition as AioTopicPartition
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import errors as kafka_errors
 
 from ..broker.conftest import RunningBroker
 
@@ -125,3 +127,32 @@ def test_kafka_python_read_committed_committed_waits_for_the_transaction(
     consumer.close()
     producer.close()
     assert answers == [7]  # not None ("no offset"): it waited for the transaction
+
+
+def test_kafka_python_describe_producers(broker: RunningBroker) -> None:
+    broker.create_topic("described", 1)
+    idempotent = KafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=True)
+    for index in range(3):
+        idempotent.send("described", b"i%d" % index, timestamp_ms=1_900_000_000_000 + index)
+    idempotent.flush()
+    transactional = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="desc-tx")
+    transactional.init_transactions()
+    transactional.begin_transaction()
+    transactional.send("described", b"open")
+    transactional.flush()  # offset 3, its transaction still open
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        partition = TopicPartition("described", 0)
+        [state] = admin.describe_producers([partition]).values()
+        by_txn = {p.current_transaction_start_offset: p for p in state.active_producers}
+        assert set(by_txn) == {-1, 3}
+        assert by_txn[-1].last_sequence == 2
+        assert by_txn[-1].last_timestamp == 1_900_000_000_002
+        assert by_txn[3].last_sequence == 0
+        with pytest.raises(kafka_errors.UnknownTopicOrPartitionError):
+            admin.describe_producers([TopicPartition("described", 5)], broker_id=0)
+    finally:
+        admin.close()
+        transactional.abort_transaction()
+        transactional.close()
+        idempotent.close()
