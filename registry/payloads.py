@@ -128,19 +128,21 @@ def parse_bool(args: Mapping[str, str], *names: str) -> bool:
 
 
 def parse_page(args: Mapping[str, str]) -> Page:
-    return Page(offset=_int_arg(args, "offset", 0), limit=_int_arg(args, "limit", -1))
+    """``offset`` / ``limit`` as Confluent reads them: a ``limit`` of 0 or less means no limit
+    (Confluent's ``normalizeLimit`` falls back to its default), and a value Java's ``int`` does
+    not hold names no resource (404, as Jersey answers an unconvertible query parameter)."""
+    limit = _int_arg(args, "limit", -1)
+    return Page(offset=_int_arg(args, "offset", 0), limit=limit if limit > 0 else -1)
 
 
 def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
     value = args.get(name)
-    if value is None or value == "":
+    if value is None or not value.strip():
         return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidRequestBody(
-            f"Query parameter {name} must be an integer, got {value!r}"
-        ) from None
+    value = value.strip()
+    if _JAVA_INT.fullmatch(value) is None or not MIN_INT <= int(value) <= MAX_ID:
+        raise PathNotFound()
+    return int(value)
 
 
 def parse_metadata_filter(args: Any) -> dict[str, str]:

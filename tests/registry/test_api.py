@@ -334,7 +334,14 @@ def test_list_schemas(client: FlaskClient) -> None:
     ]
     assert client.get("/subjects?subjectPrefix=users").get_json() == ["users-value"]
     assert client.get("/subjects?offset=1&limit=1").get_json() == ["users-value"]
-    assert_error(client.get("/subjects?limit=ten"), 422, 422)
+    # Confluent's normalizeLimit: 0 or less is no limit; Jersey answers an int it cannot
+    # convert with 404.
+    assert client.get("/subjects?limit=0").get_json() == ["orders-value", "users-value"]
+    assert len(client.get("/schemas?limit=-5").get_json()) == 3
+    assert client.get("/subjects/orders-value/versions?limit=0&offset=1").get_json() == [2]
+    for bad in ("ten", "1.5", "2147483648"):
+        assert_error(client.get(f"/subjects?limit={bad}"), 404, 404)
+        assert_error(client.get(f"/schemas?offset={bad}"), 404, 404)
 
 
 # -- compatibility ---------------------------------------------------------------------------
