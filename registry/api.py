@@ -209,6 +209,17 @@ def create_blueprint(
         stored = service.get_schema(payloads.parse_schema_id(schema_id))
         return _raw(service.formatted(stored, request.args.get("format")).schema_text)
 
+    @bp.get("/schemas/guids/<guid>")
+    def schema_by_guid(guid: str) -> Response:
+        stored = service.formatted(service.get_schema_by_guid(guid), request.args.get("format"))
+        return _reply(payloads.schema_response(stored))
+
+    @bp.get("/schemas/guids/<guid>/ids")
+    def schema_ids_by_guid(guid: str) -> Response:
+        """Confluent's ``ContextId`` list; ids are global here, so one id in the default context."""
+        stored = service.get_schema_by_guid(guid)
+        return _reply([{"context": ".", "id": stored.schema_id}])
+
     @bp.get("/schemas/ids/<schema_id>/versions")
     def schema_versions(schema_id: str) -> Response:
         pairs = service.schema_versions(

@@ -332,8 +332,12 @@ def _schema_fields(stored: StoredSchema) -> dict[str, Any]:
 
 
 def schema_response(stored: StoredSchema, *, max_id: int | None = None) -> dict[str, Any]:
-    """``GET /schemas/ids/{id}``."""
-    body: dict[str, Any] = {"schema": stored.schema_text, **_schema_fields(stored)}
+    """``GET /schemas/ids/{id}`` and ``GET /schemas/guids/{guid}``."""
+    body: dict[str, Any] = {
+        "guid": stored.guid,
+        **_schema_fields(stored),
+        "schema": stored.schema_text,
+    }
     if max_id is not None:
         body["maxId"] = max_id
     return body
@@ -343,6 +347,7 @@ def registered_response(registered: RegisteredVersion) -> dict[str, Any]:
     """``POST /subjects/{s}/versions``: the id, plus the fields newer Confluent versions add."""
     return {
         "id": registered.schema.schema_id,
+        "guid": registered.schema.guid,
         "version": registered.version,
         **_schema_fields(registered.schema),
         "schema": registered.schema.schema_text,
@@ -355,6 +360,7 @@ def version_response(registered: RegisteredVersion) -> dict[str, Any]:
         "subject": registered.subject,
         "version": registered.version,
         "id": registered.schema.schema_id,
+        "guid": registered.schema.guid,
         **_schema_fields(registered.schema),
         "schema": registered.schema.schema_text,
     }

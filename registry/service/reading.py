@@ -40,6 +40,15 @@ class Reading(ServiceBase):
         return stored
 
     @translate_store_errors
+    def get_schema_by_guid(self, guid: str) -> StoredSchema:
+        """The schema with this GUID (40403 if none, or only permanently deleted ones)."""
+        schema_id = self.store.schema_id_by_guid(guid)
+        stored = None if schema_id is None else self.store.schema_by_id(schema_id)
+        if stored is None:
+            raise SchemaNotFound(f"Schema {guid} not found")
+        return stored
+
+    @translate_store_errors
     def formatted(self, stored: StoredSchema, schema_format: str | None) -> StoredSchema:
         """``stored`` with its text in ``schema_format`` (``?format=``), as Confluent answers it.
 

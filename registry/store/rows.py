@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
+
+from registry.store.guids import schema_guid
 
 __all__ = ["GLOBAL_SCOPE", "Reference", "StoredSchema", "StoredVersion"]
 
@@ -33,6 +36,11 @@ class StoredSchema:
     references: tuple[Reference, ...]
     metadata: dict[str, Any] | None
     rule_set: dict[str, Any] | None
+
+    @functools.cached_property
+    def guid(self) -> str:
+        """Confluent's content-derived GUID of this schema (``registry.store.guids``)."""
+        return schema_guid(self.schema_text, self.references, self.metadata, self.rule_set)
 
 
 @dataclasses.dataclass(frozen=True)

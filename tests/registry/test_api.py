@@ -69,7 +69,7 @@ def test_root_types_contexts_and_unknown_routes(client: FlaskClient) -> None:
     assert client.get("/schemas/types").get_json() == ["AVRO", "JSON", "PROTOBUF"]
     assert client.get("/contexts").get_json() == ["."]
     assert_error(client.get("/associations/resources/ns/name"), 404, 404)
-    assert_error(client.get("/schemas/guids/abc"), 404, 404)
+    assert_error(client.get("/schemas/guids/abc"), 404, 40403)
     assert_error(client.patch("/subjects"), 405, 405)
 
 
@@ -84,7 +84,7 @@ def test_register_and_fetch_by_id(client: FlaskClient) -> None:
 
     fetched = client.get("/schemas/ids/1")
     assert fetched.status_code == 200
-    assert fetched.get_json() == {"schema": body["schema"]}
+    assert fetched.get_json() == {"guid": body["guid"], "schema": body["schema"]}
     raw = client.get("/schemas/ids/1/schema")
     assert raw.get_data(as_text=True) == body["schema"]
     with_max = client.get("/schemas/ids/1?fetchMaxId=true&subject=orders-value&format=resolved")
@@ -217,6 +217,7 @@ def test_soft_and_permanent_delete_of_subjects(client: FlaskClient) -> None:
     # Re-registering after a permanent delete starts a fresh version sequence.
     assert register(client, "s", V1).get_json() == {
         "id": 1,
+        "guid": client.get("/schemas/ids/1").get_json()["guid"],
         "version": 1,
         "schema": client.get("/schemas/ids/1/schema").get_data(as_text=True),
     }

@@ -97,6 +97,8 @@ def test_openapi_file_describes_every_registry_route() -> None:
         ("GET", "/schemas/ids/{id}/schema"),
         ("GET", "/schemas/ids/{id}/versions"),
         ("GET", "/schemas/ids/{id}/subjects"),
+        ("GET", "/schemas/guids/{guid}"),
+        ("GET", "/schemas/guids/{guid}/ids"),
         ("GET", "/config"),
         ("PUT", "/config"),
         ("DELETE", "/config"),

@@ -126,7 +126,7 @@ def test_rule_set_normal_form(client: FlaskClient) -> None:
     assert body["metadata"] == {"properties": {"a": "1", "b": "2"}, "sensitive": ["a", "z"]}
     assert list(body["metadata"]["properties"]) == ["a", "b"]
     fetched = client.get("/subjects/n/versions/1").get_json()
-    assert list(fetched) == ["subject", "version", "id", "metadata", "ruleSet", "schema"]
+    assert list(fetched) == ["subject", "version", "id", "guid", "metadata", "ruleSet", "schema"]
 
 
 def test_rule_set_checks_are_42210_with_confluent_messages(client: FlaskClient) -> None:
@@ -276,7 +276,7 @@ def test_latest_with_metadata(client: FlaskClient) -> None:
     register(client, "lm", json.dumps(three), metadata={"properties": {"app": "2"}})
     found = client.get("/subjects/lm/metadata?key=app&value=1").get_json()
     assert (found["subject"], found["version"]) == ("lm", 2)
-    assert list(found) == ["subject", "version", "id", "metadata", "schema"]
+    assert list(found) == ["subject", "version", "id", "guid", "metadata", "schema"]
     both = client.get("/subjects/lm/metadata?key=app&value=1&key=env&value=prod").get_json()
     assert both["version"] == 2
     # No keys: the newest version that has metadata at all.
@@ -363,14 +363,15 @@ def test_response_shapes(client: FlaskClient) -> None:
     avro = register(client, "shape", V1).get_json()
     fetched = client.get("/subjects/shape/versions/1")
     assert fetched.content_type == CONTENT_TYPE
-    assert list(fetched.get_json()) == ["subject", "version", "id", "schema"]
-    assert list(client.get(f"/schemas/ids/{avro['id']}").get_json()) == ["schema"]
+    assert list(fetched.get_json()) == ["subject", "version", "id", "guid", "schema"]
+    assert list(client.get(f"/schemas/ids/{avro['id']}").get_json()) == ["guid", "schema"]
     json_schema = json.dumps({"type": "object"})
     register(client, "js", json_schema, schemaType="JSON")
     assert list(client.get("/subjects/js/versions/1").get_json()) == [
         "subject",
         "version",
         "id",
+        "guid",
         "schemaType",
         "schema",
     ]

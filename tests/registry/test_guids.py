@@ -1,0 +1,72 @@
+"""Schema GUIDs (Confluent 8): in every schema answer, and ``GET /schemas/guids/{guid}[/ids]``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+import peewee
+from flask.testing import FlaskClient
+
+from registry.store import MIGRATIONS, Reference
+from registry.store.guids import schema_guid
+from tests.registry.test_api import V1, V2, assert_error, register, send
+
+
+def test_the_guid_is_the_md5_of_the_canonical_text_as_in_confluent(client: FlaskClient) -> None:
+    body = register(client, "g", V1).get_json()
+    expected = str(uuid.UUID(bytes=hashlib.md5(body["schema"].encode()).digest()))
+    assert body["guid"] == expected
+    assert client.get("/subjects/g/versions/1").get_json()["guid"] == expected
+    assert client.get(f"/schemas/ids/{body['id']}").get_json()["guid"] == expected
+    assert send(client, "POST", "/subjects/g", {"schema": V1}).get_json()["guid"] == expected
+    # The same schema under another subject: the same id and GUID.
+    assert register(client, "other", V1).get_json()["guid"] == expected
+
+
+def test_metadata_and_rule_sets_change_the_guid(client: FlaskClient) -> None:
+    plain = register(client, "m", V1).get_json()["guid"]
+    tagged = register(client, "m2", V1, metadata={"properties": {"owner": "a"}}).get_json()
+    assert tagged["guid"] != plain
+    rule_set = {"domainRules": [{"name": "r", "type": "CEL", "expr": "true"}]}
+    ruled = register(client, "m3", V1, ruleSet=rule_set).get_json()
+    assert len({plain, tagged["guid"], ruled["guid"]}) == 3
+
+
+def test_schemas_by_guid(client: FlaskClient) -> None:
+    registered = register(client, "byguid", V1).get_json()
+    guid = registered["guid"]
+    found = client.get(f"/schemas/guids/{guid}")
+    assert found.status_code == 200
+    assert found.get_json() == {"guid": guid, "schema": registered["schema"]}
+    assert client.get(f"/schemas/guids/{guid}/ids").get_json() == [
+        {"context": ".", "id": registered["id"]}
+    ]
+    assert_error(client.get(f"/schemas/guids/{uuid.uuid4()}"), 404, 40403)
+    # Soft-deleted schemas still resolve by GUID, as by id; permanently deleted ones do not.
+    client.delete("/subjects/byguid")
+    assert client.get(f"/schemas/guids/{guid}").status_code == 200
+    client.delete("/subjects/byguid?permanent=true")
+    assert_error(client.get(f"/schemas/guids/{guid}"), 404, 40403)
+    assert_error(client.get(f"/schemas/guids/{guid}/ids"), 404, 40403)
+
+
+def test_migration_fills_in_the_guid_of_existing_schemas(tmp_path: Any) -> None:
+    database = peewee.SqliteDatabase(str(tmp_path / "old.db"))
+    for migration in MIGRATIONS[:4]:
+        migration(database)
+    # As before migration 5: no GUID column.
+    database.execute_sql("DROP INDEX registry_schema_guid")
+    database.execute_sql("ALTER TABLE registry_schema DROP COLUMN guid")
+    references = json.dumps([{"name": "n", "subject": "s", "version": 1}])
+    database.execute_sql(
+        "INSERT INTO registry_schema (id, schema_type, schema_text, fingerprint, "
+        "references_json) VALUES (1, 'AVRO', ?, 'f1', ?)",
+        (V2, references),
+    )
+    MIGRATIONS[4](database)
+    (guid,) = database.execute_sql("SELECT guid FROM registry_schema WHERE id = 1").fetchone()
+    assert guid == schema_guid(V2, [Reference("n", "s", 1)], None, None)
+    MIGRATIONS[4](database)  # a fresh database already has the column: nothing to do twice
