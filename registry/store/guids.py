@@ -5,7 +5,9 @@ its rule set with MD5 (``Schema.updateHash``) and reads the 16 bytes as a UUID,
 so the same schema content has the same GUID wherever it is registered.
 Clients use it as an opaque key: serializers may write it in a record header
 instead of the 4-byte id, and deserializers read the schema back from
-``GET /schemas/guids/{guid}``.
+``GET /schemas/guids/{guid}``. A reference is hashed as its name, subject and
+version (a 4-byte big-endian int); that byte layout is Charter's reading of
+Confluent's, checked only for schemas without references.
 """
 
 from __future__ import annotations
