@@ -133,7 +133,7 @@ class Reading(ServiceBase):
     def get_version(
         self, subject: str, version: int, *, include_deleted: bool = False
     ) -> RegisteredVersion:
-        """A version of ``subject`` (``LATEST`` for the newest); 40401 / 40402."""
+        """A version of ``subject`` (``LATEST`` for the newest live one); 40401 / 40402."""
         row = self._find_version(subject, version, include_deleted=include_deleted)
         stored = self.store.schema_by_id_any(row.schema_id)
         if stored is None:  # pragma: no cover - rows are never deleted
@@ -203,7 +203,11 @@ class Reading(ServiceBase):
         if not rows:
             raise SubjectNotFound(f"Subject '{subject}' not found.")
         if version == LATEST:
-            return rows[-1]
+            # Confluent's ``latest`` is the newest live version, even with ``deleted=true``.
+            live = [row for row in rows if not row.deleted]
+            if not live:
+                raise VersionNotFound(f"Version {version} not found.")
+            return live[-1]
         for row in rows:
             if row.version == version:
                 return row

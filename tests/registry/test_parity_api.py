@@ -375,3 +375,23 @@ def test_response_shapes(client: FlaskClient) -> None:
         "schemaType",
         "schema",
     ]
+
+
+def test_latest_is_the_newest_live_version_even_with_deleted(client: FlaskClient) -> None:
+    """Confluent resolves ``latest`` to the newest live version whatever ``deleted`` says, so a
+    permanent delete of ``latest`` never reaches a soft-deleted version."""
+    register(client, "lt", V1)
+    register(client, "lt", V2)
+    client.delete("/subjects/lt/versions/2")
+    assert client.get("/subjects/lt/versions/latest?deleted=true").get_json()["version"] == 1
+    assert client.get("/subjects/lt/versions/2?deleted=true").get_json()["deleted"] is True
+    assert error_of(client.delete("/subjects/lt/versions/latest?permanent=true"), 404, 40407)
+    assert client.get("/subjects/lt/versions?deleted=true").get_json() == [1, 2]
+    client.delete("/subjects/lt/versions/1")
+    # Only soft-deleted versions left: the subject exists for deleted=true, but has no latest.
+    assert error_of(client.get("/subjects/lt/versions/latest?deleted=true"), 404, 40402) == (
+        "Version -1 not found."
+    )
+    assert_error(client.get("/subjects/lt/versions/latest"), 404, 40401)
+    assert_error(client.get("/subjects/lt/versions/latest/referencedby"), 404, 40402)
+    assert_error(client.delete("/subjects/lt/versions/latest?permanent=true"), 404, 40402)
