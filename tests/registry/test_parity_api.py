@@ -395,3 +395,40 @@ def test_latest_is_the_newest_live_version_even_with_deleted(client: FlaskClient
     assert_error(client.get("/subjects/lt/versions/latest"), 404, 40401)
     assert_error(client.get("/subjects/lt/versions/latest/referencedby"), 404, 40402)
     assert_error(client.delete("/subjects/lt/versions/latest?permanent=true"), 404, 40402)
+
+
+def test_a_schema_sent_with_its_references_inlined_finds_the_version_with_references(
+    client: FlaskClient,
+) -> None:
+    """Confluent's lookup (and so registration) answers an Avro schema sent with every
+    reference resolved inline with the version registered with the references."""
+    address = {
+        "type": "record",
+        "name": "Address",
+        "namespace": "ref",
+        "fields": [{"name": "street", "type": "string"}],
+    }
+    register(client, "address", json.dumps(address))
+    person = {
+        "type": "record",
+        "name": "Person",
+        "namespace": "ref",
+        "fields": [
+            {"name": "home", "type": "ref.Address"},
+            {"name": "work", "type": "ref.Address"},
+        ],
+    }
+    reference = [{"name": "ref.Address", "subject": "address", "version": 1}]
+    with_refs = register(client, "person", json.dumps(person), references=reference).get_json()
+    inlined = {**person, "fields": [{"name": "home", "type": address}, person["fields"][1]]}
+    found = send(client, "POST", "/subjects/person", {"schema": json.dumps(inlined)}).get_json()
+    assert (found["version"], found["id"]) == (1, with_refs["id"])
+    assert found["references"] == reference
+    again = register(client, "person", json.dumps(inlined)).get_json()
+    assert (again["version"], again["id"]) == (1, with_refs["id"])
+    assert client.get("/subjects/person/versions").get_json() == [1]
+    # Another structure is still not found.
+    other = {**inlined, "fields": inlined["fields"][:1]}
+    assert_error(
+        send(client, "POST", "/subjects/person", {"schema": json.dumps(other)}), 404, 40403
+    )
