@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
 from registry.store.guids import schema_guid
@@ -36,11 +35,14 @@ class StoredSchema:
     references: tuple[Reference, ...]
     metadata: dict[str, Any] | None
     rule_set: dict[str, Any] | None
+    # Confluent's content-derived GUID (``registry.store.guids``), computed when not given; a
+    # copy with the text in another format (``dataclasses.replace``) keeps the schema's GUID.
+    guid: str = dataclasses.field(default="", compare=False)
 
-    @functools.cached_property
-    def guid(self) -> str:
-        """Confluent's content-derived GUID of this schema (``registry.store.guids``)."""
-        return schema_guid(self.schema_text, self.references, self.metadata, self.rule_set)
+    def __post_init__(self) -> None:
+        if not self.guid:
+            guid = schema_guid(self.schema_text, self.references, self.metadata, self.rule_set)
+            object.__setattr__(self, "guid", guid)
 
 
 @dataclasses.dataclass(frozen=True)

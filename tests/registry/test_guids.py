@@ -70,3 +70,17 @@ def test_migration_fills_in_the_guid_of_existing_schemas(tmp_path: Any) -> None:
     (guid,) = database.execute_sql("SELECT guid FROM registry_schema WHERE id = 1").fetchone()
     assert guid == schema_guid(V2, [Reference("n", "s", 1)], None, None)
     MIGRATIONS[4](database)  # a fresh database already has the column: nothing to do twice
+
+
+def test_another_format_keeps_the_schema_guid(client: FlaskClient) -> None:
+    text = 'syntax = "proto3";\npackage g;\nmessage M { string a = 1; }\n'
+    registered = register(client, "pb", text, schemaType="PROTOBUF").get_json()
+    serialized = client.get("/subjects/pb/versions/1?format=serialized").get_json()
+    assert serialized["schema"] != registered["schema"]
+    assert serialized["guid"] == registered["guid"]
+    by_guid = client.get(f"/schemas/guids/{registered['guid']}?format=serialized").get_json()
+    assert by_guid == {
+        "guid": registered["guid"],
+        "schemaType": "PROTOBUF",
+        "schema": serialized["schema"],
+    }
