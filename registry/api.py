@@ -144,13 +144,17 @@ def _add_subject_converter(state: BlueprintSetupState) -> None:
 
 
 def create_blueprint(
-    service: RegistryService, *, kafka_cluster_id: Callable[[], str] | None = None
+    service: RegistryService,
+    *,
+    kafka_cluster_id: Callable[[], str] | None = None,
+    server_version: str | None = None,
 ) -> Blueprint:
     """The registry's routes over ``service``.
 
     ``kafka_cluster_id`` answers the id of the Kafka cluster the registry serves
     (``GET /v1/metadata/id``); the caller knows where it is kept. An ``OSError``
     from it is answered as Confluent answers a store failure there (50001).
+    ``server_version`` is what ``GET /v1/metadata/version`` reports.
     """
     bp = Blueprint("registry", __name__)
     bp.record_once(_add_subject_converter)  # before any rule uses it
@@ -174,6 +178,11 @@ def create_blueprint(
             "schema-registry-cluster": SCHEMA_REGISTRY_CLUSTER_ID,
         }
         return _reply({"scope": {"path": [], "clusters": clusters}})
+
+    @bp.get("/v1/metadata/version")
+    def server_version_info() -> Response:
+        """Confluent's ``SchemaRegistryServerVersion`` (``commitId`` left out: none is known)."""
+        return _reply({"version": server_version} if server_version else {})
 
     # -- schemas by id ---------------------------------------------------------------
 

@@ -80,6 +80,7 @@ def test_openapi_file_describes_every_registry_route() -> None:
         ("GET", "/"),
         ("GET", "/health"),
         ("GET", "/v1/metadata/id"),
+        ("GET", "/v1/metadata/version"),
         ("GET", "/subjects"),
         ("POST", "/subjects/{subject}"),
         ("DELETE", "/subjects/{subject}"),

@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+import charter
 from broker.cluster_id import load_or_create_cluster_id
 from charter.app import create_app
 from charter.config import Settings
@@ -395,3 +396,9 @@ def test_health_is_down_while_the_database_fails_then_up_again(
         assert "unable to open" not in response.get_data(as_text=True)
     recovered = client.get("/health")
     assert recovered.status_code == 200 and recovered.get_json()["status"] == "UP"
+
+
+def test_metadata_version_names_charter_s_version(client: FlaskClient) -> None:
+    response = client.get("/v1/metadata/version")
+    assert response.status_code == 200
+    assert response.get_json() == {"version": charter.__version__}
