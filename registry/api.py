@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import PathConverter
+from werkzeug.routing import PathConverter, Rule
 
 from registry import payloads
 from registry.errors import NotAcceptable, RegistryError, StoreError
@@ -132,11 +132,14 @@ def _rematch_encoded_slashes() -> Response | None:
 
 class _SubjectConverter(PathConverter):
     """``<subject:...>``: a subject name, which may hold ``/``; ``:.:name`` (the default
-    context, as Confluent writes it) means ``name``. Parsing it here, rather than in a
-    per-request hook, leaves routes without a subject untouched."""
+    context, as Confluent writes it) means ``name``; one trailing literal ``/`` is dropped.
+    Parsing it here, rather than in a per-request hook, leaves routes without a subject
+    untouched."""
 
     def to_python(self, value: str) -> str:
-        return qualified_subject(value)
+        # A literal trailing "/" (``/subjects/s/``) is the optional slash Jersey allows after a
+        # path; a subject ending in "/" arrives encoded (%2F), which this never sees.
+        return qualified_subject(value[:-1] if value.endswith("/") else value)
 
 
 def _add_subject_converter(state: BlueprintSetupState) -> None:
@@ -437,4 +440,15 @@ def create_blueprint(
     def contexts() -> Response:
         return _reply(payloads.parse_page(request.args).apply(service.contexts()))
 
+    bp.record_once(_accept_trailing_slashes)  # last: after every route above is added
     return bp
+
+
+def _accept_trailing_slashes(state: BlueprintSetupState) -> None:
+    """Every registry route also answers with one trailing ``/`` (``GET /subjects/``), as
+    Jersey's path templates do; the twin rule has the same endpoint, so the same checks."""
+    url_map = state.app.url_map
+    for rule in list(url_map.iter_rules()):
+        if rule.endpoint.startswith(f"{state.blueprint.name}.") and not rule.rule.endswith("/"):
+            methods = None if rule.methods is None else set(rule.methods) - {"HEAD", "OPTIONS"}
+            url_map.add(Rule(f"{rule.rule}/", endpoint=rule.endpoint, methods=methods))

@@ -402,3 +402,22 @@ def test_metadata_version_names_charter_s_version(client: FlaskClient) -> None:
     response = client.get("/v1/metadata/version")
     assert response.status_code == 200
     assert response.get_json() == {"version": charter.__version__}
+
+
+def test_a_trailing_slash_is_the_same_route_as_in_jersey(client: FlaskClient) -> None:
+    """Jersey's path templates end in an optional ``/``: ``/subjects/`` is ``/subjects``."""
+    schema = json.dumps({"type": "record", "name": "S", "fields": [{"name": "x", "type": "int"}]})
+    body = json.dumps({"schema": schema})
+    registered = client.post("/subjects/s/versions/", data=body, content_type=CONTENT_TYPE)
+    assert registered.get_json()["version"] == 1
+    assert client.get("/subjects/").get_json() == ["s"]
+    assert client.get("/subjects/s/versions/").get_json() == [1]
+    assert client.get("/subjects/s/versions/latest/").get_json()["subject"] == "s"
+    found = client.post("/subjects/s/", data=body, content_type=CONTENT_TYPE)
+    assert found.get_json()["version"] == 1
+    assert client.get("/config/").get_json() == {"compatibilityLevel": "BACKWARD"}
+    assert client.get(f"/schemas/ids/{registered.get_json()['id']}/").status_code == 200
+    # A subject ending in "/" is sent encoded and keeps its slash.
+    client.post("/subjects/t%2F/versions", data=body, content_type=CONTENT_TYPE)
+    assert client.get("/subjects").get_json() == ["s", "t/"]
+    assert client.delete("/subjects/s/").get_json() == [1]
