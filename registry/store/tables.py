@@ -137,8 +137,12 @@ def _drop_generation(database: peewee.Database) -> None:
 def _add_guid(database: peewee.Database) -> None:
     """Migration 5: each schema's GUID (``registry.store.guids``), indexed for
     ``GET /schemas/guids/{guid}``; a fresh database already has the column from migration 1."""
-    columns = {column.name for column in database.get_columns("registry_schema")}
-    if "guid" not in columns:
+    if isinstance(database, peewee.PostgresqlDatabase):
+        # IF NOT EXISTS: the table may live in any schema of the search path.
+        database.execute_sql(
+            "ALTER TABLE registry_schema ADD COLUMN IF NOT EXISTS guid VARCHAR(36)"
+        )
+    elif "guid" not in {column.name for column in database.get_columns("registry_schema")}:
         database.execute_sql("ALTER TABLE registry_schema ADD COLUMN guid VARCHAR(36)")
     database.execute_sql(
         "CREATE INDEX IF NOT EXISTS registry_schema_guid ON registry_schema (guid)"

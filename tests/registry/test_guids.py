@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any
+from pathlib import Path
 
-import peewee
+import pytest
 from flask.testing import FlaskClient
 
+from charter.db import open_database
 from registry.store import MIGRATIONS, Reference
 from registry.store.guids import schema_guid
 from tests.registry.test_api import V1, V2, assert_error, register, send
@@ -53,23 +54,34 @@ def test_schemas_by_guid(client: FlaskClient) -> None:
     assert_error(client.get(f"/schemas/guids/{guid}/ids"), 404, 40403)
 
 
-def test_migration_fills_in_the_guid_of_existing_schemas(tmp_path: Any) -> None:
-    database = peewee.SqliteDatabase(str(tmp_path / "old.db"))
-    for migration in MIGRATIONS[:4]:
-        migration(database)
-    # As before migration 5: no GUID column.
-    database.execute_sql("DROP INDEX registry_schema_guid")
-    database.execute_sql("ALTER TABLE registry_schema DROP COLUMN guid")
-    references = json.dumps([{"name": "n", "subject": "s", "version": 1}])
-    database.execute_sql(
-        "INSERT INTO registry_schema (id, schema_type, schema_text, fingerprint, "
-        "references_json) VALUES (1, 'AVRO', ?, 'f1', ?)",
-        (V2, references),
-    )
-    MIGRATIONS[4](database)
-    (guid,) = database.execute_sql("SELECT guid FROM registry_schema WHERE id = 1").fetchone()
-    assert guid == schema_guid(V2, [Reference("n", "s", 1)], None, None)
-    MIGRATIONS[4](database)  # a fresh database already has the column: nothing to do twice
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_schema_url"))
+    return f"sqlite:///{tmp_path / 'old.db'}"
+
+
+def test_migration_fills_in_the_guid_of_existing_schemas(database_url: str) -> None:
+    database = open_database(database_url)
+    try:
+        for migration in MIGRATIONS[:4]:
+            migration(database)
+        # As before migration 5: no GUID column.
+        database.execute_sql("DROP INDEX registry_schema_guid")
+        database.execute_sql("ALTER TABLE registry_schema DROP COLUMN guid")
+        param = database.param
+        references = json.dumps([{"name": "n", "subject": "s", "version": 1}])
+        database.execute_sql(
+            "INSERT INTO registry_schema (id, schema_type, schema_text, fingerprint, "
+            f"references_json) VALUES (1, 'AVRO', {param}, 'f1', {param})",
+            (V2, references),
+        )
+        MIGRATIONS[4](database)
+        (guid,) = database.execute_sql("SELECT guid FROM registry_schema WHERE id = 1").fetchone()
+        assert guid == schema_guid(V2, [Reference("n", "s", 1)], None, None)
+        MIGRATIONS[4](database)  # a fresh database already has the column: nothing to do twice
+    finally:
+        database.close()
 
 
 def test_another_format_keeps_the_schema_guid(client: FlaskClient) -> None:
