@@ -270,8 +270,12 @@ class Store:
             query = query.where(table.deleted == False)  # noqa: E712
         query = query.order_by(table.subject, table.version)
         rows = [self._to_version(row) for row in query.tuples()]
-        # startswith() is LIKE-based and case-insensitive on SQLite; filter exactly here.
-        return [row for row in rows if row.subject.startswith(subject_prefix)]
+        # startswith() is LIKE-based and case-insensitive on SQLite; filter exactly here. The
+        # order is re-checked in code points (Java's String order, Confluent's), since a
+        # PostgreSQL collation such as en_US sorts "B" after "a" and ignores punctuation.
+        rows = [row for row in rows if row.subject.startswith(subject_prefix)]
+        rows.sort(key=lambda row: (row.subject, row.version))
+        return rows
 
     def max_version(self, subject: str) -> int:
         table = self._version
