@@ -17,6 +17,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
 
+import charter
 from broker.cluster_id import load_or_create_cluster_id
 from catalog import api as catalog_api
 from catalog import ui as catalog_ui
@@ -69,6 +70,7 @@ def create_app(
         registry_api.create_blueprint(
             registry_service,
             kafka_cluster_id=functools.partial(load_or_create_cluster_id, settings.data_dir),
+            server_version=charter.__version__,
         )
     )
     app.register_blueprint(dek_api.create_blueprint(DekService(DekStore(database))))

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import PathConverter
+from werkzeug.routing import PathConverter, Rule
 
 from registry import payloads
 from registry.errors import NotAcceptable, RegistryError, StoreError
@@ -132,11 +132,14 @@ def _rematch_encoded_slashes() -> Response | None:
 
 class _SubjectConverter(PathConverter):
     """``<subject:...>``: a subject name, which may hold ``/``; ``:.:name`` (the default
-    context, as Confluent writes it) means ``name``. Parsing it here, rather than in a
-    per-request hook, leaves routes without a subject untouched."""
+    context, as Confluent writes it) means ``name``; one trailing literal ``/`` is dropped.
+    Parsing it here, rather than in a per-request hook, leaves routes without a subject
+    untouched."""
 
     def to_python(self, value: str) -> str:
-        return qualified_subject(value)
+        # A literal trailing "/" (``/subjects/s/``) is the optional slash Jersey allows after a
+        # path; a subject ending in "/" arrives encoded (%2F), which this never sees.
+        return qualified_subject(value[:-1] if value.endswith("/") else value)
 
 
 def _add_subject_converter(state: BlueprintSetupState) -> None:
@@ -144,13 +147,17 @@ def _add_subject_converter(state: BlueprintSetupState) -> None:
 
 
 def create_blueprint(
-    service: RegistryService, *, kafka_cluster_id: Callable[[], str] | None = None
+    service: RegistryService,
+    *,
+    kafka_cluster_id: Callable[[], str] | None = None,
+    server_version: str | None = None,
 ) -> Blueprint:
     """The registry's routes over ``service``.
 
     ``kafka_cluster_id`` answers the id of the Kafka cluster the registry serves
     (``GET /v1/metadata/id``); the caller knows where it is kept. An ``OSError``
     from it is answered as Confluent answers a store failure there (50001).
+    ``server_version`` is what ``GET /v1/metadata/version`` reports.
     """
     bp = Blueprint("registry", __name__)
     bp.record_once(_add_subject_converter)  # before any rule uses it
@@ -174,6 +181,11 @@ def create_blueprint(
             "schema-registry-cluster": SCHEMA_REGISTRY_CLUSTER_ID,
         }
         return _reply({"scope": {"path": [], "clusters": clusters}})
+
+    @bp.get("/v1/metadata/version")
+    def server_version_info() -> Response:
+        """Confluent's ``SchemaRegistryServerVersion`` (``commitId`` left out: none is known)."""
+        return _reply({"version": server_version} if server_version else {})
 
     # -- schemas by id ---------------------------------------------------------------
 
@@ -208,6 +220,17 @@ def create_blueprint(
     def schema_text_by_id(schema_id: str) -> Response:
         stored = service.get_schema(payloads.parse_schema_id(schema_id))
         return _raw(service.formatted(stored, request.args.get("format")).schema_text)
+
+    @bp.get("/schemas/guids/<guid>")
+    def schema_by_guid(guid: str) -> Response:
+        stored = service.formatted(service.get_schema_by_guid(guid), request.args.get("format"))
+        return _reply(payloads.schema_response(stored))
+
+    @bp.get("/schemas/guids/<guid>/ids")
+    def schema_ids_by_guid(guid: str) -> Response:
+        """Confluent's ``ContextId`` list; ids are global here, so one id in the default context."""
+        stored = service.get_schema_by_guid(guid)
+        return _reply([{"context": ".", "id": stored.schema_id}])
 
     @bp.get("/schemas/ids/<schema_id>/versions")
     def schema_versions(schema_id: str) -> Response:
@@ -417,4 +440,15 @@ def create_blueprint(
     def contexts() -> Response:
         return _reply(payloads.parse_page(request.args).apply(service.contexts()))
 
+    bp.record_once(_accept_trailing_slashes)  # last: after every route above is added
     return bp
+
+
+def _accept_trailing_slashes(state: BlueprintSetupState) -> None:
+    """Every registry route also answers with one trailing ``/`` (``GET /subjects/``), as
+    Jersey's path templates do; the twin rule has the same endpoint, so the same checks."""
+    url_map = state.app.url_map
+    for rule in list(url_map.iter_rules()):
+        if rule.endpoint.startswith(f"{state.blueprint.name}.") and not rule.rule.endswith("/"):
+            methods = None if rule.methods is None else set(rule.methods) - {"HEAD", "OPTIONS"}
+            url_map.add(Rule(f"{rule.rule}/", endpoint=rule.endpoint, methods=methods))

@@ -128,19 +128,21 @@ def parse_bool(args: Mapping[str, str], *names: str) -> bool:
 
 
 def parse_page(args: Mapping[str, str]) -> Page:
-    return Page(offset=_int_arg(args, "offset", 0), limit=_int_arg(args, "limit", -1))
+    """``offset`` / ``limit`` as Confluent reads them: a ``limit`` of 0 or less means no limit
+    (Confluent's ``normalizeLimit`` falls back to its default), and a value Java's ``int`` does
+    not hold names no resource (404, as Jersey answers an unconvertible query parameter)."""
+    limit = _int_arg(args, "limit", -1)
+    return Page(offset=_int_arg(args, "offset", 0), limit=limit if limit > 0 else -1)
 
 
 def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
     value = args.get(name)
-    if value is None or value == "":
+    if value is None or not value.strip():
         return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidRequestBody(
-            f"Query parameter {name} must be an integer, got {value!r}"
-        ) from None
+    value = value.strip()
+    if _JAVA_INT.fullmatch(value) is None or not MIN_INT <= int(value) <= MAX_ID:
+        raise PathNotFound()
+    return int(value)
 
 
 def parse_metadata_filter(args: Any) -> dict[str, str]:
@@ -330,8 +332,12 @@ def _schema_fields(stored: StoredSchema) -> dict[str, Any]:
 
 
 def schema_response(stored: StoredSchema, *, max_id: int | None = None) -> dict[str, Any]:
-    """``GET /schemas/ids/{id}``."""
-    body: dict[str, Any] = {"schema": stored.schema_text, **_schema_fields(stored)}
+    """``GET /schemas/ids/{id}`` and ``GET /schemas/guids/{guid}``."""
+    body: dict[str, Any] = {
+        "guid": stored.guid,
+        **_schema_fields(stored),
+        "schema": stored.schema_text,
+    }
     if max_id is not None:
         body["maxId"] = max_id
     return body
@@ -341,6 +347,7 @@ def registered_response(registered: RegisteredVersion) -> dict[str, Any]:
     """``POST /subjects/{s}/versions``: the id, plus the fields newer Confluent versions add."""
     return {
         "id": registered.schema.schema_id,
+        "guid": registered.schema.guid,
         "version": registered.version,
         **_schema_fields(registered.schema),
         "schema": registered.schema.schema_text,
@@ -353,6 +360,7 @@ def version_response(registered: RegisteredVersion) -> dict[str, Any]:
         "subject": registered.subject,
         "version": registered.version,
         "id": registered.schema.schema_id,
+        "guid": registered.schema.guid,
         **_schema_fields(registered.schema),
         "schema": registered.schema.schema_text,
     }

@@ -48,10 +48,12 @@ class Deleting(ServiceBase):
         if not rows:
             raise SubjectNotFound(f"Subject '{subject}' not found.")
         if version == LATEST:
-            candidates = rows if permanent else [row for row in rows if not row.deleted]
-            if not candidates:
+            # The newest live version, as Confluent resolves ``latest``: so a permanent delete
+            # of ``latest`` is refused (40407) rather than reaching a soft-deleted version.
+            live = [row for row in rows if not row.deleted]
+            if not live:
                 raise VersionNotFound(f"Version {version} not found.")
-            target = candidates[-1]
+            target = live[-1]
         else:
             matching = [row for row in rows if row.version == version]
             if not matching:

@@ -40,6 +40,15 @@ class Reading(ServiceBase):
         return stored
 
     @translate_store_errors
+    def get_schema_by_guid(self, guid: str) -> StoredSchema:
+        """The schema with this GUID (40403 if none, or only permanently deleted ones)."""
+        schema_id = self.store.schema_id_by_guid(guid)
+        stored = None if schema_id is None else self.store.schema_by_id(schema_id)
+        if stored is None:
+            raise SchemaNotFound(f"Schema {guid} not found")
+        return stored
+
+    @translate_store_errors
     def formatted(self, stored: StoredSchema, schema_format: str | None) -> StoredSchema:
         """``stored`` with its text in ``schema_format`` (``?format=``), as Confluent answers it.
 
@@ -124,7 +133,7 @@ class Reading(ServiceBase):
     def get_version(
         self, subject: str, version: int, *, include_deleted: bool = False
     ) -> RegisteredVersion:
-        """A version of ``subject`` (``LATEST`` for the newest); 40401 / 40402."""
+        """A version of ``subject`` (``LATEST`` for the newest live one); 40401 / 40402."""
         row = self._find_version(subject, version, include_deleted=include_deleted)
         stored = self.store.schema_by_id_any(row.schema_id)
         if stored is None:  # pragma: no cover - rows are never deleted
@@ -194,7 +203,11 @@ class Reading(ServiceBase):
         if not rows:
             raise SubjectNotFound(f"Subject '{subject}' not found.")
         if version == LATEST:
-            return rows[-1]
+            # Confluent's ``latest`` is the newest live version, even with ``deleted=true``.
+            live = [row for row in rows if not row.deleted]
+            if not live:
+                raise VersionNotFound(f"Version {version} not found.")
+            return live[-1]
         for row in rows:
             if row.version == version:
                 return row

@@ -151,12 +151,25 @@ class Registering(ServiceBase):
         if not request.schema.strip():
             return None
         candidate = self.schemas.prepare(request, normalize=normalize)
+        live = self.store.versions(subject, include_deleted=False)
         existing = self.store.schema_by_fingerprint(candidate.fingerprint)
-        if existing is None:
+        if existing is not None:
+            for row in live:
+                if row.schema_id == existing.schema_id:
+                    return RegisteredVersion(subject, row.version, existing)
+        return self._find_inlined(subject, candidate, live)
+
+    def _find_inlined(
+        self, subject: str, candidate: Candidate, rows: Sequence[StoredVersion]
+    ) -> RegisteredVersion | None:
+        """The newest of ``rows`` whose schema ``candidate`` is with its references inlined."""
+        if candidate.references or candidate.schema_type != "AVRO":
             return None
-        for row in self.store.versions(subject, include_deleted=False):
-            if row.schema_id == existing.schema_id:
-                return RegisteredVersion(subject, row.version, existing)
+        schemas = self.store.schemas_by_ids(row.schema_id for row in rows)
+        for row in reversed(rows):
+            stored = schemas[row.schema_id]
+            if self.schemas.is_inlined_form_of(candidate, stored):
+                return RegisteredVersion(subject, row.version, stored, row.deleted)
         return None
 
     def _plan(
@@ -344,7 +357,10 @@ class Registering(ServiceBase):
         if not exact and candidate.metadata is None and candidate.rule_set is None:
             exact = same_content
         if not exact:
-            raise SchemaNotFound("Schema not found")
+            inlined = self._find_inlined(subject, candidate, rows)
+            if inlined is None:
+                raise SchemaNotFound("Schema not found")
+            return inlined
         best = sorted(exact, key=lambda row: (not row.deleted, row.version))[-1]
         return RegisteredVersion(subject, best.version, schemas[best.schema_id], best.deleted)
 

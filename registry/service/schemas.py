@@ -16,6 +16,7 @@ from typing import Any
 
 from registry.errors import InvalidSchema, SchemaNotFound
 from registry.formats import get_format
+from registry.formats.avro import AvroSchema
 from registry.formats.base import ParsedSchema, ResolvedReference
 from registry.service.types import LATEST, SchemaRequest
 from registry.store import Reference, Store, StoredSchema
@@ -121,6 +122,28 @@ class SchemaResolver:
             )
             pinned.append(Reference(ref.name, ref.subject, row.version))
         return tuple(pinned), list(flattened.values())
+
+    def is_inlined_form_of(self, candidate: Candidate, stored: StoredSchema) -> bool:
+        """Whether ``candidate`` is ``stored`` sent with its references inlined.
+
+        Confluent's lookup answers such a schema with the version that has the
+        references ("a schema sent with all references resolved"). Avro only:
+        both sides are compared as self-contained schemas in normal form.
+        """
+        if candidate.references or not stored.references:
+            return False
+        if candidate.schema_type != "AVRO" or stored.schema_type != "AVRO":
+            return False
+        for wanted, have in (
+            (candidate.metadata, stored.metadata),
+            (candidate.rule_set, stored.rule_set),
+        ):
+            if wanted is not None and wanted != have:
+                return False
+        mine, theirs = candidate.parsed, self.parsed_by_id(stored.schema_id)
+        if not isinstance(mine, AvroSchema) or not isinstance(theirs, AvroSchema):
+            return False
+        return bool(mine.standalone == theirs.standalone)
 
     def parsed_by_id(self, schema_id: int) -> ParsedSchema:
         """A stored schema, parsed (the format modules cache parses by text and references)."""

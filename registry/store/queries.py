@@ -15,6 +15,7 @@ from typing import Any
 import peewee
 
 from registry.events import RegistryOutbox, registry_outbox
+from registry.store.guids import schema_guid
 from registry.store.rows import Reference, StoredSchema, StoredVersion
 from registry.store.schema_cache import SchemaCache
 from registry.store.tables import dump_json, load_json, models
@@ -47,6 +48,10 @@ class Store:
             f"WHERE s.id = {param} AND EXISTS (SELECT 1 FROM registry_subject_version v "
             "WHERE v.schema_id = s.id)"
         )
+        self._schema_id_by_guid_sql = (
+            f"SELECT s.id FROM registry_schema s WHERE s.guid = {param} AND EXISTS "
+            "(SELECT 1 FROM registry_subject_version v WHERE v.schema_id = s.id) ORDER BY s.id"
+        )
         # The queries every registration runs, built once: peewee's query builder costs more
         # than SQLite's execution of them.
         columns = "id, schema_type, schema_text, references_json, metadata_json, rule_set_json"
@@ -70,10 +75,10 @@ class Store:
             f"VALUES ({param}, {param}, {param}, {param})"
         )
         self._thread = threading.local()  # per thread: inside ``write()`` or not
-        schema_values = f"{param}, {param}, {param}, {param}, {param}, {param}"
+        schema_values = f"{param}, {param}, {param}, {param}, {param}, {param}, {param}"
         insert_schema = (
             "INSERT INTO registry_schema (id, schema_type, schema_text, fingerprint, "
-            "references_json, metadata_json, rule_set_json) "
+            "references_json, metadata_json, rule_set_json, guid) "
         )
         self._insert_schema_sql = f"{insert_schema}VALUES ({param}, {schema_values})"
         self._insert_next_schema_sql = (
@@ -136,6 +141,11 @@ class Store:
         row = self._one(self._schema_row_sql, (schema_id,))
         return None if row is None else self._to_schema(row)
 
+    def schema_id_by_guid(self, guid: str) -> int | None:
+        """The id of the schema with this GUID, if some subject version uses it."""
+        row = self._one(self._schema_id_by_guid_sql, (guid,))
+        return None if row is None else int(row[0])
+
     def schema_by_fingerprint(self, fingerprint: str) -> StoredSchema | None:
         row = self._one(self._schema_by_fingerprint_sql, (fingerprint,))
         return None if row is None else self._to_schema(row)
@@ -166,6 +176,7 @@ class Store:
             dump_json([ref.to_json() for ref in references]),
             dump_json(metadata),
             dump_json(rule_set),
+            schema_guid(schema_text, references, metadata, rule_set),
         )
         if schema_id is None:
             row = self._one(self._insert_next_schema_sql, values)
@@ -259,8 +270,12 @@ class Store:
             query = query.where(table.deleted == False)  # noqa: E712
         query = query.order_by(table.subject, table.version)
         rows = [self._to_version(row) for row in query.tuples()]
-        # startswith() is LIKE-based and case-insensitive on SQLite; filter exactly here.
-        return [row for row in rows if row.subject.startswith(subject_prefix)]
+        # startswith() is LIKE-based and case-insensitive on SQLite; filter exactly here. The
+        # order is re-checked in code points (Java's String order, Confluent's), since a
+        # PostgreSQL collation such as en_US sorts "B" after "a" and ignores punctuation.
+        rows = [row for row in rows if row.subject.startswith(subject_prefix)]
+        rows.sort(key=lambda row: (row.subject, row.version))
+        return rows
 
     def max_version(self, subject: str) -> int:
         table = self._version

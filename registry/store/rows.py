@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from registry.store.guids import schema_guid
+
 __all__ = ["GLOBAL_SCOPE", "Reference", "StoredSchema", "StoredVersion"]
 
 GLOBAL_SCOPE = ""
@@ -33,6 +35,14 @@ class StoredSchema:
     references: tuple[Reference, ...]
     metadata: dict[str, Any] | None
     rule_set: dict[str, Any] | None
+    # Confluent's content-derived GUID (``registry.store.guids``), computed when not given; a
+    # copy with the text in another format (``dataclasses.replace``) keeps the schema's GUID.
+    guid: str = dataclasses.field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.guid:
+            guid = schema_guid(self.schema_text, self.references, self.metadata, self.rule_set)
+            object.__setattr__(self, "guid", guid)
 
 
 @dataclasses.dataclass(frozen=True)

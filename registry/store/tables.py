@@ -17,7 +17,8 @@ Tables:
   of the change it announces (``registry.outbox``, ``registry.events``).
   Migration 2 created ``registry_generation``, a counter every permanent
   delete raised so other processes' schema caches knew when to empty; the
-  outbox replaced it and migration 4 drops it.
+  outbox replaced it and migration 4 drops it. Migration 5 adds ``guid``
+  (``registry.store.guids``), indexed, to ``registry_schema``.
 
 Models are created per database (``_models(database)``) so no module holds a
 connection.
@@ -33,6 +34,8 @@ import peewee
 
 from registry.events import OUTBOX_TABLE
 from registry.outbox import outbox_migration
+from registry.store.guids import schema_guid
+from registry.store.rows import Reference
 
 __all__ = ["MIGRATIONS", "dump_json", "load_json", "models"]
 
@@ -54,6 +57,7 @@ def models(database: peewee.Database) -> dict[str, type[peewee.Model]]:
         references_json = peewee.TextField(default="[]")
         metadata_json = peewee.TextField(null=True)
         rule_set_json = peewee.TextField(null=True)
+        guid = peewee.CharField(max_length=36, null=True, index=True)
 
         class Meta:
             table_name = "registry_schema"
@@ -130,11 +134,43 @@ def _drop_generation(database: peewee.Database) -> None:
     database.execute_sql("DROP TABLE IF EXISTS registry_generation")
 
 
+def _add_guid(database: peewee.Database) -> None:
+    """Migration 5: each schema's GUID (``registry.store.guids``), indexed for
+    ``GET /schemas/guids/{guid}``; a fresh database already has the column from migration 1."""
+    if isinstance(database, peewee.PostgresqlDatabase):
+        # IF NOT EXISTS: the table may live in any schema of the search path.
+        database.execute_sql(
+            "ALTER TABLE registry_schema ADD COLUMN IF NOT EXISTS guid VARCHAR(36)"
+        )
+    elif "guid" not in {column.name for column in database.get_columns("registry_schema")}:
+        database.execute_sql("ALTER TABLE registry_schema ADD COLUMN guid VARCHAR(36)")
+    database.execute_sql(
+        "CREATE INDEX IF NOT EXISTS registry_schema_guid ON registry_schema (guid)"
+    )
+    rows = database.execute_sql(
+        "SELECT id, schema_text, references_json, metadata_json, rule_set_json "
+        "FROM registry_schema WHERE guid IS NULL"
+    ).fetchall()
+    param = database.param
+    for schema_id, schema_text, references_json, metadata_json, rule_set_json in rows:
+        references = [
+            Reference(item["name"], item["subject"], int(item["version"]))
+            for item in json.loads(references_json or "[]")
+        ]
+        guid = schema_guid(
+            schema_text, references, load_json(metadata_json), load_json(rule_set_json)
+        )
+        database.execute_sql(
+            f"UPDATE registry_schema SET guid = {param} WHERE id = {param}", (guid, schema_id)
+        )
+
+
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_tables,
     _create_generation,
     outbox_migration(OUTBOX_TABLE),
     _drop_generation,
+    _add_guid,
 ]
 
 

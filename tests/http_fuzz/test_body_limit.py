@@ -17,6 +17,7 @@ SAMPLE_ARGUMENTS = {
     "subject": "orders-value",
     "version": "1",
     "schema_id": "1",
+    "guid": "00000000-0000-0000-0000-000000000000",
     "qualified_name": "subject:orders-value",
     "kind": "tags",
     "value": "pii",

@@ -11,6 +11,7 @@ executes (the CEL part of confluent-kafka's ``[rules]`` extra).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,10 +28,11 @@ from confluent_kafka.schema_registry import (
     Schema,
     SchemaRegistryClient,
     SchemaRegistryError,
+    header_schema_id_serializer,
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.schema_registry_client import ServerConfig
-from confluent_kafka.serialization import SerializationError
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 from tests.registry.confluent_helpers import unique, value_context, wire_schema_id
 from tests.registry.server_process import ServerProcess, running_server
@@ -232,3 +234,24 @@ def test_cel_condition_rule_runs_in_the_client(client: SchemaRegistryClient) -> 
         serializer({"id": -1, "item": "bad"}, value_context(topic))
     cause = failure.value.__cause__
     assert type(cause).__name__ == "RuleConditionError" and "message.id > 0" in str(cause)
+
+
+def test_header_guid_serializer_round_trip(
+    client: SchemaRegistryClient, server: ServerProcess
+) -> None:
+    """confluent-kafka 2.16's GUID framing: the serializer writes the schema's GUID (from the
+    registration answer) in a header; a fresh client's deserializer reads it back by GUID."""
+    topic = unique("guid-header")
+    headers: list[tuple[str, bytes]] = []
+    context = SerializationContext(topic, MessageField.VALUE, headers)
+    serialize = AvroSerializer(
+        client,
+        json.dumps(ORDER_V1),
+        conf={"schema.id.serializer": header_schema_id_serializer},
+    )
+    payload = serialize({"id": 7, "item": "seven"}, context)
+    ((name, value),) = headers
+    guid = client.get_latest_version(f"{topic}-value").guid
+    assert name == "__value_schema_id" and value == b"\x01" + uuid.UUID(guid).bytes
+    fresh = SchemaRegistryClient({"url": server.url})
+    assert AvroDeserializer(fresh)(payload, context) == {"id": 7, "item": "seven"}

@@ -69,7 +69,7 @@ def test_root_types_contexts_and_unknown_routes(client: FlaskClient) -> None:
     assert client.get("/schemas/types").get_json() == ["AVRO", "JSON", "PROTOBUF"]
     assert client.get("/contexts").get_json() == ["."]
     assert_error(client.get("/associations/resources/ns/name"), 404, 404)
-    assert_error(client.get("/schemas/guids/abc"), 404, 404)
+    assert_error(client.get("/schemas/guids/abc"), 404, 40403)
     assert_error(client.patch("/subjects"), 405, 405)
 
 
@@ -84,7 +84,7 @@ def test_register_and_fetch_by_id(client: FlaskClient) -> None:
 
     fetched = client.get("/schemas/ids/1")
     assert fetched.status_code == 200
-    assert fetched.get_json() == {"schema": body["schema"]}
+    assert fetched.get_json() == {"guid": body["guid"], "schema": body["schema"]}
     raw = client.get("/schemas/ids/1/schema")
     assert raw.get_data(as_text=True) == body["schema"]
     with_max = client.get("/schemas/ids/1?fetchMaxId=true&subject=orders-value&format=resolved")
@@ -217,6 +217,7 @@ def test_soft_and_permanent_delete_of_subjects(client: FlaskClient) -> None:
     # Re-registering after a permanent delete starts a fresh version sequence.
     assert register(client, "s", V1).get_json() == {
         "id": 1,
+        "guid": client.get("/schemas/ids/1").get_json()["guid"],
         "version": 1,
         "schema": client.get("/schemas/ids/1/schema").get_data(as_text=True),
     }
@@ -334,7 +335,14 @@ def test_list_schemas(client: FlaskClient) -> None:
     ]
     assert client.get("/subjects?subjectPrefix=users").get_json() == ["users-value"]
     assert client.get("/subjects?offset=1&limit=1").get_json() == ["users-value"]
-    assert_error(client.get("/subjects?limit=ten"), 422, 422)
+    # Confluent's normalizeLimit: 0 or less is no limit; Jersey answers an int it cannot
+    # convert with 404.
+    assert client.get("/subjects?limit=0").get_json() == ["orders-value", "users-value"]
+    assert len(client.get("/schemas?limit=-5").get_json()) == 3
+    assert client.get("/subjects/orders-value/versions?limit=0&offset=1").get_json() == [2]
+    for bad in ("ten", "1.5", "2147483648"):
+        assert_error(client.get(f"/subjects?limit={bad}"), 404, 404)
+        assert_error(client.get(f"/schemas?offset={bad}"), 404, 404)
 
 
 # -- compatibility ---------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def test_rule_set_normal_form(client: FlaskClient) -> None:
     assert body["metadata"] == {"properties": {"a": "1", "b": "2"}, "sensitive": ["a", "z"]}
     assert list(body["metadata"]["properties"]) == ["a", "b"]
     fetched = client.get("/subjects/n/versions/1").get_json()
-    assert list(fetched) == ["subject", "version", "id", "metadata", "ruleSet", "schema"]
+    assert list(fetched) == ["subject", "version", "id", "guid", "metadata", "ruleSet", "schema"]
 
 
 def test_rule_set_checks_are_42210_with_confluent_messages(client: FlaskClient) -> None:
@@ -276,7 +276,7 @@ def test_latest_with_metadata(client: FlaskClient) -> None:
     register(client, "lm", json.dumps(three), metadata={"properties": {"app": "2"}})
     found = client.get("/subjects/lm/metadata?key=app&value=1").get_json()
     assert (found["subject"], found["version"]) == ("lm", 2)
-    assert list(found) == ["subject", "version", "id", "metadata", "schema"]
+    assert list(found) == ["subject", "version", "id", "guid", "metadata", "schema"]
     both = client.get("/subjects/lm/metadata?key=app&value=1&key=env&value=prod").get_json()
     assert both["version"] == 2
     # No keys: the newest version that has metadata at all.
@@ -363,14 +363,72 @@ def test_response_shapes(client: FlaskClient) -> None:
     avro = register(client, "shape", V1).get_json()
     fetched = client.get("/subjects/shape/versions/1")
     assert fetched.content_type == CONTENT_TYPE
-    assert list(fetched.get_json()) == ["subject", "version", "id", "schema"]
-    assert list(client.get(f"/schemas/ids/{avro['id']}").get_json()) == ["schema"]
+    assert list(fetched.get_json()) == ["subject", "version", "id", "guid", "schema"]
+    assert list(client.get(f"/schemas/ids/{avro['id']}").get_json()) == ["guid", "schema"]
     json_schema = json.dumps({"type": "object"})
     register(client, "js", json_schema, schemaType="JSON")
     assert list(client.get("/subjects/js/versions/1").get_json()) == [
         "subject",
         "version",
         "id",
+        "guid",
         "schemaType",
         "schema",
     ]
+
+
+def test_latest_is_the_newest_live_version_even_with_deleted(client: FlaskClient) -> None:
+    """Confluent resolves ``latest`` to the newest live version whatever ``deleted`` says, so a
+    permanent delete of ``latest`` never reaches a soft-deleted version."""
+    register(client, "lt", V1)
+    register(client, "lt", V2)
+    client.delete("/subjects/lt/versions/2")
+    assert client.get("/subjects/lt/versions/latest?deleted=true").get_json()["version"] == 1
+    assert client.get("/subjects/lt/versions/2?deleted=true").get_json()["deleted"] is True
+    assert error_of(client.delete("/subjects/lt/versions/latest?permanent=true"), 404, 40407)
+    assert client.get("/subjects/lt/versions?deleted=true").get_json() == [1, 2]
+    client.delete("/subjects/lt/versions/1")
+    # Only soft-deleted versions left: the subject exists for deleted=true, but has no latest.
+    assert error_of(client.get("/subjects/lt/versions/latest?deleted=true"), 404, 40402) == (
+        "Version -1 not found."
+    )
+    assert_error(client.get("/subjects/lt/versions/latest"), 404, 40401)
+    assert_error(client.get("/subjects/lt/versions/latest/referencedby"), 404, 40402)
+    assert_error(client.delete("/subjects/lt/versions/latest?permanent=true"), 404, 40402)
+
+
+def test_a_schema_sent_with_its_references_inlined_finds_the_version_with_references(
+    client: FlaskClient,
+) -> None:
+    """Confluent's lookup (and so registration) answers an Avro schema sent with every
+    reference resolved inline with the version registered with the references."""
+    address = {
+        "type": "record",
+        "name": "Address",
+        "namespace": "ref",
+        "fields": [{"name": "street", "type": "string"}],
+    }
+    register(client, "address", json.dumps(address))
+    person = {
+        "type": "record",
+        "name": "Person",
+        "namespace": "ref",
+        "fields": [
+            {"name": "home", "type": "ref.Address"},
+            {"name": "work", "type": "ref.Address"},
+        ],
+    }
+    reference = [{"name": "ref.Address", "subject": "address", "version": 1}]
+    with_refs = register(client, "person", json.dumps(person), references=reference).get_json()
+    inlined = {**person, "fields": [{"name": "home", "type": address}, person["fields"][1]]}
+    found = send(client, "POST", "/subjects/person", {"schema": json.dumps(inlined)}).get_json()
+    assert (found["version"], found["id"]) == (1, with_refs["id"])
+    assert found["references"] == reference
+    again = register(client, "person", json.dumps(inlined)).get_json()
+    assert (again["version"], again["id"]) == (1, with_refs["id"])
+    assert client.get("/subjects/person/versions").get_json() == [1]
+    # Another structure is still not found.
+    other = {**inlined, "fields": inlined["fields"][:1]}
+    assert_error(
+        send(client, "POST", "/subjects/person", {"schema": json.dumps(other)}), 404, 40403
+    )

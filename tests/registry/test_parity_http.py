@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+import charter
 from broker.cluster_id import load_or_create_cluster_id
 from charter.app import create_app
 from charter.config import Settings
@@ -395,3 +396,28 @@ def test_health_is_down_while_the_database_fails_then_up_again(
         assert "unable to open" not in response.get_data(as_text=True)
     recovered = client.get("/health")
     assert recovered.status_code == 200 and recovered.get_json()["status"] == "UP"
+
+
+def test_metadata_version_names_charter_s_version(client: FlaskClient) -> None:
+    response = client.get("/v1/metadata/version")
+    assert response.status_code == 200
+    assert response.get_json() == {"version": charter.__version__}
+
+
+def test_a_trailing_slash_is_the_same_route_as_in_jersey(client: FlaskClient) -> None:
+    """Jersey's path templates end in an optional ``/``: ``/subjects/`` is ``/subjects``."""
+    schema = json.dumps({"type": "record", "name": "S", "fields": [{"name": "x", "type": "int"}]})
+    body = json.dumps({"schema": schema})
+    registered = client.post("/subjects/s/versions/", data=body, content_type=CONTENT_TYPE)
+    assert registered.get_json()["version"] == 1
+    assert client.get("/subjects/").get_json() == ["s"]
+    assert client.get("/subjects/s/versions/").get_json() == [1]
+    assert client.get("/subjects/s/versions/latest/").get_json()["subject"] == "s"
+    found = client.post("/subjects/s/", data=body, content_type=CONTENT_TYPE)
+    assert found.get_json()["version"] == 1
+    assert client.get("/config/").get_json() == {"compatibilityLevel": "BACKWARD"}
+    assert client.get(f"/schemas/ids/{registered.get_json()['id']}/").status_code == 200
+    # A subject ending in "/" is sent encoded and keeps its slash.
+    client.post("/subjects/t%2F/versions", data=body, content_type=CONTENT_TYPE)
+    assert client.get("/subjects").get_json() == ["s", "t/"]
+    assert client.delete("/subjects/s/").get_json() == [1]

@@ -709,3 +709,23 @@ def test_events_name_the_actor(service: RegistryService) -> None:
         ("schema_registered", "User:alice"),
         ("version_deleted", "User:alice"),
     ]
+
+
+def test_subjects_are_listed_in_java_string_order_whatever_the_collation(
+    pg_schema_url: str,
+) -> None:
+    """Confluent sorts subjects as Java strings; a PostgreSQL collation must not reorder them."""
+    database = open_database(pg_schema_url)
+    migrate(database)
+    try:
+        database.execute_sql(
+            'ALTER TABLE registry_subject_version ALTER COLUMN subject TYPE TEXT COLLATE "en-US-x-icu"'
+        )
+        service = RegistryService(database)
+        for subject in ("a", "B", "ab", "a-c"):
+            service.register(subject, avro(V1))
+        assert service.list_subjects() == ["B", "a", "a-c", "ab"]
+        listed = [(item.subject, item.version) for item in service.list_schemas()]
+        assert listed == [("B", 1), ("a", 1), ("a-c", 1), ("ab", 1)]
+    finally:
+        database.close()
