@@ -20,7 +20,12 @@ from kio.schema.errors import ErrorCode
 from broker.authorization import authorized_operations, may_describe_topic
 from broker.handlers.admin_support import NO_THROTTLE
 from broker.handlers.context import ApiHandler, RequestContext
-from broker.handlers.topic_access import TopicView, all_topics, find_topic
+from broker.handlers.topic_access import (
+    TopicView,
+    all_topics,
+    find_topic,
+    single_replica_partition,
+)
 from broker.protocol import build, response_module
 from governance.security.model import ResourceType
 
@@ -42,7 +47,6 @@ def _error_topic(module: Any, name: str, code: ErrorCode) -> Any:
 
 
 def _topic(module: Any, ctx: RequestContext, topic: TopicView, indexes: range) -> Any:
-    node = ctx.broker.node_id
     return build(
         module.DescribeTopicPartitionsResponseTopic,
         error_code=ErrorCode.none,
@@ -52,15 +56,9 @@ def _topic(module: Any, ctx: RequestContext, topic: TopicView, indexes: range) -
         partitions=tuple(
             build(
                 module.DescribeTopicPartitionsResponsePartition,
-                error_code=ErrorCode.none,
-                partition_index=index,
-                leader_id=node,
-                leader_epoch=0,
-                replica_nodes=(node,),
-                isr_nodes=(node,),
+                **single_replica_partition(ctx, index),
                 eligible_leader_replicas=(),
                 last_known_elr=(),
-                offline_replicas=(),
             )
             for index in indexes
         ),

@@ -31,6 +31,7 @@ from broker.handlers.topic_access import (
     create_topic,
     find_topic,
     find_topic_by_id,
+    single_replica_partition,
 )
 from broker.hooks import check_create_topic
 from broker.protocol import build, response_module
@@ -44,18 +45,8 @@ log = logging.getLogger(__name__)
 
 
 def _topic_entry(module: Any, ctx: RequestContext, topic: TopicView) -> Any:
-    node = ctx.broker.node_id
     partitions = tuple(
-        build(
-            module.MetadataResponsePartition,
-            error_code=ErrorCode.none,
-            partition_index=index,
-            leader_id=node,
-            leader_epoch=0,
-            replica_nodes=(node,),
-            isr_nodes=(node,),
-            offline_replicas=(),
-        )
+        build(module.MetadataResponsePartition, **single_replica_partition(ctx, index))
         for index in range(topic.partitions)
     )
     return build(

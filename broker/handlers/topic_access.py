@@ -10,7 +10,10 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kio.schema.errors import ErrorCode
+
 if TYPE_CHECKING:
+    from broker.handlers.context import RequestContext
     from broker.log import PartitionLog
     from broker.topics import TopicManager
 
@@ -21,6 +24,7 @@ __all__ = [
     "find_topic",
     "find_topic_by_id",
     "partition_log",
+    "single_replica_partition",
 ]
 
 
@@ -59,3 +63,18 @@ def create_topic(topics: TopicManager, name: str) -> TopicView:
 def partition_log(topics: TopicManager, name: str, partition: int) -> PartitionLog:
     """The ``PartitionLog`` of one partition; raises ``UnknownTopicOrPartition``."""
     return topics.partition(name, partition)
+
+
+def single_replica_partition(ctx: RequestContext, index: int) -> dict[str, Any]:
+    """Partition ``index`` as Metadata and DescribeTopicPartitions describe it alike: this
+    broker is its leader (epoch 0) and its one in-sync replica."""
+    node = ctx.broker.node_id
+    return {
+        "error_code": ErrorCode.none,
+        "partition_index": index,
+        "leader_id": node,
+        "leader_epoch": 0,
+        "replica_nodes": (node,),
+        "isr_nodes": (node,),
+        "offline_replicas": (),
+    }

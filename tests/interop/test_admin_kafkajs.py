@@ -7,24 +7,15 @@ answers. Skipped, saying why, without node and npm.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from tests.broker.conftest import RunningBroker
+from tests.interop.node import run_node_script
 
 
 def _tour(kafkajs_installed: Path, broker: RunningBroker, topic: str) -> dict[str, Any]:
-    completed = subprocess.run(
-        ["node", "admin_tour.js", broker.bootstrap, topic],
-        cwd=kafkajs_installed,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    lines = run_node_script(kafkajs_installed, "admin_tour.js", broker.bootstrap, topic)
     return {line["step"]: line for line in lines}
 
 

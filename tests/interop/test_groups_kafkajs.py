@@ -7,14 +7,13 @@ the ``kafkajs_installed`` fixture (``conftest.py``) runs ``npm ci`` when
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.broker.conftest import RunningBroker, start_broker
+from tests.interop.node import run_node_script
 
 
 @pytest.fixture
@@ -30,15 +29,14 @@ def groups_broker(tmp_path: Path) -> Iterator[RunningBroker]:
 def test_kafkajs_group_consumes_commits_and_lists(
     kafkajs_installed: Path, groups_broker: RunningBroker
 ) -> None:
-    completed = subprocess.run(
-        ["node", "group_consumer.js", groups_broker.bootstrap, "js-orders", "js-group", "40"],
-        cwd=kafkajs_installed,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    lines = run_node_script(
+        kafkajs_installed,
+        "group_consumer.js",
+        groups_broker.bootstrap,
+        "js-orders",
+        "js-group",
+        "40",
     )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
     values = sorted(int(line["value"]) for line in lines if line["event"] == "record")
     assert values == list(range(40))
     [done] = [line for line in lines if line["event"] == "done"]
