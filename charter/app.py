@@ -28,6 +28,7 @@ from charter.config import Settings, load_settings
 from charter.events import start_http_events
 from charter.health import create_health_blueprint
 from governance import api as governance_api
+from governance.security.buckets import BucketStore
 from registry import api as registry_api
 from registry.deks import api as dek_api
 from registry.deks.service import DekService
@@ -37,9 +38,16 @@ __all__ = ["create_app", "migrate"]
 
 
 def create_app(
-    settings: Settings | None = None, *, database: peewee.Database | None = None
+    settings: Settings | None = None,
+    *,
+    database: peewee.Database | None = None,
+    rate_buckets: BucketStore | None = None,
 ) -> Flask:
-    """Build the HTTP app over ``settings`` (or an already opened ``database``)."""
+    """Build the HTTP app over ``settings`` (or an already opened ``database``).
+
+    ``rate_buckets``: where the per-principal request rate is counted (gunicorn's master
+    passes ``SharedBuckets``, so its workers count together); this process's by default.
+    """
     settings = settings or load_settings()
     if database is None:
         database = compose.open_migrated_database(settings)
@@ -86,7 +94,14 @@ def create_app(
         catalog_ui.create_blueprint(catalog, governance=governance.service, sessions=sessions)
     )
     # /security/v1; auth on every route if on
-    security.install_http(app, settings, database, service=security_service, sessions=sessions)
+    security.install_http(
+        app,
+        settings,
+        database,
+        service=security_service,
+        sessions=sessions,
+        rate_buckets=rate_buckets,
+    )
 
     _install_connection_handling(app, database)
     _install_http_error_handler(app)

@@ -97,7 +97,8 @@ class Settings:
     kafka_request_burst: int = 0
     """Requests a principal may send at once above ``kafka_request_rate`` (0: the rate)."""
     http_request_rate: int = 0
-    """HTTP requests a second per principal (per worker process) before 429 (0: no limit)."""
+    """HTTP requests a second per principal (all workers of the host together) before 429
+    (0: no limit)."""
     http_request_burst: int = 0
     listeners: str = ""
     """Kafka listeners, Kafka's ``listeners`` syntax: ``NAME://host:port,…`` (docs/security.md);

@@ -26,6 +26,7 @@ from charter import compose
 from charter.config import Settings
 from charter.listeners import bind_http
 from charter.tls import CertificatePrincipal, principal_mapper, server_context, tls_enabled
+from governance.security.buckets import SharedBuckets
 
 __all__ = ["run_http"]
 
@@ -66,6 +67,8 @@ class _CharterGunicorn(BaseApplication):
         # Shared with the forked workers: set by the first one ready, so the line appears once
         # (and not again when gunicorn replaces a worker).
         self.announced = multiprocessing.Value("b", 0)
+        # One count of each principal's request rate for every worker (docs/security.md).
+        self.rate_buckets = SharedBuckets() if settings.http_request_rate > 0 else None
         super().__init__()
 
     def load_config(self) -> None:
@@ -112,7 +115,7 @@ class _CharterGunicorn(BaseApplication):
     def load(self) -> Any:
         from charter.app import create_app
 
-        app = create_app(self.settings)
+        app = create_app(self.settings, rate_buckets=self.rate_buckets)
         if tls_enabled(self.settings) and self.settings.tls_client_auth != "none":
             app.wsgi_app = CertificatePrincipal(  # type: ignore[method-assign]
                 app.wsgi_app, principal_mapper(self.settings)

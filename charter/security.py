@@ -39,6 +39,7 @@ from charter.tls import principal_mapper, server_context
 from governance.security import api as security_api
 from governance.security.audit import security_audit
 from governance.security.authorizer import RoleBindingAuthorizer
+from governance.security.buckets import BucketStore
 from governance.security.http_auth import install_http_auth
 from governance.security.oauth import JwtValidator
 from governance.security.ratelimit import FailureLimiter, RequestRateLimiter
@@ -172,11 +173,14 @@ def install_http(
     *,
     service: SecurityService | None = None,
     sessions: WebSessions | None = None,
+    rate_buckets: BucketStore | None = None,
 ) -> SecurityService:
     service = service or security_service(settings, database)
     app.extensions["charter.security"] = service
     if settings.auth:
-        limiter = RequestRateLimiter(settings.http_request_rate, settings.http_request_burst)
+        limiter = RequestRateLimiter(
+            settings.http_request_rate, settings.http_request_burst, buckets=rate_buckets
+        )
         install_http_auth(
             app,
             service,

@@ -19,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from governance.security.buckets import BucketStore, LocalBuckets
+
 __all__ = ["FailureLimiter", "RequestRateLimiter"]
 
 _MAX_KEYS = 50_000
@@ -91,7 +93,8 @@ class RequestRateLimiter:
     ``max_debt_s`` seconds of it), answers with that debt as ``throttle_time_ms``
     and waits it out (``debt``) before handling the principal's next request, as
     Kafka's quotas mute a throttled channel; connections are never dropped.
-    Buckets are per process and forgotten when full again. ``rate`` 0: no limit.
+    Buckets live in ``buckets`` (this process's by default; ``SharedBuckets`` for the
+    HTTP workers of one host) and are forgotten when full again. ``rate`` 0: no limit.
     """
 
     def __init__(
@@ -101,29 +104,28 @@ class RequestRateLimiter:
         *,
         max_debt_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        buckets: BucketStore | None = None,
     ) -> None:
         self.rate = float(rate)
         self.burst = float(burst if burst else max(rate, 1.0))
         self.max_debt_s = max_debt_s
         self._clock = clock
-        self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, float]] = {}  # principal -> (tokens, at)
+        self._buckets = buckets if buckets is not None else LocalBuckets()
+        self._lock = self._buckets.lock
 
     @property
     def enabled(self) -> bool:
         return self.rate > 0
 
     def _tokens(self, principal: str, now: float) -> float:
-        tokens, at = self._buckets.get(principal, (self.burst, now))
+        tokens, at = self._buckets.get(principal) or (self.burst, now)
         return min(self.burst, tokens + (now - at) * self.rate)
 
     def _store(self, principal: str, tokens: float, now: float) -> None:
         if tokens >= self.burst:
-            self._buckets.pop(principal, None)
+            self._buckets.forget(principal)
             return
-        if len(self._buckets) >= _MAX_KEYS and principal not in self._buckets:
-            self._buckets.clear()  # a flood of principals: start over rather than grow
-        self._buckets[principal] = (tokens, now)
+        self._buckets.put(principal, tokens, now)
 
     def try_acquire(self, principal: str) -> float:
         """0.0 and one token taken, or the seconds until one is available (nothing taken)."""
@@ -149,7 +151,7 @@ class RequestRateLimiter:
 
     def debt(self, principal: str) -> float:
         """Seconds until the principal's bucket is out of debt (0.0 when it is not in debt)."""
-        if not self.enabled or principal not in self._buckets:
+        if not self.enabled or self._buckets.get(principal) is None:  # no debt: no lock
             return 0.0
         with self._lock:
             tokens = self._tokens(principal, self._clock())

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 from charter.app import create_app
 from charter.config import ConfigError, Settings
+from governance.security.buckets import SharedBuckets
 from governance.security.ratelimit import RequestRateLimiter
 from governance.security.service import SecurityService
 
@@ -87,3 +90,37 @@ def test_http_answers_429_with_retry_after_per_principal(tmp_path: Path) -> None
         app.extensions["charter.events"].stop()
         security.audit.stop()
         app.extensions["charter.database"].close()
+
+
+def _spend(limiter: RequestRateLimiter, principal: str, attempts: int, granted: Any) -> None:
+    granted.put(sum(limiter.try_acquire(principal) == 0.0 for _ in range(attempts)))
+
+
+def test_shared_buckets_count_a_principal_once_across_forked_workers() -> None:
+    """Two forked 'workers' spend one bucket: 5 requests in all, not 5 each."""
+    buckets = SharedBuckets(slots=64)
+    limiter = RequestRateLimiter(1, 5, buckets=buckets, clock=lambda: 1000.0)  # no refill
+    context = multiprocessing.get_context("fork")
+    granted = context.Queue()
+    workers = [
+        context.Process(target=_spend, args=(limiter, "User:bob", 8, granted)) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    totals = [granted.get(timeout=30) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert sum(totals) == 5
+    assert limiter.try_acquire("User:bob") > 0  # the parent sees the spent bucket too
+    assert limiter.try_acquire("User:alice") == 0.0  # another principal has its own
+
+
+def test_shared_buckets_reuse_the_stalest_slot_when_full() -> None:
+    buckets = SharedBuckets(slots=4)
+    for number in range(50):
+        buckets.put(f"User:{number}", 1.0, float(number))
+    assert buckets.get("User:49") == (1.0, 49.0)  # the newest are kept
+    kept = [number for number in range(50) if buckets.get(f"User:{number}") is not None]
+    assert len(kept) == 4 and 49 in kept
+    buckets.put("User:49", 0.5, 60.0)
+    assert buckets.get("User:49") == (0.5, 60.0)
