@@ -62,13 +62,19 @@ def seed_users(data_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def secured_up(data_dir: Path, *extra_args: str) -> Iterator[CharterProcess]:
+def secured_up(
+    data_dir: Path, *extra_args: str, environment: dict[str, str] | None = None
+) -> Iterator[CharterProcess]:
     seed_users(data_dir)
     charter = launch(
         "up",
         data_dir,
         extra_args=("--auth", *extra_args),
-        environment={"CHARTER_ADMIN_PASSWORD": ADMIN_PASSWORD, "CHARTER_SUPER_USERS": "User:root"},
+        environment={
+            "CHARTER_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "CHARTER_SUPER_USERS": "User:root",
+            **(environment or {}),
+        },
     )
     try:
         charter.wait_ready()
