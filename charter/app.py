@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import peewee
@@ -83,7 +84,6 @@ def create_app(
     )
     app.register_blueprint(dek_api.create_blueprint(DekService(DekStore(database))))
     app.register_blueprint(create_health_blueprint(database))
-    _install_request_checks(app, settings.max_request_bytes)  # before authentication
     app.register_blueprint(governance_api.create_blueprint(governance.service))
     app.register_blueprint(catalog_api.create_blueprint(catalog))
     security_service = security.security_service(settings, database)
@@ -93,8 +93,8 @@ def create_app(
     app.register_blueprint(
         catalog_ui.create_blueprint(catalog, governance=governance.service, sessions=sessions)
     )
-    # /security/v1; auth on every route if on
-    security.install_http(
+    # /security/v1; with auth on, its check of every route, right after the request checks
+    authenticate = security.install_http(
         app,
         settings,
         database,
@@ -102,14 +102,19 @@ def create_app(
         sessions=sessions,
         rate_buckets=rate_buckets,
     )
+    _install_request_checks(app, settings.max_request_bytes, then=authenticate)
 
     _install_connection_handling(app, database)
     _install_http_error_handler(app)
     return app
 
 
-def _install_request_checks(app: Flask, max_request_bytes: int) -> None:
-    """Refusals every route shares, made before authentication and before any route runs.
+def _install_request_checks(
+    app: Flask, max_request_bytes: int, then: Callable[[], Any] | None = None
+) -> None:
+    """Refusals every route shares, made before authentication (``then``, when auth is on)
+    and before any route runs; one ``before_request`` hook, as Flask's dispatch of each
+    costs every request.
 
     - A body over ``max_request_bytes`` is 413 on every route, those that ignore their
       body too. A body of unknown length (chunked) is read here, up to the limit, and kept
@@ -119,7 +124,6 @@ def _install_request_checks(app: Flask, max_request_bytes: int) -> None:
       rather than failing deep in a store.
     """
 
-    @app.before_request
     def _refuse_malformed_requests() -> None:
         if (request.content_length or 0) > max_request_bytes:
             raise RequestEntityTooLarge()
@@ -131,6 +135,15 @@ def _install_request_checks(app: Flask, max_request_bytes: int) -> None:
         arguments = request.args.items(multi=True)
         if "\x00" in request.path or any("\x00" in key + value for key, value in arguments):
             raise BadRequest("NUL bytes (%00) are not allowed in URLs")
+
+    if then is None:
+        app.before_request(_refuse_malformed_requests)
+        return
+
+    @app.before_request
+    def _refuse_malformed_requests_then_authenticate() -> Any:
+        _refuse_malformed_requests()
+        return then()
 
 
 def _install_connection_handling(app: Flask, database: peewee.Database) -> None:

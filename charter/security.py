@@ -7,8 +7,8 @@
   ``governance.security.sasl`` (PLAIN, SCRAM-SHA-256/512) and
   ``sasl_oauthbearer`` (OAUTHBEARER, when ``oauth_jwks`` is set); KIP-368
   session lifetimes capped at a token's expiry.
-- ``install_http``: ``/security/v1`` always; authentication and authorization
-  on every route but ``/health`` when ``auth`` is on.
+- ``install_http``: ``/security/v1`` always; when ``auth`` is on, the check of
+  authentication and authorization the app runs before every route but ``/health``.
 - ``web_sessions``: the UI's login sessions (signed cookie, CSRF token) when
   ``auth`` is on.
 - ``bootstrap_admin``: the first start with auth creates ``admin``
@@ -40,7 +40,7 @@ from governance.security import api as security_api
 from governance.security.audit import security_audit
 from governance.security.authorizer import RoleBindingAuthorizer
 from governance.security.buckets import BucketStore
-from governance.security.http_auth import install_http_auth
+from governance.security.http_auth import http_auth_check
 from governance.security.oauth import JwtValidator
 from governance.security.ratelimit import FailureLimiter, RequestRateLimiter
 from governance.security.sasl import MECHANISMS, start_exchange
@@ -174,23 +174,24 @@ def install_http(
     service: SecurityService | None = None,
     sessions: WebSessions | None = None,
     rate_buckets: BucketStore | None = None,
-) -> SecurityService:
+) -> Callable[[], Any] | None:
+    """Register ``/security/v1``; with ``auth`` on, answer the request check (a Flask
+    ``before_request`` function, which the caller registers: ``http_auth_check``)."""
     service = service or security_service(settings, database)
     app.extensions["charter.security"] = service
-    if settings.auth:
-        limiter = RequestRateLimiter(
-            settings.http_request_rate, settings.http_request_burst, buckets=rate_buckets
-        )
-        install_http_auth(
-            app,
-            service,
-            service.authorizer,
-            sessions,
-            limiter if limiter.enabled else None,
-            tokens=token_validator(settings),
-        )
     app.register_blueprint(security_api.create_blueprint(service))
-    return service
+    if not settings.auth:
+        return None
+    limiter = RequestRateLimiter(
+        settings.http_request_rate, settings.http_request_burst, buckets=rate_buckets
+    )
+    return http_auth_check(
+        service,
+        service.authorizer,
+        sessions,
+        limiter if limiter.enabled else None,
+        tokens=token_validator(settings),
+    )
 
 
 def bootstrap_admin(settings: Settings, database: peewee.Database) -> None:

@@ -7,22 +7,25 @@ failure is audited (outcome ``denied``) without the secret. HTTP credentials
 that verified are remembered for ``cache_ttl_s`` (``remember``/``remembered``,
 keyed by a MAC of the whole ``Authorization`` value under a per-process random
 key: keyed BLAKE2b, so the secret is neither kept nor compared), so HTTP
-requests do not pay scrypt, a parse or a database read each time. An entry is
-forgotten at once on this process's changes, and is void as soon as the
-authorizer's snapshot generation moves: another process's change (password,
-user, API key, role binding) takes effect here within the authorizer's
+requests do not pay scrypt, a parse or a database read each time. An entry
+(``VerifiedCredentials``) also holds what its principal was allowed, so a
+repeated request does not ask the authorizer again. An entry is forgotten at
+once on this process's changes, and is void as soon as the authorizer's
+snapshot generation moves: another process's change (password, user, API key,
+role binding, ACL entry) takes effect here within the authorizer's
 ``refresh_interval_s``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import NoReturn
 
 import peewee
@@ -51,13 +54,38 @@ from governance.security.model import (
 from governance.security.ratelimit import FailureLimiter
 from governance.security.store import Binding, SecurityStore
 
-__all__ = ["ADMIN_USER", "SecurityService"]
+__all__ = ["ADMIN_USER", "SecurityService", "VerifiedCredentials"]
 
 log = logging.getLogger(__name__)
 
 ADMIN_USER = "admin"
 _MIN_PASSWORD = 8
 _MAX_PASSWORD = 1024
+_GRANTS_LIMIT = 256
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class VerifiedCredentials:
+    """One remembered ``Authorization`` value that verified: its principal, valid at the
+    authorizer's ``generation`` until ``expires_at`` (``time.monotonic``).
+
+    ``grants`` holds what the principal was allowed meanwhile, in the caller's terms (the HTTP
+    door's route need, resource name, client address), so a repeated request skips the
+    authorizer. It lives and dies with the entry: the same generation means the same bindings
+    and ACL entries, hence the same answers; a denial is never kept (it is asked, and
+    audited, each time)."""
+
+    principal: str
+    user: str
+    expires_at: float
+    generation: int
+    grants: set[Hashable] = dataclasses.field(default_factory=set)
+
+    def grant(self, key: Hashable) -> None:
+        """Remember that ``key`` was allowed (a bounded set: cleared when full)."""
+        if len(self.grants) >= _GRANTS_LIMIT:
+            self.grants.clear()
+        self.grants.add(key)
 
 
 class SecurityService:
@@ -76,8 +104,9 @@ class SecurityService:
         self.limiter = limiter or FailureLimiter()
         self.cache_ttl_s = cache_ttl_s
         self._cache_key = secrets.token_bytes(32)
-        # MAC of the header -> (principal, user name, expires at, authorizer generation)
-        self._verified: dict[bytes, tuple[str, str, float, int]] = {}
+        # keyed once; each MAC starts from a copy (cheaper than keying anew: a full block)
+        self._verified_mac = hashlib.blake2b(key=self._cache_key, person=b"charter-verified")
+        self._verified: dict[bytes, VerifiedCredentials] = {}  # by the MAC of the header
         self._lock = threading.Lock()
 
     # -- users --------------------------------------------------------------------------------
@@ -296,33 +325,40 @@ class SecurityService:
     def _verified_id(self, credentials_text: str) -> bytes:
         """The cache key of an ``Authorization`` value: keyed BLAKE2b (a MAC, like HMAC, at a
         third of its cost) under the per-process key."""
-        return hashlib.blake2b(
-            credentials_text.encode(), key=self._cache_key, person=b"charter-verified"
-        ).digest()
+        mac = self._verified_mac.copy()
+        mac.update(credentials_text.encode())
+        return mac.digest()
 
-    def remembered(self, credentials_text: str, address: str | None) -> str | None:
-        """The principal of credentials that verified recently (an HTTP ``Authorization``
-        value), or None; the rate limit still applies."""
+    def verified(self, credentials_text: str, address: str | None) -> VerifiedCredentials | None:
+        """The entry of credentials that verified recently (an HTTP ``Authorization`` value)
+        and are still valid (same authorizer generation, not expired), or None; the failure
+        rate limit still applies (``TooManyFailures``)."""
         if not self._verified:
             return None
-        cached = self._verified.get(self._verified_id(credentials_text))
-        if cached is None:
-            return None
-        principal, name, expires_at, generation = cached
-        if generation != self.authorizer.generation or expires_at <= time.monotonic():
+        entry = self._verified.get(self._verified_id(credentials_text))
+        if (
+            entry is None
+            or entry.generation != self.authorizer.generation
+            or entry.expires_at <= time.monotonic()
+        ):
             return None
         if self.limiter.active():
-            self.refuse_if_blocked(name, address, "cached credentials")
-        return principal
+            self.refuse_if_blocked(entry.user, address, "cached credentials")
+        return entry
+
+    def remembered(self, credentials_text: str, address: str | None) -> str | None:
+        """The principal of credentials that verified recently, or None (see ``verified``)."""
+        entry = self.verified(credentials_text, address)
+        return None if entry is None else entry.principal
 
     def remember(
         self, credentials_text: str, principal: str, generation: int | None = None
-    ) -> None:
+    ) -> VerifiedCredentials:
         """Remember verified credentials; ``generation`` is the authorizer's generation read
         *before* they were checked (default: now), so a change that lands between the check and
         this call still voids the entry."""
         key = self._verified_id(credentials_text)
-        entry = (
+        entry = VerifiedCredentials(
             principal,
             principal.partition(":")[2],
             time.monotonic() + self.cache_ttl_s,
@@ -332,6 +368,7 @@ class SecurityService:
             if len(self._verified) > 10_000:
                 self._verified = {}
             self._verified[key] = entry
+        return entry
 
     def authenticate_api_key(self, token: str, address: str | None) -> str:
         parsed = credentials.parse_api_key(token)

@@ -202,3 +202,53 @@ def test_a_change_between_the_check_and_remembering_voids_the_entry(
     assert service.remembered(header, "10.0.0.9") is None
     service.remember(header, principal)  # remembered at the current generation: valid
     assert service.remembered(header, "10.0.0.9") == "User:dora"
+
+
+def test_what_was_allowed_is_remembered_per_route_resource_and_address(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The verified entry's grants skip the authorizer for the same route, resource and client
+    only; a denial is never remembered (each one is asked again and audited)."""
+    security_of(app).create_user("sam", "sam-password", actor="test")
+    security_of(app).create_binding("User:sam", "DeveloperRead", "Subject:orders-*", actor="test")
+    sam = basic("sam", "sam-password")
+    versions = "/subjects/{}/versions"
+    assert client.get(versions.format("orders-value"), headers=sam).status_code == 200
+    assert client.get(versions.format("orders-value"), headers=sam).status_code == 200
+    for _ in range(2):
+        assert client.get(versions.format("payments-value"), headers=sam).status_code == 403
+    assert client.get("/subjects/orders-value/versions/1", headers=sam).status_code == 200
+    security_of(app).audit.flush()
+    denials = [
+        row
+        for row in security_entries(security_of(app).store.database, limit=100, outcome="denied")
+        if row.actor == "User:sam"
+    ]
+    # identical entries of one flush interval fold into one row with a count
+    assert {row.resource for row in denials} == {"Subject:payments-value"}
+    assert sum(row.count for row in denials) == 2
+
+
+def test_a_binding_removed_in_this_process_denies_the_next_request(
+    app: Flask, client: FlaskClient
+) -> None:
+    assert read(client, READER) == 200  # verified and allowed: both remembered
+    assert read(client, READER) == 200
+    bindings = client.get("/security/v1/rolebindings", headers=ADMIN).json
+    (binding,) = [b for b in bindings if b["principal"] == "User:reader"]
+    deleted = client.delete(f"/security/v1/rolebindings/{binding['id']}", headers=ADMIN)
+    assert deleted.status_code == 200
+    assert read(client, READER) == 403  # no refresh interval to wait for
+    security_of(app).create_binding(
+        "User:reader", "DeveloperRead", "Subject:orders-*", actor="test"
+    )
+    assert read(client, READER) == 200
+
+
+def test_grants_are_bounded(service: SecurityService) -> None:
+    service.create_user("dora", "dora-password", actor="test")
+    entry = service.remember("Basic ZG9yYTpkb3JhLXBhc3N3b3Jk", "User:dora")
+    for index in range(1000):
+        entry.grant(("route", f"subject-{index}", "10.0.0.1"))
+    assert 0 < len(entry.grants) <= 256
+    assert service.verified("Basic ZG9yYTpkb3JhLXBhc3N3b3Jk", "10.0.0.1") is entry
