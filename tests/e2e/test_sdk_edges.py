@@ -1,0 +1,74 @@
+"""Edges of the SDK's contract a Kafka user relies on, against ``charter up``: a schema literal
+registers once, ``commit()`` with nothing consumed, ``topics="name"``, describing a missing topic."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from charter import Consumer, Producer
+from charter.sdk import CharterError
+from charter.sdk.admin import describe_topic, list_topics
+from tests.charter.processes import CharterProcess, running_up
+
+
+@pytest.fixture(scope="module")
+def charter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CharterProcess]:
+    with running_up(tmp_path_factory.mktemp("sdk-edges") / "data") as process:
+        yield process
+
+
+def _topic() -> str:
+    return f"edges-{uuid.uuid4().hex[:8]}"
+
+
+def test_a_schema_literal_in_each_call_registers_once(charter: CharterProcess):
+    topic = _topic()
+    with Producer(charter.bootstrap, charter.url) as producer:
+        subjects: list[str] = []
+        register = producer.registry.register
+
+        def counted(subject: str, *args: Any, **kwargs: Any) -> int:
+            subjects.append(subject)
+            return register(subject, *args, **kwargs)
+
+        producer.registry.register = counted  # type: ignore[method-assign]
+        for number in range(3):
+            schema = {"type": "record", "name": "E", "fields": [{"name": "n", "type": "long"}]}
+            producer.produce(topic, {"n": number}, schema=schema)
+        assert producer.flush(10) == 0
+    assert subjects == [f"{topic}-value"]
+
+
+def test_commit_with_nothing_consumed_and_a_topic_given_as_a_name(charter: CharterProcess):
+    topic = _topic()
+    with Producer(charter.bootstrap, charter.url) as producer:
+        producer.produce(
+            topic,
+            {"n": 1},
+            schema={"type": "record", "name": "E", "fields": [{"name": "n", "type": "long"}]},
+        )
+    with Consumer(
+        charter.bootstrap,
+        charter.url,
+        group_id=f"g-{topic}",
+        topics=topic,
+        auto_offset_reset="earliest",
+    ) as consumer:
+        consumer.commit()  # nothing consumed yet: nothing to commit, as Kafka's commitSync
+        message = consumer.poll(15)
+        assert message is not None and message.topic == topic and message.value == {"n": 1}
+        consumer.commit()
+    with Consumer(charter.bootstrap, charter.url, topics=topic, auto_offset_reset="earliest") as c:
+        message = c.poll(15)
+        assert message is not None and message.topic == topic
+
+
+def test_describing_a_missing_topic_does_not_create_it(charter: CharterProcess):
+    topic = _topic()
+    with pytest.raises(CharterError, match=f"topic '{topic}' does not exist"):
+        describe_topic(charter.bootstrap, topic)
+    assert topic not in {info.name for info in list_topics(charter.bootstrap)}
