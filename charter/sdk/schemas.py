@@ -140,6 +140,10 @@ class SchemaCache:
                     self.client.register(subject, wanted)
                 registered = self.client.lookup(subject, wanted)
         except RegistryClientError as error:
+            if error.status is None or error.status >= 500:  # no answer: not the value's fault
+                raise RegistryClientError(
+                    f"subject {subject!r}: {error.message}", error.status, error.error_code
+                ) from None
             raise ValidationError(f"#: subject {subject!r}: {error.message}") from None
         return self._compile(registered)
 

@@ -161,3 +161,18 @@ def test_consume_from_an_unreachable_cluster_is_one_line(monkeypatch: pytest.Mon
     assert result.exit_code == 1
     assert result.output.startswith("Error: topic 'orders': cannot use the cluster at 127.0.0.1:1")
     assert "Traceback" not in result.output
+
+
+def test_an_unreachable_registry_is_not_a_validation_error():
+    from charter import Producer
+    from charter.sdk import RegistryClientError
+
+    producer = Producer("127.0.0.1:1", "http://127.0.0.1:1")
+    with pytest.raises(RegistryClientError) as raised:  # a bad record would be a ValueError
+        producer.produce("orders", {"id": 1}, schema={"type": "record", "name": "O", "fields": []})
+    assert not isinstance(raised.value, ValueError)
+    result = CliRunner().invoke(
+        main, ["--registry-url", "http://127.0.0.1:1", "produce", "orders"], input='{"id": 1}\n'
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: subject 'orders-value': schema registry")
