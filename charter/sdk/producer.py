@@ -91,7 +91,10 @@ class Producer:
         except _Routed:
             return
         if key_schema is not None and key is not None:
-            key_bytes: Any = self._serialize(f"{topic}-key", key, key_schema)
+            try:
+                key_bytes: Any = self._serialize(f"{topic}-key", key, key_schema)
+            except ValidationError as error:  # say it is the key, not the value, that is wrong
+                raise ValidationError(f"key {error.message}", error.path, error.rule) from None
         else:
             key_bytes = key.encode() if isinstance(key, str) else key
         if headers is None and on_delivery is None and partition is None and timestamp is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from charter import Consumer, Producer
+from charter import Consumer, Producer, ValidationError
 from charter.sdk import CharterError
 from charter.sdk.admin import describe_topic, list_topics
 from tests.charter.processes import CharterProcess, running_up
@@ -72,3 +72,15 @@ def test_describing_a_missing_topic_does_not_create_it(charter: CharterProcess):
     with pytest.raises(CharterError, match=f"topic '{topic}' does not exist"):
         describe_topic(charter.bootstrap, topic)
     assert topic not in {info.name for info in list_topics(charter.bootstrap)}
+
+
+def test_a_key_that_does_not_fit_its_schema_says_it_is_the_key(charter: CharterProcess):
+    key_schema = {"type": "record", "name": "K", "fields": [{"name": "id", "type": "int"}]}
+    with Producer(charter.bootstrap, charter.url) as producer:
+        with pytest.raises(ValidationError) as raised:
+            producer.produce(
+                _topic(), "v", key={"id": "x"}, schema='"string"', key_schema=key_schema
+            )
+        assert len(producer) == 0
+    assert raised.value.path == "#/id"
+    assert str(raised.value).startswith("key #/id: expected int")
