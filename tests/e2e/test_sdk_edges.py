@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from charter import Consumer, Producer, ValidationError
-from charter.sdk import CharterError
+from charter import Consumer, Producer, SchemaRegistryClient, ValidationError
+from charter.sdk import CharterError, create_governed_topic
 from charter.sdk.admin import describe_topic, list_topics
 from tests.charter.processes import CharterProcess, running_up
 
@@ -84,3 +84,11 @@ def test_a_key_that_does_not_fit_its_schema_says_it_is_the_key(charter: CharterP
         assert len(producer) == 0
     assert raised.value.path == "#/id"
     assert str(raised.value).startswith("key #/id: expected int")
+
+
+def test_a_bad_validation_mode_registers_nothing(charter: CharterProcess):
+    topic = _topic()
+    schema = {"type": "record", "name": "E", "fields": [{"name": "n", "type": "long"}]}
+    with pytest.raises(ValueError, match="validation must be one of"):
+        create_governed_topic(charter.bootstrap, charter.url, topic, schema, validation="strict")
+    assert SchemaRegistryClient(charter.url).subjects(topic) == []
