@@ -51,6 +51,14 @@ log = logging.getLogger(__name__)
 _ON_ERROR = ("raise", "skip", "dlq")
 _METADATA_RETRY_S = 1.0
 _METADATA_TIMEOUT_S = 10.0  # a first answer from a cluster that is there
+# A subscribed topic the cluster does not know (yet): waited for, not an error.
+_TOPIC_NOT_YET = frozenset(
+    {
+        confluent_kafka.KafkaError.UNKNOWN_TOPIC_OR_PART,
+        confluent_kafka.KafkaError._UNKNOWN_TOPIC,
+        confluent_kafka.KafkaError._UNKNOWN_PARTITION,
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -203,6 +211,10 @@ class Consumer:
 
     def _transport_error(self, error: confluent_kafka.KafkaError) -> None:
         if error.code() == confluent_kafka.KafkaError._PARTITION_EOF:
+            return
+        if error.code() in _TOPIC_NOT_YET and not error.fatal():
+            # a subscribed topic that does not exist yet: wait for it, as without a group
+            log.info("consumer: %s", error.str())
             return
         if error.fatal() or not error.retriable():
             raise CharterError(f"consumer error: {error.str()}")

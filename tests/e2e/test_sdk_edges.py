@@ -3,6 +3,7 @@ registers once, ``commit()`` with nothing consumed, ``topics="name"``, describin
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -92,3 +93,23 @@ def test_a_bad_validation_mode_registers_nothing(charter: CharterProcess):
     with pytest.raises(ValueError, match="validation must be one of"):
         create_governed_topic(charter.bootstrap, charter.url, topic, schema, validation="strict")
     assert SchemaRegistryClient(charter.url).subjects(topic) == []
+
+
+def test_a_group_waits_for_a_topic_created_after_it_subscribed(charter: CharterProcess):
+    topic = _topic()
+    schema = {"type": "record", "name": "E", "fields": [{"name": "n", "type": "long"}]}
+    with Consumer(
+        charter.bootstrap,
+        charter.url,
+        group_id=f"g-{topic}",
+        topics=[topic],
+        auto_offset_reset="earliest",
+    ) as consumer:
+        assert consumer.poll(1) is None  # the topic is not there yet: no error, nothing
+        with Producer(charter.bootstrap, charter.url) as producer:
+            producer.produce(topic, {"n": 1}, schema=schema)
+        deadline = time.monotonic() + 30
+        message = None
+        while message is None and time.monotonic() < deadline:
+            message = consumer.poll(1)
+        assert message is not None and message.value == {"n": 1}
