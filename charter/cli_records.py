@@ -10,6 +10,7 @@ progress bar with records/s shows on a terminal when reading a file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -179,7 +180,7 @@ def consume(
     use_latest_version: bool,
 ) -> None:
     """Print TOPIC's records as JSON lines (decoded with their schemas)."""
-    from charter.sdk import Consumer, RecordErrorRaised
+    from charter.sdk import Consumer
 
     consumer = Consumer(
         options.bootstrap_servers,
@@ -193,32 +194,43 @@ def consume(
     )
     seen = 0
     try:
-        while max_messages is None or seen < max_messages:
-            try:
-                message = consumer.poll(idle_timeout if idle_timeout is not None else 3600.0)
-            except RecordErrorRaised as error:
-                raise click.ClickException(f"undecodable record {error.error}") from None
-            if message is None:
-                if idle_timeout is not None:
-                    break
-                continue
-            seen += 1
-            document = message.value
-            if metadata:
-                document = {
-                    "topic": message.topic,
-                    "partition": message.partition,
-                    "offset": message.offset,
-                    "timestamp": message.timestamp,
-                    "key": message.key,
-                    "schema_id": message.schema_id,
-                    "value": message.value,
-                }
-            click.echo(to_json(document))
-            sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the run as --timeout does
+            for _ in _print_records(consumer, max_messages, idle_timeout, metadata):
+                seen += 1
         if group is not None and seen:
-            consumer.commit()
-    except KeyboardInterrupt:
-        pass
+            consumer.commit()  # the next run with this group resumes after these records
     finally:
         consumer.close()
+
+
+def _print_records(
+    consumer: Any, max_messages: int | None, idle_timeout: float | None, metadata: bool
+) -> Iterator[None]:
+    """Print records as JSON lines until ``max_messages`` or ``idle_timeout``; one step each."""
+    from charter.sdk import RecordErrorRaised
+
+    seen = 0
+    while max_messages is None or seen < max_messages:
+        try:
+            message = consumer.poll(idle_timeout if idle_timeout is not None else 3600.0)
+        except RecordErrorRaised as error:
+            raise click.ClickException(f"undecodable record {error.error}") from None
+        if message is None:
+            if idle_timeout is not None:
+                return
+            continue
+        seen += 1
+        document = message.value
+        if metadata:
+            document = {
+                "topic": message.topic,
+                "partition": message.partition,
+                "offset": message.offset,
+                "timestamp": message.timestamp,
+                "key": message.key,
+                "schema_id": message.schema_id,
+                "value": message.value,
+            }
+        click.echo(to_json(document))
+        sys.stdout.flush()
+        yield

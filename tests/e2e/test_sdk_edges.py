@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from charter import Consumer, Producer, SchemaRegistryClient, ValidationError
+from charter.cli import main
 from charter.sdk import CharterError, create_governed_topic
 from charter.sdk.admin import describe_topic, list_topics
 from tests.charter.processes import CharterProcess, running_up
@@ -113,3 +115,31 @@ def test_a_group_waits_for_a_topic_created_after_it_subscribed(charter: CharterP
         while message is None and time.monotonic() < deadline:
             message = consumer.poll(1)
         assert message is not None and message.value == {"n": 1}
+
+
+def test_consume_with_a_group_commits_what_it_printed_when_interrupted(
+    charter: CharterProcess, monkeypatch: pytest.MonkeyPatch
+):
+    topic, group = _topic(), f"g-{uuid.uuid4().hex[:8]}"
+    schema = {"type": "record", "name": "E", "fields": [{"name": "n", "type": "long"}]}
+    with Producer(charter.bootstrap, charter.url) as producer:
+        for number in (1, 2):
+            producer.produce(topic, {"n": number}, schema=schema)
+    polls = 0
+    real_poll = Consumer.poll
+
+    def poll_then_ctrl_c(self: Consumer, timeout: float = 1.0) -> Any:
+        nonlocal polls
+        polls += 1
+        if polls > 1:
+            raise KeyboardInterrupt
+        return real_poll(self, 15)
+
+    args = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url, "consume"]
+    args += [topic, "--group", group, "--from-beginning"]
+    with monkeypatch.context() as patch:
+        patch.setattr(Consumer, "poll", poll_then_ctrl_c)
+        first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0 and first.output == '{"n": 1}\n'
+    second = CliRunner().invoke(main, [*args, "--max-messages", "1", "--timeout", "15"])
+    assert second.exit_code == 0 and second.output == '{"n": 2}\n'
