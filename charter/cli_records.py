@@ -14,7 +14,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -104,6 +104,7 @@ def produce(
     stream = input_file.open(encoding="utf-8") if input_file else sys.stdin
     progress = _Progress(input_file)
     count = 0
+    from_json: Callable[[Any], Any] | None = None
     try:
         for number, line in _lines(stream):
             try:
@@ -114,6 +115,9 @@ def produce(
                 raise click.ClickException(f"line {number}: expected a JSON object")
             key = _key_of(record, key_field, number)
             try:
+                if from_json is None:
+                    from_json = _json_reader(producer, topic, schema)
+                record = from_json(record)
                 producer.produce(topic, record, key=key, schema=schema, on_delivery=delivered)
             except ValidationError as error:
                 raise click.ClickException(f"line {number}: {error}") from None
@@ -131,6 +135,17 @@ def produce(
         click.echo(to_json({"topic": topic, "produced": count}))
     else:
         click.echo(f"produced {count} records to {topic}", err=True)
+
+
+def _json_reader(producer: Any, topic: str, schema: str | None) -> Callable[[Any], Any]:
+    """How a parsed line becomes the value to produce: for an Avro schema with bytes, fixed or
+    logical types, base64/ISO 8601/decimal text read back as ``consume`` prints them."""
+    from charter.sdk.json_values import avro_from_json, needs_conversion
+
+    kind, document = producer.value_schema(topic, schema)
+    if kind != "AVRO" or not needs_conversion(document):
+        return lambda record: record
+    return lambda record: avro_from_json(document, record)
 
 
 def _key_of(record: dict[str, Any], key_field: str | None, number: int) -> str | None:

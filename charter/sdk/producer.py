@@ -105,6 +105,12 @@ class Producer:
                 pass  # the general path below waits for room
         self._send(topic, value_bytes, key_bytes, headers, on_delivery, partition, timestamp)
 
+    def value_schema(self, topic: str, schema: Any = None) -> tuple[str, Any]:
+        """The type (``AVRO``, ``JSON``, ``PROTOBUF``) and JSON document (references inlined) of
+        the schema ``produce(topic, …, schema=schema)`` writes values with, resolved as it does."""
+        write_schema = self._schemas.for_write(f"{topic}-value", schema)
+        return write_schema.codec.schema_type, write_schema.codec.document
+
     def _value_bytes(self, topic: str, value: Any, schema: Any) -> bytes:
         """The framed value; the last write schema of each topic is kept for the common case."""
         last = self._last_schema.get(topic)

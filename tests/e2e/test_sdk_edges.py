@@ -3,9 +3,12 @@ registers once, ``commit()`` with nothing consumed, ``topics="name"``, describin
 
 from __future__ import annotations
 
+import datetime
+import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,3 +146,32 @@ def test_consume_with_a_group_commits_what_it_printed_when_interrupted(
     assert first.exit_code == 0 and first.output == '{"n": 1}\n'
     second = CliRunner().invoke(main, [*args, "--max-messages", "1", "--timeout", "15"])
     assert second.exit_code == 0 and second.output == '{"n": 2}\n'
+
+
+def test_what_consume_prints_produce_reads_back(charter: CharterProcess, tmp_path: Path):
+    schema = {
+        "type": "record",
+        "name": "Blob",
+        "fields": [
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+            {"name": "data", "type": "bytes"},
+        ],
+    }
+    value = {"at": datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC), "data": b"\x00\xff"}
+    source, copy = _topic(), _topic()
+    with Producer(charter.bootstrap, charter.url) as producer:
+        producer.produce(source, value, schema=schema)
+    prefix = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
+    printed = CliRunner().invoke(
+        main, [*prefix, "consume", source, "--from-beginning", "--max-messages", "1"]
+    )
+    assert printed.exit_code == 0, printed.output
+    schema_file = tmp_path / "blob.avsc"
+    schema_file.write_text(json.dumps(schema))
+    produced = CliRunner().invoke(
+        main, [*prefix, "produce", copy, "--schema-file", str(schema_file)], input=printed.output
+    )
+    assert produced.exit_code == 0, produced.output
+    with Consumer(charter.bootstrap, charter.url, topics=[copy], auto_offset_reset="earliest") as c:
+        message = c.poll(15)
+    assert message is not None and message.value == value
