@@ -172,7 +172,10 @@ def test_an_unreachable_registry_is_not_a_validation_error():
         producer.produce("orders", {"id": 1}, schema={"type": "record", "name": "O", "fields": []})
     assert not isinstance(raised.value, ValueError)
     result = CliRunner().invoke(
-        main, ["--registry-url", "http://127.0.0.1:1", "produce", "orders"], input='{"id": 1}\n'
+        main,
+        ["--bootstrap-server", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1"]
+        + ["produce", "orders"],
+        input='{"id": 1}\n',
     )
     assert result.exit_code == 1
     assert result.output.startswith("Error: subject 'orders-value': schema registry")
