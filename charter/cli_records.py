@@ -10,10 +10,11 @@ progress bar with records/s shows on a terminal when reading a file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -103,6 +104,7 @@ def produce(
     stream = input_file.open(encoding="utf-8") if input_file else sys.stdin
     progress = _Progress(input_file)
     count = 0
+    from_json: Callable[[Any], Any] | None = None
     try:
         for number, line in _lines(stream):
             try:
@@ -113,6 +115,9 @@ def produce(
                 raise click.ClickException(f"line {number}: expected a JSON object")
             key = _key_of(record, key_field, number)
             try:
+                if from_json is None:
+                    from_json = _json_reader(producer, topic, schema)
+                record = from_json(record)
                 producer.produce(topic, record, key=key, schema=schema, on_delivery=delivered)
             except ValidationError as error:
                 raise click.ClickException(f"line {number}: {error}") from None
@@ -130,6 +135,17 @@ def produce(
         click.echo(to_json({"topic": topic, "produced": count}))
     else:
         click.echo(f"produced {count} records to {topic}", err=True)
+
+
+def _json_reader(producer: Any, topic: str, schema: str | None) -> Callable[[Any], Any]:
+    """How a parsed line becomes the value to produce: for an Avro schema with bytes, fixed or
+    logical types, base64/ISO 8601/decimal text read back as ``consume`` prints them."""
+    from charter.sdk.json_values import avro_from_json, needs_conversion
+
+    kind, document = producer.value_schema(topic, schema)
+    if kind != "AVRO" or not needs_conversion(document):
+        return lambda record: record
+    return lambda record: avro_from_json(document, record)
 
 
 def _key_of(record: dict[str, Any], key_field: str | None, number: int) -> str | None:
@@ -179,7 +195,7 @@ def consume(
     use_latest_version: bool,
 ) -> None:
     """Print TOPIC's records as JSON lines (decoded with their schemas)."""
-    from charter.sdk import Consumer, RecordErrorRaised
+    from charter.sdk import Consumer
 
     consumer = Consumer(
         options.bootstrap_servers,
@@ -193,32 +209,43 @@ def consume(
     )
     seen = 0
     try:
-        while max_messages is None or seen < max_messages:
-            try:
-                message = consumer.poll(idle_timeout if idle_timeout is not None else 3600.0)
-            except RecordErrorRaised as error:
-                raise click.ClickException(f"undecodable record {error.error}") from None
-            if message is None:
-                if idle_timeout is not None:
-                    break
-                continue
-            seen += 1
-            document = message.value
-            if metadata:
-                document = {
-                    "topic": message.topic,
-                    "partition": message.partition,
-                    "offset": message.offset,
-                    "timestamp": message.timestamp,
-                    "key": message.key,
-                    "schema_id": message.schema_id,
-                    "value": message.value,
-                }
-            click.echo(to_json(document))
-            sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the run as --timeout does
+            for _ in _print_records(consumer, max_messages, idle_timeout, metadata):
+                seen += 1
         if group is not None and seen:
-            consumer.commit()
-    except KeyboardInterrupt:
-        pass
+            consumer.commit()  # the next run with this group resumes after these records
     finally:
         consumer.close()
+
+
+def _print_records(
+    consumer: Any, max_messages: int | None, idle_timeout: float | None, metadata: bool
+) -> Iterator[None]:
+    """Print records as JSON lines until ``max_messages`` or ``idle_timeout``; one step each."""
+    from charter.sdk import RecordErrorRaised
+
+    seen = 0
+    while max_messages is None or seen < max_messages:
+        try:
+            message = consumer.poll(idle_timeout if idle_timeout is not None else 3600.0)
+        except RecordErrorRaised as error:
+            raise click.ClickException(f"undecodable record {error.error}") from None
+        if message is None:
+            if idle_timeout is not None:
+                return
+            continue
+        seen += 1
+        document = message.value
+        if metadata:
+            document = {
+                "topic": message.topic,
+                "partition": message.partition,
+                "offset": message.offset,
+                "timestamp": message.timestamp,
+                "key": message.key,
+                "schema_id": message.schema_id,
+                "value": message.value,
+            }
+        click.echo(to_json(document))
+        sys.stdout.flush()
+        yield

@@ -46,6 +46,11 @@ class TopicInfo:
         return self.configs.get(VALIDATION_CONFIG)
 
 
+def _check_validation(validation: str) -> None:
+    if validation not in VALIDATION_MODES:
+        raise ValueError(f"validation must be one of {', '.join(VALIDATION_MODES)}")
+
+
 def create_topic(
     bootstrap_servers: str,
     topic: str,
@@ -59,8 +64,7 @@ def create_topic(
     """Create ``topic``; ``validation`` sets ``charter.value.schema.validation`` (none|id|full)."""
     configs = dict(config or {})
     if validation is not None:
-        if validation not in VALIDATION_MODES:
-            raise ValueError(f"validation must be one of {', '.join(VALIDATION_MODES)}")
+        _check_validation(validation)
         configs[VALIDATION_CONFIG] = validation
     new_topic = NewTopic(topic, partitions, replication_factor, config=configs)
     # The client is held until the answer: a dropped client cancels the request.
@@ -82,6 +86,7 @@ def create_governed_topic(
     client_config: Mapping[str, Any] | None = None,
 ) -> int:
     """Register ``schema`` under ``<topic>-value`` and create the topic validating it; the schema id."""
+    _check_validation(validation)  # before registering: a bad call leaves nothing behind
     client = SchemaRegistryClient(registry) if isinstance(registry, str) else registry
     schema_id = client.register(f"{topic}-value", as_schema(schema))
     create_topic(

@@ -45,6 +45,8 @@ class AdminConnection:
             {
                 **(client_config or {}),
                 "bootstrap.servers": bootstrap_servers,
+                # a metadata request for one topic must not create it (``topic describe``)
+                "allow.auto.create.topics": False,
                 "error_cb": self._on_error,
             }
         )

@@ -286,17 +286,28 @@ class _Generator(SourceWriter):
             "    if type(d) is not dict and not isinstance(d, _Mapping): raise _M",
             f"    if len(d) > {len(fields)}: raise _M",
         ]
+        # With defaults, len(d) alone cannot tell a left-out field from an unknown one: count
+        # the fields present and refuse keys that are none of them.
+        present = self.fresh("p") if any("default" in field for field in fields) else None
+        if present is not None:
+            lines.append(f"    {present} = {sum('default' not in field for field in fields)}")
         for field in fields:
             v = self.fresh("v")
+            name = field["name"]
             if "default" in field:
                 default = self.constant("_d", field["default"])
-                lines.append(f"    {v} = d.get({field['name']!r}, {default})")
+                lines += [
+                    f"    if {name!r} in d: {v} = d[{name!r}]; {present} += 1",
+                    f"    else: {v} = {default}",
+                ]
             else:
                 lines += [
-                    f"    try: {v} = d[{field['name']!r}]",
+                    f"    try: {v} = d[{name!r}]",
                     "    except KeyError: raise _M",
                 ]
             lines += self.emit(field["type"], v, "    ")
+        if present is not None:
+            lines.append(f"    if len(d) != {present}: raise _M")
         self.functions.append("\n".join(lines))
         return function
 

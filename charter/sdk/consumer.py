@@ -29,6 +29,7 @@ from typing import Any
 
 import confluent_kafka
 
+from charter.sdk.admin_client import describe
 from charter.sdk.codecs import unframe
 from charter.sdk.errors import (
     CharterError,
@@ -49,6 +50,15 @@ log = logging.getLogger(__name__)
 
 _ON_ERROR = ("raise", "skip", "dlq")
 _METADATA_RETRY_S = 1.0
+_METADATA_TIMEOUT_S = 10.0  # a first answer from a cluster that is there
+# A subscribed topic the cluster does not know (yet): waited for, not an error.
+_TOPIC_NOT_YET = frozenset(
+    {
+        confluent_kafka.KafkaError.UNKNOWN_TOPIC_OR_PART,
+        confluent_kafka.KafkaError._UNKNOWN_TOPIC,
+        confluent_kafka.KafkaError._UNKNOWN_PARTITION,
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,7 +83,7 @@ class Consumer:
         bootstrap_servers: str,
         registry_url: str | None = None,
         *,
-        topics: Sequence[str] = (),
+        topics: Sequence[str] | str = (),
         group_id: str | None = None,
         auto_offset_reset: str = "latest",
         on_error: str = "raise",
@@ -133,21 +143,38 @@ class Consumer:
         if topics:
             self.subscribe(topics)
 
-    def subscribe(self, topics: Sequence[str]) -> None:
-        """Follow ``topics``: through the group when there is one, else every partition assigned."""
+    def subscribe(self, topics: Sequence[str] | str) -> None:
+        """Follow ``topics`` (a name or a list): through the group when there is one, else
+        every partition assigned; ``CharterError`` when the cluster does not answer."""
+        names = [topics] if isinstance(topics, str) else list(topics)
         if self.group_id is not None:
-            self._consumer.subscribe(list(topics))
+            self._consumer.subscribe(names)
         else:
-            self._unassigned = list(topics)
-            self._assign_known()
+            self._unassigned = names
+            self._assign_known(strict=True)
 
-    def _assign_known(self) -> None:
-        """Assign the partitions of the topics that exist; the others are retried on later polls."""
+    def _assign_known(self, *, strict: bool = False) -> None:
+        """Assign the partitions of the topics that exist; the others are retried on later polls.
+
+        A cluster that does not answer is a ``CharterError`` when ``strict`` (at subscribe),
+        else a warning and a retry on a later poll.
+        """
         self._next_metadata_check = time.monotonic() + _METADATA_RETRY_S
         waiting = []
         wanted = []
         for topic in self._unassigned:
-            metadata = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
+            try:
+                metadata = self._consumer.list_topics(
+                    topic, timeout=_METADATA_TIMEOUT_S
+                ).topics.get(topic)
+            except confluent_kafka.KafkaException as error:
+                reason = f"cannot use the cluster at {self._bootstrap}: {describe(error)}"
+                if strict:
+                    self._consumer.close()
+                    raise CharterError(f"topic {topic!r}: {reason}") from None
+                log.warning("consumer: %s", reason)
+                waiting.append(topic)
+                continue
             if metadata is None or metadata.error is not None or not metadata.partitions:
                 waiting.append(topic)
                 continue
@@ -184,6 +211,10 @@ class Consumer:
 
     def _transport_error(self, error: confluent_kafka.KafkaError) -> None:
         if error.code() == confluent_kafka.KafkaError._PARTITION_EOF:
+            return
+        if error.code() in _TOPIC_NOT_YET and not error.fatal():
+            # a subscribed topic that does not exist yet: wait for it, as without a group
+            log.info("consumer: %s", error.str())
             return
         if error.fatal() or not error.retriable():
             raise CharterError(f"consumer error: {error.str()}")
@@ -243,10 +274,19 @@ class Consumer:
                 yield message
 
     def commit(self) -> None:
-        """Commit the positions reached (synchronously); needs ``group_id``."""
+        """Commit the positions reached (synchronously); needs ``group_id``.
+
+        Nothing consumed yet means nothing to commit (as Kafka's ``commitSync``), not an error;
+        a commit the group refuses is a ``CharterError``.
+        """
         if self.group_id is None:
             raise CharterError("commit() needs a consumer with group_id")
-        self._consumer.commit(asynchronous=False)
+        try:
+            self._consumer.commit(asynchronous=False)
+        except confluent_kafka.KafkaException as error:
+            if error.args and error.args[0].code() == confluent_kafka.KafkaError._NO_OFFSET:
+                return
+            raise CharterError(f"commit failed: {describe(error)}") from None
 
     def close(self) -> None:
         if self._dlq is not None:

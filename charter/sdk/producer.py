@@ -91,7 +91,10 @@ class Producer:
         except _Routed:
             return
         if key_schema is not None and key is not None:
-            key_bytes: Any = self._serialize(f"{topic}-key", key, key_schema)
+            try:
+                key_bytes: Any = self._serialize(f"{topic}-key", key, key_schema)
+            except ValidationError as error:  # say it is the key, not the value, that is wrong
+                raise ValidationError(f"key {error.message}", error.path, error.rule) from None
         else:
             key_bytes = key.encode() if isinstance(key, str) else key
         if headers is None and on_delivery is None and partition is None and timestamp is None:
@@ -101,6 +104,12 @@ class Producer:
             except BufferError:
                 pass  # the general path below waits for room
         self._send(topic, value_bytes, key_bytes, headers, on_delivery, partition, timestamp)
+
+    def value_schema(self, topic: str, schema: Any = None) -> tuple[str, Any]:
+        """The type (``AVRO``, ``JSON``, ``PROTOBUF``) and JSON document (references inlined) of
+        the schema ``produce(topic, …, schema=schema)`` writes values with, resolved as it does."""
+        write_schema = self._schemas.for_write(f"{topic}-value", schema)
+        return write_schema.codec.schema_type, write_schema.codec.document
 
     def _value_bytes(self, topic: str, value: Any, schema: Any) -> bytes:
         """The framed value; the last write schema of each topic is kept for the common case."""

@@ -82,6 +82,13 @@ def as_schema(schema: Any, schema_type: str | None = None) -> Schema:
     return Schema(text, schema_type.upper())
 
 
+def _json_text(document: Any) -> str | None:
+    try:
+        return json.dumps(document)
+    except (TypeError, ValueError):
+        return None
+
+
 class SchemaCache:
     """Registry answers and compiled codecs, per client; thread-safe."""
 
@@ -102,8 +109,13 @@ class SchemaCache:
         self._lock = threading.Lock()
 
     def for_write(self, subject: str, schema: Any = None) -> WriteSchema:
-        """The write schema of ``subject`` for ``schema`` (a dict schema is cached by identity)."""
+        """The write schema of ``subject`` for ``schema``: a dict or list schema is cached by its
+        JSON text (a literal written in the call registers once), other objects by identity."""
         hashable = schema is None or isinstance(schema, str | type)
+        if not hashable and isinstance(schema, Mapping | list):
+            text = _json_text(schema)
+            if text is not None:  # else not JSON: as_schema says why
+                schema, hashable = text, True
         key = (subject, schema if hashable else id(schema))
         cached = self._writes.get(key)
         if cached is not None and (hashable or cached[0] is schema):
@@ -128,6 +140,10 @@ class SchemaCache:
                     self.client.register(subject, wanted)
                 registered = self.client.lookup(subject, wanted)
         except RegistryClientError as error:
+            if error.status is None or error.status >= 500:  # no answer: not the value's fault
+                raise RegistryClientError(
+                    f"subject {subject!r}: {error.message}", error.status, error.error_code
+                ) from None
             raise ValidationError(f"#: subject {subject!r}: {error.message}") from None
         return self._compile(registered)
 

@@ -139,6 +139,13 @@ def test_field_with_default_may_be_left_out():
     assert unframe(AvroCodec(1, ORDER).encode(value))[1] == fastavro_bytes(ORDER, value)
 
 
+def test_an_unknown_field_in_place_of_a_left_out_default_is_refused():
+    value = {key: item for key, item in GOOD.items() if key != "note"} | {"notes": "typo"}
+    with pytest.raises(ValidationError) as error:
+        AvroCodec(1, ORDER).encode(value)
+    assert error.value.path == "#/notes"
+
+
 RECURSIVE = {
     "type": "record",
     "name": "Node",

@@ -13,6 +13,7 @@ from charter.cli import main
 from charter.cli_client import ClientOptions
 from charter.cli_policy import _typed
 from charter.config import load_settings
+from charter.sdk import consumer as consumer_module
 
 
 def test_client_env_vars_do_not_upset_server_settings():
@@ -148,3 +149,33 @@ def test_policy_params_take_their_declared_type(text, kind, expected):
 )
 def test_durations_print_as_proto3_json_does(delta: datetime.timedelta, text: str) -> None:
     assert cli_client.to_json(delta) == text
+
+
+def test_consume_from_an_unreachable_cluster_is_one_line(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(consumer_module, "_METADATA_TIMEOUT_S", 0.5)
+    result = CliRunner().invoke(
+        main,
+        ["--bootstrap-server", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1"]
+        + ["consume", "orders", "--timeout", "0.1"],
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: topic 'orders': cannot use the cluster at 127.0.0.1:1")
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_registry_is_not_a_validation_error():
+    from charter import Producer
+    from charter.sdk import RegistryClientError
+
+    producer = Producer("127.0.0.1:1", "http://127.0.0.1:1")
+    with pytest.raises(RegistryClientError) as raised:  # a bad record would be a ValueError
+        producer.produce("orders", {"id": 1}, schema={"type": "record", "name": "O", "fields": []})
+    assert not isinstance(raised.value, ValueError)
+    result = CliRunner().invoke(
+        main,
+        ["--bootstrap-server", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1"]
+        + ["produce", "orders"],
+        input='{"id": 1}\n',
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: subject 'orders-value': schema registry")
