@@ -13,6 +13,7 @@ from kio.schema.errors import ErrorCode
 from broker.errors import BrokerError, kafka_error
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.protocol import build, response_module
+from broker.transactions import TxnState
 
 __all__ = ["HANDLERS"]
 
@@ -36,7 +37,10 @@ def _state(module: Any, ctx: RequestContext, transactional_id: str) -> Any:
             topics=(),
         )
     by_topic: dict[str, list[int]] = {}
-    for topic, index in sorted(meta.partitions):
+    # Kafka empties the partition set when a transaction completes (prepareComplete): a
+    # finished transaction describes no partitions, though ours are kept for its event.
+    completed = meta.state in (TxnState.COMPLETE_COMMIT, TxnState.COMPLETE_ABORT)
+    for topic, index in sorted(() if completed else meta.partitions):
         by_topic.setdefault(topic, []).append(index)
     return build(
         module.TransactionState,

@@ -274,6 +274,10 @@ def test_describe_and_list_transactions(broker: RunningBroker, client: _Client) 
     assert [s.transactional_id for s in listed.transaction_states] == ["shown"]
     found = client.call(10, 3, key="shown", key_type=1)
     assert (found.error_code, found.port) == (ErrorCode.none, broker.port)
+    _end(client, "shown", init.producer_id, init.producer_epoch, commit=True)
+    done = client.call(65, 0, transactional_ids=("shown",)).transaction_states[0]
+    # As Kafka: a completed transaction describes no partitions.
+    assert (done.transaction_state, done.topics) == ("CompleteCommit", ())
 
 
 def test_fetch_sessions_topic_ids_and_list_offsets(broker: RunningBroker, client: _Client) -> None:

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka import (
     Consumer,
+    ConsumerGroupState,
     ConsumerGroupTopicPartitions,
+    ConsumerGroupType,
+    KafkaError,
+    KafkaException,
     Producer,
     TopicPartition,
 )
@@ -148,3 +152,76 @@ def test_kafka_python_admin_groups_and_offsets(groups_broker: RunningBroker) -> 
         }
     finally:
         admin.close()
+
+
+def _live_member(broker: RunningBroker, group: str, protocol: str) -> Consumer:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": group,
+            "group.protocol": protocol,
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe(["events"])
+    deadline = time.monotonic() + 30
+    while len(consumer.assignment()) < 3:
+        assert time.monotonic() < deadline, "no assignment"
+        consumer.poll(0.1)
+    return consumer
+
+
+def test_admin_filters_and_refusals_on_live_groups(groups_broker: RunningBroker) -> None:
+    """ListGroups state/type filters; a live group (either protocol) is not deleted
+    (NON_EMPTY_GROUP), its subscribed offsets are not deleted (GROUP_SUBSCRIBED_TO_TOPIC) nor
+    altered by an admin (UNKNOWN_MEMBER_ID); offsets keep their metadata and leader epoch."""
+    from kafka import KafkaAdminClient
+    from kafka.structs import OffsetAndMetadata
+    from kafka.structs import TopicPartition as KafkaTopicPartition
+
+    classic = _live_member(groups_broker, "live-classic", "classic")
+    modern = _live_member(groups_broker, "live-modern", "consumer")
+    admin = AdminClient({"bootstrap.servers": groups_broker.bootstrap})
+    python_admin = KafkaAdminClient(bootstrap_servers=groups_broker.bootstrap)
+    try:
+        classic.commit(
+            offsets=[TopicPartition("events", 0, 4, "checkpoint-a", 0)], asynchronous=False
+        )
+        [back] = classic.committed([TopicPartition("events", 0)], timeout=30)
+        assert (back.offset, back.metadata, back.leader_epoch) == (4, "checkpoint-a", 0)
+        python_admin.alter_group_offsets(
+            "idle", {KafkaTopicPartition("events", 1): OffsetAndMetadata(7, "m", -1)}
+        )
+
+        def listed(**filters: object) -> list[str]:
+            groups = admin.list_consumer_groups(**filters).result(timeout=30).valid
+            return sorted(g.group_id for g in groups)
+
+        assert listed(states={ConsumerGroupState.STABLE}) == ["live-classic", "live-modern"]
+        assert listed(states={ConsumerGroupState.EMPTY}) == ["idle"]
+        assert listed(types={ConsumerGroupType.CONSUMER}) == ["live-modern"]
+        assert listed(types={ConsumerGroupType.CLASSIC}) == ["idle", "live-classic"]
+
+        deleted = admin.delete_consumer_groups(["live-classic", "live-modern"])
+        for future in deleted.values():
+            with pytest.raises(KafkaException) as raised:
+                future.result(timeout=30)
+            assert raised.value.args[0].code() == KafkaError.NON_EMPTY_GROUP
+        for group in ("live-classic", "live-modern"):
+            refused = python_admin.delete_group_offsets(group, [KafkaTopicPartition("events", 0)])
+            assert [e.__name__ for e in refused.values()] == ["GroupSubscribedToTopicError"]
+            altered = python_admin.alter_group_offsets(
+                group, {KafkaTopicPartition("events", 2): OffsetAndMetadata(1, "", -1)}
+            )
+            assert [e.__name__ for e in altered.values()] == ["UnknownMemberIdError"]
+        # OffsetFetch for several groups at once (v8+), an unknown one answering no offsets.
+        batched = python_admin.list_group_offsets(["live-classic", "idle", "nobody"])
+        assert {g: {tp.partition: m.offset for tp, m in o.items()} for g, o in batched.items()} == {
+            "live-classic": {0: 4},
+            "idle": {1: 7},
+            "nobody": {},
+        }
+    finally:
+        python_admin.close()
+        classic.close()
+        modern.close()

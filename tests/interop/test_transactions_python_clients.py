@@ -156,3 +156,48 @@ def test_kafka_python_describe_producers(broker: RunningBroker) -> None:
         transactional.abort_transaction()
         transactional.close()
         idempotent.close()
+
+
+def test_kafka_python_consume_transform_produce_with_group_metadata(
+    broker: RunningBroker,
+) -> None:
+    """send_offsets_to_transaction with the consumer's group metadata (member id and
+    generation, TxnOffsetCommit v3): the group's offsets advance with each commit."""
+    broker.create_topic("kp-in", 2)
+    broker.create_topic("kp-derived", 1)
+    seed = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    for index in range(10):
+        seed.send("kp-in", b"%d" % index, partition=index % 2)
+    seed.close()
+    consumer = KafkaConsumer(
+        "kp-in",
+        bootstrap_servers=broker.bootstrap,
+        group_id="kp-eos",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="kp-eos-tx")
+    producer.init_transactions()
+    transformed = 0
+    deadline = time.monotonic() + 30
+    while transformed < 10 and time.monotonic() < deadline:
+        batch = consumer.poll(500)
+        if not batch:
+            continue
+        producer.begin_transaction()
+        offsets = {}
+        for partition, records in batch.items():
+            for record in records:
+                producer.send("kp-derived", record.value * 2)
+                transformed += 1
+            offsets[partition] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+        producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+        producer.commit_transaction()
+    committed = {p: consumer.committed(TopicPartition("kp-in", p)) for p in (0, 1)}
+    consumer.close()
+    producer.close()
+    assert committed == {0: 5, 1: 5}
+    assert sorted(_kafka_python_values(broker, "kp-derived", "read_committed")) == sorted(
+        b"%d" % index * 2 for index in range(10)
+    )
