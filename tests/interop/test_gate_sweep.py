@@ -238,3 +238,14 @@ def test_consume_access_restricts_a_protobuf_topic_by_its_field_meta_tags(stack:
     finally:
         assert stack.put_policy("consume-access", enabled=False).ok
     assert _first_read(stack, "hr-people") == b"raw"
+
+
+def test_a_dlq_rule_pointing_at_its_own_topic_refuses_the_record(stack: Stack) -> None:
+    stack.create_topic("loop")
+    schema_id = stack.schema_id("loop-value", ORDER, rule_set=dlq_rules("loop"))
+    assert _send(stack, "loop", [order(schema_id, -1.0)]) == [KafkaError.INVALID_RECORD]
+    message = _wire_message(stack, "loop", [order(schema_id, -1.0)])
+    assert "rule 'positive_amount' failed" in message
+    assert "its dlq.topic is this topic" in message
+    assert _send(stack, "loop", [order(schema_id, 1.0)]) == [None]
+    assert [m.value() for m in _consume(stack, "loop", 1)] == [order(schema_id, 1.0)]
