@@ -249,3 +249,15 @@ def test_a_dlq_rule_pointing_at_its_own_topic_refuses_the_record(stack: Stack) -
     assert "its dlq.topic is this topic" in message
     assert _send(stack, "loop", [order(schema_id, 1.0)]) == [None]
     assert [m.value() for m in _consume(stack, "loop", 1)] == [order(schema_id, 1.0)]
+
+
+def test_confluent_servers_strategy_config_is_honoured(stack: Stack) -> None:
+    strategy = "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+    stack.create_topic(
+        "migrated",
+        confluent__value__schema__validation="true",
+        confluent__value__subject__name__strategy=strategy,
+    )
+    record_id = stack.schema_id("com.acme.Order", ORDER)
+    assert _send(stack, "migrated", [framed(record_id, b"id mode: not decoded")]) == [None]
+    assert _send(stack, "migrated", [b"unframed"]) == [KafkaError.INVALID_RECORD]
