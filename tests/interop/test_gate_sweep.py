@@ -261,3 +261,20 @@ def test_confluent_servers_strategy_config_is_honoured(stack: Stack) -> None:
     record_id = stack.schema_id("com.acme.Order", ORDER)
     assert _send(stack, "migrated", [framed(record_id, b"id mode: not decoded")]) == [None]
     assert _send(stack, "migrated", [b"unframed"]) == [KafkaError.INVALID_RECORD]
+
+
+def test_a_new_version_auto_registered_by_the_serializer_is_accepted_at_once(
+    stack: Stack,
+) -> None:
+    stack.create_topic("evolving")
+    client = SchemaRegistryClient({"url": stack.registry_url})
+    context = SerializationContext("evolving", MessageField.VALUE)
+    first = AvroSerializer(client, json.dumps(ORDER))
+    assert _send(
+        stack, "evolving", [first({"id": 1, "amount": 1.0, "customer": "a"}, context)]
+    ) == [None]
+    for number in range(3):  # each registers a new version, then sends without waiting
+        fields = [*ORDER["fields"], {"name": f"note{number}", "type": "string", "default": ""}]
+        serializer = AvroSerializer(client, json.dumps({**ORDER, "fields": fields}))
+        value = serializer({"id": 2, "amount": 1.0, "customer": "b"}, context)
+        assert _send(stack, "evolving", [value]) == [None], number
