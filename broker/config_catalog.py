@@ -5,7 +5,8 @@ Names, types, defaults and validators follow Apache Kafka 3.9's ``TopicConfig`` 
 messages follow Kafka's ``ConfigException`` wording ("Invalid value X for
 configuration Y: ..."). Charter adds the gate configs described in DESIGN.md
 (``charter.{value,key}.schema.validation`` and ``charter.{value,key}.subject.name.strategy``)
-and accepts Confluent Server's ``confluent.{value,key}.schema.validation``. One
+and accepts Confluent Server's ``confluent.{value,key}.schema.validation`` and
+``confluent.{value,key}.subject.name.strategy``. One
 deliberate difference from Kafka: ``flush.messages`` defaults to 1 (every append is
 fsynced before it is acknowledged; docs/decisions.md has the measured cost).
 
@@ -186,6 +187,16 @@ _STRATEGY_DOC = (
     "Subject name strategy the gate uses for the record {part}: topic (<topic>-{part}), "
     "record (the record's fully-qualified name) or topic_record (<topic>-<record name>)."
 )
+_CONFLUENT_STRATEGIES = {
+    "io.confluent.kafka.serializers.subject.TopicNameStrategy": "topic",
+    "io.confluent.kafka.serializers.subject.RecordNameStrategy": "record",
+    "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy": "topic_record",
+}
+_CONFLUENT_STRATEGY_DOC = (
+    "Confluent Server compatibility: the subject name strategy class (TopicNameStrategy, "
+    "RecordNameStrategy, TopicRecordNameStrategy of io.confluent.kafka.serializers.subject), "
+    "read as charter.{part}.subject.name.strategy unless the charter config is set."
+)
 _CONFLUENT_VALIDATION_DOC = (
     "Confluent Server compatibility: true is read as "
     "charter.{part}.schema.validation=id, false as none, unless the charter config is set."
@@ -214,6 +225,13 @@ def _gate_defs(part: str, validation_default: str) -> tuple[ConfigDef, ...]:
             ConfigType.BOOLEAN,
             "false",
             _CONFLUENT_VALIDATION_DOC.format(part=part),
+        ),
+        ConfigDef(
+            f"confluent.{part}.subject.name.strategy",
+            ConfigType.STRING,
+            "io.confluent.kafka.serializers.subject.TopicNameStrategy",
+            _CONFLUENT_STRATEGY_DOC.format(part=part),
+            _one_of(*_CONFLUENT_STRATEGIES),
         ),
     )
 
@@ -602,21 +620,29 @@ def _validation(configs: Mapping[str, str], part: str, defaults: BrokerDefaults 
     return CONFIG_DEFS[charter_key].default
 
 
+def _strategy(configs: Mapping[str, str], part: str) -> SubjectNameStrategy:
+    charter_key = f"charter.{part}.subject.name.strategy"
+    confluent_key = f"confluent.{part}.subject.name.strategy"
+    if charter_key in configs:
+        return SubjectNameStrategy(configs[charter_key].strip())
+    if confluent_key in configs:
+        return SubjectNameStrategy(_CONFLUENT_STRATEGIES[configs[confluent_key].strip()])
+    return SubjectNameStrategy("topic")
+
+
 def gate_config(overrides: Mapping[str, str], defaults: BrokerDefaults | None = None) -> GateConfig:
     """The gate's settings (``governance.gate.GateConfig``) for a topic with these config ``overrides`` (not effective values).
 
     An explicit ``charter.*.schema.validation`` wins; otherwise an explicit
     ``confluent.*.schema.validation`` gives ``id`` (true) or ``none`` (false);
     otherwise the broker's defaults (``defaults``; the catalogue's ``full`` for
-    values and ``none`` for keys unless the broker's settings change them).
+    values and ``none`` for keys unless the broker's settings change them). The
+    subject name strategies likewise: ``charter.*``, else Confluent Server's class
+    name in ``confluent.*.subject.name.strategy``, else ``topic``.
     """
     return GateConfig(
         value_validation=Validation(_validation(overrides, "value", defaults)),
         key_validation=Validation(_validation(overrides, "key", defaults)),
-        value_subject_strategy=SubjectNameStrategy(
-            overrides.get("charter.value.subject.name.strategy", "topic").strip()
-        ),
-        key_subject_strategy=SubjectNameStrategy(
-            overrides.get("charter.key.subject.name.strategy", "topic").strip()
-        ),
+        value_subject_strategy=_strategy(overrides, "value"),
+        key_subject_strategy=_strategy(overrides, "key"),
     )

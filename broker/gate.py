@@ -281,6 +281,8 @@ def _apply(
         _check_index(letter.index, count)
         if letter.index in routed:
             raise ValueError(f"record {letter.index} routed twice")
+        if letter.topic == context.topic:
+            raise ValueError(f"record {letter.index} routed to its own topic {letter.topic!r}")
         routed[letter.index] = letter
     source = (
         (SOURCE_TOPIC_HEADER, context.topic.encode()),

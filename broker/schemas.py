@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 import peewee
 
@@ -23,6 +24,12 @@ from registry.service.schemas import SchemaResolver
 from registry.store import Store, StoredSchema
 
 __all__ = ["LatestVersion", "SchemaState"]
+
+MISS_RECHECK_SECONDS = 0.5
+"""A schema id not among a subject's cached versions is looked up in the database again
+at most this often (per subject and id): it may have been registered a moment ago,
+before the follower applied the event."""
+_MISSES_KEPT = 10_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -47,6 +54,7 @@ class SchemaState:
         self._resolver = SchemaResolver(self._store)
         self._lock = threading.Lock()
         self._epoch = 0  # raised by every applied event that changes a subject
+        self._misses: dict[tuple[str, int], float] = {}  # (subject, id) -> last recheck
         self.last_seq = 0
         """The ``seq`` of the last registry event applied."""
 
@@ -59,11 +67,17 @@ class SchemaState:
         return self._resolver.parsed_by_id(schema_id)
 
     def subject_version(self, subject: str, schema_id: int) -> int | None:
-        """The live version of ``subject`` whose schema is ``schema_id`` (the newest), if any."""
+        """The live version of ``subject`` whose schema is ``schema_id`` (the newest), if any.
+
+        A miss in the cached versions reloads them (at most every ``MISS_RECHECK_SECONDS``
+        per subject and id), so a version registered a moment ago is found before the
+        follower has applied its event."""
         with self._lock:
             known = self._versions.get(subject)
             if known is not None:
-                return known.get(schema_id)
+                found = known.get(schema_id)
+                if found is not None or not self._recheck_due(subject, schema_id):
+                    return found
             epoch = self._epoch
         rows = self._store.versions(subject, include_deleted=False)
         loaded = {row.schema_id: row.version for row in rows}
@@ -71,6 +85,19 @@ class SchemaState:
             if epoch == self._epoch:
                 self._versions[subject] = loaded
         return loaded.get(schema_id)
+
+    def _recheck_due(self, subject: str, schema_id: int) -> bool:
+        """Whether a cached miss of ``schema_id`` under ``subject`` is to be checked again
+        (called with the lock held)."""
+        now = time.monotonic()
+        key = (subject, schema_id)
+        last = self._misses.get(key)
+        if last is not None and now - last < MISS_RECHECK_SECONDS:
+            return False
+        if len(self._misses) >= _MISSES_KEPT:
+            self._misses.clear()
+        self._misses[key] = now
+        return True
 
     def latest(self, subject: str) -> LatestVersion | None:
         """The latest live version of ``subject`` (``None``: no live version)."""

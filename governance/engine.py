@@ -158,15 +158,16 @@ class PolicyEngine:
         schema_text: str,
         metadata: Mapping[str, Any] | None,
         rule_set: Mapping[str, Any] | None,
+        parsed: Any = None,
     ) -> Decision:
         if not self.active(HookPoint.REGISTER):
             return ALLOW
         try:
             schema = json.loads(schema_text)
         except ValueError:
-            schema = schema_text  # PROTOBUF: the policies that read fields skip it
+            schema = schema_text  # PROTOBUF: fields are read from ``parsed``
         context = RegistrationContext(
-            principal, subject, schema_type, schema, metadata or {}, rule_set or {}
+            principal, subject, schema_type, schema, metadata or {}, rule_set or {}, parsed
         )
         return self._run(HookPoint.REGISTER, lambda s: s.policy.check_register(context, s.params))
 

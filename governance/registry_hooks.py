@@ -44,6 +44,7 @@ class GovernanceRegistryHooks:
             parsed_schema.canonical_string,
             metadata,
             rule_set,
+            parsed_schema,
         )
         self._audit_denial(decision, actor, "schema.register", f"subject:{subject}")
         return decision

@@ -20,7 +20,9 @@ fails when its condition is not ``true`` (a runtime error fails it too).
 ``onFailure`` is ``ERROR`` (the default: the record is refused), ``DLQ`` (the
 record goes to ``params["dlq.topic"]``) or ``NONE`` (only recorded); for a
 ``WRITEREAD`` rule the first of ``"NONE,ERROR"`` applies. Disabled rules, other
-kinds (TRANSFORM), modes (READ, UPGRADE, DOWNGRADE) and types are skipped.
+kinds (TRANSFORM) and modes (READ, UPGRADE, DOWNGRADE) are skipped. A condition
+rule of another type fails every record (its ``onFailure`` applies), as
+Confluent's serializers fail a rule they have no executor for.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 _WRITE_MODES = frozenset({"WRITE", "WRITEREAD"})
+_EXECUTED_TYPES = frozenset({"CEL", "CEL_FIELD"})
 
 
 class FailureAction(enum.StrEnum):
@@ -58,7 +61,7 @@ class Rule:
     """One compiled condition rule."""
 
     name: str
-    rule_type: str  # CEL | CEL_FIELD
+    rule_type: str  # CEL | CEL_FIELD (another type: no executor, every record fails it)
     guard: CelProgram | None
     condition: CelProgram
     on_failure: FailureAction
@@ -110,6 +113,8 @@ EMPTY = RuleSet()
 
 
 def _failure_of(rule: Rule, message: Any) -> str | None:
+    if rule.rule_type not in _EXECUTED_TYPES:
+        return f"no executor for rule type {rule.rule_type!r} (CEL and CEL_FIELD are run)"
     if rule.rule_type == "CEL":
         return _check(rule, {"message": rule.message_binding(message)})
     if rule.fields is None:
@@ -165,10 +170,9 @@ def _compile_rule(
         raw.get("disabled")
         or str(raw.get("kind", "TRANSFORM")).upper() != "CONDITION"
         or str(raw.get("mode", "")).upper() not in _WRITE_MODES
-        or rule_type not in ("CEL", "CEL_FIELD")
     ):
         return None
-    expression = str(raw.get("expr") or "true")
+    expression = str(raw.get("expr") or "true") if rule_type in _EXECUTED_TYPES else "true"
     guard_text, separator, condition_text = expression.partition(";")
     if not separator:  # no guard
         guard_text, condition_text = "", expression
@@ -194,7 +198,7 @@ def _compile_rule(
         on_failure,
         str(dlq_topic) if dlq_topic else None,
         fields,
-        selected_fields(expression),
+        selected_fields(expression) if rule_type in _EXECUTED_TYPES else None,
     )
 
 

@@ -104,6 +104,13 @@ class _Failure:
     dlq_topic: str | None = None
     details: tuple[tuple[str, str], ...] = ()
 
+    def loops_back(self, topic: str) -> bool:
+        """A DLQ failure whose dead-letter topic is the record's own topic."""
+        return self.action is FailureAction.DLQ and self.dlq_topic == topic
+
+    def refused(self, reason: str) -> _Failure:
+        return _Failure(reason, FailureAction.ERROR, None, self.details)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _FrameCheck:
@@ -203,6 +210,10 @@ class SchemaGate:
                 )
             if failure is None and policies:
                 failure = self._check_policies(context, record)
+            if failure is not None and failure.loops_back(context.topic):
+                failure = failure.refused(
+                    f"{failure.reason} (its dlq.topic is this topic: the record is refused)"
+                )
             if failure is None:
                 accepted[schema_id] = accepted.get(schema_id, 0) + 1
             elif failure.action is FailureAction.DLQ:

@@ -16,6 +16,9 @@ __all__ = ["GovernanceService", "MAX_AUDIT_LIMIT"]
 
 MAX_AUDIT_LIMIT = 1000
 
+AUDIT_OUTCOMES = ("success", "denied", "rejected")
+"""The outcomes an audit entry has (``GET /governance/v1/audit?outcome=``)."""
+
 
 class GovernanceService:
     def __init__(self, store: GovernanceStore, engine: PolicyEngine) -> None:
@@ -73,4 +76,8 @@ class GovernanceService:
     ) -> list[AuditEntry]:
         if not 1 <= limit <= MAX_AUDIT_LIMIT:
             raise InvalidPolicyRequest(f"limit must be between 1 and {MAX_AUDIT_LIMIT}")
+        if outcome is not None and outcome not in AUDIT_OUTCOMES:
+            raise InvalidPolicyRequest(
+                f"outcome must be one of {', '.join(AUDIT_OUTCOMES)}, got {outcome!r}"
+            )
         return self.store.audit(limit=limit, action=action, resource=resource, outcome=outcome)

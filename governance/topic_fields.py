@@ -3,7 +3,7 @@
 The fields of the latest live version of the topic's subjects (``<topic>-value``
 and ``<topic>-key``: the topic name strategy, as the registry knows a topic by)
 with their tags (Avro ``confluent:tags``, JSON Schema ``confluent:tags``,
-``metadata.tags``), as ``governance.policies.fields`` reads them. Subjects'
+Protobuf ``(confluent.field_meta).tags``, ``metadata.tags``), as ``governance.policies.fields`` reads them. Subjects'
 latest versions come from the broker's ``SchemaState`` (kept current by the
 registry outbox); the fields are computed once per schema id (ids are
 immutable), so a check is a dictionary lookup once a topic has been read.
@@ -33,6 +33,9 @@ class SubjectLookup(Protocol):
     def schema(self, schema_id: int) -> StoredSchema | None:
         """The schema with this id."""
 
+    def parsed(self, schema_id: int) -> Any:
+        """The schema with this id, parsed (asked for Protobuf schemas only)."""
+
 
 class TopicFields:
     """``fields(topic)``: field full name -> tags, over the topic's value and key schemas."""
@@ -58,11 +61,13 @@ class TopicFields:
         stored = self.schemas.schema(schema_id)
         found: dict[str, tuple[str, ...]] = {}
         if stored is not None:
-            try:
-                document: Any = json.loads(stored.schema_text)
-            except ValueError:
-                document = None  # PROTOBUF text: no field tags read here
-            for field in iter_fields(stored.schema_type, document, stored.metadata):
+            document: Any = None
+            parsed: Any = None
+            if stored.schema_type.upper() == "PROTOBUF":
+                parsed = self.schemas.parsed(schema_id)
+            else:
+                document = json.loads(stored.schema_text)
+            for field in iter_fields(stored.schema_type, document, stored.metadata, parsed):
                 found[field.full_name] = field.tags
         with self._lock:
             if len(self._by_schema) >= _CACHE_SIZE:

@@ -125,7 +125,8 @@ class Violation:
 
 @dataclasses.dataclass(frozen=True)
 class RegistrationContext:
-    """A schema about to be registered; ``schema`` is its JSON form (dict/list/str)."""
+    """A schema about to be registered; ``schema`` is its JSON form (dict/list), or its
+    text for Protobuf; ``parsed`` the registry's parsed schema when the caller has it."""
 
     principal: str
     subject: str
@@ -133,6 +134,7 @@ class RegistrationContext:
     schema: Any
     metadata: Mapping[str, Any]
     rule_set: Mapping[str, Any]
+    parsed: Any = None
 
     @property
     def is_key_subject(self) -> bool:

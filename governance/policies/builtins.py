@@ -71,13 +71,18 @@ class SubjectNaming(Policy):
 
 class FieldDocsRequired(Policy):
     name = "field-docs-required"
-    description = "Every field must be documented (Avro 'doc', JSON Schema 'description')."
+    description = (
+        "Every field must be documented (Avro 'doc', JSON Schema 'description', Protobuf "
+        "comment or (confluent.field_meta).doc)."
+    )
     hooks = frozenset({HookPoint.REGISTER})
 
     def check_register(
         self, context: RegistrationContext, params: Mapping[str, Any]
     ) -> Violation | None:
-        for field in iter_fields(context.schema_type, context.schema, context.metadata):
+        for field in iter_fields(
+            context.schema_type, context.schema, context.metadata, context.parsed
+        ):
             if not (isinstance(field.doc, str) and field.doc.strip()):
                 return Violation(f"field {field.full_name} has no documentation", field.full_name)
         return None
@@ -103,8 +108,8 @@ class OwnerRequired(Policy):
 class PiiFieldsTagged(Policy):
     name = "pii-fields-tagged"
     description = (
-        "Fields with these names must carry the PII tag (Avro field attribute "
-        "'confluent:tags' or metadata.tags)."
+        "Fields with these names must carry the PII tag (Avro/JSON field attribute "
+        "'confluent:tags', Protobuf (confluent.field_meta).tags, or metadata.tags)."
     )
     params = (
         Param(
@@ -121,7 +126,9 @@ class PiiFieldsTagged(Policy):
         self, context: RegistrationContext, params: Mapping[str, Any]
     ) -> Violation | None:
         names = {name.lower() for name in params["names"]}
-        for field in iter_fields(context.schema_type, context.schema, context.metadata):
+        for field in iter_fields(
+            context.schema_type, context.schema, context.metadata, context.parsed
+        ):
             if field.name.lower() in names and params["tag"] not in field.tags:
                 return Violation(
                     f"field {field.full_name} holds personal data but is not tagged "
@@ -259,7 +266,7 @@ class RequiredFields(Policy):
     ) -> Violation | None:
         if context.is_key_subject:
             return None
-        present = top_level_field_names(context.schema_type, context.schema)
+        present = top_level_field_names(context.schema_type, context.schema, context.parsed)
         if present is None:
             return Violation(
                 "the schema is not a record/object, so it cannot have the required fields "

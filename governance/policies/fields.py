@@ -1,8 +1,10 @@
 """Walk a schema's fields for the policies that look at them (docs, PII tags, required fields).
 
 ``iter_fields`` yields one ``SchemaField`` per Avro record field (through nested
-records, arrays, maps and unions) or JSON Schema property (through nested
-objects and array items), with the name a policy reports
+records, arrays, maps and unions), JSON Schema property (through nested
+objects and array items) or Protobuf field of the schema's first message
+(through nested and referenced messages, repeated fields and maps; read from
+the parsed schema), with the name a policy reports
 (``com.acme.Order.customer.email`` style: the record's full name and the field).
 """
 
@@ -13,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from governance.rules import field_tags
+from registry.formats.protobuf_fields import walk_fields
 
 __all__ = ["SchemaField", "iter_fields", "top_level_field_names"]
 
@@ -27,16 +30,25 @@ class SchemaField:
 
 
 def iter_fields(
-    schema_type: str, schema: Any, metadata: Mapping[str, Any] | None
+    schema_type: str, schema: Any, metadata: Mapping[str, Any] | None, parsed: Any = None
 ) -> Iterator[SchemaField]:
     if schema_type.upper() == "JSON":
         yield from _json_fields(schema, str(_mapping(schema).get("title", "")), metadata)
     elif schema_type.upper() == "AVRO":
         yield from _avro_fields(schema, None, metadata, set())
+    elif schema_type.upper() == "PROTOBUF" and parsed is not None:
+        for field in walk_fields(parsed):
+            tags = field_tags(field.full_name, field.tags, metadata)
+            yield SchemaField(field.full_name, field.name, {}, field.description or None, tags)
 
 
-def top_level_field_names(schema_type: str, schema: Any) -> set[str] | None:
-    """Names of the top-level fields, or None when the schema is not a record/object."""
+def top_level_field_names(schema_type: str, schema: Any, parsed: Any = None) -> set[str] | None:
+    """Names of the top-level fields, or None when the schema is not a record/object
+    (a Protobuf schema: its first message's fields)."""
+    if schema_type.upper() == "PROTOBUF":
+        if parsed is None:
+            return None
+        return {field.name for field in walk_fields(parsed) if len(field.path) == 1}
     schema = _mapping(schema)
     if schema_type.upper() == "JSON":
         properties = schema.get("properties")

@@ -214,6 +214,26 @@ def test_effective_defaults_agree_with_the_log_config() -> None:
             },
             ("full", "none", "record", "topic_record"),
         ),
+        (
+            {
+                "confluent.value.subject.name.strategy": (
+                    "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+                ),
+                "confluent.key.subject.name.strategy": (
+                    "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy"
+                ),
+            },
+            ("full", "none", "record", "topic_record"),
+        ),
+        (
+            {
+                "confluent.value.subject.name.strategy": (
+                    "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+                ),
+                "charter.value.subject.name.strategy": "topic",
+            },
+            ("full", "none", "topic", "topic"),
+        ),
     ],
 )
 def test_gate_config(overrides: dict[str, str], expected: tuple[str, str, str, str]) -> None:
@@ -284,3 +304,13 @@ def test_log_config_accepts_exactly_what_the_catalogue_accepts(key: str, text: s
         assert str(log_error.value) == str(catalogue_error)
     else:
         assert getattr(LogConfig.from_topic_configs({key: text}), attr) == expected
+
+
+def test_confluent_subject_name_strategy_takes_confluents_class_names() -> None:
+    validate_topic_configs(
+        {
+            "confluent.value.subject.name.strategy": "io.confluent.kafka.serializers.subject.TopicNameStrategy"
+        }
+    )
+    with pytest.raises(InvalidConfig, match="confluent.value.subject.name.strategy"):
+        validate_topic_configs({"confluent.value.subject.name.strategy": "record"})

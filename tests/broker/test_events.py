@@ -143,3 +143,17 @@ def test_schema_state_follows_registrations_and_deletes(
     assert state.schema(2) is not None  # cached until the event is applied
     apply_new_events(state, service)
     assert state.schema(2) is None
+
+
+def test_a_version_registered_before_its_event_is_applied_is_found(
+    registry_database: peewee.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = RegistryService(registry_database)
+    state = SchemaState(registry_database)
+    service.register("orders-value", SchemaRequest(SCHEMA_V1))
+    assert state.subject_version("orders-value", 1) == 1  # the subject's versions cached
+    assert state.subject_version("orders-value", 2) is None  # a miss, rechecked just now
+    service.register("orders-value", SchemaRequest(SCHEMA_V2))  # event not applied yet
+    assert state.subject_version("orders-value", 2) is None  # misses rechecked at most so often
+    monkeypatch.setattr("broker.schemas.MISS_RECHECK_SECONDS", 0.0)
+    assert state.subject_version("orders-value", 2) == 2

@@ -76,6 +76,10 @@ def test_policy_changes_are_audited_and_filtered(client: FlaskClient) -> None:
     assert len(prefix) == 2
     assert client.get("/governance/v1/audit?limit=0").status_code == 422
     assert client.get("/governance/v1/audit?limit=x").status_code == 422
+    unknown = client.get("/governance/v1/audit?outcome=failed")
+    assert unknown.status_code == 422
+    assert "outcome must be one of success, denied, rejected" in unknown.json["message"]
+    assert len(client.get("/governance/v1/audit?outcome=success").json) == 2
 
 
 def test_policies_survive_a_restart(tmp_path: Path) -> None:

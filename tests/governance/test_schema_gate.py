@@ -227,3 +227,16 @@ def test_cel_field_rules_reach_tagged_values_in_arrays_and_maps_of_records() -> 
     verdict = gate.check(_context(), _records(contacts([], "12")))
     assert isinstance(verdict, Reject)
     assert "field Person.ssn (people['ann'].ssn)" in verdict.errors[0].message
+
+
+def test_a_condition_rule_of_a_type_without_executor_fails_every_record() -> None:
+    """As Confluent's serializers: a CONDITION rule nothing can run applies its onFailure."""
+    lookup = Lookup()
+    lookup.add(1, "t-value", ORDER, rule_set=_rule(type="JSONATA", expr="amount > 0"))
+    skipped = {"onFailure": "NONE"}
+    lookup.add(2, "u-value", ORDER, rule_set=_rule(type="CUSTOM", expr="x", **skipped))
+    value = avro(ORDER, {"id": 1, "amount": 1.0, "customer": "c"})
+    verdict = SchemaGate(lookup).check(_context(), _records(framed(1, value)))
+    assert isinstance(verdict, Reject)
+    assert "no executor for rule type 'JSONATA'" in verdict.errors[0].message
+    assert SchemaGate(lookup).check(_context("u"), _records(framed(2, value))) is ACCEPT

@@ -231,6 +231,28 @@ def test_a_failing_gate_rejects_and_keeps_the_connection(broker_factory) -> None
         client.close()
 
 
+class _LoopingGate:
+    """Routes every record back to the topic it was produced to."""
+
+    def inspects(self, context: GateContext) -> bool:
+        return True
+
+    def check(self, context: GateContext, records: Sequence[GateRecord]) -> Verdict:
+        return Route(tuple(DeadLetter.because(r.index, context.topic, "loop") for r in records))
+
+
+def test_a_route_back_to_the_source_topic_is_refused(broker_factory) -> None:
+    broker: RunningBroker = broker_factory(gate=_LoopingGate())
+    broker.create_topic("looped")
+    client = _Client(broker)
+    try:
+        answer = _produce(client, "looped", _batch([b"x"]))
+        assert answer.error_code == ErrorCode.invalid_record
+        assert "routed to its own topic" in answer.error_message
+    finally:
+        client.close()
+
+
 class _SlowGate:
     """Blocks in ``check`` (on the worker thread) until released."""
 
