@@ -219,11 +219,13 @@ def serve_broker(settings: Settings, supervised: bool = False) -> None:
 
 def _secure_start(settings: Settings) -> None:
     """Refuse a non-loopback bind without auth; with auth, bootstrap ``admin`` on first start."""
-    from charter.compose import open_migrated_database
-    from charter.security import bootstrap_admin, check_exposure
+    from charter.exposure import check_exposure
 
     check_exposure(settings)
     if settings.auth:
+        from charter.compose import open_migrated_database
+        from charter.security import bootstrap_admin
+
         database = open_migrated_database(settings)
         try:
             bootstrap_admin(settings, database)

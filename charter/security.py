@@ -20,9 +20,7 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -33,9 +31,8 @@ from flask import Flask
 
 from broker.auth import Authenticator, NoMechanisms, SaslStep
 from broker.connection import ConnectionState
-from charter.config import ConfigError, Settings, super_user_principals
-from charter.kafka_listeners import listener_addresses
-from charter.tls import principal_mapper, server_context
+from charter.config import Settings, super_user_principals
+from charter.exposure import check_exposure
 from governance.security import api as security_api
 from governance.security.audit import security_audit
 from governance.security.authorizer import RoleBindingAuthorizer
@@ -209,33 +206,3 @@ def bootstrap_admin(settings: Settings, database: peewee.Database) -> None:
             file=sys.stderr,
             flush=True,
         )
-
-
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        try:
-            return all(
-                ipaddress.ip_address(info[4][0]).is_loopback
-                for info in socket.getaddrinfo(host, None)
-            )
-        except (OSError, ValueError):
-            return False
-
-
-def check_exposure(settings: Settings) -> None:
-    """``ConfigError`` when a non-loopback address would be bound without auth (the HTTP
-    host or any Kafka listener's), or when the TLS settings cannot be loaded."""
-    hosts = [settings.host] + [address.host for address in listener_addresses(settings)]
-    for host in hosts:
-        if not settings.auth and not _is_loopback(host):
-            raise ConfigError(
-                f"refusing to listen on {host} without authentication: "
-                "turn it on with --auth (CHARTER_AUTH=true) or bind 127.0.0.1"
-            )
-    if settings.tls_cert or settings.tls_key:
-        server_context(settings)
-    principal_mapper(settings)
