@@ -263,8 +263,6 @@ class RoleBindingAuthorizer:
         key = (principal, action, kind, name, host if self._host_specific else None)
         answer = memo.get(key)
         if answer is None:
-            if principal in self.super_users:
-                return True
             answer = self._decide(principal, action, kind, name, host)
             if action is Action.CREATE and kind is ResourceType.TOPIC and not answer:
                 # Kafka's CreateTopics (and Metadata's auto-creation): CREATE on the cluster
@@ -278,6 +276,8 @@ class RoleBindingAuthorizer:
     def _decide(
         self, principal: str, action: Action, kind: ResourceType, name: str, host: str | None
     ) -> bool:
+        if principal in self.super_users:
+            return True
         entries = self._applicable(principal)
         if entries and any(
             entry.permission is AclPermission.DENY
@@ -310,12 +310,14 @@ class RoleBindingAuthorizer:
         key = (principal, action, kind, "\0some", host if self._host_specific else None)
         answer = memo.get(key)
         if answer is None:
-            answer = principal in self.super_users or self._some(principal, action, kind, host)
+            answer = self._some(principal, action, kind, host)
             memo[key] = answer
         return answer
 
     def _some(self, principal: str, action: Action, kind: ResourceType, host: str | None) -> bool:
         """Kafka's authorizeByResourceType: some grant whose names no DENY covers wholly."""
+        if principal in self.super_users:
+            return True
         entries = [
             entry
             for entry in self._applicable(principal)
