@@ -37,8 +37,6 @@ class BucketStore(Protocol):
 
     def put(self, key: str, tokens: float, at: float) -> None: ...
 
-    def forget(self, key: str) -> None: ...
-
 
 class LocalBuckets:
     """Buckets of this process only."""
@@ -54,9 +52,6 @@ class LocalBuckets:
         if len(self._buckets) >= _MAX_KEYS and key not in self._buckets:
             self._buckets.clear()  # a flood of principals: start over rather than grow
         self._buckets[key] = (tokens, at)
-
-    def forget(self, key: str) -> None:
-        self._buckets.pop(key, None)
 
 
 _RECORD = struct.Struct("=16sdd")
@@ -101,9 +96,6 @@ class SharedBuckets:
         digest = _digest(key)
         slot, _found = self._find(digest)
         _RECORD.pack_into(self._memory, slot * _RECORD.size, digest, tokens, at)
-
-    def forget(self, key: str) -> None:
-        """Kept (a free slot would break the probe chains): a full bucket is as good as none."""
 
 
 def _digest(key: str) -> bytes:

@@ -94,7 +94,7 @@ class RequestRateLimiter:
     and waits it out (``debt``) before handling the principal's next request, as
     Kafka's quotas mute a throttled channel; connections are never dropped.
     Buckets live in ``buckets`` (this process's by default; ``SharedBuckets`` for the
-    HTTP workers of one host) and are forgotten when full again. ``rate`` 0: no limit.
+    HTTP workers of one host); a full bucket reads the same as none. ``rate`` 0: no limit.
     """
 
     def __init__(
@@ -122,10 +122,7 @@ class RequestRateLimiter:
         return min(self.burst, tokens + (now - at) * self.rate)
 
     def _store(self, principal: str, tokens: float, now: float) -> None:
-        if tokens >= self.burst:
-            self._buckets.forget(principal)
-            return
-        self._buckets.put(principal, tokens, now)
+        self._buckets.put(principal, tokens, now)  # always below ``burst``: a token was taken
 
     def try_acquire(self, principal: str) -> float:
         """0.0 and one token taken, or the seconds until one is available (nothing taken)."""
