@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from governance.policies import (
+    ConfigChangeContext,
     ConsumeContext,
     HookPoint,
     InvalidParams,
@@ -33,7 +34,7 @@ from governance.policies import (
     load_policies,
 )
 from governance.store import GovernanceStore
-from registry.hooks import ALLOW, Decision
+from registry.hooks import ALLOW, Decision, LevelChange
 from registry.outbox import Event
 
 __all__ = ["PolicyEngine", "PolicyState", "UnknownPolicy"]
@@ -172,11 +173,18 @@ class PolicyEngine:
         return self._run(HookPoint.REGISTER, lambda s: s.policy.check_register(context, s.params))
 
     def check_config_change(
-        self, principal: str, subject: str | None, compatibility: str | None
+        self,
+        principal: str,
+        subject: str | None,
+        compatibility: str | None,
+        options: Mapping[str, Any],
+        levels: LevelChange,
     ) -> Decision:
+        context = ConfigChangeContext(
+            principal, subject, compatibility, options, levels.before, levels.after
+        )
         return self._run(
-            HookPoint.CONFIG_CHANGE,
-            lambda s: s.policy.check_config_change(subject, compatibility, s.params),
+            HookPoint.CONFIG_CHANGE, lambda s: s.policy.check_config_change(context, s.params)
         )
 
     def check_topic(

@@ -17,7 +17,7 @@ from typing import Any
 from governance.audit import AuditSink
 from governance.engine import PolicyEngine
 from registry.formats.base import ParsedSchema
-from registry.hooks import Actor, Decision
+from registry.hooks import Actor, Decision, LevelChange
 
 __all__ = ["GovernanceRegistryHooks"]
 
@@ -55,8 +55,11 @@ class GovernanceRegistryHooks:
         subject: str | None,
         compatibility: str | None,
         options: Mapping[str, Any],
+        levels: LevelChange,
     ) -> Decision:
-        decision = self.engine.check_config_change(actor.principal, subject, compatibility)
+        decision = self.engine.check_config_change(
+            actor.principal, subject, compatibility, options, levels
+        )
         resource = f"subject:{subject}" if subject is not None else "config:global"
         self._audit_denial(decision, actor, "config.change", resource)
         return decision

@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
+    "ConfigChangeContext",
+    "ConsumeContext",
     "HookPoint",
     "InvalidParams",
     "Param",
-    "ConsumeContext",
     "ParamType",
     "Policy",
     "RecordContext",
@@ -142,6 +143,29 @@ class RegistrationContext:
 
 
 @dataclasses.dataclass(frozen=True)
+class ConfigChangeContext:
+    """A compatibility config about to change: ``subject`` ``None`` is the global config.
+
+    ``compatibility`` is the level the request sets (``None``: it sets only other
+    options, or deletes the config: ``deleting``); ``level_before`` and
+    ``level_after`` are the scope's effective level around the change (a subject
+    without its own level has the global one; a deleted global config falls back
+    to the registry's default), so a policy sees every route that moves it.
+    """
+
+    principal: str
+    subject: str | None
+    compatibility: str | None
+    options: Mapping[str, Any]
+    level_before: str
+    level_after: str
+
+    @property
+    def deleting(self) -> bool:
+        return self.compatibility is None and not self.options
+
+
+@dataclasses.dataclass(frozen=True)
 class TopicContext:
     """A topic about to be created or reconfigured, with its config overrides."""
 
@@ -228,7 +252,7 @@ class Policy:
         return None
 
     def check_config_change(
-        self, subject: str | None, compatibility: str | None, params: Mapping[str, Any]
+        self, context: ConfigChangeContext, params: Mapping[str, Any]
     ) -> Violation | None:
         return None
 
