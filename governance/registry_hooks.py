@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from governance.audit import AuditSink
-from governance.engine import PolicyEngine
 from governance.cel import CelError
+from governance.engine import PolicyEngine
 from governance.rules import check_rule_expressions
 from registry.errors import InvalidRuleSet
 from registry.formats.base import ParsedSchema
