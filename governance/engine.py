@@ -188,10 +188,17 @@ class PolicyEngine:
         )
 
     def check_topic(
-        self, principal: str, topic: str, configs: Mapping[str, str], *, creating: bool
+        self,
+        principal: str,
+        topic: str,
+        configs: Mapping[str, str],
+        *,
+        creating: bool,
+        defaults: Mapping[str, str] | None = None,
     ) -> Decision:
+        """``defaults``: the broker's value of each topic config a topic does not set."""
         hook = HookPoint.TOPIC_CREATE if creating else HookPoint.TOPIC_CONFIG
-        context = TopicContext(principal, topic, configs, creating)
+        context = TopicContext(principal, topic, configs, creating, defaults or {})
         return self._run(hook, lambda s: s.policy.check_topic(context, s.params))
 
     def check_record(self, context: RecordContext) -> Decision:

@@ -167,12 +167,20 @@ class ConfigChangeContext:
 
 @dataclasses.dataclass(frozen=True)
 class TopicContext:
-    """A topic about to be created or reconfigured, with its config overrides."""
+    """A topic about to be created or reconfigured, with its config overrides (the whole
+    new set) and the broker's defaults for the configs it does not set."""
 
     principal: str
     topic: str
     configs: Mapping[str, str]
     creating: bool
+    defaults: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def effective(self, name: str) -> str | None:
+        """The value config ``name`` will have: the override, else the broker's default
+        (``None`` when neither is known)."""
+        value = self.configs.get(name)
+        return value if value is not None else self.defaults.get(name)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -232,7 +232,7 @@ class RetentionLimits(Policy):
     name = "retention-limits"
     description = (
         "Topics may not keep data longer than max_retention_ms (retention.ms; unset means "
-        "Kafka's default of 7 days, -1 means forever)."
+        "the broker's default, log.retention.ms, 7 days unless configured; -1 means forever)."
     )
     params = (
         Param(
@@ -246,12 +246,14 @@ class RetentionLimits(Policy):
     hooks = frozenset({HookPoint.TOPIC_CREATE, HookPoint.TOPIC_CONFIG})
 
     def check_topic(self, context: TopicContext, params: Mapping[str, Any]) -> Violation | None:
-        text = context.configs.get("retention.ms")
+        text = context.effective("retention.ms")
         retention = _KAFKA_DEFAULT_RETENTION_MS if text is None else int(text)
         limit = params["max_retention_ms"]
         if 0 <= retention <= limit:
             return None
         shown = "forever (-1)" if retention < 0 else f"{retention} ms"
+        if "retention.ms" not in context.configs:
+            shown += " (retention.ms is not set: the broker's default log.retention.ms)"
         return Violation(
             f"topic {context.topic!r} would keep data {shown}, longer than the maximum of "
             f"{limit} ms",
