@@ -68,6 +68,7 @@ class Param:
     required: bool = False
     choices: tuple[str, ...] = ()
     minimum: int | None = None
+    maximum: int | None = None
 
     def parse(self, value: Any) -> Any:
         """The validated value; ``InvalidParams`` naming the param otherwise."""
@@ -77,6 +78,8 @@ class Param:
                 raise InvalidParams(f"{where} must be an integer, got {json.dumps(value)}")
             if self.minimum is not None and value < self.minimum:
                 raise InvalidParams(f"{where} must be at least {self.minimum}, got {value}")
+            if self.maximum is not None and value > self.maximum:
+                raise InvalidParams(f"{where} must be at most {self.maximum}, got {value}")
             return value
         if self.type is ParamType.STRING_LIST:
             if not isinstance(value, (list, tuple)) or not all(
@@ -113,6 +116,10 @@ class Param:
             )
         if self.choices:
             described["choices"] = list(self.choices)
+        if self.minimum is not None:
+            described["minimum"] = self.minimum
+        if self.maximum is not None:
+            described["maximum"] = self.maximum
         return described
 
 

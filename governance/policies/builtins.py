@@ -43,6 +43,8 @@ _GUARANTEES = {
     "FULL_TRANSITIVE": frozenset({"backward", "forward", "backward-all", "forward-all"}),
 }
 _KAFKA_DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000
+_INT32_MAX = 2**31 - 1
+_INT64_MAX = 2**63 - 1
 
 
 class SubjectNaming(Policy):
@@ -214,6 +216,7 @@ class MaxRecordBytes(Policy):
             "The largest record accepted, in bytes.",
             default=1_048_576,
             minimum=1,
+            maximum=_INT32_MAX,  # Kafka's sizes are 32-bit
         ),
     )
     hooks = frozenset({HookPoint.PRODUCE})
@@ -241,6 +244,7 @@ class RetentionLimits(Policy):
             "The longest retention.ms allowed.",
             default=_KAFKA_DEFAULT_RETENTION_MS,
             minimum=1,
+            maximum=_INT64_MAX,  # retention.ms is a Java long
         ),
     )
     hooks = frozenset({HookPoint.TOPIC_CREATE, HookPoint.TOPIC_CONFIG})
