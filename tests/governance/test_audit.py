@@ -213,6 +213,8 @@ def test_audit_filters_by_outcome_and_source(
         security.record("User:eve", "authenticate", "Address:x", "denied", "bad password")
         security.record("User:admin", "user.create", "User:fred", "success")
         other.record("User:eve", "topic.create", "topic:x", "denied", "policy topic-naming")
+        for topic in ("X_y", "x_y", "xay"):
+            other.record("User:eve", "topic.config", f"topic:{topic}", "denied", "retention")
         security.flush()
         other.flush()
     finally:
@@ -221,6 +223,13 @@ def test_audit_filters_by_outcome_and_source(
     assert {e.action for e in store.audit(source="security")} == {"authenticate", "user.create"}
     assert {e.action for e in store.audit(outcome="denied")} == {"authenticate", "topic.create"}
     assert [e.action for e in store.audit(outcome="denied", source="security")] == ["authenticate"]
+    # A resource prefix is literal and case-sensitive on both databases.
+    assert [e.resource for e in store.audit(resource="topic:x_*")] == ["topic:x_y"]
+    assert {e.resource for e in store.audit(resource="topic:x*")} == {
+        "topic:x",
+        "topic:x_y",
+        "topic:xay",
+    }
     database.close()
 
 
