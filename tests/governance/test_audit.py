@@ -214,7 +214,7 @@ def test_audit_filters_by_outcome_and_source(
         security.record("User:admin", "user.create", "User:fred", "success")
         other.record("User:eve", "topic.create", "topic:x", "denied", "policy topic-naming")
         for topic in ("X_y", "x_y", "xay"):
-            other.record("User:eve", "topic.config", f"topic:{topic}", "denied", "retention")
+            other.record("User:eve", "topic.config", f"topic:{topic}", "success", "retention")
         security.flush()
         other.flush()
     finally:
