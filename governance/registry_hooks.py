@@ -5,9 +5,9 @@ HTTP 422 (error code 42205) ``Denied by governance: policy <name>: <reason>``,
 naming the offending field, and is written to the audit log with outcome
 ``denied``. A registration the registry itself refused (incompatible 409,
 invalid schema, wrong mode) is audited with outcome ``rejected`` and the error
-code. A rule set with a data-contract rule the gate would run (an enabled
-``CONDITION`` rule of type ``CEL`` or ``CEL_FIELD`` checked on write) whose
-expression does not compile is refused with 42210 (Confluent's invalid rule
+code. A rule set with a data-contract rule Charter runs (an enabled
+``CONDITION`` domain rule of type ``CEL`` or ``CEL_FIELD``: WRITE ones at the
+gate, READ ones in the SDK) whose expression does not compile is refused with 42210 (Confluent's invalid rule
 set) naming the rule and the compile error, at registration and in a config's
 ``defaultRuleSet``/``overrideRuleSet``: otherwise every record would fail it.
 Successful changes are audited from the registry outbox instead
@@ -111,5 +111,5 @@ def _check_compiles(rule_set: Mapping[str, Any] | None, where: str) -> None:
         check_rule_expressions(rule_set)
     except CelError as error:
         raise InvalidRuleSet(
-            f"Invalid {where}: {error} (a CEL expression the broker runs must compile)"
+            f"Invalid {where}: {error} (Charter runs CEL condition rules, so they must compile)"
         ) from None
