@@ -569,6 +569,8 @@ class BrokerDefaults:
             "socket.request.max.bytes": str(max_request),
         }
         topic_overrides = {"flush.messages": str(flush_messages)}
+        if str(settings.log_retention_ms) != CONFIG_DEFS["retention.ms"].default:
+            topic_overrides["retention.ms"] = str(settings.log_retention_ms)
         validation_key = "charter.value.schema.validation"
         if settings.value_schema_validation != CONFIG_DEFS[validation_key].default:
             topic_overrides[validation_key] = settings.value_schema_validation

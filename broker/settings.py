@@ -36,6 +36,9 @@ class BrokerSettings:
     log_flush_messages: int = 1
     """Broker-wide default of the ``flush.messages`` topic config."""
     log_retention_check_interval_ms: int = 5000
+    log_retention_ms: int = 7 * 24 * 3600 * 1000
+    """Broker-wide default of the ``retention.ms`` topic config (Kafka's ``log.retention.ms``;
+    -1: kept forever)."""
     node_id: int = 0
     value_schema_validation: str = "full"
     """Broker-wide default of the ``charter.value.schema.validation`` topic config."""
@@ -106,6 +109,7 @@ class BrokerSettings:
             )
         self._check_groups()
         CONFIG_DEFS["flush.messages"].parse(str(self.log_flush_messages))
+        CONFIG_DEFS["retention.ms"].parse(str(self.log_retention_ms))
         CONFIG_DEFS["charter.value.schema.validation"].parse(self.value_schema_validation)
 
     def _check_groups(self) -> None:

@@ -17,6 +17,7 @@ import peewee
 
 from broker.app import BrokerApp
 from broker.auth import Authenticator, NoMechanisms
+from broker.config_catalog import BrokerDefaults
 from broker.errors import InvalidConfig
 from broker.groups import GroupStore
 from broker.groups import store as groups_store
@@ -212,6 +213,7 @@ def broker_settings(settings: Settings) -> BrokerSettings:
             default_partitions=settings.default_partitions,
             log_flush_messages=settings.log_flush_messages,
             log_retention_check_interval_ms=settings.log_retention_check_interval_ms,
+            log_retention_ms=settings.log_retention_ms,
             value_schema_validation=settings.value_schema_validation,
             transaction_max_timeout_ms=settings.transaction_max_timeout_ms,
             transaction_abort_check_interval_ms=settings.transaction_abort_check_interval_ms,
@@ -259,10 +261,12 @@ def broker_hooks(
     """Checks with the principal before create topic, alter config, produce and fetch: the
     governance policies (``schemas`` tells the consume policies a topic's tagged fields)."""
     governance = governance_for(database, settings)
+    topic_defaults = BrokerDefaults.from_settings(broker_settings(settings)).effective({})
     return GovernanceBrokerHooks(
         governance.engine,
         governance.buffered_audit,
         TopicFields(schemas) if schemas is not None else None,
+        topic_defaults,
     )
 
 

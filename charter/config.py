@@ -42,6 +42,8 @@ class Settings:
     default_partitions: int = 1
     log_flush_messages: int = 1
     log_retention_check_interval_ms: int = 5000
+    log_retention_ms: int = 7 * 24 * 3600 * 1000
+    """Default ``retention.ms`` of a topic that does not set it (Kafka's ``log.retention.ms``)."""
     transaction_max_timeout_ms: int = 900000
     """Largest ``transaction.timeout.ms`` a producer may ask for (Kafka's ``transaction.max.timeout.ms``)."""
     transaction_abort_check_interval_ms: int = 10000
@@ -201,6 +203,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "default_partitions": _at_least(1),
     "log_flush_messages": _at_least(1),
     "log_retention_check_interval_ms": _at_least(1),
+    "log_retention_ms": _at_least(-1),
     "value_schema_validation": _validation_level,
     "transaction_max_timeout_ms": _at_least(1),
     "transaction_abort_check_interval_ms": _at_least(1),

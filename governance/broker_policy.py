@@ -1,7 +1,9 @@
 """The policy engine at the broker's doors (``governance.broker_hooks.BrokerHooks``).
 
 Topic creation and config changes are checked by the policies of those hook
-points (``topic-naming``, ``retention-limits``, third-party ones); Fetch by
+points (``topic-naming``, ``retention-limits``, third-party ones), given the
+topic's overrides and the broker's defaults for the rest (``topic_defaults``:
+a topic without ``retention.ms`` keeps data for ``log.retention.ms``); Fetch by
 those of ``consume`` (``consume-access``), which may ask for the tagged fields
 of the topic's schemas (``topic_fields``, cached by schema id). Checks run from
 the engine's memory, on the event loop; denials are queued to the audit log
@@ -25,21 +27,28 @@ class GovernanceBrokerHooks:
         engine: PolicyEngine,
         audit: AuditSink | None = None,
         topic_fields: Callable[[str], Mapping[str, tuple[str, ...]]] | None = None,
+        topic_defaults: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
         self.audit = audit
         self.topic_fields = topic_fields
+        self.topic_defaults = dict(topic_defaults or {})
+        """The broker's value of every topic config a topic does not set (its settings)."""
 
     def before_create_topic(
         self, principal: str, topic: str, partitions: int, configs: Mapping[str, str]
     ) -> Decision:
-        decision = self.engine.check_topic(principal, topic, configs, creating=True)
+        decision = self.engine.check_topic(
+            principal, topic, configs, creating=True, defaults=self.topic_defaults
+        )
         return self._audited(decision, principal, "topic.create", topic)
 
     def before_alter_config(
         self, principal: str, topic: str, configs: Mapping[str, str]
     ) -> Decision:
-        decision = self.engine.check_topic(principal, topic, configs, creating=False)
+        decision = self.engine.check_topic(
+            principal, topic, configs, creating=False, defaults=self.topic_defaults
+        )
         return self._audited(decision, principal, "topic.config", topic)
 
     def before_produce(self, principal: str, topic: str, client_id: str | None) -> Decision:

@@ -9,7 +9,10 @@ this module imports it, so the choice can change in one place.
 its text) and answers a ``CelProgram``; ``evaluate(bindings)`` runs it over plain
 Python values (dicts, lists, str, bytes, int, float, bool, None) and raises
 ``CelError`` for a runtime error (a missing field, a division by zero) or a
-compile error. Programs are immutable and thread-safe.
+compile error. Programs are immutable and thread-safe. Besides standard CEL,
+the environment has Confluent's string validators (``governance.cel_builtins``:
+``isEmail()``, ``isHostname()``, ``isIpv4()``, ``isIpv6()``, ``isUri()``,
+``isUriRef()``, ``isUuid()``), as Confluent's rule executors do.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from cel_expr_python import cel as _cel
 
+from governance.cel_builtins import BUILTINS
 from governance.cel_fast import MISS, compile_fast
 
 __all__ = ["CelError", "CelProgram", "compile_program"]
@@ -37,7 +41,24 @@ class CelError(ValueError):
 
 @functools.cache
 def _environment() -> Any:
-    return _cel.NewEnv(variables={name: _cel.Type.DYN for name in sorted(_VARIABLES)})
+    functions = [  # Confluent's string validators: ``message.email.isEmail()``
+        _cel.FunctionDecl(
+            name,
+            [
+                _cel.Overload(
+                    f"string_{name}",
+                    _cel.Type.BOOL,
+                    [_cel.Type.STRING],
+                    is_member=True,
+                    impl=implementation,
+                )
+            ],
+        )
+        for name, implementation in sorted(BUILTINS.items())
+    ]
+    return _cel.NewEnv(
+        variables={name: _cel.Type.DYN for name in sorted(_VARIABLES)}, functions=functions
+    )
 
 
 class CelProgram:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from governance.policies import (
+    ConfigChangeContext,
     ConsumeContext,
     HookPoint,
     InvalidParams,
@@ -33,7 +34,7 @@ from governance.policies import (
     load_policies,
 )
 from governance.store import GovernanceStore
-from registry.hooks import ALLOW, Decision
+from registry.hooks import ALLOW, Decision, LevelChange
 from registry.outbox import Event
 
 __all__ = ["PolicyEngine", "PolicyState", "UnknownPolicy"]
@@ -172,18 +173,32 @@ class PolicyEngine:
         return self._run(HookPoint.REGISTER, lambda s: s.policy.check_register(context, s.params))
 
     def check_config_change(
-        self, principal: str, subject: str | None, compatibility: str | None
+        self,
+        principal: str,
+        subject: str | None,
+        compatibility: str | None,
+        options: Mapping[str, Any],
+        levels: LevelChange,
     ) -> Decision:
+        context = ConfigChangeContext(
+            principal, subject, compatibility, options, levels.before, levels.after
+        )
         return self._run(
-            HookPoint.CONFIG_CHANGE,
-            lambda s: s.policy.check_config_change(subject, compatibility, s.params),
+            HookPoint.CONFIG_CHANGE, lambda s: s.policy.check_config_change(context, s.params)
         )
 
     def check_topic(
-        self, principal: str, topic: str, configs: Mapping[str, str], *, creating: bool
+        self,
+        principal: str,
+        topic: str,
+        configs: Mapping[str, str],
+        *,
+        creating: bool,
+        defaults: Mapping[str, str] | None = None,
     ) -> Decision:
+        """``defaults``: the broker's value of each topic config a topic does not set."""
         hook = HookPoint.TOPIC_CREATE if creating else HookPoint.TOPIC_CONFIG
-        context = TopicContext(principal, topic, configs, creating)
+        context = TopicContext(principal, topic, configs, creating, defaults or {})
         return self._run(hook, lambda s: s.policy.check_topic(context, s.params))
 
     def check_record(self, context: RecordContext) -> Decision:

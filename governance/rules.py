@@ -42,6 +42,7 @@ __all__ = [
     "Rule",
     "RuleFailure",
     "RuleSet",
+    "check_rule_expressions",
     "compile_rule_set",
     "field_tags",
 ]
@@ -166,21 +167,10 @@ def _compile_rule(
     metadata: Mapping[str, Any] | None,
 ) -> Rule | None:
     rule_type = str(raw.get("type", "")).upper()
-    if (
-        raw.get("disabled")
-        or str(raw.get("kind", "TRANSFORM")).upper() != "CONDITION"
-        or str(raw.get("mode", "")).upper() not in _WRITE_MODES
-    ):
+    if not _executed(raw):
         return None
     expression = str(raw.get("expr") or "true") if rule_type in _EXECUTED_TYPES else "true"
-    guard_text, separator, condition_text = expression.partition(";")
-    if not separator:  # no guard
-        guard_text, condition_text = "", expression
-    try:
-        guard = compile_program(guard_text.strip()) if guard_text.strip() else None
-        condition = compile_program(condition_text.strip())
-    except CelError as error:  # name the rule: a schema may carry many
-        raise CelError(f"rule {raw.get('name') or 'unnamed'!r}: {error}") from None
+    guard, condition = _programs(raw, expression)
     on_failure = _action(raw.get("onFailure"))
     params = raw.get("params") or {}
     dlq_topic = params.get("dlq.topic") if isinstance(params, Mapping) else None
@@ -200,6 +190,46 @@ def _compile_rule(
         fields,
         selected_fields(expression) if rule_type in _EXECUTED_TYPES else None,
     )
+
+
+def _executed(raw: Mapping[str, Any]) -> bool:
+    """Whether the gate runs ``raw``: an enabled CONDITION rule checked on write."""
+    return (
+        not raw.get("disabled")
+        and str(raw.get("kind", "TRANSFORM")).upper() == "CONDITION"
+        and str(raw.get("mode", "")).upper() in _WRITE_MODES
+    )
+
+
+def _programs(raw: Mapping[str, Any], expression: str) -> tuple[CelProgram | None, CelProgram]:
+    """The guard (if any) and condition of ``guard ; condition``; ``CelError`` names the rule."""
+    guard_text, separator, condition_text = expression.partition(";")
+    if not separator:  # no guard
+        guard_text, condition_text = "", expression
+    try:
+        guard = compile_program(guard_text.strip()) if guard_text.strip() else None
+        condition = compile_program(condition_text.strip())
+    except CelError as error:  # name the rule: a schema may carry many
+        raise CelError(f"rule {raw.get('name') or 'unnamed'!r}: {error}") from None
+    return guard, condition
+
+
+def check_rule_expressions(rule_set: Mapping[str, Any] | None) -> None:
+    """Compile the CEL of every enabled ``CONDITION`` domain rule of type ``CEL`` or
+    ``CEL_FIELD``, whatever its mode (the gate runs WRITE rules, the SDK READ ones too);
+    ``CelError`` names the first that does not compile. Checked when a schema or a
+    config's rule set is registered, so a rule that could never evaluate is refused then
+    rather than failing every record."""
+    if not rule_set:
+        return
+    for raw in rule_set.get("domainRules") or ():
+        if (
+            isinstance(raw, Mapping)
+            and not raw.get("disabled")
+            and str(raw.get("kind", "TRANSFORM")).upper() == "CONDITION"
+            and str(raw.get("type", "")).upper() in _EXECUTED_TYPES
+        ):
+            _programs(raw, str(raw.get("expr") or "true"))
 
 
 _STRING_LITERAL = re.compile(

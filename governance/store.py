@@ -239,7 +239,10 @@ class GovernanceStore:
             query = query.where(table.source == source)
         if resource:
             if resource.endswith("*"):
-                query = query.where(table.resource.startswith(resource[:-1]))
+                # substr, not LIKE: a prefix is matched case-sensitively, as exact names are
+                # (subjects Orders-value and orders-value differ), and % or _ are literal.
+                prefix = resource[:-1]
+                query = query.where(peewee.fn.SUBSTR(table.resource, 1, len(prefix)) == prefix)
             else:
                 query = query.where(table.resource == resource)
         return [

@@ -32,6 +32,7 @@ __all__ = [
     "Actor",
     "Decision",
     "HookRunner",
+    "LevelChange",
     "RegistryHooks",
 ]
 
@@ -67,6 +68,21 @@ class Actor:
 ANONYMOUS = Actor()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class LevelChange:
+    """The effective compatibility level of a config change's scope, before and after it.
+
+    For a subject, what ``GET /config/{subject}?defaultToGlobal=true`` answers
+    (its own level, else the global one); for the global scope, the global
+    level (the registry's default ``BACKWARD`` when none is set). A subject
+    whose config is deleted falls back to the global level; a global config
+    deleted falls back to the default. Options-only updates keep the level.
+    """
+
+    before: str
+    after: str
+
+
 class RegistryHooks(Protocol):
     """Checks run before registry changes, each answering a ``Decision``.
 
@@ -88,9 +104,11 @@ class RegistryHooks(Protocol):
         subject: str | None,
         compatibility: str | None,
         options: Mapping[str, Any],
+        levels: LevelChange,
     ) -> Decision:
         """``subject`` ``None`` is the global config; ``compatibility`` ``None`` with empty
-        ``options`` is a delete of the config."""
+        ``options`` is a delete of the config; ``levels`` is the scope's effective level
+        before and after the change (every route that moves it is checked here)."""
 
     def before_mode_change(self, actor: Actor, subject: str | None, mode: str | None) -> Decision:
         """``mode`` ``None`` is a delete of the mode."""

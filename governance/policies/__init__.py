@@ -16,6 +16,7 @@ import logging
 from importlib.metadata import entry_points
 
 from governance.policies.base import (
+    ConfigChangeContext,
     ConsumeContext,
     HookPoint,
     InvalidParams,
@@ -32,6 +33,7 @@ from governance.policies.builtins import BUILTIN_POLICIES
 __all__ = [
     "BUILTIN_POLICIES",
     "ENTRY_POINT_GROUP",
+    "ConfigChangeContext",
     "ConsumeContext",
     "HookPoint",
     "InvalidParams",

@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
+    "ConfigChangeContext",
+    "ConsumeContext",
     "HookPoint",
     "InvalidParams",
     "Param",
-    "ConsumeContext",
     "ParamType",
     "Policy",
     "RecordContext",
@@ -67,6 +68,7 @@ class Param:
     required: bool = False
     choices: tuple[str, ...] = ()
     minimum: int | None = None
+    maximum: int | None = None
 
     def parse(self, value: Any) -> Any:
         """The validated value; ``InvalidParams`` naming the param otherwise."""
@@ -76,6 +78,8 @@ class Param:
                 raise InvalidParams(f"{where} must be an integer, got {json.dumps(value)}")
             if self.minimum is not None and value < self.minimum:
                 raise InvalidParams(f"{where} must be at least {self.minimum}, got {value}")
+            if self.maximum is not None and value > self.maximum:
+                raise InvalidParams(f"{where} must be at most {self.maximum}, got {value}")
             return value
         if self.type is ParamType.STRING_LIST:
             if not isinstance(value, (list, tuple)) or not all(
@@ -112,6 +116,10 @@ class Param:
             )
         if self.choices:
             described["choices"] = list(self.choices)
+        if self.minimum is not None:
+            described["minimum"] = self.minimum
+        if self.maximum is not None:
+            described["maximum"] = self.maximum
         return described
 
 
@@ -142,13 +150,44 @@ class RegistrationContext:
 
 
 @dataclasses.dataclass(frozen=True)
+class ConfigChangeContext:
+    """A compatibility config about to change: ``subject`` ``None`` is the global config.
+
+    ``compatibility`` is the level the request sets (``None``: it sets only other
+    options, or deletes the config: ``deleting``); ``level_before`` and
+    ``level_after`` are the scope's effective level around the change (a subject
+    without its own level has the global one; a deleted global config falls back
+    to the registry's default), so a policy sees every route that moves it.
+    """
+
+    principal: str
+    subject: str | None
+    compatibility: str | None
+    options: Mapping[str, Any]
+    level_before: str
+    level_after: str
+
+    @property
+    def deleting(self) -> bool:
+        return self.compatibility is None and not self.options
+
+
+@dataclasses.dataclass(frozen=True)
 class TopicContext:
-    """A topic about to be created or reconfigured, with its config overrides."""
+    """A topic about to be created or reconfigured, with its config overrides (the whole
+    new set) and the broker's defaults for the configs it does not set."""
 
     principal: str
     topic: str
     configs: Mapping[str, str]
     creating: bool
+    defaults: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def effective(self, name: str) -> str | None:
+        """The value config ``name`` will have: the override, else the broker's default
+        (``None`` when neither is known)."""
+        value = self.configs.get(name)
+        return value if value is not None else self.defaults.get(name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,7 +267,7 @@ class Policy:
         return None
 
     def check_config_change(
-        self, subject: str | None, compatibility: str | None, params: Mapping[str, Any]
+        self, context: ConfigChangeContext, params: Mapping[str, Any]
     ) -> Violation | None:
         return None
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from governance.policies.base import (
+    ConfigChangeContext,
     ConsumeContext,
     HookPoint,
     Param,
@@ -41,8 +42,9 @@ _GUARANTEES = {
     "FULL": frozenset({"backward", "forward"}),
     "FULL_TRANSITIVE": frozenset({"backward", "forward", "backward-all", "forward-all"}),
 }
-_REGISTRY_DEFAULT_COMPATIBILITY = "BACKWARD"
 _KAFKA_DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000
+_INT32_MAX = 2**31 - 1
+_INT64_MAX = 2**63 - 1
 
 
 class SubjectNaming(Policy):
@@ -162,7 +164,10 @@ class TopicNaming(Policy):
 
 class MinCompatibility(Policy):
     name = "min-compatibility"
-    description = "Compatibility levels may not be set below this level."
+    description = (
+        "No subject's compatibility level, nor the global one, may be set below this level, "
+        "whether set directly or by deleting a config that held it up."
+    )
     params = (
         Param(
             "level",
@@ -175,20 +180,30 @@ class MinCompatibility(Policy):
     hooks = frozenset({HookPoint.CONFIG_CHANGE})
 
     def check_config_change(
-        self, subject: str | None, compatibility: str | None, params: Mapping[str, Any]
+        self, context: ConfigChangeContext, params: Mapping[str, Any]
     ) -> Violation | None:
-        if compatibility is None:
-            if subject is not None:
-                return None  # the subject falls back to the global level, governed too
-            compatibility = _REGISTRY_DEFAULT_COMPATIBILITY
-        level = compatibility.upper()
-        if _GUARANTEES.get(level, frozenset()) >= _GUARANTEES[params["level"]]:
+        floor = params["level"]
+        if context.compatibility is not None:
+            level = context.compatibility.upper()  # set explicitly: checked even if unchanged
+        elif context.level_after != context.level_before:
+            level = context.level_after.upper()  # a delete falls back to a weaker level
+        else:
+            return None  # options only (compatibilityGroup, normalize, ...): level unchanged
+        if _GUARANTEES.get(level, frozenset()) >= _GUARANTEES[floor]:
             return None
-        scope = f"subject {subject!r}" if subject is not None else "the global config"
-        return Violation(
-            f"compatibility {level} for {scope} is weaker than the minimum {params['level']}",
-            "compatibility",
+        scope = (
+            f"subject {context.subject!r}" if context.subject is not None else "the global config"
         )
+        if context.compatibility is not None:
+            what = f"compatibility {level} for {scope}"
+        elif context.subject is not None:
+            what = (
+                f"deleting the config of {scope} would make it fall back to the global "
+                f"compatibility {level}, which"
+            )
+        else:
+            what = f"deleting the global config would reset it to the default {level}, which"
+        return Violation(f"{what} is weaker than the minimum {floor}", "compatibility")
 
 
 class MaxRecordBytes(Policy):
@@ -201,6 +216,7 @@ class MaxRecordBytes(Policy):
             "The largest record accepted, in bytes.",
             default=1_048_576,
             minimum=1,
+            maximum=_INT32_MAX,  # Kafka's sizes are 32-bit
         ),
     )
     hooks = frozenset({HookPoint.PRODUCE})
@@ -219,7 +235,7 @@ class RetentionLimits(Policy):
     name = "retention-limits"
     description = (
         "Topics may not keep data longer than max_retention_ms (retention.ms; unset means "
-        "Kafka's default of 7 days, -1 means forever)."
+        "the broker's default, log.retention.ms, 7 days unless configured; -1 means forever)."
     )
     params = (
         Param(
@@ -228,17 +244,20 @@ class RetentionLimits(Policy):
             "The longest retention.ms allowed.",
             default=_KAFKA_DEFAULT_RETENTION_MS,
             minimum=1,
+            maximum=_INT64_MAX,  # retention.ms is a Java long
         ),
     )
     hooks = frozenset({HookPoint.TOPIC_CREATE, HookPoint.TOPIC_CONFIG})
 
     def check_topic(self, context: TopicContext, params: Mapping[str, Any]) -> Violation | None:
-        text = context.configs.get("retention.ms")
+        text = context.effective("retention.ms")
         retention = _KAFKA_DEFAULT_RETENTION_MS if text is None else int(text)
         limit = params["max_retention_ms"]
         if 0 <= retention <= limit:
             return None
         shown = "forever (-1)" if retention < 0 else f"{retention} ms"
+        if "retention.ms" not in context.configs:
+            shown += " (retention.ms is not set: the broker's default log.retention.ms)"
         return Violation(
             f"topic {context.topic!r} would keep data {shown}, longer than the maximum of "
             f"{limit} ms",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.compatibility import DEFAULT_LEVEL
+from registry.compatibility import DEFAULT_LEVEL, CompatibilityLevel
 from registry.errors import (
     OperationNotPermitted,
     ReferenceExists,
@@ -10,7 +10,7 @@ from registry.errors import (
     SubjectModeNotConfigured,
     SubjectNotFound,
 )
-from registry.hooks import ANONYMOUS, Actor
+from registry.hooks import ANONYMOUS, Actor, LevelChange
 from registry.service.base import ServiceBase, check_subject, level_or_none
 from registry.service.types import ConfigUpdate, ConfigView, Mode
 from registry.store import GLOBAL_SCOPE, translate_store_errors
@@ -53,7 +53,8 @@ class Settings(ServiceBase):
             check_subject(subject)
         self._check_writable(subject)
         level_text = None if update.compatibility is None else update.compatibility.value
-        self.hooks.check("before_config_change", actor, subject, level_text, update.options)
+        levels = self._level_change(subject, update.compatibility, deleting=False)
+        self.hooks.check("before_config_change", actor, subject, level_text, update.options, levels)
         scope = GLOBAL_SCOPE if subject is None else subject
         with self.store.write():
             found = self.store.get_config(scope)
@@ -77,7 +78,8 @@ class Settings(ServiceBase):
     def delete_config(self, subject: str | None = None, *, actor: Actor = ANONYMOUS) -> ConfigView:
         """Remove a subject's config (40401 if none) or reset the global one; returns the old one."""
         self._check_writable(subject)
-        self.hooks.check("before_config_change", actor, subject, None, {})
+        levels = self._level_change(subject, None, deleting=True)
+        self.hooks.check("before_config_change", actor, subject, None, {}, levels)
         with self.store.write():
             if subject is None:
                 previous = self.get_config(None)
@@ -96,6 +98,21 @@ class Settings(ServiceBase):
                 actor=actor.principal,
             )
         return previous
+
+    def _level_change(
+        self, subject: str | None, new_level: CompatibilityLevel | None, *, deleting: bool
+    ) -> LevelChange:
+        """The scope's effective level before and after setting ``new_level`` (``None``:
+        options only) or deleting its config, as ``defaultToGlobal`` reads it."""
+        global_level = self.get_config(None).compatibility or DEFAULT_LEVEL
+        if subject is None:
+            before = global_level
+            after = DEFAULT_LEVEL if deleting else new_level or global_level
+        else:
+            found = self.store.get_config(subject)
+            before = (level_or_none(found[0]) if found else None) or global_level
+            after = global_level if deleting else new_level or before
+        return LevelChange(before.value, after.value)
 
     def _normalize_on(self, subject: str) -> bool:
         return bool(self.get_config(subject, default_to_global=True).options.get("normalize"))

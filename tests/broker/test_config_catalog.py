@@ -171,12 +171,22 @@ def test_broker_defaults_from_settings() -> None:
     assert broker["log.retention.check.interval.ms"] == ("200", True)
 
 
+def test_the_brokers_retention_default_applies_to_topics_without_one() -> None:
+    settings = BrokerSettings(data_dir=Path("/data"), log_retention_ms=3_600_000)
+    defaults = BrokerDefaults.from_settings(settings)
+    assert defaults.topic_default("retention.ms") == "3600000"
+    assert LogConfig.from_topic_configs(defaults.effective({})).retention_ms == 3_600_000
+    broker = {name: (value, ours) for name, value, ours in defaults.broker_entries()}
+    assert broker["log.retention.ms"] == ("3600000", True)
+
+
 @pytest.mark.parametrize(
     ("field", "value", "fragment"),
     [
         ("default_partitions", 0, "default_partitions"),
         ("log_flush_messages", 0, "flush.messages"),
         ("log_retention_check_interval_ms", 0, "log_retention_check_interval_ms"),
+        ("log_retention_ms", -2, "retention.ms"),
         ("port", 70000, "port"),
         ("socket_request_max_bytes", 0, "socket_request_max_bytes"),
     ],

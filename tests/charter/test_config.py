@@ -110,6 +110,7 @@ def test_log_level_is_checked_and_normalised_everywhere(tmp_path: Path, source: 
         ({"kafka_port": -1}, "'kafka_port' must be a port number"),
         ({"http_workers": 0}, "'http_workers' must be at least 1"),
         ({"default_partitions": 0}, "'default_partitions' must be at least 1"),
+        ({"log_retention_ms": -2}, "'log_retention_ms' must be at least -1"),
         ({"log_level": "LOUD"}, "'log_level' must be one of"),
     ],
 )

@@ -36,15 +36,17 @@ def test_lists_every_builtin_disabled_with_defaults(client: FlaskClient) -> None
 
 
 def test_put_validates_params(client: FlaskClient) -> None:
-    cases = {
-        "retention-limits": ({"max_retention_ms": "soon"}, "must be an integer"),
-        "min-compatibility": ({"level": "SOMETIMES"}, "must be one of"),
-        "subject-naming": ({"pattern": "(unclosed"}, "not a valid regular expression"),
-        "required-fields": ({"fields": "event_id"}, "list of non-empty strings"),
-        "max-record-bytes": ({"max_bytes": 0}, "at least 1"),
-        "owner-required": ({"who": "x"}, "unknown param"),
-    }
-    for name, (params, reason) in cases.items():
+    cases = [
+        ("retention-limits", {"max_retention_ms": "soon"}, "must be an integer"),
+        ("retention-limits", {"max_retention_ms": 10**30}, "at most 9223372036854775807"),
+        ("min-compatibility", {"level": "SOMETIMES"}, "must be one of"),
+        ("subject-naming", {"pattern": "(unclosed"}, "not a valid regular expression"),
+        ("required-fields", {"fields": "event_id"}, "list of non-empty strings"),
+        ("max-record-bytes", {"max_bytes": 0}, "at least 1"),
+        ("max-record-bytes", {"max_bytes": 2**31}, "at most 2147483647"),
+        ("owner-required", {"who": "x"}, "unknown param"),
+    ]
+    for name, params, reason in cases:
         response = client.put(
             f"/governance/v1/policies/{name}", json={"enabled": True, "params": params}
         )

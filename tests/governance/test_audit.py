@@ -213,6 +213,8 @@ def test_audit_filters_by_outcome_and_source(
         security.record("User:eve", "authenticate", "Address:x", "denied", "bad password")
         security.record("User:admin", "user.create", "User:fred", "success")
         other.record("User:eve", "topic.create", "topic:x", "denied", "policy topic-naming")
+        for topic in ("X_y", "x_y", "xay"):
+            other.record("User:eve", "topic.config", f"topic:{topic}", "success", "retention")
         security.flush()
         other.flush()
     finally:
@@ -221,4 +223,32 @@ def test_audit_filters_by_outcome_and_source(
     assert {e.action for e in store.audit(source="security")} == {"authenticate", "user.create"}
     assert {e.action for e in store.audit(outcome="denied")} == {"authenticate", "topic.create"}
     assert [e.action for e in store.audit(outcome="denied", source="security")] == ["authenticate"]
+    # A resource prefix is literal and case-sensitive on both databases.
+    assert [e.resource for e in store.audit(resource="topic:x_*")] == ["topic:x_y"]
+    assert {e.resource for e in store.audit(resource="topic:x*")} == {
+        "topic:x",
+        "topic:x_y",
+        "topic:xay",
+    }
     database.close()
+
+
+def test_a_resource_prefix_is_matched_case_sensitively_and_literally(client: Any) -> None:
+    for subject in ("Orders-value", "orders-value", "o_ders-value"):
+        assert client.put(f"/config/{subject}", json={"compatibility": "FULL"}).status_code == 200
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        entries = client.get("/governance/v1/audit", query_string={"resource": "subject:*"}).json
+        if len(entries) >= 3:
+            break
+        time.sleep(0.05)
+
+    def resources(prefix: str) -> set[str]:
+        query = {"resource": prefix, "action": "config.change"}
+        return {e["resource"] for e in client.get("/governance/v1/audit", query_string=query).json}
+
+    assert resources("subject:orders*") == {"subject:orders-value"}
+    assert resources("subject:O*") == {"subject:Orders-value"}
+    assert resources("subject:o_*") == {"subject:o_ders-value"}  # LIKE would match orders too
+    assert resources("subject:%*") == set()
+    assert resources("subject:Orders-value") == {"subject:Orders-value"}

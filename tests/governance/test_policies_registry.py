@@ -158,6 +158,51 @@ def test_min_compatibility(client: FlaskClient) -> None:
     assert {entry["outcome"] for entry in entries} == {"success", "denied"}
 
 
+def test_min_compatibility_cannot_be_bypassed_by_deleting_a_config(client: FlaskClient) -> None:
+    """Every route that moves a subject's effective level is checked, deletes included."""
+    assert client.put("/config", json={"compatibility": "NONE"}).status_code == 200
+    assert client.put("/config/held-value", json={"compatibility": "FULL"}).status_code == 200
+    _put(client, "min-compatibility", params={"level": "FULL"})
+    # The subject would fall back to the global NONE.
+    denied = client.delete("/config/held-value")
+    message = _denied(denied, "min-compatibility", "held-value")
+    assert "fall back to the global compatibility NONE" in message
+    held = client.get("/config/held-value", query_string={"defaultToGlobal": "true"})
+    assert held.json["compatibilityLevel"] == "FULL"
+    # Options only (compatibilityGroup, normalize) do not move the level: allowed.
+    changed = client.put("/config/held-value", json={"compatibilityGroup": "major"})
+    assert changed.status_code == 200, changed.json
+    # The global level is below the floor, but keeping it while editing options is fine.
+    assert client.put("/config", json={"normalize": True}).status_code == 200
+    # Raising the global level is allowed; then the subject may fall back to it.
+    assert client.put("/config", json={"compatibility": "FULL_TRANSITIVE"}).status_code == 200
+    assert client.delete("/config/held-value").status_code == 200
+    fallen = client.get("/config/held-value", query_string={"defaultToGlobal": "true"})
+    assert fallen.json["compatibilityLevel"] == "FULL_TRANSITIVE"
+    # Deleting the global config resets it to the default BACKWARD: below FULL.
+    message = _denied(client.delete("/config"), "min-compatibility", "BACKWARD")
+    assert "the global config" in message
+    assert client.get("/config").json["compatibilityLevel"] == "FULL_TRANSITIVE"
+    # Setting a weaker level explicitly is refused even when it is the current one.
+    _denied(
+        client.put("/config/other-value", json={"compatibility": "NONE"}),
+        "min-compatibility",
+        "NONE",
+    )
+    entries = _audit(client, "denied", action="config.change")
+    denied_entries = [e for e in entries if e["outcome"] == "denied"]
+    assert {e["resource"] for e in denied_entries} >= {"subject:held-value", "config:global"}
+
+
+def test_min_compatibility_allows_a_delete_that_keeps_the_level(client: FlaskClient) -> None:
+    assert client.put("/config/same-value", json={"compatibility": "BACKWARD"}).status_code == 200
+    _put(client, "min-compatibility", params={"level": "FULL"})
+    # Global is the default BACKWARD: the subject's level stays BACKWARD (not lowered).
+    assert client.delete("/config/same-value").status_code == 200
+    # A subject without a config of its own: Confluent's 40401, not a policy denial.
+    assert client.delete("/config/same-value").json["error_code"] == 40401
+
+
 def test_disabled_policies_do_not_deny(client: FlaskClient) -> None:
     _put(client, "owner-required")
     client.put("/governance/v1/policies/owner-required", json={"enabled": False})

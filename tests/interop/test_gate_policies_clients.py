@@ -16,6 +16,7 @@ from confluent_kafka.admin import (
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
+    ConfigSource,
     NewTopic,
 )
 from kafka import KafkaProducer
@@ -69,6 +70,59 @@ def test_retention_limits_on_create_and_alter(stack: Stack) -> None:
         admin.incremental_alter_configs([resource])[resource].result(30)
     assert raised.value.args[0].code() == KafkaError.POLICY_VIOLATION
     stack.wait_audit(action="topic.config", resource="topic:short")
+
+
+def _alter(admin: AdminClient, resource: ConfigResource, *, incremental: bool) -> KafkaError | None:
+    call = admin.incremental_alter_configs if incremental else admin.alter_configs
+    try:
+        call([resource])[resource].result(30)
+    except KafkaException as exc:
+        return exc.args[0]
+    return None
+
+
+def test_retention_limits_when_a_change_falls_back_to_the_default(stack: Stack) -> None:
+    """Deleting retention.ms (or leaving it out of a legacy AlterConfigs) reverts the topic to
+    the broker's default of 7 days: above a 1 hour limit, so refused."""
+    assert stack.put_policy("retention-limits", params={"max_retention_ms": 3_600_000}).ok
+    assert _create(stack, "kept", **{"retention.ms": "60000"}) is None
+    admin = AdminClient({"bootstrap.servers": stack.bootstrap})
+    deleted = ConfigEntry("retention.ms", None, incremental_operation=AlterConfigOpType.DELETE)
+    resource = ConfigResource("topic", "kept", incremental_configs=[deleted])
+    error = _alter(admin, resource, incremental=True)
+    assert error is not None and error.code() == KafkaError.POLICY_VIOLATION
+    assert "policy retention-limits" in error.str() and "604800000 ms" in error.str()
+    assert "retention.ms is not set" in error.str()
+    # Legacy AlterConfigs replaces every override: without retention.ms, the default applies.
+    replaced = ConfigResource("topic", "kept", set_config={"cleanup.policy": "delete"})
+    error = _alter(admin, replaced, incremental=False)
+    assert error is not None and error.code() == KafkaError.POLICY_VIOLATION
+    kept = ConfigResource("topic", "kept", set_config={"retention.ms": "1000"})
+    assert _alter(admin, kept, incremental=False) is None
+    described = admin.describe_configs([ConfigResource("topic", "kept")])
+    configs = next(iter(described.values())).result(30)
+    assert configs["retention.ms"].value == "1000"
+
+
+def test_retention_limits_read_the_brokers_configured_default(tmp_path: Path) -> None:
+    """A broker whose log.retention.ms is 1 hour: a topic without retention.ms keeps data for
+    an hour, so a 1 day limit allows it and a 30 minute limit refuses it."""
+    running = start_stack(tmp_path / "data", log_retention_ms=3_600_000)
+    try:
+        assert running.put_policy("retention-limits", params={"max_retention_ms": 86_400_000}).ok
+        assert _create(running, "hourly") is None
+        admin = AdminClient({"bootstrap.servers": running.bootstrap})
+        described = admin.describe_configs([ConfigResource("topic", "hourly")])
+        entry = next(iter(described.values())).result(30)["retention.ms"]
+        assert entry.value == "3600000"
+        assert entry.source == ConfigSource.STATIC_BROKER_CONFIG.value
+        assert running.put_policy("retention-limits", params={"max_retention_ms": 1_800_000}).ok
+        error = _create(running, "hourly2")
+        assert error is not None and error.code() == KafkaError.POLICY_VIOLATION
+        assert "3600000 ms" in error.str() and "log.retention.ms" in error.str()
+        assert _create(running, "short", **{"retention.ms": "600000"}) is None
+    finally:
+        running.stop()
 
 
 def test_max_record_bytes_in_the_gate_even_without_schema_validation(stack: Stack) -> None:

@@ -278,3 +278,36 @@ def test_a_new_version_auto_registered_by_the_serializer_is_accepted_at_once(
         serializer = AvroSerializer(client, json.dumps({**ORDER, "fields": fields}))
         value = serializer({"id": 2, "amount": 1.0, "customer": "b"}, context)
         assert _send(stack, "evolving", [value]) == [None], number
+
+
+CONTACT = {
+    "type": "record",
+    "name": "Contact",
+    "namespace": "com.acme",
+    "fields": [{"name": "email", "type": "string"}, {"name": "id", "type": "string"}],
+}
+
+
+def test_confluents_cel_validators_run_at_the_gate(stack: Stack) -> None:
+    """A rule written for Confluent's executors (``isEmail()``, ``isUuid()``) registers and
+    is enforced for every client."""
+    stack.create_topic("contacts")
+    rule = {
+        "name": "valid_contact",
+        "kind": "CONDITION",
+        "mode": "WRITE",
+        "type": "CEL",
+        "expr": "message.email.isEmail() && message.id.isUuid()",
+    }
+    schema_id = stack.schema_id("contacts-value", CONTACT, rule_set={"domainRules": [rule]})
+
+    def contact(email: str, contact_id: str) -> bytes:
+        return framed(schema_id, avro(CONTACT, {"email": email, "id": contact_id}))
+
+    good = contact("ada@example.com", "123e4567-e89b-12d3-a456-426614174000")
+    assert _send(stack, "contacts", [good]) == [None]
+    for bad in (
+        contact("not-an-email", "123e4567-e89b-12d3-a456-426614174000"),
+        contact("ada@example.com", "42"),
+    ):
+        assert _send(stack, "contacts", [bad]) == [KafkaError.INVALID_RECORD]

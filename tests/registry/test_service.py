@@ -15,7 +15,7 @@ from charter.app import migrate
 from charter.db import open_database
 from registry import errors
 from registry.compatibility import CompatibilityLevel
-from registry.hooks import ALLOW, ANONYMOUS, Actor, Decision
+from registry.hooks import ALLOW, ANONYMOUS, Actor, Decision, LevelChange
 from registry.service import (
     LATEST,
     ConfigUpdate,
@@ -554,8 +554,8 @@ def test_config_mode_and_delete_hooks_see_the_actor(database: peewee.Database) -
     service.delete_version("a", 1, actor=bob)
     service.delete_subject("a", permanent=True, actor=bob)
     assert hooks.calls == [
-        ("config", bob, "a", "FULL", {}),
-        ("config", bob, "a", None, {}),
+        ("config", bob, "a", "FULL", {}, LevelChange("BACKWARD", "FULL")),
+        ("config", bob, "a", None, {}, LevelChange("FULL", "BACKWARD")),
         ("mode", bob, "a", "READONLY"),
         ("mode", bob, "a", None),
         ("delete", bob, "a", 1, False),
