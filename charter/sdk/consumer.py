@@ -13,6 +13,12 @@ READ-mode condition rules of their schema and, with ``use_latest_version=True``
 or ``use_latest_with_metadata={...}``, the migration rules between the
 writer's version and the reader's; a failure is a ``RecordError`` too.
 
+The consumer starts only when the cluster answers: every broker down, a failed
+login or no answer is a ``CharterError`` naming the bootstrap servers at once
+(within a second for a refused connection), or after ``wait_for_cluster``
+seconds of retrying for a consumer started before its cluster. Later outages
+are logged and waited out (librdkafka reconnects), as Kafka's consumer does.
+
 With ``group_id`` the consumer subscribes to ``topics`` (needs a broker with
 consumer groups); without, it assigns itself every partition of ``topics`` and
 starts at ``auto_offset_reset`` (``earliest`` or ``latest``), with no commits.
@@ -30,6 +36,7 @@ from typing import Any
 import confluent_kafka
 
 from charter.sdk.admin_client import describe
+from charter.sdk.cluster_watch import ClusterWatch, await_cluster
 from charter.sdk.codecs import unframe
 from charter.sdk.errors import (
     CharterError,
@@ -47,6 +54,8 @@ from registry.formats.base import PayloadInvalid
 __all__ = ["Consumer", "Message"]
 
 log = logging.getLogger(__name__)
+# librdkafka's own log lines (a refused connection, a retry), through Python logging.
+_LIBRDKAFKA_LOG = logging.getLogger("charter.sdk.librdkafka")
 
 _ON_ERROR = ("raise", "skip", "dlq")
 _METADATA_RETRY_S = 1.0
@@ -92,6 +101,7 @@ class Consumer:
         use_latest_version: bool = False,
         use_latest_with_metadata: Mapping[str, str] | None = None,
         rule_config: Mapping[str, str] | None = None,
+        wait_for_cluster: float = 0.0,
         **config: Any,
     ) -> None:
         if on_error not in _ON_ERROR:
@@ -136,10 +146,19 @@ class Consumer:
             if auto_offset_reset == "earliest"
             else confluent_kafka.OFFSET_END
         )
+        self._watch = ClusterWatch(bootstrap_servers)
+        settings["error_cb"] = self._watch.on_error
+        settings.setdefault("logger", _LIBRDKAFKA_LOG)
         self._consumer = confluent_kafka.Consumer(settings)
         self._dlq: confluent_kafka.Producer | None = None
         self._unassigned: list[str] = []
         self._next_metadata_check = 0.0
+        first = topics if isinstance(topics, str) else next(iter(topics), None)
+        try:
+            await_cluster(self._consumer, self._watch, first, wait_for_cluster)
+        except CharterError:
+            self._consumer.close()
+            raise
         if topics:
             self.subscribe(topics)
 
