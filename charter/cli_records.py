@@ -98,7 +98,6 @@ def produce(
         if error is not None and not failures:
             failures.append(error.str())
 
-    _check_cluster(options, f"producing to {topic}")
     producer = Producer(
         options.bootstrap_servers, registry=options.registry(), **options.kafka_config()
     )
@@ -116,7 +115,8 @@ def produce(
                 raise click.ClickException(f"line {number}: expected a JSON object")
             key = _key_of(record, key_field, number)
             try:
-                if from_json is None:
+                if from_json is None:  # the first record: a bad line before it fails offline
+                    _check_cluster(options, f"producing to {topic}")
                     from_json = _json_reader(producer, topic, schema)
                 record = from_json(record)
                 producer.produce(topic, record, key=key, schema=schema, on_delivery=delivered)
