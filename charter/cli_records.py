@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -99,7 +100,10 @@ def produce(
             failures.append(error.str())
 
     producer = Producer(
-        options.bootstrap_servers, registry=options.registry(), **options.kafka_config()
+        options.bootstrap_servers,
+        registry=options.registry(),
+        logger=logging.getLogger("charter.sdk.librdkafka"),  # quiet in the CLI (cli_client)
+        **options.kafka_config(),
     )
     stream = input_file.open(encoding="utf-8") if input_file else sys.stdin
     progress = _Progress(input_file)
@@ -116,8 +120,8 @@ def produce(
             key = _key_of(record, key_field, number)
             try:
                 if from_json is None:  # the first record: a bad line before it fails offline
-                    _check_cluster(options, f"producing to {topic}")
                     from_json = _json_reader(producer, topic, schema)
+                    _check_cluster(options, f"producing to {topic}")
                 record = from_json(record)
                 producer.produce(topic, record, key=key, schema=schema, on_delivery=delivered)
             except ValidationError as error:

@@ -6,21 +6,18 @@ An ``ENCRYPT`` rule (kind TRANSFORM) names tags (``["PII"]``) and, in its
 params, a KEK (``encrypt.kek.name``, ``encrypt.kms.type``,
 ``encrypt.kms.key.id``) and a DEK algorithm (``encrypt.dek.algorithm``,
 AES256_GCM by default). Every string or bytes field of an Avro record (through
-nested records and nullable unions) whose tags meet the rule's is encrypted
-with the subject's DEK: AES-GCM with a random 12-byte IV, written as
+nested records and nullable unions), and every string of a JSON Schema value
+under a property whose tags meet the rule's (``charter.sdk.encryption_json``),
+is encrypted with the subject's DEK: AES-GCM with a random 12-byte IV, written as
 ``IV || ciphertext || tag`` (Tink's RAW AES-GCM), or with ``AES256_SIV``
 deterministically (Tink's RAW AES-SIV), strings as base64 text.
-The DEK lives in the DEK registry (``/dek-registry/v1``) encrypted by the
-KEK; the SDK creates the KEK and DEK on first use as Confluent's executor
-does, and keeps raw keys in memory only. The DEK's plaintext is Tink's
-``AesGcmKey``/``AesSivKey`` (a proto tag, the length, the key bytes), so
-either side reads the other's.
+Keys, and DEK rotation (``encrypt.dek.expiry.days``: the DEK version in
+front of each ciphertext), are ``charter.sdk.encryption_keys``.
 
 KMS: ``local-kms`` (a key derived from a secret with HKDF-SHA256, as
 Confluent's ``LocalKmsClient``), the secret from ``rule_config={"secret": …}``
-or ``LOCAL_SECRET``. Other KMS types and DEK expiry (versioned ciphertexts)
-are refused when the rule is compiled, so the SDK fails closed rather than
-send plaintext.
+or ``LOCAL_SECRET``. Other KMS types and Protobuf are refused when the rule is
+compiled, so the SDK fails closed rather than send plaintext.
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ def test_consume_from_an_unreachable_cluster_is_one_line(monkeypatch: pytest.Mon
         + ["consume", "orders", "--timeout", "0.1"],
     )
     assert result.exit_code == 1
-    assert result.output.startswith("Error: topic 'orders': cannot use the cluster at 127.0.0.1:1")
+    assert result.output.startswith("Error: cannot use the Kafka cluster at 127.0.0.1:1")
     assert "Traceback" not in result.output
 
 
