@@ -6,7 +6,8 @@ the registry does not know, a payload that does not match its schema) becomes a
 ``RecordError`` and is handled by ``on_error``: ``"raise"`` (``RecordErrorRaised``
 carrying it), ``"skip"`` (counted in ``skipped``, the last one in
 ``last_error``), or ``"dlq"`` (its bytes forwarded unchanged to ``dlq_topic``
-with ``charter.dlq.*`` headers saying why).
+with ``charter.dlq.*`` headers saying why; ``poll`` waits for the dead letter to be
+written and raises ``CharterError`` when it is not, so nothing is skipped unseen).
 
 Values pass the reader's side of their contract (``charter.sdk.reading``): the
 READ-mode condition rules of their schema and, with ``use_latest_version=True``
@@ -60,6 +61,7 @@ _LIBRDKAFKA_LOG = logging.getLogger("charter.sdk.librdkafka")
 _ON_ERROR = ("raise", "skip", "dlq")
 _METADATA_RETRY_S = 1.0
 _METADATA_TIMEOUT_S = 10.0  # a first answer from a cluster that is there
+_DLQ_TIMEOUT_S = 30.0
 # A subscribed topic the cluster does not know (yet): waited for, not an error.
 _TOPIC_NOT_YET = frozenset(
     {
@@ -267,24 +269,43 @@ class Consumer:
         )
         if self.on_error == "raise":
             raise RecordErrorRaised(error)
+        if self.on_error == "dlq":
+            self._to_dead_letters(error, list(raw.headers() or ()))
         self.skipped += 1
         self.last_error = error
         log.warning("skipped undecodable record %s", error)
-        if self.on_error == "dlq":
-            self._to_dead_letters(error, list(raw.headers() or ()))
         return None
 
     def _to_dead_letters(self, error: RecordError, headers: list[Any]) -> None:
         if self._dlq is None:
-            self._dlq = confluent_kafka.Producer(self._dlq_settings)
+            self._dlq = confluent_kafka.Producer({**self._dlq_settings, "logger": _LIBRDKAFKA_LOG})
         headers += [
             ("charter.dlq.reason", error.reason.encode()),
             ("charter.dlq.source.topic", error.topic.encode()),
             ("charter.dlq.source.partition", str(error.partition).encode()),
             ("charter.dlq.source.offset", str(error.offset).encode()),
         ]
-        self._dlq.produce(str(self.dlq_topic), error.raw_value, error.raw_key, headers=headers)
-        self._dlq.poll(0)
+        failures: list[str] = []
+
+        def delivered(failure: Any, _message: Any) -> None:
+            if failure is not None:
+                failures.append(failure.str())
+
+        self._dlq.produce(
+            str(self.dlq_topic),
+            error.raw_value,
+            error.raw_key,
+            headers=headers,
+            on_delivery=delivered,
+        )
+        # Wait for the dead letter: a record "skipped" but never written would be lost once the
+        # caller commits past it, so a refused dead letter stops the consumer instead.
+        if self._dlq.flush(_DLQ_TIMEOUT_S) or failures:
+            why = failures[0] if failures else f"not delivered within {_DLQ_TIMEOUT_S:.0f} s"
+            raise CharterError(
+                f"{error}: could not write it to the dead-letter topic {self.dlq_topic!r}: {why} "
+                "(on Charter, create that topic with validation none)"
+            )
 
     def __iter__(self) -> Iterator[Message]:
         while True:

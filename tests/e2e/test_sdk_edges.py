@@ -175,3 +175,28 @@ def test_what_consume_prints_produce_reads_back(charter: CharterProcess, tmp_pat
     with Consumer(charter.bootstrap, charter.url, topics=[copy], auto_offset_reset="earliest") as c:
         message = c.poll(15)
     assert message is not None and message.value == value
+
+
+def test_a_dead_letter_the_gate_refuses_stops_the_consumer_instead_of_vanishing(
+    charter: CharterProcess,
+):
+    import confluent_kafka
+
+    topic = _topic()
+    raw = confluent_kafka.Producer({"bootstrap.servers": charter.bootstrap})
+    raw.produce(topic, b"not framed")
+    assert raw.flush(30) == 0
+    runner = CliRunner()
+    options = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
+    created = runner.invoke(
+        main, [*options, "topic", "create", f"{topic}-dlq", "--validation", "full"]
+    )
+    assert created.exit_code == 0, created.output
+    with Consumer(
+        charter.bootstrap, charter.url, topics=topic, auto_offset_reset="earliest",
+        on_error="dlq", dlq_topic=f"{topic}-dlq",
+    ) as consumer:  # fmt: skip
+        with pytest.raises(CharterError, match=f"dead-letter topic '{topic}-dlq'"):
+            for _ in range(30):
+                consumer.poll(1.0)
+        assert consumer.skipped == 0  # not counted as handled
