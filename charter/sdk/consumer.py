@@ -39,6 +39,7 @@ import confluent_kafka
 from charter.sdk.admin_client import describe
 from charter.sdk.cluster_watch import ClusterWatch, await_cluster
 from charter.sdk.codecs import unframe
+from charter.sdk.dead_letters import write_dead_letter
 from charter.sdk.errors import (
     CharterError,
     RecordError,
@@ -61,7 +62,6 @@ _LIBRDKAFKA_LOG = logging.getLogger("charter.sdk.librdkafka")
 _ON_ERROR = ("raise", "skip", "dlq")
 _METADATA_RETRY_S = 1.0
 _METADATA_TIMEOUT_S = 10.0  # a first answer from a cluster that is there
-_DLQ_TIMEOUT_S = 30.0
 # A subscribed topic the cluster does not know (yet): waited for, not an error.
 _TOPIC_NOT_YET = frozenset(
     {
@@ -285,26 +285,14 @@ class Consumer:
             ("charter.dlq.source.partition", str(error.partition).encode()),
             ("charter.dlq.source.offset", str(error.offset).encode()),
         ]
-        failures: list[str] = []
-
-        def delivered(failure: Any, _message: Any) -> None:
-            if failure is not None:
-                failures.append(failure.str())
-
-        self._dlq.produce(
-            str(self.dlq_topic),
-            error.raw_value,
-            error.raw_key,
-            headers=headers,
-            on_delivery=delivered,
+        # A record counted as handled but never written would be lost once the caller commits
+        # past it, so a dead letter that is not written stops the consumer instead.
+        failure = write_dead_letter(
+            self._dlq, str(self.dlq_topic), error.raw_value, error.raw_key, headers
         )
-        # Wait for the dead letter: a record "skipped" but never written would be lost once the
-        # caller commits past it, so a refused dead letter stops the consumer instead.
-        if self._dlq.flush(_DLQ_TIMEOUT_S) or failures:
-            why = failures[0] if failures else f"not delivered within {_DLQ_TIMEOUT_S:.0f} s"
+        if failure is not None:
             raise CharterError(
-                f"{error}: could not write it to the dead-letter topic {self.dlq_topic!r}: {why} "
-                "(on Charter, create that topic with validation none)"
+                f"{error}: could not write it to the dead-letter topic {self.dlq_topic!r}: {failure}"
             )
 
     def __iter__(self) -> Iterator[Message]:

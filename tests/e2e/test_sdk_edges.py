@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from charter import Consumer, Producer, SchemaRegistryClient, ValidationError
 from charter.cli import main
-from charter.sdk import CharterError, create_governed_topic
+from charter.sdk import CharterError, Schema, create_governed_topic
 from charter.sdk.admin import describe_topic, list_topics
 from tests.charter.processes import CharterProcess, running_up
 
@@ -200,3 +200,25 @@ def test_a_dead_letter_the_gate_refuses_stops_the_consumer_instead_of_vanishing(
             for _ in range(30):
                 consumer.poll(1.0)
         assert consumer.skipped == 0  # not counted as handled
+
+
+def test_a_rule_dead_letter_the_gate_refuses_is_a_validation_error(charter: CharterProcess):
+    topic = _topic()
+    document = {"type": "record", "name": "N", "fields": [{"name": "n", "type": "long"}]}
+    rule = {
+        "name": "small", "kind": "CONDITION", "type": "CEL", "mode": "WRITE",
+        "expr": "message.n < 10", "onFailure": "DLQ", "params": {"dlq.topic": f"{topic}-dlq"},
+    }  # fmt: skip
+    registry = SchemaRegistryClient(charter.url)
+    registry.register(
+        f"{topic}-value", Schema(json.dumps(document), "AVRO", rule_set={"domainRules": [rule]})
+    )
+    options = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
+    created = CliRunner().invoke(
+        main, [*options, "topic", "create", f"{topic}-dlq", "--validation", "full"]
+    )
+    assert created.exit_code == 0, created.output
+    with Producer(charter.bootstrap, charter.url, auto_register=False) as producer:
+        producer.produce(topic, {"n": 1})  # passes the rule: sent as usual
+        with pytest.raises(ValidationError, match=f"dead-letter topic '{topic}-dlq' did not take"):
+            producer.produce(topic, {"n": 50})
