@@ -9,7 +9,8 @@ json|table`` (env ``CHARTER_OUTPUT``) and the credentials (``--username``,
 ``produce``, ``consume``, ``group``, ``policy``, ``catalog search``,
 ``completion``. The options are stored in the click context, so the server
 commands' signatures stay as they are. Every SDK error ends the command with a
-one-line message and exit code 1, never a traceback.
+one-line message and exit code 1, never a traceback (librdkafka's own log lines
+are not printed).
 
 Credentials: HTTP calls send Basic ``username:password``, or ``Bearer
 API_KEY`` when only an API key is given; Kafka connections use SASL
@@ -22,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -159,6 +161,9 @@ def client_command(function: Callable[..., Any]) -> Callable[..., Any]:
         from charter.sdk import CharterError
 
         options = options_of(click.get_current_context())
+        # librdkafka's retry chatter (a refused connection, again and again) is not for the
+        # shell: the SDK turns what matters into the one-line error below.
+        logging.getLogger("charter.sdk.librdkafka").setLevel(logging.CRITICAL)
         try:
             return function(options, *args, **kwargs)
         except CharterError as error:

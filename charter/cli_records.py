@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -99,7 +100,10 @@ def produce(
             failures.append(error.str())
 
     producer = Producer(
-        options.bootstrap_servers, registry=options.registry(), **options.kafka_config()
+        options.bootstrap_servers,
+        registry=options.registry(),
+        logger=logging.getLogger("charter.sdk.librdkafka"),  # quiet in the CLI (cli_client)
+        **options.kafka_config(),
     )
     stream = input_file.open(encoding="utf-8") if input_file else sys.stdin
     progress = _Progress(input_file)
@@ -115,8 +119,9 @@ def produce(
                 raise click.ClickException(f"line {number}: expected a JSON object")
             key = _key_of(record, key_field, number)
             try:
-                if from_json is None:
+                if from_json is None:  # the first record: a bad line before it fails offline
                     from_json = _json_reader(producer, topic, schema)
+                    _check_cluster(options, f"producing to {topic}")
                 record = from_json(record)
                 producer.produce(topic, record, key=key, schema=schema, on_delivery=delivered)
             except ValidationError as error:
@@ -135,6 +140,13 @@ def produce(
         click.echo(to_json({"topic": topic, "produced": count}))
     else:
         click.echo(f"produced {count} records to {topic}", err=True)
+
+
+def _check_cluster(options: ClientOptions, what: str) -> None:
+    """A cluster that is down fails now, in a line, not after the 30 s flush of the records."""
+    from charter.sdk.admin_client import AdminConnection
+
+    AdminConnection(options.bootstrap_servers, options.kafka_config()).metadata(what)
 
 
 def _json_reader(producer: Any, topic: str, schema: str | None) -> Callable[[Any], Any]:

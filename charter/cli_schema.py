@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -203,8 +204,31 @@ def check(
     elif compatible:
         click.echo(f"compatible with {subject} version {version}")
     else:
-        click.echo(f"NOT compatible with {subject} version {version}:", err=True)
-        for message in messages:
+        reasons, context = _split_messages(messages)
+        level = context.get("compatibility", "").strip("'")
+        against = context.get("oldSchemaVersion", version)
+        click.echo(
+            f"NOT compatible with {subject} version {against}" + (f" ({level}):" if level else ":"),
+            err=True,
+        )
+        for message in reasons:
             click.echo(f"  - {message}", err=True)
     if not compatible:
         raise SystemExit(1)
+
+
+_CONTEXT = re.compile(r"^\{(oldSchemaVersion|oldSchema|compatibility): ?(.*)\}$", re.DOTALL)
+
+
+def _split_messages(messages: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Confluent's verbose messages: the reasons, and the context entries it appends
+    (``{oldSchemaVersion: 1}``, ``{oldSchema: '…'}``, ``{compatibility: 'BACKWARD'}``) by key."""
+    reasons: list[str] = []
+    context: dict[str, str] = {}
+    for message in messages:
+        found = _CONTEXT.match(str(message))
+        if found:
+            context[found.group(1)] = found.group(2)
+        else:
+            reasons.append(str(message))
+    return reasons, context

@@ -11,6 +11,7 @@ expects (``curl`` does not wait 30 s on a refused connection either).
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import confluent_kafka
 from confluent_kafka.admin import AdminClient, ClusterMetadata
 
+from charter.sdk.cluster_watch import reason_of
 from charter.sdk.errors import CharterError
 
 __all__ = ["TIMEOUT_S", "AdminConnection"]
@@ -48,6 +50,7 @@ class AdminConnection:
                 # a metadata request for one topic must not create it (``topic describe``)
                 "allow.auto.create.topics": False,
                 "error_cb": self._on_error,
+                "logger": logging.getLogger("charter.sdk.librdkafka"),
             }
         )
 
@@ -59,7 +62,7 @@ class AdminConnection:
         if self._fatal is not None:
             raise CharterError(
                 f"{what}: cannot use the cluster at {self.bootstrap_servers}: "
-                f"{self._fatal.str()} {_HINT}"
+                f"{reason_of(self._fatal)} {_HINT}"
             )
 
     def result(self, future: concurrent.futures.Future[Any], what: str) -> Any:

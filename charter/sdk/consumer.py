@@ -6,12 +6,19 @@ the registry does not know, a payload that does not match its schema) becomes a
 ``RecordError`` and is handled by ``on_error``: ``"raise"`` (``RecordErrorRaised``
 carrying it), ``"skip"`` (counted in ``skipped``, the last one in
 ``last_error``), or ``"dlq"`` (its bytes forwarded unchanged to ``dlq_topic``
-with ``charter.dlq.*`` headers saying why).
+with ``charter.dlq.*`` headers saying why; ``poll`` waits for the dead letter to be
+written and raises ``CharterError`` when it is not, so nothing is skipped unseen).
 
 Values pass the reader's side of their contract (``charter.sdk.reading``): the
 READ-mode condition rules of their schema and, with ``use_latest_version=True``
 or ``use_latest_with_metadata={...}``, the migration rules between the
 writer's version and the reader's; a failure is a ``RecordError`` too.
+
+The consumer starts only when the cluster answers: every broker down, a failed
+login or no answer is a ``CharterError`` naming the bootstrap servers at once
+(within a second for a refused connection), or after ``wait_for_cluster``
+seconds of retrying for a consumer started before its cluster. Later outages
+are logged and waited out (librdkafka reconnects), as Kafka's consumer does.
 
 With ``group_id`` the consumer subscribes to ``topics`` (needs a broker with
 consumer groups); without, it assigns itself every partition of ``topics`` and
@@ -30,7 +37,9 @@ from typing import Any
 import confluent_kafka
 
 from charter.sdk.admin_client import describe
+from charter.sdk.cluster_watch import ClusterWatch, await_cluster
 from charter.sdk.codecs import unframe
+from charter.sdk.dead_letters import write_dead_letter
 from charter.sdk.errors import (
     CharterError,
     RecordError,
@@ -47,6 +56,8 @@ from registry.formats.base import PayloadInvalid
 __all__ = ["Consumer", "Message"]
 
 log = logging.getLogger(__name__)
+# librdkafka's own log lines (a refused connection, a retry), through Python logging.
+_LIBRDKAFKA_LOG = logging.getLogger("charter.sdk.librdkafka")
 
 _ON_ERROR = ("raise", "skip", "dlq")
 _METADATA_RETRY_S = 1.0
@@ -92,6 +103,7 @@ class Consumer:
         use_latest_version: bool = False,
         use_latest_with_metadata: Mapping[str, str] | None = None,
         rule_config: Mapping[str, str] | None = None,
+        wait_for_cluster: float = 0.0,
         **config: Any,
     ) -> None:
         if on_error not in _ON_ERROR:
@@ -136,10 +148,19 @@ class Consumer:
             if auto_offset_reset == "earliest"
             else confluent_kafka.OFFSET_END
         )
+        self._watch = ClusterWatch(bootstrap_servers)
+        settings["error_cb"] = self._watch.on_error
+        settings.setdefault("logger", _LIBRDKAFKA_LOG)
         self._consumer = confluent_kafka.Consumer(settings)
         self._dlq: confluent_kafka.Producer | None = None
         self._unassigned: list[str] = []
         self._next_metadata_check = 0.0
+        first = topics if isinstance(topics, str) else next(iter(topics), None)
+        try:
+            await_cluster(self._consumer, self._watch, first, wait_for_cluster)
+        except CharterError:
+            self._consumer.close()
+            raise
         if topics:
             self.subscribe(topics)
 
@@ -248,24 +269,31 @@ class Consumer:
         )
         if self.on_error == "raise":
             raise RecordErrorRaised(error)
+        if self.on_error == "dlq":
+            self._to_dead_letters(error, list(raw.headers() or ()))
         self.skipped += 1
         self.last_error = error
         log.warning("skipped undecodable record %s", error)
-        if self.on_error == "dlq":
-            self._to_dead_letters(error, list(raw.headers() or ()))
         return None
 
     def _to_dead_letters(self, error: RecordError, headers: list[Any]) -> None:
         if self._dlq is None:
-            self._dlq = confluent_kafka.Producer(self._dlq_settings)
+            self._dlq = confluent_kafka.Producer({**self._dlq_settings, "logger": _LIBRDKAFKA_LOG})
         headers += [
             ("charter.dlq.reason", error.reason.encode()),
             ("charter.dlq.source.topic", error.topic.encode()),
             ("charter.dlq.source.partition", str(error.partition).encode()),
             ("charter.dlq.source.offset", str(error.offset).encode()),
         ]
-        self._dlq.produce(str(self.dlq_topic), error.raw_value, error.raw_key, headers=headers)
-        self._dlq.poll(0)
+        # A record counted as handled but never written would be lost once the caller commits
+        # past it, so a dead letter that is not written stops the consumer instead.
+        failure = write_dead_letter(
+            self._dlq, str(self.dlq_topic), error.raw_value, error.raw_key, headers
+        )
+        if failure is not None:
+            raise CharterError(
+                f"{error}: could not write it to the dead-letter topic {self.dlq_topic!r}: {failure}"
+            )
 
     def __iter__(self) -> Iterator[Message]:
         while True:

@@ -6,49 +6,42 @@ An ``ENCRYPT`` rule (kind TRANSFORM) names tags (``["PII"]``) and, in its
 params, a KEK (``encrypt.kek.name``, ``encrypt.kms.type``,
 ``encrypt.kms.key.id``) and a DEK algorithm (``encrypt.dek.algorithm``,
 AES256_GCM by default). Every string or bytes field of an Avro record (through
-nested records and nullable unions) whose tags meet the rule's is encrypted
-with the subject's DEK: AES-GCM with a random 12-byte IV, written as
+nested records and nullable unions), and every string of a JSON Schema value
+under a property whose tags meet the rule's (``charter.sdk.encryption_json``),
+is encrypted with the subject's DEK: AES-GCM with a random 12-byte IV, written as
 ``IV || ciphertext || tag`` (Tink's RAW AES-GCM), or with ``AES256_SIV``
 deterministically (Tink's RAW AES-SIV), strings as base64 text.
-The DEK lives in the DEK registry (``/dek-registry/v1``) encrypted by the
-KEK; the SDK creates the KEK and DEK on first use as Confluent's executor
-does, and keeps raw keys in memory only. The DEK's plaintext is Tink's
-``AesGcmKey``/``AesSivKey`` (a proto tag, the length, the key bytes), so
-either side reads the other's.
+Keys, and DEK rotation (``encrypt.dek.expiry.days``: the DEK version in
+front of each ciphertext), are ``charter.sdk.encryption_keys``.
 
 KMS: ``local-kms`` (a key derived from a secret with HKDF-SHA256, as
 Confluent's ``LocalKmsClient``), the secret from ``rule_config={"secret": …}``
-or ``LOCAL_SECRET``. Other KMS types and DEK expiry (versioned ciphertexts)
-are refused when the rule is compiled, so the SDK fails closed rather than
-send plaintext.
+or ``LOCAL_SECRET``. Other KMS types and Protobuf are refused when the rule is
+compiled, so the SDK fails closed rather than send plaintext.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
+import binascii
 import os
-import threading
-import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from charter.sdk.errors import RegistryClientError, ValidationError
+from charter.sdk.encryption_json import JsonFieldWalker
+from charter.sdk.encryption_keys import (
+    KEY_SIZES,
+    EncryptRule,
+    KeyRing,
+    split_version,
+    with_version,
+)
+from charter.sdk.errors import ValidationError
 from charter.sdk.rest import RestClient
 
 __all__ = ["FieldEncryption", "compile_encryption", "is_encrypt_rule"]
-
-_KEY_SIZES = {"AES128_GCM": 16, "AES256_GCM": 32, "AES256_SIV": 64}
-# The field number of ``key_value`` in Tink's AesGcmKey (3) and AesSivKey (2), as a proto tag.
-_KEY_VALUE_TAG = {"AES128_GCM": 0x1A, "AES256_GCM": 0x1A, "AES256_SIV": 0x12}
-_IV_BYTES = 12
-_NOT_FOUND = 404
-_CONFLICT = 409
 
 
 def is_encrypt_rule(rule: Mapping[str, Any]) -> bool:
@@ -59,134 +52,7 @@ def is_encrypt_rule(rule: Mapping[str, Any]) -> bool:
     )
 
 
-# -- keys ----------------------------------------------------------------------------------
-
-
-class LocalKms:
-    """Confluent's ``local-kms``: AES-128-GCM with a key derived from a secret (HKDF-SHA256)."""
-
-    def __init__(self, secret: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=16, salt=None, info=b"").derive(
-            secret.encode("utf-8")
-        )
-        self._aead = AESGCM(key)
-
-    def encrypt(self, plaintext: bytes) -> bytes:
-        iv = os.urandom(_IV_BYTES)
-        return iv + self._aead.encrypt(iv, plaintext, b"")
-
-    def decrypt(self, ciphertext: bytes) -> bytes:
-        return self._aead.decrypt(ciphertext[:_IV_BYTES], ciphertext[_IV_BYTES:], b"")
-
-
-def _tink_key(raw: bytes, algorithm: str = "AES256_GCM") -> bytes:
-    """Tink's serialized ``AesGcmKey``/``AesSivKey`` (version 0 omitted, then the key bytes)."""
-    return bytes([_KEY_VALUE_TAG[algorithm], len(raw)]) + raw
-
-
-def _raw_key(tink_key: bytes, algorithm: str = "AES256_GCM") -> bytes:
-    tag = _KEY_VALUE_TAG[algorithm]
-    if len(tink_key) < 2 or tink_key[0] != tag or tink_key[1] != len(tink_key) - 2:
-        raise ValueError(f"the DEK is not a Tink key for {algorithm}")
-    return tink_key[2:]
-
-
-class FieldCipher:
-    """A DEK as Tink's RAW primitives use it: AES-GCM (random IV ‖ ciphertext ‖ tag) or
-    AES-SIV (deterministic, SIV ‖ ciphertext), with empty associated data."""
-
-    def __init__(self, raw: bytes, algorithm: str) -> None:
-        self.deterministic = algorithm == "AES256_SIV"
-        self._siv = AESSIV(raw) if self.deterministic else None
-        self._gcm = None if self.deterministic else AESGCM(raw)
-
-    def encrypt(self, plaintext: bytes) -> bytes:
-        if self._siv is not None:
-            return self._siv.encrypt(plaintext, [b""])
-        iv = os.urandom(_IV_BYTES)
-        return iv + self._gcm.encrypt(iv, plaintext, b"")  # type: ignore[union-attr]
-
-    def decrypt(self, ciphertext: bytes) -> bytes:
-        if self._siv is not None:
-            return self._siv.decrypt(ciphertext, [b""])
-        return self._gcm.decrypt(  # type: ignore[union-attr]
-            ciphertext[:_IV_BYTES], ciphertext[_IV_BYTES:], b""
-        )
-
-
-class KeyRing:
-    """KEKs and DEKs from the DEK registry, raw DEKs cached in memory per (kek, subject, algorithm)."""
-
-    def __init__(self, rest: RestClient, secret: str) -> None:
-        self.rest = rest
-        self.kms = LocalKms(secret)
-        self._keys: dict[tuple[str, str, str], FieldCipher] = {}
-        self._lock = threading.Lock()
-
-    def cipher(self, rule: EncryptRule, subject: str) -> FieldCipher:
-        key = (rule.kek_name, subject, rule.algorithm)
-        found = self._keys.get(key)
-        if found is None:
-            with self._lock:
-                found = self._keys.get(key) or FieldCipher(self._dek(rule, subject), rule.algorithm)
-                self._keys[key] = found
-        return found
-
-    def _dek(self, rule: EncryptRule, subject: str) -> bytes:
-        self._kek(rule)
-        kek = urllib.parse.quote(rule.kek_name, safe="")
-        path = f"/dek-registry/v1/keks/{kek}/deks/{urllib.parse.quote(subject, safe='')}"
-        query = f"?algorithm={rule.algorithm}"
-        try:
-            dek = self.rest.call("GET", f"{path}/versions/1{query}")
-        except RegistryClientError as error:
-            if error.status != _NOT_FOUND:
-                raise
-            raw = os.urandom(_KEY_SIZES[rule.algorithm])
-            tink_key = _tink_key(raw, rule.algorithm)
-            material = base64.b64encode(self.kms.encrypt(tink_key)).decode()
-            body = {"version": 1, "algorithm": rule.algorithm, "encryptedKeyMaterial": material}
-            try:
-                dek = self.rest.call("POST", path, body)
-            except RegistryClientError as conflict:  # another producer registered it first
-                if conflict.status != _CONFLICT:
-                    raise
-                dek = self.rest.call("GET", f"{path}/versions/1{query}")
-        encrypted = base64.b64decode(dek["encryptedKeyMaterial"])
-        return _raw_key(self.kms.decrypt(encrypted), rule.algorithm)
-
-    def _kek(self, rule: EncryptRule) -> None:
-        """Make sure the KEK exists (created with the rule's KMS type and key id when absent)."""
-        path = f"/dek-registry/v1/keks/{urllib.parse.quote(rule.kek_name, safe='')}"
-        try:
-            self.rest.call("GET", path)
-        except RegistryClientError as error:
-            if error.status != _NOT_FOUND:
-                raise
-            body = {
-                "name": rule.kek_name,
-                "kmsType": rule.kms_type,
-                "kmsKeyId": rule.kms_key_id,
-                "shared": False,
-            }
-            try:
-                self.rest.call("POST", "/dek-registry/v1/keks", body)
-            except RegistryClientError as conflict:
-                if conflict.status != _CONFLICT:
-                    raise
-
-
 # -- rules and fields ----------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class EncryptRule:
-    name: str
-    tags: frozenset[str]
-    kek_name: str
-    kms_type: str
-    kms_key_id: str
-    algorithm: str
 
 
 def _rule_of(raw: Mapping[str, Any]) -> EncryptRule:
@@ -202,12 +68,13 @@ def _rule_of(raw: Mapping[str, Any]) -> EncryptRule:
     if kms_type != "local-kms":
         raise refuse(f"KMS type {kms_type!r}: the SDK supports local-kms only (planned: others)")
     algorithm = str(params.get("encrypt.dek.algorithm") or "AES256_GCM").upper()
-    if algorithm not in _KEY_SIZES:
-        raise refuse(f"DEK algorithm {algorithm}: use one of {', '.join(_KEY_SIZES)}")
+    if algorithm not in KEY_SIZES:
+        raise refuse(f"DEK algorithm {algorithm}: use one of {', '.join(KEY_SIZES)}")
     if not raw.get("tags"):
         raise refuse("no tags: the SDK encrypts the fields whose tags the rule names")
-    if str(params.get("encrypt.dek.expiry.days") or "0").strip() not in ("0", "-1"):
-        raise refuse("encrypt.dek.expiry.days (DEK rotation) is not supported by the SDK yet")
+    expiry = str(params.get("encrypt.dek.expiry.days") or "0").strip()
+    if not expiry.isdigit():  # Confluent's executor refuses negative and non-integer days too
+        raise refuse(f"encrypt.dek.expiry.days must be a whole number of days, got {expiry!r}")
     return EncryptRule(
         name,
         frozenset(raw.get("tags") or ()),
@@ -215,6 +82,7 @@ def _rule_of(raw: Mapping[str, Any]) -> EncryptRule:
         str(kms_type),
         str(params.get("encrypt.kms.key.id") or ""),
         algorithm,
+        int(expiry),
     )
 
 
@@ -348,17 +216,31 @@ def _is_record(schema: Any) -> bool:
 
 
 class FieldEncryption:
-    """The ENCRYPT rules of one schema version, bound to a key ring and a subject."""
+    """The ENCRYPT rules of one schema version, bound to a key ring and a subject.
 
-    def __init__(self, plans: list[_Plan], keys: KeyRing, subject: str) -> None:
+    Avro values follow the planner's field plans; JSON values the ``JsonFieldWalker``.
+    """
+
+    def __init__(
+        self,
+        plans: list[_Plan],
+        keys: KeyRing,
+        subject: str,
+        json_walker: JsonFieldWalker | None = None,
+    ) -> None:
         self.plans = plans
         self.keys = keys
         self.subject = subject
+        self.json_walker = json_walker
 
     def encrypt(self, value: Any) -> Any:
+        if self.json_walker is not None:
+            return self.json_walker.walk(value, self._encrypt_text)
         return self._walk(value, self.plans, self._encrypt_one)
 
     def decrypt(self, value: Any) -> Any:
+        if self.json_walker is not None:
+            return self.json_walker.walk(value, self._decrypt_text)
         return self._walk(value, self.plans, self._decrypt_one)
 
     def _walk(self, value: Any, plans: list[_Plan], change: Callable[..., Any]) -> Any:
@@ -375,23 +257,35 @@ class FieldEncryption:
                 changed[plan[1]] = change(field_value, plan[2], plan[3])
         return changed
 
+    def _encrypt_text(self, value: str, rule: EncryptRule) -> str:
+        return str(self._encrypt_one(value, "string", rule))
+
+    def _decrypt_text(self, value: str, rule: EncryptRule) -> str:
+        return str(self._decrypt_one(value, "string", rule))
+
     def _encrypt_one(self, value: Any, kind: str, rule: EncryptRule) -> Any:
         plaintext = value.encode("utf-8") if kind == "string" else bytes(value)
-        ciphertext = self.keys.cipher(rule, self.subject).encrypt(plaintext)
+        version, cipher = self.keys.for_write(rule, self.subject)
+        ciphertext = cipher.encrypt(plaintext)
+        if rule.expiry_days > 0:  # rotated DEKs: the version travels with the ciphertext
+            ciphertext = with_version(version, ciphertext)
         return base64.b64encode(ciphertext).decode() if kind == "string" else ciphertext
 
     def _decrypt_one(self, value: Any, kind: str, rule: EncryptRule) -> Any:
         try:
             ciphertext = base64.b64decode(value) if kind == "string" else bytes(value)
-            plaintext = self.keys.cipher(rule, self.subject).decrypt(ciphertext)
-        except (InvalidTag, ValueError) as error:
+            version = 1
+            if rule.expiry_days > 0:
+                version, ciphertext = split_version(ciphertext)
+            plaintext = self.keys.for_read(rule, self.subject, version).decrypt(ciphertext)
+            return plaintext.decode("utf-8") if kind == "string" else plaintext
+        except (InvalidTag, ValueError, binascii.Error) as error:
             raise ValidationError(
                 f"#: ENCRYPT rule {rule.name!r}: a field does not decrypt with the subject's "
-                f"DEK ({type(error).__name__})",
+                f"DEK ({type(error).__name__}: {error})",
                 "#",
                 rule=rule.name,
             ) from None
-        return plaintext.decode("utf-8") if kind == "string" else plaintext
 
 
 def compile_encryption(
@@ -417,9 +311,11 @@ def compile_encryption(
     if not raw_rules:
         return None
     first = str(raw_rules[0].get("name") or "unnamed")
-    if schema_type.upper() != "AVRO" or not isinstance(document, Mapping):
+    kind = schema_type.upper()
+    if kind not in ("AVRO", "JSON") or (kind == "AVRO" and not isinstance(document, Mapping)):
         raise ValidationError(
-            f"#: ENCRYPT rule {first!r}: the SDK encrypts fields of Avro records only (planned)",
+            f"#: ENCRYPT rule {first!r}: the SDK encrypts fields of Avro records and JSON "
+            f"Schema values, not {kind} (planned)",
             "#",
             rule=first,
         )
@@ -432,5 +328,8 @@ def compile_encryption(
             "#",
             rule=first,
         )
+    keys = KeyRing(rest, secret)
+    if kind == "JSON":
+        return FieldEncryption([], keys, subject, JsonFieldWalker(document, rules, metadata))
     plans = _Planner(rules, metadata).record(document, None, frozenset())
-    return FieldEncryption(plans, KeyRing(rest, secret), subject)
+    return FieldEncryption(plans, keys, subject)

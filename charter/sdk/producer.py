@@ -17,6 +17,7 @@ from typing import Any
 
 import confluent_kafka
 
+from charter.sdk.dead_letters import write_dead_letter
 from charter.sdk.errors import ValidationError
 from charter.sdk.protobuf_codec import ProtobufCodec, is_message
 from charter.sdk.registry_client import SchemaRegistryClient
@@ -157,7 +158,14 @@ class Producer:
                 ("charter.dlq.rule", first.rule.encode()),
                 ("charter.dlq.subject", subject.encode()),
             ]
-            self._send(str(first.dlq_topic), payload, None, reason, None, None, None)
+            failure = write_dead_letter(self._producer, str(first.dlq_topic), payload, None, reason)
+            if failure is not None:  # nothing was sent: say so rather than lose the record
+                raise ValidationError(
+                    f"#: rule {first.rule!r} of {subject}: {first.reason}; the dead-letter topic "
+                    f"{first.dlq_topic!r} did not take it: {failure}",
+                    "#",
+                    rule=first.rule,
+                )
             raise _Routed
 
     def _send(

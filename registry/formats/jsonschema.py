@@ -40,6 +40,7 @@ from registry.formats.jsonschema_compat import (
     diff_schemas,
     format_path,
 )
+from registry.formats.jsonschema_errors import error_pointer, escape_pointer
 from registry.formats.jsonschema_model import ModelBuilder, Node, UnresolvableReference
 from registry.json_text import nested_deeper_than
 
@@ -168,7 +169,7 @@ class JsonParsedSchema:
         except RecursionError:
             raise JsonPayloadInvalid("The payload is nested too deeply to validate", "#") from None
         if error is not None:
-            path = "#" + "".join(f"/{_escape_pointer(str(part))}" for part in error.absolute_path)
+            path = error_pointer(error)
             raise JsonPayloadInvalid(f"{path}: {error.message}", path)
 
     def is_valid(self, instance: Any) -> bool:
@@ -293,7 +294,7 @@ def _dialect_of(document: Any) -> tuple[str, type[Any]]:
 
 def _schema_error_message(error: jsonschema.exceptions.SchemaError, dialect: str) -> str:
     # check_schema already raises the best match among the meta-schema errors
-    location = "#" + "".join(f"/{_escape_pointer(str(part))}" for part in error.absolute_path)
+    location = "#" + "".join(f"/{escape_pointer(str(part))}" for part in error.absolute_path)
     return f"Invalid schema: not a valid JSON Schema ({dialect}) at {location}: {error.message}"
 
 
@@ -340,7 +341,3 @@ def _json_type(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     return "a number"
-
-
-def _escape_pointer(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")

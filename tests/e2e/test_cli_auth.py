@@ -100,6 +100,15 @@ def test_a_user_without_the_role_is_refused(charter, schema_file):
     assert wrong.exit_code == 1 and "(HTTP 401)" in wrong.output
 
 
+def test_consume_with_a_wrong_password_fails_at_once_in_one_line(charter):
+    wrong = {**as_user("bob"), "CHARTER_PASSWORD": "wrong"}
+    consumed = invoke(charter, "consume", "orders", "--group", "g-wrong", env=wrong)
+    assert consumed.exit_code == 1, consumed.output
+    assert consumed.output.count("\n") == 1 and "Traceback" not in consumed.output
+    assert f"cannot use the Kafka cluster at {charter.bootstrap}" in consumed.output
+    assert "Authentication" in consumed.output or "authentication" in consumed.output
+
+
 def test_admin_flags_and_an_api_key_as_a_subprocess(charter):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
     environment.update(

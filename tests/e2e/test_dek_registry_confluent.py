@@ -24,8 +24,13 @@ pytest.importorskip("tink")  # confluent-kafka's encryption rules need it (its [
 from confluent_kafka.schema_registry import Schema as ConfluentSchema  # noqa: E402
 from confluent_kafka.schema_registry import SchemaRegistryClient as ConfluentRegistry  # noqa: E402
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer  # noqa: E402
+from confluent_kafka.schema_registry.json_schema import (  # noqa: E402
+    JSONDeserializer,
+    JSONSerializer,
+)
 from confluent_kafka.schema_registry.rule_registry import RuleRegistry  # noqa: E402
 from confluent_kafka.schema_registry.rules.encryption.encrypt_executor import (  # noqa: E402
+    Clock,
     FieldEncryptionExecutor,
 )
 from confluent_kafka.schema_registry.rules.encryption.localkms.local_driver import (  # noqa: E402
@@ -63,13 +68,14 @@ def charter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CharterProcess
         yield process
 
 
-def encrypting_rules(kek: str, algorithm: str) -> RuleSet:
+def encrypting_rules(kek: str, algorithm: str, **extra: str) -> RuleSet:
     params = RuleParams(
         {
             "encrypt.kek.name": kek,
             "encrypt.kms.type": "local-kms",
             "encrypt.kms.key.id": "local-kms://charter-test",
             "encrypt.dek.algorithm": algorithm,
+            **extra,
         }
     )
     rule = Rule(
@@ -79,10 +85,20 @@ def encrypting_rules(kek: str, algorithm: str) -> RuleSet:
     return RuleSet(None, [rule])
 
 
-def executors() -> RuleRegistry:
+class _Later(Clock):
+    """Confluent's executor clock, ``days`` ahead: its DEKs look that old."""
+
+    def __init__(self, days: int) -> None:
+        self.days = days
+
+    def now(self) -> int:
+        return super().now() + self.days * 86_400_000
+
+
+def executors(clock: Clock | None = None) -> RuleRegistry:
     """A private rule registry: each serializer configures its own executor."""
     registry = RuleRegistry()
-    registry.register_executor(FieldEncryptionExecutor())
+    registry.register_executor(FieldEncryptionExecutor(clock or Clock()))
     return registry
 
 
@@ -147,3 +163,93 @@ def test_confluent_field_encryption_round_trips_through_charters_dek_registry(ch
         pytest.raises(ValidationError, match="encryptPII.*secret"),
     ):
         no_secret.produce(topic, {"id": 3, "ssn": "plain"})
+
+
+PERSON_JSON = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "ssn": {"type": "string", "confluent:tags": ["PII"]},
+        "emails": {"type": "array", "items": {"type": "string"}, "confluent:tags": ["PII"]},
+        "home": {
+            "type": "object",
+            "properties": {"street": {"type": "string", "confluent:tags": ["PII"]}},
+        },
+    },
+}
+
+
+def person(number: int) -> dict:
+    return {
+        "id": number,
+        "ssn": f"123-45-678{number}",
+        "emails": [f"p{number}@example.com"],
+        "home": {"street": f"{number} Main St"},
+    }
+
+
+def test_json_schema_field_encryption_interoperates_with_confluent(charter):
+    topic = f"people-{uuid.uuid4().hex[:8]}"
+    registry = ConfluentRegistry({"url": charter.url})
+    rules = encrypting_rules(f"kek-{topic}", "AES256_GCM")
+    registry.register_schema(
+        f"{topic}-value", ConfluentSchema(json.dumps(PERSON_JSON), "JSON", [], None, rules)
+    )
+    serialize = JSONSerializer(
+        json.dumps(PERSON_JSON), registry,
+        conf={"auto.register.schemas": False, "use.latest.version": True},
+        rule_conf=SECRET, rule_registry=executors(),
+    )  # fmt: skip
+    context = SerializationContext(topic, MessageField.VALUE)
+    raw = confluent_kafka.Producer({"bootstrap.servers": charter.bootstrap})
+    raw.produce(topic, serialize(person(0), context))
+    assert raw.flush(30) == 0
+
+    # confluent's record: the SDK decrypts every tagged string...
+    assert consume(charter, topic, 1, rule_config=SECRET)[0].value == person(0)
+    # ...and the SDK's record: confluent's deserializer decrypts it.
+    with Producer(charter.bootstrap, charter.url, auto_register=False, rule_config=SECRET) as sdk:
+        sdk.produce(topic, person(1))
+    written = raw_records(charter, topic, 2)
+    assert all(b"Main St" not in m.value() and b"example.com" not in m.value() for m in written)
+    deserialize = JSONDeserializer(
+        None, schema_registry_client=registry, rule_conf=SECRET, rule_registry=executors()
+    )
+    assert deserialize(written[1].value(), context) == person(1)
+
+
+def test_rotated_deks_interoperate_with_confluent(charter):
+    topic = f"rotated-{uuid.uuid4().hex[:8]}"
+    kek = f"kek-{topic}"
+    registry = ConfluentRegistry({"url": charter.url})
+    rules = encrypting_rules(kek, "AES256_GCM", **{"encrypt.dek.expiry.days": "1"})
+    registry.register_schema(
+        f"{topic}-value", ConfluentSchema(json.dumps(CUSTOMER), "AVRO", [], None, rules)
+    )
+    context = SerializationContext(topic, MessageField.VALUE)
+
+    def confluent_serializer(clock: Clock) -> AvroSerializer:
+        return AvroSerializer(
+            registry, schema_str=None,
+            conf={"auto.register.schemas": False, "use.latest.version": True},
+            rule_conf=SECRET, rule_registry=executors(clock),
+        )  # fmt: skip
+
+    raw = confluent_kafka.Producer({"bootstrap.servers": charter.bootstrap})
+    raw.produce(topic, confluent_serializer(Clock())({"id": 0, "ssn": "v1"}, context))
+    # two days on, version 1 has expired: confluent's executor registers version 2
+    raw.produce(topic, confluent_serializer(_Later(2))({"id": 1, "ssn": "v2"}, context))
+    assert raw.flush(30) == 0
+    versions = requests.get(
+        f"{charter.url}/dek-registry/v1/keks/{kek}/deks/{topic}-value/versions", timeout=10
+    ).json()
+    assert versions == [1, 2]
+
+    # The SDK reads both versions and writes with the latest, prefixed as Confluent does.
+    read = consume(charter, topic, 2, rule_config=SECRET)
+    assert [m.value for m in read] == [{"id": 0, "ssn": "v1"}, {"id": 1, "ssn": "v2"}]
+    with Producer(charter.bootstrap, charter.url, auto_register=False, rule_config=SECRET) as sdk:
+        sdk.produce(topic, {"id": 2, "ssn": "sdk"})
+    sdk_written = raw_records(charter, topic, 3)[2]
+    deserialize = AvroDeserializer(registry, rule_conf=SECRET, rule_registry=executors())
+    assert deserialize(sdk_written.value(), context) == {"id": 2, "ssn": "sdk"}

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from charter import Consumer, Producer, SchemaRegistryClient, ValidationError
 from charter.cli import main
-from charter.sdk import CharterError, create_governed_topic
+from charter.sdk import CharterError, Schema, create_governed_topic
 from charter.sdk.admin import describe_topic, list_topics
 from tests.charter.processes import CharterProcess, running_up
 
@@ -175,3 +175,50 @@ def test_what_consume_prints_produce_reads_back(charter: CharterProcess, tmp_pat
     with Consumer(charter.bootstrap, charter.url, topics=[copy], auto_offset_reset="earliest") as c:
         message = c.poll(15)
     assert message is not None and message.value == value
+
+
+def test_a_dead_letter_the_gate_refuses_stops_the_consumer_instead_of_vanishing(
+    charter: CharterProcess,
+):
+    import confluent_kafka
+
+    topic = _topic()
+    raw = confluent_kafka.Producer({"bootstrap.servers": charter.bootstrap})
+    raw.produce(topic, b"not framed")
+    assert raw.flush(30) == 0
+    runner = CliRunner()
+    options = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
+    created = runner.invoke(
+        main, [*options, "topic", "create", f"{topic}-dlq", "--validation", "full"]
+    )
+    assert created.exit_code == 0, created.output
+    with Consumer(
+        charter.bootstrap, charter.url, topics=topic, auto_offset_reset="earliest",
+        on_error="dlq", dlq_topic=f"{topic}-dlq",
+    ) as consumer:  # fmt: skip
+        with pytest.raises(CharterError, match=f"dead-letter topic '{topic}-dlq'"):
+            for _ in range(30):
+                consumer.poll(1.0)
+        assert consumer.skipped == 0  # not counted as handled
+
+
+def test_a_rule_dead_letter_the_gate_refuses_is_a_validation_error(charter: CharterProcess):
+    topic = _topic()
+    document = {"type": "record", "name": "N", "fields": [{"name": "n", "type": "long"}]}
+    rule = {
+        "name": "small", "kind": "CONDITION", "type": "CEL", "mode": "WRITE",
+        "expr": "message.n < 10", "onFailure": "DLQ", "params": {"dlq.topic": f"{topic}-dlq"},
+    }  # fmt: skip
+    registry = SchemaRegistryClient(charter.url)
+    registry.register(
+        f"{topic}-value", Schema(json.dumps(document), "AVRO", rule_set={"domainRules": [rule]})
+    )
+    options = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
+    created = CliRunner().invoke(
+        main, [*options, "topic", "create", f"{topic}-dlq", "--validation", "full"]
+    )
+    assert created.exit_code == 0, created.output
+    with Producer(charter.bootstrap, charter.url, auto_register=False) as producer:
+        producer.produce(topic, {"n": 1})  # passes the rule: sent as usual
+        with pytest.raises(ValidationError, match=f"dead-letter topic '{topic}-dlq' did not take"):
+            producer.produce(topic, {"n": 50})

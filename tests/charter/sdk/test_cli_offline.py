@@ -159,7 +159,7 @@ def test_consume_from_an_unreachable_cluster_is_one_line(monkeypatch: pytest.Mon
         + ["consume", "orders", "--timeout", "0.1"],
     )
     assert result.exit_code == 1
-    assert result.output.startswith("Error: topic 'orders': cannot use the cluster at 127.0.0.1:1")
+    assert result.output.startswith("Error: cannot use the Kafka cluster at 127.0.0.1:1")
     assert "Traceback" not in result.output
 
 
@@ -179,3 +179,18 @@ def test_an_unreachable_registry_is_not_a_validation_error():
     )
     assert result.exit_code == 1
     assert result.output.startswith("Error: subject 'orders-value': schema registry")
+
+
+def test_schema_check_shows_the_reasons_and_names_the_version_and_level() -> None:
+    from charter.cli_schema import _split_messages
+
+    reasons, context = _split_messages(
+        [
+            "{errorType:'TYPE_CHANGED', description:'...'}",
+            "{oldSchemaVersion: 3}",
+            '{oldSchema: \'{"type":"object"}\'}',
+            "{compatibility: 'BACKWARD'}",
+        ]
+    )
+    assert reasons == ["{errorType:'TYPE_CHANGED', description:'...'}"]
+    assert context["oldSchemaVersion"] == "3" and context["compatibility"] == "'BACKWARD'"

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from charter.sdk.encryption import (
-    FieldCipher,
-    LocalKms,
-    _raw_key,
-    _tink_key,
-    compile_encryption,
-)
+from charter.sdk.encryption import compile_encryption
+from charter.sdk.encryption_keys import FieldCipher, LocalKms, raw_key, tink_key
 from charter.sdk.errors import RegistryClientError, ValidationError
 from charter.sdk.rules import READ_MODES, WRITE_MODES
 
@@ -59,11 +54,12 @@ def rule_set(**params: Any) -> dict:
 
 
 class FakeDekRegistry:
-    """The DEK registry routes ``KeyRing`` calls, in memory."""
+    """The DEK registry routes ``KeyRing`` calls, in memory: DEK versions with their ``ts``."""
 
     def __init__(self) -> None:
         self.keks: dict[str, Any] = {}
-        self.deks: dict[str, Any] = {}
+        self.deks: dict[str, dict[int, Any]] = {}
+        self.now_ms = 1_700_000_000_000
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         path = path.split("?")[0]
@@ -76,12 +72,17 @@ class FakeDekRegistry:
                 raise RegistryClientError("Key not found", 404, 40470)
             return self.keks[name]
         subject = path.split("/deks/")[1].split("/versions")[0]
+        versions = self.deks.setdefault(subject, {})
         if method == "POST":
-            self.deks[subject] = body
-            return body
-        if subject not in self.deks:
+            if body["version"] in versions:
+                raise RegistryClientError("Key exists", 409, 40972)
+            versions[body["version"]] = {**body, "ts": self.now_ms}
+            return versions[body["version"]]
+        wanted = path.rsplit("/versions/", 1)[1]
+        version = max(versions, default=0) if wanted == "latest" else int(wanted)
+        if version not in versions:
             raise RegistryClientError("Key not found", 404, 40470)
-        return self.deks[subject]
+        return versions[version]
 
 
 def encryption(registry: FakeDekRegistry, modes=WRITE_MODES, secret: str | None = "s", **params):
@@ -134,8 +135,8 @@ def test_a_tampered_field_is_a_validation_error():
         ({}, None, "needs a secret"),
         ({"encrypt.kms.type": "aws-kms"}, "s", "local-kms only"),
         ({"encrypt.dek.algorithm": "ROT13"}, "s", "AES128_GCM, AES256_GCM, AES256_SIV"),
-        ({"encrypt.dek.expiry.days": "30"}, "s", "rotation"),
-        ({"encrypt.dek.expiry.days": "soon"}, "s", "rotation"),
+        ({"encrypt.dek.expiry.days": "soon"}, "s", "whole number of days"),
+        ({"encrypt.dek.expiry.days": "-1"}, "s", "whole number of days"),
     ],
 )
 def test_rules_the_sdk_cannot_run_are_refused(params, secret, message):
@@ -172,18 +173,20 @@ def test_keys_are_byte_compatible_with_tink_and_confluents_local_kms():
     assert ours.decrypt(confluent_kms.encrypt(b"dek", b"")) == b"dek"
     assert confluent_kms.decrypt(ours.encrypt(b"dek"), b"") == b"dek"
     cryptor = Cryptor(DekAlgorithm.AES256_GCM)
-    tink_key = cryptor.generate_key()
-    assert _tink_key(_raw_key(tink_key)) == tink_key
+    dek = cryptor.generate_key()
+    assert tink_key(raw_key(dek)) == dek
     registry = FakeDekRegistry()
     registry.keks["k"] = {"name": "k"}
-    registry.deks["c-value"] = {"encryptedKeyMaterial": base64.b64encode(ours.encrypt(tink_key))}
+    registry.deks["c-value"] = {
+        1: {"version": 1, "encryptedKeyMaterial": base64.b64encode(ours.encrypt(dek))}
+    }
     field = encryption(registry, READ_MODES, secret="s3cret")
 
     def sealed(plaintext: bytes) -> str:
-        return base64.b64encode(cryptor.encrypt(tink_key, plaintext, b"")).decode()
+        return base64.b64encode(cryptor.encrypt(dek, plaintext, b"")).decode()
 
     written = {
-        "id": 1, "ssn": sealed(b"123"), "email": None, "photo": cryptor.encrypt(tink_key, b"p", b""),
+        "id": 1, "ssn": sealed(b"123"), "email": None, "photo": cryptor.encrypt(dek, b"p", b""),
         "home": {"street": sealed(b"Main")}, "work": None,
     }  # fmt: skip
     assert field.decrypt(written) == {
@@ -208,14 +211,12 @@ def test_aes_siv_is_deterministic_and_matches_tink():
     from confluent_kafka.schema_registry.rules.encryption.encrypt_executor import Cryptor
 
     cryptor = Cryptor(DekAlgorithm.AES256_SIV)
-    tink_key = cryptor.generate_key()
-    raw = _raw_key(tink_key, "AES256_SIV")
-    assert _tink_key(raw, "AES256_SIV") == tink_key
+    dek = cryptor.generate_key()
+    raw = raw_key(dek, "AES256_SIV")
+    assert tink_key(raw, "AES256_SIV") == dek
     cipher = FieldCipher(raw, "AES256_SIV")
-    assert (
-        cipher.encrypt(b"123") == cryptor.encrypt(tink_key, b"123", b"") == cipher.encrypt(b"123")
-    )
-    assert cipher.decrypt(cryptor.encrypt(tink_key, b"456", b"")) == b"456"
+    assert cipher.encrypt(b"123") == cryptor.encrypt(dek, b"123", b"") == cipher.encrypt(b"123")
+    assert cipher.decrypt(cryptor.encrypt(dek, b"456", b"")) == b"456"
 
     registry = FakeDekRegistry()
     siv = encryption(registry, **{"encrypt.dek.algorithm": "AES256_SIV"})

@@ -224,7 +224,7 @@ def test_json_valid_payload_decodes() -> None:
     [
         (b'{"name": "Ada", "age": -1}', "#/age", "minimum"),
         (b'{"name": 3}', "#/name", "not of type 'string'"),
-        (b'{"age": 3}', "#", "'name' is a required property"),
+        (b'{"age": 3}', "#/name", "'name' is a required property"),
         (b"\xff\xfe", "#", "not UTF-8"),
         (b'{"name": ', "#", "not JSON"),
         (b"NaN", "#", "not JSON"),
