@@ -10,8 +10,12 @@ NATIVE_FLAGS = ["-O2", "-std=c11", "-Wall", "-Wno-unused-function"]
 
 setup(
     ext_modules=[
-        # Extensions are added here, one line each, e.g.
-        # Extension("governance._gate_native", ["governance/native/gate_native.c"],
-        #           optional=True, extra_compile_args=NATIVE_FLAGS),
+        # The produce gate's passing path (governance.native_gate).
+        Extension(
+            "governance._gate_native",
+            ["governance/native/gate_native.c"],
+            optional=True,
+            extra_compile_args=NATIVE_FLAGS,
+        ),
     ]
 )

@@ -72,8 +72,10 @@ __all__ = [
     "iter_records",
     "parse_header",
     "record_fields",
+    "records_section",
     "read_batches",
     "rebuild_batch",
+    "section_fields",
     "set_log_append_time",
     "stamp_base_offset",
 ]
@@ -456,7 +458,7 @@ def iter_records(
     ``RecordTooLarge`` when compressed records would decompress to more than
     ``max_decompressed_bytes``.
     """
-    for fields in _scan(_records_section(buf, header, max_decompressed_bytes), header):
+    for fields in _scan(records_section(buf, header, max_decompressed_bytes), header):
         yield Record(*fields)
 
 
@@ -470,12 +472,22 @@ def record_fields(
 
     What the produce gate reads: no ``Record`` object per record.
     """
-    return list(_scan(_records_section(buf, header, max_decompressed_bytes), header))
+    return section_fields(records_section(buf, header, max_decompressed_bytes), header)
 
 
-def _records_section(
+def section_fields(section: bytes, header: BatchHeader) -> list[RecordFields]:
+    """The records of a batch's ``records_section`` as tuples, checked as ``record_fields``."""
+    return list(_scan(section, header))
+
+
+def records_section(
     buf: bytes | bytearray | memoryview, header: BatchHeader, max_decompressed_bytes: int
 ) -> bytes:
+    """The bytes of the batch's records (after its 61-byte header), decompressed.
+
+    Raises ``CorruptRecord`` when the batch extends past ``buf`` or does not
+    decompress, ``RecordTooLarge`` past ``max_decompressed_bytes``.
+    """
     view = memoryview(buf)
     start = header.position + BATCH_OVERHEAD
     end = header.position + header.size
