@@ -42,6 +42,11 @@ class RuleCheckedValidator:
         self.passes = passes
         """True when the payload surely decodes and passes every rule; False: ask the full path."""
 
+    @property
+    def validator(self) -> PayloadValidator:
+        """The payload validator it decodes with."""
+        return self._validator
+
     def __call__(self, payload: bytes) -> Any:
         return self._validator(payload)
 

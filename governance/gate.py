@@ -32,6 +32,7 @@ __all__ = [
     "DLQ_HEADER_PREFIX",
     "DLQ_REASON_HEADER",
     "DeadLetter",
+    "EncodedChecker",
     "FRAME_PREFIX",
     "Gate",
     "GateConfig",
@@ -207,6 +208,21 @@ class UnreadObserver(Protocol):
     def observe_unread(
         self, context: GateContext, value_prefix: bytes | None, count: int
     ) -> None: ...
+
+
+class EncodedChecker(Protocol):
+    """What a ``Gate`` may also offer: vouching for a whole batch from its encoded records.
+
+    The broker calls ``check_encoded`` on the worker thread, before decoding
+    anything, with the records section of the batch (the Kafka record-batch v2
+    records after the 61-byte batch header, decompressed) and its record
+    count. ``ACCEPT`` means ``check`` would accept the batch (the engine has
+    done everything ``check`` does for an accepted batch, lineage included);
+    None means: decode the batch and call ``check``. Anything malformed answers
+    None, never raises: ``check``'s path reports it.
+    """
+
+    def check_encoded(self, context: GateContext, section: bytes, count: int) -> Verdict | None: ...
 
 
 FRAME_PREFIX = 5

@@ -30,6 +30,7 @@ set, the record name) is cached here: ids are immutable.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import threading
@@ -37,6 +38,7 @@ from collections.abc import Callable, Sequence
 from itertools import repeat
 from typing import Any, Protocol
 
+from governance import native_gate
 from governance.audit import AuditSink
 from governance.avro_fastpath import RuleCheckedValidator, gate_validator
 from governance.cel import CelError
@@ -95,6 +97,7 @@ class CompiledSchema:
     rules: RuleSet
     rules_error: str | None  # a rule that does not compile: records of this schema are refused
     rule_value: Callable[[Any], Any] | None = None  # decoded value -> what rules see (Protobuf)
+    native: Any = None  # governance.native_gate's plan, when the native walk stands for it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -179,6 +182,7 @@ class SchemaGate:
         self.audit = audit
         self._compiled: dict[int, CompiledSchema] = {}
         self._lock = threading.Lock()
+        native_gate.announce()
 
     def inspects(self, context: GateContext) -> bool:
         if context.config.governed:
@@ -242,6 +246,37 @@ class SchemaGate:
             return Reject(tuple(errors), message)
         self._observe(context, accepted)
         return Route(tuple(letters)) if letters else ACCEPT
+
+    def check_encoded(self, context: GateContext, section: bytes, count: int) -> Verdict | None:
+        """``ACCEPT`` when the native walk vouches for every record of a batch's records
+        ``section`` (``governance.gate.EncodedChecker``); None: decode and ``check`` it.
+
+        Only where ``check`` would take its all-values fast path (values ``full``,
+        keys ``none``, no produce policy), and only for Avro schemas whose
+        plan stands for that path; the subject is resolved per batch, as
+        ``check`` does, so a schema deleted or registered a moment ago counts.
+        """
+        if not native_gate.AVAILABLE:
+            return None
+        config = context.config
+        if (
+            config.value_validation is not Validation.FULL
+            or config.key_validation is not Validation.NONE
+            or (self.engine is not None and self.engine.active(HookPoint.PRODUCE))
+        ):
+            return None
+        counts = native_gate.check(section, count, functools.partial(self._plan, context))
+        if counts is None:
+            return None
+        self._observe(context, counts)  # type: ignore[arg-type]
+        return ACCEPT
+
+    def _plan(self, context: GateContext, schema_id: int) -> Any:
+        """The native plan for values framed with ``schema_id`` on this topic, or None."""
+        resolved = self._resolve(context, "value", schema_id)
+        if isinstance(resolved, _Failure) or resolved.compiled.rules_error is not None:
+            return None
+        return resolved.compiled.native
 
     def _all_values_pass(
         self, context: GateContext, records: Sequence[GateRecord]
@@ -455,7 +490,8 @@ class SchemaGate:
 
         if rules_error is None:  # Avro: decode only what the rules read (governance.avro_fastpath)
             validator = gate_validator(parsed, rules, compiled.validator)
-            compiled = dataclasses.replace(compiled, validator=validator)
+            native = native_gate.plan_for(parsed, rules, validator)
+            compiled = dataclasses.replace(compiled, validator=validator, native=native)
         with self._lock:
             if len(self._compiled) >= _COMPILED_CACHE_SIZE:
                 self._compiled.pop(next(iter(self._compiled)))

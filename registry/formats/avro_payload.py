@@ -47,6 +47,11 @@ class AvroPayloadValidator:
             )
             self.decode = None
 
+    @property
+    def parsed(self) -> tuple[Any, dict[str, Any]]:
+        """The schema as fastavro parsed it, and its named types (what the decoder was built from)."""
+        return self._schema, self._named
+
     def __call__(self, payload: bytes) -> Any:
         decode = self.decode
         if decode is None:

@@ -1,0 +1,85 @@
+"""The gate's native passing path: a whole batch vouched for in one C call, or not at all.
+
+``governance._gate_native`` (built from ``governance/native/gate_native.c``
+when the machine has a C compiler: an optional extension) walks a batch's
+records section and, per record, the value's framing, its Avro payload and
+its schema's rule conditions, without building a Python object per record.
+``plan_for`` compiles what it runs per schema id (``governance.native_plan``)
+for the schemas whose Python fast path (``governance.avro_fastpath``) it can
+stand for; ``check`` answers the per-schema-id record counts when it vouches
+for every record, else None, and the gate's Python path then runs on the
+batch as it would without this module (it finds the reason, so verdicts,
+messages and dead letters stay the Python path's).
+
+Without the extension (``AVAILABLE`` false) everything takes the Python path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from governance.avro_fastpath import RuleCheckedValidator
+from governance.native_plan import build_plan
+from governance.rules import RuleSet
+from registry.formats.avro import AvroSchema
+from registry.formats.avro_payload import AvroPayloadValidator
+from registry.formats.base import ParsedSchema, PayloadValidator
+
+try:
+    from governance import _gate_native
+except ImportError:  # not built: the pure-Python path
+    _gate_native = None
+
+__all__ = ["AVAILABLE", "announce", "check", "plan_for"]
+
+log = logging.getLogger(__name__)
+
+AVAILABLE = _gate_native is not None
+_announced = False
+
+
+def announce() -> None:
+    """Log once per process which path the gate's passing records take."""
+    global _announced
+    if _announced:
+        return
+    _announced = True
+    if AVAILABLE:
+        log.info("produce gate: native batch check (governance._gate_native)")
+    else:
+        log.info("produce gate: pure-Python checks (governance._gate_native is not built)")
+
+
+def plan_for(parsed: ParsedSchema, rules: RuleSet, validator: PayloadValidator) -> Any | None:
+    """The native plan of one schema id (its parsed schema, compiled rules and the validator
+    the gate runs), or None when the native walk cannot stand for the Python fast path."""
+    if _gate_native is None or not isinstance(parsed, AvroSchema):
+        return None
+    if not isinstance(validator, RuleCheckedValidator):
+        return None  # a rule without a fast function: the runtime decides, in Python
+    inner = validator.validator
+    if not isinstance(inner, AvroPayloadValidator) or inner.decode is None:
+        return None  # fastavro decodes (its own acceptance): Python
+    schema, named = inner.parsed
+    source = build_plan(schema, named, rules)
+    if source is None:
+        return None
+    try:
+        return _gate_native.Plan(*source)
+    except ValueError:
+        log.exception("a native gate plan was refused; this schema takes the Python path")
+        return None
+
+
+def check(section: bytes, count: int, resolve: Callable[[int], Any]) -> dict[int, int] | None:
+    """Records per schema id when every record of the records ``section`` passes; else None.
+
+    ``resolve(schema_id)`` answers the plan for a value framed with that id
+    (None: not vouched for); it is called once per distinct id, holding the GIL.
+    """
+    if _gate_native is None:
+        return None
+    answer = _gate_native.check(section, count, resolve)
+    return answer if isinstance(answer, dict) else None
