@@ -165,10 +165,13 @@ def _produce(bootstrap: str, topic: str, values: list[bytes], records: int) -> f
     return records / elapsed
 
 
-def _gate_cost(database: Any, schema_id: int, values: list[bytes]) -> tuple[float, float]:
-    """Microseconds per record: ``SchemaGate.check`` and fastavro's decode, same bytes."""
+def _gate_cost(database: Any, schema_id: int, values: list[bytes]) -> tuple[float, float, float]:
+    """Microseconds per record: ``SchemaGate.check`` (the Python path), ``check_encoded`` (the
+    native batch check the broker runs first; the Python figure again when it is not built)
+    and fastavro's decode, on the same bytes."""
     import fastavro
 
+    from broker.protocol.records import Record, build_batch, read_batches, records_section
     from broker.schemas import SchemaState
     from governance.gate import GateConfig, GateContext, GateRecord
     from governance.schema_gate import SchemaGate
@@ -179,27 +182,39 @@ def _gate_cost(database: Any, schema_id: int, values: list[bytes]) -> tuple[floa
         [GateRecord(i, None, v, (), 0) for i, v in enumerate(values[start : start + 1000])]
         for start in range(0, len(values), 1000)
     ]
+    sections = []
+    for batch in batches:
+        encoded = build_batch([Record(r.index, 0, None, r.value) for r in batch], timestamp=0)
+        sections.append(records_section(encoded, read_batches(encoded)[0], 1 << 26))
     parsed = fastavro.parse_schema(SCHEMA)
     payloads = [
         [v[5:] for v in values[start : start + 1000]] for start in range(0, len(values), 1000)
     ]
     gate.check(context, batches[0])  # compile and cache
-    best_gate = best_decode = float("inf")
+    native = gate.check_encoded(context, sections[0], len(batches[0])) is not None
+    best_gate = best_native = best_decode = float("inf")
     clock = time.perf_counter
     for _ in range(3):
-        # Batch by batch, alternately, so that both see the same load on a shared machine.
-        gate_time = decode_time = 0.0
-        for batch, raw in zip(batches, payloads, strict=True):
+        # Batch by batch, alternately, so that all three see the same load on a shared machine.
+        gate_time = native_time = decode_time = 0.0
+        for batch, section, raw in zip(batches, sections, payloads, strict=True):
             start = clock()
             gate.check(context, batch)
             middle = clock()
+            if native:
+                gate.check_encoded(context, section, len(batch))
+            else:
+                gate.check(context, batch)
+            after = clock()
             for payload in raw:
                 fastavro.schemaless_reader(io.BytesIO(payload), parsed, None)
             gate_time += middle - start
-            decode_time += clock() - middle
+            native_time += after - middle
+            decode_time += clock() - after
         best_gate = min(best_gate, gate_time / len(values) * 1e6)
+        best_native = min(best_native, native_time / len(values) * 1e6)
         best_decode = min(best_decode, decode_time / len(values) * 1e6)
-    return best_gate, best_decode
+    return best_gate, best_native, best_decode
 
 
 def _broker_cost(values: list[bytes]) -> float:
@@ -279,7 +294,8 @@ def main() -> None:
                 future.result(30)
             time.sleep(0.5)  # the broker's follower has the registrations
             rates: dict[str, list[float]] = {"gate-none": [], "gate-full": []}
-            ratios, gate_us, decode_us, cost_ratios, broker_us = [], [], [], [], []
+            ratios, gate_us, native_us, decode_us, broker_us = [], [], [], [], []
+            cost_ratios, native_ratios = [], []
             for round_number in range(args.rounds):
                 order = ["gate-none", "gate-full"]
                 if round_number % 2:
@@ -287,18 +303,21 @@ def main() -> None:
                 for topic in order:
                     rates[topic].append(_produce(bootstrap, topic, values, args.records))
                 ratios.append(rates["gate-full"][-1] / rates["gate-none"][-1])
-                gate_cost, decode_cost = _gate_cost(
+                gate_cost, native_cost, decode_cost = _gate_cost(
                     app.extensions["charter.database"], schema_id, values
                 )
                 gate_us.append(gate_cost)
+                native_us.append(native_cost)
                 decode_us.append(decode_cost)
                 cost_ratios.append(gate_cost / decode_cost)
+                native_ratios.append(native_cost / decode_cost)
                 broker_us.append(_broker_cost(values))
                 print(
                     f"round {round_number + 1}: none {rates['gate-none'][-1]:,.0f} rec/s, "
                     f"full {rates['gate-full'][-1]:,.0f} rec/s ({ratios[-1]:.2f}); gate "
-                    f"{gate_cost:.2f} us/record, fastavro {decode_cost:.2f} us "
-                    f"({cost_ratios[-1]:.2f}x); broker decode {broker_us[-1]:.2f} us",
+                    f"{gate_cost:.2f} us/record, native {native_cost:.3f} us, fastavro "
+                    f"{decode_cost:.2f} us ({cost_ratios[-1]:.2f}x, native "
+                    f"{native_ratios[-1]:.3f}x); broker decode {broker_us[-1]:.2f} us",
                     flush=True,
                 )
         finally:
@@ -316,9 +335,14 @@ def main() -> None:
         print(f"validation none: {spread(rates['gate-none'], 0, ' rec/s')}")
         print(f"validation full + 1 CEL rule: {spread(rates['gate-full'], 0, ' rec/s')}")
         print(f"full / none: {spread(ratios)}  (target >= 0.80)")
-        print(f"gate per record: {spread(gate_us, 2, ' us')}")
+        from governance.native_gate import AVAILABLE
+
+        print(f"native batch check: {'built' if AVAILABLE else 'NOT built (Python figures)'}")
+        print(f"gate per record, native batch check: {spread(native_us, 3, ' us')}")
+        print(f"gate per record, Python path: {spread(gate_us, 2, ' us')}")
         print(f"fastavro schemaless decode per record: {spread(decode_us, 2, ' us')}")
-        print(f"gate / fastavro: {spread(cost_ratios)}  (target <= 1.50)")
+        print(f"gate / fastavro, native: {spread(native_ratios, 3)}  (target <= 1.50)")
+        print(f"gate / fastavro, Python path: {spread(cost_ratios)}")
         print(f"broker: batch into gate records, per record: {spread(broker_us, 2, ' us')}")
 
 

@@ -1,0 +1,200 @@
+"""The native batch check (``SchemaGate.check_encoded``) against the gate's Python path.
+
+A batch it vouches for is one ``check`` accepts, with the same lineage counts;
+everything it does not vouch for is left to ``check`` (None), including
+malformed record framing, which the broker then reports as CORRUPT_MESSAGE.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broker.errors import CorruptRecord
+from broker.gate import BrokerGate
+from broker.protocol.records import (
+    Record,
+    build_batch,
+    read_batches,
+    records_section,
+    section_fields,
+)
+from governance import native_gate
+from governance.gate import ACCEPT, GateConfig, GateContext, GateRecord, Reject, Validation
+from governance.lineage import LineageRecorder
+from governance.schema_gate import SchemaGate
+from tests.governance.records import ORDER, PAYMENT, POSITIVE_AMOUNT, avro, framed, order
+from tests.governance.test_schema_gate import Lookup
+
+pytest.importorskip("governance._gate_native")
+
+
+def _context(**config: Any) -> GateContext:
+    return GateContext("t", 0, "User:alice", "client-1", -1, GateConfig(**config))
+
+
+def _encoded(*values: bytes | None, headers: Any = ()) -> tuple[bytes, bytes, Any]:
+    """(batch, records section, header) of a batch of ``values``."""
+    records = [Record(i, i, b"k", v, list(headers)) for i, v in enumerate(values)]
+    batch = build_batch(records, timestamp=1_700_000_000_000)
+    header = read_batches(batch)[0]
+    return batch, records_section(batch, header, 1 << 26), header
+
+
+def _gate(lookup: Lookup) -> tuple[SchemaGate, LineageRecorder]:
+    lineage = LineageRecorder(None)
+    return SchemaGate(lookup, lineage=lineage), lineage
+
+
+def _counts(lineage: LineageRecorder) -> dict[Any, int]:
+    return {entry["schema_id"]: entry["count"] for entry in lineage.snapshot()}
+
+
+def _python_verdict(gate: SchemaGate, section: bytes, header: Any) -> Any:
+    fields = section_fields(section, header)
+    records = [GateRecord(i, f[2], f[3], tuple(f[4]), 0) for i, f in enumerate(fields)]
+    return gate.check(_context(), records)
+
+
+@pytest.fixture
+def lookup() -> Lookup:
+    table = Lookup()
+    table.add(1, "t-value", ORDER, rule_set=POSITIVE_AMOUNT)
+    table.add(2, "t-value", PAYMENT)
+    table.add(3, "other-value", ORDER)
+    return table
+
+
+def test_a_valid_batch_is_vouched_for_with_the_lineage_of_the_python_path(lookup: Lookup) -> None:
+    values = [order(1, amount=float(n + 1)) for n in range(5)]
+    values.append(framed(2, avro(PAYMENT, {"reference": "r-1"})))
+    _, section, header = _encoded(*values, headers=[("trace", b"x"), ("é", None)])
+    native, native_lineage = _gate(lookup)
+    assert native.check_encoded(_context(), section, header.records_count) is ACCEPT
+    python, python_lineage = _gate(lookup)
+    assert _python_verdict(python, section, header) is ACCEPT
+    assert _counts(native_lineage) == _counts(python_lineage) == {1: 5, 2: 1}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,  # a tombstone: the Python path decides
+        b"\x01\x00\x00\x00\x01",  # no framing
+        b"\x00\x00\x00",  # too short
+        order(9),  # an unknown id
+        order(3),  # the id of another subject
+        order(1, amount=-1.0),  # a failing rule
+        framed(1, avro(ORDER, {"id": 1, "amount": 1.0, "customer": "c"}) + b"\x00"),  # trailing
+    ],
+)
+def test_what_it_cannot_vouch_for_is_left_to_check(lookup: Lookup, value: bytes | None) -> None:
+    _, section, header = _encoded(order(1), value)
+    gate, lineage = _gate(lookup)
+    assert gate.check_encoded(_context(), section, header.records_count) is None
+    assert lineage.snapshot() == []
+
+
+def test_config_and_policies_outside_the_fast_path_are_left_to_check(lookup: Lookup) -> None:
+    _, section, header = _encoded(order(1))
+    gate, _ = _gate(lookup)
+    for config in ({"key_validation": Validation.ID}, {"value_validation": Validation.ID}):
+        assert gate.check_encoded(_context(**config), section, header.records_count) is None
+
+
+def test_subject_state_counts_at_once(lookup: Lookup) -> None:
+    _, section, header = _encoded(order(1), order(1))
+    gate, _ = _gate(lookup)
+    assert gate.check_encoded(_context(), section, 2) is ACCEPT
+    lookup.rows[1] = (lookup.rows[1][0], "elsewhere-value")  # deleted from t-value
+    assert gate.check_encoded(_context(), section, 2) is None
+    assert isinstance(_python_verdict(gate, section, header), Reject)
+    lookup.rows[1] = (lookup.rows[1][0], "t-value")  # registered again
+    assert gate.check_encoded(_context(), section, 2) is ACCEPT
+
+
+def test_without_the_extension_everything_is_left_to_check(
+    lookup: Lookup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(native_gate, "AVAILABLE", False)
+    _, section, header = _encoded(order(1))
+    gate, _ = _gate(lookup)
+    assert gate.check_encoded(_context(), section, header.records_count) is None
+
+
+def test_the_broker_skips_decoding_a_vouched_batch(lookup: Lookup) -> None:
+    class Counting(SchemaGate):
+        checked = 0
+
+        def check(self, context: GateContext, records: Any) -> Any:
+            Counting.checked += 1
+            return super().check(context, records)
+
+    adapter = BrokerGate(Counting(lookup))
+    batch, _, header = _encoded(order(1), order(1, amount=2.0))
+    admission = adapter._evaluate(_context(), batch, [header], 1 << 26)
+    assert admission.rejection is None and admission.records == batch
+    assert Counting.checked == 0
+    batch, _, header = _encoded(order(1), order(1, amount=-2.0))
+    admission = adapter._evaluate(_context(), batch, [header], 1 << 26)
+    assert admission.rejection is not None and "record 1" in admission.rejection.message
+    assert Counting.checked == 1
+
+
+def test_a_batch_with_garbage_records_is_still_corrupt_for_the_broker(lookup: Lookup) -> None:
+    adapter = BrokerGate(SchemaGate(lookup))
+    batch, _, header = _encoded(order(1), order(1))
+    torn = bytearray(batch)
+    torn[61] = 0x7F  # the first record's length: -64 (the CRC was checked before the gate)
+    with pytest.raises(CorruptRecord):
+        adapter._evaluate(_context(), bytes(torn), [header], 1 << 26)
+
+
+_values = st.lists(
+    st.sampled_from([order(1), order(1, amount=3.5), framed(2, avro(PAYMENT, {"reference": "é"}))]),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_values, st.data())
+def test_a_mutated_section_is_never_vouched_for_wrongly(values: list[bytes], data: Any) -> None:
+    lookup = Lookup()
+    lookup.add(1, "t-value", ORDER, rule_set=POSITIVE_AMOUNT)
+    lookup.add(2, "t-value", PAYMENT)
+    _, section, header = _encoded(*values, headers=[("h", b"v")])
+    mutated = bytearray(section)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(mutated) - 1))
+        action = data.draw(st.sampled_from(["flip", "cut", "insert", "delete"]))
+        if action == "flip":
+            mutated[at] ^= data.draw(st.integers(1, 255))
+        elif action == "cut":
+            del mutated[at:]
+        elif action == "insert":
+            mutated[at:at] = data.draw(st.binary(min_size=1, max_size=3))
+        else:
+            del mutated[at]
+        if not mutated:
+            mutated = bytearray(b"\x00")
+    count = data.draw(st.sampled_from([len(values), len(values) - 1, len(values) + 1]))
+    gate, lineage = _gate(lookup)
+    verdict = gate.check_encoded(_context(), bytes(mutated), count)
+    if verdict is None:
+        return
+    header = dataclasses.replace(header, records_count=count)
+    python, python_lineage = _gate(lookup)
+    assert _python_verdict(python, bytes(mutated), header) is ACCEPT
+    assert _counts(lineage) == _counts(python_lineage)
+
+
+def test_a_valid_section_is_vouched_for(lookup: Lookup) -> None:
+    _, section, header = _encoded(*[order(1, amount=float(n + 1), order_id=n) for n in range(300)])
+    gate, lineage = _gate(lookup)
+    assert gate.check_encoded(_context(), section, header.records_count) is ACCEPT
+    assert _counts(lineage) == {1: 300}
