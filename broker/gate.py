@@ -9,8 +9,11 @@ default ``PassThroughGate``), no record is decoded: after the append,
 batch's record count and the first 5 bytes of its first value (of a compressed
 batch, read at most once a second per producer: the schema id for lineage).
 When it does,
-``admit`` decodes the batch, runs ``Gate.check`` and applies the verdict on a
-worker thread, so a slow or CPU-heavy check never stalls other connections:
+``admit`` runs on a worker thread, so a slow or CPU-heavy check never stalls
+other connections: an engine that is an ``EncodedChecker`` is first handed the
+batch's records section as it is (``check_encoded``: the schema gate's native
+batch check, no Python object per record); when it does not vouch for the
+batch, the batch is decoded, ``Gate.check`` runs and its verdict is applied:
 
 - accept: the batch is appended unchanged;
 - reject: nothing is appended, the producer gets INVALID_RECORD with per-record errors;

@@ -13,6 +13,7 @@ import copy
 import io
 import json
 import math
+import os
 import struct
 from typing import Any
 
@@ -25,10 +26,13 @@ from governance.avro_fastpath import RuleCheckedValidator, gate_validator
 from governance.rules import compile_rule_set
 from registry.formats import get_format
 
+_EXAMPLES = int(os.environ.get("CHARTER_NATIVE_EXAMPLES", "300"))  # more: a longer hunt
 native = pytest.importorskip("governance._gate_native")
 from governance import native_gate  # noqa: E402
 
-_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(
+    max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 RICH: dict[str, Any] = {
     "type": "record",
@@ -385,7 +389,7 @@ _scalar_records = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_expressions, st.none() | _expressions, st.lists(_scalar_records, min_size=1, max_size=6))
 def test_rule_programs_answer_as_the_fast_functions(
     expression: str, guard: str | None, records: list[dict[str, Any]]

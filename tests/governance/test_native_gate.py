@@ -8,6 +8,7 @@ malformed record framing, which the broker then reports as CORRUPT_MESSAGE.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from governance.schema_gate import SchemaGate
 from tests.governance.records import ORDER, PAYMENT, POSITIVE_AMOUNT, avro, framed, order
 from tests.governance.test_schema_gate import Lookup
 
+_EXAMPLES = int(os.environ.get("CHARTER_NATIVE_EXAMPLES", "300"))  # more: a longer hunt
 pytest.importorskip("governance._gate_native")
 
 
@@ -161,7 +163,7 @@ _values = st.lists(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_values, st.data())
 def test_a_mutated_section_is_never_vouched_for_wrongly(values: list[bytes], data: Any) -> None:
     lookup = Lookup()
