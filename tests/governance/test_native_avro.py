@@ -23,8 +23,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from governance.avro_fastpath import RuleCheckedValidator, gate_validator
-from governance.rules import compile_rule_set
+from governance.native_plan import build_plan
+from governance.rules import EMPTY, compile_rule_set
 from registry.formats import get_format
+from registry.formats.avro_decode import compile_decoder
+from tests.registry.formats.test_avro_decode import _MUTATIONS, _mutate, encoded
 
 _EXAMPLES = int(os.environ.get("CHARTER_NATIVE_EXAMPLES", "300"))  # more: a longer hunt
 native = pytest.importorskip("governance._gate_native")
@@ -422,3 +425,48 @@ def test_the_bench_rule_is_native() -> None:
     assert not native.payload_passes(plan, bad) and not python(bad)
     assert not native.payload_passes(plan, nan) and not python(nan)
     assert struct.unpack("<d", nan[:8])[0] != struct.unpack("<d", nan[:8])[0]
+
+
+# -- random schemas (the decoder's own property tests' strategies) ------------------------------
+
+
+def _random_schema_plan(parsed: Any, named: dict[str, Any]) -> Any:
+    source = build_plan(parsed, named, EMPTY)
+    assert source is not None
+    return native.Plan(*source)
+
+
+def _decoder_accepts(parsed: Any, named: dict[str, Any], payload: bytes) -> bool:
+    try:
+        compile_decoder(parsed, named)(payload)
+    except Exception:
+        return False
+    return True
+
+
+@_SETTINGS
+@given(case=encoded())
+def test_a_valid_payload_of_a_random_schema_is_vouched_for(case: Any) -> None:
+    parsed, named, payload = case
+    assert native.payload_passes(_random_schema_plan(parsed, named), payload)
+    assert _decoder_accepts(parsed, named, payload)
+
+
+@_SETTINGS
+@given(case=encoded(), mutations=st.lists(_MUTATIONS, min_size=1, max_size=3))
+def test_a_mutated_payload_of_a_random_schema_is_vouched_for_exactly_when_decoded(
+    case: Any, mutations: list[tuple[str, int, int]]
+) -> None:
+    parsed, named, payload = case
+    for mutation in mutations:
+        payload = _mutate(payload, mutation)
+    vouched = native.payload_passes(_random_schema_plan(parsed, named), payload)
+    assert vouched == _decoder_accepts(parsed, named, payload)
+
+
+@_SETTINGS
+@given(case=encoded(), garbage=st.binary(max_size=40))
+def test_random_bytes_are_vouched_for_exactly_when_decoded(case: Any, garbage: bytes) -> None:
+    parsed, named, _ = case
+    vouched = native.payload_passes(_random_schema_plan(parsed, named), garbage)
+    assert vouched == _decoder_accepts(parsed, named, garbage)
