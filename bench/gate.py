@@ -15,10 +15,12 @@ and ``gate-full`` (``full``: framing, subject, Avro decode, the rule), in
 alternating order, and reports records/s and full/none.
 
 The per-record gate cost is measured in this process on the same bytes:
-``SchemaGate.check`` over batches of 1,000 records (framing, schema lookup,
-decode, rule) against fastavro's ``schemaless_reader`` alone on the same
-batch, alternating batch by batch (the best of three passes); the report
-gives gate/fastavro. Targets (issue 10): full >= 0.8 of none; gate <= 1.5x
+``SchemaGate.check_encoded`` (the native batch check the broker runs first,
+``governance.native_gate``; the Python figure again when it is not built) and
+``SchemaGate.check`` (the Python path) over batches of 1,000 records
+(framing, schema lookup, decode, rule) against fastavro's
+``schemaless_reader`` alone on the same batch, alternating batch by batch
+(the best of three passes); the report gives gate/fastavro for both. Targets (issue 10): full >= 0.8 of none; gate <= 1.5x
 fastavro. Also the broker adapter's part, which ``none`` never pays: decoding
 a 1,000-record batch of the same values into the gate's records
 (``broker.gate``). Figures are medians with ranges over the rounds
