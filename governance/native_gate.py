@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from governance.avro_fastpath import RuleCheckedValidator
-from governance.native_plan import build_plan
+from governance.native_plan import ID_ONLY, build_plan
 from governance.rules import RuleSet
 from registry.formats.avro import AvroSchema
 from registry.formats.avro_payload import AvroPayloadValidator
@@ -32,11 +32,13 @@ try:
 except ImportError:  # not built: the pure-Python path
     _gate_native = None
 
-__all__ = ["AVAILABLE", "announce", "check", "plan_for"]
+__all__ = ["AVAILABLE", "ID_ONLY_PLAN", "announce", "check", "plan_for"]
 
 log = logging.getLogger(__name__)
 
 AVAILABLE = _gate_native is not None
+ID_ONLY_PLAN = _gate_native.Plan(*ID_ONLY) if _gate_native is not None else None
+"""The plan for a part validated ``id``: its framing and subject were checked by resolving."""
 _announced = False
 
 
@@ -73,13 +75,20 @@ def plan_for(parsed: ParsedSchema, rules: RuleSet, validator: PayloadValidator) 
         return None
 
 
-def check(section: bytes, count: int, resolve: Callable[[int], Any]) -> dict[int, int] | None:
-    """Records per schema id when every record of the records ``section`` passes; else None.
+def check(
+    section: bytes,
+    count: int,
+    resolve_value: Callable[[int], Any],
+    resolve_key: Callable[[int], Any] | None,
+) -> dict[int | None, int] | None:
+    """Records per value schema id (None: tombstones) when every record of the records
+    ``section`` passes; else None.
 
-    ``resolve(schema_id)`` answers the plan for a value framed with that id
-    (None: not vouched for); it is called once per distinct id, holding the GIL.
+    ``resolve_value(schema_id)`` answers the plan for a value framed with that
+    id (None: not vouched for), ``resolve_key`` the same for keys (None: keys
+    are not checked); each is called once per distinct id, holding the GIL.
     """
     if _gate_native is None:
         return None
-    answer = _gate_native.check(section, count, resolve)
+    answer = _gate_native.check(section, count, resolve_value, resolve_key)
     return answer if isinstance(answer, dict) else None

@@ -32,11 +32,12 @@ from governance.cel_fast import _tokens, _Unsupported
 from governance.rules import RuleSet
 from registry.formats.avro_decode import zero_width
 
-__all__ = ["PlanSource", "build_plan"]
+__all__ = ["ID_ONLY", "PlanSource", "build_plan"]
 
 # Node kinds and instructions: the numbers of gate_native.c's enums.
 (N_NULL, N_BOOLEAN, N_INT, N_LONG, N_FLOAT, N_DOUBLE, N_BYTES, N_STRING, N_FIXED, N_ENUM,
- N_UNION, N_RECORD, N_ARRAY, N_MAP, N_INT_RANGE, N_LONG_RANGE, N_BYTES_MAX, N_NEVER) = range(18)  # fmt: skip
+ N_UNION, N_RECORD, N_ARRAY, N_MAP, N_INT_RANGE, N_LONG_RANGE, N_BYTES_MAX, N_NEVER,
+ N_REST) = range(19)  # fmt: skip
 (R_CONST, R_CMP_I, R_CMP_ID, R_CMP_D, R_CMP_B, R_CMP_S, R_ENUM, R_FIELD_B,
  R_NOT, R_AND, R_OR) = range(11)  # fmt: skip
 _OPS = {"==": 0, "!=": 1, "<": 2, "<=": 3, ">": 4, ">=": 5}
@@ -57,6 +58,10 @@ _DECIMAL_BYTES = 64  # decimals up to this size are vouched for (probed below)
 
 PlanSource = tuple[bytes, bytes, tuple[bytes, ...]]
 """What ``_gate_native.Plan`` is built from: the Avro program, the rule programs, strings."""
+
+
+ID_ONLY: PlanSource = (array.array("q", [2, 0, N_REST]).tobytes(), b"", ())
+"""The plan of validation ``id``: framing and subject only, the payload not read."""
 
 
 class _Unmodelled(Exception):

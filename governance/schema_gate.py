@@ -251,32 +251,45 @@ class SchemaGate:
         """``ACCEPT`` when the native walk vouches for every record of a batch's records
         ``section`` (``governance.gate.EncodedChecker``); None: decode and ``check`` it.
 
-        Only where ``check`` would take its all-values fast path (values ``full``,
-        keys ``none``, no produce policy), and only for Avro schemas whose
-        plan stands for that path; the subject is resolved per batch, as
-        ``check`` does, so a schema deleted or registered a moment ago counts.
+        For values validated ``id`` or ``full`` (keys in any mode) when no produce
+        policy is enabled, and for ``full`` only with Avro schemas whose plan
+        stands for the Python fast path. Each distinct schema id is resolved
+        against its subject per batch, as ``check`` does, so a schema deleted
+        or registered a moment ago counts at once.
         """
-        if not native_gate.AVAILABLE:
-            return None
         config = context.config
         if (
-            config.value_validation is not Validation.FULL
-            or config.key_validation is not Validation.NONE
+            not native_gate.AVAILABLE
+            or config.value_validation is Validation.NONE
             or (self.engine is not None and self.engine.active(HookPoint.PRODUCE))
         ):
             return None
-        counts = native_gate.check(section, count, functools.partial(self._plan, context))
+        resolve_value = functools.partial(self._plan, context, "value", config.value_validation)
+        resolve_key = None
+        if config.key_validation is not Validation.NONE:
+            resolve_key = functools.partial(self._plan, context, "key", config.key_validation)
+        counts = native_gate.check(section, count, resolve_value, resolve_key)
         if counts is None:
             return None
-        self._observe(context, counts)  # type: ignore[arg-type]
+        self._observe(context, counts)
         return ACCEPT
 
-    def _plan(self, context: GateContext, schema_id: int) -> Any:
-        """The native plan for values framed with ``schema_id`` on this topic, or None."""
-        resolved = self._resolve(context, "value", schema_id)
-        if isinstance(resolved, _Failure) or resolved.compiled.rules_error is not None:
+    def _plan(self, context: GateContext, part: str, validation: Validation, schema_id: int) -> Any:
+        """The native plan for a ``part`` framed with ``schema_id`` on this topic, or None."""
+        resolved = self._resolve(context, part, schema_id)
+        if isinstance(resolved, _Failure):
             return None
-        return resolved.compiled.native
+        compiled = resolved.compiled
+        if (
+            compiled.schema_type.upper() == "PROTOBUF"
+            and _strategy(context, part) is not SubjectNameStrategy.TOPIC
+        ):
+            return None  # the subject depends on each record's message
+        if validation is Validation.ID:
+            return native_gate.ID_ONLY_PLAN
+        if compiled.rules_error is not None:
+            return None
+        return compiled.native
 
     def _all_values_pass(
         self, context: GateContext, records: Sequence[GateRecord]

@@ -1,20 +1,22 @@
 /* governance._gate_native: the produce gate's passing path in C, one call per batch.
  *
- * check(section, count, resolve) walks the records section of a Kafka record
- * batch (v2, after the 61-byte header, CRC checked and decompressed), and for
- * each record reads the value's Confluent framing (magic 0, 4-byte schema
- * id), asks resolve(schema_id) once per distinct id for a Plan (or None), and
- * runs the plan: the Avro payload validated byte by byte (as the generated
- * Python decoder of registry.formats.avro_decode checks it) and the rules'
- * conditions (a postfix program over the top-level fields the rules read,
- * answering true, false or "not sure").
+ * check(section, count, resolve_value, resolve_key) walks the records section of
+ * a Kafka record batch (v2, after the 61-byte header, CRC checked and
+ * decompressed), and for each record reads the value's Confluent framing
+ * (magic 0, 4-byte schema id), asks resolve_value(schema_id) once per distinct
+ * id for a Plan (or None), and runs the plan: the Avro payload validated byte
+ * by byte (as the generated Python decoder of registry.formats.avro_decode
+ * checks it) and the rules' conditions (a postfix program over the top-level
+ * fields the rules read, answering true, false or "not sure"); a plan for
+ * validation "id" reads no payload. Keys likewise with resolve_key, unless it
+ * is None (keys not checked). Null values and keys (tombstones) are not checked.
  *
- * It answers a dict {schema_id: records} when it vouches for every record, or
- * the index of the first record it cannot vouch for (anything malformed,
- * refused, unsure or outside what a plan models). It never explains: the
- * Python path runs on such a batch and finds the reason. So "vouched" must
- * imply the Python path's ACCEPT; "not vouched" only costs time. Every read is
- * bounds-checked; the GIL is released during the walk.
+ * It answers a dict {schema_id: records} (None for tombstones) when it vouches
+ * for every record, or the index of the first record it cannot vouch for
+ * (anything malformed, refused, unsure or outside what a plan models). It
+ * never explains: the Python path runs on such a batch and finds the reason.
+ * So "vouched" must imply the Python path's ACCEPT; "not vouched" only costs
+ * time. Every read is bounds-checked; the GIL is released during the walk.
  *
  * Plan(avro, rules, strings): avro and rules are int64 programs (little-endian
  * bytes) written by governance.native_plan, strings a tuple of bytes; the
@@ -33,7 +35,7 @@
 enum {
     N_NULL = 0, N_BOOLEAN, N_INT, N_LONG, N_FLOAT, N_DOUBLE, N_BYTES, N_STRING,
     N_FIXED, N_ENUM, N_UNION, N_RECORD, N_ARRAY, N_MAP, N_INT_RANGE, N_LONG_RANGE,
-    N_BYTES_MAX, N_NEVER, N_KINDS
+    N_BYTES_MAX, N_NEVER, N_REST, N_KINDS
 };
 /* -- rule instructions -- */
 enum {
@@ -261,6 +263,10 @@ static int walk_node(Walk *w, int64_t at, int depth) {
         if (!walk_blocks(w, node[1], 1, 0, depth)) return 0;
         w->last.kind = S_NONE;
         return 1;
+    case N_REST: /* validation "id": the payload is not read */
+        w->p = w->n;
+        w->last.kind = S_NONE;
+        return 1;
     default: /* N_NEVER: a value the Python path converts in a way not modelled here */
         return 0;
     }
@@ -423,7 +429,7 @@ static Py_ssize_t node_size(const int64_t *code, Py_ssize_t at, Py_ssize_t len) 
     case N_RECORD:
         if (at + 2 > len || code[at + 1] < 0 || code[at + 1] > len) return -1;
         return at + 2 + 2 * code[at + 1] <= len ? 2 + 2 * code[at + 1] : -1;
-    default:
+    default: /* N_NEVER, N_REST and the primitives: one word */
         return kind >= 0 && kind < N_KINDS ? 1 : -1;
     }
 }
@@ -640,17 +646,68 @@ typedef struct {
     Py_ssize_t count;
 } Known;
 
+typedef struct {
+    PyObject *resolve; /* NULL: this part is not checked */
+    Known known[MAX_PLANS];
+    int count;
+} Part;
+
+typedef struct {
+    PyThreadState *thread;
+    int error;
+} Gil;
+
+/* The plan for a framed part's schema id: asked of resolve once per distinct id (taking the
+ * GIL back for the call). -1 when the part cannot be vouched for (or on an error). */
+static int part_plan(Part *part, const uint8_t *data, int64_t length, Gil *gil) {
+    if (data == NULL || length < 5 || data[0] != 0) return -1;
+    uint32_t schema_id = ((uint32_t)data[1] << 24) | ((uint32_t)data[2] << 16) |
+                         ((uint32_t)data[3] << 8) | (uint32_t)data[4];
+    for (int k = 0; k < part->count; k++)
+        if (part->known[k].schema_id == schema_id) return part->known[k].plan ? k : -1;
+    if (part->count == MAX_PLANS) return -1;
+    PyEval_RestoreThread(gil->thread);
+    PyObject *plan = PyObject_CallFunction(part->resolve, "k", (unsigned long)schema_id);
+    if (plan == NULL) {
+        gil->error = 1;
+    } else if (plan != Py_None && !PyObject_TypeCheck(plan, &PlanType)) {
+        PyErr_SetString(PyExc_TypeError, "resolve must answer a Plan or None");
+        Py_CLEAR(plan);
+        gil->error = 1;
+    } else if (plan == Py_None) {
+        Py_CLEAR(plan);
+    }
+    gil->thread = PyEval_SaveThread();
+    if (gil->error) return -1;
+    int slot = part->count++;
+    part->known[slot].schema_id = schema_id;
+    part->known[slot].count = 0;
+    part->known[slot].plan = (Plan *)plan; /* the reference is released at the end */
+    return plan ? slot : -1;
+}
+
+static int part_passes(Part *part, const uint8_t *data, int64_t length, Gil *gil) {
+    int slot = part_plan(part, data, length, gil);
+    if (slot < 0 || !payload_passes(part->known[slot].plan, data + 5, (Py_ssize_t)length - 5))
+        return -1;
+    return slot;
+}
+
+static void part_release(Part *part) {
+    for (int k = 0; k < part->count; k++) Py_XDECREF((PyObject *)part->known[k].plan);
+}
+
 static PyObject *check(PyObject *module, PyObject *args) {
     Py_buffer view;
     Py_ssize_t count;
-    PyObject *resolve;
-    if (!PyArg_ParseTuple(args, "y*nO", &view, &count, &resolve)) return NULL;
-    Known known[MAX_PLANS];
-    int known_count = 0;
+    PyObject *resolve_value, *resolve_key;
+    if (!PyArg_ParseTuple(args, "y*nOO", &view, &count, &resolve_value, &resolve_key)) return NULL;
+    Part values = {.resolve = resolve_value, .count = 0};
+    Part keys = {.resolve = resolve_key == Py_None ? NULL : resolve_key, .count = 0};
+    Py_ssize_t tombstones = 0;
     const uint8_t *d = view.buf;
     Py_ssize_t end = view.len, pos = 0, index = 0, failed = -1;
-    int error = 0;
-    PyThreadState *thread = PyEval_SaveThread();
+    Gil gil = {.thread = PyEval_SaveThread(), .error = 0};
     if (count <= 0) failed = 0;
     for (; failed < 0 && index < count; index++) {
         int64_t length, header_count;
@@ -674,53 +731,30 @@ static PyObject *check(PyObject *module, PyObject *args) {
                          kafka_bytes(d, &pos, record_end, &header_value, &header_length);
         }
         if (!headers_ok || pos != record_end) break;
-        /* the value: framed, with a schema the resolver vouches for, passing its plan */
-        if (value == NULL || value_length < 5 || value[0] != 0) break;
-        uint32_t schema_id = ((uint32_t)value[1] << 24) | ((uint32_t)value[2] << 16) |
-                             ((uint32_t)value[3] << 8) | (uint32_t)value[4];
+        /* the value (a tombstone is not checked), then the key when its validation is on */
         int slot = -1;
-        for (int k = 0; k < known_count; k++)
-            if (known[k].schema_id == schema_id) { slot = k; break; }
-        if (slot < 0) {
-            if (known_count == MAX_PLANS) break;
-            PyEval_RestoreThread(thread);
-            PyObject *plan = PyObject_CallFunction(resolve, "k", (unsigned long)schema_id);
-            if (plan == NULL) error = 1;
-            else if (plan != Py_None && !PyObject_TypeCheck(plan, &PlanType)) {
-                PyErr_SetString(PyExc_TypeError, "resolve must answer a Plan or None");
-                Py_DECREF(plan);
-                error = 1;
-            }
-            thread = PyEval_SaveThread();
-            if (error) break;
-            slot = known_count++;
-            known[slot].schema_id = schema_id;
-            known[slot].count = 0;
-            if (plan == Py_None) {
-                Py_DECREF(plan);
-                known[slot].plan = NULL;
-            } else {
-                known[slot].plan = (Plan *)plan; /* the reference is released at the end */
-            }
-        }
-        if (known[slot].plan == NULL ||
-            !payload_passes(known[slot].plan, value + 5, (Py_ssize_t)value_length - 5))
+        if (value != NULL && (slot = part_passes(&values, value, value_length, &gil)) < 0) break;
+        if (keys.resolve != NULL && key != NULL && part_passes(&keys, key, key_length, &gil) < 0)
             break;
-        known[slot].count++;
+        if (slot < 0) tombstones++;
+        else values.known[slot].count++;
     }
     if (failed < 0 && index < count) failed = index;
     if (failed < 0 && pos != end) failed = count; /* bytes after the last record */
-    PyEval_RestoreThread(thread);
+    PyEval_RestoreThread(gil.thread);
     PyBuffer_Release(&view);
     PyObject *answer = NULL;
-    if (!error) {
+    if (!gil.error) {
         if (failed >= 0) {
             answer = PyLong_FromSsize_t(failed);
         } else {
             answer = PyDict_New();
-            for (int k = 0; answer != NULL && k < known_count; k++) {
-                PyObject *id = PyLong_FromUnsignedLong(known[k].schema_id);
-                PyObject *n = PyLong_FromSsize_t(known[k].count);
+            for (int k = 0; answer != NULL && k <= values.count; k++) {
+                Py_ssize_t records = k < values.count ? values.known[k].count : tombstones;
+                if (records == 0) continue;
+                PyObject *id = k < values.count ? PyLong_FromUnsignedLong(values.known[k].schema_id)
+                                                : Py_NewRef(Py_None);
+                PyObject *n = PyLong_FromSsize_t(records);
                 if (id == NULL || n == NULL || PyDict_SetItem(answer, id, n) < 0)
                     Py_CLEAR(answer);
                 Py_XDECREF(id);
@@ -728,7 +762,8 @@ static PyObject *check(PyObject *module, PyObject *args) {
             }
         }
     }
-    for (int k = 0; k < known_count; k++) Py_XDECREF((PyObject *)known[k].plan);
+    part_release(&values);
+    part_release(&keys);
     return answer;
 }
 
@@ -751,8 +786,9 @@ static PyObject *payload(PyObject *module, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"check", check, METH_VARARGS,
-     "check(section, count, resolve) -> {schema_id: records} when every record is vouched "
-     "for, else the index of the first record that is not"},
+     "check(section, count, resolve_value, resolve_key) -> {schema_id or None: records} when "
+     "every record is vouched for, else the index of the first record that is not "
+     "(resolve_key None: keys are not checked)"},
     {"payload_passes", payload, METH_VARARGS,
      "payload_passes(plan, payload) -> whether one Avro payload passes the plan"},
     {"utf8_valid", utf8, METH_O, "utf8_valid(data) -> whether Python would decode it"},

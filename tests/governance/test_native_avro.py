@@ -436,37 +436,33 @@ def _random_schema_plan(parsed: Any, named: dict[str, Any]) -> Any:
     return native.Plan(*source)
 
 
-def _decoder_accepts(parsed: Any, named: dict[str, Any], payload: bytes) -> bool:
+def _accepts(decode: Any, payload: bytes) -> bool:
     try:
-        compile_decoder(parsed, named)(payload)
+        decode(payload)
     except Exception:
         return False
     return True
 
 
-@_SETTINGS
-@given(case=encoded())
-def test_a_valid_payload_of_a_random_schema_is_vouched_for(case: Any) -> None:
-    parsed, named, payload = case
-    assert native.payload_passes(_random_schema_plan(parsed, named), payload)
-    assert _decoder_accepts(parsed, named, payload)
-
-
-@_SETTINGS
-@given(case=encoded(), mutations=st.lists(_MUTATIONS, min_size=1, max_size=3))
-def test_a_mutated_payload_of_a_random_schema_is_vouched_for_exactly_when_decoded(
-    case: Any, mutations: list[tuple[str, int, int]]
+@settings(
+    max_examples=max(_EXAMPLES // 3, 1),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    case=encoded(),
+    mutations=st.lists(_MUTATIONS, min_size=1, max_size=3),
+    garbage=st.binary(max_size=40),
+)
+def test_random_schemas_vouch_exactly_for_what_the_decoder_accepts(
+    case: Any, mutations: list[tuple[str, int, int]], garbage: bytes
 ) -> None:
+    """A valid payload, the same mutated, and random bytes, against the generated decoder."""
     parsed, named, payload = case
+    plan = _random_schema_plan(parsed, named)
+    decode = compile_decoder(parsed, named)
+    assert native.payload_passes(plan, payload) and _accepts(decode, payload)
     for mutation in mutations:
         payload = _mutate(payload, mutation)
-    vouched = native.payload_passes(_random_schema_plan(parsed, named), payload)
-    assert vouched == _decoder_accepts(parsed, named, payload)
-
-
-@_SETTINGS
-@given(case=encoded(), garbage=st.binary(max_size=40))
-def test_random_bytes_are_vouched_for_exactly_when_decoded(case: Any, garbage: bytes) -> None:
-    parsed, named, _ = case
-    vouched = native.payload_passes(_random_schema_plan(parsed, named), garbage)
-    assert vouched == _decoder_accepts(parsed, named, garbage)
+    assert native.payload_passes(plan, payload) == _accepts(decode, payload)
+    assert native.payload_passes(plan, garbage) == _accepts(decode, garbage)

@@ -39,9 +39,14 @@ def _context(**config: Any) -> GateContext:
     return GateContext("t", 0, "User:alice", "client-1", -1, GateConfig(**config))
 
 
-def _encoded(*values: bytes | None, headers: Any = ()) -> tuple[bytes, bytes, Any]:
-    """(batch, records section, header) of a batch of ``values``."""
-    records = [Record(i, i, b"k", v, list(headers)) for i, v in enumerate(values)]
+def _encoded(
+    *values: bytes | None, headers: Any = (), keys: Any = None
+) -> tuple[bytes, bytes, Any]:
+    """(batch, records section, header) of a batch of ``values`` (keys ``b"k"`` or ``keys``)."""
+    keys = keys if keys is not None else [b"k"] * len(values)
+    records = [
+        Record(i, i, k, v, list(headers)) for i, (k, v) in enumerate(zip(keys, values, strict=True))
+    ]
     batch = build_batch(records, timestamp=1_700_000_000_000)
     header = read_batches(batch)[0]
     return batch, records_section(batch, header, 1 << 26), header
@@ -56,10 +61,10 @@ def _counts(lineage: LineageRecorder) -> dict[Any, int]:
     return {entry["schema_id"]: entry["count"] for entry in lineage.snapshot()}
 
 
-def _python_verdict(gate: SchemaGate, section: bytes, header: Any) -> Any:
+def _python_verdict(gate: SchemaGate, section: bytes, header: Any, **config: Any) -> Any:
     fields = section_fields(section, header)
     records = [GateRecord(i, f[2], f[3], tuple(f[4]), 0) for i, f in enumerate(fields)]
-    return gate.check(_context(), records)
+    return gate.check(_context(**config), records)
 
 
 @pytest.fixture
@@ -68,6 +73,7 @@ def lookup() -> Lookup:
     table.add(1, "t-value", ORDER, rule_set=POSITIVE_AMOUNT)
     table.add(2, "t-value", PAYMENT)
     table.add(3, "other-value", ORDER)
+    table.add(4, "t-key", PAYMENT)
     return table
 
 
@@ -85,7 +91,6 @@ def test_a_valid_batch_is_vouched_for_with_the_lineage_of_the_python_path(lookup
 @pytest.mark.parametrize(
     "value",
     [
-        None,  # a tombstone: the Python path decides
         b"\x01\x00\x00\x00\x01",  # no framing
         b"\x00\x00\x00",  # too short
         order(9),  # an unknown id
@@ -101,11 +106,57 @@ def test_what_it_cannot_vouch_for_is_left_to_check(lookup: Lookup, value: bytes 
     assert lineage.snapshot() == []
 
 
-def test_config_and_policies_outside_the_fast_path_are_left_to_check(lookup: Lookup) -> None:
+class _Policies:
+    """A policy engine with a produce policy enabled."""
+
+    def active(self, hook: Any) -> bool:
+        return True
+
+
+def test_values_not_validated_and_produce_policies_are_left_to_check(lookup: Lookup) -> None:
     _, section, header = _encoded(order(1))
     gate, _ = _gate(lookup)
-    for config in ({"key_validation": Validation.ID}, {"value_validation": Validation.ID}):
-        assert gate.check_encoded(_context(**config), section, header.records_count) is None
+    assert gate.check_encoded(_context(value_validation=Validation.NONE), section, 1) is None
+    gate.engine = _Policies()  # type: ignore[assignment]
+    assert gate.check_encoded(_context(), section, 1) is None
+
+
+_KEY = framed(4, avro(PAYMENT, {"reference": "key"}))
+
+
+@pytest.mark.parametrize(
+    ("config", "values", "keys", "vouched"),
+    [
+        # validation id: framing and subject, not the payload
+        ({"value_validation": Validation.ID}, [framed(1, b"garbage"), order(2)], None, True),
+        ({"value_validation": Validation.ID}, [order(3)], None, False),  # another subject
+        ({"value_validation": Validation.ID}, [b"unframed"], None, False),
+        # tombstones pass, counted under no schema id
+        ({}, [None, order(1), None], None, True),
+        # keys
+        ({"key_validation": Validation.ID}, [order(1), order(1)], [_KEY, None], True),
+        ({"key_validation": Validation.ID}, [order(1)], [framed(4, b"garbage")], True),
+        ({"key_validation": Validation.ID}, [order(1)], [b"unframed key"], False),
+        ({"key_validation": Validation.ID}, [order(1)], [order(1)], False),  # a value schema
+        ({"key_validation": Validation.FULL}, [order(1)], [_KEY], True),
+        ({"key_validation": Validation.FULL}, [order(1)], [framed(4, b"\x03")], False),
+        ({"key_validation": Validation.FULL}, [order(1, amount=-1.0)], [_KEY], False),
+    ],
+)
+def test_validation_modes_and_keys_answer_as_check(
+    lookup: Lookup, config: Any, values: Any, keys: Any, vouched: bool
+) -> None:
+    _, section, header = _encoded(*values, keys=keys)
+    native, native_lineage = _gate(lookup)
+    verdict = native.check_encoded(_context(**config), section, header.records_count)
+    assert (verdict is ACCEPT) == vouched
+    python, python_lineage = _gate(lookup)
+    expected = _python_verdict(python, section, header, **config)
+    if vouched:
+        assert expected is ACCEPT
+        assert _counts(native_lineage) == _counts(python_lineage)
+    else:
+        assert native_lineage.snapshot() == []
 
 
 def test_subject_state_counts_at_once(lookup: Lookup) -> None:
@@ -157,19 +208,34 @@ def test_a_batch_with_garbage_records_is_still_corrupt_for_the_broker(lookup: Lo
 
 
 _values = st.lists(
-    st.sampled_from([order(1), order(1, amount=3.5), framed(2, avro(PAYMENT, {"reference": "é"}))]),
+    st.sampled_from(
+        [order(1), order(1, amount=3.5), framed(2, avro(PAYMENT, {"reference": "é"})), None]
+    ),
     min_size=1,
     max_size=6,
 )
 
 
+_keys = st.sampled_from([None, b"k", _KEY, framed(4, b"\x02")])
+_configs = st.fixed_dictionaries(
+    {
+        "value_validation": st.sampled_from([Validation.ID, Validation.FULL]),
+        "key_validation": st.sampled_from(list(Validation)),
+    }
+)
+
+
 @settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_values, st.data())
-def test_a_mutated_section_is_never_vouched_for_wrongly(values: list[bytes], data: Any) -> None:
+@given(_values, _configs, st.data())
+def test_a_mutated_section_is_never_vouched_for_wrongly(
+    values: list[bytes], config: dict[str, Any], data: Any
+) -> None:
     lookup = Lookup()
     lookup.add(1, "t-value", ORDER, rule_set=POSITIVE_AMOUNT)
     lookup.add(2, "t-value", PAYMENT)
-    _, section, header = _encoded(*values, headers=[("h", b"v")])
+    lookup.add(4, "t-key", PAYMENT)
+    keys = data.draw(st.lists(_keys, min_size=len(values), max_size=len(values)))
+    _, section, header = _encoded(*values, headers=[("h", b"v")], keys=keys)
     mutated = bytearray(section)
     for _ in range(data.draw(st.integers(1, 3))):
         at = data.draw(st.integers(0, len(mutated) - 1))
@@ -186,12 +252,12 @@ def test_a_mutated_section_is_never_vouched_for_wrongly(values: list[bytes], dat
             mutated = bytearray(b"\x00")
     count = data.draw(st.sampled_from([len(values), len(values) - 1, len(values) + 1]))
     gate, lineage = _gate(lookup)
-    verdict = gate.check_encoded(_context(), bytes(mutated), count)
+    verdict = gate.check_encoded(_context(**config), bytes(mutated), count)
     if verdict is None:
         return
     header = dataclasses.replace(header, records_count=count)
     python, python_lineage = _gate(lookup)
-    assert _python_verdict(python, bytes(mutated), header) is ACCEPT
+    assert _python_verdict(python, bytes(mutated), header, **config) is ACCEPT
     assert _counts(lineage) == _counts(python_lineage)
 
 
