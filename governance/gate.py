@@ -219,7 +219,8 @@ class EncodedChecker(Protocol):
     count. ``ACCEPT`` means ``check`` would accept the batch (the engine has
     done everything ``check`` does for an accepted batch, lineage included);
     None means: decode the batch and call ``check``. Anything malformed answers
-    None, never raises: ``check``'s path reports it.
+    None (``check``'s path reports it); an exception is logged by the broker,
+    which then takes ``check``'s path.
     """
 
     def check_encoded(self, context: GateContext, section: bytes, count: int) -> Verdict | None: ...
