@@ -27,10 +27,15 @@ from registry.formats.avro import AvroSchema
 from registry.formats.avro_payload import AvroPayloadValidator
 from registry.formats.base import ParsedSchema, PayloadValidator
 
+_ABI = 2  # what this module and governance.native_plan speak (gate_native.c's ABI)
+_stale = False
+
 try:
     from governance import _gate_native
 except ImportError:  # not built: the pure-Python path
     _gate_native = None
+if _gate_native is not None and getattr(_gate_native, "ABI", None) != _ABI:
+    _gate_native, _stale = None, True  # built from other sources: rebuild it
 
 __all__ = ["AVAILABLE", "ID_ONLY_PLAN", "announce", "check", "plan_for"]
 
@@ -50,6 +55,11 @@ def announce() -> None:
     _announced = True
     if AVAILABLE:
         log.info("produce gate: native batch check (governance._gate_native)")
+    elif _stale:
+        log.warning(
+            "produce gate: pure-Python checks (governance._gate_native is a stale build; "
+            "rebuild it with `pip install -e .` or `python setup.py build_ext --inplace`)"
+        )
     else:
         log.info("produce gate: pure-Python checks (governance._gate_native is not built)")
 

@@ -804,6 +804,11 @@ PyMODINIT_FUNC PyInit__gate_native(void) {
     if (PyType_Ready(&PlanType) < 0) return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) return NULL;
+    /* Bumped whenever check() or the plan programs change: a stale build is not used. */
+    if (PyModule_AddIntConstant(module, "ABI", 2) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
     Py_INCREF(&PlanType);
     if (PyModule_AddObject(module, "Plan", (PyObject *)&PlanType) < 0) {
         Py_DECREF(&PlanType);
