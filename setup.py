@@ -4,7 +4,7 @@ Each extension is optional: when it cannot be built, the package falls back to
 its pure-Python path (same answers, slower) and says so once in the log.
 """
 
-from setuptools import Extension, setup  # noqa: F401 (extensions are listed below)
+from setuptools import Extension, setup
 
 NATIVE_FLAGS = ["-O2", "-std=c11", "-Wall", "-Wno-unused-function"]
 

@@ -313,7 +313,9 @@ class SchemaGate:
         else:
             groups = {}
             for value in values:
-                groups.setdefault(value[:_HEADER], []).append(value)  # type: ignore[index]
+                if value is None:  # a tombstone after values of two frames
+                    return None
+                groups.setdefault(value[:_HEADER], []).append(value)
         counts: dict[int | None, int] = {}
         for group_frame, group in groups.items():
             check = self._frame_check(context, group_frame)

@@ -133,6 +133,7 @@ _KEY = framed(4, avro(PAYMENT, {"reference": "key"}))
         ({"value_validation": Validation.ID}, [b"unframed"], None, False),
         # tombstones pass, counted under no schema id
         ({}, [None, order(1), None], None, True),
+        ({}, [order(1), framed(2, avro(PAYMENT, {"reference": "r"})), None], None, True),
         # keys
         ({"key_validation": Validation.ID}, [order(1), order(1)], [_KEY, None], True),
         ({"key_validation": Validation.ID}, [order(1)], [framed(4, b"garbage")], True),
