@@ -33,6 +33,7 @@ import argparse
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -129,7 +130,16 @@ def _payloads(count: int) -> list[bytes]:
     return payloads
 
 
-def _produce(bootstrap: str, topic: str, values: list[bytes], records: int) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _produce(
+    bootstrap: str, topic: str, values: list[bytes], records: int, broker_pid: int
+) -> tuple[float, float]:
+    """Records/s, and the broker's CPU microseconds per record, for one run."""
     from confluent_kafka import Producer
 
     producer = Producer(
@@ -151,6 +161,7 @@ def _produce(bootstrap: str, topic: str, values: list[bytes], records: int) -> f
 
     producer.produce(topic, value=values[0], on_delivery=delivered)
     producer.flush(30)
+    cpu_start = _cpu_seconds(broker_pid)
     start = time.perf_counter()
     for index in range(records):
         value = values[index % len(values)]
@@ -162,9 +173,10 @@ def _produce(bootstrap: str, topic: str, values: list[bytes], records: int) -> f
                 producer.poll(0.005)
     remaining = producer.flush(300)
     elapsed = time.perf_counter() - start
+    cpu = _cpu_seconds(broker_pid) - cpu_start
     if remaining or failures:
         raise RuntimeError(f"{remaining} undelivered, {len(failures)} failed: {failures[:3]}")
-    return records / elapsed
+    return records / elapsed, cpu / records * 1e6
 
 
 def _gate_cost(database: Any, schema_id: int, values: list[bytes]) -> tuple[float, float, float]:
@@ -296,6 +308,8 @@ def main() -> None:
                 future.result(30)
             time.sleep(0.5)  # the broker's follower has the registrations
             rates: dict[str, list[float]] = {"gate-none": [], "gate-full": []}
+            cpus: dict[str, list[float]] = {"gate-none": [], "gate-full": []}
+            cpu_ratios: list[float] = []
             ratios, gate_us, native_us, decode_us, broker_us = [], [], [], [], []
             cost_ratios, native_ratios = [], []
             for round_number in range(args.rounds):
@@ -303,8 +317,11 @@ def main() -> None:
                 if round_number % 2:
                     order.reverse()
                 for topic in order:
-                    rates[topic].append(_produce(bootstrap, topic, values, args.records))
+                    rate, cpu = _produce(bootstrap, topic, values, args.records, process.pid)
+                    rates[topic].append(rate)
+                    cpus[topic].append(cpu)
                 ratios.append(rates["gate-full"][-1] / rates["gate-none"][-1])
+                cpu_ratios.append(cpus["gate-none"][-1] / cpus["gate-full"][-1])
                 gate_cost, native_cost, decode_cost = _gate_cost(
                     app.extensions["charter.database"], schema_id, values
                 )
@@ -316,7 +333,9 @@ def main() -> None:
                 broker_us.append(_broker_cost(values))
                 print(
                     f"round {round_number + 1}: none {rates['gate-none'][-1]:,.0f} rec/s, "
-                    f"full {rates['gate-full'][-1]:,.0f} rec/s ({ratios[-1]:.2f}); gate "
+                    f"full {rates['gate-full'][-1]:,.0f} rec/s ({ratios[-1]:.2f}); broker CPU "
+                    f"{cpus['gate-none'][-1]:.2f}/{cpus['gate-full'][-1]:.2f} us/record "
+                    f"({cpu_ratios[-1]:.2f}); gate "
                     f"{gate_cost:.2f} us/record, native {native_cost:.3f} us, fastavro "
                     f"{decode_cost:.2f} us ({cost_ratios[-1]:.2f}x, native "
                     f"{native_ratios[-1]:.3f}x); broker decode {broker_us[-1]:.2f} us",
@@ -337,6 +356,9 @@ def main() -> None:
         print(f"validation none: {spread(rates['gate-none'], 0, ' rec/s')}")
         print(f"validation full + 1 CEL rule: {spread(rates['gate-full'], 0, ' rec/s')}")
         print(f"full / none: {spread(ratios)}  (target >= 0.80)")
+        print(f"broker CPU per record, none: {spread(cpus['gate-none'], 2, ' us')}")
+        print(f"broker CPU per record, full: {spread(cpus['gate-full'], 2, ' us')}")
+        print(f"broker CPU none / full (full/none if CPU-bound): {spread(cpu_ratios)}")
         from governance.native_gate import AVAILABLE
 
         print(f"native batch check: {'built' if AVAILABLE else 'NOT built (Python figures)'}")

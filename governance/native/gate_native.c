@@ -143,38 +143,10 @@ static inline int avro_length(Walk *w, int64_t *out) {
 
 static int walk_node(Walk *w, int64_t at, int depth);
 
-static int walk_blocks(Walk *w, int64_t item, int map, int zero_width, int depth) {
-    int64_t count;
-    if (!avro_long(w, &count)) return 0;
-    while (count) {
-        if (count < 0) {
-            int64_t size;
-            if (count == INT64_MIN || !avro_long(w, &size)) return 0;
-            count = -count;
-        }
-        if (zero_width) {
-            w->zero_width_left -= count;
-            if (w->zero_width_left < 0) return 0;
-        } else if (count > w->n - w->p) {
-            return 0;
-        }
-        for (int64_t k = 0; k < count; k++) {
-            if (map) {
-                int64_t length;
-                if (!avro_length(w, &length) || !utf8_valid(w->d + w->p, length)) return 0;
-                w->p += length;
-            }
-            if (!walk_node(w, item, depth + 1)) return 0;
-        }
-        if (!avro_long(w, &count)) return 0;
-    }
-    return 1;
-}
-
-static int walk_node(Walk *w, int64_t at, int depth) {
-    const int64_t *node = w->code + at;
+/* One value of a leaf type (no children): 1 read, 0 refused, -1 not a leaf. Inlined into
+ * the record and block loops, so a record's scalar fields cost no call each. */
+static inline __attribute__((always_inline)) int walk_leaf(Walk *w, const int64_t *node) {
     int64_t value, length;
-    if (depth > MAX_DEPTH) return 0;
     switch (node[0]) {
     case N_NULL:
         w->last.kind = S_NONE;
@@ -240,6 +212,55 @@ static int walk_node(Walk *w, int64_t at, int depth) {
         w->last.kind = S_ENUM;
         w->last.i = value;
         return 1;
+    case N_REST: /* validation "id": the payload is not read */
+        w->p = w->n;
+        w->last.kind = S_NONE;
+        return 1;
+    case N_NEVER: /* a value the Python path converts in a way not modelled here */
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+
+static int walk_blocks(Walk *w, int64_t item, int map, int zero_width, int depth) {
+    int64_t count;
+    if (!avro_long(w, &count)) return 0;
+    while (count) {
+        if (count < 0) {
+            int64_t size;
+            if (count == INT64_MIN || !avro_long(w, &size)) return 0;
+            count = -count;
+        }
+        if (zero_width) {
+            w->zero_width_left -= count;
+            if (w->zero_width_left < 0) return 0;
+        } else if (count > w->n - w->p) {
+            return 0;
+        }
+        for (int64_t k = 0; k < count; k++) {
+            if (map) {
+                int64_t length;
+                if (!avro_length(w, &length) || !utf8_valid(w->d + w->p, length)) return 0;
+                w->p += length;
+            }
+            int read = walk_leaf(w, w->code + item);
+            if (read < 0) read = walk_node(w, item, depth + 1);
+            if (!read) return 0;
+        }
+        if (!avro_long(w, &count)) return 0;
+    }
+    return 1;
+}
+
+static int walk_node(Walk *w, int64_t at, int depth) {
+    const int64_t *node = w->code + at;
+    int64_t value;
+    int leaf = walk_leaf(w, node);
+    if (leaf >= 0) return leaf;
+    if (depth > MAX_DEPTH) return 0;
+    switch (node[0]) {
     case N_UNION:
         if (!avro_long(w, &value) || value < 0 || value >= node[1]) return 0;
         if (!walk_node(w, node[2 + value], depth + 1)) return 0;
@@ -248,7 +269,9 @@ static int walk_node(Walk *w, int64_t at, int depth) {
     case N_RECORD: {
         int64_t fields = node[1];
         for (int64_t k = 0; k < fields; k++) {
-            if (!walk_node(w, node[2 + 2 * k], depth + 1)) return 0;
+            int read = walk_leaf(w, w->code + node[2 + 2 * k]);
+            if (read < 0) read = walk_node(w, node[2 + 2 * k], depth + 1);
+            if (!read) return 0;
             int64_t slot = node[3 + 2 * k];
             if (slot >= 0) w->slots[slot] = w->last;
         }
@@ -263,11 +286,7 @@ static int walk_node(Walk *w, int64_t at, int depth) {
         if (!walk_blocks(w, node[1], 1, 0, depth)) return 0;
         w->last.kind = S_NONE;
         return 1;
-    case N_REST: /* validation "id": the payload is not read */
-        w->p = w->n;
-        w->last.kind = S_NONE;
-        return 1;
-    default: /* N_NEVER: a value the Python path converts in a way not modelled here */
+    default:
         return 0;
     }
 }
