@@ -24,7 +24,6 @@ from broker.protocol.records import (
     records_section,
     section_fields,
 )
-from governance import native_gate
 from governance.gate import ACCEPT, GateConfig, GateContext, GateRecord, Reject, Validation
 from governance.lineage import LineageRecorder
 from governance.schema_gate import SchemaGate
@@ -169,15 +168,6 @@ def test_subject_state_counts_at_once(lookup: Lookup) -> None:
     assert isinstance(_python_verdict(gate, section, header), Reject)
     lookup.rows[1] = (lookup.rows[1][0], "t-value")  # registered again
     assert gate.check_encoded(_context(), section, 2) is ACCEPT
-
-
-def test_without_the_extension_everything_is_left_to_check(
-    lookup: Lookup, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(native_gate, "AVAILABLE", False)
-    _, section, header = _encoded(order(1))
-    gate, _ = _gate(lookup)
-    assert gate.check_encoded(_context(), section, header.records_count) is None
 
 
 def test_the_broker_skips_decoding_a_vouched_batch(lookup: Lookup) -> None:
