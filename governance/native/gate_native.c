@@ -31,13 +31,13 @@
 #error "Avro floats are read in place: little-endian machines only (the pure-Python path runs elsewhere)"
 #endif
 
-/* -- Avro node kinds (governance/native_plan.py writes the same numbers) -- */
+/* -- Avro node kinds (governance/native_avro.py writes the same numbers) -- */
 enum {
     N_NULL = 0, N_BOOLEAN, N_INT, N_LONG, N_FLOAT, N_DOUBLE, N_BYTES, N_STRING,
     N_FIXED, N_ENUM, N_UNION, N_RECORD, N_ARRAY, N_MAP, N_INT_RANGE, N_LONG_RANGE,
     N_BYTES_MAX, N_NEVER, N_REST, N_KINDS
 };
-/* -- rule instructions -- */
+/* -- rule instructions (governance/native_rules.py writes the same numbers) -- */
 enum {
     R_CONST = 0, R_CMP_I, R_CMP_ID, R_CMP_D, R_CMP_B, R_CMP_S, R_ENUM, R_FIELD_B,
     R_NOT, R_AND, R_OR, R_KINDS
