@@ -27,7 +27,7 @@ from registry.formats.avro import AvroSchema
 from registry.formats.avro_payload import AvroPayloadValidator
 from registry.formats.base import ParsedSchema, PayloadValidator
 
-_ABI = 2  # what this module and governance.native_plan speak (gate_native.c's ABI)
+_ABI = 3  # what this module and governance.native_plan speak (gate_native.c's ABI)
 _stale = False
 
 try:
@@ -75,13 +75,11 @@ def plan_for(parsed: ParsedSchema, rules: RuleSet, validator: PayloadValidator) 
     if not isinstance(inner, AvroPayloadValidator) or inner.decode is None:
         return None  # fastavro decodes (its own acceptance): Python
     schema, named = inner.parsed
-    source = build_plan(schema, named, rules)
-    if source is None:
-        return None
-    try:
-        return _gate_native.Plan(*source)
-    except ValueError:
-        log.exception("a native gate plan was refused; this schema takes the Python path")
+    try:  # a planner bug costs speed, never the gate
+        source = build_plan(schema, named, rules)
+        return None if source is None else _gate_native.Plan(*source)
+    except Exception:
+        log.exception("no native gate plan for this schema: it takes the Python path")
         return None
 
 

@@ -1,7 +1,8 @@
 """The native gate's rule programs: CEL conditions as postfix instructions over record fields.
 
 ``RuleCompiler`` parses the subset the C walk evaluates — comparisons of a
-top-level scalar field with a literal (``message.price > 0.0``), ``&&``,
+top-level scalar field, or the ``size()`` of a string or bytes field, with a
+literal (``message.price > 0.0``, ``size(message.name) > 0``), ``&&``,
 ``||``, ``!``, parentheses, ``true``/``false`` and a boolean field alone —
 with ``governance.cel_fast``'s three-valued answers: where the fast function
 would ask the runtime, the program answers "not sure" and the record is not
@@ -22,7 +23,7 @@ from governance.native_avro import Unmodelled, scalar_kind
 __all__ = ["PlanState", "RuleCompiler"]
 
 (R_CONST, R_CMP_I, R_CMP_ID, R_CMP_D, R_CMP_B, R_CMP_S, R_ENUM, R_FIELD_B,
- R_NOT, R_AND, R_OR) = range(11)  # fmt: skip
+ R_NOT, R_AND, R_OR, R_SIZE) = range(12)  # fmt: skip
 _OPS = {"==": 0, "!=": 1, "<": 2, "<=": 3, ">": 4, ">=": 5}
 _FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _PYTHON_OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -45,18 +46,19 @@ class PlanState:
         self.kinds: dict[str, Any] = {}
         self.strings: list[bytes] = []
 
-    def field_kind(self, name: str) -> Any:
+    def field_kind(self, name: str, *, sized: bool = False) -> Any:
+        """The field's scalar kind; ``bytes`` only where only its ``size()`` is read."""
         if name not in self.fields:
             raise Unmodelled(f"no field {name}")
         kind = self.kinds.get(name)
         if kind is None:
             kind = self.kinds[name] = scalar_kind(self.fields[name], self.named)
-        if kind is None or kind in ("null", "bytes"):
+        if kind is None or kind == "null" or (kind == "bytes" and not sized):
             raise Unmodelled(f"field {name} is not a comparable scalar")
         return kind
 
     def slot(self, name: str) -> int:
-        self.field_kind(name)
+        self.field_kind(name, sized=True)
         if name not in self.slots:
             if len(self.slots) >= _MAX_SLOTS:
                 raise Unmodelled("too many fields")
@@ -139,11 +141,14 @@ class RuleCompiler:
         self.take()
         right = self.unary()
         operator_text = token[1]
-        if left[0] == "literal" and right[0] == "field":
+        if left[0] == "literal" and right[0] in ("field", "size"):
             left, right, operator_text = right, left, _FLIPPED[operator_text]
-        if left[0] != "field" or right[0] != "literal":
-            raise Unmodelled("a comparison other than field with literal")
-        self.comparison(left[1], operator_text, right[1])
+        if left[0] == "size" and right[0] == "literal" and type(right[1]) is int:
+            self.out += [R_SIZE, self.plan.slot(left[1]), _OPS[operator_text], right[1]]
+        elif left[0] != "field" or right[0] != "literal":
+            raise Unmodelled("a comparison other than field (or its size) with literal")
+        else:
+            self.comparison(left[1], operator_text, right[1])
         following = self.peek()
         if following is not None and following[0] == "op" and following[1] in _OPS:
             raise Unmodelled("chained comparison")
@@ -203,10 +208,29 @@ class RuleCompiler:
         if kind == "name" and text == "message" and self.at("."):
             self.take()
             field_kind, field = self.take()
-            if field_kind != "name" or self.at("(") or self.at(".") or self.at("["):
+            if field_kind != "name" or self.at("(") or self.at("["):
                 raise Unmodelled("not a top-level field selection")
+            if self.at("."):  # message.f.size()
+                self.take()
+                if self.take() != ("name", "size") or not self.empty_call():
+                    raise Unmodelled("a method other than size()")
+                return self.sized(field)
             return ("field", field)
+        if kind == "name" and text == "size" and self.at("("):  # size(message.f)
+            self.take()
+            inner = self.logical_or()
+            if self.take() != ("op", ")") or inner[0] != "field":
+                raise Unmodelled("size() of something other than a field")
+            return self.sized(inner[1])
         raise Unmodelled(text)
+
+    def empty_call(self) -> bool:
+        return self.take() == ("op", "(") and self.take() == ("op", ")")
+
+    def sized(self, field: str) -> tuple[Any, ...]:
+        if self.plan.field_kind(field, sized=True) not in ("string", "bytes"):
+            raise Unmodelled("size() of a field that is not a string or bytes")
+        return ("size", field)
 
 
 def _number(kind: str, text: str) -> int | float:

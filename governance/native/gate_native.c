@@ -40,11 +40,11 @@ enum {
 /* -- rule instructions (governance/native_rules.py writes the same numbers) -- */
 enum {
     R_CONST = 0, R_CMP_I, R_CMP_ID, R_CMP_D, R_CMP_B, R_CMP_S, R_ENUM, R_FIELD_B,
-    R_NOT, R_AND, R_OR, R_KINDS
+    R_NOT, R_AND, R_OR, R_SIZE, R_KINDS
 };
 enum { OP_EQ = 0, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
 enum { V_FALSE = 0, V_TRUE = 1, V_MISS = 2 };
-enum { S_NONE = 0, S_INT, S_DOUBLE, S_BOOL, S_STRING, S_ENUM };
+enum { S_NONE = 0, S_INT, S_DOUBLE, S_BOOL, S_STRING, S_ENUM, S_BYTES };
 
 #define MAX_DEPTH 200
 #define MAX_SLOTS 64
@@ -192,8 +192,10 @@ static inline __attribute__((always_inline)) int walk_leaf(Walk *w, const int64_
     case N_BYTES_MAX:
         if (!avro_length(w, &length)) return 0;
         if (node[0] == N_BYTES_MAX && length > node[1]) return 0;
+        w->last.kind = node[0] == N_BYTES ? S_BYTES : S_NONE; /* a decimal is not bytes to CEL */
+        w->last.s = w->d + w->p;
+        w->last.n = length;
         w->p += length;
-        w->last.kind = S_NONE;
         return 1;
     case N_STRING:
         if (!avro_length(w, &length) || !utf8_valid(w->d + w->p, length)) return 0;
@@ -372,6 +374,15 @@ static int run_program(const Plan *plan, const Walk *w, int64_t start, int64_t l
             stack[top++] = result;
             at += 3;
             continue;
+        case R_SIZE: /* size() of a string (code points) or bytes, compared with an int */
+            slot = &w->slots[in[1]];
+            if (slot->kind == S_STRING || slot->kind == S_BYTES) {
+                int64_t a = slot->n, b = in[3];
+                if (slot->kind == S_STRING)
+                    for (Py_ssize_t k = 0; k < slot->n; k++) a -= (slot->s[k] & 0xC0) == 0x80;
+                result = (uint8_t)compare_order((int)in[2], (a > b) - (a < b));
+            }
+            break;
         case R_FIELD_B:
             slot = &w->slots[in[1]];
             stack[top++] = slot->kind == S_BOOL ? (uint8_t)slot->i : V_MISS;
@@ -496,7 +507,7 @@ static int rule_program_ok(const Plan *plan, int64_t start, int64_t length) {
         const int64_t *in = code + at;
         int64_t size = in[0] == R_CONST || in[0] == R_FIELD_B ? 2
                      : in[0] == R_ENUM ? 3
-                     : in[0] >= R_NOT && in[0] < R_KINDS ? 1
+                     : in[0] >= R_NOT && in[0] <= R_OR ? 1
                      : in[0] >= 0 && in[0] < R_KINDS ? 4 : 0;
         if (size == 0 || at + size > start + length) return 0;
         if (size >= 2 && in[0] != R_CONST && (in[1] < 0 || in[1] >= plan->slot_count)) return 0;
@@ -824,7 +835,7 @@ PyMODINIT_FUNC PyInit__gate_native(void) {
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) return NULL;
     /* Bumped whenever check() or the plan programs change: a stale build is not used. */
-    if (PyModule_AddIntConstant(module, "ABI", 2) < 0) {
+    if (PyModule_AddIntConstant(module, "ABI", 3) < 0) {
         Py_DECREF(module);
         return NULL;
     }

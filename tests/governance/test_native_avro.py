@@ -254,7 +254,8 @@ def test_schemas_and_rules_outside_the_model_get_no_plan() -> None:
              {"name": "tags", "type": {"type": "array", "items": "string"}},
              {"name": "u", "type": ["null", "long"]}]}  # fmt: skip
     assert _checks(order, "message.a > 0.0")[1] is not None
-    for expression in ("size(message.tags) > 0", "message.u > 3", "message.a + 1.0 > 0.0",
+    assert _checks(order, "size(message.s) > 0")[1] is None  # no field s
+    for expression in ("size(message.tags) > 0", "message.u > 3", "message.a.size() > 1", "message.a + 1.0 > 0.0",
                        "message.a > 1u", "has(message.a)", "message.a in [1.0]",
                        "message.a > 0.0 ? true : false", "message.zz > 1"):  # fmt: skip
         assert _checks(order, expression)[1] is None, expression
@@ -345,6 +346,7 @@ SCALARS: dict[str, Any] = {
         {"name": "flag", "type": "boolean"},
         {"name": "s", "type": "string"},
         {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B", "C"]}},
+        {"name": "b", "type": "bytes"},
     ],
 }
 _literals = {
@@ -360,8 +362,12 @@ _literals = {
 
 @st.composite
 def _comparison(draw: Any) -> str:
-    field = draw(st.sampled_from(sorted(_literals)))
     operator = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
+    if draw(st.integers(0, 4)) == 0:  # a size
+        field = draw(st.sampled_from(["s", "b"]))
+        size = draw(st.sampled_from([f"size(message.{field})", f"message.{field}.size()"]))
+        return f"{size} {operator} {draw(st.sampled_from(['0', '1', '2', '3', '1.5']))}"
+    field = draw(st.sampled_from(sorted(_literals)))
     literal = draw(_literals[field])
     if field == "flag" and draw(st.booleans()):
         return "message.flag"
@@ -388,6 +394,7 @@ _scalar_records = st.fixed_dictionaries(
         "flag": st.booleans(),
         "s": st.sampled_from(["", "a", "m", "é", "zz", "😀"]) | st.text(max_size=3),
         "e": st.sampled_from(["A", "B", "C"]),
+        "b": st.binary(max_size=4),
     }
 )
 

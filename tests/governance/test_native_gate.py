@@ -24,6 +24,7 @@ from broker.protocol.records import (
     records_section,
     section_fields,
 )
+from governance import native_gate
 from governance.gate import ACCEPT, GateConfig, GateContext, GateRecord, Reject, Validation
 from governance.lineage import LineageRecorder
 from governance.schema_gate import SchemaGate
@@ -257,3 +258,16 @@ def test_a_valid_section_is_vouched_for(lookup: Lookup) -> None:
     gate, lineage = _gate(lookup)
     assert gate.check_encoded(_context(), section, header.records_count) is ACCEPT
     assert _counts(lineage) == {1: 300}
+
+
+def test_a_planner_failure_costs_speed_not_the_gate(
+    lookup: Lookup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> Any:
+        raise AttributeError("a bug in the planner")
+
+    monkeypatch.setattr(native_gate, "build_plan", broken)
+    _, section, header = _encoded(order(1))
+    gate, _ = _gate(lookup)
+    assert gate.check_encoded(_context(), section, header.records_count) is None
+    assert _python_verdict(gate, section, header) is ACCEPT
