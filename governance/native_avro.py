@@ -29,6 +29,7 @@ _PRIMITIVE_NODES = {
     "null": N_NULL, "boolean": N_BOOLEAN, "int": N_INT, "long": N_LONG,
     "float": N_FLOAT, "double": N_DOUBLE, "bytes": N_BYTES, "string": N_STRING,
 }  # fmt: skip
+_NULLABLE = frozenset({"boolean", "int", "long", "float", "double", "string"})
 _DECIMAL_BYTES = 64  # decimals up to this size are vouched for (probed below)
 
 
@@ -176,13 +177,18 @@ def _decimal_ok(reader: Any, schema: Mapping[str, Any], size: int) -> bool:
 
 def scalar_kind(schema: Any, named: Mapping[str, Any]) -> Any:
     """What a top-level field binds to in CEL when natively comparable: a primitive's name,
-    ``("enum", symbols)``, or None (a union, a logical value, a structure...)."""
+    ``("enum", symbols)``, ``("nullable", primitive)`` (a union of null and one scalar), or
+    None (another union, a logical value, a structure...)."""
     if isinstance(schema, str):
         if schema in _PRIMITIVE_NODES:
             return schema
         return scalar_kind(named[schema], named) if schema in named else None
-    if isinstance(schema, list):
-        return None
+    if isinstance(schema, list):  # an optional scalar: null and one numeric, bool or string
+        kinds = [scalar_kind(branch, named) for branch in schema]
+        others = [kind for kind in kinds if kind != "null"]
+        if len(others) != 1 or len(kinds) != 2 or others[0] not in _NULLABLE:
+            return None
+        return ("nullable", others[0])
     kind = schema["type"]
     if isinstance(kind, str) and kind not in _PRIMITIVE_NODES and kind in named:
         return scalar_kind(named[kind], named)

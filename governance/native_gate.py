@@ -27,7 +27,7 @@ from registry.formats.avro import AvroSchema
 from registry.formats.avro_payload import AvroPayloadValidator
 from registry.formats.base import ParsedSchema, PayloadValidator
 
-_ABI = 3  # what this module and governance.native_plan speak (gate_native.c's ABI)
+_ABI = 4  # what this module and governance.native_plan speak (gate_native.c's ABI)
 _stale = False
 
 try:

@@ -1,8 +1,8 @@
 """The native gate's rule programs: CEL conditions as postfix instructions over record fields.
 
 ``RuleCompiler`` parses the subset the C walk evaluates — comparisons of a
-top-level scalar field, or the ``size()`` of a string or bytes field, with a
-literal (``message.price > 0.0``, ``size(message.name) > 0``), ``&&``,
+top-level scalar field (or an optional one: a union of null and one scalar),
+or the ``size()`` of a string or bytes field, with a literal (``message.price > 0.0``, ``size(message.name) > 0``), ``&&``,
 ``||``, ``!``, parentheses, ``true``/``false`` and a boolean field alone —
 with ``governance.cel_fast``'s three-valued answers: where the fast function
 would ask the runtime, the program answers "not sure" and the record is not
@@ -156,6 +156,8 @@ class RuleCompiler:
 
     def comparison(self, field: str, operator_text: str, literal: Any) -> None:
         kind = self.plan.field_kind(field)
+        if isinstance(kind, tuple) and kind[0] == "nullable":
+            kind = kind[1]  # the C walk answers a null's comparisons (== false, != true)
         slot = self.plan.slot(field)
         op = _OPS[operator_text]
         literal_type = type(literal)

@@ -44,7 +44,7 @@ enum {
 };
 enum { OP_EQ = 0, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
 enum { V_FALSE = 0, V_TRUE = 1, V_MISS = 2 };
-enum { S_NONE = 0, S_INT, S_DOUBLE, S_BOOL, S_STRING, S_ENUM, S_BYTES };
+enum { S_NONE = 0, S_INT, S_DOUBLE, S_BOOL, S_STRING, S_ENUM, S_BYTES, S_NULL };
 
 #define MAX_DEPTH 200
 #define MAX_SLOTS 64
@@ -149,7 +149,7 @@ static inline __attribute__((always_inline)) int walk_leaf(Walk *w, const int64_
     int64_t value, length;
     switch (node[0]) {
     case N_NULL:
-        w->last.kind = S_NONE;
+        w->last.kind = S_NULL;
         return 1;
     case N_BOOLEAN:
         if (w->p >= w->n || w->d[w->p] > 1) return 0;
@@ -265,9 +265,7 @@ static int walk_node(Walk *w, int64_t at, int depth) {
     switch (node[0]) {
     case N_UNION:
         if (!avro_long(w, &value) || value < 0 || value >= node[1]) return 0;
-        if (!walk_node(w, node[2 + value], depth + 1)) return 0;
-        w->last.kind = S_NONE; /* rules do not read union fields natively */
-        return 1;
+        return walk_node(w, node[2 + value], depth + 1); /* the branch's value stays last */
     case N_RECORD: {
         int64_t fields = node[1];
         for (int64_t k = 0; k < fields; k++) {
@@ -409,6 +407,8 @@ static int run_program(const Plan *plan, const Walk *w, int64_t start, int64_t l
             continue;
         }
         }
+        if (in[0] != R_SIZE && w->slots[in[1]].kind == S_NULL) /* an optional field's null */
+            result = in[2] == OP_EQ ? V_FALSE : in[2] == OP_NE ? V_TRUE : V_MISS;
         stack[top++] = result;
         at += 4;
     }
@@ -835,7 +835,7 @@ PyMODINIT_FUNC PyInit__gate_native(void) {
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) return NULL;
     /* Bumped whenever check() or the plan programs change: a stale build is not used. */
-    if (PyModule_AddIntConstant(module, "ABI", 3) < 0) {
+    if (PyModule_AddIntConstant(module, "ABI", 4) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -255,7 +255,8 @@ def test_schemas_and_rules_outside_the_model_get_no_plan() -> None:
              {"name": "u", "type": ["null", "long"]}]}  # fmt: skip
     assert _checks(order, "message.a > 0.0")[1] is not None
     assert _checks(order, "size(message.s) > 0")[1] is None  # no field s
-    for expression in ("size(message.tags) > 0", "message.u > 3", "message.a.size() > 1", "message.a + 1.0 > 0.0",
+    assert _checks(order, "message.u > 3")[1] is not None  # an optional long
+    for expression in ("size(message.tags) > 0", "message.a.size() > 1", "size(message.u) > 1", "message.a + 1.0 > 0.0",
                        "message.a > 1u", "has(message.a)", "message.a in [1.0]",
                        "message.a > 0.0 ? true : false", "message.zz > 1"):  # fmt: skip
         assert _checks(order, expression)[1] is None, expression
@@ -347,6 +348,9 @@ SCALARS: dict[str, Any] = {
         {"name": "s", "type": "string"},
         {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B", "C"]}},
         {"name": "b", "type": "bytes"},
+        {"name": "on", "type": ["null", "long"]},
+        {"name": "os", "type": ["string", "null"]},
+        {"name": "od", "type": ["null", "double"]},
     ],
 }
 _literals = {
@@ -357,6 +361,9 @@ _literals = {
     "flag": st.sampled_from(["true", "false"]),
     "s": st.sampled_from(["''", "'a'", "'m'", "\"é\"", "'zz'"]),
     "e": st.sampled_from(["'A'", "'B'", "'Z'"]),
+    "on": st.sampled_from(["0", "-3", "2.5"]),
+    "os": st.sampled_from(["''", "'m'"]),
+    "od": st.sampled_from(["0.0", "3"]),
 }  # fmt: skip
 
 
@@ -395,6 +402,9 @@ _scalar_records = st.fixed_dictionaries(
         "s": st.sampled_from(["", "a", "m", "é", "zz", "😀"]) | st.text(max_size=3),
         "e": st.sampled_from(["A", "B", "C"]),
         "b": st.binary(max_size=4),
+        "on": st.none() | st.integers(-4, 4),
+        "os": st.none() | st.sampled_from(["", "a", "z"]),
+        "od": st.none() | st.sampled_from([0.0, 3.0, -1.5]),
     }
 )
 
