@@ -13,5 +13,11 @@ setup(
         # Extensions are added here, one line each, e.g.
         # Extension("governance._gate_native", ["governance/native/gate_native.c"],
         #           optional=True, extra_compile_args=NATIVE_FLAGS),
+        Extension(
+            "charter.sdk._avro_encode",
+            ["charter/sdk/native/avro_encode.c"],
+            optional=True,
+            extra_compile_args=NATIVE_FLAGS,
+        ),
     ]
 )
