@@ -73,6 +73,11 @@ class Codec(Protocol):
         ...
 
 
+# What the generated encoder raises for a value that does not fit: a mismatch, a number too
+# large for a float, a str with lone surrogates, a value nested too deeply.
+_REFUSED = (Mismatch, OverflowError, UnicodeEncodeError, RecursionError)
+
+
 class AvroCodec:
     """An Avro schema compiled once: the native and generated encoders and fastavro's reader.
 
@@ -96,7 +101,7 @@ class AvroCodec:
     def _try_python(self, value: Any) -> bytes | None:
         try:
             return self._encode(value)
-        except (Mismatch, RecursionError):
+        except _REFUSED:
             return None
 
     def encode(self, value: Any) -> bytes:
@@ -106,7 +111,7 @@ class AvroCodec:
                 return framed
         try:
             return self._encode(value)
-        except Mismatch:
+        except (Mismatch, OverflowError, UnicodeEncodeError):
             path, message = explain(self._parsed, self._named, value)
             raise ValidationError(message, path) from None
         except RecursionError:
