@@ -11,6 +11,9 @@ or a datetime, Decimal, subclass, ...) to the Python encoder.
 
 ``native_encoder(...)`` returns ``None`` when the extension is not built; the
 SDK then runs the Python encoder alone (same answers, slower) and says so once.
+The extension also holds ``Producer.produce``'s common case
+(``produce_dispatcher``): a dict for a topic whose schema is cached, encoded
+and handed to librdkafka without running Python code per record.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 from fastavro.write import LOGICAL_WRITERS
 
-__all__ = ["NATIVE_ERROR", "compile_program", "native_encoder"]
+__all__ = ["NATIVE_ERROR", "compile_program", "native_encoder", "produce_dispatcher"]
 
 _log = logging.getLogger(__name__)
 
@@ -154,3 +157,20 @@ def native_encoder(
     nodes, root = compile_program(parsed_schema, named)
     encode: Callable[[Any], bytes | None] = _native.Encoder(nodes, root, header).encode
     return encode
+
+
+def produce_dispatcher(
+    fast: dict[str, Any],
+    send: Callable[..., Any],
+    owner: object,
+    general: Callable[..., Any],
+    wait: Callable[..., Any],
+) -> Callable[..., None] | None:
+    """A callable standing for ``owner.produce``: when ``fast[topic]`` is ``(schema, encode)``
+    for the call's schema and value is a dict with no per-record options, ``send(topic,
+    encode(value)[, key])`` (``wait(owner, topic, framed, key)`` on BufferError); any other
+    call is ``general(owner, ...)``. None when the extension is not built."""
+    if _native is None:
+        return None
+    dispatcher: Callable[..., None] = _native.Dispatcher(fast, send, owner, general, wait)
+    return dispatcher

@@ -17,6 +17,7 @@ from typing import Any
 
 import confluent_kafka
 
+from charter.sdk.avro_program import produce_dispatcher
 from charter.sdk.errors import ValidationError
 from charter.sdk.protobuf_codec import ProtobufCodec, is_message
 from charter.sdk.registry_client import SchemaRegistryClient
@@ -67,6 +68,12 @@ class Producer:
         # topic -> (schema argument, codec.try_encode) when that write schema has no rules:
         # the whole per-record work is then one encoder call
         self._fast: dict[str, tuple[Any, Callable[[Any], bytes | None]]] = {}
+        if type(self).produce is Producer.produce:  # a subclass's own produce stays in charge
+            dispatcher = produce_dispatcher(
+                self._fast, self._produce_raw, self, Producer.produce, Producer._send_waiting
+            )
+            if dispatcher is not None:  # the same answers as produce below, in C
+                self.produce = dispatcher  # type: ignore[method-assign]
 
     def produce(
         self,
@@ -103,8 +110,8 @@ class Producer:
                 key_bytes = key.encode() if isinstance(key, str) else key
                 try:
                     self._produce_raw(topic, framed, key_bytes)
-                except BufferError:  # the general path below waits for room
-                    self._send(topic, framed, key_bytes, None, None, None, None)
+                except BufferError:
+                    self._send_waiting(topic, framed, key_bytes)
                 return
         try:
             value_bytes = None if value is None else self._value_bytes(topic, value, schema)
@@ -193,6 +200,10 @@ class Producer:
             ]
             self._send(str(first.dlq_topic), payload, None, reason, None, None, None)
             raise _Routed
+
+    def _send_waiting(self, topic: str, value: bytes, key: bytes | None) -> None:
+        """``value`` queued, serving deliveries while librdkafka's queue is full."""
+        self._send(topic, value, key, None, None, None, None)
 
     def _send(
         self,

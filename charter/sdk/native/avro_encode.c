@@ -1,4 +1,5 @@
-/* charter.sdk._avro_encode: Avro binary encoding of plain Python values, in C.
+/* charter.sdk._avro_encode: Avro binary encoding of plain Python values, in C, and the
+ * common case of the SDK Producer's produce() (Dispatcher, below) built on it.
  *
  * An Encoder runs a "program" compiled once per schema in Python
  * (charter/sdk/avro_program.py): a list of nodes, one per schema position,
@@ -25,6 +26,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -255,13 +257,28 @@ static int encode_map(Encoder *self, Buf *buf, Node *node, PyObject *v, int dept
 
 static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int depth) {
     if (!PyDict_CheckExact(v)) return DECLINE;
-    Py_ssize_t size = PyDict_GET_SIZE(v), present = 0;
+    Py_ssize_t size = PyDict_GET_SIZE(v), present = 0, cursor = 0;
     if (size > node->nfields) return DECLINE;
+    /* Dicts are mostly written in field order with the (interned) field names as keys, so
+     * the next entry usually is the field: no hashing. Otherwise a lookup decides. */
+    int in_order = 1;
     for (Py_ssize_t i = 0; i < node->nfields; i++) {
         Field *field = &node->fields[i];
-        PyObject *item = PyDict_GetItemWithError(v, field->name);
+        PyObject *item = NULL, *key, *value;
+        if (in_order) {
+            Py_ssize_t next = cursor;
+            if (PyDict_Next(v, &next, &key, &value) && key == field->name) {
+                item = value;
+                cursor = next;
+            } else {
+                in_order = 0;
+            }
+        }
         if (item == NULL) {
-            if (PyErr_Occurred()) { PyErr_Clear(); return DECLINE; }
+            item = PyDict_GetItemWithError(v, field->name);
+            if (item == NULL && PyErr_Occurred()) { PyErr_Clear(); return DECLINE; }
+        }
+        if (item == NULL) {
             if (!field->has_default) return DECLINE; /* a required field is missing */
             item = field->fallback;
         } else {
@@ -573,19 +590,225 @@ static PyTypeObject EncoderType = {
     .tp_methods = Encoder_methods,
 };
 
+/* ---- Producer.produce's common case ---------------------------------------------------
+ *
+ * Dispatcher(fast, send, owner, general, wait) is installed as a Producer's produce and is
+ * called as produce(topic, value, key=None, schema=None, headers=None, on_delivery=None, *,
+ * key_schema=None, partition=None, timestamp=None). When value is a dict, fast[topic] is
+ * (schema, encode) for this very schema object, the options other than key are None and
+ * encode(value) gives bytes, it calls send(topic, framed[, key]) (a str key encoded as
+ * UTF-8) and, when librdkafka's queue is full (BufferError), wait(owner, topic, framed,
+ * key). Every other call goes to general(owner, ...) (the Python implementation) unchanged,
+ * so both answer alike. owner is a weak reference: the Producer holds its dispatcher, not
+ * the other way round, so dropping a Producer frees it at once.
+ */
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *fast, *send, *owner, *general, *wait;
+} Dispatcher;
+
+static PyObject *s_key, *s_schema, *s_headers, *s_on_delivery, *s_key_schema, *s_partition,
+    *s_timestamp;
+
+static int name_is(PyObject *name, PyObject *wanted) {
+    return name == wanted || (PyUnicode_Check(name) && PyUnicode_Compare(name, wanted) == 0);
+}
+
+/* function bound to the owner (a new reference), or NULL with ReferenceError set */
+static PyObject *bound_to_owner(Dispatcher *self, PyObject *function) {
+    PyObject *owner = PyWeakref_GetObject(self->owner); /* borrowed */
+    if (owner == NULL) return NULL;
+    if (owner == Py_None) {
+        PyErr_SetString(PyExc_ReferenceError, "the Producer of this produce() is gone");
+        return NULL;
+    }
+    return PyMethod_New(function, owner);
+}
+
+static PyObject *Dispatcher_general(Dispatcher *self, PyObject *const *args, size_t nargsf,
+                                    PyObject *kwnames) {
+    PyObject *method = bound_to_owner(self, self->general);
+    if (method == NULL) return NULL;
+    PyObject *result = PyObject_Vectorcall(method, args, nargsf, kwnames);
+    Py_DECREF(method);
+    return result;
+}
+
+static PyObject *Dispatcher_call(Dispatcher *self, PyObject *const *args, size_t nargsf,
+                                 PyObject *kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs < 2 || nargs > 6) return Dispatcher_general(self, args, nargsf, kwnames);
+    PyObject *topic = args[0], *value = args[1];
+    PyObject *key = nargs > 2 ? args[2] : Py_None, *schema = nargs > 3 ? args[3] : Py_None;
+    if ((nargs > 4 && args[4] != Py_None) || (nargs > 5 && args[5] != Py_None))
+        return Dispatcher_general(self, args, nargsf, kwnames);
+    if (!PyDict_CheckExact(value)) return Dispatcher_general(self, args, nargsf, kwnames);
+    if (kwnames != NULL) {
+        Py_ssize_t count = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *name = PyTuple_GET_ITEM(kwnames, i), *given = args[nargs + i];
+            if (name_is(name, s_key) && nargs <= 2) {
+                key = given;
+            } else if (name_is(name, s_schema) && nargs <= 3) {
+                schema = given;
+            } else if (given != Py_None ||
+                       !(name_is(name, s_headers) || name_is(name, s_on_delivery) ||
+                         name_is(name, s_key_schema) || name_is(name, s_partition) ||
+                         name_is(name, s_timestamp)) ||
+                       (nargs > 4 && name_is(name, s_headers)) ||
+                       (nargs > 5 && name_is(name, s_on_delivery))) {
+                return Dispatcher_general(self, args, nargsf, kwnames);
+            }
+        }
+    }
+    PyObject *entry = PyDict_GetItemWithError(self->fast, topic);
+    if (entry == NULL) {
+        PyErr_Clear(); /* an unhashable topic: the general path says what is wrong */
+        return Dispatcher_general(self, args, nargsf, kwnames);
+    }
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2 ||
+        PyTuple_GET_ITEM(entry, 0) != schema)
+        return Dispatcher_general(self, args, nargsf, kwnames);
+    Py_INCREF(entry);
+    PyObject *framed = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 1), value);
+    Py_DECREF(entry);
+    if (framed == NULL) return NULL;
+    if (!PyBytes_CheckExact(framed)) { /* declined: the general path decides and explains */
+        Py_DECREF(framed);
+        return Dispatcher_general(self, args, nargsf, kwnames);
+    }
+    PyObject *key_bytes;
+    if (PyUnicode_Check(key)) {
+        key_bytes = PyUnicode_AsUTF8String(key);
+        if (key_bytes == NULL) { /* lone surrogates: the general path raises as it does */
+            PyErr_Clear();
+            Py_DECREF(framed);
+            return Dispatcher_general(self, args, nargsf, kwnames);
+        }
+    } else {
+        key_bytes = Py_NewRef(key);
+    }
+    PyObject *send_args[3] = {topic, framed, key_bytes};
+    PyObject *sent = PyObject_Vectorcall(self->send, send_args, key_bytes == Py_None ? 2 : 3, NULL);
+    if (sent == NULL && PyErr_ExceptionMatches(PyExc_BufferError)) {
+        PyErr_Clear();
+        PyObject *wait = bound_to_owner(self, self->wait);
+        sent = wait == NULL ? NULL : PyObject_Vectorcall(wait, send_args, 3, NULL);
+        Py_XDECREF(wait);
+    }
+    Py_DECREF(framed);
+    Py_DECREF(key_bytes);
+    if (sent == NULL) return NULL;
+    Py_DECREF(sent);
+    Py_RETURN_NONE;
+}
+
+static int Dispatcher_init(Dispatcher *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"fast", "send", "owner", "general", "wait", NULL};
+    PyObject *fast, *send, *owner, *general, *wait;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOOO", keywords, &PyDict_Type, &fast, &send,
+                                     &owner, &general, &wait))
+        return -1;
+    PyObject *reference = PyWeakref_NewRef(owner, NULL);
+    if (reference == NULL) return -1;
+    Py_XSETREF(self->owner, reference);
+    Py_XSETREF(self->fast, Py_NewRef(fast));
+    Py_XSETREF(self->send, Py_NewRef(send));
+    Py_XSETREF(self->general, Py_NewRef(general));
+    Py_XSETREF(self->wait, Py_NewRef(wait));
+    self->vectorcall = (vectorcallfunc)Dispatcher_call;
+    return 0;
+}
+
+static PyObject *Dispatcher_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    Dispatcher *self = (Dispatcher *)type->tp_alloc(type, 0);
+    if (self != NULL) self->vectorcall = NULL;
+    return (PyObject *)self;
+}
+
+static PyObject *Dispatcher_tp_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
+    if (self->vectorcall == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Dispatcher was not initialised");
+        return NULL;
+    }
+    return PyVectorcall_Call((PyObject *)self, args, kwargs);
+}
+
+static int Dispatcher_traverse(Dispatcher *self, visitproc visit, void *arg) {
+    Py_VISIT(self->fast);
+    Py_VISIT(self->send);
+    Py_VISIT(self->owner);
+    Py_VISIT(self->general);
+    Py_VISIT(self->wait);
+    return 0;
+}
+
+static int Dispatcher_clear(Dispatcher *self) {
+    Py_CLEAR(self->fast);
+    Py_CLEAR(self->send);
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->general);
+    Py_CLEAR(self->wait);
+    return 0;
+}
+
+static void Dispatcher_dealloc(Dispatcher *self) {
+    PyObject_GC_UnTrack(self);
+    Dispatcher_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject DispatcherType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "charter.sdk._avro_encode.Dispatcher",
+    .tp_basicsize = sizeof(Dispatcher),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Dispatcher(fast, send, owner, general, wait): Producer.produce's common case.",
+    .tp_new = Dispatcher_new,
+    .tp_init = (initproc)Dispatcher_init,
+    .tp_call = (ternaryfunc)Dispatcher_tp_call,
+    .tp_vectorcall_offset = offsetof(Dispatcher, vectorcall),
+    .tp_dealloc = (destructor)Dispatcher_dealloc,
+    .tp_traverse = (traverseproc)Dispatcher_traverse,
+    .tp_clear = (inquiry)Dispatcher_clear,
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "charter.sdk._avro_encode",
     "Avro binary encoding of plain Python values from a per-schema program (see avro_program).",
     -1, NULL,
 };
 
+static int intern_names(void) {
+    s_key = PyUnicode_InternFromString("key");
+    s_schema = PyUnicode_InternFromString("schema");
+    s_headers = PyUnicode_InternFromString("headers");
+    s_on_delivery = PyUnicode_InternFromString("on_delivery");
+    s_key_schema = PyUnicode_InternFromString("key_schema");
+    s_partition = PyUnicode_InternFromString("partition");
+    s_timestamp = PyUnicode_InternFromString("timestamp");
+    return s_key && s_schema && s_headers && s_on_delivery && s_key_schema && s_partition &&
+                   s_timestamp
+               ? 0
+               : -1;
+}
+
 PyMODINIT_FUNC PyInit__avro_encode(void) {
-    if (PyType_Ready(&EncoderType) < 0) return NULL;
+    if (intern_names() < 0) return NULL;
+    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&DispatcherType) < 0) return NULL;
     PyObject *mod = PyModule_Create(&module);
     if (mod == NULL) return NULL;
     Py_INCREF(&EncoderType);
     if (PyModule_AddObject(mod, "Encoder", (PyObject *)&EncoderType) < 0) {
         Py_DECREF(&EncoderType);
+        Py_DECREF(mod);
+        return NULL;
+    }
+    Py_INCREF(&DispatcherType);
+    if (PyModule_AddObject(mod, "Dispatcher", (PyObject *)&DispatcherType) < 0) {
+        Py_DECREF(&DispatcherType);
         Py_DECREF(mod);
         return NULL;
     }
