@@ -54,6 +54,9 @@ typedef struct {
     int op;
     Py_ssize_t size;       /* FIXED */
     PyObject *symbols;     /* ENUM: dict str -> int (owned) */
+    Py_ssize_t nsymbols;   /* ENUM: the symbols interned (owned), for a lookup by identity */
+    PyObject **symbol_names;
+    long long *symbol_indexes;
     Py_ssize_t child;      /* ARRAY items, MAP values, LOGICAL base */
     int test_op;           /* LOGICAL */
     int branch_op;         /* LOGICAL */
@@ -193,6 +196,18 @@ static int branch_test(Encoder *self, Py_ssize_t index, PyObject *v) {
 
 static int encode(Encoder *self, Buf *buf, Py_ssize_t index, PyObject *v, int depth);
 
+/* Encode an item read from a container. Only dict lookups (a key's __eq__) can run Python
+ * code while encoding, and only inside a nested container, so only containers are held
+ * (a strong reference) while they are written: scalars are left untouched. */
+static inline int encode_item(Encoder *self, Buf *buf, Py_ssize_t index, PyObject *item, int depth) {
+    if (!(PyDict_CheckExact(item) || PyList_CheckExact(item) || PyTuple_CheckExact(item)))
+        return encode(self, buf, index, item, depth);
+    Py_INCREF(item);
+    int result = encode(self, buf, index, item, depth);
+    Py_DECREF(item);
+    return result;
+}
+
 static int encode_string(Buf *buf, PyObject *v) {
     if (!PyUnicode_CheckExact(v)) return DECLINE;
     Py_ssize_t size;
@@ -227,9 +242,7 @@ static int encode_array(Encoder *self, Buf *buf, Node *node, PyObject *v, int de
     for (Py_ssize_t i = 0; i < count; i++) {
         if (Py_SIZE(v) != count) return DECLINE; /* changed while we read it */
         PyObject *item = PyList_CheckExact(v) ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
-        Py_INCREF(item);
-        int result = encode(self, buf, node->child, item, depth + 1);
-        Py_DECREF(item);
+        int result = encode_item(self, buf, node->child, item, depth + 1);
         if (result != DONE) return result;
     }
     if (Py_SIZE(v) != count) return DECLINE;
@@ -243,12 +256,8 @@ static int encode_map(Encoder *self, Buf *buf, Node *node, PyObject *v, int dept
     PyObject *key, *item;
     while (PyDict_Next(v, &position, &key, &item)) {
         if (++seen > count) return DECLINE;
-        Py_INCREF(key);
-        Py_INCREF(item);
-        int result = encode_string(buf, key);
-        if (result == DONE) result = encode(self, buf, node->child, item, depth + 1);
-        Py_DECREF(key);
-        Py_DECREF(item);
+        int result = encode_string(buf, key); /* runs no Python code: key stays alive */
+        if (result == DONE) result = encode_item(self, buf, node->child, item, depth + 1);
         if (result != DONE) return result;
     }
     if (seen != count || PyDict_GET_SIZE(v) != count) return DECLINE;
@@ -284,9 +293,7 @@ static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int d
         } else {
             present++;
         }
-        Py_INCREF(item);
-        int result = encode(self, buf, field->node, item, depth + 1);
-        Py_DECREF(item);
+        int result = encode_item(self, buf, field->node, item, depth + 1);
         if (result != DONE) return result;
     }
     /* keys that are not fields (the Python encoder counts the fields it found) */
@@ -350,6 +357,9 @@ static int encode(Encoder *self, Buf *buf, Py_ssize_t index, PyObject *v, int de
         return buf_put(buf, PyBytes_AS_STRING(v), node->size);
     case OP_ENUM: {
         if (!PyUnicode_CheckExact(v)) return DECLINE;
+        for (Py_ssize_t i = 0; i < node->nsymbols; i++) { /* interned values: no hashing */
+            if (node->symbol_names[i] == v) return buf_long(buf, node->symbol_indexes[i]);
+        }
         PyObject *position = PyDict_GetItemWithError(node->symbols, v);
         if (position == NULL) { PyErr_Clear(); return DECLINE; }
         return buf_long(buf, PyLong_AsLongLong(position));
@@ -426,12 +436,21 @@ static int build_node(Encoder *self, Node *node, PyObject *spec) {
         if (length != 2 || !PyDict_CheckExact(PyTuple_GET_ITEM(spec, 1)))
             return bad_program("ENUM takes a dict");
         PyObject *symbols = PyTuple_GET_ITEM(spec, 1), *key, *position;
-        Py_ssize_t cursor = 0;
+        Py_ssize_t cursor = 0, count = PyDict_GET_SIZE(symbols);
+        node->symbols = Py_NewRef(symbols);
+        node->symbol_names = PyMem_Calloc(count + 1, sizeof(PyObject *));
+        node->symbol_indexes = PyMem_Calloc(count + 1, sizeof(long long));
+        if (!node->symbol_names || !node->symbol_indexes) { PyErr_NoMemory(); return -1; }
         while (PyDict_Next(symbols, &cursor, &key, &position)) {
             if (!PyUnicode_CheckExact(key) || !PyLong_CheckExact(position))
                 return bad_program("ENUM symbols map str to int");
+            long long index = PyLong_AsLongLong(position);
+            if (index == -1 && PyErr_Occurred()) return -1;
+            PyObject *name = Py_NewRef(key);
+            PyUnicode_InternInPlace(&name);
+            node->symbol_names[node->nsymbols] = name;
+            node->symbol_indexes[node->nsymbols++] = index;
         }
-        node->symbols = Py_NewRef(symbols);
         return 0;
     }
     case OP_ARRAY: case OP_MAP:
@@ -492,6 +511,9 @@ static void Encoder_clear_nodes(Encoder *self) {
     for (Py_ssize_t i = 0; i < self->nnodes; i++) {
         Node *node = &self->nodes[i];
         Py_CLEAR(node->symbols);
+        for (Py_ssize_t n = 0; n < node->nsymbols; n++) Py_CLEAR(node->symbol_names[n]);
+        PyMem_Free(node->symbol_names);
+        PyMem_Free(node->symbol_indexes);
         for (Py_ssize_t f = 0; f < node->nfields; f++) {
             Py_CLEAR(node->fields[f].name);
             Py_CLEAR(node->fields[f].fallback);
@@ -672,7 +694,13 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *const *args, size_t
         PyTuple_GET_ITEM(entry, 0) != schema)
         return Dispatcher_general(self, args, nargsf, kwnames);
     Py_INCREF(entry);
-    PyObject *framed = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 1), value);
+    PyObject *encode = PyTuple_GET_ITEM(entry, 1), *framed;
+    if (PyCFunction_Check(encode) && PyCFunction_GET_SELF(encode) != NULL &&
+        Py_IS_TYPE(PyCFunction_GET_SELF(encode), &EncoderType)) { /* our own: no call protocol */
+        framed = Encoder_call_encode((Encoder *)PyCFunction_GET_SELF(encode), value);
+    } else {
+        framed = PyObject_CallOneArg(encode, value);
+    }
     Py_DECREF(entry);
     if (framed == NULL) return NULL;
     if (!PyBytes_CheckExact(framed)) { /* declined: the general path decides and explains */
