@@ -136,6 +136,19 @@ static inline int plain_type(PyObject *v) {
 /* A Python int in [low, high]; 0 for anything else (including out of int64). */
 static inline int long_in(PyObject *v, int64_t low, int64_t high, int64_t *out) {
     if (!PyLong_CheckExact(v)) return 0;
+    /* one-digit ints (|n| < 2**30): read directly, the common case */
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+        int64_t number = (int64_t)PyUnstable_Long_CompactValue((PyLongObject *)v);
+#else
+    Py_ssize_t digits = Py_SIZE(v);
+    if (digits >= -1 && digits <= 1) {
+        int64_t number = (int64_t)digits * (int64_t)((PyLongObject *)v)->ob_digit[0];
+#endif
+        if (number < low || number > high) return 0;
+        *out = number;
+        return 1;
+    }
     int overflow = 0;
     long long number = PyLong_AsLongLongAndOverflow(v, &overflow);
     if (overflow || (number == -1 && PyErr_Occurred())) { PyErr_Clear(); return 0; }
@@ -208,11 +221,17 @@ static inline int encode_item(Encoder *self, Buf *buf, Py_ssize_t index, PyObjec
     return result;
 }
 
-static int encode_string(Buf *buf, PyObject *v) {
+static inline int encode_string(Buf *buf, PyObject *v) {
     if (!PyUnicode_CheckExact(v)) return DECLINE;
     Py_ssize_t size;
-    const char *text = PyUnicode_AsUTF8AndSize(v, &size);
-    if (text == NULL) { PyErr_Clear(); return DECLINE; } /* lone surrogates: Python decides */
+    const char *text;
+    if (PyUnicode_IS_COMPACT_ASCII(v)) { /* ASCII is its own UTF-8 */
+        text = (const char *)PyUnicode_DATA(v);
+        size = PyUnicode_GET_LENGTH(v);
+    } else {
+        text = PyUnicode_AsUTF8AndSize(v, &size);
+        if (text == NULL) { PyErr_Clear(); return DECLINE; } /* lone surrogates: Python decides */
+    }
     if (buf_long(buf, size) < 0) return FAILED;
     return buf_put(buf, text, size);
 }
@@ -229,6 +248,13 @@ static int encode_real(Buf *buf, PyObject *v, int width) {
     }
     if (buf->len + 8 > buf->cap && buf_grow(buf, 8) < 0) return FAILED;
     unsigned char *out = (unsigned char *)buf->data + buf->len;
+#if PY_LITTLE_ENDIAN
+    if (width == 8) { /* an IEEE double in memory already is Avro's little-endian double */
+        memcpy(out, &number, 8);
+        buf->len += 8;
+        return DONE;
+    }
+#endif
     int packed = width == 4 ? PyFloat_Pack4(number, (char *)out, 1) : PyFloat_Pack8(number, (char *)out, 1);
     if (packed < 0) { PyErr_Clear(); return DECLINE; } /* too large for a float: Python decides */
     buf->len += width;
@@ -264,6 +290,29 @@ static int encode_map(Encoder *self, Buf *buf, Node *node, PyObject *v, int dept
     return buf_put(buf, "\0", 1);
 }
 
+/* The scalar cases of encode, inlined where records read their fields; -2: not a scalar node. */
+static inline int encode_scalar(Buf *buf, Node *node, PyObject *v) {
+    int64_t number;
+    switch (node->op) {
+    case OP_LONG:
+        if (!long_in(v, INT64_MIN, INT64_MAX, &number)) return DECLINE;
+        return buf_long(buf, number);
+    case OP_INT:
+        if (!long_in(v, INT32_MIN, INT32_MAX, &number)) return DECLINE;
+        return buf_long(buf, number);
+    case OP_STRING:
+        return encode_string(buf, v);
+    case OP_DOUBLE:
+        return encode_real(buf, v, 8);
+    case OP_BOOLEAN:
+        if (v == Py_True) return buf_put(buf, "\1", 1);
+        if (v == Py_False) return buf_put(buf, "\0", 1);
+        return DECLINE;
+    default:
+        return -2;
+    }
+}
+
 static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int depth) {
     if (!PyDict_CheckExact(v)) return DECLINE;
     Py_ssize_t size = PyDict_GET_SIZE(v), present = 0, cursor = 0;
@@ -293,7 +342,8 @@ static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int d
         } else {
             present++;
         }
-        int result = encode_item(self, buf, field->node, item, depth + 1);
+        int result = encode_scalar(buf, &self->nodes[field->node], item);
+        if (result == -2) result = encode_item(self, buf, field->node, item, depth + 1);
         if (result != DONE) return result;
     }
     /* keys that are not fields (the Python encoder counts the fields it found) */
