@@ -690,13 +690,21 @@ static int name_is(PyObject *name, PyObject *wanted) {
 
 /* function bound to the owner (a new reference), or NULL with ReferenceError set */
 static PyObject *bound_to_owner(Dispatcher *self, PyObject *function) {
-    PyObject *owner = PyWeakref_GetObject(self->owner); /* borrowed */
-    if (owner == NULL) return NULL;
-    if (owner == Py_None) {
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *owner;
+    if (PyWeakref_GetRef(self->owner, &owner) < 0) return NULL;
+#else
+    PyObject *owner = Py_XNewRef(PyWeakref_GetObject(self->owner));
+    if (owner == Py_None) Py_CLEAR(owner);
+    else if (owner == NULL) return NULL;
+#endif
+    if (owner == NULL) {
         PyErr_SetString(PyExc_ReferenceError, "the Producer of this produce() is gone");
         return NULL;
     }
-    return PyMethod_New(function, owner);
+    PyObject *method = PyMethod_New(function, owner);
+    Py_DECREF(owner);
+    return method;
 }
 
 static PyObject *Dispatcher_general(Dispatcher *self, PyObject *const *args, size_t nargsf,
