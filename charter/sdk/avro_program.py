@@ -18,6 +18,7 @@ and handed to librdkafka without running Python code per record.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,8 +30,7 @@ __all__ = ["NATIVE_ERROR", "compile_program", "native_encoder", "produce_dispatc
 _log = logging.getLogger(__name__)
 
 try:
-    from charter.sdk import _avro_encode as _native  # type: ignore[attr-defined]
-
+    _native: Any = importlib.import_module("charter.sdk._avro_encode")
     NATIVE_ERROR: str | None = None
 except ImportError as error:  # not built (no compiler at install time): pure Python
     _native = None
