@@ -681,11 +681,24 @@ typedef struct {
     PyObject *fast, *send, *owner, *general, *wait;
 } Dispatcher;
 
-static PyObject *s_key, *s_schema, *s_headers, *s_on_delivery, *s_key_schema, *s_partition,
-    *s_timestamp;
+/* The keyword parameters of produce, by position: key and schema, then options that must
+ * be None (or absent) for the common case. headers and on_delivery are also positional. */
+enum { KW_KEY, KW_SCHEMA, KW_HEADERS, KW_ON_DELIVERY, KW_KEY_SCHEMA, KW_PARTITION, KW_TIMESTAMP,
+       KW_COUNT };
+static const char *kw_text[KW_COUNT] = {"key", "schema", "headers", "on_delivery",
+                                        "key_schema", "partition", "timestamp"};
+static PyObject *kw_names[KW_COUNT];
 
-static int name_is(PyObject *name, PyObject *wanted) {
-    return name == wanted || (PyUnicode_Check(name) && PyUnicode_Compare(name, wanted) == 0);
+/* the parameter a keyword names (interned names match by identity), -1 for none */
+static int keyword(PyObject *name) {
+    for (int i = 0; i < KW_COUNT; i++) {
+        if (name == kw_names[i]) return i;
+    }
+    for (int i = 0; i < KW_COUNT; i++) {
+        if (PyUnicode_Check(name) && PyUnicode_Compare(name, kw_names[i]) == 0) return i;
+    }
+    PyErr_Clear();
+    return -1;
 }
 
 /* function bound to the owner (a new reference), or NULL with ReferenceError set */
@@ -728,19 +741,14 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *const *args, size_t
     if (kwnames != NULL) {
         Py_ssize_t count = PyTuple_GET_SIZE(kwnames);
         for (Py_ssize_t i = 0; i < count; i++) {
-            PyObject *name = PyTuple_GET_ITEM(kwnames, i), *given = args[nargs + i];
-            if (name_is(name, s_key) && nargs <= 2) {
-                key = given;
-            } else if (name_is(name, s_schema) && nargs <= 3) {
-                schema = given;
-            } else if (given != Py_None ||
-                       !(name_is(name, s_headers) || name_is(name, s_on_delivery) ||
-                         name_is(name, s_key_schema) || name_is(name, s_partition) ||
-                         name_is(name, s_timestamp)) ||
-                       (nargs > 4 && name_is(name, s_headers)) ||
-                       (nargs > 5 && name_is(name, s_on_delivery))) {
+            PyObject *given = args[nargs + i];
+            int which = keyword(PyTuple_GET_ITEM(kwnames, i));
+            /* a parameter also given by position: the general path raises TypeError */
+            if (which < 0 || (which <= KW_ON_DELIVERY && nargs > which + 2))
                 return Dispatcher_general(self, args, nargsf, kwnames);
-            }
+            if (which == KW_KEY) key = given;
+            else if (which == KW_SCHEMA) schema = given;
+            else if (given != Py_None) return Dispatcher_general(self, args, nargsf, kwnames);
         }
     }
     PyObject *entry = PyDict_GetItemWithError(self->fast, topic);
@@ -868,17 +876,11 @@ static struct PyModuleDef module = {
 };
 
 static int intern_names(void) {
-    s_key = PyUnicode_InternFromString("key");
-    s_schema = PyUnicode_InternFromString("schema");
-    s_headers = PyUnicode_InternFromString("headers");
-    s_on_delivery = PyUnicode_InternFromString("on_delivery");
-    s_key_schema = PyUnicode_InternFromString("key_schema");
-    s_partition = PyUnicode_InternFromString("partition");
-    s_timestamp = PyUnicode_InternFromString("timestamp");
-    return s_key && s_schema && s_headers && s_on_delivery && s_key_schema && s_partition &&
-                   s_timestamp
-               ? 0
-               : -1;
+    for (int i = 0; i < KW_COUNT; i++) {
+        kw_names[i] = PyUnicode_InternFromString(kw_text[i]);
+        if (kw_names[i] == NULL) return -1;
+    }
+    return 0;
 }
 
 PyMODINIT_FUNC PyInit__avro_encode(void) {
