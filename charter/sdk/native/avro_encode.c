@@ -28,6 +28,7 @@
 #include <Python.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 enum {
@@ -236,7 +237,7 @@ static inline int encode_string(Buf *buf, PyObject *v) {
     return buf_put(buf, text, size);
 }
 
-static int encode_real(Buf *buf, PyObject *v, int width) {
+static inline int encode_real(Buf *buf, PyObject *v, int width) {
     double number;
     if (PyFloat_CheckExact(v)) {
         number = PyFloat_AS_DOUBLE(v);
@@ -255,10 +256,51 @@ static int encode_real(Buf *buf, PyObject *v, int width) {
         return DONE;
     }
 #endif
+#if PY_LITTLE_ENDIAN
+    if (width == 4 && number == number) { /* what PyFloat_Pack4 does for a non-NaN */
+        float single = (float)number;
+        if (isinf(single) && !isinf(number)) return DECLINE; /* too large: Python decides */
+        memcpy(out, &single, 4);
+        buf->len += 4;
+        return DONE;
+    }
+#endif
     int packed = width == 4 ? PyFloat_Pack4(number, (char *)out, 1) : PyFloat_Pack8(number, (char *)out, 1);
     if (packed < 0) { PyErr_Clear(); return DECLINE; } /* too large for a float: Python decides */
     buf->len += width;
     return DONE;
+}
+
+/* The scalar cases of encode, inlined where containers read their items; -2: not a scalar node. */
+static inline int encode_scalar(Buf *buf, Node *node, PyObject *v) {
+    int64_t number;
+    switch (node->op) {
+    case OP_LONG:
+        if (!long_in(v, INT64_MIN, INT64_MAX, &number)) return DECLINE;
+        return buf_long(buf, number);
+    case OP_INT:
+        if (!long_in(v, INT32_MIN, INT32_MAX, &number)) return DECLINE;
+        return buf_long(buf, number);
+    case OP_STRING:
+        return encode_string(buf, v);
+    case OP_DOUBLE:
+        return encode_real(buf, v, 8);
+    case OP_FLOAT:
+        return encode_real(buf, v, 4);
+    case OP_BOOLEAN:
+        if (v == Py_True) return buf_put(buf, "\1", 1);
+        if (v == Py_False) return buf_put(buf, "\0", 1);
+        return DECLINE;
+    case OP_NULL:
+        return v == Py_None ? DONE : DECLINE;
+    case OP_ENUM:
+        for (Py_ssize_t i = 0; i < node->nsymbols; i++) { /* interned values: no hashing */
+            if (node->symbol_names[i] == v) return buf_long(buf, node->symbol_indexes[i]);
+        }
+        return -2; /* not by identity: encode looks it up */
+    default:
+        return -2;
+    }
 }
 
 static int encode_array(Encoder *self, Buf *buf, Node *node, PyObject *v, int depth) {
@@ -268,7 +310,8 @@ static int encode_array(Encoder *self, Buf *buf, Node *node, PyObject *v, int de
     for (Py_ssize_t i = 0; i < count; i++) {
         if (Py_SIZE(v) != count) return DECLINE; /* changed while we read it */
         PyObject *item = PyList_CheckExact(v) ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
-        int result = encode_item(self, buf, node->child, item, depth + 1);
+        int result = encode_scalar(buf, &self->nodes[node->child], item);
+        if (result == -2) result = encode_item(self, buf, node->child, item, depth + 1);
         if (result != DONE) return result;
     }
     if (Py_SIZE(v) != count) return DECLINE;
@@ -283,34 +326,14 @@ static int encode_map(Encoder *self, Buf *buf, Node *node, PyObject *v, int dept
     while (PyDict_Next(v, &position, &key, &item)) {
         if (++seen > count) return DECLINE;
         int result = encode_string(buf, key); /* runs no Python code: key stays alive */
-        if (result == DONE) result = encode_item(self, buf, node->child, item, depth + 1);
+        if (result == DONE) {
+            result = encode_scalar(buf, &self->nodes[node->child], item);
+            if (result == -2) result = encode_item(self, buf, node->child, item, depth + 1);
+        }
         if (result != DONE) return result;
     }
     if (seen != count || PyDict_GET_SIZE(v) != count) return DECLINE;
     return buf_put(buf, "\0", 1);
-}
-
-/* The scalar cases of encode, inlined where records read their fields; -2: not a scalar node. */
-static inline int encode_scalar(Buf *buf, Node *node, PyObject *v) {
-    int64_t number;
-    switch (node->op) {
-    case OP_LONG:
-        if (!long_in(v, INT64_MIN, INT64_MAX, &number)) return DECLINE;
-        return buf_long(buf, number);
-    case OP_INT:
-        if (!long_in(v, INT32_MIN, INT32_MAX, &number)) return DECLINE;
-        return buf_long(buf, number);
-    case OP_STRING:
-        return encode_string(buf, v);
-    case OP_DOUBLE:
-        return encode_real(buf, v, 8);
-    case OP_BOOLEAN:
-        if (v == Py_True) return buf_put(buf, "\1", 1);
-        if (v == Py_False) return buf_put(buf, "\0", 1);
-        return DECLINE;
-    default:
-        return -2;
-    }
 }
 
 static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int depth) {
