@@ -68,6 +68,7 @@ typedef struct {
     int any_default;
     Py_ssize_t nbranches;  /* UNION */
     Py_ssize_t *branches;
+    Py_ssize_t null_branch; /* UNION: the branch None takes when it is a plain null, else -1 */
 } Node;
 
 typedef struct {
@@ -141,15 +142,23 @@ static inline int long_in(PyObject *v, int64_t low, int64_t high, int64_t *out) 
 #if PY_VERSION_HEX >= 0x030C0000
     if (PyUnstable_Long_IsCompact((PyLongObject *)v)) {
         int64_t number = (int64_t)PyUnstable_Long_CompactValue((PyLongObject *)v);
-#else
-    Py_ssize_t digits = Py_SIZE(v);
-    if (digits >= -1 && digits <= 1) {
-        int64_t number = (int64_t)digits * (int64_t)((PyLongObject *)v)->ob_digit[0];
-#endif
         if (number < low || number > high) return 0;
         *out = number;
         return 1;
     }
+#else
+    /* one or two 30-bit digits (|n| < 2**60: timestamps too), read directly */
+    Py_ssize_t digits = Py_SIZE(v);
+    if (digits >= -2 && digits <= 2) {
+        const digit *digit_of = ((PyLongObject *)v)->ob_digit;
+        int64_t magnitude = digits == 0 ? 0 : (int64_t)digit_of[0];
+        if (digits == 2 || digits == -2) magnitude |= (int64_t)digit_of[1] << PyLong_SHIFT;
+        int64_t number = digits < 0 ? -magnitude : magnitude;
+        if (number < low || number > high) return 0;
+        *out = number;
+        return 1;
+    }
+#endif
     int overflow = 0;
     long long number = PyLong_AsLongLongAndOverflow(v, &overflow);
     if (overflow || (number == -1 && PyErr_Occurred())) { PyErr_Clear(); return 0; }
@@ -272,7 +281,7 @@ static inline int encode_real(Buf *buf, PyObject *v, int width) {
 }
 
 /* The scalar cases of encode, inlined where containers read their items; -2: not a scalar node. */
-static inline int encode_scalar(Buf *buf, Node *node, PyObject *v) {
+static inline int encode_leaf(Buf *buf, Node *node, PyObject *v) {
     int64_t number;
     switch (node->op) {
     case OP_LONG:
@@ -303,6 +312,25 @@ static inline int encode_scalar(Buf *buf, Node *node, PyObject *v) {
     }
 }
 
+/* encode_leaf, plus logical types over a leaf and None for a union with a null branch */
+static inline int encode_scalar(Encoder *self, Buf *buf, Node *node, PyObject *v) {
+    int result = encode_leaf(buf, node, v);
+    if (result != -2) return result;
+    if (node->op == OP_LOGICAL) { /* encode's LOGICAL case, then the base as a leaf */
+        int64_t number;
+        if (node->test_op < 0) return DECLINE;
+        if (node->test_op == OP_INT || node->test_op == OP_LONG) {
+            if (!long_in(v, INT64_MIN, INT64_MAX, &number)) return DECLINE;
+        } else if (!primitive_test(node->test_op, v)) {
+            return DECLINE;
+        }
+        return encode_leaf(buf, &self->nodes[node->child], v);
+    }
+    if (node->op == OP_UNION && v == Py_None && node->null_branch >= 0)
+        return buf_long(buf, node->null_branch); /* the null branch writes nothing more */
+    return -2;
+}
+
 static int encode_array(Encoder *self, Buf *buf, Node *node, PyObject *v, int depth) {
     if (!PyList_CheckExact(v) && !PyTuple_CheckExact(v)) return DECLINE;
     Py_ssize_t count = Py_SIZE(v);
@@ -310,7 +338,7 @@ static int encode_array(Encoder *self, Buf *buf, Node *node, PyObject *v, int de
     for (Py_ssize_t i = 0; i < count; i++) {
         if (Py_SIZE(v) != count) return DECLINE; /* changed while we read it */
         PyObject *item = PyList_CheckExact(v) ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
-        int result = encode_scalar(buf, &self->nodes[node->child], item);
+        int result = encode_scalar(self, buf, &self->nodes[node->child], item);
         if (result == -2) result = encode_item(self, buf, node->child, item, depth + 1);
         if (result != DONE) return result;
     }
@@ -327,7 +355,7 @@ static int encode_map(Encoder *self, Buf *buf, Node *node, PyObject *v, int dept
         if (++seen > count) return DECLINE;
         int result = encode_string(buf, key); /* runs no Python code: key stays alive */
         if (result == DONE) {
-            result = encode_scalar(buf, &self->nodes[node->child], item);
+            result = encode_scalar(self, buf, &self->nodes[node->child], item);
             if (result == -2) result = encode_item(self, buf, node->child, item, depth + 1);
         }
         if (result != DONE) return result;
@@ -365,7 +393,7 @@ static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int d
         } else {
             present++;
         }
-        int result = encode_scalar(buf, &self->nodes[field->node], item);
+        int result = encode_scalar(self, buf, &self->nodes[field->node], item);
         if (result == -2) result = encode_item(self, buf, field->node, item, depth + 1);
         if (result != DONE) return result;
     }
@@ -622,6 +650,15 @@ static int Encoder_init(Encoder *self, PyObject *args, PyObject *kwargs) {
     if (root < 0 || root >= count) {
         Encoder_clear_nodes(self);
         return bad_program("root out of range");
+    }
+    for (Py_ssize_t i = 0; i < count; i++) { /* the branch None takes, when no test declines */
+        Node *node = &self->nodes[i];
+        node->null_branch = -1;
+        for (Py_ssize_t b = 0; node->op == OP_UNION && b < node->nbranches; b++) {
+            int op = self->nodes[node->branches[b]].op;
+            if (op == OP_NULL) node->null_branch = b;
+            if (op == OP_NULL || op == OP_LOGICAL || op == OP_UNION || op == OP_FALLBACK) break;
+        }
     }
     for (Py_ssize_t i = 0; i < count; i++) { /* LOGICAL tests are primitive ones (or -1) */
         Node *node = &self->nodes[i];
