@@ -329,3 +329,30 @@ def test_without_the_extension_the_python_encoder_alone_gives_the_same_bytes(
     with pytest.raises(ValidationError) as error:
         python_codec.encode({**GOOD, "id": "x"})
     assert error.value.path == "#/id"
+
+
+def test_dicts_with_deleted_and_reordered_keys() -> None:
+    schema = {
+        "type": "record",
+        "name": "T",
+        "fields": [
+            {"name": "a", "type": "long"},
+            {"name": "b", "type": "string"},
+            {"name": "c", "type": ["null", "long"], "default": None},
+        ],
+    }
+    codec = AvroCodec(3, schema)
+    deleted: dict[str, Any] = {"a": 1, "gone": 0, "b": "x", "c": 3}
+    del deleted["gone"]
+    moved: dict[str, Any] = {"a": 1, "b": "x", "c": 3}
+    del moved["a"]
+    moved["a"] = 1
+    emptied: dict[str, Any] = {"a": 1, "b": "x", "c": 3}
+    del emptied["c"]
+    for value in (deleted, moved, emptied):
+        assert codec._native(value) == python_bytes(codec, value) is not None
+    many = {f"k{number}": number for number in range(50)}
+    map_codec = AvroCodec(4, {"type": "map", "values": "long"})
+    for number in range(0, 50, 3):
+        del many[f"k{number}"]
+    assert map_codec._native(many) == python_bytes(map_codec, many) is not None
