@@ -15,7 +15,8 @@ setup(
         #           optional=True, extra_compile_args=NATIVE_FLAGS),
         Extension(
             "charter.sdk._avro_encode",
-            ["charter/sdk/native/avro_encode.c"],
+            ["charter/sdk/native/avro_encode.c", "charter/sdk/native/produce_dispatch.c"],
+            depends=["charter/sdk/native/avro_encode.h"],
             optional=True,
             extra_compile_args=NATIVE_FLAGS,
         ),

@@ -356,3 +356,11 @@ def test_dicts_with_deleted_and_reordered_keys() -> None:
     for number in range(0, 50, 3):
         del many[f"k{number}"]
     assert map_codec._native(many) == python_bytes(map_codec, many) is not None
+
+
+def test_the_opcodes_agree_with_the_extension() -> None:
+    import importlib
+
+    native = importlib.import_module("charter.sdk._avro_encode")
+    for name, code in avro_program.OP.items():
+        assert getattr(native, name.upper()) == code
