@@ -4,14 +4,18 @@ Each extension is optional: when it cannot be built, the package falls back to
 its pure-Python path (same answers, slower) and says so once in the log.
 """
 
-from setuptools import Extension, setup  # noqa: F401 (extensions are listed below)
+from setuptools import Extension, setup
 
 NATIVE_FLAGS = ["-O2", "-std=c11", "-Wall", "-Wno-unused-function"]
 
 setup(
     ext_modules=[
-        # Extensions are added here, one line each, e.g.
-        # Extension("governance._gate_native", ["governance/native/gate_native.c"],
-        #           optional=True, extra_compile_args=NATIVE_FLAGS),
+        Extension(
+            "charter.sdk._avro_encode",
+            ["charter/sdk/native/avro_encode.c", "charter/sdk/native/produce_dispatch.c"],
+            depends=["charter/sdk/native/avro_encode.h"],
+            optional=True,
+            extra_compile_args=NATIVE_FLAGS,
+        ),
     ]
 )
