@@ -10,6 +10,13 @@ NATIVE_FLAGS = ["-O2", "-std=c11", "-Wall", "-Wno-unused-function"]
 
 setup(
     ext_modules=[
+        Extension(
+            "charter.sdk._avro_encode",
+            ["charter/sdk/native/avro_encode.c", "charter/sdk/native/produce_dispatch.c"],
+            depends=["charter/sdk/native/avro_encode.h"],
+            optional=True,
+            extra_compile_args=NATIVE_FLAGS,
+        ),
         # The produce gate's passing path (governance.native_gate).
         Extension(
             "governance._gate_native",

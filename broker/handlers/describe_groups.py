@@ -1,9 +1,11 @@
 """DescribeGroups (key 15): state, protocol and members of classic groups.
 
 As in Kafka, members' metadata and assignments are shown only in the Stable
-state; an unknown group is described as Dead with no members. A KIP-848 group
-is described here too (its members without classic metadata); its full view is
-ConsumerGroupDescribe.
+state. Up to v5 an unknown group is described as Dead with no members and no
+error, and a KIP-848 group is described here too (its members without classic
+metadata). From v6 (KIP-1043) both answer GROUP_ID_NOT_FOUND with a message,
+as Kafka 4 does: only classic groups are described here, a KIP-848 group's
+view is ConsumerGroupDescribe.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from broker.authorization import NOT_REQUESTED, Action, authorized_operations, require_group
-from broker.errors import BrokerError, kafka_error
+from broker.errors import BrokerError, GroupIdNotFound, kafka_error
 from broker.groups import ClassicGroup, GroupState
 from broker.handlers.context import ApiHandler, RequestContext
 from broker.handlers.group_support import NO_THROTTLE, coordinator
@@ -23,6 +25,7 @@ from governance.security.model import ResourceType
 __all__ = ["HANDLERS"]
 
 API_KEY = 15
+NOT_FOUND_FROM_VERSION = 6
 
 
 def _members(module: Any, group: Any) -> tuple[Any, ...]:
@@ -44,14 +47,14 @@ def _members(module: Any, group: Any) -> tuple[Any, ...]:
     return tuple(members)
 
 
-def _denied(module: Any, group_id: str, exc: BrokerError) -> Any:
+def _failed(module: Any, group_id: str, exc: BrokerError, state: str = "") -> Any:
     code, message = kafka_error(exc)
     return build(
         module.DescribedGroup,
         error_code=code,
         error_message=message,
         group_id=group_id,
-        group_state="",
+        group_state=state,
         protocol_type="",
         protocol_data="",
         members=(),
@@ -63,8 +66,15 @@ def _describe(module: Any, ctx: RequestContext, group_id: str, operations: bool)
     try:
         require_group(ctx, Action.DESCRIBE, group_id)
     except BrokerError as exc:
-        return _denied(module, group_id, exc)
+        return _failed(module, group_id, exc)
     group = coordinator(ctx).describe(group_id)
+    if ctx.api_version >= NOT_FOUND_FROM_VERSION:
+        if group is None:
+            missing = GroupIdNotFound(f"Group {group_id} not found.")
+            return _failed(module, group_id, missing, GroupState.DEAD.value)
+        if not isinstance(group, ClassicGroup):
+            other = GroupIdNotFound(f"Group {group_id} is not a classic group.")
+            return _failed(module, group_id, other, GroupState.DEAD.value)
     if group is None:
         return build(
             module.DescribedGroup,
@@ -102,4 +112,4 @@ async def handle(ctx: RequestContext, request: Any) -> Any:
     return build(module.DescribeGroupsResponse, throttle_time=NO_THROTTLE, groups=groups)
 
 
-HANDLERS = (ApiHandler(API_KEY, 0, 5, handle),)
+HANDLERS = (ApiHandler(API_KEY, 0, 6, handle),)

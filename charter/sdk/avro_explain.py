@@ -7,6 +7,7 @@ says what was expected: ``#/address/zip: expected string, got int 12345``.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from charter.sdk.avro_encoder import logical_python_types
 
 __all__ = ["explain"]
 
+_PACK = {"float": struct.Struct("<f").pack, "double": struct.Struct("<d").pack}
 _BOUNDS = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
@@ -96,13 +98,28 @@ class _Walker:
         return self._integer("long", value, path)
 
     def check_float(self, schema: Any, value: Any, path: str) -> tuple[str, str] | None:
-        ok = type(value) in (int, float)
-        return None if ok else self.expected(schema, value, path)
+        if type(value) not in (int, float):
+            return self.expected(schema, value, path)
+        kind = self.name_of(schema)
+        try:
+            _PACK[kind](float(value))
+        except OverflowError:
+            return self.fail(path, f"{_describe(value)} is out of the range of an Avro {kind}")
+        return None
 
     check_double = check_float
 
     def check_string(self, schema: Any, value: Any, path: str) -> tuple[str, str] | None:
-        return None if type(value) is str else self.expected(schema, value, path)
+        if type(value) is not str:
+            return self.expected(schema, value, path)
+        return self.unicode(value, path)
+
+    def unicode(self, text: str, path: str) -> tuple[str, str] | None:
+        try:
+            text.encode()
+        except UnicodeEncodeError as error:
+            return self.fail(path, f"not encodable as UTF-8 ({error.reason} at {error.start})")
+        return None
 
     def check_bytes(self, schema: Any, value: Any, path: str) -> tuple[str, str] | None:
         ok = type(value) in (bytes, bytearray)
@@ -136,6 +153,9 @@ class _Walker:
         for key, item in value.items():
             if type(key) is not str:
                 return self.fail(path, f"map keys must be strings, got {_describe(key)}")
+            problem = self.unicode(key, path)
+            if problem:
+                return problem
             problem = self.check(schema["values"], item, f"{path}/{_escape(key)}")
             if problem:
                 return problem

@@ -3,8 +3,9 @@
 ``Codec.encode(value)`` validates and writes Confluent's frame (magic byte 0,
 4-byte big-endian schema id, payload) or raises ``ValidationError`` naming the
 field; ``Codec.decode(payload)`` reads a payload (after the frame) back into
-Python values. Avro encodes with a generated encoder (``avro_encoder``) and
-decodes with fastavro through the registry's payload validator; JSON Schema
+Python values. Avro encodes with the native encoder (``avro_program``) when it
+is built, falling back per value to a generated Python encoder
+(``avro_encoder``), and decodes with fastavro through the registry's payload validator; JSON Schema
 validates with the registry's compiled validator and writes compact JSON text,
 as confluent-kafka's ``JSONSerializer`` does. A schema with references (other
 subjects' Avro named types, JSON Schema ``$ref`` URIs) is built with them
@@ -18,13 +19,14 @@ from __future__ import annotations
 import io
 import json
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import fastavro
 
 from charter.sdk.avro_encoder import Mismatch, compile_encoder
 from charter.sdk.avro_explain import explain
+from charter.sdk.avro_program import native_encoder
 from charter.sdk.errors import ValidationError
 from registry.errors import RegistryError
 from registry.formats import get_format
@@ -71,8 +73,17 @@ class Codec(Protocol):
         ...
 
 
+# What the generated encoder raises for a value that does not fit: a mismatch, a number too
+# large for a float, a str with lone surrogates, a value nested too deeply.
+_REFUSED = (Mismatch, OverflowError, UnicodeEncodeError, RecursionError)
+
+
 class AvroCodec:
-    """An Avro schema compiled once: a generated encoder and fastavro's reader."""
+    """An Avro schema compiled once: the native and generated encoders and fastavro's reader.
+
+    ``try_encode(value)`` is the fast path: the framed bytes, or None when the
+    value needs ``encode`` (which falls back to Python and explains refusals).
+    """
 
     schema_type = "AVRO"
 
@@ -81,13 +92,26 @@ class AvroCodec:
         self.document = document
         self._named: dict[str, Any] = {}
         self._parsed = fastavro.parse_schema(document, named_schemas=self._named)
-        self._encode = compile_encoder(self._parsed, self._named, frame_header(schema_id))
+        header = frame_header(schema_id)
+        self._encode = compile_encoder(self._parsed, self._named, header)
+        self._native = native_encoder(self._parsed, self._named, header)
+        self.try_encode: Callable[[Any], bytes | None] = self._native or self._try_python
         self._reader = AvroPayloadValidator(document)
 
-    def encode(self, value: Any) -> bytes:
+    def _try_python(self, value: Any) -> bytes | None:
         try:
             return self._encode(value)
-        except Mismatch:
+        except _REFUSED:
+            return None
+
+    def encode(self, value: Any) -> bytes:
+        if self._native is not None:
+            framed = self._native(value)
+            if framed is not None:
+                return framed
+        try:
+            return self._encode(value)
+        except (Mismatch, OverflowError, UnicodeEncodeError):
             path, message = explain(self._parsed, self._named, value)
             raise ValidationError(message, path) from None
         except RecursionError:

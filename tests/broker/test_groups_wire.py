@@ -209,6 +209,15 @@ def test_offsets_list_describe_delete_over_the_wire(groups_broker: RunningBroker
             request(15, 5, groups=("solo", "ghost"), include_authorized_operations=False)
         )
         assert [g.group_state for g in described.groups] == ["Empty", "Dead"]
+        assert [g.error_code for g in described.groups] == [ErrorCode.none] * 2
+        # v6 (KIP-1043, Kafka 4): an unknown group is an error with a message.
+        described = client.call(
+            request(15, 6, groups=("solo", "ghost"), include_authorized_operations=False)
+        )
+        solo, ghost = described.groups
+        assert (solo.error_code, solo.group_state) == (ErrorCode.none, "Empty")
+        assert (ghost.error_code, ghost.group_state) == (ErrorCode.group_id_not_found, "Dead")
+        assert ghost.error_message == "Group ghost not found."
         deleted = client.call(request(42, 2, groups_names=("solo", "ghost")))
         codes = {r.group_id: r.error_code for r in deleted.results}
         assert codes == {"solo": ErrorCode.none, "ghost": ErrorCode.group_id_not_found}
@@ -216,6 +225,38 @@ def test_offsets_list_describe_delete_over_the_wire(groups_broker: RunningBroker
             request(69, 0, group_ids=("ghost",), include_authorized_operations=False)
         )
         assert not_consumer.groups[0].error_code == ErrorCode.group_id_not_found
+
+
+def test_describe_groups_v6_refers_a_kip848_group_to_consumer_group_describe(
+    groups_broker: RunningBroker,
+) -> None:
+    """As Kafka 4: DescribeGroups v6 describes classic groups only; v5 still shows the group."""
+    with RawClient(groups_broker.port) as client:
+        joined = client.call(
+            request(
+                68,
+                0,
+                group_id="next",
+                member_id="m-1",
+                member_epoch=0,
+                instance_id=None,
+                rack_id=None,
+                rebalance_timeout=datetime.timedelta(seconds=30),
+                subscribed_topic_names=("t",),
+                server_assignor=None,
+                topic_partitions=(),
+            )
+        )
+        assert joined.error_code == ErrorCode.none
+        [v6] = client.call(
+            request(15, 6, groups=("next",), include_authorized_operations=False)
+        ).groups
+        assert v6.error_code == ErrorCode.group_id_not_found
+        assert v6.error_message == "Group next is not a classic group."
+        [v5] = client.call(
+            request(15, 5, groups=("next",), include_authorized_operations=False)
+        ).groups
+        assert v5.error_code == ErrorCode.none and len(v5.members) == 1
 
 
 def test_join_barrier_waits_for_every_member(groups_broker: RunningBroker) -> None:
