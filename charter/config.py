@@ -69,9 +69,11 @@ class Settings:
     offsets_retention_minutes: int = 7 * 24 * 60
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
-    group_consumer_heartbeat_interval_ms: int = 5000
-    group_consumer_reconcile_interval_ms: int = 250
-    """KIP-848: heartbeat interval of a member waiting for partitions being revoked."""
+    group_consumer_heartbeat_interval_ms: int = 1000
+    """KIP-848: the heartbeat interval the coordinator gives members (Kafka: 5 s)."""
+    group_consumer_reconcile_interval_ms: int = 50
+    """KIP-848: a member waiting for partitions is asked back this long after the holder's
+    next heartbeat is due."""
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
     group_offsets_event_interval_ms: int = 5000

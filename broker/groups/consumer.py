@@ -87,6 +87,8 @@ class ConsumerMember:
     last_sent: frozenset[tuple[str, int]] | None = None
     session_deadline: float = 0.0
     revocation_deadline: float | None = None
+    next_heartbeat_at: float = 0.0
+    """When (coordinator clock) the member's next heartbeat is due, from the interval it got."""
 
     def transition(self, target: MemberState) -> None:
         check_transition(MEMBER_TRANSITIONS, self.state, target)
@@ -481,10 +483,8 @@ class ConsumerProtocol:
         send = member.last_sent != assigned or request.member_epoch == 0
         if send:
             member.last_sent = assigned
-        interval = self.settings.group_consumer_heartbeat_interval_ms
-        if member.state is MemberState.UNRELEASED_PARTITIONS:
-            # partitions are about to be freed: ask again soon
-            interval = min(interval, self.settings.group_consumer_reconcile_interval_ms)
+        interval = self._interval(group, member)
+        member.next_heartbeat_at = self.clock() + interval / 1000
         return HeartbeatResult(
             member_id=member.member_id,
             member_epoch=member.member_epoch,
@@ -493,6 +493,37 @@ class ConsumerProtocol:
             if send
             else None,
         )
+
+    def _interval(self, group: ConsumerGroup, member: ConsumerMember) -> int:
+        """The heartbeat interval to give ``member`` now (the server owns it in KIP-848).
+
+        A member waiting for partitions that others still hold is asked back when the
+        first of those can be released: ``group_consumer_reconcile_interval_ms`` after the
+        holder's next heartbeat is due (the holder learns there that it must revoke, and
+        acknowledges as soon as it has), or that long from now when a holder has already
+        been told. So the waiting member comes back about when the partitions are free,
+        not a whole heartbeat interval later, and without polling in the meantime.
+        """
+        regular = self.settings.group_consumer_heartbeat_interval_ms
+        if member.state is not MemberState.UNRELEASED_PARTITIONS:
+            return regular
+        step = min(regular, self.settings.group_consumer_reconcile_interval_ms)
+        wanted = _flat(group.target.get(member.member_id, {})) - _flat(member.assigned)
+        release_at: float | None = None
+        for other in group.members.values():
+            if other is member:
+                continue
+            held = _flat(other.assigned) | _flat(other.pending_revocation)
+            if not held & wanted:
+                continue
+            if other.pending_revocation:  # told already: its acknowledgement is due any moment
+                return step
+            due = other.next_heartbeat_at
+            release_at = due if release_at is None else min(release_at, due)
+        if release_at is None:
+            return step
+        wait_ms = round((release_at - self.clock()) * 1000) + step
+        return max(step, min(regular, wait_ms))
 
     def expire(self, group: ConsumerGroup, now: float) -> None:
         expired = [m.member_id for m in group.members.values() if now >= m.session_deadline]

@@ -435,6 +435,41 @@ def test_kip848_revoke_before_assign(env: dict[str, Any]) -> None:
     assert left.member_epoch == -1 and "b" not in group.members
 
 
+def test_kip848_waiting_member_is_asked_back_when_the_holder_can_release(
+    env: dict[str, Any],
+) -> None:
+    clock = Clock()
+    coordinator = make(
+        env,
+        clock,
+        group_consumer_heartbeat_interval_ms=1000,
+        group_consumer_reconcile_interval_ms=50,
+    )
+    consumer = coordinator.consumer
+    a = consumer.heartbeat(heartbeat("a", 0))
+    assert a.heartbeat_interval_ms == 1000  # a stable member: the regular interval
+    clock.now += 0.2
+    b = consumer.heartbeat(heartbeat("b", 0))
+    # a's next heartbeat is due in 800 ms: b comes back 50 ms after it, not before.
+    assert b.assignment == {} and b.heartbeat_interval_ms == 850
+    clock.now += 0.8
+    a2 = consumer.heartbeat(heartbeat("a", 1))
+    assert a2.assignment is not None and len(a2.assignment["t"]) == 2
+    b2 = consumer.heartbeat(heartbeat("b", 2, owned={}))
+    assert b2.heartbeat_interval_ms == 50  # a was told: the release is due any moment
+    consumer.heartbeat(heartbeat("a", 1, owned={"t": a2.assignment["t"]}))
+    clock.now += 0.05
+    b3 = consumer.heartbeat(heartbeat("b", 2, owned={}))
+    assert b3.assignment == {"t": {0, 1, 2, 3} - a2.assignment["t"]}
+    assert b3.heartbeat_interval_ms == 1000
+    # a holder that is late (its heartbeat was due long ago): the short step, never negative
+    clock.now += 0.1
+    consumer.heartbeat(heartbeat("c", 0))
+    clock.now += 5
+    c = consumer.heartbeat(heartbeat("c", 3, owned={}))
+    assert c.heartbeat_interval_ms == 50
+
+
 def test_kip848_validation(env: dict[str, Any]) -> None:
     consumer = make(env).consumer
     with pytest.raises(InvalidRequest):
