@@ -225,6 +225,8 @@ class ConsumerProtocol:
     def __init__(self, coordinator: GroupCoordinator) -> None:
         self.coordinator = coordinator
         self.settings = coordinator.settings
+        self.member_total = 0
+        """KIP-848 members of all groups, as of the last ``count_members``."""
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -494,6 +496,26 @@ class ConsumerProtocol:
             else None,
         )
 
+    def regular_interval(self) -> int:
+        """``group_consumer_heartbeat_interval_ms``, longer when the members are so many that
+        it would ask more than ``group_consumer_heartbeat_budget`` heartbeats a second of them
+        (each costs the broker a fraction of a millisecond; Kafka keeps 5 s for everyone)."""
+        settings = self.settings
+        fitted = -(-self.member_total * 1000 // settings.group_consumer_heartbeat_budget)
+        ceiling = max(
+            settings.group_consumer_heartbeat_interval_ms,
+            settings.group_consumer_session_timeout_ms // 3,
+        )
+        return min(ceiling, max(settings.group_consumer_heartbeat_interval_ms, fitted))
+
+    def count_members(self) -> None:
+        """Recount the KIP-848 members of every group (the coordinator's sweep calls it)."""
+        self.member_total = sum(
+            len(group.members)
+            for group in self.coordinator.groups.values()
+            if isinstance(group, ConsumerGroup)
+        )
+
     def _interval(self, group: ConsumerGroup, member: ConsumerMember) -> int:
         """The heartbeat interval to give ``member`` now (the server owns it in KIP-848).
 
@@ -504,7 +526,7 @@ class ConsumerProtocol:
         been told. So the waiting member comes back about when the partitions are free,
         not a whole heartbeat interval later, and without polling in the meantime.
         """
-        regular = self.settings.group_consumer_heartbeat_interval_ms
+        regular = self.regular_interval()
         if member.state is not MemberState.UNRELEASED_PARTITIONS:
             return regular
         step = min(regular, self.settings.group_consumer_reconcile_interval_ms)

@@ -470,6 +470,27 @@ def test_kip848_waiting_member_is_asked_back_when_the_holder_can_release(
     assert c.heartbeat_interval_ms == 50
 
 
+def test_kip848_interval_grows_to_keep_the_heartbeat_budget(env: dict[str, Any]) -> None:
+    coordinator = make(
+        env,
+        group_consumer_heartbeat_interval_ms=500,
+        group_consumer_heartbeat_budget=4,
+        group_consumer_session_timeout_ms=9000,
+    )
+    consumer = coordinator.consumer
+    assert consumer.heartbeat(heartbeat("a", 0)).heartbeat_interval_ms == 500
+    consumer.heartbeat(heartbeat("b", 0))
+    consumer.heartbeat(heartbeat("c", 0))
+    coordinator.sweep()  # 3 members at 4 heartbeats/s: every 750 ms
+    epoch = coordinator.groups["k"].members["a"].member_epoch
+    assert consumer.heartbeat(heartbeat("a", epoch)).heartbeat_interval_ms == 750
+    for name in "defghijklmnopq":
+        consumer.heartbeat(heartbeat(name, 0, group_id="other"))
+    coordinator.sweep()  # 17 members would need 4.25 s; a third of the session is the most
+    epoch = coordinator.groups["k"].members["a"].member_epoch
+    assert consumer.heartbeat(heartbeat("a", epoch)).heartbeat_interval_ms == 3000
+
+
 def test_kip848_validation(env: dict[str, Any]) -> None:
     consumer = make(env).consumer
     with pytest.raises(InvalidRequest):
