@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import uuid
@@ -46,7 +47,7 @@ from governance.security.authorizer import AllowEverything, Authorizer
 from governance.security.kafka_admin import KafkaSecurityAdmin
 from governance.security.ratelimit import RequestRateLimiter
 
-__all__ = ["BrokerApp", "ListenFailed", "run_broker"]
+__all__ = ["BrokerApp", "ListenFailed", "freeze_startup_heap", "run_broker"]
 
 log = logging.getLogger(__name__)
 
@@ -269,10 +270,24 @@ class BrokerApp:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop_requested.set)
         await self.start()
+        freeze_startup_heap()
         try:
             await stop_requested.wait()
         finally:
             await self.stop()
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive after start-up out of the garbage collector's reach.
+
+    Modules, protocol schemas, settings and the database layer are hundreds of thousands
+    of objects that live as long as the process; each full collection walked them all,
+    a 70–160 ms pause of the event loop (every append, fetch and heartbeat waited) that
+    came every few seconds under load and made the latency tail. Frozen, they are never
+    scanned again; collections see only what was allocated since.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def run_broker(app: BrokerApp) -> None:
