@@ -70,6 +70,9 @@ class _TopicManagerLookup:
     def topic_names(self) -> list[str]:
         return self._topics.names()
 
+    def generation(self) -> int:
+        return self._topics.generation
+
     def topic(self, name: str) -> tuple[uuid.UUID, int] | None:
         info = self._topics.get(name)
         return None if info is None else (info.topic_id, int(info.partitions))

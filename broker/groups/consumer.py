@@ -157,6 +157,8 @@ class ConsumerGroup:
         self.last_state = GroupState.EMPTY
         self.needs_bump = False
         """A member joined: the next heartbeat bumps the group epoch (once)."""
+        self.topics_seen: tuple[int, frozenset[tuple[tuple[str, ...], str | None]]] | None = None
+        """(topic generation, the members' subscriptions) ``topic_partitions`` was read at."""
 
     @property
     def state(self) -> GroupState:
@@ -415,8 +417,22 @@ class ConsumerProtocol:
         return changed
 
     def _refresh_topics(self, group: ConsumerGroup) -> bool:
-        """Whether the subscribed topics' partitions changed since the target was computed."""
+        """Whether the subscribed topics' partitions changed since the target was computed.
+
+        Reading them walks every topic for every member, so it is done again only when a
+        topic appeared, went or grew, or a subscription changed (not on every heartbeat).
+        """
         lookup = self.coordinator.topics
+        seen = (
+            lookup.generation(),
+            frozenset(
+                (member.subscribed_topic_names, member.subscribed_topic_regex)
+                for member in group.members.values()
+            ),
+        )
+        if seen == group.topics_seen:
+            return False
+        group.topics_seen = seen
         names = [
             name
             for name in lookup.topic_names()

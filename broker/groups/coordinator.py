@@ -54,6 +54,9 @@ class TopicLookup(Protocol):
 
     def topic_names(self) -> list[str]: ...
 
+    def generation(self) -> int:
+        """Changes whenever a topic appears, goes or gains partitions."""
+
     def topic(self, name: str) -> tuple[uuid.UUID, int] | None:
         """(topic id, partition count), None when there is no such topic."""
 

@@ -52,6 +52,9 @@ class FakeTopics:
     def topic_names(self) -> list[str]:
         return list(self.partitions)
 
+    def generation(self) -> int:  # the partitions dict may be edited by a test at any time
+        return hash(tuple(sorted(self.partitions.items())))
+
     def topic(self, name: str) -> tuple[uuid.UUID, int] | None:
         if name not in self.partitions:
             return None
@@ -489,6 +492,32 @@ def test_kip848_interval_grows_to_keep_the_heartbeat_budget(env: dict[str, Any])
     coordinator.sweep()  # 17 members would need 4.25 s; a third of the session is the most
     epoch = coordinator.groups["k"].members["a"].member_epoch
     assert consumer.heartbeat(heartbeat("a", epoch)).heartbeat_interval_ms == 3000
+
+
+def test_kip848_topics_are_read_again_only_when_they_change(env: dict[str, Any]) -> None:
+    coordinator = make(env)
+    topics = coordinator.topics
+    assert isinstance(topics, FakeTopics)
+    consumer = coordinator.consumer
+    consumer.heartbeat(heartbeat("a", 0))
+    reads = 0
+    listing = topics.topic_names
+
+    def counted() -> list[str]:
+        nonlocal reads
+        reads += 1
+        return listing()
+
+    topics.topic_names = counted  # type: ignore[method-assign]
+    consumer.heartbeat(heartbeat("a", 1))
+    assert reads == 0  # nothing changed: the cached partitions serve
+    topics.partitions["t"] = 6  # the topic grew (CreatePartitions)
+    grown = consumer.heartbeat(heartbeat("a", 1))
+    assert reads == 1 and grown.assignment == {"t": {0, 1, 2, 3, 4, 5}}
+    resubscribed = consumer.heartbeat(
+        heartbeat("a", grown.member_epoch, subscribed_topic_names=("t", "u"))
+    )
+    assert reads == 2 and resubscribed.assignment == {"t": set(range(6)), "u": {0, 1}}
 
 
 def test_kip848_validation(env: dict[str, Any]) -> None:
