@@ -551,11 +551,10 @@ class ConsumerProtocol:
         for other in group.members.values():
             if other is member:
                 continue
-            held = _flat(other.assigned) | _flat(other.pending_revocation)
-            if not held & wanted:
+            if _flat(other.pending_revocation) & wanted:
+                return step  # told already: its acknowledgement is due any moment
+            if not _flat(other.assigned) & wanted:
                 continue
-            if other.pending_revocation:  # told already: its acknowledgement is due any moment
-                return step
             due = other.next_heartbeat_at
             release_at = due if release_at is None else min(release_at, due)
         if release_at is None:
