@@ -1,7 +1,7 @@
 """Consumer groups: rebalance time (classic vs KIP-848) and end-to-end latency vs NATS JetStream.
 
 Run: ``python bench/groups.py [--rounds 5] [--seconds 5] [--rate 1000] [--heartbeat-ms 1000]
-[--reconcile-ms 250,50]``.
+[--reconcile-ms 50[,250,...]]``.
 
 Each round starts a fresh Charter broker (a subprocess, Kafka's default
 ``group.initial.rebalance.delay.ms`` of 3 s, KIP-848 heartbeat interval
@@ -12,10 +12,15 @@ confluent-kafka (librdkafka):
 * **join → stable, empty group** — from ``subscribe()`` of the first member of a
   new group until it owns every partition; classic (``heartbeat.interval.ms`` =
   ``--heartbeat-ms``) and ``group.protocol=consumer`` (KIP-848).
-* **join → stable, second member** — a second member joins a stable group of one;
-  until both own half the partitions each, disjointly. For KIP-848 also with
-  each further ``--reconcile-ms`` value, on a broker of its own started in the
-  same round.
+* **join → stable, second member, equal heartbeat** — a second member joins a
+  stable group of one; until both own half the partitions each, disjointly. The
+  newcomer subscribes 200 ms after the running member's last heartbeat (``join``)
+  and half an interval after it (``join mid``: the average case). For KIP-848 also
+  with each further ``--reconcile-ms`` value, on a broker of its own.
+* **join → stable, second member, defaults** — on a broker with Charter's default
+  settings: classic with librdkafka's defaults (``heartbeat.interval.ms`` 3 s),
+  KIP-848 with the broker's ``group_consumer_heartbeat_interval_ms``; the newcomer
+  joins half the protocol's interval after the running member's last heartbeat.
 * **end-to-end latency** — a producer sends ``--rate`` records/s for
   ``--seconds`` (one record per send, acks=all) while a group member (classic)
   consumes them; latency is receive time minus the send time carried in the
@@ -49,10 +54,12 @@ READY = "Kafka listener ready on "
 PARTITIONS = 4
 
 
+CLASSIC_HEARTBEAT_S = 3.0  # librdkafka's default heartbeat.interval.ms
 NO_FSYNC = str(2**63 - 1)  # flush.messages: Kafka's default, never fsync by count
 
 
 def _serve(data_dir: Path, heartbeat_ms: int, reconcile_ms: int) -> None:
+    """Run a broker; ``heartbeat_ms`` 0 keeps Charter's default KIP-848 intervals."""
     import logging
 
     sys.path.insert(0, str(ROOT))
@@ -61,12 +68,19 @@ def _serve(data_dir: Path, heartbeat_ms: int, reconcile_ms: int) -> None:
     from charter.config import Settings
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    intervals = (
+        {
+            "group_consumer_heartbeat_interval_ms": heartbeat_ms,
+            "group_consumer_reconcile_interval_ms": reconcile_ms,
+        }
+        if heartbeat_ms
+        else {}
+    )
     settings = Settings(
         data_dir=data_dir,
         host="127.0.0.1",
         kafka_port=0,
-        group_consumer_heartbeat_interval_ms=heartbeat_ms,
-        group_consumer_reconcile_interval_ms=reconcile_ms,
+        **intervals,
         # the records are plain text, not schema-framed: the gate's default ("full") would
         # refuse them; this measures groups, not the gate (bench/gate.py does that)
         value_schema_validation="none",
@@ -100,7 +114,8 @@ def _start(
     raise RuntimeError("broker did not start")
 
 
-def _consumer(bootstrap: str, group: str, kip848: bool, heartbeat_ms: int) -> object:
+def _consumer(bootstrap: str, group: str, kip848: bool, heartbeat_ms: int | None) -> object:
+    """A member; ``heartbeat_ms`` None leaves librdkafka's classic default (3 s)."""
     from confluent_kafka import Consumer
 
     config: dict[str, object] = {
@@ -111,7 +126,7 @@ def _consumer(bootstrap: str, group: str, kip848: bool, heartbeat_ms: int) -> ob
     }
     if kip848:
         config["group.protocol"] = "consumer"
-    else:
+    elif heartbeat_ms is not None:
         config["heartbeat.interval.ms"] = heartbeat_ms
     return Consumer(config)
 
@@ -120,8 +135,14 @@ def _owned(consumer: object) -> set[int]:
     return {tp.partition for tp in consumer.assignment()}  # type: ignore[attr-defined]
 
 
-def _rebalance(bootstrap: str, topic: str, kip848: bool, heartbeat_ms: int) -> tuple[float, float]:
-    """(empty group → stable, second member → stable) in milliseconds."""
+def _rebalance(
+    bootstrap: str, topic: str, kip848: bool, heartbeat_ms: int | None, settle_s: float = 0.2
+) -> tuple[float, float]:
+    """(empty group → stable, second member → stable) in milliseconds.
+
+    The second member subscribes about ``settle_s`` after the first owns its partitions,
+    i.e. after the first member's last heartbeat.
+    """
     group = f"rebalance-{uuid.uuid4()}"
     first = _consumer(bootstrap, group, kip848, heartbeat_ms)
     start = time.perf_counter()
@@ -129,7 +150,8 @@ def _rebalance(bootstrap: str, topic: str, kip848: bool, heartbeat_ms: int) -> t
     while _owned(first) != set(range(PARTITIONS)):
         first.poll(0.005)  # type: ignore[attr-defined]
     empty_ms = (time.perf_counter() - start) * 1000
-    for _ in range(20):  # settle (commits, fetch start)
+    settled = time.perf_counter() + settle_s
+    while time.perf_counter() < settled:  # settle (commits, fetch start)
         first.poll(0.01)  # type: ignore[attr-defined]
     second = _consumer(bootstrap, group, kip848, heartbeat_ms)
     start = time.perf_counter()
@@ -244,7 +266,7 @@ def main() -> None:
     parser.add_argument("--heartbeat-ms", type=int, default=1000)
     parser.add_argument(
         "--reconcile-ms",
-        default="250,50",
+        default="50",
         help="KIP-848 intervals for a member waiting for revoked partitions; the first is the "
         "baseline broker's, each other one is measured on a broker of its own",
     )
@@ -286,6 +308,33 @@ def _kip848_join(heartbeat_ms: int, reconcile_ms: int) -> float:
             process.wait(timeout=30)
 
 
+def _defaults_join() -> tuple[float, float]:
+    """Second member join → stable, each protocol at its defaults, joining mid-heartbeat.
+
+    A fresh broker with Charter's default settings; classic members keep librdkafka's
+    ``heartbeat.interval.ms`` (3 s), KIP-848 members get the broker's interval. The newcomer
+    subscribes half an interval after the running member's last heartbeat: the average
+    case of a join at a random moment.
+    """
+    sys.path.insert(0, str(ROOT))
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from charter.config import Settings
+
+    kip848_s = Settings().group_consumer_heartbeat_interval_ms / 1000
+    with tempfile.TemporaryDirectory() as scratch:
+        process, bootstrap = _start(Path(scratch), 0, 0)
+        try:
+            admin = AdminClient({"bootstrap.servers": bootstrap})
+            admin.create_topics([NewTopic("rebalance", PARTITIONS)])["rebalance"].result(30)
+            classic = _rebalance(bootstrap, "rebalance", False, None, CLASSIC_HEARTBEAT_S / 2)[1]
+            kip848 = _rebalance(bootstrap, "rebalance", True, None, kip848_s / 2)[1]
+            return classic, kip848
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def _round(args: argparse.Namespace, reconcile: list[int]) -> dict[str, float]:
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -307,6 +356,13 @@ def _round(args: argparse.Namespace, reconcile: list[int]) -> dict[str, float]:
             row["kip848 empty→stable ms"], row["kip848 join→stable ms"] = _rebalance(
                 bootstrap, "rebalance", True, args.heartbeat_ms
             )
+            half = args.heartbeat_ms / 2000
+            row["classic join mid ms"] = _rebalance(
+                bootstrap, "rebalance", False, args.heartbeat_ms, half
+            )[1]
+            row["kip848 join mid ms"] = _rebalance(
+                bootstrap, "rebalance", True, args.heartbeat_ms, half
+            )[1]
             row["charter fsync p50 ms"], row["charter fsync p99 ms"] = _kafka_latency(
                 bootstrap, "latency", args.rate, args.seconds, args.heartbeat_ms
             )
@@ -326,8 +382,13 @@ def _round(args: argparse.Namespace, reconcile: list[int]) -> dict[str, float]:
         row[f"kip848 join {reconcile[0]}/{reconcile_ms} (x)"] = (
             row["kip848 join→stable ms"] / row[f"kip848 join→stable ms @{reconcile_ms}"]
         )
+    row["classic default join ms"], row["kip848 default join ms"] = _defaults_join()
     row["classic/kip848 empty (x)"] = row["classic empty→stable ms"] / row["kip848 empty→stable ms"]
     row["classic/kip848 join (x)"] = row["classic join→stable ms"] / row["kip848 join→stable ms"]
+    row["classic/kip848 join mid (x)"] = row["classic join mid ms"] / row["kip848 join mid ms"]
+    row["classic/kip848 default join (x)"] = (
+        row["classic default join ms"] / row["kip848 default join ms"]
+    )
     row["charter fsync/jetstream p99 (x)"] = row["charter fsync p99 ms"] / row["jetstream p99 ms"]
     row["charter no-fsync/jetstream p99 (x)"] = (
         row["charter no-fsync p99 ms"] / row["jetstream p99 ms"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import uuid
@@ -46,7 +47,7 @@ from governance.security.authorizer import AllowEverything, Authorizer
 from governance.security.kafka_admin import KafkaSecurityAdmin
 from governance.security.ratelimit import RequestRateLimiter
 
-__all__ = ["BrokerApp", "ListenFailed", "run_broker"]
+__all__ = ["BrokerApp", "ListenFailed", "freeze_startup_heap", "run_broker"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,9 @@ class _TopicManagerLookup:
 
     def topic_names(self) -> list[str]:
         return self._topics.names()
+
+    def generation(self) -> int:
+        return self._topics.generation
 
     def topic(self, name: str) -> tuple[uuid.UUID, int] | None:
         info = self._topics.get(name)
@@ -269,10 +273,25 @@ class BrokerApp:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop_requested.set)
         await self.start()
+        freeze_startup_heap()
         try:
             await stop_requested.wait()
         finally:
             await self.stop()
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive after start-up out of the garbage collector's reach.
+
+    Modules, protocol schemas, settings and the database layer are hundreds of thousands
+    of objects that live as long as the process; each full collection walked them all, a
+    40–160 ms pause of the event loop (measured on a 2-core machine: every append, fetch
+    and heartbeat waited) that landed in the latency tail whenever one came during
+    traffic. Frozen, they are never scanned again; collections see only what was
+    allocated since.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def run_broker(app: BrokerApp) -> None:

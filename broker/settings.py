@@ -65,11 +65,17 @@ class BrokerSettings:
     """Committed offsets of a group with no members expire this long after it emptied."""
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
-    group_consumer_heartbeat_interval_ms: int = 5000
-    group_consumer_reconcile_interval_ms: int = 250
-    """KIP-848: the (shorter) heartbeat interval given to a member that waits for partitions
-    other members are revoking, so it picks them up soon after they are released."""
-    """KIP-848: the heartbeat interval the coordinator gives consumer-protocol members."""
+    group_consumer_heartbeat_interval_ms: int = 500
+    """KIP-848: the heartbeat interval the coordinator gives consumer-protocol members while
+    the budget below allows (Kafka: 5 s); a running member learns at its next heartbeat that
+    it must give partitions up."""
+    group_consumer_heartbeat_budget: int = 200
+    """KIP-848: heartbeats per second the coordinator asks of all its members together; with
+    more members than the interval above allows, the interval grows to fit (up to a third of
+    the session timeout)."""
+    group_consumer_reconcile_interval_ms: int = 50
+    """KIP-848: a member waiting for partitions other members hold is asked back this long
+    after the holder's next heartbeat is due (and then this often until they are released)."""
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
     """KIP-848 server-side assignors offered, the first being the default."""
@@ -122,6 +128,7 @@ class BrokerSettings:
             "offsets_retention_check_interval_ms",
             "group_consumer_heartbeat_interval_ms",
             "group_consumer_reconcile_interval_ms",
+            "group_consumer_heartbeat_budget",
             "group_consumer_session_timeout_ms",
         )
         for name in at_least_one:

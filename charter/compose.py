@@ -230,6 +230,7 @@ def broker_settings(settings: Settings) -> BrokerSettings:
             offset_metadata_max_bytes=settings.offset_metadata_max_bytes,
             group_consumer_heartbeat_interval_ms=settings.group_consumer_heartbeat_interval_ms,
             group_consumer_reconcile_interval_ms=settings.group_consumer_reconcile_interval_ms,
+            group_consumer_heartbeat_budget=settings.group_consumer_heartbeat_budget,
             group_consumer_session_timeout_ms=settings.group_consumer_session_timeout_ms,
             group_consumer_assignors=settings.group_consumer_assignors,
             group_offsets_event_interval_ms=settings.group_offsets_event_interval_ms,

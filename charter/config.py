@@ -71,9 +71,13 @@ class Settings:
     offsets_retention_minutes: int = 7 * 24 * 60
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
-    group_consumer_heartbeat_interval_ms: int = 5000
-    group_consumer_reconcile_interval_ms: int = 250
-    """KIP-848: heartbeat interval of a member waiting for partitions being revoked."""
+    group_consumer_heartbeat_interval_ms: int = 500
+    """KIP-848: the heartbeat interval the coordinator gives members (Kafka: 5 s)."""
+    group_consumer_heartbeat_budget: int = 200
+    """KIP-848: heartbeats/s asked of all members together; the interval grows past it."""
+    group_consumer_reconcile_interval_ms: int = 50
+    """KIP-848: a member waiting for partitions is asked back this long after the holder's
+    next heartbeat is due."""
     group_consumer_session_timeout_ms: int = 45_000
     group_consumer_assignors: str = "uniform,range"
     group_offsets_event_interval_ms: int = 5000
@@ -220,6 +224,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "offset_metadata_max_bytes": _at_least(0),
     "group_consumer_heartbeat_interval_ms": _at_least(1),
     "group_consumer_reconcile_interval_ms": _at_least(1),
+    "group_consumer_heartbeat_budget": _at_least(1),
     "group_consumer_session_timeout_ms": _at_least(1),
     "group_offsets_event_interval_ms": _at_least(0),
     "log_end_report_interval_ms": _at_least(1),

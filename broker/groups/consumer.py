@@ -87,6 +87,8 @@ class ConsumerMember:
     last_sent: frozenset[tuple[str, int]] | None = None
     session_deadline: float = 0.0
     revocation_deadline: float | None = None
+    next_heartbeat_at: float = 0.0
+    """When (coordinator clock) the member's next heartbeat is due, from the interval it got."""
 
     def transition(self, target: MemberState) -> None:
         check_transition(MEMBER_TRANSITIONS, self.state, target)
@@ -155,6 +157,8 @@ class ConsumerGroup:
         self.last_state = GroupState.EMPTY
         self.needs_bump = False
         """A member joined: the next heartbeat bumps the group epoch (once)."""
+        self.topics_seen: tuple[int, frozenset[tuple[tuple[str, ...], str | None]]] | None = None
+        """(topic generation, the members' subscriptions) ``topic_partitions`` was read at."""
 
     @property
     def state(self) -> GroupState:
@@ -223,6 +227,8 @@ class ConsumerProtocol:
     def __init__(self, coordinator: GroupCoordinator) -> None:
         self.coordinator = coordinator
         self.settings = coordinator.settings
+        self.member_total = 0
+        """KIP-848 members of all groups, as of the last ``count_members``."""
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -411,8 +417,22 @@ class ConsumerProtocol:
         return changed
 
     def _refresh_topics(self, group: ConsumerGroup) -> bool:
-        """Whether the subscribed topics' partitions changed since the target was computed."""
+        """Whether the subscribed topics' partitions changed since the target was computed.
+
+        Reading them walks every topic for every member, so it is done again only when a
+        topic appeared, went or grew, or a subscription changed (not on every heartbeat).
+        """
         lookup = self.coordinator.topics
+        seen = (
+            lookup.generation(),
+            frozenset(
+                (member.subscribed_topic_names, member.subscribed_topic_regex)
+                for member in group.members.values()
+            ),
+        )
+        if seen == group.topics_seen:
+            return False
+        group.topics_seen = seen
         names = [
             name
             for name in lookup.topic_names()
@@ -481,10 +501,8 @@ class ConsumerProtocol:
         send = member.last_sent != assigned or request.member_epoch == 0
         if send:
             member.last_sent = assigned
-        interval = self.settings.group_consumer_heartbeat_interval_ms
-        if member.state is MemberState.UNRELEASED_PARTITIONS:
-            # partitions are about to be freed: ask again soon
-            interval = min(interval, self.settings.group_consumer_reconcile_interval_ms)
+        interval = self._interval(group, member)
+        member.next_heartbeat_at = self.clock() + interval / 1000
         return HeartbeatResult(
             member_id=member.member_id,
             member_epoch=member.member_epoch,
@@ -493,6 +511,56 @@ class ConsumerProtocol:
             if send
             else None,
         )
+
+    def regular_interval(self) -> int:
+        """``group_consumer_heartbeat_interval_ms``, longer when the members are so many that
+        it would ask more than ``group_consumer_heartbeat_budget`` heartbeats a second of them
+        (each costs the broker a fraction of a millisecond; Kafka keeps 5 s for everyone)."""
+        settings = self.settings
+        fitted = -(-self.member_total * 1000 // settings.group_consumer_heartbeat_budget)
+        ceiling = max(
+            settings.group_consumer_heartbeat_interval_ms,
+            settings.group_consumer_session_timeout_ms // 3,
+        )
+        return min(ceiling, max(settings.group_consumer_heartbeat_interval_ms, fitted))
+
+    def count_members(self) -> None:
+        """Recount the KIP-848 members of every group (the coordinator's sweep calls it)."""
+        self.member_total = sum(
+            len(group.members)
+            for group in self.coordinator.groups.values()
+            if isinstance(group, ConsumerGroup)
+        )
+
+    def _interval(self, group: ConsumerGroup, member: ConsumerMember) -> int:
+        """The heartbeat interval to give ``member`` now (the server owns it in KIP-848).
+
+        A member waiting for partitions that others still hold is asked back when the
+        first of those can be released: ``group_consumer_reconcile_interval_ms`` after the
+        holder's next heartbeat is due (the holder learns there that it must revoke, and
+        acknowledges as soon as it has), or that long from now when a holder has already
+        been told. So the waiting member comes back about when the partitions are free,
+        not a whole heartbeat interval later, and without polling in the meantime.
+        """
+        regular = self.regular_interval()
+        if member.state is not MemberState.UNRELEASED_PARTITIONS:
+            return regular
+        step = min(regular, self.settings.group_consumer_reconcile_interval_ms)
+        wanted = _flat(group.target.get(member.member_id, {})) - _flat(member.assigned)
+        release_at: float | None = None
+        for other in group.members.values():
+            if other is member:
+                continue
+            if _flat(other.pending_revocation) & wanted:
+                return step  # told already: its acknowledgement is due any moment
+            if not _flat(other.assigned) & wanted:
+                continue
+            due = other.next_heartbeat_at
+            release_at = due if release_at is None else min(release_at, due)
+        if release_at is None:
+            return step
+        wait_ms = round((release_at - self.clock()) * 1000) + step
+        return max(step, min(regular, wait_ms))
 
     def expire(self, group: ConsumerGroup, now: float) -> None:
         expired = [m.member_id for m in group.members.values() if now >= m.session_deadline]

@@ -4,8 +4,9 @@ This single node coordinates every group. ``GroupCoordinator`` routes each
 request to the protocol of the group (classic: ``ClassicProtocol``; KIP-848:
 ``ConsumerProtocol``), owns the committed offsets (kept in memory, written
 through ``GroupStore``) and runs one background task that expires sessions,
-flushes offset-commit summaries to the outbox and expires the offsets of empty
-groups after ``offsets_retention_minutes``. ``persist`` is the one place that
+recounts KIP-848 members (their heartbeat budget), flushes offset-commit
+summaries to the outbox and expires the offsets of empty groups after
+``offsets_retention_minutes``. ``persist`` is the one place that
 writes a group's state.
 """
 
@@ -52,6 +53,9 @@ class TopicLookup(Protocol):
     """What the coordinator needs to know of topics (``broker.app`` adapts ``TopicManager``)."""
 
     def topic_names(self) -> list[str]: ...
+
+    def generation(self) -> int:
+        """Changes whenever a topic appears, goes or gains partitions."""
 
     def topic(self, name: str) -> tuple[uuid.UUID, int] | None:
         """(topic id, partition count), None when there is no such topic."""
@@ -115,6 +119,7 @@ class GroupCoordinator:
         for group_id in self.offsets:
             if group_id not in self.groups:
                 self.groups[group_id] = ClassicGroup(group_id)
+        self.consumer.count_members()
 
     def _load_classic(self, group_id: str, record: dict[str, Any], now: float) -> ClassicGroup:
         group = ClassicGroup(group_id, record["protocol_type"])
@@ -194,6 +199,7 @@ class GroupCoordinator:
                 self.classic.expire(group, now)
             else:
                 self.consumer.expire(group, now)
+        self.consumer.count_members()
         self._flush_summaries()
         if now >= self._next_retention_check:
             self._next_retention_check = (

@@ -150,6 +150,8 @@ class TopicManager:
         """Called with the would-be topic before creation; raises (e.g. PolicyViolation) to refuse."""
         self.outbox = store.broker_outbox(database)
         self._topics: dict[str, _OpenTopic] = {}
+        self.generation = 0
+        """Bumped whenever a topic appears, goes or gains partitions (callers cache by it)."""
         self._closed = False
         self._maintenance = LogMaintenance(
             self._all_partitions, self.defaults.retention_check_interval_ms / 1000
@@ -312,6 +314,7 @@ class TopicManager:
                 self._announce("topic_deleted", info)  # the creation committed, then was undone
             raise
         self._topics[name] = topic
+        self.generation += 1
         logger.info("created topic %s with %d partition(s)", name, partitions)
         self._emit(self.on_topic_created, info)
         return info
@@ -326,6 +329,7 @@ class TopicManager:
             store.Topic.delete().where(store.Topic.name == name).execute()
             self._announce("topic_deleted", topic.info)
         del self._topics[name]
+        self.generation += 1
         for log in topic.logs:
             try:
                 log.delete()
@@ -379,6 +383,7 @@ class TopicManager:
             raise
         topic.logs.extend(new_logs)
         topic.info = grown
+        self.generation += 1
         logger.info("topic %s grown from %d to %d partitions", name, current, new_total)
         self._emit(self.on_config_changed, topic.info)
         return topic.info
@@ -604,6 +609,7 @@ class TopicManager:
             for index in range(row.partitions):
                 topic.logs.append(self._open_log(row.name, index, log_config))
             self._topics[row.name] = topic
+        self.generation += 1
         self._sweep_orphans()
 
     def _stored_log_config(self, name: str, overrides: Mapping[str, str]) -> LogConfig:

@@ -52,6 +52,9 @@ class FakeTopics:
     def topic_names(self) -> list[str]:
         return list(self.partitions)
 
+    def generation(self) -> int:  # the partitions dict may be edited by a test at any time
+        return hash(tuple(sorted(self.partitions.items())))
+
     def topic(self, name: str) -> tuple[uuid.UUID, int] | None:
         if name not in self.partitions:
             return None
@@ -433,6 +436,88 @@ def test_kip848_revoke_before_assign(env: dict[str, Any]) -> None:
         consumer.heartbeat(heartbeat("b", 7))
     left = consumer.heartbeat(heartbeat("b", -1))
     assert left.member_epoch == -1 and "b" not in group.members
+
+
+def test_kip848_waiting_member_is_asked_back_when_the_holder_can_release(
+    env: dict[str, Any],
+) -> None:
+    clock = Clock()
+    coordinator = make(
+        env,
+        clock,
+        group_consumer_heartbeat_interval_ms=1000,
+        group_consumer_reconcile_interval_ms=50,
+    )
+    consumer = coordinator.consumer
+    a = consumer.heartbeat(heartbeat("a", 0))
+    assert a.heartbeat_interval_ms == 1000  # a stable member: the regular interval
+    clock.now += 0.2
+    b = consumer.heartbeat(heartbeat("b", 0))
+    # a's next heartbeat is due in 800 ms: b comes back 50 ms after it, not before.
+    assert b.assignment == {} and b.heartbeat_interval_ms == 850
+    clock.now += 0.8
+    a2 = consumer.heartbeat(heartbeat("a", 1))
+    assert a2.assignment is not None and len(a2.assignment["t"]) == 2
+    b2 = consumer.heartbeat(heartbeat("b", 2, owned={}))
+    assert b2.heartbeat_interval_ms == 50  # a was told: the release is due any moment
+    consumer.heartbeat(heartbeat("a", 1, owned={"t": a2.assignment["t"]}))
+    clock.now += 0.05
+    b3 = consumer.heartbeat(heartbeat("b", 2, owned={}))
+    assert b3.assignment == {"t": {0, 1, 2, 3} - a2.assignment["t"]}
+    assert b3.heartbeat_interval_ms == 1000
+    # a holder that is late (its heartbeat was due long ago): the short step, never negative
+    clock.now += 0.1
+    consumer.heartbeat(heartbeat("c", 0))
+    clock.now += 5
+    c = consumer.heartbeat(heartbeat("c", 3, owned={}))
+    assert c.heartbeat_interval_ms == 50
+
+
+def test_kip848_interval_grows_to_keep_the_heartbeat_budget(env: dict[str, Any]) -> None:
+    coordinator = make(
+        env,
+        group_consumer_heartbeat_interval_ms=500,
+        group_consumer_heartbeat_budget=4,
+        group_consumer_session_timeout_ms=9000,
+    )
+    consumer = coordinator.consumer
+    assert consumer.heartbeat(heartbeat("a", 0)).heartbeat_interval_ms == 500
+    consumer.heartbeat(heartbeat("b", 0))
+    consumer.heartbeat(heartbeat("c", 0))
+    coordinator.sweep()  # 3 members at 4 heartbeats/s: every 750 ms
+    epoch = coordinator.groups["k"].members["a"].member_epoch
+    assert consumer.heartbeat(heartbeat("a", epoch)).heartbeat_interval_ms == 750
+    for name in "defghijklmnopq":
+        consumer.heartbeat(heartbeat(name, 0, group_id="other"))
+    coordinator.sweep()  # 17 members would need 4.25 s; a third of the session is the most
+    epoch = coordinator.groups["k"].members["a"].member_epoch
+    assert consumer.heartbeat(heartbeat("a", epoch)).heartbeat_interval_ms == 3000
+
+
+def test_kip848_topics_are_read_again_only_when_they_change(env: dict[str, Any]) -> None:
+    coordinator = make(env)
+    topics = coordinator.topics
+    assert isinstance(topics, FakeTopics)
+    consumer = coordinator.consumer
+    consumer.heartbeat(heartbeat("a", 0))
+    reads = 0
+    listing = topics.topic_names
+
+    def counted() -> list[str]:
+        nonlocal reads
+        reads += 1
+        return listing()
+
+    topics.topic_names = counted  # type: ignore[method-assign]
+    consumer.heartbeat(heartbeat("a", 1))
+    assert reads == 0  # nothing changed: the cached partitions serve
+    topics.partitions["t"] = 6  # the topic grew (CreatePartitions)
+    grown = consumer.heartbeat(heartbeat("a", 1))
+    assert reads == 1 and grown.assignment == {"t": {0, 1, 2, 3, 4, 5}}
+    resubscribed = consumer.heartbeat(
+        heartbeat("a", grown.member_epoch, subscribed_topic_names=("t", "u"))
+    )
+    assert reads == 2 and resubscribed.assignment == {"t": set(range(6)), "u": {0, 1}}
 
 
 def test_kip848_validation(env: dict[str, Any]) -> None:

@@ -234,12 +234,16 @@ def test_partition_lookup(manager: TopicManager) -> None:
 def test_create_partitions(manager: TopicManager) -> None:
     changed = []
     manager.on_config_changed = changed.append
+    before = manager.generation
     manager.create("orders", 2)
+    created = manager.generation
+    assert created > before  # the group coordinator re-reads topics when this moves
     produce(manager, "orders", 0, b"keep", now_ms=1_000)
     assert manager.create_partitions("orders", 3, validate_only=True).partitions == 3
     assert manager.get("orders").partitions == 2
+    assert manager.generation == created  # validate_only changes nothing
     info = manager.create_partitions("orders", 5)
-    assert info.partitions == 5
+    assert info.partitions == 5 and manager.generation > created
     assert changed == [info]
     assert store.Topic.get(store.Topic.name == "orders").partitions == 5
     assert manager.partition("orders", 4).log_end_offset == 0
@@ -252,6 +256,9 @@ def test_create_partitions(manager: TopicManager) -> None:
         manager.create_partitions("orders", 6, assignments=[[0], [0]])
     with pytest.raises(UnknownTopicOrPartition):
         manager.create_partitions("nope", 6)
+    grown = manager.generation
+    manager.delete("orders")
+    assert manager.generation > grown
 
 
 def entries_by_name(entries: list[topics.ConfigEntry]) -> dict[str, topics.ConfigEntry]:
