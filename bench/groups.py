@@ -23,8 +23,10 @@ confluent-kafka (librdkafka):
   joins half the protocol's interval after the running member's last heartbeat.
 * **end-to-end latency** — a producer sends ``--rate`` records/s for
   ``--seconds`` (one record per send, acks=all) while a group member (classic)
-  consumes them; latency is receive time minus the send time carried in the
-  record; twice: on a topic with ``flush.messages=1`` (every append fsynced
+  consumes them; latency is receive time minus the time the record was
+  scheduled to be sent (carried in the record), so a sender held up by a slow
+  ack or a stalled loop counts that wait instead of hiding it (no coordinated
+  omission); twice: on a topic with ``flush.messages=1`` (every append fsynced
   before the ack, the default) and on one with ``flush.messages`` unbounded (no
   fsync per append: JetStream's durability, which syncs to disk periodically).
   The same against NATS JetStream at 127.0.0.1:4222 (nats-py, a file stream,
@@ -201,13 +203,13 @@ def _kafka_latency(
 
     reader = threading.Thread(target=consume)
     reader.start()
-    start = time.perf_counter()
+    start, wall = time.perf_counter(), time.time()
     for index in range(total):
-        target = start + index / rate
-        delay = target - time.perf_counter()
+        delay = start + index / rate - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        producer.produce(topic, value=repr(time.time()).encode(), partition=index % PARTITIONS)
+        intended = repr(wall + index / rate).encode()  # latency counts from the schedule
+        producer.produce(topic, value=intended, partition=index % PARTITIONS)
         producer.poll(0)
     producer.flush(30)
     reader.join(timeout=30)
@@ -241,12 +243,14 @@ async def _jetstream_latency(rate: int, seconds: float) -> tuple[float, float]:
                 await message.ack()
 
     reader = asyncio.create_task(consume())
-    start = time.perf_counter()
+    start, wall = time.perf_counter(), time.time()
     for index in range(total):
         delay = start + index / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        await js.publish(subject, repr(time.time()).encode())
+        # From the schedule, as for Kafka: a publish awaiting a slow ack delays the sends
+        # behind it, and that wait is part of those records' latency (no coordinated omission).
+        await js.publish(subject, repr(wall + index / rate).encode())
     await asyncio.wait_for(reader, 60)
     await js.delete_stream(stream)
     await connection.close()

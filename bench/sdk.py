@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,18 @@ def create_topic(bootstrap: str, topic: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(topic, 1, 1, config=config)]).values():
         future.result(30)
+
+
+def check_landed(bootstrap: str, topic: str, expected: int) -> None:
+    """Every record was appended (a record the gate refused would be missing)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-check"})
+    try:
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
+    finally:
+        consumer.close()
+    assert high == expected, f"{topic}: {high} records appended, {expected} sent"
 
 
 def records(count: int) -> list[dict[str, Any]]:
@@ -165,6 +178,7 @@ def time_sdk_produce(bootstrap: str, registry_url: str, values: list[dict[str, A
     left = producer.flush(120)
     elapsed = time.perf_counter() - started
     assert left == 0, f"{left} records not delivered"
+    check_landed(bootstrap, topic, len(values) + 1)
     return len(values) / elapsed
 
 
@@ -178,11 +192,14 @@ def _produce_waiting(producer: Any, topic: str, payload: bytes) -> None:
             producer.poll(0.1)
 
 
-def time_raw_produce(bootstrap: str, payloads: list[bytes]) -> float:
+def time_raw_produce(
+    bootstrap: str, payloads: list[bytes], register: Callable[[str], object]
+) -> float:
     import confluent_kafka
 
     topic = f"raw-{uuid.uuid4().hex[:8]}"
     create_topic(bootstrap, topic)
+    register(topic)  # the schema under this topic's subject too, so `--gate full` admits them
     producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **CLIENT})
     producer.produce(topic, payloads[0])
     producer.flush(60)
@@ -192,6 +209,7 @@ def time_raw_produce(bootstrap: str, payloads: list[bytes]) -> float:
     left = producer.flush(120)
     elapsed = time.perf_counter() - started
     assert left == 0, f"{left} records not delivered"
+    check_landed(bootstrap, topic, len(payloads) + 1)
     return len(payloads) / elapsed
 
 
@@ -240,6 +258,10 @@ def main() -> None:
             time_sdk_serialize(sdk, topic, values[:1000])  # register, warm caches
             time_confluent_serialize(confluent, topic, values[:1000])
             payloads = [sdk._value_bytes(topic, value, SCHEMA) for value in values]
+
+            def register(raw_topic: str) -> object:
+                return sdk._value_bytes(raw_topic, values[0], SCHEMA)
+
             serialize_ratios, sdk_rates, confluent_rates = [], [], []
             produce_ratios, sdk_produce, raw_produce = [], [], []
             serde_ratios, serde_produce = [], []
@@ -257,7 +279,7 @@ def main() -> None:
 
                 sends = [
                     ("sdk", lambda: time_sdk_produce(bootstrap, registry_url, values)),
-                    ("raw", lambda: time_raw_produce(bootstrap, payloads)),
+                    ("raw", lambda: time_raw_produce(bootstrap, payloads, register)),
                     ("serde", lambda: time_confluent_produce(bootstrap, confluent, values)),
                 ]
                 if round_number % 2:
