@@ -29,7 +29,7 @@ from fastavro.write import LOGICAL_WRITERS
 
 from registry.formats.codegen import SourceWriter
 
-__all__ = ["Mismatch", "compile_encoder", "logical_python_types"]
+__all__ = ["Mismatch", "NamedSchemas", "compile_encoder", "logical_python_types"]
 
 _INT = (-(2**31), 2**31 - 1)
 _LONG = (-(2**63), 2**63 - 1)
@@ -92,7 +92,27 @@ _BASE_TEST = {
 }
 
 
-class _Generator(SourceWriter):
+class NamedSchemas:
+    """A schema walk's view of named types: ``resolve`` a name, the ``kind`` of a position."""
+
+    named: Mapping[str, Any]
+
+    def resolve(self, schema: Any) -> Any:
+        if isinstance(schema, str) and schema in self.named:
+            return self.named[schema]
+        return schema
+
+    def kind(self, schema: Any) -> str:
+        schema = self.resolve(schema)
+        if isinstance(schema, str):
+            return schema
+        if isinstance(schema, list):
+            return "union"
+        kind = schema["type"]
+        return "record" if kind == "error" else str(kind)
+
+
+class _Generator(NamedSchemas, SourceWriter):
     """Writes the source of one schema's encoder functions."""
 
     def __init__(self, named: Mapping[str, Any]) -> None:
@@ -109,20 +129,6 @@ class _Generator(SourceWriter):
             }
         )
         self.record_functions: dict[str, str] = {}
-
-    def resolve(self, schema: Any) -> Any:
-        if isinstance(schema, str) and schema in self.named:
-            return self.named[schema]
-        return schema
-
-    def kind(self, schema: Any) -> str:
-        schema = self.resolve(schema)
-        if isinstance(schema, str):
-            return schema
-        if isinstance(schema, list):
-            return "union"
-        kind = schema["type"]
-        return "record" if kind == "error" else kind
 
     # -- statements writing the value held in variable ``v`` ------------------------------
 

@@ -25,6 +25,8 @@ from typing import Any
 
 from fastavro.write import LOGICAL_WRITERS
 
+from charter.sdk.avro_encoder import NamedSchemas
+
 __all__ = ["NATIVE_ERROR", "compile_program", "native_encoder", "produce_dispatcher"]
 
 _log = logging.getLogger(__name__)
@@ -44,27 +46,13 @@ OP.update(fixed=8, enum=9, array=10, map=11, record=12, union=13, logical=14, fa
 Node = tuple[Any, ...]
 
 
-class _Compiler:
+class _Compiler(NamedSchemas):
     """Emits the nodes of one schema (mirrors ``avro_encoder._Generator``)."""
 
     def __init__(self, named: Mapping[str, Any]) -> None:
         self.named = named
         self.nodes: list[Node] = []
         self.records: dict[str, int] = {}
-
-    def resolve(self, schema: Any) -> Any:
-        if isinstance(schema, str) and schema in self.named:
-            return self.named[schema]
-        return schema
-
-    def kind(self, schema: Any) -> str:
-        schema = self.resolve(schema)
-        if isinstance(schema, str):
-            return schema
-        if isinstance(schema, list):
-            return "union"
-        kind = schema["type"]
-        return "record" if kind == "error" else str(kind)
 
     def add(self, node: Node) -> int:
         self.nodes.append(node)
