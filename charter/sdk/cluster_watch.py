@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import confluent_kafka
@@ -44,12 +45,19 @@ def reason_of(error: confluent_kafka.KafkaError) -> str:
 class ClusterWatch:
     """An ``error_cb`` that keeps the first report that the cluster will not answer."""
 
-    def __init__(self, bootstrap_servers: str) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        also: Callable[[confluent_kafka.KafkaError], object] | None = None,
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.report: confluent_kafka.KafkaError | None = None
         self.started = False
+        self._also = also  # the application's own error_cb, told of every error too
 
     def on_error(self, error: confluent_kafka.KafkaError) -> None:
+        if self._also is not None:
+            self._also(error)
         if self.started:
             if error.code() in (_DOWN, _AUTHENTICATION):
                 log.warning(

@@ -148,7 +148,7 @@ class Consumer:
             if auto_offset_reset == "earliest"
             else confluent_kafka.OFFSET_END
         )
-        self._watch = ClusterWatch(bootstrap_servers)
+        self._watch = ClusterWatch(bootstrap_servers, also=settings.get("error_cb"))
         settings["error_cb"] = self._watch.on_error
         settings.setdefault("logger", _LIBRDKAFKA_LOG)
         self._consumer = confluent_kafka.Consumer(settings)

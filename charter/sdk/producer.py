@@ -31,11 +31,19 @@ __all__ = ["Producer", "librdkafka_config"]
 Headers = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None
 
 
+# confluent-kafka and librdkafka settings whose names hold an underscore: passed unchanged.
+UNDERSCORED_SETTINGS = frozenset({"logger", "log_level", "on_delivery", "on_commit"})
+
+
 def librdkafka_config(bootstrap_servers: str, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """librdkafka settings from keyword arguments (``linger_ms`` -> ``linger.ms``)."""
+    """librdkafka settings from keyword arguments (``linger_ms`` -> ``linger.ms``).
+
+    Callbacks (``error_cb``, ``stats_cb``, …) and ``logger``/``log_level`` keep their names.
+    """
     config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers}
     for key, value in extra.items():
-        config[key.replace("_", ".")] = value
+        kept = key in UNDERSCORED_SETTINGS or key.endswith("_cb")
+        config[key if kept else key.replace("_", ".")] = value
     return config
 
 

@@ -29,6 +29,15 @@ def test_a_consumer_of_a_cluster_that_is_down_fails_naming_it(group_id: str | No
     assert bootstrap in str(raised.value) and "no broker answers" in str(raised.value)
 
 
+def test_the_applications_own_error_cb_and_log_level_reach_librdkafka() -> None:
+    """Settings named with an underscore (callbacks, ``log_level``) are not turned into dots."""
+    bootstrap = f"127.0.0.1:{free_port()}"
+    seen: list[Any] = []
+    with pytest.raises(CharterError):
+        Consumer(bootstrap, NOWHERE_REGISTRY, topics=["t"], error_cb=seen.append, log_level=0)
+    assert seen and all(error.code() for error in seen)
+
+
 @pytest.mark.parametrize("command", [["consume", "t"], ["produce", "t"]])
 def test_the_cli_against_a_cluster_that_is_down_prints_one_line(command: list[str]) -> None:
     bootstrap = f"127.0.0.1:{free_port()}"

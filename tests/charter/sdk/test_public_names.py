@@ -22,3 +22,18 @@ def test_importing_the_cli_does_not_load_librdkafka():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_librdkafka_settings_from_keyword_arguments() -> None:
+    from charter.sdk.producer import librdkafka_config
+
+    config = librdkafka_config(
+        "b:9", {"linger_ms": 5, "error_cb": print, "stats_cb": print, "log_level": 3}
+    )
+    assert config == {
+        "bootstrap.servers": "b:9",
+        "linger.ms": 5,
+        "error_cb": print,
+        "stats_cb": print,
+        "log_level": 3,
+    }
