@@ -171,7 +171,9 @@ def _key_of(record: dict[str, Any], key_field: str | None, number: int) -> str |
 
 @click.command()
 @click.argument("topic")
-@click.option("--group", default=None, help="Consume as this consumer group (needs groups).")
+@click.option(
+    "--group", default=None, help="Consume as this consumer group; commits what it printed."
+)
 @click.option("--from-beginning", is_flag=True, help="Start at the earliest record [latest].")
 @click.option("--max-messages", type=click.IntRange(min=1), default=None, help="Stop after N.")
 @click.option(
@@ -184,10 +186,14 @@ def _key_of(record: dict[str, Any], key_field: str | None, number: int) -> str |
 @click.option("--metadata", is_flag=True, help="Print topic, partition, offset, key, value.")
 @click.option(
     "--on-error",
-    type=click.Choice(["raise", "skip"]),
+    type=click.Choice(["raise", "skip", "dlq"]),
     default="raise",
     show_default=True,
-    help="An undecodable record: stop with its reason, or skip it (with a warning).",
+    help="An undecodable record: stop with its reason, skip it (with a warning), "
+    "or forward its bytes to --dlq-topic with headers saying why.",
+)
+@click.option(
+    "--dlq-topic", default=None, help="Dead-letter topic of --on-error dlq (validation none)."
 )
 @click.option(
     "--use-latest-version",
@@ -204,10 +210,14 @@ def consume(
     idle_timeout: float | None,
     metadata: bool,
     on_error: str,
+    dlq_topic: str | None,
     use_latest_version: bool,
 ) -> None:
     """Print TOPIC's records as JSON lines (decoded with their schemas)."""
     from charter.sdk import Consumer
+
+    if (on_error == "dlq") != (dlq_topic is not None):
+        raise click.UsageError("--on-error dlq and --dlq-topic go together")
 
     consumer = Consumer(
         options.bootstrap_servers,
@@ -216,6 +226,7 @@ def consume(
         group_id=group,
         auto_offset_reset="earliest" if from_beginning else "latest",
         on_error=on_error,
+        dlq_topic=dlq_topic,
         use_latest_version=use_latest_version,
         **options.kafka_config(),
     )

@@ -222,3 +222,44 @@ def test_a_rule_dead_letter_the_gate_refuses_is_a_validation_error(charter: Char
         producer.produce(topic, {"n": 1})  # passes the rule: sent as usual
         with pytest.raises(ValidationError, match=f"dead-letter topic '{topic}-dlq' did not take"):
             producer.produce(topic, {"n": 50})
+
+
+def test_charter_consume_forwards_an_undecodable_record_to_its_dead_letter_topic(
+    charter: CharterProcess,
+):
+    import confluent_kafka
+
+    topic = _topic()
+    raw = confluent_kafka.Producer({"bootstrap.servers": charter.bootstrap})
+    raw.produce(topic, b"not framed")
+    assert raw.flush(30) == 0
+    runner = CliRunner()
+    options = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
+    created = runner.invoke(
+        main, [*options, "topic", "create", f"{topic}-dlq", "--validation", "none"]
+    )
+    assert created.exit_code == 0, created.output
+    alone = runner.invoke(main, [*options, "consume", topic, "--on-error", "dlq"])
+    assert alone.exit_code == 2 and "--dlq-topic" in alone.output
+    consumed = runner.invoke(
+        main,
+        [*options, "consume", topic, "--from-beginning", "--timeout", "3",
+         "--on-error", "dlq", "--dlq-topic", f"{topic}-dlq"],
+    )  # fmt: skip
+    assert consumed.exit_code == 0, consumed.output
+    reader = confluent_kafka.Consumer(
+        {"bootstrap.servers": charter.bootstrap, "group.id": f"read-{topic}",
+         "auto.offset.reset": "earliest"}
+    )  # fmt: skip
+    try:
+        reader.subscribe([f"{topic}-dlq"])
+        letter = None
+        for _ in range(40):
+            letter = reader.poll(0.5)
+            if letter is not None and letter.error() is None:
+                break
+    finally:
+        reader.close()
+    assert letter is not None and letter.error() is None
+    assert letter.value() == b"not framed"  # forwarded unchanged
+    assert letter.headers(), "the dead letter says why"
