@@ -46,6 +46,14 @@ enum {
 
 #define MAX_DEPTH 200 /* deeper values go to Python (which has its own recursion limit) */
 
+/* The per-value helpers are small but GCC declines to inline some (encode_leaf's switch):
+ * a call and its register saves per field were a fifth of a record's encoding. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 typedef struct {
     PyObject *name;    /* interned str */
     Py_ssize_t node;
@@ -100,14 +108,14 @@ static int buf_grow(Buf *buf, Py_ssize_t more) {
     return 0;
 }
 
-static inline int buf_put(Buf *buf, const char *bytes, Py_ssize_t n) {
+HOT int buf_put(Buf *buf, const char *bytes, Py_ssize_t n) {
     if (buf->len + n > buf->cap && buf_grow(buf, n) < 0) return FAILED;
     memcpy(buf->data + buf->len, bytes, n);
     buf->len += n;
     return DONE;
 }
 
-static inline int buf_long(Buf *buf, int64_t number) {
+HOT int buf_long(Buf *buf, int64_t number) {
     uint64_t zigzag = ((uint64_t)number << 1) ^ (uint64_t)(number >> 63);
     if (buf->len + 10 > buf->cap && buf_grow(buf, 10) < 0) return FAILED;
     unsigned char *out = (unsigned char *)buf->data + buf->len;
@@ -169,6 +177,29 @@ static inline int dict_next(PyObject *dict, Py_ssize_t *position, PyObject **key
     return PyDict_Next(dict, position, key, value);
 }
 
+#ifndef DIRECT_DICT
+typedef struct {
+    PyObject *key, *value;
+} StrEntry;
+#endif
+
+/* The entries of an all-str-keys dict as dict_next reads them (count of them in *count), or
+ * NULL: read them with PyDict_Next. Valid only until Python code runs (it may resize dict). */
+HOT const StrEntry *str_entries(PyObject *dict, Py_ssize_t *count) {
+#ifdef DIRECT_DICT
+    PyDictObject *mp = (PyDictObject *)dict;
+    if (direct_dict && mp->ma_values == NULL) {
+        KeysLayout *keys = (KeysLayout *)mp->ma_keys;
+        if (keys->dk_kind == 1) {
+            *count = keys->dk_nentries;
+            return (const StrEntry *)(keys->dk_indices + ((size_t)1 << keys->dk_log2_index_bytes));
+        }
+    }
+#endif
+    *count = 0;
+    return NULL;
+}
+
 /* Whether dict_next reads what PyDict_Next reads: dicts of several sizes, with deletions. */
 static int dict_layout_matches(void) {
     for (int size = 0; size < 40; size += 3) {
@@ -207,7 +238,7 @@ static inline int plain_type(PyObject *v) {
 }
 
 /* A Python int in [low, high]; 0 for anything else (including out of int64). */
-static inline int long_in(PyObject *v, int64_t low, int64_t high, int64_t *out) {
+HOT int long_in(PyObject *v, int64_t low, int64_t high, int64_t *out) {
     if (!PyLong_CheckExact(v)) return 0;
     /* one-digit ints (|n| < 2**30): read directly, the common case */
 #if PY_VERSION_HEX >= 0x030C0000
@@ -302,7 +333,7 @@ static inline int encode_item(Encoder *self, Buf *buf, Py_ssize_t index, PyObjec
     return result;
 }
 
-static inline int encode_string(Buf *buf, PyObject *v) {
+HOT int encode_string(Buf *buf, PyObject *v) {
     if (!PyUnicode_CheckExact(v)) return DECLINE;
     Py_ssize_t size;
     const char *text;
@@ -317,7 +348,7 @@ static inline int encode_string(Buf *buf, PyObject *v) {
     return buf_put(buf, text, size);
 }
 
-static inline int encode_real(Buf *buf, PyObject *v, int width) {
+HOT int encode_real(Buf *buf, PyObject *v, int width) {
     double number;
     if (PyFloat_CheckExact(v)) {
         number = PyFloat_AS_DOUBLE(v);
@@ -352,7 +383,7 @@ static inline int encode_real(Buf *buf, PyObject *v, int width) {
 }
 
 /* The scalar cases of encode, inlined where containers read their items; -2: not a scalar node. */
-static inline int encode_leaf(Buf *buf, Node *node, PyObject *v) {
+HOT int encode_leaf(Buf *buf, Node *node, PyObject *v) {
     int64_t number;
     switch (node->op) {
     case OP_LONG:
@@ -384,7 +415,7 @@ static inline int encode_leaf(Buf *buf, Node *node, PyObject *v) {
 }
 
 /* encode_leaf, plus logical types over a leaf and None for a union with a null branch */
-static inline int encode_scalar(Encoder *self, Buf *buf, Node *node, PyObject *v) {
+HOT int encode_scalar(Encoder *self, Buf *buf, Node *node, PyObject *v) {
     int result = encode_leaf(buf, node, v);
     if (result != -2) return result;
     if (node->op == OP_LOGICAL) { /* encode's LOGICAL case, then the base as a leaf */
@@ -442,10 +473,18 @@ static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int d
     /* Dicts are mostly written in field order with the (interned) field names as keys, so
      * the next entry usually is the field: no hashing. Otherwise a lookup decides. */
     int in_order = 1;
+    Py_ssize_t nentries;
+    const StrEntry *entries = str_entries(v, &nentries); /* read once, not per field */
     for (Py_ssize_t i = 0; i < node->nfields; i++) {
         Field *field = &node->fields[i];
         PyObject *item = NULL, *key, *value;
-        if (in_order) {
+        if (in_order && entries != NULL) {
+            while (cursor < nentries && entries[cursor].value == NULL) cursor++; /* deleted */
+            if (cursor < nentries && entries[cursor].key == field->name)
+                item = entries[cursor++].value;
+            else
+                in_order = 0;
+        } else if (in_order) {
             Py_ssize_t next = cursor;
             if (dict_next(v, &next, &key, &value) && key == field->name) {
                 item = value;
@@ -465,7 +504,11 @@ static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int d
             present++;
         }
         int result = encode_scalar(self, buf, &self->nodes[field->node], item);
-        if (result == -2) result = encode_item(self, buf, field->node, item, depth + 1);
+        if (result == -2) {
+            result = encode_item(self, buf, field->node, item, depth + 1);
+            /* it may have run Python code (a key's __eq__), which may have resized v */
+            if (entries != NULL) entries = str_entries(v, &nentries);
+        }
         if (result != DONE) return result;
     }
     /* keys that are not fields (the Python encoder counts the fields it found) */
