@@ -46,6 +46,14 @@ enum {
 
 #define MAX_DEPTH 200 /* deeper values go to Python (which has its own recursion limit) */
 
+/* The per-value helpers are small but GCC declines to inline some (leaf_at's switch):
+ * a call and its register saves per field were a fifth of a record's encoding. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 typedef struct {
     PyObject *name;    /* interned str */
     Py_ssize_t node;
@@ -100,14 +108,14 @@ static int buf_grow(Buf *buf, Py_ssize_t more) {
     return 0;
 }
 
-static inline int buf_put(Buf *buf, const char *bytes, Py_ssize_t n) {
+HOT int buf_put(Buf *buf, const char *bytes, Py_ssize_t n) {
     if (buf->len + n > buf->cap && buf_grow(buf, n) < 0) return FAILED;
     memcpy(buf->data + buf->len, bytes, n);
     buf->len += n;
     return DONE;
 }
 
-static inline int buf_long(Buf *buf, int64_t number) {
+HOT int buf_long(Buf *buf, int64_t number) {
     uint64_t zigzag = ((uint64_t)number << 1) ^ (uint64_t)(number >> 63);
     if (buf->len + 10 > buf->cap && buf_grow(buf, 10) < 0) return FAILED;
     unsigned char *out = (unsigned char *)buf->data + buf->len;
@@ -169,6 +177,29 @@ static inline int dict_next(PyObject *dict, Py_ssize_t *position, PyObject **key
     return PyDict_Next(dict, position, key, value);
 }
 
+#ifndef DIRECT_DICT
+typedef struct {
+    PyObject *key, *value;
+} StrEntry;
+#endif
+
+/* The entries of an all-str-keys dict as dict_next reads them (count of them in *count), or
+ * NULL: read them with PyDict_Next. Valid only until Python code runs (it may resize dict). */
+HOT const StrEntry *str_entries(PyObject *dict, Py_ssize_t *count) {
+#ifdef DIRECT_DICT
+    PyDictObject *mp = (PyDictObject *)dict;
+    if (direct_dict && mp->ma_values == NULL) {
+        KeysLayout *keys = (KeysLayout *)mp->ma_keys;
+        if (keys->dk_kind == 1) {
+            *count = keys->dk_nentries;
+            return (const StrEntry *)(keys->dk_indices + ((size_t)1 << keys->dk_log2_index_bytes));
+        }
+    }
+#endif
+    *count = 0;
+    return NULL;
+}
+
 /* Whether dict_next reads what PyDict_Next reads: dicts of several sizes, with deletions. */
 static int dict_layout_matches(void) {
     for (int size = 0; size < 40; size += 3) {
@@ -207,7 +238,7 @@ static inline int plain_type(PyObject *v) {
 }
 
 /* A Python int in [low, high]; 0 for anything else (including out of int64). */
-static inline int long_in(PyObject *v, int64_t low, int64_t high, int64_t *out) {
+HOT int long_in(PyObject *v, int64_t low, int64_t high, int64_t *out) {
     if (!PyLong_CheckExact(v)) return 0;
     /* one-digit ints (|n| < 2**30): read directly, the common case */
 #if PY_VERSION_HEX >= 0x030C0000
@@ -302,7 +333,37 @@ static inline int encode_item(Encoder *self, Buf *buf, Py_ssize_t index, PyObjec
     return result;
 }
 
-static inline int encode_string(Buf *buf, PyObject *v) {
+/* ---- writing scalars through a cursor ------------------------------------------------
+ *
+ * Containers write their scalar items through a cursor (at, end) kept in registers rather
+ * than through buf->len: every byte stored through a char pointer may alias buf's fields,
+ * so the compiler reloads and stores them after each write otherwise. buf->len is brought
+ * up to date before anything that reads buf (growing it, encode for a nested container).
+ */
+
+/* room for need more bytes at *at (the buffer may move) */
+HOT int reserve(Buf *buf, char **at, char **end, Py_ssize_t need) {
+    if (*end - *at >= need) return DONE;
+    buf->len = *at - buf->data;
+    if (buf_grow(buf, need) < 0) return FAILED;
+    *at = buf->data + buf->len;
+    *end = buf->data + buf->cap;
+    return DONE;
+}
+
+/* a zigzag varint; the room (10 bytes) is reserved by the caller */
+HOT void put_long(char **at, int64_t number) {
+    uint64_t zigzag = ((uint64_t)number << 1) ^ (uint64_t)(number >> 63);
+    unsigned char *out = (unsigned char *)*at;
+    while (zigzag & ~(uint64_t)0x7F) {
+        *out++ = (unsigned char)((zigzag & 0x7F) | 0x80);
+        zigzag >>= 7;
+    }
+    *out++ = (unsigned char)zigzag;
+    *at = (char *)out;
+}
+
+HOT int string_at(Buf *buf, char **at, char **end, PyObject *v) {
     if (!PyUnicode_CheckExact(v)) return DECLINE;
     Py_ssize_t size;
     const char *text;
@@ -313,11 +374,15 @@ static inline int encode_string(Buf *buf, PyObject *v) {
         text = PyUnicode_AsUTF8AndSize(v, &size);
         if (text == NULL) { PyErr_Clear(); return DECLINE; } /* lone surrogates: Python decides */
     }
-    if (buf_long(buf, size) < 0) return FAILED;
-    return buf_put(buf, text, size);
+    if (size > PY_SSIZE_T_MAX - 10) { PyErr_NoMemory(); return FAILED; }
+    if (reserve(buf, at, end, 10 + size) < 0) return FAILED;
+    put_long(at, size);
+    memcpy(*at, text, size);
+    *at += size;
+    return DONE;
 }
 
-static inline int encode_real(Buf *buf, PyObject *v, int width) {
+HOT int real_at(Buf *buf, char **at, char **end, PyObject *v, int width) {
     double number;
     if (PyFloat_CheckExact(v)) {
         number = PyFloat_AS_DOUBLE(v);
@@ -327,55 +392,61 @@ static inline int encode_real(Buf *buf, PyObject *v, int width) {
     } else {
         return DECLINE;
     }
-    if (buf->len + 8 > buf->cap && buf_grow(buf, 8) < 0) return FAILED;
-    unsigned char *out = (unsigned char *)buf->data + buf->len;
+    if (reserve(buf, at, end, 8) < 0) return FAILED;
 #if PY_LITTLE_ENDIAN
     if (width == 8) { /* an IEEE double in memory already is Avro's little-endian double */
-        memcpy(out, &number, 8);
-        buf->len += 8;
+        memcpy(*at, &number, 8);
+        *at += 8;
         return DONE;
     }
-#endif
-#if PY_LITTLE_ENDIAN
     if (width == 4 && number == number) { /* what PyFloat_Pack4 does for a non-NaN */
         float single = (float)number;
         if (isinf(single) && !isinf(number)) return DECLINE; /* too large: Python decides */
-        memcpy(out, &single, 4);
-        buf->len += 4;
+        memcpy(*at, &single, 4);
+        *at += 4;
         return DONE;
     }
 #endif
-    int packed = width == 4 ? PyFloat_Pack4(number, (char *)out, 1) : PyFloat_Pack8(number, (char *)out, 1);
+    int packed = width == 4 ? PyFloat_Pack4(number, *at, 1) : PyFloat_Pack8(number, *at, 1);
     if (packed < 0) { PyErr_Clear(); return DECLINE; } /* too large for a float: Python decides */
-    buf->len += width;
+    *at += width;
     return DONE;
 }
 
 /* The scalar cases of encode, inlined where containers read their items; -2: not a scalar node. */
-static inline int encode_leaf(Buf *buf, Node *node, PyObject *v) {
+HOT int leaf_at(Buf *buf, char **at, char **end, Node *node, PyObject *v) {
     int64_t number;
     switch (node->op) {
     case OP_LONG:
         if (!long_in(v, INT64_MIN, INT64_MAX, &number)) return DECLINE;
-        return buf_long(buf, number);
+        if (reserve(buf, at, end, 10) < 0) return FAILED;
+        put_long(at, number);
+        return DONE;
     case OP_INT:
         if (!long_in(v, INT32_MIN, INT32_MAX, &number)) return DECLINE;
-        return buf_long(buf, number);
+        if (reserve(buf, at, end, 10) < 0) return FAILED;
+        put_long(at, number);
+        return DONE;
     case OP_STRING:
-        return encode_string(buf, v);
+        return string_at(buf, at, end, v);
     case OP_DOUBLE:
-        return encode_real(buf, v, 8);
+        return real_at(buf, at, end, v, 8);
     case OP_FLOAT:
-        return encode_real(buf, v, 4);
+        return real_at(buf, at, end, v, 4);
     case OP_BOOLEAN:
-        if (v == Py_True) return buf_put(buf, "\1", 1);
-        if (v == Py_False) return buf_put(buf, "\0", 1);
-        return DECLINE;
+        if (v != Py_True && v != Py_False) return DECLINE;
+        if (reserve(buf, at, end, 1) < 0) return FAILED;
+        *(*at)++ = v == Py_True ? 1 : 0;
+        return DONE;
     case OP_NULL:
         return v == Py_None ? DONE : DECLINE;
     case OP_ENUM:
         for (Py_ssize_t i = 0; i < node->nsymbols; i++) { /* interned values: no hashing */
-            if (node->symbol_names[i] == v) return buf_long(buf, node->symbol_indexes[i]);
+            if (node->symbol_names[i] == v) {
+                if (reserve(buf, at, end, 10) < 0) return FAILED;
+                put_long(at, node->symbol_indexes[i]);
+                return DONE;
+            }
         }
         return -2; /* not by identity: encode looks it up */
     default:
@@ -383,9 +454,9 @@ static inline int encode_leaf(Buf *buf, Node *node, PyObject *v) {
     }
 }
 
-/* encode_leaf, plus logical types over a leaf and None for a union with a null branch */
-static inline int encode_scalar(Encoder *self, Buf *buf, Node *node, PyObject *v) {
-    int result = encode_leaf(buf, node, v);
+/* leaf_at, plus logical types over a leaf and None for a union with a null branch */
+HOT int scalar_at(Encoder *self, Buf *buf, char **at, char **end, Node *node, PyObject *v) {
+    int result = leaf_at(buf, at, end, node, v);
     if (result != -2) return result;
     if (node->op == OP_LOGICAL) { /* encode's LOGICAL case, then the base as a leaf */
         int64_t number;
@@ -395,24 +466,54 @@ static inline int encode_scalar(Encoder *self, Buf *buf, Node *node, PyObject *v
         } else if (!primitive_test(node->test_op, v)) {
             return DECLINE;
         }
-        return encode_leaf(buf, &self->nodes[node->child], v);
+        return leaf_at(buf, at, end, &self->nodes[node->child], v);
     }
-    if (node->op == OP_UNION && v == Py_None && node->null_branch >= 0)
-        return buf_long(buf, node->null_branch); /* the null branch writes nothing more */
+    if (node->op == OP_UNION && v == Py_None && node->null_branch >= 0) {
+        if (reserve(buf, at, end, 10) < 0) return FAILED;
+        put_long(at, node->null_branch); /* the null branch writes nothing more */
+        return DONE;
+    }
     return -2;
+}
+
+/* An item of a container: scalar_at, else encode_item with buf brought up to date. */
+HOT int item_at(Encoder *self, Buf *buf, char **at, char **end, Py_ssize_t index, PyObject *item,
+                int depth) {
+    int result = scalar_at(self, buf, at, end, &self->nodes[index], item);
+    if (result != -2) return result;
+    buf->len = *at - buf->data;
+    result = encode_item(self, buf, index, item, depth);
+    *at = buf->data + buf->len;
+    *end = buf->data + buf->cap;
+    return result;
+}
+
+HOT int encode_string(Buf *buf, PyObject *v) {
+    char *at = buf->data + buf->len, *end = buf->data + buf->cap;
+    int result = string_at(buf, &at, &end, v);
+    buf->len = at - buf->data;
+    return result;
+}
+
+HOT int encode_real(Buf *buf, PyObject *v, int width) {
+    char *at = buf->data + buf->len, *end = buf->data + buf->cap;
+    int result = real_at(buf, &at, &end, v, width);
+    buf->len = at - buf->data;
+    return result;
 }
 
 static int encode_array(Encoder *self, Buf *buf, Node *node, PyObject *v, int depth) {
     if (!PyList_CheckExact(v) && !PyTuple_CheckExact(v)) return DECLINE;
     Py_ssize_t count = Py_SIZE(v);
     if (count && buf_long(buf, count) < 0) return FAILED;
+    char *at = buf->data + buf->len, *end = buf->data + buf->cap;
     for (Py_ssize_t i = 0; i < count; i++) {
         if (Py_SIZE(v) != count) return DECLINE; /* changed while we read it */
         PyObject *item = PyList_CheckExact(v) ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
-        int result = encode_scalar(self, buf, &self->nodes[node->child], item);
-        if (result == -2) result = encode_item(self, buf, node->child, item, depth + 1);
+        int result = item_at(self, buf, &at, &end, node->child, item, depth + 1);
         if (result != DONE) return result;
     }
+    buf->len = at - buf->data;
     if (Py_SIZE(v) != count) return DECLINE;
     return buf_put(buf, "\0", 1);
 }
@@ -421,16 +522,15 @@ static int encode_map(Encoder *self, Buf *buf, Node *node, PyObject *v, int dept
     if (!PyDict_CheckExact(v)) return DECLINE;
     Py_ssize_t count = PyDict_GET_SIZE(v), position = 0, seen = 0;
     if (count && buf_long(buf, count) < 0) return FAILED;
+    char *at = buf->data + buf->len, *end = buf->data + buf->cap;
     PyObject *key, *item;
     while (dict_next(v, &position, &key, &item)) {
         if (++seen > count) return DECLINE;
-        int result = encode_string(buf, key); /* runs no Python code: key stays alive */
-        if (result == DONE) {
-            result = encode_scalar(self, buf, &self->nodes[node->child], item);
-            if (result == -2) result = encode_item(self, buf, node->child, item, depth + 1);
-        }
+        int result = string_at(buf, &at, &end, key); /* runs no Python code: key stays alive */
+        if (result == DONE) result = item_at(self, buf, &at, &end, node->child, item, depth + 1);
         if (result != DONE) return result;
     }
+    buf->len = at - buf->data;
     if (seen != count || PyDict_GET_SIZE(v) != count) return DECLINE;
     return buf_put(buf, "\0", 1);
 }
@@ -442,10 +542,19 @@ static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int d
     /* Dicts are mostly written in field order with the (interned) field names as keys, so
      * the next entry usually is the field: no hashing. Otherwise a lookup decides. */
     int in_order = 1;
+    Py_ssize_t nentries;
+    const StrEntry *entries = str_entries(v, &nentries); /* read once, not per field */
+    char *at = buf->data + buf->len, *end = buf->data + buf->cap;
     for (Py_ssize_t i = 0; i < node->nfields; i++) {
         Field *field = &node->fields[i];
         PyObject *item = NULL, *key, *value;
-        if (in_order) {
+        if (in_order && entries != NULL) {
+            while (cursor < nentries && entries[cursor].value == NULL) cursor++; /* deleted */
+            if (cursor < nentries && entries[cursor].key == field->name)
+                item = entries[cursor++].value;
+            else
+                in_order = 0;
+        } else if (in_order) {
             Py_ssize_t next = cursor;
             if (dict_next(v, &next, &key, &value) && key == field->name) {
                 item = value;
@@ -464,10 +573,18 @@ static int encode_record(Encoder *self, Buf *buf, Node *node, PyObject *v, int d
         } else {
             present++;
         }
-        int result = encode_scalar(self, buf, &self->nodes[field->node], item);
-        if (result == -2) result = encode_item(self, buf, field->node, item, depth + 1);
+        int result = scalar_at(self, buf, &at, &end, &self->nodes[field->node], item);
+        if (result == -2) {
+            buf->len = at - buf->data;
+            result = encode_item(self, buf, field->node, item, depth + 1);
+            at = buf->data + buf->len;
+            end = buf->data + buf->cap;
+            /* it may have run Python code (a key's __eq__), which may have resized v */
+            if (entries != NULL) entries = str_entries(v, &nentries);
+        }
         if (result != DONE) return result;
     }
+    buf->len = at - buf->data;
     /* keys that are not fields (the Python encoder counts the fields it found) */
     if (PyDict_GET_SIZE(v) != present) return DECLINE;
     return DONE;

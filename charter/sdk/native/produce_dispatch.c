@@ -21,6 +21,7 @@ typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *fast, *send, *owner, *general, *wait;
+    PyObject *send_args[2]; /* the argument tuples of send without and with a key, or NULL */
 } Dispatcher;
 
 /* The keyword parameters of produce, by position: key and schema, then options that must
@@ -69,6 +70,41 @@ static PyObject *Dispatcher_general(Dispatcher *self, PyObject *const *args, siz
     PyObject *result = PyObject_Vectorcall(method, args, nargsf, kwnames);
     Py_DECREF(method);
     return result;
+}
+
+/* send(topic, framed[, key]). confluent-kafka's produce takes a tuple, which a vectorcall
+ * would build and free per record; this keeps one per arity between calls instead. It is
+ * refilled only while this dispatcher holds the sole reference (PyTuple_SetItem's rule), and
+ * taken out while in use so a nested call (send running Python code) builds its own. */
+static PyObject *send_framed(Dispatcher *self, PyObject *topic, PyObject *framed, PyObject *key) {
+    int keyed = key != Py_None;
+    Py_ssize_t count = keyed ? 3 : 2;
+    PyObject *args = self->send_args[keyed];
+    self->send_args[keyed] = NULL;
+    if (args == NULL || Py_REFCNT(args) != 1) {
+        Py_XDECREF(args);
+        args = PyTuple_New(count);
+        if (args == NULL) return NULL;
+        for (Py_ssize_t i = 0; i < count; i++) PyTuple_SET_ITEM(args, i, Py_NewRef(Py_None));
+    }
+    PyObject *items[3] = {topic, framed, key};
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *old = PyTuple_GET_ITEM(args, i);
+        PyTuple_SET_ITEM(args, i, Py_NewRef(items[i]));
+        Py_DECREF(old);
+    }
+    PyObject *sent = PyObject_Call(self->send, args, NULL);
+    if (Py_REFCNT(args) != 1 || self->send_args[keyed] != NULL) { /* kept by send, or replaced */
+        Py_DECREF(args);
+        return sent;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) { /* hold no record between calls */
+        PyObject *old = PyTuple_GET_ITEM(args, i);
+        PyTuple_SET_ITEM(args, i, Py_NewRef(Py_None));
+        Py_DECREF(old);
+    }
+    self->send_args[keyed] = args;
+    return sent;
 }
 
 static PyObject *Dispatcher_call(Dispatcher *self, PyObject *const *args, size_t nargsf,
@@ -126,8 +162,8 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *const *args, size_t
     } else {
         key_bytes = Py_NewRef(key);
     }
+    PyObject *sent = send_framed(self, topic, framed, key_bytes);
     PyObject *send_args[3] = {topic, framed, key_bytes};
-    PyObject *sent = PyObject_Vectorcall(self->send, send_args, key_bytes == Py_None ? 2 : 3, NULL);
     if (sent == NULL && PyErr_ExceptionMatches(PyExc_BufferError)) {
         PyErr_Clear();
         PyObject *wait = bound_to_owner(self, self->wait);
@@ -178,6 +214,8 @@ static int Dispatcher_traverse(Dispatcher *self, visitproc visit, void *arg) {
     Py_VISIT(self->owner);
     Py_VISIT(self->general);
     Py_VISIT(self->wait);
+    Py_VISIT(self->send_args[0]);
+    Py_VISIT(self->send_args[1]);
     return 0;
 }
 
@@ -187,6 +225,8 @@ static int Dispatcher_clear(Dispatcher *self) {
     Py_CLEAR(self->owner);
     Py_CLEAR(self->general);
     Py_CLEAR(self->wait);
+    Py_CLEAR(self->send_args[0]);
+    Py_CLEAR(self->send_args[1]);
     return 0;
 }
 

@@ -364,3 +364,47 @@ def test_the_opcodes_agree_with_the_extension() -> None:
     native = importlib.import_module("charter.sdk._avro_encode")
     for name, code in avro_program.OP.items():
         assert getattr(native, name.upper()) == code
+
+
+class ResizingKey(str):
+    """A key whose comparison (run by a union's record test) grows or shrinks another dict."""
+
+    target: dict[str, Any]
+    grow: bool
+
+    def __eq__(self, other: object) -> bool:
+        if self.grow:
+            self.target.update({f"extra{number}": number for number in range(100)})
+        else:
+            self.target.clear()
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_a_record_resized_by_python_code_while_encoded_is_refused_never_read_freed() -> None:
+    schema = {
+        "type": "record",
+        "name": "Outer",
+        "fields": [
+            {"name": "first", "type": "long"},
+            {
+                "name": "inner",
+                "type": [
+                    "null",
+                    {"type": "record", "name": "Inner", "fields": [{"name": "x", "type": "int"}]},
+                ],
+            },
+            {"name": "last", "type": "string"},
+            *({"name": f"after{number}", "type": "long"} for number in range(6)),
+        ],
+    }
+    codec = AvroCodec(6, schema)
+    for grow in (True, False):
+        key = ResizingKey("x")
+        # more than 5 keys: the dict's old table is freed on resize, not kept on a free list
+        outer: dict[str, Any] = {"first": 1, "inner": {key: 2}, "last": "z"}
+        outer.update({f"after{number}": number for number in range(6)})
+        key.target, key.grow = outer, grow
+        assert codec._native(outer) is None  # read again after the resize: extra or missing keys
+        assert len(outer) == (109 if grow else 0)  # the comparison did run
