@@ -37,7 +37,15 @@ _WAL_SWITCH_TIMEOUT_S = 10.0
 
 
 class _SqliteDatabase(peewee.SqliteDatabase):
-    """SQLite whose switch to WAL mode waits for concurrent openers instead of failing.
+    """SQLite whose transactions and switch to WAL mode wait for others instead of failing.
+
+    Every transaction begins ``IMMEDIATE``: it takes the write lock at its
+    start, waiting in ``busy_timeout``. A deferred one that read first and then
+    wrote fails at once with "database is locked" when another connection (a
+    thread or process: HTTP workers, the broker, the event followers) committed
+    in between, because its snapshot is stale and waiting cannot help; the
+    registry and catalog asked for ``IMMEDIATE`` themselves, now every store
+    gets it (a broker AlterConfigs failed this way beside an audit write).
 
     ``PRAGMA journal_mode = wal`` needs an exclusive lock and, unlike ordinary
     statements, answers "database is locked" at once when another connection
@@ -46,6 +54,9 @@ class _SqliteDatabase(peewee.SqliteDatabase):
     there. Once a file is in WAL mode the setting is persistent and the pragma
     is not sent again.
     """
+
+    def begin(self, lock_type: str | None = None) -> None:
+        super().begin(lock_type or "IMMEDIATE")
 
     def _set_pragmas(self, conn: sqlite3.Connection) -> None:
         cursor = conn.cursor()
