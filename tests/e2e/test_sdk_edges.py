@@ -177,21 +177,36 @@ def test_what_consume_prints_produce_reads_back(charter: CharterProcess, tmp_pat
     assert message is not None and message.value == value
 
 
-def test_a_dead_letter_the_gate_refuses_stops_the_consumer_instead_of_vanishing(
-    charter: CharterProcess,
-):
+def _cli_options(charter: CharterProcess) -> list[str]:
+    return ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
+
+
+def _dead_letter_topic(charter: CharterProcess, topic: str, validation: str) -> str:
+    """``<topic>-dlq`` created through the CLI with value validation ``validation``."""
+    created = CliRunner().invoke(
+        main,
+        [*_cli_options(charter), "topic", "create", f"{topic}-dlq", "--validation", validation],
+    )
+    assert created.exit_code == 0, created.output
+    return f"{topic}-dlq"
+
+
+def _unframed_record(charter: CharterProcess) -> str:
+    """A new topic holding one record that no schema decodes (no Confluent framing)."""
     import confluent_kafka
 
     topic = _topic()
     raw = confluent_kafka.Producer({"bootstrap.servers": charter.bootstrap})
     raw.produce(topic, b"not framed")
     assert raw.flush(30) == 0
-    runner = CliRunner()
-    options = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
-    created = runner.invoke(
-        main, [*options, "topic", "create", f"{topic}-dlq", "--validation", "full"]
-    )
-    assert created.exit_code == 0, created.output
+    return topic
+
+
+def test_a_dead_letter_the_gate_refuses_stops_the_consumer_instead_of_vanishing(
+    charter: CharterProcess,
+):
+    topic = _unframed_record(charter)
+    _dead_letter_topic(charter, topic, "full")
     with Consumer(
         charter.bootstrap, charter.url, topics=topic, auto_offset_reset="earliest",
         on_error="dlq", dlq_topic=f"{topic}-dlq",
@@ -213,11 +228,7 @@ def test_a_rule_dead_letter_the_gate_refuses_is_a_validation_error(charter: Char
     registry.register(
         f"{topic}-value", Schema(json.dumps(document), "AVRO", rule_set={"domainRules": [rule]})
     )
-    options = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
-    created = CliRunner().invoke(
-        main, [*options, "topic", "create", f"{topic}-dlq", "--validation", "full"]
-    )
-    assert created.exit_code == 0, created.output
+    _dead_letter_topic(charter, topic, "full")
     with Producer(charter.bootstrap, charter.url, auto_register=False) as producer:
         producer.produce(topic, {"n": 1})  # passes the rule: sent as usual
         with pytest.raises(ValidationError, match=f"dead-letter topic '{topic}-dlq' did not take"):
@@ -229,16 +240,10 @@ def test_charter_consume_forwards_an_undecodable_record_to_its_dead_letter_topic
 ):
     import confluent_kafka
 
-    topic = _topic()
-    raw = confluent_kafka.Producer({"bootstrap.servers": charter.bootstrap})
-    raw.produce(topic, b"not framed")
-    assert raw.flush(30) == 0
+    topic = _unframed_record(charter)
+    _dead_letter_topic(charter, topic, "none")
     runner = CliRunner()
-    options = ["--bootstrap-server", charter.bootstrap, "--registry-url", charter.url]
-    created = runner.invoke(
-        main, [*options, "topic", "create", f"{topic}-dlq", "--validation", "none"]
-    )
-    assert created.exit_code == 0, created.output
+    options = _cli_options(charter)
     alone = runner.invoke(main, [*options, "consume", topic, "--on-error", "dlq"])
     assert alone.exit_code == 2 and "--dlq-topic" in alone.output
     consumed = runner.invoke(
