@@ -105,17 +105,16 @@ class AvroCodec:
             return None
 
     def encode(self, value: Any) -> bytes:
-        if self._native is not None:
-            framed = self._native(value)
-            if framed is not None:
-                return framed
-        try:
+        framed = self.try_encode(value)
+        if framed is not None:
+            return framed
+        try:  # declined by the fast path: the generated encoder decides, and a refusal is explained
             return self._encode(value)
-        except (Mismatch, OverflowError, UnicodeEncodeError):
-            path, message = explain(self._parsed, self._named, value)
-            raise ValidationError(message, path) from None
         except RecursionError:
             raise ValidationError("#: the value is nested too deeply", "#") from None
+        except _REFUSED:
+            path, message = explain(self._parsed, self._named, value)
+            raise ValidationError(message, path) from None
 
     def decode(self, payload: bytes) -> Any:
         return self._reader(payload)
