@@ -35,7 +35,7 @@ from typing import Any
 
 from governance.cel_fast_ops import HELPERS, MISS, UInt
 
-__all__ = ["MISS", "compile_fast"]
+__all__ = ["MISS", "compile_fast", "tokens"]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -66,8 +66,9 @@ _ARITHMETIC = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
 _METHODS = {"contains": "_contains", "startsWith": "_starts", "endsWith": "_ends"}
 
 
-def _tokens(expression: str) -> list[tuple[str, str]]:
-    tokens = []
+def tokens(expression: str) -> list[tuple[str, str]]:
+    """``expression`` as (kind, text) tokens; shared with ``governance.native_rules``."""
+    found = []
     position = 0
     text = expression.rstrip()
     while position < len(text):
@@ -76,9 +77,9 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
             raise _Unsupported(f"at {position}")
         kind = match.lastgroup
         assert kind is not None
-        tokens.append((kind, match.group(kind)))
+        found.append((kind, match.group(kind)))
         position = match.end()
-    return tokens
+    return found
 
 
 class _Parser:
@@ -329,7 +330,7 @@ def compile_fast(
     Expressions are assumed to have compiled with the runtime already.
     """
     try:
-        parser = _Parser(_tokens(expression), frozenset(variables))
+        parser = _Parser(tokens(expression), frozenset(variables))
         body = parser.parse()
     except (_Unsupported, RecursionError):  # nested deeper than the parser goes: the runtime
         return None

@@ -17,7 +17,7 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from governance.cel_fast import _tokens
+from governance.cel_fast import tokens
 from governance.native_avro import Unmodelled, scalar_kind
 
 __all__ = ["PlanState", "RuleCompiler"]
@@ -75,7 +75,7 @@ class RuleCompiler:
 
     def __init__(self, plan: PlanState, source: str) -> None:
         self.plan = plan
-        self.tokens = _tokens(source)
+        self.tokens = tokens(source)
         self.position = 0
         self.out: list[int] = []
 
